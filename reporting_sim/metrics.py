@@ -1,0 +1,148 @@
+"""Metrics: pure functions from a run's records to numbers (pandas and numpy only).
+
+Nothing here knows SimPy or the engine; every number is computed from the frames of
+:class:`~reporting_sim.records.RunRecords`, so the same functions serve single runs,
+replications and stored results read back from Parquet.
+
+* :func:`outcome_shares`: per consumer, the share of events in each outcome;
+* :func:`latency_quantiles`: per consumer, p50/p90 of the delay from event to first
+  arrival, over what arrived;
+* :func:`bypass_rate`: of the events the Force Commander heard of, the share he heard
+  first through the command chain (a commander passed it to him) before U2 knew;
+* :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
+* :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints.
+
+Events that happened during a warm-up (``warmup_days``) are left out everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from .records import OUTCOMES, RunRecords
+
+FAMILY_NAMES = ("current", "long_term")
+
+
+def _after_warmup(ledger: pd.DataFrame, warmup_days: float) -> pd.DataFrame:
+    if warmup_days:
+        return ledger[ledger["t_h"] >= warmup_days * 24.0]
+    return ledger
+
+
+def outcome_shares(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Rows: consumers; columns: every outcome in :data:`OUTCOMES`; each row sums to 1
+    (a consumer with no events gets NaN)."""
+    counts = pd.crosstab(ledger["consumer"], ledger["outcome"], dropna=False)
+    counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
+    return counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
+
+
+def latency_quantiles(ledger: pd.DataFrame, qs=(0.5, 0.9)) -> pd.DataFrame:
+    """Rows: consumers; columns ``p50``, ``p90``...: quantiles of ``latency_h`` over the
+    pairs that arrived (NaN where nothing arrived)."""
+    arrived = ledger[ledger["arrival_h"].notna()]
+    cons = ledger["consumer"].cat.categories if hasattr(ledger["consumer"], "cat") else ledger["consumer"].unique()
+    out = pd.DataFrame(index=pd.Index(cons, name="consumer"))
+    grouped = arrived.groupby("consumer", observed=False)["latency_h"]
+    for q in qs:
+        out[f"p{round(q * 100)}"] = grouped.quantile(q).reindex(out.index)
+    return out
+
+
+def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -> float:
+    """Of the events ``consumer`` knew of, the share it knew first through a node of
+    ``chain_nodes`` (the command chain) strictly before ``branch`` knew (or ``branch``
+    never knew). NaN when the consumer knew of nothing."""
+    top = ledger[ledger["consumer"] == consumer].set_index("event_id")
+    br = ledger[ledger["consumer"] == branch].set_index("event_id")["arrival_h"].reindex(top.index)
+    heard = top["arrival_h"].notna()
+    if not heard.any():
+        return math.nan
+    via_chain = top["via"].isin(list(chain_nodes))
+    before = br.isna() | (top["arrival_h"] < br)
+    return float((heard & via_chain & before).sum() / heard.sum())
+
+
+def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per staff cell: ``utilisation`` (busy analyst-hours over available), mean wait in
+    the inbox of reports started (``mean_wait_h``), time-average inbox length
+    (``mean_queue``), time-average number in the cell (``mean_in_cell``), arrival rate
+    per hour and mean time in the cell of completed reports (for Little's law)."""
+    if cells.empty:
+        return pd.DataFrame(columns=["utilisation", "mean_wait_h", "mean_queue", "mean_in_cell",
+                                     "arrival_rate_h", "mean_sojourn_h", "started", "overflow"])
+    c = cells.set_index("cell")
+    t = c["observed_h"].replace(0, np.nan)
+    capacity = (c["analysts"] * t).replace(0, np.nan)
+    return pd.DataFrame({
+        "utilisation": c["busy_area"] / capacity,
+        "mean_wait_h": c["sum_wait_h"] / c["started"].replace(0, np.nan),
+        "mean_queue": c["queue_area"] / t,
+        "mean_in_cell": (c["queue_area"] + c["busy_area"]) / t,
+        "arrival_rate_h": c["arrivals"] / t,
+        "mean_sojourn_h": c["sum_sojourn_h"] / c["completed"].replace(0, np.nan),
+        "started": c["started"],
+        "overflow": c["overflow"],
+    })
+
+
+def _num(x) -> Optional[float]:
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _consumer_block(ledger: pd.DataFrame, name: str) -> dict:
+    sub = ledger[ledger["consumer"] == name]
+    shares = outcome_shares(sub).loc[name] if len(sub) else pd.Series(math.nan, index=list(OUTCOMES))
+    lat = latency_quantiles(sub).loc[name] if len(sub) else pd.Series({"p50": math.nan, "p90": math.nan})
+    return {
+        "events": int(len(sub)),
+        "outcomes": {o: (_num(shares[o]) if len(sub) else None) for o in OUTCOMES},
+        "latency_h": {"p50": _num(lat["p50"]), "p90": _num(lat["p90"])},
+    }
+
+
+def summary(records: RunRecords) -> dict:
+    """The run summary as plain data (the ``--json`` contract, see the README)."""
+    ledger = _after_warmup(records.ledger, records.warmup_days)
+    events = records.events
+    if records.warmup_days:
+        events = events[events["t_h"] >= records.warmup_days * 24.0]
+    consumers = {}
+    for name in records.consumers:
+        block = _consumer_block(ledger, name)
+        block["by_family"] = {
+            fam: {k: v for k, v in _consumer_block(ledger[ledger["family"] == fam], name).items()}
+            for fam in FAMILY_NAMES
+        }
+        consumers[name] = block
+    meta = records.meta
+    bypass = math.nan
+    if meta.get("bypass"):
+        fc, branch = meta["bypass"]
+        bypass = bypass_rate(ledger, fc, branch, meta.get("chain_nodes", ()))
+    cells = cell_table(records.cells)
+    states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
+    return {
+        "scenario": records.scenario,
+        "seed": records.seed,
+        "days": records.days,
+        "warmup_days": records.warmup_days,
+        "events": int(len(events)),
+        "events_by_family": {fam: int((events["family"] == fam).sum()) for fam in FAMILY_NAMES},
+        "bypass_rate": _num(bypass),
+        "consumers": consumers,
+        "cells": {
+            name: {"utilisation": _num(row["utilisation"]), "mean_wait_h": _num(row["mean_wait_h"]),
+                   "mean_queue": _num(row["mean_queue"]), "started": int(row["started"]),
+                   "overflow": int(row["overflow"])}
+            for name, row in cells.iterrows()
+        },
+        "reports": {"created": int(meta.get("reports_created", 0)),
+                    "ended": {str(k): int(v) for k, v in states.items()}},
+    }

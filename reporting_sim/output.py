@@ -1,0 +1,87 @@
+"""Results folders: everything a run produced, with its provenance, written atomically.
+
+A results folder holds the resolved scenario (``scenario.toml``, every default written
+out), ``run.json`` (seed, horizon, package versions, platform, wall time), the
+summary (``summary.json`` and the table in ``summary.txt``), the outcome ledger and
+the events (Parquet), the per-cell statistics and report end states (CSV), and the
+per-step trace (Parquet) when tracing was asked for.
+
+The folder is first written under a temporary name beside its destination and then
+renamed in one step, so a folder with the final name is always complete: an
+interrupted run leaves no partial results behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from .errors import ScenarioError
+from .records import RunRecords
+
+PACKAGES = ("reporting-sim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "click")
+
+
+def versions() -> dict[str, str]:
+    """Python and the versions of the packages a run depends on."""
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def default_folder(results_dir: Path, scenario: str, seed: int) -> Path:
+    """``results/<scenario>-seed<S>-<timestamp>``, not colliding with an existing one."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = results_dir / f"{scenario}-seed{seed}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def check_destination(path: Path) -> None:
+    """Refuse a destination that exists already (results are never overwritten)."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ScenarioError(str(path), "--out", "exists already; choose a new folder (results are never overwritten)")
+
+
+def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict,
+              summary_text: str, run_info: dict) -> Path:
+    """Write a run's results folder at ``path`` atomically; returns ``path``."""
+    path = Path(path)
+    check_destination(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        (tmp / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
+        info = dict(run_info)
+        info.update({"versions": versions(), "platform": platform.platform(),
+                     "argv": sys.argv[1:], "written_at": _dt.datetime.now().isoformat(timespec="seconds")})
+        (tmp / "run.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        (tmp / "summary.txt").write_text(summary_text + "\n", encoding="utf-8")
+        records.ledger.to_parquet(tmp / "ledger.parquet", index=False)
+        records.events.to_parquet(tmp / "events.parquet", index=False)
+        records.cells.to_csv(tmp / "cells.csv", index=False)
+        records.reports.to_csv(tmp / "reports.csv", index=False)
+        if records.trace is not None:
+            records.trace.to_parquet(tmp / "trace.parquet", index=False)
+        if path.exists():  # an empty folder the user made for us
+            path.rmdir()
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path

@@ -1,0 +1,499 @@
+"""The scenario: a force structure as data, parsed and validated before any simulation.
+
+A scenario file (TOML) describes, in hours and days:
+
+* ``[scenario]``: name, description, start date, default horizon (``days``) and seed;
+* ``[kinds.*]``: the kinds of event, each in a *family* (``current`` intelligence that
+  goes stale within hours, or ``long_term`` X-PMESII intelligence) with a shelf life;
+* ``[sources.*]``: where ground-truth events happen: a sector, a Poisson rate per day
+  and the mix of kinds;
+* ``[collectors.*]``: units that observe events in their sectors (patrol rhythm, chance
+  to observe, chance and delay to report) and release reports;
+* ``[cells.*]``: staff cells: a FIFO inbox served by a number of analysts, with a work
+  time, optional duty hours and an optional inbox limit;
+* ``[commanders.*]``: people who hear and pass word on at once (no queue);
+* ``[meetings.*]``: recurring meetings (the morning briefing, a weekly board): a link
+  can hold reports until the next one, and a consumer can act only at one;
+* ``[[links]]``: who passes what to whom, with what chance and transit delay;
+* ``[metrics]``: which consumer and which branch cell the bypass rate compares.
+
+Collectors, cells and commanders are the *nodes*; any node can be a *consumer*, whose
+first arrival of each event is recorded in the outcome ledger. :func:`load` reads a file
+(or a built-in scenario by name) into an immutable :class:`Scenario`; field errors come
+first (from the schema), then graph errors (unknown nodes, impossible cycles), each as
+one :class:`~reporting_sim.errors.ScenarioError` line naming the file and the field.
+This module knows nothing of SimPy.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WrapSerializer,
+    model_validator,
+)
+
+from .distributions import Distribution, Fixed
+from .errors import ScenarioError
+
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+Prob = Annotated[float, Field(ge=0, le=1)]
+NonNeg = Annotated[float, Field(ge=0, le=1e6)]
+Positive = Annotated[float, Field(gt=0, le=1e6)]
+HourOfDay = Annotated[float, Field(ge=0, lt=24)]
+Family = Literal["current", "long_term"]
+FAMILIES: tuple[str, ...] = ("current", "long_term")
+
+
+def Seq(item, min_length: int = 0):
+    """A list in the file, an immutable tuple in memory."""
+    return Annotated[tuple[item, ...], Field(strict=False, min_length=min_length)]
+
+
+def _frozen(value: dict) -> MappingProxyType:
+    return MappingProxyType(dict(value))
+
+
+def _thaw(value, handler):
+    return handler(dict(value))
+
+
+def FrozenDict(key, val):
+    """A read-only mapping field (``dict`` in the file, ``MappingProxyType`` in memory)."""
+    return Annotated[dict[key, val], AfterValidator(_frozen), WrapSerializer(_thaw)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+
+class Header(_Strict):
+    """``[scenario]``: identity, calendar and defaults of a run."""
+
+    name: Name
+    description: str = ""
+    start_date: _dt.date = _dt.date(2015, 1, 1)
+    days: Annotated[float, Field(gt=0, le=36600)] = 365.0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+
+
+class Kind(_Strict):
+    """``[kinds.NAME]``: a kind of event and how long knowing of it stays useful."""
+
+    family: Family
+    shelf_life_h: Positive
+
+
+class Source(_Strict):
+    """``[sources.NAME]``: ground-truth events in one sector, a Poisson process."""
+
+    sector: Name
+    rate_per_day: Annotated[float, Field(ge=0, le=1e5)]
+    mix: FrozenDict(Name, NonNeg)
+
+    @model_validator(mode="after")
+    def _mix_sums_to_one(self):
+        total = sum(self.mix.values())
+        if not self.mix or not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"mix: shares of kinds must sum to 1 (they sum to {total:g})")
+        return self
+
+
+class Patrols(_Strict):
+    """A collector's patrol rhythm: patrols leave every ``24 / per_day`` hours."""
+
+    per_day: Annotated[float, Field(gt=0, le=1440)]
+    duration_h: NonNeg
+    first_h: HourOfDay = 0.0
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.duration_h > 24 / self.per_day:
+            raise ValueError("duration_h: a patrol must end before the next one leaves "
+                             f"(at most {24 / self.per_day:g} h at {self.per_day:g} per day)")
+        return self
+
+
+class _Node(_Strict):
+    """Fields every node has: how it forwards, and whether it is a consumer."""
+
+    routing: Literal["each", "choose"] = "each"
+    dedupe: bool = True
+    consumer: bool = False
+    acts_at: Optional[Name] = None
+
+
+class Collector(_Node):
+    """``[collectors.NAME]``: a unit that observes events and releases reports."""
+
+    culture: Literal["branch", "commander"]
+    sectors: Seq(Name, 1)
+    kinds: Optional[Seq(Name, 1)] = None
+    watch: Literal["continuous", "patrols"]
+    patrols: Optional[Patrols] = None
+    p_observe: Prob
+    p_report: Prob
+    report_delay_h: Distribution
+    report_after_patrol: bool = False
+
+    @model_validator(mode="after")
+    def _watch_needs_patrols(self):
+        if self.watch == "patrols" and self.patrols is None:
+            raise ValueError('patrols: watch = "patrols" needs a [patrols] table')
+        if self.watch == "continuous" and (self.patrols is not None or self.report_after_patrol):
+            raise ValueError('watch: "continuous" takes no patrols and no report_after_patrol')
+        return self
+
+
+class Duty(_Strict):
+    """Daily duty hours of a staff cell; outside them nothing new is started."""
+
+    start_h: HourOfDay
+    end_h: HourOfDay
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if self.start_h == self.end_h:
+            raise ValueError("end_h: duty hours must not be empty (start_h == end_h)")
+        return self
+
+
+class Cell(_Node):
+    """``[cells.NAME]``: a staff cell, a FIFO inbox served by ``analysts`` in parallel."""
+
+    analysts: Annotated[int, Field(ge=0, le=100000)]
+    work_h: Distribution
+    inbox: Optional[Annotated[int, Field(ge=0, le=10**9)]] = None
+    duty: Optional[Duty] = None
+
+
+class Commander(_Node):
+    """``[commanders.NAME]``: a commander who hears and passes word on (no queue)."""
+
+
+class Meeting(_Strict):
+    """``[meetings.NAME]``: a meeting held every ``every_h`` hours from ``from_day``."""
+
+    first_h: HourOfDay
+    every_h: Positive
+    from_day: NonNeg = 0.0
+    until_day: Optional[NonNeg] = None
+
+    def next_at(self, t: float) -> float:
+        """The first meeting at or after hour ``t`` (``inf`` when none is left)."""
+        start = self.from_day * 24 + self.first_h
+        if t <= start:
+            k = 0
+        else:
+            k = math.ceil((t - start) / self.every_h - 1e-12)
+        at = start + k * self.every_h
+        if self.until_day is not None and at > self.until_day * 24:
+            return math.inf
+        return at
+
+    def next_at_array(self, t):
+        """:meth:`next_at` over a numpy array (``nan`` stays ``nan``)."""
+        import numpy as np
+
+        t = np.asarray(t, dtype=float)
+        start = self.from_day * 24 + self.first_h
+        with np.errstate(invalid="ignore"):
+            k = np.maximum(np.ceil((t - start) / self.every_h - 1e-12), 0)
+            at = start + k * self.every_h
+            if self.until_day is not None:
+                at = np.where(at > self.until_day * 24, np.inf, at)
+        return np.where(np.isnan(t), np.nan, at)
+
+
+class Link(_Strict):
+    """``[[links]]``: ``from`` passes reports to ``to`` with chance ``p`` and a delay."""
+
+    src: Name = Field(alias="from")
+    to: Name
+    p: Prob = 1.0
+    transit_h: Distribution = Fixed(value=0.0)
+    meeting: Optional[Name] = None
+    families: Optional[Seq(Family, 1)] = None
+    kinds: Optional[Seq(Name, 1)] = None
+
+
+class Metrics(_Strict):
+    """``[metrics]``: the bypass rate: ``consumer`` heard first via a commander before
+    ``branch`` knew."""
+
+    bypass_consumer: Optional[Name] = None
+    bypass_branch: Optional[Name] = None
+
+
+class Scenario(_Strict):
+    """A whole scenario, immutable once validated. Build it with :func:`load`."""
+
+    scenario: Header
+    kinds: FrozenDict(Name, Kind)
+    sources: FrozenDict(Name, Source)
+    collectors: FrozenDict(Name, Collector)
+    cells: FrozenDict(Name, Cell) = Field(default_factory=dict)
+    commanders: FrozenDict(Name, Commander) = Field(default_factory=dict)
+    meetings: FrozenDict(Name, Meeting) = Field(default_factory=dict)
+    links: Seq(Link) = ()
+    metrics: Metrics = Metrics()
+
+    # -- derived views (no state of their own) -------------------------------------
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def nodes(self) -> dict[str, _Node]:
+        """Every node by name: collectors, then cells, then commanders."""
+        return {**self.collectors, **self.cells, **self.commanders}
+
+    @property
+    def consumers(self) -> list[str]:
+        """Names of the consumer nodes, in file order (collectors, cells, commanders)."""
+        return [n for n, node in self.nodes.items() if node.consumer]
+
+    @property
+    def sectors(self) -> list[str]:
+        return list(dict.fromkeys(s.sector for s in self.sources.values()))
+
+    def node_type(self, name: str) -> str:
+        for kind in ("collectors", "cells", "commanders"):
+            if name in getattr(self, kind):
+                return kind[:-1]
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data in the file's own shape (aliases, no empty fields)."""
+        return self.model_dump(mode="python", by_alias=True, exclude_none=True)
+
+    def to_toml(self) -> str:
+        """The resolved scenario as TOML: every default written out."""
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+
+# --------------------------------------------------------------------------- loading
+
+BUILTIN_PACKAGE = "reporting_sim.scenarios"
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    files = resources.files(BUILTIN_PACKAGE).iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
+
+
+def builtin_text(name: str) -> str:
+    """The TOML text of built-in scenario ``name``."""
+    if name not in builtin_names():
+        raise ScenarioError("", "scenario", f"no built-in scenario {name!r} "
+                            f"(built-ins: {', '.join(builtin_names())})")
+    return resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
+
+
+def read_toml_text(text: str | bytes, source: str) -> dict:
+    """Parse TOML text, turning every failure into a one-line :class:`ScenarioError`."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(source, "file", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, "file", f"not valid TOML: {exc}")
+
+
+def read_file(path: str | Path) -> dict:
+    """Read a TOML file into plain data, with clear errors for missing or bad files."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "file", "no such file")
+    except IsADirectoryError:
+        raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
+    except OSError as exc:
+        raise ScenarioError(str(path), "file", f"cannot be read ({exc.strerror})")
+    return read_toml_text(raw, str(path))
+
+
+def _loc_to_field(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "tagged-union", "json-or-python")) or part in (
+            "fixed", "exponential", "uniform", "triangular", "lognormal", "gamma"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _first_error(exc: ValidationError, source: str) -> ScenarioError:
+    err = exc.errors(include_url=False)[0]
+    field = _loc_to_field(err["loc"])
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown key (not part of the scenario format; check the spelling)"
+    elif err["type"] == "missing":
+        msg = "required but missing"
+    else:
+        msg = msg[0].lower() + msg[1:]
+    if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(
+        err["input"], (dict, list)
+    ):
+        msg += f" (got {err['input']!r})"
+    more = len(exc.errors()) - 1
+    if more:
+        msg += f" [and {more} more problem{'s' if more > 1 else ''}]"
+    return ScenarioError(source, field, msg)
+
+
+def parse(data: dict, source: str = "<scenario>") -> Scenario:
+    """Validate plain data (as read from TOML) into a :class:`Scenario`."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+    check_graph(scenario, source)
+    return scenario
+
+
+def load(name_or_path: str | Path) -> Scenario:
+    """Load a scenario file, or a built-in scenario by name."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or str(name_or_path) not in builtin_names():
+        if not path.exists() and path.suffix != ".toml":
+            raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "
+                                f"scenario of that name (built-ins: {', '.join(builtin_names())})")
+        return parse(read_file(path), str(path))
+    name = str(name_or_path)
+    return parse(read_toml_text(builtin_text(name), f"{name} (built-in)"), f"{name} (built-in)")
+
+
+# ------------------------------------------------------------------ graph checks
+
+def _unknown(what: str, name: str, known) -> str:
+    known = sorted(known)
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"unknown {what} {name!r} (known: {shown or 'none'})"
+
+
+def check_graph(sc: Scenario, source: str) -> None:
+    """Cross-reference checks that need the whole scenario (after field validation)."""
+    def fail(field, msg):
+        raise ScenarioError(source, field, msg)
+
+    seen: dict[str, str] = {}
+    for kind in ("collectors", "cells", "commanders"):
+        for name in getattr(sc, kind):
+            if name in seen:
+                fail(f"{kind}.{name}", f"name already used by {seen[name]}.{name}; node names must be unique")
+            seen[name] = kind
+    nodes = sc.nodes
+    for sname, src in sc.sources.items():
+        for kind in src.mix:
+            if kind not in sc.kinds:
+                fail(f"sources.{sname}.mix.{kind}", _unknown("kind", kind, sc.kinds))
+    sectors = set(sc.sectors)
+    for cname, col in sc.collectors.items():
+        for s in col.sectors:
+            if s not in sectors:
+                fail(f"collectors.{cname}.sectors", _unknown("sector", s, sectors))
+        for k in col.kinds or ():
+            if k not in sc.kinds:
+                fail(f"collectors.{cname}.kinds", _unknown("kind", k, sc.kinds))
+    for name, node in nodes.items():
+        if node.acts_at is not None:
+            where = f"{seen[name]}.{name}.acts_at"
+            if not node.consumer:
+                fail(where, "only a consumer (consumer = true) acts at a meeting")
+            if node.acts_at not in sc.meetings:
+                fail(where, _unknown("meeting", node.acts_at, sc.meetings))
+    out: dict[str, list[int]] = {n: [] for n in nodes}
+    for i, link in enumerate(sc.links):
+        if link.src not in nodes:
+            fail(f"links[{i}].from", _unknown("node", link.src, nodes))
+        if link.to not in nodes:
+            fail(f"links[{i}].to", _unknown("node", link.to, nodes))
+        if link.to in sc.collectors:
+            fail(f"links[{i}].to", f"{link.to!r} is a collector; collectors observe events and do not receive reports")
+        if link.to == link.src:
+            fail(f"links[{i}].to", "a node cannot pass reports to itself")
+        if link.meeting is not None and link.meeting not in sc.meetings:
+            fail(f"links[{i}].meeting", _unknown("meeting", link.meeting, sc.meetings))
+        for k in link.kinds or ():
+            if k not in sc.kinds:
+                fail(f"links[{i}].kinds", _unknown("kind", k, sc.kinds))
+        out[link.src].append(i)
+    for name, idx in out.items():
+        if nodes[name].routing == "choose":
+            total = sum(sc.links[i].p for i in idx)
+            if total > 1 + 1e-9:
+                fail(f"{seen[name]}.{name}.routing", f'"choose" picks one link, so the p of its links must sum to at most 1 (they sum to {total:g})')
+    for m in (sc.metrics.bypass_consumer, sc.metrics.bypass_branch):
+        if m is not None:
+            if m not in nodes:
+                fail("metrics", _unknown("node", m, nodes))
+            if not nodes[m].consumer:
+                fail("metrics", f"{m!r} must be a consumer (consumer = true) to compare arrivals")
+    if (sc.metrics.bypass_consumer is None) != (sc.metrics.bypass_branch is None):
+        fail("metrics", "bypass_consumer and bypass_branch go together")
+    if not sc.consumers:
+        fail("(top level)", "no node is a consumer (consumer = true): nothing would be measured")
+    _check_cycles(sc, source, seen)
+
+
+def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
+    """A cycle must contain a node that drops repeats (``dedupe = true``) or consist of
+    "choose" nodes only (one copy goes round, as in a queueing network with feedback);
+    otherwise copies of one report would multiply without end."""
+    nodes = sc.nodes
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for link in sc.links:
+        succ[link.src].append(link.to)
+    # Only nodes that neither dedupe nor "choose" can multiply copies without end.
+    risky = {n for n, node in nodes.items() if not node.dedupe}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n):
+        state[n] = 1
+        stack.append(n)
+        for m in succ[n]:
+            if m not in risky:
+                continue
+            if state.get(m) == 1:
+                cycle = stack[stack.index(m):] + [m]
+                if any(nodes[c].routing == "each" for c in cycle[:-1]):
+                    raise ScenarioError(source, f"{kinds[m]}.{m}.dedupe",
+                                        f"cycle {' -> '.join(cycle)} has a node that copies reports to every link "
+                                        "and no node that drops repeats; set dedupe = true on one of them")
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = 2
+
+    for n in sorted(risky):
+        if n not in state:
+            visit(n)
