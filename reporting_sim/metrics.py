@@ -10,6 +10,10 @@ replications and stored results read back from Parquet.
 * :func:`bypass_rate`: of the events the Force Commander heard of, the share he heard
   first through the command chain (a commander passed it to him) before U2 knew;
 * :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
+* :func:`fidelity`: per consumer, the share of what arrived that kept the precise time
+  and place;
+* :func:`duplication`: how many events were analysed by more than one analysis cell;
+* :func:`weekly`: timeliness and ISR coverage week by week over the mission's time;
 * :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints.
 
 Events that happened during a warm-up (``warmup_days``) are left out everywhere.
@@ -91,6 +95,58 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def fidelity(ledger: pd.DataFrame) -> pd.Series:
+    """Per consumer: of the events that arrived, the share whose first report kept the
+    precise time and place (NaN where nothing arrived)."""
+    arrived = ledger[ledger["arrival_h"].notna()]
+    cons = ledger["consumer"].cat.categories if hasattr(ledger["consumer"], "cat") else ledger["consumer"].unique()
+    return arrived.groupby("consumer", observed=False)["precise"].mean().reindex(cons)
+
+
+def duplication(events: pd.DataFrame) -> dict:
+    """Events worked independently by more than one analysis cell: their number, their
+    share of the events any analysis cell worked, and the mean number of cells per
+    worked event."""
+    worked = events[events["n_analysed"] > 0]
+    dup = int((worked["n_analysed"] > 1).sum())
+    return {
+        "events_analysed": int(len(worked)),
+        "events_duplicated": dup,
+        "share_duplicated": _num(dup / len(worked)) if len(worked) else None,
+        "mean_cells_per_event": _num(worked["n_analysed"].mean()) if len(worked) else None,
+    }
+
+
+def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str, list[str]] | None = None,
+           family: str = "current") -> pd.DataFrame:
+    """Week by week (by event time; week 0 starts at hour 0): per consumer the share of
+    ``family`` events known in time (``in_time:NAME``), and for each collector tag the
+    share of all events observed by a collector with that tag (``seen:TAG``)."""
+    ev = events.assign(week=(events["t_h"] // 168).astype(int))
+    out = pd.DataFrame(index=pd.Index(sorted(ev["week"].unique()), name="week"))
+    out["events"] = ev.groupby("week").size()
+    for tag, names in (tag_collectors or {}).items():
+        cols = [f"obs:{n}" for n in names if f"obs:{n}" in ev]
+        if cols:
+            out[f"seen:{tag}"] = ev.assign(seen=ev[cols].any(axis=1)).groupby("week")["seen"].mean()
+    led = ledger[ledger["family"] == family]
+    if len(led):
+        led = led.assign(week=(led["t_h"] // 168).astype(int), ok=led["outcome"] == "in_time")
+        table = led.pivot_table(index="week", columns="consumer", values="ok", aggfunc="mean", observed=False)
+        for c in table.columns:
+            out[f"in_time:{c}"] = table[c]
+    return out
+
+
+def tag_groups(meta: dict) -> dict[str, list[str]]:
+    """Collector names by tag, from a run's metadata."""
+    groups: dict[str, list[str]] = {}
+    for name, tags in meta.get("collector_tags", {}).items():
+        for t in tags:
+            groups.setdefault(t, []).append(name)
+    return groups
+
+
 def _num(x) -> Optional[float]:
     x = float(x)
     return None if math.isnan(x) else x
@@ -100,10 +156,12 @@ def _consumer_block(ledger: pd.DataFrame, name: str) -> dict:
     sub = ledger[ledger["consumer"] == name]
     shares = outcome_shares(sub).loc[name] if len(sub) else pd.Series(math.nan, index=list(OUTCOMES))
     lat = latency_quantiles(sub).loc[name] if len(sub) else pd.Series({"p50": math.nan, "p90": math.nan})
+    fid = fidelity(sub).get(name, math.nan) if len(sub) else math.nan
     return {
         "events": int(len(sub)),
         "outcomes": {o: (_num(shares[o]) if len(sub) else None) for o in OUTCOMES},
         "latency_h": {"p50": _num(lat["p50"]), "p90": _num(lat["p90"])},
+        "fidelity": _num(fid),
     }
 
 
@@ -145,4 +203,7 @@ def summary(records: RunRecords) -> dict:
         },
         "reports": {"created": int(meta.get("reports_created", 0)),
                     "ended": {str(k): int(v) for k, v in states.items()}},
+        "duplication": duplication(events),
+        "collectors": meta.get("collectors", {}),
+        "pools": meta.get("pools", {}),
     }

@@ -28,6 +28,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+FAMILIES = ("current", "long_term")
+
 OUTCOMES = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight")
 """Every (event, consumer) pair ends in exactly one of these."""
 
@@ -37,7 +39,11 @@ stopped), ``duplicate`` (reached a node that already had the event), ``overflow`
 inbox was full), ``withheld`` / ``not_shared`` (stopped by a sharing gate), or
 ``in_flight`` (still moving, queued or being worked on when the run ended)."""
 
-STEP_KINDS = ("observe", "write", "meeting", "transit", "queue", "work", "end")
+STEP_KINDS = ("observe", "write", "meeting", "transit", "queue", "work", "end", "sanitise", "hold", "board")
+"""Kinds of trace step: ``observe`` (event to observation), ``write`` (observation to the
+report leaving the collector), ``meeting`` (waiting for a link's meeting), ``transit``,
+``queue`` and ``work`` (in a cell), ``sanitise`` (writing an INTREP), ``hold`` (held back
+from a rival), ``board`` (passed on at a coordination board), ``end`` (terminal state)."""
 
 
 @dataclass
@@ -70,9 +76,12 @@ class Recorder:
         self.ev_kind = array("i")
         self.ev_observed = array("i")
         self.ev_reported = array("i")
+        self.ev_observers: list[int] = []
+        self.ev_analysed = array("i")
         self.arr_t = [array("d") for _ in range(n)]
         self.arr_via = [array("i") for _ in range(n)]
         self.arr_n = [array("i") for _ in range(n)]
+        self.arr_precise = [array("b") for _ in range(n)]
         self.withheld = [array("b") for _ in range(n)]
         self.report_ends: dict[tuple[int, int], int] = {}
         self.reports_created = 0
@@ -86,32 +95,49 @@ class Recorder:
         self.ev_kind.append(kind)
         self.ev_observed.append(0)
         self.ev_reported.append(0)
+        self.ev_observers.append(0)
+        self.ev_analysed.append(0)
         nan = math.nan
         for c in range(len(self.consumers)):
             self.arr_t[c].append(nan)
             self.arr_via[c].append(-1)
             self.arr_n[c].append(0)
+            self.arr_precise[c].append(0)
             self.withheld[c].append(0)
         return eid
 
-    def event_counts(self, eid: int, observed: int, reported: int) -> None:
+    def event_counts(self, eid: int, observed: int, reported: int, observers: int = 0,
+                     analysed: int = 0) -> None:
+        """What is known of event ``eid`` when it settles: how many collectors observed
+        it (and which: a bit mask by node index), how many reports they released, and
+        how many analysis cells worked it."""
         self.ev_observed[eid] = observed
         self.ev_reported[eid] = reported
+        self.ev_observers[eid] = observers
+        self.ev_analysed[eid] = analysed
 
     def count_arrival(self, eid: int, consumer: int) -> None:
         """A report of event ``eid`` reached consumer ``consumer`` (first or repeat)."""
         self.arr_n[consumer][eid] += 1
 
-    def known(self, eid: int, consumer: int, t: float, via: int) -> None:
-        """Consumer ``consumer`` knows of ``eid`` at ``t``, from node ``via``; only the
-        first time counts (later ones are duplicates)."""
+    def known(self, eid: int, consumer: int, t: float, via: int, precise: bool = True) -> None:
+        """Consumer ``consumer`` knows of ``eid`` at ``t``, from node ``via``, with or
+        without the precise time and place; only the first time counts."""
         times = self.arr_t[consumer]
         if times[eid] != times[eid]:  # still nan
             times[eid] = t
             self.arr_via[consumer][eid] = via
+            self.arr_precise[consumer][eid] = 1 if precise else 0
 
-    def mark_withheld(self, eid: int, consumer: int) -> None:
-        self.withheld[consumer][eid] = 1
+    def mark_withheld(self, eid: int, consumers: int) -> None:
+        """A report of ``eid`` bound for the consumers in bit mask ``consumers`` was
+        stopped by a sharing gate."""
+        c = 0
+        while consumers:
+            if consumers & 1:
+                self.withheld[c][eid] = 1
+            consumers >>= 1
+            c += 1
 
     # -- reports -------------------------------------------------------------------
     def report_end(self, node: int, state: int) -> None:
@@ -128,15 +154,17 @@ class Recorder:
     def finish(self, *, scenario, seed: int, days: float, warmup_days: float,
                live_events: dict[int, tuple[int, int]], cells: list[dict],
                kinds: list[str], families: list[str], shelf_lives: list[float],
-               sources: list[str], source_sectors: list[str], acts_at: list) -> RunRecords:
+               sources: list[str], source_sectors: list[str], acts_at: list,
+               collectors: dict[str, int] | None = None) -> RunRecords:
         """Turn the arrays into frames and give every (event, consumer) its outcome.
 
-        ``live_events`` maps events still pending at the end to their observed and
-        reported counts so far; ``acts_at[c]`` is the meeting (or ``None``) at which
-        consumer ``c`` acts on what it has heard.
+        ``live_events`` maps events still pending at the end to their counts so far
+        (as :meth:`event_counts` takes them); ``acts_at[c]`` is the meeting (or
+        ``None``) at which consumer ``c`` acts on what it has heard; ``collectors`` maps
+        collector names to their node index (for the ``obs:NAME`` columns of events).
         """
-        for eid, (obs, rep) in live_events.items():
-            self.event_counts(eid, obs, rep)
+        for eid, counts in live_events.items():
+            self.event_counts(eid, *counts)
         n_ev = len(self.ev_t)
         ev_t = np.frombuffer(self.ev_t, dtype=float) if n_ev else np.zeros(0)
         kind = np.asarray(self.ev_kind, dtype=np.int64)
@@ -153,37 +181,19 @@ class Recorder:
             "source": pd.Categorical.from_codes(source, categories=sources) if n_ev else pd.Categorical([], categories=sources),
             "sector": np.asarray(source_sectors, dtype=object)[source] if n_ev else np.zeros(0, dtype=object),
             "kind": pd.Categorical.from_codes(kind, categories=kinds) if n_ev else pd.Categorical([], categories=kinds),
-            "family": np.asarray(families, dtype=object)[kind] if n_ev else np.zeros(0, dtype=object),
+            "family": pd.Categorical.from_codes(
+                np.asarray([FAMILIES.index(f) for f in families], dtype=np.int64)[kind] if n_ev
+                else np.zeros(0, dtype=np.int64), categories=list(FAMILIES)),
             "shelf_life_h": shelf,
             "n_observed": observed,
             "n_reported": reported,
+            "n_analysed": np.asarray(self.ev_analysed, dtype=np.int64),
             "live_at_end": live,
         })
-        frames = []
-        deadline = ev_t + shelf
-        for c, name in enumerate(self.consumers):
-            arr = np.frombuffer(self.arr_t[c], dtype=float) if n_ev else np.zeros(0)
-            act = arr if acts_at[c] is None else acts_at[c].next_at_array(arr)
-            withheld = np.frombuffer(self.withheld[c], dtype=np.int8).astype(bool) if n_ev else np.zeros(0, bool)
-            outcome = classify(arr, act, deadline, live, observed, reported, withheld)
-            frames.append(pd.DataFrame({
-                "event_id": events["event_id"].to_numpy(),
-                "consumer": name,
-                "outcome": outcome,
-                "arrival_h": arr,
-                "act_h": act,
-                "latency_h": arr - ev_t,
-                "via": np.asarray(self.arr_via[c], dtype=np.int64),
-                "arrivals": np.asarray(self.arr_n[c], dtype=np.int64),
-            }))
-        ledger = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        if len(ledger):
-            ledger["consumer"] = pd.Categorical(ledger["consumer"], categories=self.consumers)
-            ledger["outcome"] = pd.Categorical.from_codes(ledger["outcome"].to_numpy(), categories=list(OUTCOMES))
-            names = np.asarray(self.node_names + [""], dtype=object)
-            ledger["via"] = names[ledger["via"].to_numpy()]
-            ledger = ledger.merge(events[["event_id", "t_h", "kind", "family", "shelf_life_h"]],
-                                  on="event_id", how="left")
+        for name, idx in (collectors or {}).items():
+            events[f"obs:{name}"] = np.fromiter(((m >> idx) & 1 for m in self.ev_observers),
+                                                dtype=bool, count=n_ev)
+        ledger = self._ledger(events, ev_t, kind, shelf, live, observed, reported, acts_at)
         reports = pd.DataFrame(
             [(self.node_names[n] if n >= 0 else "(in flight)", REPORT_STATES[s], k)
              for (n, s), k in sorted(self.report_ends.items())],
@@ -201,6 +211,44 @@ class Recorder:
             cells=pd.DataFrame(cells), trace=trace,
             meta={"reports_created": self.reports_created},
         )
+
+
+    def _ledger(self, events, ev_t, kind, shelf, live, observed, reported, acts_at) -> pd.DataFrame:
+        """One row per (event, consumer), built column by column (no joins, so the
+        peak memory stays close to the size of the result)."""
+        n_ev, n_c = len(ev_t), len(self.consumers)
+        deadline = ev_t + shelf
+        arrival = np.empty(n_ev * n_c)
+        act = np.empty(n_ev * n_c)
+        outcome = np.empty(n_ev * n_c, dtype=np.int8)
+        for c in range(n_c):
+            sl = slice(c * n_ev, (c + 1) * n_ev)
+            arr = np.frombuffer(self.arr_t[c], dtype=float) if n_ev else np.zeros(0)
+            arrival[sl] = arr
+            act[sl] = arr if acts_at[c] is None else acts_at[c].next_at_array(arr)
+            withheld = np.frombuffer(self.withheld[c], dtype=np.int8).astype(bool) if n_ev else np.zeros(0, bool)
+            outcome[sl] = classify(arr, act[sl], deadline, live, observed, reported, withheld)
+
+        def stack(arrays, dtype):
+            return np.concatenate([np.frombuffer(a, dtype=dtype) for a in arrays]) if n_ev else np.zeros(0, dtype)
+
+        t_h = np.tile(ev_t, n_c)
+        return pd.DataFrame({
+            "event_id": np.tile(np.arange(n_ev, dtype=np.int64), n_c),
+            "consumer": pd.Categorical.from_codes(np.repeat(np.arange(n_c), n_ev), categories=self.consumers),
+            "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+            "arrival_h": arrival,
+            "act_h": act,
+            "latency_h": arrival - t_h,
+            "via": pd.Categorical.from_codes(stack(self.arr_via, np.int32), categories=self.node_names),
+            "arrivals": stack(self.arr_n, np.int32),
+            "precise": stack(self.arr_precise, np.int8).astype(bool) & ~np.isnan(arrival),
+            "t_h": t_h,
+            "kind": pd.Categorical.from_codes(np.tile(kind, n_c), categories=events["kind"].cat.categories),
+            "family": pd.Categorical.from_codes(np.tile(events["family"].cat.codes.to_numpy(), n_c),
+                                                categories=list(FAMILIES)),
+            "shelf_life_h": np.tile(shelf, n_c),
+        })
 
 
 def classify(arrival, act, deadline, live, observed, reported, withheld) -> np.ndarray:

@@ -128,13 +128,103 @@ class Patrols(_Strict):
         return self
 
 
+COPING = ("normalisation", "voltaires_garden", "building_bridges", "othering")
+
+
+class Classify(_Strict):
+    """Shares of the reports a node passes on that it marks ``group`` (releasable only
+    to its own trust groups) or ``unit`` (kept inside its organisation); the rest stays
+    releasable to the whole mission. A mark never goes down again."""
+
+    group: Prob = 0.0
+    unit: Prob = 0.0
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.group + self.unit > 1 + 1e-9:
+            raise ValueError("group + unit: shares must sum to at most 1")
+        return self
+
+
+class Hoard(_Strict):
+    """Competition: reports for a rival (``rivals``) are held back until the holder's
+    next ``until`` meeting (it wants to be first with the leadership), with chance
+    ``p_hold``, or never passed on, with chance ``p_never``."""
+
+    rivals: Seq(Name, 1)
+    until: Name
+    p_hold: Prob
+    p_never: Prob = 0.0
+
+    @model_validator(mode="after")
+    def _sum(self):
+        if self.p_hold + self.p_never > 1 + 1e-9:
+            raise ValueError("p_hold + p_never: must sum to at most 1")
+        return self
+
+
 class _Node(_Strict):
-    """Fields every node has: how it forwards, and whether it is a consumer."""
+    """Fields every node has: how it forwards, whether it is a consumer, whom it trusts
+    and how it copes."""
 
     routing: Literal["each", "choose"] = "each"
     dedupe: bool = True
     consumer: bool = False
     acts_at: Optional[Name] = None
+    groups: Seq(Name) = ()
+    org: Optional[Name] = None
+    coping: Seq(Literal[COPING]) = ()
+    classify: Optional[Classify] = None
+    intrep_h: Optional[Distribution] = None
+    hoard: Optional[Hoard] = None
+    analysis: bool = False
+
+    @model_validator(mode="after")
+    def _coping_consistent(self):
+        if "normalisation" in self.coping and len(self.coping) > 1:
+            raise ValueError("coping: normalisation (follow the formal structure) excludes the others")
+        if len(set(self.coping)) != len(self.coping):
+            raise ValueError("coping: a strategy is listed twice")
+        return self
+
+
+class Accreditation(_Strict):
+    """A platform contributes nothing until the UN has accredited it: from
+    ``deployed_day`` (may be before the start) for ``duration_days`` (drawn once a run)."""
+
+    deployed_day: Annotated[float, Field(ge=-3650, le=36600)]
+    duration_days: Distribution
+
+
+class Tasking(_Strict):
+    """Tasks reach the unit at random, ``per_week`` on average; for ``window_h`` after
+    a task it writes reports with chance ``p_written`` (and observes with chance
+    ``p_observe``, if given) instead of its untasked chances."""
+
+    per_week: Annotated[float, Field(ge=0, le=1000)]
+    window_h: Positive
+    p_written: Prob
+    p_observe: Optional[Prob] = None
+
+
+class Rotation(_Strict):
+    """Units rotate: every ``every_days`` from ``first_day`` a new contingent arrives
+    and, for ``learning_days``, observes with chance ``p_observe_new`` (it does not yet
+    know the area) instead of ``p_observe``."""
+
+    every_days: Positive
+    first_day: Annotated[float, Field(ge=-36600, le=36600)]
+    learning_days: NonNeg
+    p_observe_new: Prob
+
+
+class Written(_Strict):
+    """A commander-centric unit's written report, beside the word its patrols give
+    their chief: sent only on links with ``channel = "written"``."""
+
+    p: Prob
+    delay_h: Distribution
+    after_patrol: bool = False
 
 
 class Collector(_Node):
@@ -143,19 +233,39 @@ class Collector(_Node):
     culture: Literal["branch", "commander"]
     sectors: Seq(Name, 1)
     kinds: Optional[Seq(Name, 1)] = None
+    tags: Seq(Name) = ()
     watch: Literal["continuous", "patrols"]
     patrols: Optional[Patrols] = None
     p_observe: Prob
     p_report: Prob
     report_delay_h: Distribution
     report_after_patrol: bool = False
+    written: Optional[Written] = None
+    precision: Prob = 1.0
+    imagery: bool = False
+    imagery_channel: Optional[Name] = None
+    accreditation: Optional[Accreditation] = None
+    tasking: Optional[Tasking] = None
+    literacy: Prob = 1.0
+    dictation_h: Optional[Distribution] = None
+    formats: bool = False
+    pool: Optional[Name] = None
+    rotation: Optional[Rotation] = None
 
     @model_validator(mode="after")
     def _watch_needs_patrols(self):
         if self.watch == "patrols" and self.patrols is None:
             raise ValueError('patrols: watch = "patrols" needs a [patrols] table')
-        if self.watch == "continuous" and (self.patrols is not None or self.report_after_patrol):
-            raise ValueError('watch: "continuous" takes no patrols and no report_after_patrol')
+        if self.watch == "continuous" and (self.patrols is not None or self.report_after_patrol
+                                           or self.pool is not None
+                                           or (self.written is not None and self.written.after_patrol)):
+            raise ValueError('watch: "continuous" takes no patrols, pool or after-patrol reporting')
+        if self.imagery and self.imagery_channel is None:
+            raise ValueError("imagery_channel: imagery needs the trust group it may travel in")
+        if self.literacy < 1 and self.dictation_h is None:
+            raise ValueError("dictation_h: needed when literacy < 1 (the delay when the patrol cannot write)")
+        if self.tasking is not None and self.written is None and self.culture == "commander":
+            raise ValueError("tasking: a commander-centric unit's tasking acts on its written reports; add [written]")
         return self
 
 
@@ -179,6 +289,7 @@ class Cell(_Node):
     work_h: Distribution
     inbox: Optional[Annotated[int, Field(ge=0, le=10**9)]] = None
     duty: Optional[Duty] = None
+    current_pull: Optional[Prob] = None
 
 
 class Commander(_Node):
@@ -229,6 +340,55 @@ class Link(_Strict):
     meeting: Optional[Name] = None
     families: Optional[Seq(Family, 1)] = None
     kinds: Optional[Seq(Name, 1)] = None
+    channel: Literal["report", "written"] = "report"
+    informal: bool = False
+    task: bool = False
+    pull: bool = False
+    when: Optional[FrozenDict(Name, Name)] = None
+
+
+class Switch(_Strict):
+    """``[switches.NAME]``: a structural choice; links with ``when = { NAME = ... }``
+    exist only when it is set to that value."""
+
+    value: Name
+    choices: Seq(Name, 1)
+
+    @model_validator(mode="after")
+    def _in_choices(self):
+        if self.value not in self.choices:
+            raise ValueError(f"value: must be one of {list(self.choices)}")
+        return self
+
+
+class Pool(_Strict):
+    """``[pools.NAME]``: people or vehicles a patrol needs (an escort, say)."""
+
+    capacity: Annotated[int, Field(ge=0, le=100000)]
+
+
+class Board(_Strict):
+    """``[boards.NAME]``: a coordination board: at each ``meeting`` its members pass
+    each other what they learned since the last one (it shares; it cannot task)."""
+
+    meeting: Name
+    members: Seq(Name, 2)
+
+
+class Mechanisms(_Strict):
+    """``[mechanisms]``: switch whole mechanisms off (all on by default)."""
+
+    classification: bool = True
+    sanitisation: bool = True
+    accreditation: bool = True
+    tasking: bool = True
+    competition: bool = True
+    boards: bool = True
+    coping: bool = True
+    escorts: bool = True
+    pull: bool = True
+    literacy: bool = True
+    rotations: bool = True
 
 
 class Metrics(_Strict):
@@ -250,6 +410,10 @@ class Scenario(_Strict):
     commanders: FrozenDict(Name, Commander) = Field(default_factory=dict)
     meetings: FrozenDict(Name, Meeting) = Field(default_factory=dict)
     links: Seq(Link) = ()
+    switches: FrozenDict(Name, Switch) = Field(default_factory=dict)
+    pools: FrozenDict(Name, Pool) = Field(default_factory=dict)
+    boards: FrozenDict(Name, Board) = Field(default_factory=dict)
+    mechanisms: Mechanisms = Mechanisms()
     metrics: Metrics = Metrics()
 
     # -- derived views (no state of their own) -------------------------------------
@@ -270,6 +434,15 @@ class Scenario(_Strict):
     @property
     def sectors(self) -> list[str]:
         return list(dict.fromkeys(s.sector for s in self.sources.values()))
+
+    def link_active(self, link: "Link") -> bool:
+        """Whether ``link`` exists under the scenario's switches."""
+        return link.when is None or all(self.switches[k].value == v for k, v in link.when.items())
+
+    @property
+    def active_links(self) -> list["Link"]:
+        """The links that exist under the current switches, in file order."""
+        return [link for link in self.links if self.link_active(link)]
 
     def node_type(self, name: str) -> str:
         for kind in ("collectors", "cells", "commanders"):
@@ -379,16 +552,38 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
     return scenario
 
 
-def load(name_or_path: str | Path) -> Scenario:
-    """Load a scenario file, or a built-in scenario by name."""
+def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]:
+    """Plain data and a source label for a file (relative to ``folder``) or a built-in."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or str(name_or_path) not in builtin_names():
-        if not path.exists() and path.suffix != ".toml":
-            raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "
-                                f"scenario of that name (built-ins: {', '.join(builtin_names())})")
-        return parse(read_file(path), str(path))
+    if folder is not None and not path.is_absolute():
+        candidate = folder / path
+        if candidate.exists() or path.suffix == ".toml":
+            path = candidate
+    if path.exists() or path.suffix == ".toml":
+        return read_file(path), str(path)
     name = str(name_or_path)
-    return parse(read_toml_text(builtin_text(name), f"{name} (built-in)"), f"{name} (built-in)")
+    if name in builtin_names():
+        label = f"{name} (built-in)"
+        return read_toml_text(builtin_text(name), label), label
+    raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "
+                        f"scenario of that name (built-ins: {', '.join(builtin_names())})")
+
+
+def load_data(name_or_path: str | Path) -> tuple[dict, str]:
+    """The plain scenario data of a file, built-in or variant (changes applied), and
+    the source label that error messages use; not yet validated."""
+    from . import variants
+
+    data, source = _read_any(str(name_or_path))
+    if variants.is_variant(data):
+        data = variants.resolve(data, Path(source), _read_any)
+    return data, source
+
+
+def load(name_or_path: str | Path) -> Scenario:
+    """Load a scenario file, a what-if variant file, or a built-in scenario by name."""
+    data, source = load_data(name_or_path)
+    return parse(data, source)
 
 
 # ------------------------------------------------------------------ graph checks
@@ -445,12 +640,42 @@ def check_graph(sc: Scenario, source: str) -> None:
         for k in link.kinds or ():
             if k not in sc.kinds:
                 fail(f"links[{i}].kinds", _unknown("kind", k, sc.kinds))
-        out[link.src].append(i)
+        for k, v in (link.when or {}).items():
+            if k not in sc.switches:
+                fail(f"links[{i}].when.{k}", _unknown("switch", k, sc.switches))
+            if v not in sc.switches[k].choices:
+                fail(f"links[{i}].when.{k}", f"{v!r} is not a choice of switch {k!r} "
+                     f"(choices: {', '.join(sc.switches[k].choices)})")
+        if sc.link_active(link):
+            out[link.src].append(i)
     for name, idx in out.items():
         if nodes[name].routing == "choose":
             total = sum(sc.links[i].p for i in idx)
             if total > 1 + 1e-9:
                 fail(f"{seen[name]}.{name}.routing", f'"choose" picks one link, so the p of its links must sum to at most 1 (they sum to {total:g})')
+    for name, node in nodes.items():
+        where = f"{seen[name]}.{name}"
+        if node.hoard is not None:
+            for r in node.hoard.rivals:
+                if r not in nodes:
+                    fail(f"{where}.hoard.rivals", _unknown("node", r, nodes))
+            if node.hoard.until not in sc.meetings:
+                fail(f"{where}.hoard.until", _unknown("meeting", node.hoard.until, sc.meetings))
+        if getattr(node, "pool", None) is not None and node.pool not in sc.pools:
+            fail(f"{where}.pool", _unknown("pool", node.pool, sc.pools))
+    for i, link in enumerate(sc.links):
+        if link.channel == "written":
+            src = sc.collectors.get(link.src)
+            if src is None or src.written is None:
+                fail(f"links[{i}].channel", '"written" links leave a collector that has a [written] table')
+    for bname, board in sc.boards.items():
+        if board.meeting not in sc.meetings:
+            fail(f"boards.{bname}.meeting", _unknown("meeting", board.meeting, sc.meetings))
+        for m in board.members:
+            if m not in nodes:
+                fail(f"boards.{bname}.members", _unknown("node", m, nodes))
+            if m in sc.collectors:
+                fail(f"boards.{bname}.members", f"{m!r} is a collector; board members are cells or commanders")
     for m in (sc.metrics.bypass_consumer, sc.metrics.bypass_branch):
         if m is not None:
             if m not in nodes:
@@ -470,7 +695,7 @@ def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
     otherwise copies of one report would multiply without end."""
     nodes = sc.nodes
     succ: dict[str, list[str]] = {n: [] for n in nodes}
-    for link in sc.links:
+    for link in sc.active_links:
         succ[link.src].append(link.to)
     # Only nodes that neither dedupe nor "choose" can multiply copies without end.
     risky = {n for n, node in nodes.items() if not node.dedupe}

@@ -3,9 +3,12 @@
 :class:`Simulation` owns the SimPy environment, the named random streams, the recorder
 and the run-time nodes (see :mod:`.nodes`). Ground truth comes from event sources
 (Poisson processes per sector); every collector covering the sector considers each
-event; reports then move from node to node through links (:meth:`Simulation.send`),
-waiting for a meeting where the link says so, until they end in one terminal state
-(:meth:`Simulation.end`) or are still in flight when the horizon is reached.
+event (:mod:`.collectors`); reports then move from node to node through links: a node
+picks links, the sharing gates decide what may pass (:mod:`.gates`), and
+:meth:`Simulation.send` moves what passes, waiting for a meeting where the link says
+so, until each report ends in one terminal state (:meth:`Simulation.end`) or is still
+in flight when the horizon is reached. Coordination boards (the JCB) exchange what
+their members hold at each of their meetings (:meth:`Simulation._board_meets`).
 
 Time is in hours from the scenario's start date. Ties: SimPy runs events due at the
 same time in the order they were scheduled; a hop with no delay at all is delivered at
@@ -23,8 +26,11 @@ import simpy
 from ..records import REPORT_STATES, Recorder, RunRecords
 from ..scenario import Scenario
 from ..streams import Streams
-from .items import Event, Report
-from .nodes import S_END, S_MEETING, S_TRANSIT, Cell, Collector, Commander, Link
+from .collectors import Collector, Pool
+from .gates import INTREP, PASS, gate
+from .items import GROUP, UNIT, Event, Report
+from .nodes import (NOT_SHARED, S_BOARD, S_END, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
+                    Commander, Link)
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 _MAX_DEPTH = 50
@@ -55,6 +61,11 @@ class Simulation:
         self.live_reports: dict[int, Report] = {}  # only when tracing
         self.next_report = 0
         self.depth = 0
+        mech = sc.mechanisms
+        self.sanitise = mech.sanitisation
+        self.shelf_lives = [k.shelf_life_h for k in sc.kinds.values()]
+        self.current_kinds = frozenset(i for i, k in enumerate(sc.kinds.values()) if k.family == "current")
+        self.pools = {name: Pool(name, p.capacity) for name, p in sc.pools.items()}
         self.nodes: dict[str, object] = {}
         for i, name in enumerate(names):
             spec = sc.nodes[name]
@@ -68,6 +79,16 @@ class Simulation:
                 node = Commander(self, name, i, spec, cidx)
             self.nodes[name] = node
         self._build_links()
+        self._build_reach()
+        for node in self.nodes.values():
+            if node.hoard is not None:
+                node.rivals = frozenset(self.nodes[r].index for r in node.hoard.rivals)
+        if mech.boards:
+            for bname, board in sc.boards.items():
+                members = [self.nodes[m] for m in board.members]
+                for m in members:
+                    m.boards.append((bname, []))
+                self._schedule_board(bname, board, members)
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
         }
@@ -79,13 +100,18 @@ class Simulation:
     # -- building ------------------------------------------------------------------
     def _build_links(self) -> None:
         sc = self.scenario
+        mech = sc.mechanisms
         families = {k: v.family for k, v in sc.kinds.items()}
         used: dict[str, int] = {}
-        for link in sc.links:
+        for link in sc.active_links:
             key = f"{link.src}->{link.to}"
             used[key] = used.get(key, 0) + 1
             if used[key] > 1:
                 key += f"#{used[key]}"
+            src_spec = sc.nodes[link.src]
+            coping = set(src_spec.coping) if mech.coping else set()
+            if link.informal and "building_bridges" not in coping:
+                continue  # bridges exist only where a unit builds them
             allowed = None
             if link.families is not None or link.kinds is not None:
                 ok = [k for k in self.kind_names
@@ -93,9 +119,39 @@ class Simulation:
                       and (link.kinds is None or k in link.kinds)]
                 allowed = frozenset(self.kind_index[k] for k in ok)
             transit = link.transit_h.sampler(self.streams.get(f"transit:{key}"))
-            src = self.nodes[link.src]
-            src.links.append(Link(src, self.nodes[link.to], link.p, transit,
-                                  sc.meetings[link.meeting] if link.meeting else None, allowed))
+            src, dst = self.nodes[link.src], self.nodes[link.to]
+            blocked = None
+            if "voltaires_garden" in coping and not link.task:
+                blocked = NOT_SHARED
+            elif "othering" in coping and not (src.groups & dst.groups):
+                blocked = WITHHELD
+            meeting = sc.meetings[link.meeting] if link.meeting else None
+            p = link.p
+            if link.pull and not mech.pull:
+                meeting, p = None, 1.0  # no stovepipe: the report is pushed
+            rt = Link(src, dst, p, transit, meeting, allowed, blocked)
+            if link.channel == "written":
+                src.written_links.append(rt)
+            else:
+                src.links.append(rt)
+
+    def _build_reach(self) -> None:
+        """For each node, the consumers reachable from it (itself included)."""
+        nodes = list(self.nodes.values())
+        succ = {n.index: {l.dst.index for l in n.links + getattr(n, "written_links", [])} for n in nodes}
+        by_index = {n.index: n for n in nodes}
+        for n in nodes:
+            stack, seen, mask = [n.index], {n.index}, 0
+            while stack:
+                i = stack.pop()
+                node = by_index[i]
+                if node.consumer >= 0:
+                    mask |= 1 << node.consumer
+                for j in succ[i]:
+                    if j not in seen:
+                        seen.add(j)
+                        stack.append(j)
+            n.reach = mask
 
     def _start_source(self, si: int, name: str, src) -> None:
         if src.rate_per_day <= 0:
@@ -138,6 +194,14 @@ class Simulation:
         """Call ``fn(*args)`` after ``delay`` hours."""
         self.env.timeout(delay).callbacks.append(lambda _t: fn(*args))
 
+    def at_first(self, delay: float, fn) -> None:
+        """Call ``fn()`` after ``delay`` hours, before anything else due at that time
+        (a patrol handing back its vehicle before the next one leaves)."""
+        ev = simpy.Event(self.env)
+        ev._ok, ev._value = True, None
+        ev.callbacks.append(lambda _e: fn())
+        self.env.schedule(ev, simpy.events.URGENT, delay)
+
     def every_day_at(self, hour: float, fn) -> None:
         """Call ``fn()`` every day at ``hour`` (hours after midnight)."""
         def tick(_t=None):
@@ -153,10 +217,15 @@ class Simulation:
                 node.reset_stats(now)
 
     # -- reports -------------------------------------------------------------------
-    def new_report(self, ev: Event, origin: int, parent: int = -1) -> Report:
+    def new_report(self, ev: Event, origin: int, parent: int = -1, pending_taken: bool = False) -> Report:
+        """A new report of ``ev`` at node ``origin`` (``pending_taken``: the event's
+        pending count already includes it)."""
         rid = self.next_report
         self.next_report += 1
-        ev.pending += 1
+        if not pending_taken:
+            if ev.pending == 0 and ev.id not in self.live:
+                self.live[ev.id] = ev  # a board brings a settled event back to life
+            ev.pending += 1
         rep = Report(rid, parent, ev, origin, self.env.now)
         if self.tracing:
             self.live_reports[rid] = rep
@@ -164,19 +233,61 @@ class Simulation:
 
     def copy(self, rep: Report) -> Report:
         """A child copy of ``rep`` at the same node (for a second outgoing link)."""
-        return self.new_report(rep.event, rep.prev, rep.id)
+        c = self.new_report(rep.event, rep.prev, rep.id)
+        c.cls, c.cls_group, c.cls_org = rep.cls, rep.cls_group, rep.cls_org
+        c.imagery, c.precise = rep.imagery, rep.precise
+        return c
 
-    def send(self, rep: Report, link: Link) -> None:
-        """Move ``rep`` along ``link``: wait for its meeting (if any), then transit."""
+    def dispatch(self, src, rep: Report, links: list) -> None:
+        """Pass ``rep`` from ``src`` along the chosen ``links`` through the gates."""
+        reps = [rep] + [self.copy(rep) for _ in links[1:]] if len(links) > 1 else [rep]
+        intrep_reps, intrep_links = [], []
+        for r, link in zip(reps, links):
+            verdict, hold = gate(self, src, r, link)
+            if verdict == PASS:
+                self.send(r, link, hold)
+            elif verdict == INTREP:
+                intrep_reps.append(r)
+                intrep_links.append(link)
+            else:
+                self.stop(r, src, link, verdict)
+        if intrep_reps:
+            src.write_intrep(intrep_reps, intrep_links)
+
+    def send_intrep(self, reps: list, links: list) -> None:
+        """An INTREP is written: its reports lose their imagery and precision and go on
+        through the remaining gates."""
+        for r, link in zip(reps, links):
+            r.imagery = None
+            r.precise = False
+            verdict, hold = gate(self, link.src, r, link)
+            if verdict == PASS:
+                self.send(r, link, hold)
+            else:
+                self.stop(r, link.src, link, verdict)
+
+    def stop(self, rep: Report, src, link: Link, state: int) -> None:
+        """A gate stopped ``rep`` on ``link``: it ends at ``src``; the consumers
+        downstream are marked as having had a report withheld."""
+        if state == WITHHELD:
+            self.rec.mark_withheld(rep.event.id, link.dst.reach)
+        self.end(rep, src.index, state)
+
+    def send(self, rep: Report, link: Link, hold: float = 0.0) -> None:
+        """Move ``rep`` along ``link``: held back (competition), then wait for the
+        link's meeting (if any), then transit."""
         env = self.env
         now = env.now
         rep.prev = link.src.index
         transit = link.transit()
-        start = now if link.meeting is None else link.meeting.next_at(now)
+        ready = now + hold
+        start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:
             rid, parent, eid, src, dst = rep.id, rep.parent, rep.event.id, link.src.index, link.dst.index
-            if start > now:
-                self.rec.step(rid, parent, eid, src, S_MEETING, now, start, dst)
+            if hold:
+                self.rec.step(rid, parent, eid, src, S_HOLD, now, ready, dst)
+            if start > ready:
+                self.rec.step(rid, parent, eid, src, S_MEETING, ready, start, dst)
             if start < math.inf:
                 self.rec.step(rid, parent, eid, src, S_TRANSIT, start, start + transit, dst)
         if start == math.inf:
@@ -198,11 +309,61 @@ class Simulation:
             del self.live_reports[rep.id]
         self.release(rep.event)
 
+    # -- coordination boards -------------------------------------------------------
+    def _schedule_board(self, name: str, board, members: list) -> None:
+        meeting = self.scenario.meetings[board.meeting]
+
+        def meets(_t=None):
+            self._board_meets(name, members)
+            nxt = meeting.next_at(self.env.now + 1e-9)
+            if nxt < math.inf:
+                self.env.timeout(nxt - self.env.now).callbacks.append(meets)
+
+        first = meeting.next_at(0.0)
+        if first < math.inf:
+            self.env.timeout(first).callbacks.append(meets)
+
+    def _board_meets(self, name: str, members: list) -> None:
+        """Each member passes the others what it learned since the last meeting, is
+        still within its shelf life, and they do not hold yet; classification and
+        othering still apply, and imagery is told without its metadata."""
+        now = self.env.now
+        shelf = self.shelf_lives
+        held = {m.index: next(h for b, h in m.boards if b == name) for m in members}
+        for m in members:
+            items = held[m.index]
+            if not items:
+                continue
+            othering = self.scenario.mechanisms.coping and "othering" in self.scenario.nodes[m.name].coping
+            batch = list(items)
+            items.clear()
+            for ev, cls, cls_group, cls_org, imagery, precise in batch:
+                if ev.t + shelf[ev.kind] < now:
+                    continue  # stale: nobody brings it to the board
+                for n in members:
+                    if n is m or ev.seen & n.bit:
+                        continue
+                    rep = self.new_report(ev, m.index)
+                    rep.cls, rep.cls_group, rep.cls_org = cls, cls_group, cls_org
+                    rep.precise = precise and imagery is None
+                    if self.tracing:
+                        self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
+                    blocked = ((othering and not (m.groups & n.groups))
+                               or (cls == GROUP and cls_group not in n.groups)
+                               or (cls == UNIT and n.org != cls_org))
+                    if blocked:
+                        self.rec.mark_withheld(ev.id, n.reach)
+                        self.end(rep, m.index, WITHHELD)
+                        continue
+                    rep.prev = m.index
+                    n.receive(rep)
+
     def release(self, ev: Event) -> None:
         """One pending thing of ``ev`` is settled; forget the event when none is left."""
         ev.pending -= 1
         if ev.pending == 0:
-            self.rec.event_counts(ev.id, ev.observed, ev.reported)
+            self.rec.event_counts(ev.id, ev.observed, ev.reported, ev.observers,
+                                  bin(ev.analysed).count("1"))
             del self.live[ev.id]
 
     # -- running -------------------------------------------------------------------
@@ -226,7 +387,9 @@ class Simulation:
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
         records = rec.finish(
             scenario=sc.name, seed=self.seed, days=self.days, warmup_days=self.warmup_days,
-            live_events={eid: (ev.observed, ev.reported) for eid, ev in self.live.items()},
+            live_events={eid: (ev.observed, ev.reported, ev.observers, bin(ev.analysed).count("1"))
+                         for eid, ev in self.live.items()},
+            collectors={n: self.nodes[n].index for n in sc.collectors},
             cells=cells, kinds=self.kind_names,
             families=[k.family for k in sc.kinds.values()],
             shelf_lives=[k.shelf_life_h for k in sc.kinds.values()],
@@ -235,6 +398,13 @@ class Simulation:
                      for c in sc.consumers],
         )
         records.meta.update({
+            "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
+            "collectors": {n: {"tasks": c.tasks, "patrols_out": c.patrols_out,
+                               "patrols_cancelled": c.patrols_cancelled,
+                               "active_from_day": (c.active_from / 24.0 if c.active_from > -math.inf else None)}
+                           for n, c in ((n, self.nodes[n]) for n in sc.collectors)},
+            "pools": {p.name: {"capacity": p.capacity, "taken": p.taken, "refused": p.refused}
+                      for p in self.pools.values()},
             "node_types": {n: sc.node_type(n) for n in sc.nodes},
             "chain_nodes": list(sc.commanders),
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]

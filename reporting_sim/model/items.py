@@ -2,19 +2,28 @@
 
 An :class:`Event` lives while anything about it is pending (an observation not yet
 made, a report still moving); its ``pending`` count reaching zero means its fate is
-settled and the engine hands its counts to the recorder and forgets it. A
-:class:`Report` is one copy of what a collector learned, travelling node to node; when a
-node passes a report on along several links, the first link takes the report itself
+settled for now, and the engine hands its counts to the recorder and forgets it (a
+coordination board may bring it back to life by passing it on later). A
+:class:`Report` is one copy of what a collector learned, travelling node to node; when
+a node passes a report on along several links, the first link takes the report itself
 and each further link a child copy (``parent`` names the report it was copied from).
+
+A report carries what the sharing gates look at: its classification (``cls``: 0 for the
+whole mission, 1 for one trust group ``cls_group``, 2 for one organisation
+``cls_org``), whether it still holds raw imagery with its metadata (``imagery``: the
+trust group it may travel in, or ``None``), and whether it keeps the precise time and
+place of the event (``precise``).
 """
 
 from __future__ import annotations
+
+MISSION, GROUP, UNIT = 0, 1, 2
 
 
 class Event:
     """A ground-truth event while it is live (see the module docstring)."""
 
-    __slots__ = ("id", "t", "kind", "pending", "seen", "observed", "reported")
+    __slots__ = ("id", "t", "kind", "pending", "seen", "observed", "reported", "observers", "analysed")
 
     def __init__(self, eid: int, t: float, kind: int):
         self.id = eid
@@ -24,17 +33,26 @@ class Event:
         self.seen = 0  # bit mask of the nodes that already hold this event
         self.observed = 0
         self.reported = 0
+        self.observers = 0  # bit mask of the collectors that observed it
+        self.analysed = 0  # bit mask of the analysis cells that worked it
 
 
 class Report:
     """One copy of a report; ``prev`` is the node it last left, ``t_in`` when it
     reached its current node."""
 
-    __slots__ = ("id", "parent", "event", "prev", "t_in")
+    __slots__ = ("id", "parent", "event", "prev", "t_in", "cls", "cls_group", "cls_org",
+                 "imagery", "precise")
 
-    def __init__(self, rid: int, parent: int, event: Event, prev: int, t_in: float):
+    def __init__(self, rid: int, parent: int, event: Event, prev: int, t_in: float,
+                 cls: int = MISSION, cls_group=None, cls_org=None, imagery=None, precise=True):
         self.id = rid
         self.parent = parent
         self.event = event
         self.prev = prev
         self.t_in = t_in
+        self.cls = cls
+        self.cls_group = cls_group
+        self.cls_org = cls_org
+        self.imagery = imagery
+        self.precise = precise

@@ -2,18 +2,23 @@
 
 Every node receives reports (:meth:`Node.receive`), may record a consumer arrival,
 drops repeats of an event it already holds (``dedupe``), does its own work
-(:meth:`accept`) and passes reports on along its links (:meth:`Node.forward`):
+(:meth:`accept`) and passes reports on (:meth:`Node.forward`): it first marks the
+report's classification (``classify``), then picks links,
 
 * ``each`` routing: every link whose filter admits the event fires with its own
   chance ``p``; the first firing link takes the report, each further one a copy;
 * ``choose`` routing: at most one link is picked, with chances ``p`` (the rest of the
-  probability leaves the network), as in a Jackson queueing network.
+  probability leaves the network), as in a Jackson queueing network,
+
+and hands the chosen links to the engine's sharing gates (:mod:`.gates`).
 
 Staff cells are FIFO queues served by ``analysts`` in parallel, written with SimPy
-``Timeout`` callbacks rather than a process per report (several times cheaper), and keep
-their own time-weighted monitors (busy analysts, queue length). Collectors turn
-ground-truth events into reports (observation by patrols, the decision to report, the
-delay to write). Commanders pass word on at once.
+``Timeout`` callbacks rather than a process per report (several times cheaper); with
+``current_pull`` they keep current and long-term reports apart and an analyst picks
+current work first with that chance. They also write INTREPs (sanitised reports of
+imagery) as queued work, and keep their own time-weighted monitors. Collectors turn
+ground-truth events into reports (see :class:`Collector`). Commanders pass word on at
+once.
 """
 
 from __future__ import annotations
@@ -21,26 +26,31 @@ from __future__ import annotations
 from collections import deque
 
 from ..records import REPORT_STATES, STEP_KINDS
-from .items import Event, Report
+from .items import GROUP, UNIT, Event, Report
 
 ABSORBED = REPORT_STATES.index("absorbed")
 DUPLICATE = REPORT_STATES.index("duplicate")
 OVERFLOW = REPORT_STATES.index("overflow")
-S_OBSERVE, S_WRITE, S_MEETING, S_TRANSIT, S_QUEUE, S_WORK, S_END = range(len(STEP_KINDS))
+WITHHELD = REPORT_STATES.index("withheld")
+NOT_SHARED = REPORT_STATES.index("not_shared")
+(S_OBSERVE, S_WRITE, S_MEETING, S_TRANSIT, S_QUEUE, S_WORK, S_END, S_SANITISE,
+ S_HOLD, S_BOARD) = range(len(STEP_KINDS))
 
 
 class Link:
-    """A link at run time: its chance, transit sampler, meeting and kind filter."""
+    """A link at run time: its chance, transit sampler, meeting, kind filter, and a
+    fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked")
 
-    def __init__(self, src, dst, p, transit, meeting, allowed):
+    def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
         self.dst = dst  # Node
         self.p = p
         self.transit = transit  # zero-argument sampler
         self.meeting = meeting  # scenario.Meeting or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
+        self.blocked = blocked
 
 
 class Node:
@@ -59,19 +69,42 @@ class Node:
         self.consumer = consumer_index
         self.links: list[Link] = []
         self.u = sim.streams.uniform_sampler(f"route:{name}")
+        self.groups = frozenset(spec.groups)
+        self.home_group = spec.groups[0] if spec.groups else None
+        self.org = spec.org or name
+        mech = sim.scenario.mechanisms
+        cl = spec.classify if mech.classification else None
+        self.p_unit = cl.unit if cl else 0.0
+        self.p_group = cl.group if cl else 0.0
+        if cl:
+            self.u_classify = sim.streams.uniform_sampler(f"classify:{name}")
+        self.intrep = spec.intrep_h.sampler(sim.streams.get(f"intrep:{name}")) if spec.intrep_h else None
+        hoard = spec.hoard if mech.competition else None
+        self.hoard = hoard
+        self.rivals = frozenset()  # node indices, filled in by the engine
+        if hoard:
+            self.u_hoard = sim.streams.uniform_sampler(f"hoard:{name}")
+        self.analysis = spec.analysis
+        self.boards: list = []  # (board, list of held items) for boards this node sits on
+        self.reach = 0  # bit mask of the consumers reachable from here (for `withheld`)
 
+    # -- arriving ------------------------------------------------------------------
     def receive(self, rep: Report) -> None:
         sim = self.sim
         ev = rep.event
         if self.consumer >= 0:
             sim.rec.count_arrival(ev.id, self.consumer)
             if self.knows_on_arrival:
-                sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev)
+                sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise)
         if self.dedupe:
             if ev.seen & self.bit:
                 sim.end(rep, self.index, DUPLICATE)
                 return
             ev.seen |= self.bit
+        if self.boards:
+            self.hold_for_boards(rep)
+        if self.analysis and self.knows_on_arrival:
+            ev.analysed |= self.bit
         rep.t_in = sim.env.now
         self.accept(rep)
 
@@ -79,13 +112,31 @@ class Node:
         """SimPy callback: a report whose transit ended (the timeout's value)."""
         self.receive(timeout._value)
 
+    def hold_for_boards(self, rep: Report) -> None:
+        item = (rep.event, rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise)
+        for _board, held in self.boards:
+            held.append(item)
+
     def accept(self, rep: Report) -> None:
         self.forward(rep)
 
-    def forward(self, rep: Report) -> None:
-        """Pass ``rep`` on along this node's links, or end it here."""
+    # -- passing on ----------------------------------------------------------------
+    def classify(self, rep: Report) -> None:
+        """Mark ``rep`` group- or unit-only with this node's chances (never lower)."""
+        u = self.u_classify()
+        if u < self.p_unit:
+            if rep.cls < UNIT:
+                rep.cls, rep.cls_org = UNIT, self.org
+        elif u < self.p_unit + self.p_group and rep.cls < GROUP and self.home_group:
+            rep.cls, rep.cls_group = GROUP, self.home_group
+
+    def forward(self, rep: Report, links=None) -> None:
+        """Pass ``rep`` on along this node's links (or ``links``), or end it here."""
         sim = self.sim
-        links = self.links
+        if links is None:
+            links = self.links
+        if self.p_unit or self.p_group:
+            self.classify(rep)
         kind = rep.event.kind
         if self.choose:
             u = self.u()
@@ -94,7 +145,7 @@ class Node:
                 if link.allowed is None or kind in link.allowed:
                     acc += link.p
                     if u < acc:
-                        sim.send(rep, link)
+                        sim.dispatch(self, rep, [link])
                         return
             sim.end(rep, self.index, ABSORBED)
             return
@@ -104,9 +155,18 @@ class Node:
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
             return
-        copies = [rep] + [sim.copy(rep) for _ in chosen[1:]]
-        for r, link in zip(copies, chosen):
-            sim.send(r, link)
+        sim.dispatch(self, rep, chosen)
+
+    def write_intrep(self, reps: list, links: list) -> None:
+        """Sanitise imagery into an INTREP, then send it on ``links`` (a plain delay
+        here; cells queue it as work)."""
+        sim = self.sim
+        delay = self.intrep()
+        if sim.tracing:
+            now = sim.env.now
+            for r in reps:
+                sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + delay)
+        sim.at(delay, sim.send_intrep, reps, links)
 
 
 class Commander(Node):
@@ -127,7 +187,13 @@ class Cell(Node):
         self.inbox = spec.inbox
         self.work = spec.work_h.sampler(sim.streams.get(f"work:{name}"))
         self.duty = spec.duty
-        self.queue: deque[Report] = deque()
+        self.pull = spec.current_pull
+        self.current_kinds = sim.current_kinds
+        # queue entries: (report or list of reports, links of an INTREP job or None)
+        self.queue: deque = deque()
+        self.queue_lt: deque = deque()  # long-term work, only with current_pull
+        if self.pull is not None:
+            self.u_pull = sim.streams.uniform_sampler(f"pull:{name}")
         self.busy = 0
         self.reset_stats(0.0)
         if self.duty is not None:
@@ -142,15 +208,19 @@ class Cell(Node):
         self.started = 0
         self.completed = 0
         self.overflow = 0
+        self.intreps = 0
         self.sum_wait = 0.0
         self.sum_sojourn = 0.0
-        self.max_queue = len(self.queue)
+        self.max_queue = self.waiting()
+
+    def waiting(self) -> int:
+        return len(self.queue) + len(self.queue_lt)
 
     def _account(self, now: float) -> None:
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
-            self.queue_area += len(self.queue) * dt
+            self.queue_area += (len(self.queue) + len(self.queue_lt)) * dt
             self.t_last = now
 
     def on_duty(self, now: float) -> bool:
@@ -163,51 +233,85 @@ class Cell(Node):
         return h >= duty.start_h or h < duty.end_h
 
     def accept(self, rep: Report) -> None:
+        self._enqueue(rep, None)
+
+    def write_intrep(self, reps: list, links: list) -> None:
+        for r in reps:
+            r.t_in = self.sim.env.now
+        self._enqueue(reps, links)
+
+    def _enqueue(self, job, links) -> None:
         now = self.sim.env.now
         self._account(now)
-        self.arrivals += 1
+        if links is None:
+            self.arrivals += 1
         if self.busy < self.c and (self.duty is None or self.on_duty(now)):
-            self._start(rep, now)
-        elif self.inbox is not None and len(self.queue) >= self.inbox:
-            self.overflow += 1
-            self.sim.end(rep, self.index, OVERFLOW)
+            self._start(job, links, now)
+        elif self.inbox is not None and self.waiting() >= self.inbox:
+            for r in (job if links is not None else (job,)):
+                self.overflow += 1
+                self.sim.end(r, self.index, OVERFLOW)
         else:
-            self.queue.append(rep)
-            if len(self.queue) > self.max_queue:
-                self.max_queue = len(self.queue)
+            first = job[0] if links is not None else job
+            if self.pull is not None and first.event.kind not in self.current_kinds:
+                self.queue_lt.append((job, links))
+            else:
+                self.queue.append((job, links))
+            if self.waiting() > self.max_queue:
+                self.max_queue = self.waiting()
 
-    def _start(self, rep: Report, now: float) -> None:
+    def _next(self):
+        if self.pull is None or not self.queue_lt:
+            return self.queue.popleft()
+        if not self.queue or self.u_pull() >= self.pull:
+            return self.queue_lt.popleft()
+        return self.queue.popleft()
+
+    def _start(self, job, links, now: float) -> None:
         sim = self.sim
-        if rep.t_in >= self.t_reset:
+        first = job[0] if links is not None else job
+        if first.t_in >= self.t_reset and links is None:
             self.started += 1
-            self.sum_wait += now - rep.t_in
+            self.sum_wait += now - first.t_in
         self.busy += 1
-        work = self.work()
+        work = self.intrep() if links is not None else self.work()
         if sim.tracing:
-            sim.rec.step(rep.id, rep.parent, rep.event.id, self.index, S_QUEUE, rep.t_in, now)
-            sim.rec.step(rep.id, rep.parent, rep.event.id, self.index, S_WORK, now, now + work)
-        timeout = sim.env.timeout(work, rep)
+            step = S_SANITISE if links is not None else S_WORK
+            for r in (job if links is not None else (job,)):
+                sim.rec.step(r.id, r.parent, r.event.id, self.index, S_QUEUE, r.t_in, now)
+                sim.rec.step(r.id, r.parent, r.event.id, self.index, step, now, now + work)
+        timeout = sim.env.timeout(work, (job, links))
         timeout.callbacks.append(self._done)
 
     def _done(self, timeout) -> None:
-        rep = timeout._value
-        now = self.sim.env.now
+        job, links = timeout._value
+        sim = self.sim
+        now = sim.env.now
         self._account(now)
         self.busy -= 1
+        if (self.queue or self.queue_lt) and (self.duty is None or self.on_duty(now)):
+            nxt, nlinks = self._next()
+            self._start(nxt, nlinks, now)
+        if links is not None:
+            self.intreps += 1
+            sim.send_intrep(job, links)
+            return
+        rep = job
         if rep.t_in >= self.t_reset:
             self.completed += 1
             self.sum_sojourn += now - rep.t_in
         if self.consumer >= 0:
-            self.sim.rec.known(rep.event.id, self.consumer, now, rep.prev)
-        if self.queue and (self.duty is None or self.on_duty(now)):
-            self._start(self.queue.popleft(), now)
+            sim.rec.known(rep.event.id, self.consumer, now, rep.prev, rep.precise)
+        if self.analysis:
+            rep.event.analysed |= self.bit
         self.forward(rep)
 
     def _duty_starts(self) -> None:
         now = self.sim.env.now
         self._account(now)
-        while self.queue and self.busy < self.c:
-            self._start(self.queue.popleft(), now)
+        while (self.queue or self.queue_lt) and self.busy < self.c:
+            job, links = self._next()
+            self._start(job, links, now)
 
     def stats(self, now: float) -> dict:
         """The cell's counters and areas since the last reset, up to ``now``."""
@@ -220,81 +324,12 @@ class Cell(Node):
             "started": self.started,
             "completed": self.completed,
             "overflow": self.overflow,
+            "intreps": self.intreps,
             "sum_wait_h": self.sum_wait,
             "sum_sojourn_h": self.sum_sojourn,
             "busy_area": self.busy_area,
             "queue_area": self.queue_area,
-            "queue_at_end": len(self.queue),
+            "queue_at_end": self.waiting(),
             "busy_at_end": self.busy,
             "max_queue": self.max_queue,
         }
-
-
-class Collector(Node):
-    """A unit that observes ground-truth events in its sectors and releases reports.
-
-    For each event it could see, it draws (always, so that common random numbers hold
-    across variants that change its chances) whether it observes it, whether it
-    reports it and how long writing takes. A patrolling unit observes an event when the
-    first patrol is out at or after the event; a unit that reports only after its
-    patrol returns adds the rest of the patrol to the delay.
-    """
-
-    kind = "collector"
-
-    def __init__(self, sim, name, index, spec, consumer_index, kinds_seen):
-        super().__init__(sim, name, index, spec, consumer_index)
-        self.spec = spec
-        self.kinds_seen = kinds_seen  # frozenset of kind indices, or None for all
-        self.u_observe = sim.streams.uniform_sampler(f"observe:{name}")
-        self.u_report = sim.streams.uniform_sampler(f"report:{name}")
-        self.delay = spec.report_delay_h.sampler(sim.streams.get(f"report_delay:{name}"))
-        self.p_observe = spec.p_observe
-        self.p_report = spec.p_report
-        pat = spec.patrols
-        self.interval = 24.0 / pat.per_day if pat else 0.0
-        self.patrol_h = pat.duration_h if pat else 0.0
-        self.first_h = pat.first_h if pat else 0.0
-        self.after_patrol = spec.report_after_patrol
-
-    def consider(self, ev: Event) -> None:
-        """Called when ``ev`` happens in one of this collector's sectors."""
-        if self.kinds_seen is not None and ev.kind not in self.kinds_seen:
-            return
-        u_obs, u_rep, delay = self.u_observe(), self.u_report(), self.delay()
-        if u_obs >= self.p_observe:
-            return
-        sim = self.sim
-        now = sim.env.now
-        if self.interval:
-            into = (now - self.first_h) % self.interval
-            if into < self.patrol_h:
-                t_obs, back = now, now - into + self.patrol_h
-            else:
-                t_obs = now + self.interval - into
-                back = t_obs + self.patrol_h
-        else:
-            t_obs = back = now
-        if self.after_patrol:
-            delay += back - t_obs
-        reports = u_rep < self.p_report
-        ev.pending += 1
-        sim.at(t_obs - now, self._observed, ev, reports, delay)
-
-    def _observed(self, ev: Event, reports: bool, delay: float) -> None:
-        sim = self.sim
-        ev.observed += 1
-        if not reports:
-            sim.release(ev)
-            return
-        sim.at(delay, self._release, ev, sim.env.now)
-
-    def _release(self, ev: Event, t_obs: float) -> None:
-        sim = self.sim
-        ev.reported += 1
-        rep = sim.new_report(ev, self.index)
-        if sim.tracing:
-            sim.rec.step(rep.id, -1, ev.id, self.index, S_OBSERVE, ev.t, t_obs)
-            sim.rec.step(rep.id, -1, ev.id, self.index, S_WRITE, t_obs, sim.env.now)
-        sim.release(ev)  # the observation is settled; the report now keeps the event live
-        self.forward(rep)

@@ -1,0 +1,223 @@
+"""Collectors at run time: units that turn ground-truth events into reports.
+
+For each event in its sectors (and kinds) a collector always draws the same set of
+random numbers, whether or not it observes the event, so that variants changing its
+chances keep common random numbers. Then, in order:
+
+1. **Accreditation**: a platform observes nothing before it is deployed and accredited.
+2. **Observation**: with chance ``p_observe`` (``rotation.p_observe_new`` while a newly
+   rotated contingent learns the area; ``tasking.p_observe`` while tasked), at
+   the first moment a patrol is out at or after the event; a unit whose patrols need a
+   pool (an escort) goes out only when a pool member is free, and events wait for the
+   next patrol that actually leaves.
+3. **Reporting**: the main report with chance ``p_report`` (for a branch-culture unit,
+   ``tasking.p_written`` while tasked), after ``report_delay_h`` (plus the rest of the
+   patrol when it reports after the patrol). A commander-centric unit's main report is
+   the word its patrols give their chief; its **written** report (``[written]``) goes
+   out with chance ``written.p`` (``tasking.p_written`` while tasked) on ``written``
+   links only. A written report that the patrol cannot write itself (chance
+   ``1 - literacy``) waits for dictation (``dictation_h``) unless the unit has formats.
+4. **Fidelity**: a report keeps the precise time and place with chance ``precision``
+   (always with formats, and always for imagery, until it is sanitised).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..records import STEP_KINDS
+from .items import Event
+from .nodes import Node
+
+S_OBSERVE, S_WRITE = STEP_KINDS.index("observe"), STEP_KINDS.index("write")
+_NONE = None
+
+
+class Pool:
+    """People or vehicles that patrols need (an escort); a patrol leaves only when one
+    is free and gives it back when it returns."""
+
+    def __init__(self, name: str, capacity: int):
+        self.name = name
+        self.capacity = capacity
+        self.free = capacity
+        self.taken = 0
+        self.refused = 0
+
+    def give_back(self) -> None:
+        self.free += 1
+
+
+class Collector(Node):
+    """A unit that observes events and releases reports (see the module docstring)."""
+
+    kind = "collector"
+
+    def __init__(self, sim, name, index, spec, consumer_index, kinds_seen):
+        super().__init__(sim, name, index, spec, consumer_index)
+        mech = sim.scenario.mechanisms
+        st = sim.streams
+        self.spec = spec
+        self.kinds_seen = kinds_seen  # frozenset of kind indices, or None for all
+        self.u_observe = st.uniform_sampler(f"observe:{name}")
+        self.u_report = st.uniform_sampler(f"report:{name}")
+        self.u_precise = st.uniform_sampler(f"precision:{name}")
+        self.delay = spec.report_delay_h.sampler(st.get(f"report_delay:{name}"))
+        self.p_observe = spec.p_observe
+        self.p_report = spec.p_report
+        self.precision = spec.precision
+        self.branch = spec.culture == "branch"
+        self.imagery = spec.imagery_channel if spec.imagery else None
+        self.formats = spec.formats
+        self.written = spec.written
+        self.written_links: list = []
+        if self.written is not None:
+            self.u_written = st.uniform_sampler(f"written:{name}")
+            self.written_delay = self.written.delay_h.sampler(st.get(f"written_delay:{name}"))
+        self.literacy = spec.literacy if mech.literacy else 1.0
+        if self.literacy < 1.0:
+            self.u_literacy = st.uniform_sampler(f"literacy:{name}")
+            self.dictation = spec.dictation_h.sampler(st.get(f"dictation:{name}"))
+        pat = spec.patrols
+        self.interval = 24.0 / pat.per_day if pat else 0.0
+        self.patrol_h = pat.duration_h if pat else 0.0
+        self.first_h = pat.first_h if pat else 0.0
+        self.after_patrol = spec.report_after_patrol
+        self.active_from = -math.inf
+        acc = spec.accreditation
+        if acc is not None:
+            days = acc.deployed_day
+            if mech.accreditation:
+                days += acc.duration_days.sampler(st.get(f"accreditation:{name}"))()
+            self.active_from = days * 24.0
+        self.tasking = spec.tasking if mech.tasking else None
+        self.tasked_until = -math.inf
+        self.tasks = 0
+        if self.tasking is not None and self.tasking.per_week > 0:
+            gaps = st.get(f"tasking:{name}")
+            mean_gap = 168.0 / self.tasking.per_week
+            self._task_gap = lambda: float(gaps.exponential(mean_gap))
+            sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
+        self.rotation = spec.rotation if mech.rotations else None
+        self.pool = sim.pools.get(spec.pool) if (spec.pool and mech.escorts) else None
+        self.patrols_out = 0
+        self.patrols_cancelled = 0
+        if self.pool is not None:
+            self.waiting: list = []
+            self.out_until = -math.inf
+            first = self.first_h % self.interval
+            sim.env.timeout(first).callbacks.append(self._depart)
+
+    # -- processes -------------------------------------------------------------------
+    def _tasked(self, _timeout=None) -> None:
+        now = self.sim.env.now
+        self.tasks += 1
+        self.tasked_until = max(self.tasked_until, now + self.tasking.window_h)
+        self.sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
+
+    def _depart(self, _timeout=None) -> None:
+        """A scheduled patrol departure of a unit whose patrols need a pool member."""
+        sim = self.sim
+        now = sim.env.now
+        pool = self.pool
+        if pool.free > 0:
+            pool.free -= 1
+            pool.taken += 1
+            self.patrols_out += 1
+            back = now + self.patrol_h
+            self.out_until = back
+            sim.at_first(self.patrol_h, pool.give_back)
+            waiting, self.waiting = self.waiting, []
+            for ev, draws in waiting:
+                self._observed(ev, back, draws)
+        else:
+            pool.refused += 1
+            self.patrols_cancelled += 1
+        sim.env.timeout(self.interval).callbacks.append(self._depart)
+
+    # -- events ----------------------------------------------------------------------
+    def consider(self, ev: Event) -> None:
+        """Called when ``ev`` happens in one of this collector's sectors."""
+        if self.kinds_seen is not None and ev.kind not in self.kinds_seen:
+            return
+        draws = (self.u_report(), self.u_precise(), self.delay(),
+                 self.u_literacy() if self.literacy < 1.0 else 1.0,
+                 self.dictation() if self.literacy < 1.0 else 0.0,
+                 self.u_written() if self.written is not None else 1.0,
+                 self.written_delay() if self.written is not None else 0.0)
+        u_obs = self.u_observe()
+        sim = self.sim
+        now = sim.env.now
+        if now < self.active_from:
+            return
+        p_obs = self.p_observe
+        rot = self.rotation
+        if rot is not None:
+            since = (now / 24.0 - rot.first_day) % rot.every_days
+            if now / 24.0 >= rot.first_day and since < rot.learning_days:
+                p_obs = rot.p_observe_new
+        if (self.tasking is not None and self.tasking.p_observe is not None
+                and now < self.tasked_until):
+            p_obs = self.tasking.p_observe
+        if u_obs >= p_obs:
+            return
+        ev.pending += 1
+        if self.pool is not None:
+            if now < self.out_until:
+                self._observed(ev, self.out_until, draws)
+            else:
+                self.waiting.append((ev, draws))
+            return
+        if self.interval:
+            into = (now - self.first_h) % self.interval
+            if into < self.patrol_h:
+                t_obs, back = now, now - into + self.patrol_h
+            else:
+                t_obs = now + self.interval - into
+                back = t_obs + self.patrol_h
+        else:
+            t_obs = back = now
+        if t_obs == now:
+            self._observed(ev, back, draws)
+        else:
+            sim.at(t_obs - now, self._observed, ev, back, draws)
+
+    def _observed(self, ev: Event, back: float, draws) -> None:
+        sim = self.sim
+        now = sim.env.now
+        u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
+        ev.observed += 1
+        ev.observers |= self.bit
+        tasked = now < self.tasked_until
+        precise = self.formats or u_prec < self.precision
+        p = self.p_report
+        if tasked and self.branch:
+            p = self.tasking.p_written
+        if u_rep < p:
+            if self.after_patrol:
+                delay += back - now
+            if self.branch and u_lit >= self.literacy and not self.formats:
+                delay += dictation
+            ev.pending += 1
+            sim.at(delay, self._release, ev, now, precise or self.imagery is not None, False)
+        if self.written is not None:
+            pw = self.tasking.p_written if tasked else self.written.p
+            if u_wr < pw:
+                if self.written.after_patrol:
+                    w_delay += back - now
+                if u_lit >= self.literacy and not self.formats:
+                    w_delay += dictation
+                ev.pending += 1
+                sim.at(w_delay, self._release, ev, now, precise, True)
+        sim.release(ev)  # the observation is settled; its reports keep the event live
+
+    def _release(self, ev: Event, t_obs: float, precise: bool, written: bool) -> None:
+        sim = self.sim
+        ev.reported += 1
+        rep = sim.new_report(ev, self.index, pending_taken=True)
+        rep.precise = precise
+        rep.imagery = self.imagery
+        if sim.tracing:
+            sim.rec.step(rep.id, -1, ev.id, self.index, S_OBSERVE, ev.t, t_obs)
+            sim.rec.step(rep.id, -1, ev.id, self.index, S_WRITE, t_obs, sim.env.now)
+        self.forward(rep, self.written_links if written else None)
