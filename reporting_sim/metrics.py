@@ -207,3 +207,32 @@ def summary(records: RunRecords) -> dict:
         "collectors": meta.get("collectors", {}),
         "pools": meta.get("pools", {}),
     }
+
+
+def flat(summary_dict: dict) -> dict[str, float]:
+    """A run summary as flat ``name -> number`` pairs, the metrics that comparisons
+    and experiments use: ``CONSUMER.OUTCOME`` (share of all events),
+    ``CONSUMER.current.OUTCOME`` and ``CONSUMER.long_term.OUTCOME``,
+    ``CONSUMER[.FAMILY].latency_p50`` / ``latency_p90`` (hours),
+    ``CONSUMER[.FAMILY].fidelity``, ``bypass_rate``, ``duplication.share``,
+    ``cell.NAME.utilisation`` and ``cell.NAME.mean_wait_h``; NaN where undefined."""
+    def num(x):
+        return math.nan if x is None else float(x)
+
+    out: dict[str, float] = {"bypass_rate": num(summary_dict.get("bypass_rate")),
+                             "events": float(summary_dict.get("events", 0))}
+    for name, c in summary_dict["consumers"].items():
+        blocks = [(name, c)] + [(f"{name}.{fam}", c["by_family"][fam]) for fam in FAMILY_NAMES]
+        for prefix, b in blocks:
+            for o, v in b["outcomes"].items():
+                out[f"{prefix}.{o}"] = num(v)
+            out[f"{prefix}.latency_p50"] = num(b["latency_h"]["p50"])
+            out[f"{prefix}.latency_p90"] = num(b["latency_h"]["p90"])
+            out[f"{prefix}.fidelity"] = num(b.get("fidelity"))
+    dup = summary_dict.get("duplication") or {}
+    out["duplication.share"] = num(dup.get("share_duplicated"))
+    out["duplication.mean_cells"] = num(dup.get("mean_cells_per_event"))
+    for name, c in summary_dict.get("cells", {}).items():
+        out[f"cell.{name}.utilisation"] = num(c["utilisation"])
+        out[f"cell.{name}.mean_wait_h"] = num(c["mean_wait_h"])
+    return out

@@ -7,9 +7,10 @@ chances keep common random numbers. Then, in order:
 1. **Accreditation**: a platform observes nothing before it is deployed and accredited.
 2. **Observation**: with chance ``p_observe`` (``rotation.p_observe_new`` while a newly
    rotated contingent learns the area; ``tasking.p_observe`` while tasked), at
-   the first moment a patrol is out at or after the event; a unit whose patrols need a
-   pool (an escort) goes out only when a pool member is free, and events wait for the
-   next patrol that actually leaves.
+   the first moment a patrol is out at or after the event, provided that is within the
+   event's shelf life (after that there is nothing left to see); a unit whose patrols
+   need a pool (an escort) goes out only when a pool member is free, and events wait
+   for the next patrol that actually leaves.
 3. **Reporting**: the main report with chance ``p_report`` (for a branch-culture unit,
    ``tasking.p_written`` while tasked), after ``report_delay_h`` (plus the rest of the
    patrol when it reports after the patrol). A commander-centric unit's main report is
@@ -102,6 +103,9 @@ class Collector(Node):
         self.pool = sim.pools.get(spec.pool) if (spec.pool and mech.escorts) else None
         self.patrols_out = 0
         self.patrols_cancelled = 0
+        self.observed = 0
+        self.released = 0
+        self.released_written = 0
         if self.pool is not None:
             self.waiting: list = []
             self.out_until = -math.inf
@@ -128,8 +132,12 @@ class Collector(Node):
             self.out_until = back
             sim.at_first(self.patrol_h, pool.give_back)
             waiting, self.waiting = self.waiting, []
+            shelf = sim.shelf_lives
             for ev, draws in waiting:
-                self._observed(ev, back, draws)
+                if now > ev.t + shelf[ev.kind]:
+                    sim.release(ev)  # nothing left to see by now
+                else:
+                    self._observed(ev, back, draws)
         else:
             pool.refused += 1
             self.patrols_cancelled += 1
@@ -177,6 +185,9 @@ class Collector(Node):
                 back = t_obs + self.patrol_h
         else:
             t_obs = back = now
+        if t_obs > ev.t + sim.shelf_lives[ev.kind]:
+            ev.pending -= 1  # the next patrol comes too late: nothing left to see
+            return
         if t_obs == now:
             self._observed(ev, back, draws)
         else:
@@ -187,6 +198,7 @@ class Collector(Node):
         now = sim.env.now
         u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
         ev.observed += 1
+        self.observed += 1
         ev.observers |= self.bit
         tasked = now < self.tasked_until
         precise = self.formats or u_prec < self.precision
@@ -214,6 +226,8 @@ class Collector(Node):
     def _release(self, ev: Event, t_obs: float, precise: bool, written: bool) -> None:
         sim = self.sim
         ev.reported += 1
+        self.released += 1
+        self.released_written += written
         rep = sim.new_report(ev, self.index, pending_taken=True)
         rep.precise = precise
         rep.imagery = self.imagery

@@ -399,7 +399,9 @@ class Simulation:
         )
         records.meta.update({
             "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
-            "collectors": {n: {"tasks": c.tasks, "patrols_out": c.patrols_out,
+            "collectors": {n: {"observed": c.observed, "reports": c.released,
+                               "written_reports": c.released_written,
+                               "tasks": c.tasks, "patrols_out": c.patrols_out,
                                "patrols_cancelled": c.patrols_cancelled,
                                "active_from_day": (c.active_from / 24.0 if c.active_from > -math.inf else None)}
                            for n, c in ((n, self.nodes[n]) for n in sc.collectors)},
