@@ -311,7 +311,7 @@ class Meeting(_Strict):
             k = 0
         else:
             k = math.ceil((t - start) / self.every_h - 1e-12)
-        at = start + k * self.every_h
+        at = max(start + k * self.every_h, t)  # never before t, whatever the rounding
         if self.until_day is not None and at > self.until_day * 24:
             return math.inf
         return at
@@ -324,7 +324,7 @@ class Meeting(_Strict):
         start = self.from_day * 24 + self.first_h
         with np.errstate(invalid="ignore"):
             k = np.maximum(np.ceil((t - start) / self.every_h - 1e-12), 0)
-            at = start + k * self.every_h
+            at = np.maximum(start + k * self.every_h, t)
             if self.until_day is not None:
                 at = np.where(at > self.until_day * 24, np.inf, at)
         return np.where(np.isnan(t), np.nan, at)
@@ -689,6 +689,18 @@ def check_graph(sc: Scenario, source: str) -> None:
     _check_cycles(sc, source, seen)
 
 
+def _cycle_takes_time(sc: Scenario, cycle: list[str]) -> bool:
+    """Whether going once round ``cycle`` (a closed list of node names) can take time:
+    a cell with positive mean work on it, or a link on it with transit or a meeting."""
+    for a, b in zip(cycle, cycle[1:]):
+        if a in sc.cells and sc.cells[a].work_h.mean > 0:
+            return True
+        for link in sc.active_links:
+            if link.src == a and link.to == b and (link.transit_h.mean > 0 or link.meeting):
+                return True
+    return False
+
+
 def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
     """A cycle must contain a node that drops repeats (``dedupe = true``) or consist of
     "choose" nodes only (one copy goes round, as in a queueing network with feedback);
@@ -714,6 +726,10 @@ def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
                     raise ScenarioError(source, f"{kinds[m]}.{m}.dedupe",
                                         f"cycle {' -> '.join(cycle)} has a node that copies reports to every link "
                                         "and no node that drops repeats; set dedupe = true on one of them")
+                if not _cycle_takes_time(sc, cycle):
+                    raise ScenarioError(source, f"{kinds[m]}.{m}",
+                                        f"cycle {' -> '.join(cycle)} takes no time (no work, transit or meeting "
+                                        "on it): a report could go round for ever at one instant")
             elif m not in state:
                 visit(m)
         stack.pop()

@@ -49,6 +49,7 @@ class Simulation:
         if not 0 <= warmup_days < self.days:
             raise ValueError("warmup_days must be at least 0 and less than days")
         self.warmup_days = float(warmup_days)
+        self.horizon = self.days * 24.0
         self.tracing = bool(trace)
         self.env = simpy.Environment()
         self.streams = Streams(self.seed)
@@ -282,13 +283,13 @@ class Simulation:
         transit = link.transit()
         ready = now + hold
         start = ready if link.meeting is None else link.meeting.next_at(ready)
-        if self.tracing:
+        if self.tracing:  # steps that would begin after the horizon are not recorded
             rid, parent, eid, src, dst = rep.id, rep.parent, rep.event.id, link.src.index, link.dst.index
             if hold:
                 self.rec.step(rid, parent, eid, src, S_HOLD, now, ready, dst)
-            if start > ready:
+            if start > ready and ready < self.horizon:
                 self.rec.step(rid, parent, eid, src, S_MEETING, ready, start, dst)
-            if start < math.inf:
+            if start < self.horizon:
                 self.rec.step(rid, parent, eid, src, S_TRANSIT, start, start + transit, dst)
         if start == math.inf:
             return  # waits for a meeting that never comes: in flight at the end
@@ -368,7 +369,7 @@ class Simulation:
 
     # -- running -------------------------------------------------------------------
     def run(self) -> RunRecords:
-        horizon = self.days * 24.0
+        horizon = self.horizon
         self.env.run(until=horizon)
         return self._finish(horizon)
 

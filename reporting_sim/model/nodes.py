@@ -149,9 +149,9 @@ class Node:
                         return
             sim.end(rep, self.index, ABSORBED)
             return
+        u = self.u  # one draw per link, always: common random numbers survive edits of p
         chosen = [link for link in links
-                  if (link.allowed is None or kind in link.allowed)
-                  and (link.p >= 1.0 or self.u() < link.p)]
+                  if u() < link.p and (link.allowed is None or kind in link.allowed)]
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
             return
