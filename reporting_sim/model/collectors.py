@@ -211,7 +211,10 @@ class Collector(Node):
             if self.branch and u_lit >= self.literacy and not self.formats:
                 delay += dictation
             ev.pending += 1
-            sim.at(delay, self._release, ev, now, precise or self.imagery is not None, False)
+            if delay == 0:
+                self._release(ev, now, precise or self.imagery is not None, False)
+            else:
+                sim.at(delay, self._release, ev, now, precise or self.imagery is not None, False)
         if self.written is not None:
             pw = self.tasking.p_written if tasked else self.written.p
             if u_wr < pw:

@@ -34,6 +34,27 @@ from .nodes import (NOT_SHARED, S_BOARD, S_END, S_HOLD, S_MEETING, S_TRANSIT, WI
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 _MAX_DEPTH = 50
+_NORMAL = simpy.events.NORMAL
+
+
+class Wake:
+    """A minimal event for SimPy's scheduler: its step needs only ``callbacks``,
+    ``_ok`` and ``_value``. Much cheaper to make than a ``Timeout``, so the per-report
+    hot path (work done, transit ended, next arrival) uses it through
+    :meth:`Simulation.later`; it is scheduled with SimPy's own ``Environment.schedule``
+    and processed by its event loop like any other event."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+    def __init__(self, fn, value):
+        self.callbacks = [fn]
+        self._ok = True
+        self._value = value
+
+
+def _apply(wake) -> None:
+    fn, args = wake._value
+    fn(*args)
 
 
 class Simulation:
@@ -52,6 +73,7 @@ class Simulation:
         self.horizon = self.days * 24.0
         self.tracing = bool(trace)
         self.env = simpy.Environment()
+        self.schedule = self.env.schedule
         self.streams = Streams(self.seed)
         self.kind_names = list(sc.kinds)
         self.kind_index = {k: i for i, k in enumerate(self.kind_names)}
@@ -81,6 +103,11 @@ class Simulation:
             self.nodes[name] = node
         self._build_links()
         self._build_reach()
+        # without any sharing gate in the scenario, reports skip the gate checks
+        self.ungated = not (
+            any(n.p_unit or n.p_group or n.hoard is not None for n in self.nodes.values())
+            or any(link.blocked is not None for n in self.nodes.values() for link in n.links)
+            or any(c.imagery for c in sc.collectors.values()))
         for node in self.nodes.values():
             if node.hoard is not None:
                 node.rivals = frozenset(self.nodes[r].index for r in node.hoard.rivals)
@@ -175,8 +202,8 @@ class Simulation:
                 buf.extend(gap.exponential(mean_gap, 512)[::-1].tolist())
             return buf.pop()
 
-        def arrive(_timeout=None) -> None:
-            if _timeout is not None:
+        def arrive(wake=None) -> None:
+            if wake is not None:
                 now = env.now
                 kind = kinds[bisect.bisect_right(cum, u_kind())]
                 eid = rec.new_event(now, si, kind)
@@ -186,14 +213,19 @@ class Simulation:
                 for col in collectors:
                     col.consider(ev)
                 self.release(ev)
-            env.timeout(next_gap()).callbacks.append(arrive)
+            schedule(Wake(arrive, None), _NORMAL, next_gap())
 
+        schedule = self.schedule
         arrive()
 
     # -- scheduling helpers --------------------------------------------------------
+    def later(self, delay: float, fn, value) -> None:
+        """Call ``fn(wake)`` after ``delay`` hours, with ``wake._value`` = ``value``."""
+        self.schedule(Wake(fn, value), _NORMAL, delay)
+
     def at(self, delay: float, fn, *args) -> None:
         """Call ``fn(*args)`` after ``delay`` hours."""
-        self.env.timeout(delay).callbacks.append(lambda _t: fn(*args))
+        self.schedule(Wake(_apply, (fn, args)), _NORMAL, delay)
 
     def at_first(self, delay: float, fn) -> None:
         """Call ``fn()`` after ``delay`` hours, before anything else due at that time
@@ -299,7 +331,7 @@ class Simulation:
             link.dst.receive(rep)
             self.depth -= 1
         else:
-            env.timeout(delay, rep).callbacks.append(link.dst.receive_event)
+            self.schedule(Wake(link.dst.receive_event, rep), _NORMAL, delay)
 
     def end(self, rep: Report, node: int, state: int) -> None:
         """``rep`` ends here in terminal ``state``."""

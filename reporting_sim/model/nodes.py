@@ -145,7 +145,10 @@ class Node:
                 if link.allowed is None or kind in link.allowed:
                     acc += link.p
                     if u < acc:
-                        sim.dispatch(self, rep, [link])
+                        if sim.ungated:
+                            sim.send(rep, link)
+                        else:
+                            sim.dispatch(self, rep, [link])
                         return
             sim.end(rep, self.index, ABSORBED)
             return
@@ -154,8 +157,10 @@ class Node:
                   if u() < link.p and (link.allowed is None or kind in link.allowed)]
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
-            return
-        sim.dispatch(self, rep, chosen)
+        elif sim.ungated and len(chosen) == 1:
+            sim.send(rep, chosen[0])
+        else:
+            sim.dispatch(self, rep, chosen)
 
     def write_intrep(self, reps: list, links: list) -> None:
         """Sanitise imagery into an INTREP, then send it on ``links`` (a plain delay
@@ -167,6 +172,18 @@ class Node:
             for r in reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + delay)
         sim.at(delay, sim.send_intrep, reps, links)
+
+
+class IntrepJob:
+    """Writing one INTREP for the reports (one per outgoing link) of an imagery report."""
+
+    __slots__ = ("reps", "links", "t_in", "event")
+
+    def __init__(self, reps: list, links: list, t_in: float):
+        self.reps = reps
+        self.links = links
+        self.t_in = t_in
+        self.event = reps[0].event
 
 
 class Commander(Node):
@@ -233,32 +250,35 @@ class Cell(Node):
         return h >= duty.start_h or h < duty.end_h
 
     def accept(self, rep: Report) -> None:
-        self._enqueue(rep, None)
+        self._enqueue(rep)
 
     def write_intrep(self, reps: list, links: list) -> None:
+        now = self.sim.env.now
         for r in reps:
-            r.t_in = self.sim.env.now
-        self._enqueue(reps, links)
+            r.t_in = now
+        self._enqueue(IntrepJob(reps, links, now))
 
-    def _enqueue(self, job, links) -> None:
+    def _enqueue(self, job) -> None:
+        """``job`` is a report to work, or an :class:`IntrepJob`."""
         now = self.sim.env.now
         self._account(now)
-        if links is None:
+        normal = job.__class__ is Report
+        if normal:
             self.arrivals += 1
         if self.busy < self.c and (self.duty is None or self.on_duty(now)):
-            self._start(job, links, now)
-        elif self.inbox is not None and self.waiting() >= self.inbox:
-            for r in (job if links is not None else (job,)):
+            self._start(job, now)
+        elif self.inbox is not None and len(self.queue) + len(self.queue_lt) >= self.inbox:
+            for r in ((job,) if normal else job.reps):
                 self.overflow += 1
                 self.sim.end(r, self.index, OVERFLOW)
         else:
-            first = job[0] if links is not None else job
-            if self.pull is not None and first.event.kind not in self.current_kinds:
-                self.queue_lt.append((job, links))
+            if self.pull is not None and job.event.kind not in self.current_kinds:
+                self.queue_lt.append(job)
             else:
-                self.queue.append((job, links))
-            if self.waiting() > self.max_queue:
-                self.max_queue = self.waiting()
+                self.queue.append(job)
+            waiting = len(self.queue) + len(self.queue_lt)
+            if waiting > self.max_queue:
+                self.max_queue = waiting
 
     def _next(self):
         if self.pull is None or not self.queue_lt:
@@ -267,36 +287,38 @@ class Cell(Node):
             return self.queue_lt.popleft()
         return self.queue.popleft()
 
-    def _start(self, job, links, now: float) -> None:
+    def _start(self, job, now: float) -> None:
         sim = self.sim
-        first = job[0] if links is not None else job
-        if first.t_in >= self.t_reset and links is None:
-            self.started += 1
-            self.sum_wait += now - first.t_in
         self.busy += 1
-        work = self.intrep() if links is not None else self.work()
+        if job.__class__ is Report:
+            if job.t_in >= self.t_reset:
+                self.started += 1
+                self.sum_wait += now - job.t_in
+            work = self.work()
+            if sim.tracing:
+                sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
+                sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
+            sim.later(work, self._done, job)
+            return
+        work = self.intrep()
         if sim.tracing:
-            step = S_SANITISE if links is not None else S_WORK
-            for r in (job if links is not None else (job,)):
+            for r in job.reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_QUEUE, r.t_in, now)
-                sim.rec.step(r.id, r.parent, r.event.id, self.index, step, now, now + work)
-        timeout = sim.env.timeout(work, (job, links))
-        timeout.callbacks.append(self._done)
+                sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + work)
+        sim.later(work, self._done_intrep, job)
 
-    def _done(self, timeout) -> None:
-        job, links = timeout._value
-        sim = self.sim
-        now = sim.env.now
+    def _free(self, now: float) -> None:
+        """An analyst is free at ``now``: account, and start the next job if on duty."""
         self._account(now)
         self.busy -= 1
         if (self.queue or self.queue_lt) and (self.duty is None or self.on_duty(now)):
-            nxt, nlinks = self._next()
-            self._start(nxt, nlinks, now)
-        if links is not None:
-            self.intreps += 1
-            sim.send_intrep(job, links)
-            return
-        rep = job
+            self._start(self._next(), now)
+
+    def _done(self, timeout) -> None:
+        rep = timeout._value
+        sim = self.sim
+        now = sim.env.now
+        self._free(now)
         if rep.t_in >= self.t_reset:
             self.completed += 1
             self.sum_sojourn += now - rep.t_in
@@ -306,12 +328,17 @@ class Cell(Node):
             rep.event.analysed |= self.bit
         self.forward(rep)
 
+    def _done_intrep(self, timeout) -> None:
+        job = timeout._value
+        self._free(self.sim.env.now)
+        self.intreps += 1
+        self.sim.send_intrep(job.reps, job.links)
+
     def _duty_starts(self) -> None:
         now = self.sim.env.now
         self._account(now)
         while (self.queue or self.queue_lt) and self.busy < self.c:
-            job, links = self._next()
-            self._start(job, links, now)
+            self._start(self._next(), now)
 
     def stats(self, now: float) -> dict:
         """The cell's counters and areas since the last reset, up to ``now``."""
