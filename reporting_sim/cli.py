@@ -88,6 +88,75 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
         click.echo(f"\n{wall:.2f} s" + (f"; results in {dest}" if dest else ""))
 
 
+def _executor_options(fn):
+    fn = click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
+                      help="Processes to run on (default: all cores; 1 runs serially).")(fn)
+    fn = click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+                      help="Run on a Dask cluster at ADDRESS (e.g. tcp://host:8786) instead.")(fn)
+    fn = click.option("--progress/--no-progress", default=None,
+                      help="Progress bar with time left on stderr (default: when stderr is a terminal).")(fn)
+    return fn
+
+
+def _progress(flag) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+@cli.command()
+@click.argument("base", metavar="BASE")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=10, show_default=True)
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Replication r uses seed + r, in every scenario (common random numbers).")
+@click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0)
+@click.option("--metric", "metric_names", multiple=True, help="A metric to report (repeatable; default: a standard set).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the runs and summary (default: results/compare-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@_executor_options
+def compare(base, variants, replications, days, seed, warmup_days, metric_names, out, as_json,
+            n_jobs, dask_address, progress):
+    """Run BASE and each VARIANT with common random numbers; report means with 95%
+    intervals and each variant's paired difference from the base."""
+    from .experiment import Experiment
+    from .tables import format_comparison
+
+    if warmup_days >= days:
+        raise InputError(f"--warmup-days: must be less than --days ({days:g})")
+    exp = Experiment.comparison(base, list(variants), replications=replications, days=days, seed=seed,
+                                metrics=list(metric_names) or None, warmup_days=warmup_days)
+    folder = out if out is not None else Path("results") / exp.spec.name
+    result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(format_comparison(result, list(metric_names) or None))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; runs and summary in {folder}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the results (default: results/NAME; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@_executor_options
+def experiment(file, out, as_json, n_jobs, dask_address, progress):
+    """Run the experiment FILE: a comparison of variants, or a sweep with sensitivity
+    analysis. An interrupted experiment resumes where it stopped."""
+    from .experiment import Experiment
+    from .tables import format_comparison, format_sweep
+
+    exp = Experiment.from_file(file)
+    folder = out if out is not None else Path("results") / exp.spec.name
+    result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(format_sweep(result) if "sweep" in result else format_comparison(result, exp.spec.metrics))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
 @cli.group()
 def scenario():
     """Built-in scenarios: list them, or print one to copy and edit."""

@@ -236,3 +236,17 @@ def flat(summary_dict: dict) -> dict[str, float]:
         out[f"cell.{name}.utilisation"] = num(c["utilisation"])
         out[f"cell.{name}.mean_wait_h"] = num(c["mean_wait_h"])
     return out
+
+
+def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
+    """Every name :func:`flat` produces for a scenario with these consumers and cells."""
+    from .records import OUTCOMES as _O
+
+    names = ["bypass_rate", "events", "duplication.share", "duplication.mean_cells"]
+    for c in consumers:
+        for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
+            names += [f"{prefix}.{o}" for o in _O]
+            names += [f"{prefix}.latency_p50", f"{prefix}.latency_p90", f"{prefix}.fidelity"]
+    for cell in cells:
+        names += [f"cell.{cell}.utilisation", f"cell.{cell}.mean_wait_h"]
+    return names

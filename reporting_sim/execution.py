@@ -1,0 +1,195 @@
+"""Running many simulations: jobs, executors (serial, process pool, Dask) and a
+resumable store of finished runs.
+
+A :class:`Job` is everything one run needs as plain, picklable data: the scenario
+(its validated data, not a live object), the seed, the horizon and the warm-up. Its
+``key`` is a content hash of all of that, so a run is identified by what it computes,
+not by when or where it ran. :func:`run_job` turns a job into one flat row of metrics;
+it is a pure function of the job, so results are identical whichever executor ran it.
+
+:func:`execute` runs jobs serially (``jobs=1``), on a local process pool (the
+default: all cores), or on a Dask cluster (``dask=ADDRESS`` or a ``Client``/cluster
+object), reporting each finished row to a callback in completion order; callers sort.
+:class:`RunStore` keeps one small JSON file per finished run, each written atomically
+(write to a temporary name, then rename), so an interrupted experiment loses at most
+the runs that were in progress, and running it again skips what is already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from . import __version__
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+
+
+def digest(obj) -> str:
+    """A short stable content hash of plain data."""
+    return hashlib.sha256(_canonical(obj).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run: ``label`` names the scenario within the experiment (the base, a
+    variant, a sweep point), ``data`` is its scenario as plain data."""
+
+    label: str
+    data: dict = field(repr=False, compare=False, hash=False)
+    source: str
+    replication: int
+    seed: int
+    days: float
+    warmup_days: float = 0.0
+    scenario_key: str = ""
+    key: str = ""
+
+    @staticmethod
+    def make(label: str, data: dict, source: str, replication: int, seed: int, days: float,
+             warmup_days: float = 0.0) -> "Job":
+        skey = digest(data)
+        key = digest([skey, int(seed), float(days), float(warmup_days), __version__])
+        return Job(label, data, source, int(replication), int(seed), float(days), float(warmup_days), skey, key)
+
+
+_PARSED: dict = {}
+
+
+def _scenario(job: Job):
+    """The validated scenario of ``job``, parsed once per process."""
+    from .scenario import parse
+
+    sc = _PARSED.get(job.scenario_key)
+    if sc is None:
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        sc = _PARSED[job.scenario_key] = parse(job.data, job.source)
+    return sc
+
+
+def run_job(job: Job) -> dict:
+    """Run one job and return its row: identity columns and every flat metric."""
+    from . import metrics
+    from .model import simulate
+
+    sc = _scenario(job)
+    t0 = time.perf_counter()
+    rec = simulate(sc, job.seed, job.days, warmup_days=job.warmup_days)
+    wall = time.perf_counter() - t0
+    row = {"label": job.label, "replication": job.replication, "seed": job.seed,
+           "days": job.days, "warmup_days": job.warmup_days, "key": job.key, "wall_s": wall}
+    row.update(metrics.flat(metrics.summary(rec)))
+    return row
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jobs: Optional[int] = None,
+            dask=None, progress=None) -> None:
+    """Run ``jobs``, calling ``on_result(job, row)`` as each finishes.
+
+    ``n_jobs``: 1 for serial, N for a local pool of N processes, ``None`` for all cores;
+    ``dask``: a scheduler address, a ``distributed.Client`` or a cluster object, to run
+    on Dask instead; ``progress``: a ``tqdm``-like object updated once per job.
+    """
+    jobs = list(jobs)
+    if not jobs:
+        return
+    tick = progress.update if progress is not None else (lambda n=1: None)
+    if dask is not None:
+        _execute_dask(jobs, on_result, dask, tick)
+        return
+    n = default_jobs() if n_jobs is None else int(n_jobs)
+    if n <= 1 or len(jobs) == 1:
+        for job in jobs:
+            on_result(job, run_job(job))
+            tick(1)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx) as pool:
+        futures = {pool.submit(run_job, job): job for job in jobs}
+        try:
+            for fut in as_completed(futures):
+                on_result(futures[fut], fut.result())
+                tick(1)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+def _execute_dask(jobs, on_result, dask, tick) -> None:
+    from dask.distributed import Client
+    from dask.distributed import as_completed as dask_completed
+
+    own = False
+    if isinstance(dask, Client):
+        client = dask
+    else:
+        client = Client(dask)
+        own = True
+    try:
+        futures = client.map(run_job, jobs, pure=False)
+        index = {f.key: job for f, job in zip(futures, jobs)}
+        for fut in dask_completed(futures):
+            on_result(index[fut.key], fut.result())
+            tick(1)
+    finally:
+        if own:
+            client.close()
+
+
+class RunStore:
+    """Finished runs of an experiment, one JSON file each under ``folder/runs``."""
+
+    def __init__(self, folder: Path):
+        self.dir = Path(folder) / "runs"
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, job: Job) -> Path:
+        return self.dir / f"{job.key}.json"
+
+    def has(self, job: Job) -> bool:
+        return self.path(job).exists()
+
+    def save(self, job: Job, row: dict) -> None:
+        write_atomic(self.path(job), json.dumps(row) + "\n")
+
+    def load(self, job: Job) -> dict:
+        return json.loads(self.path(job).read_text("utf-8"))
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``path`` whole or not at all (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

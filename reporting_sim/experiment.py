@@ -1,0 +1,514 @@
+"""Experiments: replications, paired what-if comparisons, sweeps and sensitivity.
+
+An experiment is data (a TOML file, or the arguments of ``reporting-sim compare``):
+
+* a **comparison** runs a base scenario and variants, each for the same replications
+  with the same seeds (common random numbers: replication ``r`` of every scenario
+  uses seed ``seed + r`` and the same named random streams), and reports each metric's
+  mean with a t-based 95% interval and, for each variant, the paired difference from
+  the base with its interval;
+* a **sweep** varies scenario parameters named by dotted path (``cells.u2.analysts``,
+  ``links[soltg->asifu].p``) over a factorial grid, a Latin hypercube, or the designs of
+  SALib's Morris and Sobol methods, runs every point with the same replications, and
+  ranks the parameters by their effect on one metric.
+
+The number of replications is fixed, or grown in batches until a target interval
+half-width holds. Runs go through :mod:`.execution` (serial, a process pool, or Dask)
+and are stored one file per run, so an interrupted experiment resumes where it
+stopped; the folder then gets ``runs.parquet`` (one row per run), ``summary.csv``,
+``result.json``, the resolved scenarios and ``run.json`` (versions, timing).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import itertools
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import output, scenario as scenario_mod, stats, variants
+from .errors import ScenarioError
+from .execution import Job, RunStore, digest, execute, write_atomic
+from .streams import replication_seed
+
+KEY_OUTCOMES = ("in_time", "current.in_time", "long_term.in_time", "late", "not_shared", "withheld",
+                "latency_p50", "current.latency_p50", "fidelity")
+
+
+def default_metrics(consumers: list[str]) -> list[str]:
+    """The metrics a comparison reports when none are named."""
+    out = [f"{c}.{m}" for c in consumers for m in KEY_OUTCOMES]
+    return out + ["bypass_rate", "duplication.share"]
+
+
+# ------------------------------------------------------------------ experiment files
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Target(_Strict):
+    """Add replications in batches until the 95% half-width of ``metric`` is at most
+    ``half_width`` (``on = "diff"``: every variant's paired difference; ``"mean"``:
+    every scenario's mean), or ``max_replications`` is reached."""
+
+    metric: str
+    half_width: Annotated[float, Field(gt=0)]
+    on: Literal["diff", "mean"] = "diff"
+    min_replications: Annotated[int, Field(ge=2, le=100000)] = 5
+    max_replications: Annotated[int, Field(ge=2, le=100000)] = 200
+    batch: Annotated[int, Field(ge=1, le=100000)] = 5
+
+
+class Parameter(_Strict):
+    """A swept parameter: ``values`` (grid), or ``low`` and ``high`` (sampled)."""
+
+    values: Optional[Annotated[list, Field(strict=False, min_length=1)]] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.values is None) == (self.low is None or self.high is None):
+            raise ValueError("give either values = [...] or low and high")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError("low must be less than high")
+        return self
+
+
+class Sweep(_Strict):
+    """``[sweep]``: which design, how many samples, and the metric to rank by."""
+
+    method: Literal["grid", "lhs", "morris", "sobol"]
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
+    samples: Annotated[int, Field(ge=1, le=100000)] = 8
+    metric: str = "force_commander.current.in_time"
+    levels: Annotated[int, Field(ge=2, le=20)] = 4
+
+    @model_validator(mode="after")
+    def _forms(self):
+        for name, p in self.parameters.items():
+            if self.method == "grid" and p.values is None:
+                raise ValueError(f"parameters.{name}: a grid needs values = [...]")
+            if self.method != "grid" and p.low is None:
+                raise ValueError(f"parameters.{name}: {self.method} needs low and high")
+        return self
+
+
+class Spec(_Strict):
+    """``[experiment]``: what to run."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=120)]
+    description: str = ""
+    base: str
+    variants: Annotated[list[str], Field(strict=False)] = []
+    metrics: Optional[Annotated[list[str], Field(strict=False)]] = None
+    days: Annotated[float, Field(gt=0, le=36600)] = 365.0
+    seed: Annotated[int, Field(ge=0, lt=2**62)] = 1
+    replications: Annotated[int, Field(ge=1, le=100000)] = 10
+    warmup_days: Annotated[float, Field(ge=0)] = 0.0
+    target: Optional[Target] = None
+
+
+class ExperimentFile(_Strict):
+    experiment: Spec
+    sweep: Optional[Sweep] = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.sweep is not None and self.experiment.variants:
+            raise ValueError("experiment.variants: a sweep varies the base only; leave variants out")
+        if self.experiment.warmup_days >= self.experiment.days:
+            raise ValueError("experiment.warmup_days: must be less than days")
+        return self
+
+
+def load_spec(path: str | Path) -> ExperimentFile:
+    """Read and validate an experiment file."""
+    path = Path(path)
+    data = scenario_mod.read_file(path)
+    try:
+        return ExperimentFile.model_validate(data)
+    except ValidationError as exc:
+        raise scenario_mod._first_error(exc, str(path)) from None
+
+
+# ------------------------------------------------------------------ scenarios
+
+class Member:
+    """One scenario of an experiment: its label, data and source."""
+
+    def __init__(self, label: str, data: dict, source: str, params: Optional[dict] = None):
+        self.label = label
+        self.data = data
+        self.source = source
+        self.params = params or {}
+        self.scenario = scenario_mod.parse(copy.deepcopy(data), source)
+
+
+def resolve_member(ref: str, folder: Optional[Path]) -> Member:
+    """A scenario, variant file or built-in named in an experiment (paths relative to
+    ``folder``); its label is its scenario name."""
+    path = Path(ref)
+    if folder is not None and not path.is_absolute() and (folder / path).exists():
+        path = folder / path
+    data, source = scenario_mod.load_data(path if path.exists() else ref)
+    sc = scenario_mod.parse(copy.deepcopy(data), source)
+    return Member(sc.name, data, source)
+
+
+_LINK = re.compile(r"^links\[([^\]]+?)->([^\]]+?)\]\.(\w+)$")
+
+
+def set_param(data: dict, path: str, value, source: str) -> None:
+    """Set a swept parameter: a dotted path, or ``links[FROM->TO].FIELD`` (every link
+    from FROM to TO)."""
+    m = _LINK.match(path)
+    if m:
+        src, dst, fld = m.groups()
+        hits = [link for link in data.get("links", []) if link.get("from") == src and link.get("to") == dst]
+        if not hits:
+            raise ScenarioError(source, f"sweep.parameters.{path}", f"no link from {src!r} to {dst!r}")
+        for link in hits:
+            link[fld] = value
+        return
+    variants.set_path(data, path, value, source, f"sweep.parameters.{path}")
+
+
+def get_param(data: dict, path: str):
+    m = _LINK.match(path)
+    if m:
+        src, dst, fld = m.groups()
+        for link in data.get("links", []):
+            if link.get("from") == src and link.get("to") == dst:
+                return link.get(fld)
+        return None
+    node = data
+    for k in path.split("."):
+        if not isinstance(node, dict) or k not in node:
+            return None
+        node = node[k]
+    return node
+
+
+def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], Optional[np.ndarray]]:
+    """The parameter settings of a sweep; for Morris and Sobol also SALib's problem and
+    sample matrix (needed to analyse the results)."""
+    names = list(sweep.parameters)
+    params = sweep.parameters
+    if sweep.method == "grid":
+        grid = itertools.product(*[params[n].values for n in names])
+        return [dict(zip(names, vals)) for vals in grid], None, None
+    bounds = [[params[n].low, params[n].high] for n in names]
+    if sweep.method == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(sweep.samples)
+        x = qmc.scale(unit, [b[0] for b in bounds], [b[1] for b in bounds])
+        return [dict(zip(names, row.tolist())) for row in x], None, x
+    problem = {"num_vars": len(names), "names": names, "bounds": bounds}
+    if sweep.method == "morris":
+        from SALib.sample import morris as morris_sample
+
+        x = morris_sample.sample(problem, sweep.samples, num_levels=sweep.levels, seed=seed)
+    else:
+        from SALib.sample import sobol as sobol_sample
+
+        x = sobol_sample.sample(problem, sweep.samples, calc_second_order=False, seed=seed)
+    return [dict(zip(names, row.tolist())) for row in x], problem, x
+
+
+def _typed(value, like):
+    if isinstance(like, bool):
+        return bool(round(value)) if isinstance(value, (int, float)) else value
+    if isinstance(like, int) and isinstance(value, float):
+        return int(round(value))
+    return value
+
+
+def sweep_members(base: Member, sweep: Sweep, seed: int):
+    points, problem, x = sweep_points(sweep, seed)
+    members = []
+    for i, point in enumerate(points):
+        data = copy.deepcopy(base.data)
+        typed = {}
+        for path, value in point.items():
+            v = _typed(value, get_param(base.data, path))
+            set_param(data, path, v, base.source)
+            typed[path] = v
+        members.append(Member(f"p{i:04d}", data, f"{base.source} (sweep point {i})", typed))
+    return members, problem, x
+
+
+# ------------------------------------------------------------------ running
+
+class Experiment:
+    """A comparison or a sweep, ready to run (see the module docstring)."""
+
+    def __init__(self, spec: Spec, members: list[Member], sweep: Optional[Sweep] = None,
+                 problem=None, design=None, spec_text: str = ""):
+        self.spec = spec
+        self.members = members
+        self.sweep = sweep
+        self.problem = problem
+        self.design = design
+        self.spec_text = spec_text
+        consumers = members[0].scenario.consumers
+        self.metrics = spec.metrics or default_metrics(consumers)
+        if sweep is not None and sweep.metric not in self.metrics:
+            self.metrics = list(self.metrics) + [sweep.metric]
+        if spec.target is not None and spec.target.metric not in self.metrics:
+            self.metrics = list(self.metrics) + [spec.target.metric]
+        from .metrics import flat_names
+
+        for m in members:
+            known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
+            for name in self.metrics:
+                if name not in known:
+                    raise ScenarioError(spec.name, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
+                                        "(names look like force_commander.in_time, u2.current.latency_p50, "
+                                        "bypass_rate, cell.u2.utilisation)")
+        self.rows: list[dict] = []
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Experiment":
+        path = Path(path)
+        ef = load_spec(path)
+        folder = path.parent
+        base = resolve_member(ef.experiment.base, folder)
+        if ef.sweep is None:
+            members = [base] + [resolve_member(v, folder) for v in ef.experiment.variants]
+            _unique_labels(members, str(path))
+            return cls(ef.experiment, members, spec_text=path.read_text("utf-8"))
+        members, problem, design = sweep_members(base, ef.sweep, ef.experiment.seed)
+        return cls(ef.experiment, members, ef.sweep, problem, design, path.read_text("utf-8"))
+
+    @classmethod
+    def comparison(cls, base: str, variant_refs: list[str], *, replications: int, days: float, seed: int,
+                   metrics: Optional[list[str]] = None, warmup_days: float = 0.0) -> "Experiment":
+        members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
+        _unique_labels(members, "compare")
+        name = "compare-" + members[0].label + "-" + digest([[m.label, m.data] for m in members]
+                                                            + [replications, days, seed, warmup_days])[:8]
+        spec = Spec(name=name, base=base, variants=list(variant_refs), metrics=metrics, days=days,
+                    seed=seed, replications=replications, warmup_days=warmup_days)
+        return cls(spec, members)
+
+    # -- jobs --------------------------------------------------------------------
+    def jobs(self, replications: range) -> list[Job]:
+        s = self.spec
+        return [Job.make(m.label, m.data, m.source, r, replication_seed(s.seed, r), s.days, s.warmup_days)
+                for r in replications for m in self.members]
+
+    def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
+            progress: bool = False) -> dict:
+        """Run (or resume) the experiment; returns its result (see :meth:`result`)."""
+        store = RunStore(folder) if folder is not None else None
+        if folder is not None:
+            self._write_inputs(folder)
+        started = time.perf_counter()
+        rows: dict[str, dict] = {}
+        target = self.spec.target
+        reps = target.min_replications if target else self.spec.replications
+        done = 0
+        bar = _progress_bar(progress, len(self.members) * reps, self.spec.name)
+        try:
+            while True:
+                jobs = self.jobs(range(done, reps))
+                todo = []
+                for job in jobs:
+                    if store is not None and store.has(job):
+                        rows[job.key] = store.load(job)
+                        if bar is not None:
+                            bar.update(1)
+                    else:
+                        todo.append(job)
+
+                def keep(job, row):
+                    rows[job.key] = row
+                    if store is not None:
+                        store.save(job, row)
+
+                execute(todo, keep, n_jobs=n_jobs, dask=dask, progress=bar)
+                done = reps
+                self.rows = self._ordered(rows, reps)
+                if target is None or reps >= target.max_replications or self._target_met(target):
+                    break
+                reps = min(reps + target.batch, target.max_replications)
+                if bar is not None:
+                    bar.total = len(self.members) * reps
+                    bar.refresh()
+        finally:
+            if bar is not None:
+                bar.close()
+        result = self.result()
+        result["wall_time_s"] = round(time.perf_counter() - started, 3)
+        if folder is not None:
+            self._write_outputs(folder, result)
+        return result
+
+    def _ordered(self, rows: dict, reps: int) -> list[dict]:
+        # two points of a design can hold the same scenario: one run serves both labels
+        return [{**rows[j.key], "label": j.label, "replication": j.replication} for j in self.jobs(range(reps))]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def _target_met(self, target: Target) -> bool:
+        res = self.result([target.metric])
+        widths = []
+        for label, block in res["variants"].items():
+            m = block["metrics"][target.metric]
+            ci = m["diff_vs_base"]["ci95"] if (target.on == "diff" and "diff_vs_base" in m) else (
+                None if target.on == "diff" else m["ci95"])
+            if ci is not None:
+                widths.append(_half(ci))
+        return bool(widths) and all(w <= target.half_width for w in widths)
+
+    # -- results -------------------------------------------------------------------
+    def result(self, metric_names: Optional[list[str]] = None) -> dict:
+        """The experiment's numbers as plain data: for a comparison, per scenario and
+        metric the mean, its 95% interval and (variants) the paired difference from the
+        base; for a sweep also each point's parameters and means, and the ranking."""
+        names = metric_names or self.metrics
+        df = self.frame()
+        base = self.members[0].label
+        reps = int(df["replication"].nunique()) if len(df) else 0
+        out = {"experiment": self.spec.name, "base": base, "replications": reps, "days": self.spec.days,
+               "seed": self.spec.seed, "variants": {}}
+        by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)} if len(df) else {}
+        base_rows = by_label.get(base)
+        for m in self.members:
+            g = by_label.get(m.label)
+            if g is None:
+                continue
+            block = {}
+            for name in names:
+                if name not in g:
+                    raise ScenarioError(self.spec.name, "metrics", f"unknown metric {name!r} "
+                                        f"(e.g. {', '.join(default_metrics(m.scenario.consumers)[:4])}, bypass_rate)")
+                mean, lo, hi = stats.mean_ci(g[name].tolist())
+                entry = {"mean": _num(mean), "ci95": [_num(lo), _num(hi)]}
+                if m.label != base and self.sweep is None:
+                    d, dlo, dhi = stats.paired_ci(g[name].tolist(), base_rows[name].tolist())
+                    entry["diff_vs_base"] = {"mean": _num(d), "ci95": [_num(dlo), _num(dhi)]}
+                block[name] = entry
+            out["variants"][m.label] = {"metrics": block}
+            if m.params:
+                out["variants"][m.label]["parameters"] = m.params
+        if self.sweep is not None:
+            out["sweep"] = self._sensitivity(df)
+        return out
+
+    def _sensitivity(self, df: pd.DataFrame) -> dict:
+        sw = self.sweep
+        metric = sw.metric
+        means = df.groupby("label", sort=False)[metric].mean()
+        y = np.array([means[m.label] for m in self.members])
+        names = list(sw.parameters)
+        res: dict = {"method": sw.method, "metric": metric, "points": len(self.members)}
+        if sw.method == "morris":
+            from SALib.analyze import morris as morris_analyze
+
+            si = morris_analyze.analyze(self.problem, self.design, y, num_levels=sw.levels, seed=self.spec.seed)
+            table = {n: {"mu_star": _num(si["mu_star"][i]), "mu": _num(si["mu"][i]), "sigma": _num(si["sigma"][i]),
+                         "mu_star_conf": _num(si["mu_star_conf"][i])} for i, n in enumerate(names)}
+            score = {n: abs(table[n]["mu_star"] or 0) for n in names}
+        elif sw.method == "sobol":
+            from SALib.analyze import sobol as sobol_analyze
+
+            si = sobol_analyze.analyze(self.problem, y, calc_second_order=False, seed=self.spec.seed)
+            table = {n: {"S1": _num(si["S1"][i]), "ST": _num(si["ST"][i]), "ST_conf": _num(si["ST_conf"][i])}
+                     for i, n in enumerate(names)}
+            score = {n: abs(table[n]["ST"] or 0) for n in names}
+        else:
+            from scipy.stats import spearmanr
+
+            x = np.array([[float(m.params[n]) for n in names] for m in self.members])
+            table = {}
+            for i, n in enumerate(names):
+                rho = spearmanr(x[:, i], y).statistic if len(set(x[:, i])) > 1 else math.nan
+                table[n] = {"spearman_rho": _num(rho)}
+            score = {n: abs(table[n]["spearman_rho"] or 0) for n in names}
+        res["indices"] = table
+        res["ranking"] = sorted(names, key=lambda n: -score[n])
+        return res
+
+    # -- folder --------------------------------------------------------------------
+    def _write_inputs(self, folder: Path) -> None:
+        folder = Path(folder)
+        (folder / "scenarios").mkdir(parents=True, exist_ok=True)
+        if self.spec_text:
+            write_atomic(folder / "experiment.toml", self.spec_text)
+        else:
+            write_atomic(folder / "experiment.json", json.dumps(self.spec.model_dump(), indent=2, default=str) + "\n")
+        for m in self.members:
+            write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+
+    def _write_outputs(self, folder: Path, result: dict) -> None:
+        folder = Path(folder)
+        df = self.frame()
+        tmp = folder / ".runs.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        tmp.replace(folder / "runs.parquet")
+        write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
+        write_atomic(folder / "result.json", json.dumps(result, indent=2) + "\n")
+        info = {"experiment": self.spec.name, "members": [m.label for m in self.members],
+                "replications": result["replications"], "days": self.spec.days, "seed": self.spec.seed,
+                "seeds": f"seed + replication ({self.spec.seed}..{self.spec.seed + result['replications'] - 1})",
+                "wall_time_s": result.get("wall_time_s"), "run_seconds_total": round(float(df["wall_s"].sum()), 3),
+                "versions": output.versions(), "argv": sys.argv[1:],
+                "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
+        write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _unique_labels(members: list[Member], source: str) -> None:
+    seen = set()
+    for m in members:
+        if m.label in seen:
+            raise ScenarioError(source, "variants", f"two scenarios are both named {m.label!r}; give each variant its own name")
+        seen.add(m.label)
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _half(ci) -> float:
+    lo, hi = ci
+    return math.inf if lo is None or hi is None else (hi - lo) / 2
+
+
+def summary_frame(result: dict) -> pd.DataFrame:
+    """The result as a long table: one row per scenario and metric."""
+    rows = []
+    for label, block in result["variants"].items():
+        for name, m in block["metrics"].items():
+            d = m.get("diff_vs_base")
+            rows.append({"scenario": label, "metric": name, "mean": m["mean"], "ci95_low": m["ci95"][0],
+                         "ci95_high": m["ci95"][1],
+                         "diff_vs_base": d["mean"] if d else None,
+                         "diff_ci95_low": d["ci95"][0] if d else None,
+                         "diff_ci95_high": d["ci95"][1] if d else None})
+    return pd.DataFrame(rows)
+
+
+def _progress_bar(enabled: bool, total: int, desc: str):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)
