@@ -78,9 +78,12 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
     summary = metrics.summary(records)
     text = format_summary(summary)
     if dest is not None:
+        from .provenance import source_texts
+
         output.write_run(dest, records, sc.to_toml(), summary, text, {
             "scenario": sc.name, "source": str(scenario), "seed": seed, "days": days,
-            "warmup_days": warmup_days, "trace": trace, "wall_time_s": round(wall, 3)})
+            "warmup_days": warmup_days, "trace": trace, "wall_time_s": round(wall, 3)},
+            sources=source_texts(str(scenario)))
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -155,6 +158,126 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
     else:
         click.echo(format_sweep(result) if "sweep" in result else format_comparison(result, exp.spec.metrics))
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
+def _traced_run(scenario, days, seed):
+    from .model import simulate
+
+    sc = scenario_mod.load(scenario)
+    days = sc.scenario.days if days is None else days
+    seed = sc.scenario.seed if seed is None else seed
+    return sc, simulate(sc, seed, days, trace=True)
+
+
+def _briefings(sc, days) -> list[float]:
+    fc = sc.metrics.bypass_consumer
+    name = sc.nodes[fc].acts_at if fc and sc.nodes[fc].acts_at else None
+    if name is None:
+        return []
+    m = sc.meetings[name]
+    out, t = [], m.next_at(0.0)
+    while t <= days * 24 + 48 and len(out) < 100000:
+        out.append(t)
+        t = m.next_at(t + 1e-6)
+    return out
+
+
+@cli.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--event", "event_id", type=click.IntRange(min=0), default=None, help="The event to follow (by id).")
+@click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True,
+              help="Without --event: sample an event of this family that reached several consumers.")
+@click.option("--sample-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which sampled event (different numbers, different events).")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=30.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the timeline figure (default: results/trace-...).")
+def trace(scenario, event_id, family, sample_seed, days, seed, out):
+    """Follow one event along every path its reports took, hop by hop, and show
+    what each consumer knew and when; draws a timeline (PNG and SVG)."""
+    from . import plots, views
+    from .tables import format_event_story
+
+    sc, rec = _traced_run(scenario, days, seed)
+    if event_id is None:
+        try:
+            event_id = views.pick_event(rec, family, sample_seed)
+        except ValueError as exc:
+            raise InputError(f"--family: {exc}")
+    elif event_id >= len(rec.events):
+        raise InputError(f"--event: this run has events 0..{len(rec.events) - 1}")
+    story = views.event_story(rec, event_id, sc.scenario.start_date)
+    briefings = _briefings(sc, rec.days)
+    click.echo(format_event_story(story, briefings))
+    folder = out if out is not None else Path("results") / f"trace-{sc.name}-seed{rec.seed}-event{event_id}"
+    png = plots.timeline(story, briefings, folder / f"event-{event_id}-timeline")
+    click.echo(f"\ntimeline: {png} (and .svg)")
+
+
+@cli.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=90.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the figures (default: results/bottlenecks-...).")
+def bottlenecks(scenario, family, days, seed, top, out):
+    """Where the delay goes: a time budget per consumer (transit, queue, work,
+    meeting waits, sanitisation...) and the nodes ranked by late or lost intelligence."""
+    from . import plots, views
+    from .tables import format_bottlenecks
+
+    sc, rec = _traced_run(scenario, days, seed)
+    budgets = views.time_budgets(rec, family)
+    table = views.bottlenecks(rec, family, budgets)
+    click.echo(format_bottlenecks(budgets, table, family, top))
+    folder = out if out is not None else Path("results") / f"bottlenecks-{sc.name}-seed{rec.seed}"
+    if len(budgets):
+        plots.time_budget(budgets, folder / "time-budget")
+    cells = [n for n in table.index if n in sc.cells][:4]
+    if cells:
+        plots.occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, folder / "queues")
+    click.echo(f"\nfigures in {folder}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the figures (default: FOLDER/figures).")
+def plot(folder, out):
+    """Draw the figures of a run's or an experiment's results FOLDER (PNG and SVG)."""
+    from . import metrics as m
+    from . import plots
+
+    out = out if out is not None else folder / "figures"
+    made = []
+    if (folder / "result.json").exists():
+        result = json.loads((folder / "result.json").read_text("utf-8"))
+        if "sweep" in result:
+            raise InputError(f"{folder}: a sweep has no forest plot; see its summary.csv and result.json")
+        made.append(plots.forest(result, out / "forest"))
+    else:
+        rec = output.read_run(folder)
+        made.append(plots.outcome_breakdown(rec.ledger, out / "outcomes-current"))
+        made.append(plots.outcome_breakdown(rec.ledger, out / "outcomes-long-term", "long_term"))
+        made.append(plots.latency_distribution(rec.ledger, out / "latency-current"))
+        made.append(plots.weekly_timeliness(m.weekly(rec.ledger, rec.events, m.tag_groups(rec.meta)), out / "weekly"))
+    for p in made:
+        click.echo(f"{p} (and .svg)")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The HTML file to write (default: FOLDER/report.html).")
+def report(folder, out):
+    """Write one self-contained HTML report (figures embedded) of a run's or an
+    experiment's results FOLDER; it opens offline in any browser."""
+    from .report import build
+
+    click.echo(str(build(folder, out)))
 
 
 @cli.group()

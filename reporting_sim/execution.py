@@ -178,6 +178,10 @@ class RunStore:
         return json.loads(self.path(job).read_text("utf-8"))
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write ``path`` whole or not at all (temporary file in the same folder, then rename)."""
     path = Path(path)
@@ -186,6 +190,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -454,6 +454,13 @@ class Experiment:
             write_atomic(folder / "experiment.json", json.dumps(self.spec.model_dump(), indent=2, default=str) + "\n")
         for m in self.members:
             write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+        from .provenance import source_texts
+
+        base_ref = self.spec.base
+        if self.spec_text and not Path(base_ref).is_absolute():
+            base_ref = str(Path(self.members[0].source).resolve()) if Path(self.members[0].source).exists() else base_ref
+        for name, text in source_texts(base_ref).items():
+            write_atomic(folder / name, text)
 
     def _write_outputs(self, folder: Path, result: dict) -> None:
         folder = Path(folder)

@@ -59,14 +59,20 @@ def check_destination(path: Path) -> None:
 
 
 def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict,
-              summary_text: str, run_info: dict) -> Path:
-    """Write a run's results folder at ``path`` atomically; returns ``path``."""
+              summary_text: str, run_info: dict, sources: dict[str, str] | None = None) -> Path:
+    """Write a run's results folder at ``path`` atomically; returns ``path``.
+    ``sources`` maps file names to the scenario texts as written (with their comments:
+    the provenance notes), e.g. ``{"scenario-source.toml": ...}``."""
     path = Path(path)
     check_destination(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         (tmp / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
+        for name, text in (sources or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps({"consumers": records.consumers, **records.meta},
+                                                  indent=2, default=str) + "\n", encoding="utf-8")
         info = dict(run_info)
         info.update({"versions": versions(), "platform": platform.platform(),
                      "argv": sys.argv[1:], "written_at": _dt.datetime.now().isoformat(timespec="seconds")})
@@ -87,3 +93,23 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def read_run(path: Path) -> RunRecords:
+    """Read a results folder written by :func:`write_run` back into records."""
+    import pandas as pd
+
+    path = Path(path)
+    need = ("run.json", "ledger.parquet", "events.parquet", "cells.csv", "reports.csv", "meta.json")
+    missing = [n for n in need if not (path / n).exists()]
+    if missing:
+        raise ScenarioError(str(path), "folder", f"not a run's results folder (missing {', '.join(missing)})")
+    info = json.loads((path / "run.json").read_text("utf-8"))
+    meta = json.loads((path / "meta.json").read_text("utf-8"))
+    consumers = meta.pop("consumers")
+    trace = pd.read_parquet(path / "trace.parquet") if (path / "trace.parquet").exists() else None
+    return RunRecords(
+        scenario=info["scenario"], seed=info["seed"], days=float(info["days"]),
+        warmup_days=float(info.get("warmup_days", 0.0)), consumers=consumers,
+        ledger=pd.read_parquet(path / "ledger.parquet"), events=pd.read_parquet(path / "events.parquet"),
+        reports=pd.read_csv(path / "reports.csv"), cells=pd.read_csv(path / "cells.csv"), trace=trace, meta=meta)

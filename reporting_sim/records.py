@@ -39,11 +39,17 @@ stopped), ``duplicate`` (reached a node that already had the event), ``overflow`
 inbox was full), ``withheld`` / ``not_shared`` (stopped by a sharing gate), or
 ``in_flight`` (still moving, queued or being worked on when the run ended)."""
 
-STEP_KINDS = ("observe", "write", "meeting", "transit", "queue", "work", "end", "sanitise", "hold", "board")
+STEP_KINDS = ("observe", "write", "meeting", "transit", "queue", "work", "end", "sanitise", "hold", "board",
+              "copy")
 """Kinds of trace step: ``observe`` (event to observation), ``write`` (observation to the
 report leaving the collector), ``meeting`` (waiting for a link's meeting), ``transit``,
 ``queue`` and ``work`` (in a cell), ``sanitise`` (writing an INTREP), ``hold`` (held back
-from a rival), ``board`` (passed on at a coordination board), ``end`` (terminal state)."""
+from a rival), ``board`` (passed on at a coordination board), ``copy`` (this report was
+copied from its parent here: the parent's earlier steps are its history too), ``end``
+(terminal state). Link steps (meeting, transit, hold, board) name the node they lead
+``to``; ``end`` steps name the terminal ``state``."""
+
+LINK_STEPS = ("meeting", "transit", "hold", "board")
 
 
 @dataclass
@@ -82,6 +88,7 @@ class Recorder:
         self.arr_via = [array("i") for _ in range(n)]
         self.arr_n = [array("i") for _ in range(n)]
         self.arr_precise = [array("b") for _ in range(n)]
+        self.arr_report = [array("q") for _ in range(n)]
         self.withheld = [array("b") for _ in range(n)]
         self.report_ends: dict[tuple[int, int], int] = {}
         self.reports_created = 0
@@ -103,6 +110,7 @@ class Recorder:
             self.arr_via[c].append(-1)
             self.arr_n[c].append(0)
             self.arr_precise[c].append(0)
+            self.arr_report[c].append(-1)
             self.withheld[c].append(0)
         return eid
 
@@ -120,14 +128,16 @@ class Recorder:
         """A report of event ``eid`` reached consumer ``consumer`` (first or repeat)."""
         self.arr_n[consumer][eid] += 1
 
-    def known(self, eid: int, consumer: int, t: float, via: int, precise: bool = True) -> None:
-        """Consumer ``consumer`` knows of ``eid`` at ``t``, from node ``via``, with or
-        without the precise time and place; only the first time counts."""
+    def known(self, eid: int, consumer: int, t: float, via: int, precise: bool = True, report: int = -1) -> None:
+        """Consumer ``consumer`` knows of ``eid`` at ``t``, from node ``via`` by report
+        ``report``, with or without the precise time and place; only the first time
+        counts."""
         times = self.arr_t[consumer]
         if times[eid] != times[eid]:  # still nan
             times[eid] = t
             self.arr_via[consumer][eid] = via
             self.arr_precise[consumer][eid] = 1 if precise else 0
+            self.arr_report[consumer][eid] = report
 
     def mark_withheld(self, eid: int, consumers: int) -> None:
         """A report of ``eid`` bound for the consumers in bit mask ``consumers`` was
@@ -203,8 +213,17 @@ class Recorder:
         if self.trace:
             trace = pd.DataFrame(self.steps, columns=["report", "parent", "event_id", "node", "step",
                                                       "t0_h", "t1_h", "other"])
-            trace["node"] = np.asarray(self.node_names, dtype=object)[trace["node"].to_numpy()] if len(trace) else trace["node"]
-            trace["step"] = np.asarray(STEP_KINDS, dtype=object)[trace["step"].to_numpy()] if len(trace) else trace["step"]
+            names = np.asarray(self.node_names + [""], dtype=object)
+            steps = np.asarray(STEP_KINDS, dtype=object)
+            other = trace.pop("other").to_numpy()
+            kinds = steps[trace["step"].to_numpy()] if len(trace) else np.zeros(0, dtype=object)
+            is_link = np.isin(kinds, LINK_STEPS)
+            is_end = kinds == "end"
+            trace["node"] = names[trace["node"].to_numpy()] if len(trace) else trace["node"]
+            trace["step"] = kinds
+            trace["to"] = np.where(is_link, names[np.where(is_link, other, -1)], None) if len(trace) else None
+            states = np.asarray(REPORT_STATES + ("",), dtype=object)
+            trace["state"] = np.where(is_end, states[np.where(is_end, other, -1)], None) if len(trace) else None
         return RunRecords(
             scenario=scenario, seed=seed, days=days, warmup_days=warmup_days,
             consumers=self.consumers, ledger=ledger, events=events, reports=reports,
@@ -243,6 +262,7 @@ class Recorder:
             "via": pd.Categorical.from_codes(stack(self.arr_via, np.int32), categories=self.node_names),
             "arrivals": stack(self.arr_n, np.int32),
             "precise": stack(self.arr_precise, np.int8).astype(bool) & ~np.isnan(arrival),
+            "report": stack(self.arr_report, np.int64),
             "t_h": t_h,
             "kind": pd.Categorical.from_codes(np.tile(kind, n_c), categories=events["kind"].cat.categories),
             "family": pd.Categorical.from_codes(np.tile(events["family"].cat.codes.to_numpy(), n_c),

@@ -121,3 +121,87 @@ def format_sweep(result: dict) -> str:
         idx = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sw["indices"][name].items())
         lines.append(f"  {i}. {name}  ({idx})")
     return "\n".join(lines)
+
+
+def format_event_story(story: dict, briefings: list[float]) -> str:
+    """One event followed hop by hop, and what each consumer knew and when."""
+    from .views import BUDGET, clock, hours
+
+    start = story["start"]
+    t_ev = story["t_h"]
+    lines = [f"event {story['event_id']}: {story['kind']} ({story['family'].replace('_', '-')}) in sector "
+             f"{story['sector']} at {clock(start, t_ev)}; useful until {clock(start, story['deadline_h'])} "
+             f"(shelf life {hours(story['shelf_life_h'])})",
+             f"observed by {story['n_observed']} collector(s); {story['n_reported']} report(s) released; "
+             f"{len(story['reports'])} report copies in all", ""]
+    for rid, p in story["paths"].items():
+        own = p[p["report"] == rid]
+        end = own[own["step"] == "end"]
+        state = end["state"].iloc[-1] if len(end) else "?"
+        where = end["node"].iloc[-1] if len(end) else "?"
+        parent = int(own["parent"].iloc[0]) if len(own) else -1
+        lines.append(f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}")
+        for r in p.itertuples(index=False):
+            if r.step == "end" and r.report != rid:
+                continue
+            if r.step == "end":
+                what = f"ends: {r.state}"
+            elif r.step in ("transit", "meeting", "hold", "board"):
+                label = {"transit": "transit to", "meeting": "waits for the meeting, then to",
+                         "hold": "held back from rival", "board": "passed at the board to"}[r.step]
+                what = f"{label} {r.to}"
+            else:
+                what = {"observe": "observed (waiting for a patrol)", "write": "report written",
+                        "queue": "in the inbox", "work": "worked by an analyst",
+                        "sanitise": "sanitised into an INTREP"}.get(r.step, r.step)
+            dur = r.t1_h - r.t0_h
+            lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
+                         + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
+        lines.append("")
+    lines.append("what each consumer knew, and when:")
+    for k in story["knew"]:
+        if k["arrival_h"] is None:
+            lines.append(f"  {k['consumer']:<24} never ({k['outcome']})")
+            continue
+        act = ""
+        if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
+            act = f"; could act at {clock(start, k['act_h'])}"
+        b = k.get("budget") or {}
+        parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
+        lines.append(f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
+                     f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
+                     + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
+    near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
+    if near:
+        lines.append("")
+        lines.append("Force Commander's morning briefings around it: " + ", ".join(clock(start, b) for b in near))
+    return "\n".join(lines)
+
+
+def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -> str:
+    """Mean time budget per consumer, then the nodes ranked by late or lost intelligence."""
+    from .views import BUDGET
+
+    lines = [f"Where the hours go ({family.replace('_', '-')} intelligence, first arrivals; mean hours)", ""]
+    if len(budgets):
+        mean = budgets.groupby("consumer")[list(BUDGET) + ["latency_h", "act_wait_h"]].mean()
+        head = f"{'consumer':<24}" + "".join(f"{p:>9}" for p in BUDGET) + f"{'latency':>9}{'to act':>8}"
+        lines.append(head)
+        for name, row in mean.iterrows():
+            lines.append(f"{name:<24}" + "".join(f"{row[p]:9.2f}" for p in BUDGET)
+                         + f"{row['latency_h']:9.2f}{row['act_wait_h']:8.2f}")
+    else:
+        lines.append("(nothing arrived)")
+    lines += ["", f"Nodes ranked by the late and lost {family.replace('_', '-')} intelligence they account for",
+              f"{'node':<24}{'late h':>9}{'led late':>9}{'lost ev':>9}{'util %':>8}{'wait h':>8}{'queue':>7}"]
+    for name, row in table.head(top).iterrows():
+        util = row.get("utilisation")
+        wait = row.get("mean_wait_h")
+        q = row.get("mean_queue")
+        fmt = lambda x, spec: " " * (int(spec[0]) - 1) + "-" if x is None or x != x else format(x, spec)
+        lines.append(f"{name:<24}{row['late_hours']:9.1f}{int(row['late_pairs_led']):9d}{int(row['lost_events']):9d}"
+                     f"{fmt(None if util is None or util != util else 100 * util, '8.1f')}{fmt(wait, '8.2f')}{fmt(q, '7.2f')}")
+    lines += ["", "late h: hours late first arrivals spent at the node (queue, work, sanitising, waiting for a",
+              "meeting or held back on its links); led late: late pairs for which it was the largest single",
+              "delay; lost ev: events lost to some consumer whose reports stopped there."]
+    return "\n".join(lines)

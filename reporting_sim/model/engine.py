@@ -29,7 +29,7 @@ from ..streams import Streams
 from .collectors import Collector, Pool
 from .gates import INTREP, PASS, gate
 from .items import GROUP, UNIT, Event, Report
-from .nodes import (NOT_SHARED, S_BOARD, S_END, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
+from .nodes import (NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
                     Commander, Link)
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
@@ -267,6 +267,9 @@ class Simulation:
     def copy(self, rep: Report) -> Report:
         """A child copy of ``rep`` at the same node (for a second outgoing link)."""
         c = self.new_report(rep.event, rep.prev, rep.id)
+        if self.tracing:
+            now = self.env.now
+            self.rec.step(c.id, rep.id, rep.event.id, rep.prev, S_COPY, now, now)
         c.cls, c.cls_group, c.cls_org = rep.cls, rep.cls_group, rep.cls_org
         c.imagery, c.precise = rep.imagery, rep.precise
         return c
@@ -413,9 +416,18 @@ class Simulation:
         in_flight = self.next_report - ended
         if in_flight:
             if self.tracing:
+                # reports still waiting in an inbox: their wait so far, and their end there
+                where = {}
+                for node in self.nodes.values():
+                    if isinstance(node, Cell):
+                        for job in list(node.queue) + list(node.queue_lt):
+                            for r in ((job,) if job.__class__ is Report else job.reps):
+                                rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
+                                where[r.id] = node.index
                 for rep in self.live_reports.values():
-                    rec.step(rep.id, rep.parent, rep.event.id, rep.prev, S_END, horizon, horizon, IN_FLIGHT)
-            # in-flight reports are attributed to the last node they left or reached
+                    rec.step(rep.id, rep.parent, rep.event.id, where.get(rep.id, rep.prev), S_END,
+                             horizon, horizon, IN_FLIGHT)
+            # without a trace, in-flight reports are counted, not placed
             rec.report_ends[(-1, IN_FLIGHT)] = in_flight
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
         records = rec.finish(

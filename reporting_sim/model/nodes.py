@@ -34,7 +34,7 @@ OVERFLOW = REPORT_STATES.index("overflow")
 WITHHELD = REPORT_STATES.index("withheld")
 NOT_SHARED = REPORT_STATES.index("not_shared")
 (S_OBSERVE, S_WRITE, S_MEETING, S_TRANSIT, S_QUEUE, S_WORK, S_END, S_SANITISE,
- S_HOLD, S_BOARD) = range(len(STEP_KINDS))
+ S_HOLD, S_BOARD, S_COPY) = range(len(STEP_KINDS))
 
 
 class Link:
@@ -95,7 +95,7 @@ class Node:
         if self.consumer >= 0:
             sim.rec.count_arrival(ev.id, self.consumer)
             if self.knows_on_arrival:
-                sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise)
+                sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
         if self.dedupe:
             if ev.seen & self.bit:
                 sim.end(rep, self.index, DUPLICATE)
@@ -323,7 +323,7 @@ class Cell(Node):
             self.completed += 1
             self.sum_sojourn += now - rep.t_in
         if self.consumer >= 0:
-            sim.rec.known(rep.event.id, self.consumer, now, rep.prev, rep.precise)
+            sim.rec.known(rep.event.id, self.consumer, now, rep.prev, rep.precise, rep.id)
         if self.analysis:
             rep.event.analysed |= self.bit
         self.forward(rep)
