@@ -138,8 +138,13 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
 
 
 def _execute_dask(jobs, on_result, dask, tick) -> None:
-    from dask.distributed import Client
-    from dask.distributed import as_completed as dask_completed
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        from .errors import ScenarioError
+
+        raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
 
     own = False
     if isinstance(dask, Client):

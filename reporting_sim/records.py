@@ -47,7 +47,8 @@ report leaving the collector), ``meeting`` (waiting for a link's meeting), ``tra
 from a rival), ``board`` (passed on at a coordination board), ``copy`` (this report was
 copied from its parent here: the parent's earlier steps are its history too), ``end``
 (terminal state). Link steps (meeting, transit, hold, board) name the node they lead
-``to``; ``end`` steps name the terminal ``state``."""
+``to``; ``end`` steps name the terminal ``state``; ``other`` holds the same as a
+number (the node's index, or the index in :data:`REPORT_STATES`)."""
 
 LINK_STEPS = ("meeting", "transit", "hold", "board")
 
@@ -215,7 +216,7 @@ class Recorder:
                                                       "t0_h", "t1_h", "other"])
             names = np.asarray(self.node_names + [""], dtype=object)
             steps = np.asarray(STEP_KINDS, dtype=object)
-            other = trace.pop("other").to_numpy()
+            other = trace["other"].to_numpy()
             kinds = steps[trace["step"].to_numpy()] if len(trace) else np.zeros(0, dtype=object)
             is_link = np.isin(kinds, LINK_STEPS)
             is_end = kinds == "end"

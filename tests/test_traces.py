@@ -302,8 +302,8 @@ def test_cell_duty_hours_report_waits_for_duty():
         if s < H:
             assert_steps(got[3:5], [("cell", "queue", t, s, -1), ("cell", "work", s, s + 1.0, -1)])
             assert 8.0 <= s % 24.0 < 16.0
-        else:
-            assert len(got) == 4 and got[3][1] == "end" and got[3][4] == IN_FLIGHT
+        else:  # still waiting at the end: its wait so far, then in flight at the cell
+            assert_steps(got[3:], [("cell", "queue", t, H, -1), ("cell", "end", H, H, IN_FLIGHT)])
         if s + 1.0 < H:
             assert r.row(eid, "cell")["arrival_h"] == approx(s + 1.0)
             assert r.row(eid, "top")["arrival_h"] == approx(s + 1.0)
@@ -481,6 +481,7 @@ def test_each_routing_fans_out_with_copies():
                 ("cmd", "transit", at_cmd, at_cmd + 0.25, r.idx("a")),
                 ("a", "end", at_cmd + 0.25, at_cmd + 0.25, ABSORBED)])
             assert_steps(r.steps(cp), [
+                ("cmd", "copy", at_cmd, at_cmd, -1),
                 ("cmd", "transit", at_cmd, at_cmd + 0.75, r.idx("b")),
                 ("b", "end", at_cmd + 0.75, at_cmd + 0.75, ABSORBED)])
             assert r.row(eid, "a")["arrival_h"] == approx(at_cmd + 0.25)
@@ -654,9 +655,9 @@ def test_inbox_limit_overflow(limit):
         elif when < H:
             assert_steps(steps[3:5], [("cell", "queue", arrivals[eid], when, -1),
                                       ("cell", "work", when, when + 5.0, -1)])
-        else:
-            assert [s[1] for s in steps] == ["observe", "write", "transit", "end"]
-            assert steps[-1][4] == IN_FLIGHT
+        else:  # still waiting when the run ends: the wait so far, then in flight at the cell
+            assert [s[1] for s in steps] == ["observe", "write", "transit", "queue", "end"]
+            assert steps[3][3] == H and steps[-1][0] == "cell" and steps[-1][4] == IN_FLIGHT
     assert n_over >= 3
     rep = r.rec.reports.set_index(["node", "state"])["count"]
     assert rep[("cell", "overflow")] == n_over

@@ -264,19 +264,19 @@ class Simulation:
             self.live_reports[rid] = rep
         return rep
 
-    def copy(self, rep: Report) -> Report:
-        """A child copy of ``rep`` at the same node (for a second outgoing link)."""
+    def copy(self, rep: Report, at: int) -> Report:
+        """A child copy of ``rep`` made at node ``at`` (for a second outgoing link)."""
         c = self.new_report(rep.event, rep.prev, rep.id)
         if self.tracing:
             now = self.env.now
-            self.rec.step(c.id, rep.id, rep.event.id, rep.prev, S_COPY, now, now)
+            self.rec.step(c.id, rep.id, rep.event.id, at, S_COPY, now, now)
         c.cls, c.cls_group, c.cls_org = rep.cls, rep.cls_group, rep.cls_org
         c.imagery, c.precise = rep.imagery, rep.precise
         return c
 
     def dispatch(self, src, rep: Report, links: list) -> None:
         """Pass ``rep`` from ``src`` along the chosen ``links`` through the gates."""
-        reps = [rep] + [self.copy(rep) for _ in links[1:]] if len(links) > 1 else [rep]
+        reps = [rep] + [self.copy(rep, src.index) for _ in links[1:]] if len(links) > 1 else [rep]
         intrep_reps, intrep_links = [], []
         for r, link in zip(reps, links):
             verdict, hold = gate(self, src, r, link)
