@@ -125,14 +125,17 @@ def test_serial_parallel_and_dask_give_identical_results(tmp_path):
         assert res.exit_code == 0, res.output
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        exp = Experiment.from_file(f)
-        exp.run(tmp_path / "dask", dask=client)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = CliRunner().invoke(cli, ["experiment", str(f), "--out", str(tmp_path / "dask"), "--json",
+                                       "--dask", cluster.scheduler_address])
+        assert res.exit_code == 0, res.output
+        with Client(cluster) as client:  # and through the library, with a client object
+            Experiment.from_file(f).run(tmp_path / "dask-client", dask=client)
     serial = runs(tmp_path / "serial")
     assert len(serial) == 9
     pd.testing.assert_frame_equal(serial, runs(tmp_path / "pool"))
     pd.testing.assert_frame_equal(serial, runs(tmp_path / "dask"))
+    pd.testing.assert_frame_equal(serial, runs(tmp_path / "dask-client"))
     a = json.loads((tmp_path / "serial" / "result.json").read_text())
     b = json.loads((tmp_path / "pool" / "result.json").read_text())
     a.pop("wall_time_s"), b.pop("wall_time_s")
