@@ -152,17 +152,50 @@ def _num(x) -> Optional[float]:
     return None if math.isnan(x) else x
 
 
-def _consumer_block(ledger: pd.DataFrame, name: str) -> dict:
-    sub = ledger[ledger["consumer"] == name]
-    shares = outcome_shares(sub).loc[name] if len(sub) else pd.Series(math.nan, index=list(OUTCOMES))
-    lat = latency_quantiles(sub).loc[name] if len(sub) else pd.Series({"p50": math.nan, "p90": math.nan})
-    fid = fidelity(sub).get(name, math.nan) if len(sub) else math.nan
+def _codes(col: pd.Series, categories) -> np.ndarray:
+    if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(categories):
+        return col.cat.codes.to_numpy()
+    return pd.Categorical(col.astype(str), categories=list(categories)).codes
+
+
+def _block(counts: np.ndarray, lat: np.ndarray, precise: np.ndarray) -> dict:
+    n = int(counts.sum())
+    if lat.size:
+        p50, p90 = np.quantile(lat, [0.5, 0.9])
+    else:
+        p50 = p90 = math.nan
     return {
-        "events": int(len(sub)),
-        "outcomes": {o: (_num(shares[o]) if len(sub) else None) for o in OUTCOMES},
-        "latency_h": {"p50": _num(lat["p50"]), "p90": _num(lat["p90"])},
-        "fidelity": _num(fid),
+        "events": n,
+        "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
+        "latency_h": {"p50": _num(p50), "p90": _num(p90)},
+        "fidelity": _num(precise.mean()) if precise.size else None,
     }
+
+
+def consumer_blocks(ledger: pd.DataFrame, consumers: list[str]) -> dict:
+    """Per consumer, and per family within it: events, outcome shares, latency p50/p90
+    of what arrived, fidelity (the blocks of the ``--json`` summary), computed in one
+    pass over the ledger."""
+    cons = _codes(ledger["consumer"], consumers)
+    out = _codes(ledger["outcome"], OUTCOMES)
+    fam = _codes(ledger["family"], FAMILY_NAMES)
+    n_c, n_o, n_f = len(consumers), len(OUTCOMES), len(FAMILY_NAMES)
+    ok = (cons >= 0) & (out >= 0)
+    c_all = np.bincount(cons[ok] * n_o + out[ok], minlength=n_c * n_o).reshape(n_c, n_o)
+    okf = ok & (fam >= 0)
+    c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
+                        minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
+    lat = ledger["latency_h"].to_numpy()
+    arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
+    precise = ledger["precise"].to_numpy(dtype=bool) if "precise" in ledger else np.ones(len(ledger), bool)
+    blocks = {}
+    for c, name in enumerate(consumers):
+        mine = arrived & (cons == c)
+        block = _block(c_all[c], lat[mine], precise[mine])
+        block["by_family"] = {f: _block(c_fam[c, k], lat[mine & (fam == k)], precise[mine & (fam == k)])
+                              for k, f in enumerate(FAMILY_NAMES)}
+        blocks[name] = block
+    return blocks
 
 
 def summary(records: RunRecords) -> dict:
@@ -171,14 +204,7 @@ def summary(records: RunRecords) -> dict:
     events = records.events
     if records.warmup_days:
         events = events[events["t_h"] >= records.warmup_days * 24.0]
-    consumers = {}
-    for name in records.consumers:
-        block = _consumer_block(ledger, name)
-        block["by_family"] = {
-            fam: {k: v for k, v in _consumer_block(ledger[ledger["family"] == fam], name).items()}
-            for fam in FAMILY_NAMES
-        }
-        consumers[name] = block
+    consumers = consumer_blocks(ledger, records.consumers)
     meta = records.meta
     bypass = math.nan
     if meta.get("bypass"):
