@@ -29,27 +29,12 @@ from ..streams import Streams
 from .collectors import Collector, Pool
 from .gates import INTREP, PASS, gate
 from .items import GROUP, UNIT, Event, Report
+from .wake import NORMAL as _NORMAL, Wake
 from .nodes import (NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
                     Commander, Link)
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 _MAX_DEPTH = 50
-_NORMAL = simpy.events.NORMAL
-
-
-class Wake:
-    """A minimal event for SimPy's scheduler: its step needs only ``callbacks``,
-    ``_ok`` and ``_value``. Much cheaper to make than a ``Timeout``, so the per-report
-    hot path (work done, transit ended, next arrival) uses it through
-    :meth:`Simulation.later`; it is scheduled with SimPy's own ``Environment.schedule``
-    and processed by its event loop like any other event."""
-
-    __slots__ = ("callbacks", "_ok", "_value")
-
-    def __init__(self, fn, value):
-        self.callbacks = [fn]
-        self._ok = True
-        self._value = value
 
 
 def _apply(wake) -> None:
@@ -334,7 +319,7 @@ class Simulation:
             link.dst.receive(rep)
             self.depth -= 1
         else:
-            self.schedule(Wake(link.dst.receive_event, rep), _NORMAL, delay)
+            self.schedule(Wake(link.dst.receive_cb, rep), _NORMAL, delay)
 
     def end(self, rep: Report, node: int, state: int) -> None:
         """``rep`` ends here in terminal ``state``."""

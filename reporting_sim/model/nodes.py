@@ -27,6 +27,7 @@ from collections import deque
 
 from ..records import REPORT_STATES, STEP_KINDS
 from .items import GROUP, UNIT, Event, Report
+from .wake import NORMAL, Wake
 
 ABSORBED = REPORT_STATES.index("absorbed")
 DUPLICATE = REPORT_STATES.index("duplicate")
@@ -85,6 +86,7 @@ class Node:
         if hoard:
             self.u_hoard = sim.streams.uniform_sampler(f"hoard:{name}")
         self.analysis = spec.analysis
+        self.receive_cb = self.receive_event  # bound once, scheduled per transit
         self.boards: list = []  # (board, list of held items) for boards this node sits on
         self.reach = 0  # bit mask of the consumers reachable from here (for `withheld`)
 
@@ -212,6 +214,7 @@ class Cell(Node):
         if self.pull is not None:
             self.u_pull = sim.streams.uniform_sampler(f"pull:{name}")
         self.busy = 0
+        self._done_cb = self._done  # bound once: the hot path schedules it per report
         self.reset_stats(0.0)
         if self.duty is not None:
             sim.every_day_at(self.duty.start_h, self._duty_starts)
@@ -250,7 +253,18 @@ class Cell(Node):
         return h >= duty.start_h or h < duty.end_h
 
     def accept(self, rep: Report) -> None:
-        self._enqueue(rep)
+        """A report reaches the inbox (the hot path: written out for speed)."""
+        now = rep.t_in
+        dt = now - self.t_last
+        if dt:
+            self.busy_area += self.busy * dt
+            self.queue_area += (len(self.queue) + len(self.queue_lt)) * dt
+            self.t_last = now
+        self.arrivals += 1
+        if self.busy < self.c and (self.duty is None or self.on_duty(now)):
+            self._start(rep, now)
+        else:
+            self._wait(rep)
 
     def write_intrep(self, reps: list, links: list) -> None:
         now = self.sim.env.now
@@ -267,18 +281,23 @@ class Cell(Node):
             self.arrivals += 1
         if self.busy < self.c and (self.duty is None or self.on_duty(now)):
             self._start(job, now)
-        elif self.inbox is not None and len(self.queue) + len(self.queue_lt) >= self.inbox:
-            for r in ((job,) if normal else job.reps):
+        else:
+            self._wait(job)
+
+    def _wait(self, job) -> None:
+        """No analyst free (or off duty): into the inbox, unless it is full."""
+        if self.inbox is not None and len(self.queue) + len(self.queue_lt) >= self.inbox:
+            for r in ((job,) if job.__class__ is Report else job.reps):
                 self.overflow += 1
                 self.sim.end(r, self.index, OVERFLOW)
+            return
+        if self.pull is not None and job.event.kind not in self.current_kinds:
+            self.queue_lt.append(job)
         else:
-            if self.pull is not None and job.event.kind not in self.current_kinds:
-                self.queue_lt.append(job)
-            else:
-                self.queue.append(job)
-            waiting = len(self.queue) + len(self.queue_lt)
-            if waiting > self.max_queue:
-                self.max_queue = waiting
+            self.queue.append(job)
+        waiting = len(self.queue) + len(self.queue_lt)
+        if waiting > self.max_queue:
+            self.max_queue = waiting
 
     def _next(self):
         if self.pull is None or not self.queue_lt:
@@ -298,7 +317,7 @@ class Cell(Node):
             if sim.tracing:
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
-            sim.later(work, self._done, job)
+            sim.schedule(Wake(self._done_cb, job), NORMAL, work)
             return
         work = self.intrep()
         if sim.tracing:
@@ -314,11 +333,18 @@ class Cell(Node):
         if (self.queue or self.queue_lt) and (self.duty is None or self.on_duty(now)):
             self._start(self._next(), now)
 
-    def _done(self, timeout) -> None:
-        rep = timeout._value
+    def _done(self, wake) -> None:
+        rep = wake._value
         sim = self.sim
         now = sim.env.now
-        self._free(now)
+        dt = now - self.t_last
+        if dt:
+            self.busy_area += self.busy * dt
+            self.queue_area += (len(self.queue) + len(self.queue_lt)) * dt
+            self.t_last = now
+        self.busy -= 1
+        if (self.queue or self.queue_lt) and (self.duty is None or self.on_duty(now)):
+            self._start(self._next(), now)
         if rep.t_in >= self.t_reset:
             self.completed += 1
             self.sum_sojourn += now - rep.t_in
