@@ -147,6 +147,19 @@ class _MeanSd(_Dist):
     mean_h: PositiveHours = Field(alias="mean")
     sd: PositiveHours
 
+    @model_validator(mode="after")
+    def _parameters_finite(self):
+        # the sampler's own parameters must be finite numbers: a mean and sd very far
+        # apart (1e-200 and 1) overflowed when the run began
+        try:
+            params = self._parameters()
+        except (OverflowError, ZeroDivisionError, ValueError):
+            params = (math.inf,)
+        if not all(math.isfinite(p) and p > 0 for p in params):
+            raise ValueError("mean and sd are too far apart for a "
+                             f"{self.dist} distribution (sd / mean = {self.sd / self.mean_h:.3g})")
+        return self
+
     @property
     def mean(self) -> float:
         return self.mean_h
@@ -161,6 +174,11 @@ class Lognormal(_MeanSd):
 
     dist: Literal["lognormal"]
 
+    def _parameters(self) -> tuple[float, float]:
+        """``(exp(mu), sigma)`` of the underlying normal (``exp(mu)`` is the median)."""
+        sigma2 = math.log(1 + (self.sd / self.mean_h) ** 2)
+        return self.mean_h * math.exp(-sigma2 / 2), math.sqrt(sigma2) or math.ulp(0.0)
+
     def _batch(self, rng, n):
         sigma2 = math.log(1 + (self.sd / self.mean_h) ** 2)
         mu = math.log(self.mean_h) - sigma2 / 2
@@ -171,6 +189,11 @@ class Gamma(_MeanSd):
     """Gamma durations by mean and sd (Erlang when the shape is a whole number)."""
 
     dist: Literal["gamma"]
+
+    def _parameters(self) -> tuple[float, float]:
+        """``(shape, scale)``."""
+        shape = (self.mean_h / self.sd) ** 2
+        return shape, self.mean_h / shape
 
     def _batch(self, rng, n):
         shape = (self.mean_h / self.sd) ** 2

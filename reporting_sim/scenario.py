@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -296,16 +297,31 @@ class Commander(_Node):
     """``[commanders.NAME]``: a commander who hears and passes word on (no queue)."""
 
 
+MIN_MEETING_EVERY_H = 0.01
+
+
+def _not_absurdly_often(every_h: float) -> float:
+    # a meeting every few microseconds is a typing error, and a board meeting that
+    # often would run practically for ever (1e-7 h: 1.2e8 board meetings in 5 days)
+    if every_h < MIN_MEETING_EVERY_H:
+        raise ValueError(f"a meeting is held at most every {MIN_MEETING_EVERY_H:g} h (36 s): "
+                         f"every_h must be at least {MIN_MEETING_EVERY_H:g}")
+    return every_h
+
+
 class Meeting(_Strict):
     """``[meetings.NAME]``: a meeting held every ``every_h`` hours from ``from_day``."""
 
     first_h: HourOfDay
-    every_h: Positive
+    every_h: Annotated[float, Field(gt=0, le=1e6), AfterValidator(_not_absurdly_often)]
     from_day: NonNeg = 0.0
     until_day: Optional[NonNeg] = None
 
     def next_at(self, t: float) -> float:
-        """The first meeting at or after hour ``t`` (``inf`` when none is left)."""
+        """The first meeting at or after hour ``t`` (``inf`` when none is left, or when
+        ``t`` itself is ``inf``: after a wait for a meeting that never comes)."""
+        if t == math.inf:
+            return math.inf
         start = self.from_day * 24 + self.first_h
         if t <= start:
             k = 0
@@ -493,17 +509,35 @@ def read_toml_text(text: str | bytes, source: str) -> dict:
         raise ScenarioError(source, "file", f"not valid TOML: {exc}")
 
 
+MAX_FILE_BYTES = 16 * 2**20
+"""Scenario and variant files are small (``minusma-2015`` is about 60 kB); a bigger
+file is refused rather than read into memory."""
+
+
 def read_file(path: str | Path) -> dict:
-    """Read a TOML file into plain data, with clear errors for missing or bad files."""
+    """Read a TOML file into plain data, with clear errors for missing or bad files.
+    Only regular files are read: a device (``/dev/zero``), a FIFO or a socket is
+    refused without reading from it, so a wrong path cannot block or exhaust memory."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(str(path), "file", f"is too large for a scenario file ({st.st_size} bytes; "
+                                f"at most {MAX_FILE_BYTES})")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "no such file")
     except IsADirectoryError:
         raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
     except OSError as exc:
-        raise ScenarioError(str(path), "file", f"cannot be read ({exc.strerror})")
+        raise ScenarioError(str(path), "file", f"cannot be read ({exc.strerror or exc})")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(str(path), "file", f"is too large for a scenario file (more than {MAX_FILE_BYTES} bytes)")
     return read_toml_text(raw, str(path))
 
 
@@ -556,10 +590,8 @@ def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]
     """Plain data and a source label for a file (relative to ``folder``) or a built-in."""
     path = Path(name_or_path)
     if folder is not None and not path.is_absolute():
-        candidate = folder / path
-        if candidate.exists() or path.suffix == ".toml":
-            path = candidate
-    if path.exists() or path.suffix == ".toml":
+        path = folder / path  # relative to the variant's folder, never the working folder
+    if path.exists() or path.is_symlink() or path.suffix == ".toml":
         return read_file(path), str(path)
     name = str(name_or_path)
     if name in builtin_names():
@@ -668,14 +700,25 @@ def check_graph(sc: Scenario, source: str) -> None:
             src = sc.collectors.get(link.src)
             if src is None or src.written is None:
                 fail(f"links[{i}].channel", '"written" links leave a collector that has a [written] table')
+    groups = {g for node in nodes.values() for g in node.groups}
+    for cname, col in sc.collectors.items():
+        if col.imagery_channel is not None and col.imagery_channel not in groups:
+            fail(f"collectors.{cname}.imagery_channel", _unknown("trust group", col.imagery_channel, groups)
+                 + "; imagery travels raw only among nodes of this group")
     for bname, board in sc.boards.items():
         if board.meeting not in sc.meetings:
             fail(f"boards.{bname}.meeting", _unknown("meeting", board.meeting, sc.meetings))
+        if len(set(board.members)) != len(board.members):
+            fail(f"boards.{bname}.members", "a member is listed twice")
         for m in board.members:
             if m not in nodes:
                 fail(f"boards.{bname}.members", _unknown("node", m, nodes))
             if m in sc.collectors:
                 fail(f"boards.{bname}.members", f"{m!r} is a collector; board members are cells or commanders")
+            if not nodes[m].dedupe:
+                fail(f"boards.{bname}.members", f"{m!r} has dedupe = false; a board passes members only what "
+                     "they do not hold yet, so its members must drop repeats (dedupe = true), or every "
+                     "meeting would pass the same items round again")
     for m in (sc.metrics.bypass_consumer, sc.metrics.bypass_branch):
         if m is not None:
             if m not in nodes:
@@ -689,52 +732,112 @@ def check_graph(sc: Scenario, source: str) -> None:
     _check_cycles(sc, source, seen)
 
 
-def _cycle_takes_time(sc: Scenario, cycle: list[str]) -> bool:
-    """Whether going once round ``cycle`` (a closed list of node names) can take time:
-    a cell with positive mean work on it, or a link on it with transit or a meeting."""
-    for a, b in zip(cycle, cycle[1:]):
-        if a in sc.cells and sc.cells[a].work_h.mean > 0:
-            return True
-        for link in sc.active_links:
-            if link.src == a and link.to == b and (link.transit_h.mean > 0 or link.meeting):
-                return True
-    return False
+def _may_take_no_time(sc: Scenario, a: str, b: str) -> bool:
+    """Whether a report can go from node ``a`` to node ``b`` in no time: ``a`` has no
+    work (a cell with positive mean work always takes time) and some link ``a -> b``
+    has no transit. A meeting does not count as time: a report that reaches a link just
+    as its meeting starts goes on at once."""
+    if a in sc.cells and sc.cells[a].work_h.mean > 0:
+        return False
+    return any(link.src == a and link.to == b and link.p > 0 and not link.transit_h.mean > 0
+               for link in sc.active_links)
+
+
+def _cycles(succ: dict[str, list[str]]) -> list[list[str]]:
+    """The strongly connected components of the graph ``succ`` that contain a cycle
+    (more than one node; a node cannot link to itself), each in a stable order."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for root in sorted(succ):
+        if root in index:
+            continue
+        work = [(root, iter(succ[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            n, it = work[-1]
+            for m in it:
+                if m not in index:
+                    index[m] = low[m] = counter
+                    counter += 1
+                    stack.append(m)
+                    on_stack.add(m)
+                    work.append((m, iter(succ[m])))
+                    break
+                if m in on_stack:
+                    low[n] = min(low[n], index[m])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[n])
+                if low[n] == index[n]:
+                    comp = []
+                    while True:
+                        m = stack.pop()
+                        on_stack.discard(m)
+                        comp.append(m)
+                        if m == n:
+                            break
+                    if len(comp) > 1:
+                        out.append(sorted(comp))
+    return out
+
+
+def _a_cycle(succ: dict[str, list[str]], start: str) -> list[str]:
+    """A shortest closed walk ``[start, ..., start]`` in ``succ`` (``start`` lies on a
+    cycle)."""
+    prev: dict[str, Optional[str]] = {start: None}
+    queue = [start]
+    for n in queue:  # breadth first; the list grows while it is read
+        for m in succ[n]:
+            if m == start:
+                path = [n]
+                while prev[path[-1]] is not None:
+                    path.append(prev[path[-1]])
+                return path[::-1] + [start]
+            if m not in prev:
+                prev[m] = n
+                queue.append(m)
+    raise AssertionError(f"{start} lies on no cycle")
 
 
 def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
     """A cycle must contain a node that drops repeats (``dedupe = true``) or consist of
     "choose" nodes only (one copy goes round, as in a queueing network with feedback);
-    otherwise copies of one report would multiply without end."""
+    otherwise copies of one report would multiply without end. And a cycle of nodes
+    that keep repeats must take time on every way round, or a report could go round
+    for ever at one instant.
+
+    Only nodes that keep repeats matter (a node that drops them ends any cycle through
+    it for a report). Every cycle is found: the check works on the strongly connected
+    components, not on the cycles one depth-first search happens to meet."""
     nodes = sc.nodes
-    succ: dict[str, list[str]] = {n: [] for n in nodes}
-    for link in sc.active_links:
-        succ[link.src].append(link.to)
-    # Only nodes that neither dedupe nor "choose" can multiply copies without end.
     risky = {n for n, node in nodes.items() if not node.dedupe}
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(n):
-        state[n] = 1
-        stack.append(n)
-        for m in succ[n]:
-            if m not in risky:
-                continue
-            if state.get(m) == 1:
-                cycle = stack[stack.index(m):] + [m]
-                if any(nodes[c].routing == "each" for c in cycle[:-1]):
-                    raise ScenarioError(source, f"{kinds[m]}.{m}.dedupe",
-                                        f"cycle {' -> '.join(cycle)} has a node that copies reports to every link "
-                                        "and no node that drops repeats; set dedupe = true on one of them")
-                if not _cycle_takes_time(sc, cycle):
-                    raise ScenarioError(source, f"{kinds[m]}.{m}",
-                                        f"cycle {' -> '.join(cycle)} takes no time (no work, transit or meeting "
-                                        "on it): a report could go round for ever at one instant")
-            elif m not in state:
-                visit(m)
-        stack.pop()
-        state[n] = 2
-
-    for n in sorted(risky):
-        if n not in state:
-            visit(n)
+    succ: dict[str, list[str]] = {n: [] for n in sorted(risky)}
+    for link in sc.active_links:
+        if link.src in risky and link.to in risky and link.to not in succ[link.src]:
+            succ[link.src].append(link.to)
+    for comp in _cycles(succ):
+        each = [n for n in comp if nodes[n].routing == "each"]
+        if each:
+            sub = {n: [m for m in succ[n] if m in comp] for n in comp}
+            m = each[0]
+            cycle = _a_cycle(sub, m)
+            raise ScenarioError(source, f"{kinds[m]}.{m}.dedupe",
+                                f"cycle {' -> '.join(cycle)} has a node that copies reports to every link "
+                                "and no node that drops repeats; set dedupe = true on one of them")
+    instant = {n: [m for m in succ[n] if _may_take_no_time(sc, n, m)] for n in succ}
+    for comp in _cycles(instant):
+        sub = {n: [m for m in instant[n] if m in comp] for n in comp}
+        m = comp[0]
+        cycle = _a_cycle(sub, m)
+        raise ScenarioError(source, f"{kinds[m]}.{m}",
+                            f"cycle {' -> '.join(cycle)} can take no time (no work or transit on some way "
+                            "round; a meeting does not delay a report that arrives as it starts): a report "
+                            "could go round for ever at one instant")
