@@ -27,6 +27,9 @@ from typing import Any, Callable
 from .errors import ScenarioError
 
 VARIANT_KEYS = {"variant", "set", "set_links", "remove_links", "add", "add_links"}
+NAMED = {"kinds", "sources", "collectors", "cells", "commanders", "meetings", "switches", "pools", "boards"}
+"""Tables of named units: under ``[set]`` a name there must exist in the base (a
+misspelt name must not quietly add a unit; new units go under ``[add]``)."""
 HEADER_KEYS = {"name", "base", "question", "expectation"}
 
 
@@ -56,8 +59,8 @@ def _leaves(changes: dict, base: dict, prefix: str = ""):
     """Paths and values of ``[set]``: descend while both sides are tables."""
     for key, value in changes.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and isinstance(base, dict) and isinstance(base.get(key), dict) and value:
-            yield from _leaves(value, base[key], path + ".")
+        if isinstance(value, dict) and isinstance(base, dict) and isinstance(base.get(key), dict):
+            yield from _leaves(value, base[key], path + ".")  # an empty table changes nothing
         else:
             yield path, value
 
@@ -82,6 +85,8 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
         if not isinstance(head.get(key), str) or not head.get(key):
             raise ScenarioError(source, f"variant.{key}", "required: a non-empty string")
     out = copy.deepcopy(base_data)
+    if not isinstance(out.get("scenario", {}), dict):
+        raise ScenarioError(source, "variant.base", "the base's [scenario] is not a table")
     out.setdefault("scenario", {})
     out["scenario"]["name"] = head["name"]
     if head.get("question"):
@@ -90,6 +95,12 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
     if not isinstance(changes, dict):
         raise ScenarioError(source, "set", "must be a table")
     for path, value in _leaves(changes, out):
+        keys = path.split(".")
+        if keys[0] in NAMED and len(keys) >= 2 and isinstance(out.get(keys[0]), dict) and keys[1] not in out[keys[0]]:
+            known = sorted(out[keys[0]])
+            shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+            raise ScenarioError(source, f"set.{keys[0]}.{keys[1]}", f"no {keys[0]}.{keys[1]} in the base to change "
+                                f"(there: {shown or 'nothing'}); new units go under [add]")
         set_path(out, path, value, source, f"set.{path}")
     for i, change in enumerate(_table_list(data, "set_links", source)):
         match, new = change.get("match"), change.get("set")
@@ -143,7 +154,13 @@ def resolve(data: dict, path: Path, read: Callable[[str, Path], tuple[dict, str]
     base = head.get("base") if isinstance(head, dict) else None
     if not isinstance(base, str) or not base:
         raise ScenarioError(str(path), "variant.base", "required: a built-in scenario name or a file path")
-    base_data, base_source = read(base, path.parent)
+    try:
+        base_data, base_source = read(base, path.parent)
+    except ScenarioError as exc:
+        # the base could not be read: the variant's base field is at fault
+        raise ScenarioError(str(path), "variant.base", f"cannot use {base!r} as the base: {exc.one_line()}") from None
+    if not isinstance(base_data, dict):
+        raise ScenarioError(str(path), "variant.base", f"{base!r} is not a scenario")
     if is_variant(base_data):
         base_data = resolve(base_data, Path(base_source), read, depth + 1)
     return apply(data, str(path), base_data)
