@@ -52,10 +52,40 @@ def default_folder(results_dir: Path, scenario: str, seed: int) -> Path:
     return path
 
 
+def _destination(path: Path) -> Path:
+    """The folder ``path`` names, its parent resolved: ``--out a/../res`` is ``res``
+    beside ``a``, and nothing but the results folder itself is created on the way
+    (``nox/../res`` does not make ``nox``). The last part must be a folder name (not
+    ``.`` or ``..``) and not a symbolic link: the results are renamed into place under
+    that name, so they land exactly where it says, never through a link elsewhere."""
+    given = str(path)
+    last = given.rstrip("/").rsplit("/", 1)[-1]
+    if last in ("", ".", ".."):
+        raise ScenarioError(given, "--out", "must end in the name of the results folder (not '.' or '..')")
+    dest = Path(os.path.realpath(os.path.dirname(given.rstrip("/")) or ".")) / last
+    if dest.is_symlink():
+        raise ScenarioError(given, "--out", "is a symbolic link; give the results folder itself "
+                            "(results are written only where --out names)")
+    return dest
+
+
 def check_destination(path: Path) -> None:
-    """Refuse a destination that exists already (results are never overwritten)."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    """Refuse a destination that exists already (results are never overwritten), that
+    names no folder, is a symbolic link, or cannot be looked at."""
+    dest = _destination(Path(path))
+    try:
+        taken = dest.exists() and (not dest.is_dir() or any(dest.iterdir()))
+    except OSError as exc:
+        raise ScenarioError(str(path), "--out", f"cannot be used ({exc.strerror or exc})") from None
+    if taken:
         raise ScenarioError(str(path), "--out", "exists already; choose a new folder (results are never overwritten)")
+    above = dest.parent  # the nearest folder that exists must let us write (checked before a run)
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise ScenarioError(str(path), "--out", f"cannot be written ({above} is not a folder)")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise ScenarioError(str(path), "--out", f"cannot be written (no permission to write in {above})")
 
 
 def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict,
@@ -63,10 +93,20 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
     """Write a run's results folder at ``path`` atomically; returns ``path``.
     ``sources`` maps file names to the scenario texts as written (with their comments:
     the provenance notes), e.g. ``{"scenario-source.toml": ...}``."""
-    path = Path(path)
-    check_destination(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    given = Path(path)
+    check_destination(given)
+    path = _destination(given)
+    made = []  # folders on the way that this call creates (removed again if it fails)
+    try:
+        for parent in reversed(path.parents):
+            if not parent.exists():
+                parent.mkdir()
+                made.append(parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as exc:
+        for p in reversed(made):
+            shutil.rmtree(p, ignore_errors=True)
+        raise ScenarioError(str(given), "--out", f"cannot be written ({exc.strerror or exc})") from None
     try:
         (tmp / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
         for name, text in (sources or {}).items():
@@ -89,10 +129,14 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
         if path.exists():  # an empty folder the user made for us
             path.rmdir()
         os.rename(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        for p in reversed(made):
+            shutil.rmtree(p, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise ScenarioError(str(given), "--out", f"cannot be written ({exc.strerror or exc})") from None
         raise
-    return path
+    return given
 
 
 def read_run(path: Path) -> RunRecords:
