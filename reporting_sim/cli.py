@@ -52,7 +52,7 @@ def cli():
               help="Simulated days (default: the scenario's own horizon).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
               help="Random seed (default: the scenario's own seed).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Results folder to write (default: a new folder under results/).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @click.option("--trace", is_flag=True, help="Keep a record of every step of every report.")
@@ -101,6 +101,15 @@ def _executor_options(fn):
     return fn
 
 
+def _experiment_folder(out, name: str) -> Path:
+    """An experiment's folder: ``--out`` or ``results/NAME``; it may exist (a rerun
+    resumes), but must be a folder, not a file or a symbolic link."""
+    folder = out if out is not None else Path("results") / name
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(f"{folder}: --out: must be a folder (an experiment's results; rerunning resumes)")
+    return folder
+
+
 def _progress(flag) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
@@ -114,7 +123,7 @@ def _progress(flag) -> bool:
               help="Replication r uses seed + r, in every scenario (common random numbers).")
 @click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0)
 @click.option("--metric", "metric_names", multiple=True, help="A metric to report (repeatable; default: a standard set).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and summary (default: results/compare-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @_executor_options
@@ -129,7 +138,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
         raise InputError(f"--warmup-days: must be less than --days ({days:g})")
     exp = Experiment.comparison(base, list(variants), replications=replications, days=days, seed=seed,
                                 metrics=list(metric_names) or None, warmup_days=warmup_days)
-    folder = out if out is not None else Path("results") / exp.spec.name
+    folder = _experiment_folder(out, exp.spec.name)
     result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
     if as_json:
         click.echo(json.dumps(result))
@@ -140,7 +149,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the results (default: results/NAME; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @_executor_options
@@ -151,7 +160,7 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
     from .tables import format_comparison, format_sweep
 
     exp = Experiment.from_file(file)
-    folder = out if out is not None else Path("results") / exp.spec.name
+    folder = _experiment_folder(out, exp.spec.name)
     result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
     if as_json:
         click.echo(json.dumps(result))

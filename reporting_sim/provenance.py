@@ -22,25 +22,29 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 def source_texts(name_or_path: str) -> dict[str, str]:
     """File name -> text of the scenario file a run used, and of the bases of a variant:
-    ``scenario-source.toml``, then ``base-source.toml``, ``base2-source.toml``..."""
+    ``scenario-source.toml``, then ``base-source.toml``, ``base2-source.toml``...
+    Bases are found as the loader finds them: relative to the variant's folder, else a
+    built-in name. Texts that cannot be read are left out (the run itself validated them)."""
+    import tomllib
+
     out: dict[str, str] = {}
-    ref, folder, depth = str(name_or_path), None, 0
-    while ref is not None and depth < 10:
-        path = Path(ref)
-        if folder is not None and not path.is_absolute() and (folder / path).exists():
-            path = folder / path
-        if path.exists():
-            text = path.read_text("utf-8", errors="replace")
-            folder = path.parent
-        elif ref in scenario_mod.builtin_names():
-            text = scenario_mod.builtin_text(ref)
-        else:
+    ref, folder = str(name_or_path), None
+    for depth in range(10):
+        path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
+        try:
+            if path.is_file():
+                text, folder = path.read_text("utf-8", errors="replace"), path.parent
+            elif ref in scenario_mod.builtin_names():
+                text = scenario_mod.builtin_text(ref)
+            else:
+                break
+            base = tomllib.loads(text).get("variant", {}).get("base")
+        except (OSError, tomllib.TOMLDecodeError, AttributeError):
             break
-        key = "scenario-source.toml" if depth == 0 else f"base{'' if depth == 1 else depth}-source.toml"
-        out[key] = text
-        m = re.search(r'^\s*base\s*=\s*"([^"]+)"', text, flags=re.M) if "[variant]" in text else None
-        ref = m.group(1) if m else None
-        depth += 1
+        out["scenario-source.toml" if depth == 0 else f"base{'' if depth == 1 else depth}-source.toml"] = text
+        if not isinstance(base, str):
+            break
+        ref = base
     return out
 
 

@@ -511,8 +511,8 @@ def test_minusma_keeps_every_invariant_with_its_board(seed, days):
 def test_holding_for_a_meeting_that_is_over_then_waiting_for_another():
     """Found by generation: a report held back from a rival until a meeting that is no
     longer held (``until_day`` passed) on a link that itself waits for a meeting
-    crashed the run (OverflowError in Meeting.next_at(inf)). The report now waits for
-    ever: in flight at the end."""
+    crashed the run (OverflowError in Meeting.next_at(inf)). Such a report is now not
+    passed on at all (``not_shared``): the holder never gets its chance to brief first."""
     data = {
         "scenario": {"name": "held", "days": 3.0, "seed": 1},
         "kinds": {"k": {"family": "current", "shelf_life_h": 24.0}},
@@ -532,7 +532,7 @@ def test_holding_for_a_meeting_that_is_over_then_waiting_for_another():
     late = rec.events["t_h"].map(over.next_at) == math.inf  # after the last "over" meeting
     assert late.any() and (~late).any()
     b = rec.ledger.set_index("event_id")
-    assert (b.loc[late[late].index, "outcome"] == "in_flight").all()
+    assert (b.loc[late[late].index, "outcome"] == "not_shared").all()
     assert (b.loc[late[~late].index, "outcome"].isin(["in_time", "late"])).all()
 
 

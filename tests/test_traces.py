@@ -24,6 +24,7 @@ from reporting_sim.records import REPORT_STATES
 ABSORBED = REPORT_STATES.index("absorbed")
 DUPLICATE = REPORT_STATES.index("duplicate")
 OVERFLOW = REPORT_STATES.index("overflow")
+NOT_SHARED = REPORT_STATES.index("not_shared")
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 EPS = 1e-9
 
@@ -405,13 +406,12 @@ def test_meeting_window_from_day_until_day():
             assert row["act_h"] == approx(35.0)
         else:
             never += 1
-            assert row["outcome"] == "in_flight"
+            # the link's meeting is over for good: the report is not passed on (not shared)
+            assert row["outcome"] == "not_shared"
             steps = r.steps(rid)
-            # waits (for ever) for a meeting that never comes, then is in flight at the end
-            assert [s[1] for s in steps] == ["observe", "write", "meeting", "end"]
-            assert steps[2][2] == approx(t) and steps[2][3] == math.inf
-            assert steps[-1][0] == "c" and steps[-1][4] == IN_FLIGHT
-            assert steps[-1][2] == approx(r.horizon)
+            assert [s[1] for s in steps] == ["observe", "write", "end"]
+            assert steps[-1][0] == "c" and steps[-1][4] == NOT_SHARED
+            assert steps[-1][2] == approx(t)
     assert never >= 3
 
 

@@ -305,14 +305,15 @@ class Simulation:
         start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:  # steps that would begin after the horizon are not recorded
             rid, parent, eid, src, dst = rep.id, rep.parent, rep.event.id, link.src.index, link.dst.index
-            if hold:
+            if hold and ready < math.inf:
                 self.rec.step(rid, parent, eid, src, S_HOLD, now, ready, dst)
-            if start > ready and ready < self.horizon:
+            if start > ready and ready < self.horizon and start < math.inf:
                 self.rec.step(rid, parent, eid, src, S_MEETING, ready, start, dst)
             if start < self.horizon:
                 self.rec.step(rid, parent, eid, src, S_TRANSIT, start, start + transit, dst)
-        if start == math.inf:
-            return  # waits for a meeting that never comes: in flight at the end
+        if start == math.inf:  # the link's meeting is over for good: not passed on
+            self.end(rep, link.src.index, NOT_SHARED)
+            return
         delay = start - now + transit
         if delay == 0 and self.depth < _MAX_DEPTH:
             self.depth += 1
