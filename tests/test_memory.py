@@ -1,0 +1,55 @@
+"""Memory stays flat as the horizon grows (no tracing): what grows is only the ledger's
+fixed number of numbers per event; the engine's own working memory does not."""
+
+import array
+import gc
+import tracemalloc
+
+import pytest
+
+from reporting_sim import scenario
+from reporting_sim.model.engine import Simulation
+
+
+def _array_bytes(recorder) -> int:
+    total = 0
+    for value in vars(recorder).values():
+        for a in (value if isinstance(value, list) else [value]):
+            if isinstance(a, array.array):
+                total += a.buffer_info()[1] * a.itemsize
+    return total
+
+
+def _run_memory(sc, days: float) -> dict:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        sim = Simulation(sc, 3, days)
+        probe = {}
+
+        def at_end():
+            _, peak = tracemalloc.get_traced_memory()
+            probe.update(peak=peak - base, arrays=_array_bytes(sim.rec), events=len(sim.rec.ev_t))
+
+        sim.at(days * 24.0 - 1e-6, at_end)
+        sim.run()
+    finally:
+        tracemalloc.stop()
+    return probe
+
+
+@pytest.mark.slow
+def test_engine_memory_is_flat_as_the_horizon_grows():
+    sc = scenario.load("minusma-2015")
+    _run_memory(sc, 5)  # first-use costs (lazy imports, caches) out of the way
+    one, four = _run_memory(sc, 365), _run_memory(sc, 4 * 365)
+    other1 = one["peak"] - one["arrays"]
+    other4 = four["peak"] - four["arrays"]
+    # the engine's working memory (SimPy, live events and reports, queues): flat
+    assert other4 < 1.5 * other1 + 1024 * 1024, (other1, other4)
+    # the per-event record: linear, a fixed number of bytes per event
+    per1 = one["arrays"] / one["events"]
+    per4 = four["arrays"] / four["events"]
+    assert four["events"] > 3.5 * one["events"]
+    assert per4 < 1.3 * per1, (per1, per4)
