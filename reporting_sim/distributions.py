@@ -2,7 +2,7 @@
 
 A duration in a scenario is either a plain number of hours (a fixed value) or a table
 naming a distribution and its parameters, for example ``{ dist = "lognormal", mean =
-1.5, sd = 1.0 }``. Every distribution knows its own ``mean`` and ``variance`` (so tests
+1.5, sd = 1.0 }``. Every distribution knows its own ``mean``, ``variance`` and ``minimum`` (so tests
 can compare simulated output with theory) and builds a fast buffered sampler bound to
 one random stream (see :mod:`reporting_sim.streams`).
 
@@ -34,6 +34,11 @@ class _Dist(BaseModel):
     @property
     def variance(self) -> float:  # pragma: no cover
         raise NotImplementedError
+
+    @property
+    def minimum(self) -> float:
+        """The least value a draw can take (0 for unbounded-below-at-zero families)."""
+        return 0.0
 
     def _batch(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -67,6 +72,10 @@ class Fixed(_Dist):
     @property
     def variance(self) -> float:
         return 0.0
+
+    @property
+    def minimum(self) -> float:
+        return self.value
 
     def sampler(self, rng: np.random.Generator) -> Callable[[], float]:
         value = float(self.value)
@@ -112,6 +121,10 @@ class Uniform(_Dist):
     def variance(self) -> float:
         return (self.high - self.low) ** 2 / 12
 
+    @property
+    def minimum(self) -> float:
+        return self.low
+
     def _batch(self, rng, n):
         return rng.uniform(self.low, self.high, n)
 
@@ -138,6 +151,10 @@ class Triangular(_Dist):
     def variance(self) -> float:
         a, c, b = self.low, self.mode, self.high
         return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    @property
+    def minimum(self) -> float:
+        return self.low
 
     def _batch(self, rng, n):
         return rng.triangular(self.low, self.mode, self.high, n)

@@ -169,21 +169,12 @@ def check_trace(sc, rec):
         assert ((arr >= lo) & (arr <= hi)).all(), c
 
 
-def min_delay(dist):
-    d = dist.dist
-    if d == "fixed":
-        return dist.value
-    if d in ("uniform", "triangular"):
-        return dist.low
-    return 0.0
-
-
 def check_latency_bounds(sc, rec):
     """Latency at a consumer >= min over covering collectors of (report delay + the
     quickest path's transits and work times, including the consumer cell's own work)."""
     names = list(sc.nodes)
     inf = math.inf
-    leave = {n: (min_delay(sc.cells[n].work_h) if n in sc.cells else 0.0) for n in names}
+    leave = {n: (sc.cells[n].work_h.minimum if n in sc.cells else 0.0) for n in names}
     best = {}
     for c, col in sc.collectors.items():
         dist = {n: inf for n in names}
@@ -191,13 +182,13 @@ def check_latency_bounds(sc, rec):
         for _ in range(len(names)):
             changed = False
             for link in sc.links:
-                cand = dist[link.src] + leave[link.src] + min_delay(link.transit_h)
+                cand = dist[link.src] + leave[link.src] + link.transit_h.minimum
                 if cand < dist[link.to] - 1e-12:
                     dist[link.to] = cand
                     changed = True
             if not changed:
                 break
-        best[c] = {n: dist[n] + min_delay(col.report_delay_h) + (leave[n] if n in sc.cells else 0.0)
+        best[c] = {n: dist[n] + col.report_delay_h.minimum + (leave[n] if n in sc.cells else 0.0)
                    for n in names}
     led = rec.ledger
     a = led[led["arrival_h"].notna()].merge(rec.events[["event_id", "sector"]], on="event_id")

@@ -28,6 +28,7 @@ def test_sample_moments_match_theory(spec):
     draw = d.sampler(np.random.default_rng(7))
     x = np.array([draw() for _ in range(40000)])
     assert (x >= 0).all(), "durations are never negative"
+    assert (x >= d.minimum).all(), "no draw below the distribution's stated minimum"
     if d.variance == 0:
         assert (x == d.mean).all()
         return

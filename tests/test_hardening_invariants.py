@@ -258,16 +258,6 @@ def mechanism_scenarios(draw, duty: bool = True):
 
 # ------------------------------------------------------------------ the checks
 
-def low(dist) -> float:
-    """The least value a duration can take."""
-    d = dist.dist
-    if d == "fixed":
-        return dist.value
-    if d in ("uniform", "triangular"):
-        return dist.low
-    return 0.0
-
-
 class Bounds:
     """Fixed minimum durations of a scenario's steps."""
 
@@ -276,14 +266,14 @@ class Bounds:
         self.transit = {}
         for link in sc.links:
             key = (link.src, link.to)
-            self.transit[key] = min(self.transit.get(key, math.inf), low(link.transit_h))
-        self.work = {n: low(c.work_h) for n, c in sc.cells.items()}
-        self.intrep = {n: low(node.intrep_h) for n, node in sc.nodes.items() if node.intrep_h is not None}
+            self.transit[key] = min(self.transit.get(key, math.inf), link.transit_h.minimum)
+        self.work = {n: c.work_h.minimum for n, c in sc.cells.items()}
+        self.intrep = {n: node.intrep_h.minimum for n, node in sc.nodes.items() if node.intrep_h is not None}
         self.write = {}
         for n, col in sc.collectors.items():
-            w = low(col.report_delay_h)
+            w = col.report_delay_h.minimum
             if col.written is not None:
-                w = min(w, low(col.written.delay_h))
+                w = min(w, col.written.delay_h.minimum)
             self.write[n] = w
         self.board_pairs = {(a, b) for board in sc.boards.values() for a in board.members for b in board.members
                             if a != b}
@@ -308,14 +298,14 @@ def quickest(sc, bounds: Bounds) -> dict[tuple[str, str], float]:
     names = list(sc.nodes)
     edges = []
     for link in sc.links:
-        cost = bounds.work.get(link.src, 0.0) + low(link.transit_h)
+        cost = bounds.work.get(link.src, 0.0) + link.transit_h.minimum
         edges.append((link.src, link.to, cost, link.channel))
     for a, b in bounds.board_pairs:
         edges.append((a, b, 0.0, "board"))
     out = {}
     for c, col in sc.collectors.items():
-        main = low(col.report_delay_h)
-        written = low(col.written.delay_h) if col.written is not None else math.inf
+        main = col.report_delay_h.minimum
+        written = col.written.delay_h.minimum if col.written is not None else math.inf
         dist = {n: math.inf for n in names}
         for a, b, cost, channel in edges:
             if a == c:
