@@ -456,10 +456,8 @@ class Experiment:
             write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
         from .provenance import source_texts
 
-        base_ref = self.spec.base
-        if self.spec_text and not Path(base_ref).is_absolute():
-            base_ref = str(Path(self.members[0].source).resolve()) if Path(self.members[0].source).exists() else base_ref
-        for name, text in source_texts(base_ref).items():
+        base = self.members[0].source  # the base's file as loaded, or a built-in's label
+        for name, text in source_texts(base if Path(base).is_file() else self.spec.base).items():
             write_atomic(folder / name, text)
 
     def _write_outputs(self, folder: Path, result: dict) -> None:

@@ -31,7 +31,6 @@ from .items import Event
 from .nodes import Node
 
 S_OBSERVE, S_WRITE = STEP_KINDS.index("observe"), STEP_KINDS.index("write")
-_NONE = None
 
 
 class Pool:
