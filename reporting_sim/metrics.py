@@ -5,18 +5,22 @@ Nothing here knows SimPy or the engine; every number is computed from the frames
 replications and stored results read back from Parquet.
 
 * :func:`outcome_shares`: per consumer, the share of events in each outcome;
-* :func:`latency_quantiles`: per consumer, p50/p90 of the delay from event to first
-  arrival, over what arrived;
-* :func:`bypass_rate`: of the events the Force Commander heard of, the share he heard
-  first through the command chain (a commander passed it to him) before U2 knew;
+* :func:`latency_quantiles`: per consumer, p50/p90 of the delay from event to knowing
+  (or to when it could act), over what arrived;
+* :func:`bypass_rate`: of the current events the Force Commander heard of, the share he
+  heard first through the command chain before any report of them reached U2;
 * :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
-* :func:`fidelity`: per consumer, the share of what arrived that kept the precise time
-  and place;
-* :func:`duplication`: how many events were analysed by more than one analysis cell;
+* :func:`fidelity`: per consumer, the share of its events (or of what arrived) whose
+  first report kept the precise time and place;
+* :func:`duplication`: how many events were analysed independently by more than one
+  analysis cell;
 * :func:`weekly`: timeliness and ISR coverage week by week over the mission's time;
 * :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints.
 
-Events that happened during a warm-up (``warmup_days``) are left out everywhere.
+Every per-consumer measure is over the events in the consumer's **area of interest**
+(the ``interest`` column of the ledger: its sectors, kinds or families; all events by
+default). Events that happened during a warm-up (``warmup_days``) are left out
+everywhere.
 """
 
 from __future__ import annotations
@@ -38,32 +42,52 @@ def _after_warmup(ledger: pd.DataFrame, warmup_days: float) -> pd.DataFrame:
     return ledger
 
 
+def of_interest(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the ledger in each consumer's area of interest: the denominator of
+    every per-consumer measure (results written before areas of interest: all rows)."""
+    if "interest" in ledger:
+        return ledger[ledger["interest"].to_numpy(dtype=bool)]
+    return ledger
+
+
+def _consumers(ledger: pd.DataFrame):
+    return ledger["consumer"].cat.categories if hasattr(ledger["consumer"], "cat") else ledger["consumer"].unique()
+
+
 def outcome_shares(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Rows: consumers; columns: every outcome in :data:`OUTCOMES`; each row sums to 1
-    (a consumer with no events gets NaN)."""
+    """Rows: consumers; columns: every outcome in :data:`OUTCOMES`: the share of the
+    events in the consumer's area of interest that ended in it; each row sums to 1 (a
+    consumer with no events gets NaN)."""
+    ledger = of_interest(ledger)
     counts = pd.crosstab(ledger["consumer"], ledger["outcome"], dropna=False)
     counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
     return counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
 
 
-def latency_quantiles(ledger: pd.DataFrame, qs=(0.5, 0.9)) -> pd.DataFrame:
-    """Rows: consumers; columns ``p50``, ``p90``...: quantiles of ``latency_h`` over the
-    pairs that arrived (NaN where nothing arrived)."""
+def latency_quantiles(ledger: pd.DataFrame, qs=(0.5, 0.9), column: str = "latency_h") -> pd.DataFrame:
+    """Rows: consumers; columns ``p50``, ``p90``...: quantiles of ``column`` (hours from
+    the event to the consumer knowing it; ``act_latency_h``: to when it could act) over
+    the events of its interest that reached it (NaN where nothing arrived)."""
+    ledger = of_interest(ledger)
     arrived = ledger[ledger["arrival_h"].notna()]
-    cons = ledger["consumer"].cat.categories if hasattr(ledger["consumer"], "cat") else ledger["consumer"].unique()
-    out = pd.DataFrame(index=pd.Index(cons, name="consumer"))
-    grouped = arrived.groupby("consumer", observed=False)["latency_h"]
+    out = pd.DataFrame(index=pd.Index(_consumers(ledger), name="consumer"))
+    values = arrived[column] if column in arrived else arrived["act_h"] - arrived["t_h"]
+    grouped = values.groupby(arrived["consumer"], observed=False)
     for q in qs:
         out[f"p{round(q * 100)}"] = grouped.quantile(q).reindex(out.index)
     return out
 
 
 def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -> float:
-    """Of the events ``consumer`` knew of, the share it knew first through a node of
-    ``chain_nodes`` (the command chain) strictly before ``branch`` knew (or ``branch``
-    never knew). NaN when the consumer knew of nothing."""
-    top = ledger[ledger["consumer"] == consumer].set_index("event_id")
-    br = ledger[ledger["consumer"] == branch].set_index("event_id")["arrival_h"].reindex(top.index)
+    """Of the current-intelligence events of its interest that ``consumer`` knew of,
+    the share it knew first through a node of ``chain_nodes`` (the command chain)
+    strictly before any report of the event had reached ``branch`` (``reached_h``: the
+    branch's first knowing, whether or not it had worked it yet), or when none ever
+    did. NaN when the consumer knew of no current event."""
+    top = of_interest(ledger)
+    top = top[(top["consumer"] == consumer) & (top["family"] == "current")].set_index("event_id")
+    when = "reached_h" if "reached_h" in ledger else "arrival_h"
+    br = ledger[ledger["consumer"] == branch].set_index("event_id")[when].reindex(top.index)
     heard = top["arrival_h"].notna()
     if not heard.any():
         return math.nan
@@ -73,10 +97,11 @@ def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -
 
 
 def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per staff cell: ``utilisation`` (busy analyst-hours over available), mean wait in
-    the inbox of reports started (``mean_wait_h``), time-average inbox length
-    (``mean_queue``), time-average number in the cell (``mean_in_cell``), arrival rate
-    per hour and mean time in the cell of completed reports (for Little's law)."""
+    """Per staff cell: ``utilisation`` (busy analyst-hours, reports and routine work,
+    over analyst-hours available round the clock), mean wait in the inbox of reports
+    started (``mean_wait_h``), time-average inbox length (``mean_queue``), time-average
+    number in the cell (``mean_in_cell``), arrival rate of reports per hour and mean
+    time in the cell of completed reports (for Little's law)."""
     if cells.empty:
         return pd.DataFrame(columns=["utilisation", "mean_wait_h", "mean_queue", "mean_in_cell",
                                      "arrival_rate_h", "mean_sojourn_h", "started", "overflow"])
@@ -95,46 +120,74 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def fidelity(ledger: pd.DataFrame) -> pd.Series:
-    """Per consumer: of the events that arrived, the share whose first report kept the
-    precise time and place (NaN where nothing arrived)."""
-    arrived = ledger[ledger["arrival_h"].notna()]
-    cons = ledger["consumer"].cat.categories if hasattr(ledger["consumer"], "cat") else ledger["consumer"].unique()
-    return arrived.groupby("consumer", observed=False)["precise"].mean().reindex(cons)
+def fidelity(ledger: pd.DataFrame, over: str = "events") -> pd.Series:
+    """Per consumer, the share of the events of its interest whose first report reached
+    it with the precise time and place (``over="events"``), or the same share of the
+    events that arrived at all (``over="arrived"``); NaN where the denominator is 0."""
+    ledger = of_interest(ledger)
+    if over == "arrived":
+        ledger = ledger[ledger["arrival_h"].notna()]
+    return ledger.groupby("consumer", observed=False)["precise"].mean().reindex(_consumers(ledger))
 
 
 def duplication(events: pd.DataFrame) -> dict:
-    """Events worked independently by more than one analysis cell: their number, their
-    share of the events any analysis cell worked, and the mean number of cells per
-    worked event."""
+    """Duplication of analysis: of the events some analysis cell worked, how many were
+    analysed independently by more than one (cells that did not get the event from each
+    other; passing it up the branch is not duplication, redoing a board's item is)."""
     worked = events[events["n_analysed"] > 0]
-    dup = int((worked["n_analysed"] > 1).sum())
+    indep = worked["n_independent"] if "n_independent" in worked else worked["n_analysed"]
+    dup = int((indep > 1).sum())
     return {
         "events_analysed": int(len(worked)),
         "events_duplicated": dup,
         "share_duplicated": _num(dup / len(worked)) if len(worked) else None,
         "mean_cells_per_event": _num(worked["n_analysed"].mean()) if len(worked) else None,
+        "mean_independent_per_event": _num(indep.mean()) if len(worked) else None,
     }
 
 
 def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str, list[str]] | None = None,
-           family: str = "current") -> pd.DataFrame:
-    """Week by week (by event time; week 0 starts at hour 0): per consumer the share of
-    ``family`` events known in time (``in_time:NAME``), and for each collector tag the
-    share of all events observed by a collector with that tag (``seen:TAG``)."""
+           family: str = "current", index: str = "learned", days: float | None = None) -> pd.DataFrame:
+    """Week by week (week 0 starts at hour 0), for each consumer, ``in_time:NAME``:
+
+    * ``index="learned"`` (default): the events of ``family`` in its area of interest
+      that it could act on in time during week w (by the time it could act), over the
+      events of ``family`` in its area of interest that happened in week w. A change
+      shows in the week it happens; a backlog delivered at once can lift a week above 1.
+    * ``index="event"``: of the events of week w, the share it could act on in time
+      (whenever that was).
+
+    Also ``events`` (events that happened in week w), ``seen:TAG`` (the share of them
+    observed by a collector with that tag), and ``complete`` (False for a last week cut
+    short by the end of the run, when ``days`` is given)."""
     ev = events.assign(week=(events["t_h"] // 168).astype(int))
-    out = pd.DataFrame(index=pd.Index(sorted(ev["week"].unique()), name="week"))
-    out["events"] = ev.groupby("week").size()
+    weeks = sorted(ev["week"].unique())
+    if days is not None:
+        weeks = list(range(int(math.ceil(days * 24.0 / 168.0))))
+    out = pd.DataFrame(index=pd.Index(weeks, name="week"))
+    out["events"] = ev.groupby("week").size().reindex(out.index).fillna(0).astype(int)
     for tag, names in (tag_collectors or {}).items():
         cols = [f"obs:{n}" for n in names if f"obs:{n}" in ev]
         if cols:
             out[f"seen:{tag}"] = ev.assign(seen=ev[cols].any(axis=1)).groupby("week")["seen"].mean()
-    led = ledger[ledger["family"] == family]
+    led = of_interest(ledger)
+    led = led[led["family"] == family]
     if len(led):
-        led = led.assign(week=(led["t_h"] // 168).astype(int), ok=led["outcome"] == "in_time")
-        table = led.pivot_table(index="week", columns="consumer", values="ok", aggfunc="mean", observed=False)
+        ok = led["outcome"] == "in_time"
+        happened = led.assign(week=(led["t_h"] // 168).astype(int), ok=ok)
+        if index == "event":
+            table = happened.pivot_table(index="week", columns="consumer", values="ok", aggfunc="mean",
+                                         observed=False)
+        else:
+            base = happened.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
+            learned = led[ok].assign(week=(led.loc[ok, "act_h"] // 168).astype(int))
+            got = learned.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
+            got = got.reindex(index=base.index.union(got.index), columns=base.columns).fillna(0)
+            table = got / base.reindex(got.index).replace(0, np.nan)
         for c in table.columns:
-            out[f"in_time:{c}"] = table[c]
+            out[f"in_time:{c}"] = table[c].reindex(out.index)
+    if days is not None:
+        out["complete"] = (out.index.to_numpy() + 1) * 168.0 <= days * 24.0 + 1e-9
     return out
 
 
@@ -154,28 +207,39 @@ def _num(x) -> Optional[float]:
 
 def _codes(col: pd.Series, categories) -> np.ndarray:
     if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(categories):
-        return col.cat.codes.to_numpy()
-    return pd.Categorical(col.astype(str), categories=list(categories)).codes
+        return col.cat.codes.to_numpy().astype(np.int64)
+    return pd.Categorical(col.astype(str), categories=list(categories)).codes.astype(np.int64)
 
 
-def _block(counts: np.ndarray, lat: np.ndarray, precise: np.ndarray) -> dict:
+def _quantiles(x: np.ndarray) -> tuple[float, float]:
+    return tuple(np.quantile(x, [0.5, 0.9])) if x.size else (math.nan, math.nan)
+
+
+def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,
+           within: Optional[int] = None) -> dict:
     n = int(counts.sum())
-    if lat.size:
-        p50, p90 = np.quantile(lat, [0.5, 0.9])
-    else:
-        p50 = p90 = math.nan
-    return {
+    p50, p90 = _quantiles(lat)
+    a50, a90 = _quantiles(act_lat)
+    block = {
         "events": n,
         "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
         "latency_h": {"p50": _num(p50), "p90": _num(p90)},
-        "fidelity": _num(precise.mean()) if precise.size else None,
+        "act_latency_h": {"p50": _num(a50), "p90": _num(a90)},
+        "fidelity": _num(precise.sum() / n) if n else None,
+        "fidelity_arrived": _num(precise.mean()) if precise.size else None,
     }
+    if within is not None:
+        block["within_planning"] = _num(within / n) if n else None
+    return block
 
 
-def consumer_blocks(ledger: pd.DataFrame, consumers: list[str]) -> dict:
-    """Per consumer, and per family within it: events, outcome shares, latency p50/p90
-    of what arrived, fidelity (the blocks of the ``--json`` summary), computed in one
-    pass over the ledger."""
+def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon_h: float = 168.0) -> dict:
+    """Per consumer, and per family within it, over the events in its area of interest
+    (the ``events`` of a block: its denominator): outcome shares, latency p50/p90 to
+    knowing and to acting of what arrived, fidelity over the events and over what
+    arrived, and for long-term intelligence the share it could act on within the
+    planning horizon (the blocks of the ``--json`` summary), in one pass over the ledger."""
+    ledger = of_interest(ledger)
     cons = _codes(ledger["consumer"], consumers)
     out = _codes(ledger["outcome"], OUTCOMES)
     fam = _codes(ledger["family"], FAMILY_NAMES)
@@ -186,14 +250,21 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str]) -> dict:
     c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
                         minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
     lat = ledger["latency_h"].to_numpy()
+    act_lat = ledger["act_h"].to_numpy() - ledger["t_h"].to_numpy()
     arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
+    with np.errstate(invalid="ignore"):
+        within = arrived & (act_lat <= planning_horizon_h)
     precise = ledger["precise"].to_numpy(dtype=bool) if "precise" in ledger else np.ones(len(ledger), bool)
+    lt = FAMILY_NAMES.index("long_term")
     blocks = {}
     for c, name in enumerate(consumers):
         mine = arrived & (cons == c)
-        block = _block(c_all[c], lat[mine], precise[mine])
-        block["by_family"] = {f: _block(c_fam[c, k], lat[mine & (fam == k)], precise[mine & (fam == k)])
-                              for k, f in enumerate(FAMILY_NAMES)}
+        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine])
+        block["by_family"] = {
+            f: _block(c_fam[c, k], lat[mine & (fam == k)], act_lat[mine & (fam == k)],
+                      precise[mine & (fam == k)],
+                      int((within & (cons == c) & (fam == k)).sum()) if k == lt else None)
+            for k, f in enumerate(FAMILY_NAMES)}
         blocks[name] = block
     return blocks
 
@@ -204,8 +275,12 @@ def summary(records: RunRecords) -> dict:
     events = records.events
     if records.warmup_days:
         events = events[events["t_h"] >= records.warmup_days * 24.0]
-    consumers = consumer_blocks(ledger, records.consumers)
     meta = records.meta
+    horizon = float(meta.get("planning_horizon_h", 168.0))
+    consumers = consumer_blocks(ledger, records.consumers, horizon)
+    for name, area in meta.get("interest", {}).items():
+        if name in consumers:
+            consumers[name]["area_of_interest"] = area
     bypass = math.nan
     if meta.get("bypass"):
         fc, branch = meta["bypass"]
@@ -220,6 +295,7 @@ def summary(records: RunRecords) -> dict:
         "events": int(len(events)),
         "events_by_family": {fam: int((events["family"] == fam).sum()) for fam in FAMILY_NAMES},
         "bypass_rate": _num(bypass),
+        "planning_horizon_h": horizon,
         "consumers": consumers,
         "cells": {
             name: {"utilisation": _num(row["utilisation"]), "mean_wait_h": _num(row["mean_wait_h"]),
@@ -235,13 +311,20 @@ def summary(records: RunRecords) -> dict:
     }
 
 
+_BLOCK_NUMBERS = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "fidelity",
+                  "fidelity_arrived")
+
+
 def flat(summary_dict: dict) -> dict[str, float]:
     """A run summary as flat ``name -> number`` pairs, the metrics that comparisons
-    and experiments use: ``CONSUMER.OUTCOME`` (share of all events),
-    ``CONSUMER.current.OUTCOME`` and ``CONSUMER.long_term.OUTCOME``,
-    ``CONSUMER[.FAMILY].latency_p50`` / ``latency_p90`` (hours),
-    ``CONSUMER[.FAMILY].fidelity``, ``bypass_rate``, ``duplication.share``,
-    ``cell.NAME.utilisation`` and ``cell.NAME.mean_wait_h``; NaN where undefined."""
+    and experiments use (every per-consumer share is over the events of its area of
+    interest): ``CONSUMER.OUTCOME``, ``CONSUMER.current.OUTCOME`` and
+    ``CONSUMER.long_term.OUTCOME``; ``CONSUMER[.FAMILY].latency_p50`` / ``latency_p90``
+    (hours, event to knowing) and ``act_latency_p50`` / ``act_latency_p90`` (event to
+    when it could act); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
+    and ``fidelity_arrived`` (over arrivals); ``CONSUMER.long_term.within_planning``;
+    ``bypass_rate``, ``duplication.share``, ``cell.NAME.utilisation`` and
+    ``cell.NAME.mean_wait_h``; NaN where undefined."""
     def num(x):
         return math.nan if x is None else float(x)
 
@@ -254,7 +337,12 @@ def flat(summary_dict: dict) -> dict[str, float]:
                 out[f"{prefix}.{o}"] = num(v)
             out[f"{prefix}.latency_p50"] = num(b["latency_h"]["p50"])
             out[f"{prefix}.latency_p90"] = num(b["latency_h"]["p90"])
+            act = b.get("act_latency_h", {})
+            out[f"{prefix}.act_latency_p50"] = num(act.get("p50"))
+            out[f"{prefix}.act_latency_p90"] = num(act.get("p90"))
             out[f"{prefix}.fidelity"] = num(b.get("fidelity"))
+            out[f"{prefix}.fidelity_arrived"] = num(b.get("fidelity_arrived"))
+        out[f"{name}.long_term.within_planning"] = num(c["by_family"]["long_term"].get("within_planning"))
     dup = summary_dict.get("duplication") or {}
     out["duplication.share"] = num(dup.get("share_duplicated"))
     out["duplication.mean_cells"] = num(dup.get("mean_cells_per_event"))
@@ -266,13 +354,12 @@ def flat(summary_dict: dict) -> dict[str, float]:
 
 def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
     """Every name :func:`flat` produces for a scenario with these consumers and cells."""
-    from .records import OUTCOMES as _O
-
     names = ["bypass_rate", "events", "duplication.share", "duplication.mean_cells"]
     for c in consumers:
         for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
-            names += [f"{prefix}.{o}" for o in _O]
-            names += [f"{prefix}.latency_p50", f"{prefix}.latency_p90", f"{prefix}.fidelity"]
+            names += [f"{prefix}.{o}" for o in OUTCOMES]
+            names += [f"{prefix}.{x}" for x in _BLOCK_NUMBERS]
+        names.append(f"{c}.long_term.within_planning")
     for cell in cells:
         names += [f"cell.{cell}.utilisation", f"cell.{cell}.mean_wait_h"]
     return names

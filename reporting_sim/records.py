@@ -4,7 +4,11 @@ The engine writes into a :class:`Recorder`; :meth:`Recorder.finish` turns what i
 into a :class:`RunRecords` of plain pandas frames:
 
 * ``ledger``: one row per (event, consumer) with exactly one ``outcome`` from
-  :data:`OUTCOMES`, the first arrival time, the latency and the node it came from;
+  :data:`OUTCOMES`; when a report of it first reached the consumer (``reached_h``),
+  when the consumer knew it (``arrival_h``: on arrival for a commander, once worked
+  for a staff cell) and could act on it (``act_h``: its meeting, if it acts at one),
+  the node it came from, and whether the event is in the consumer's area of interest
+  (``interest``: metrics are computed over these rows only);
 * ``events``: one row per ground-truth event (time, sector, kind, family, shelf life,
   how many collectors observed it and how many reports they released);
 * ``reports``: how many reports ended in each terminal state at each node (every
@@ -85,9 +89,11 @@ class Recorder:
         self.ev_reported = array("i")
         self.ev_observers: list[int] = []
         self.ev_analysed = array("i")
+        self.ev_independent = array("i")
         self.arr_t = [array("d") for _ in range(n)]
         self.arr_via = [array("i") for _ in range(n)]
         self.arr_n = [array("i") for _ in range(n)]
+        self.reach_t = [array("d") for _ in range(n)]
         self.arr_precise = [array("b") for _ in range(n)]
         self.arr_report = [array("q") for _ in range(n)]
         self.withheld = [array("b") for _ in range(n)]
@@ -105,29 +111,38 @@ class Recorder:
         self.ev_reported.append(0)
         self.ev_observers.append(0)
         self.ev_analysed.append(0)
+        self.ev_independent.append(0)
         nan = math.nan
         for c in range(len(self.consumers)):
             self.arr_t[c].append(nan)
             self.arr_via[c].append(-1)
             self.arr_n[c].append(0)
+            self.reach_t[c].append(nan)
             self.arr_precise[c].append(0)
             self.arr_report[c].append(-1)
             self.withheld[c].append(0)
         return eid
 
     def event_counts(self, eid: int, observed: int, reported: int, observers: int = 0,
-                     analysed: int = 0) -> None:
+                     analysed: int = 0, independent: int = 0) -> None:
         """What is known of event ``eid`` when it settles: how many collectors observed
-        it (and which: a bit mask by node index), how many reports they released, and
-        how many analysis cells worked it."""
+        it (and which: a bit mask by node index), how many reports they released, how
+        many analysis cells worked it, and how many of those analyses were independent
+        (a cell that did not get the event from another analysis cell that had worked
+        it, or that redid such work: duplication of effort)."""
         self.ev_observed[eid] = observed
         self.ev_reported[eid] = reported
         self.ev_observers[eid] = observers
         self.ev_analysed[eid] = analysed
+        self.ev_independent[eid] = independent
 
-    def count_arrival(self, eid: int, consumer: int) -> None:
-        """A report of event ``eid`` reached consumer ``consumer`` (first or repeat)."""
+    def count_arrival(self, eid: int, consumer: int, t: float) -> None:
+        """A report of event ``eid`` reached consumer ``consumer`` at ``t`` (first or
+        repeat; the first time is kept)."""
         self.arr_n[consumer][eid] += 1
+        times = self.reach_t[consumer]
+        if times[eid] != times[eid]:  # still nan
+            times[eid] = t
 
     def known(self, eid: int, consumer: int, t: float, via: int, precise: bool = True, report: int = -1) -> None:
         """Consumer ``consumer`` knows of ``eid`` at ``t``, from node ``via`` by report
@@ -166,13 +181,15 @@ class Recorder:
                live_events: dict[int, tuple[int, int]], cells: list[dict],
                kinds: list[str], families: list[str], shelf_lives: list[float],
                sources: list[str], source_sectors: list[str], acts_at: list,
-               collectors: dict[str, int] | None = None) -> RunRecords:
+               collectors: dict[str, int] | None = None, interest: list | None = None) -> RunRecords:
         """Turn the arrays into frames and give every (event, consumer) its outcome.
 
         ``live_events`` maps events still pending at the end to their counts so far
         (as :meth:`event_counts` takes them); ``acts_at[c]`` is the meeting (or
         ``None``) at which consumer ``c`` acts on what it has heard; ``collectors`` maps
-        collector names to their node index (for the ``obs:NAME`` columns of events).
+        collector names to their node index (for the ``obs:NAME`` columns of events);
+        ``interest[c]`` is consumer ``c``'s area of interest (an object with optional
+        ``sectors``, ``kinds`` and ``families``; ``None``: every event).
         """
         for eid, counts in live_events.items():
             self.event_counts(eid, *counts)
@@ -199,12 +216,14 @@ class Recorder:
             "n_observed": observed,
             "n_reported": reported,
             "n_analysed": np.asarray(self.ev_analysed, dtype=np.int64),
+            "n_independent": np.asarray(self.ev_independent, dtype=np.int64),
             "live_at_end": live,
         })
         for name, idx in (collectors or {}).items():
             events[f"obs:{name}"] = np.fromiter(((m >> idx) & 1 for m in self.ev_observers),
                                                 dtype=bool, count=n_ev)
-        ledger = self._ledger(events, ev_t, kind, shelf, live, observed, reported, acts_at)
+        ledger = self._ledger(events, ev_t, kind, shelf, live, observed, reported, acts_at,
+                              interest or [None] * len(self.consumers))
         reports = pd.DataFrame(
             [(self.node_names[n] if n >= 0 else "(in flight)", REPORT_STATES[s], k)
              for (n, s), k in sorted(self.report_ends.items())],
@@ -233,7 +252,7 @@ class Recorder:
         )
 
 
-    def _ledger(self, events, ev_t, kind, shelf, live, observed, reported, acts_at) -> pd.DataFrame:
+    def _ledger(self, events, ev_t, kind, shelf, live, observed, reported, acts_at, interest) -> pd.DataFrame:
         """One row per (event, consumer), built column by column (no joins, so the
         peak memory stays close to the size of the result)."""
         n_ev, n_c = len(ev_t), len(self.consumers)
@@ -241,6 +260,9 @@ class Recorder:
         arrival = np.empty(n_ev * n_c)
         act = np.empty(n_ev * n_c)
         outcome = np.empty(n_ev * n_c, dtype=np.int8)
+        in_area = np.empty(n_ev * n_c, dtype=bool)
+        for c in range(n_c):
+            in_area[c * n_ev:(c + 1) * n_ev] = interest_mask(events, interest[c])
         for c in range(n_c):
             sl = slice(c * n_ev, (c + 1) * n_ev)
             arr = np.frombuffer(self.arr_t[c], dtype=float) if n_ev else np.zeros(0)
@@ -257,6 +279,8 @@ class Recorder:
             "event_id": np.tile(np.arange(n_ev, dtype=np.int64), n_c),
             "consumer": pd.Categorical.from_codes(np.repeat(np.arange(n_c), n_ev), categories=self.consumers),
             "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+            "interest": in_area,
+            "reached_h": stack(self.reach_t, float),
             "arrival_h": arrival,
             "act_h": act,
             "latency_h": arrival - t_h,
@@ -270,6 +294,17 @@ class Recorder:
                                                 categories=list(FAMILIES)),
             "shelf_life_h": np.tile(shelf, n_c),
         })
+
+
+def interest_mask(events: pd.DataFrame, interest) -> np.ndarray:
+    """Which events (rows of ``events``) lie in an area of interest (``None``: all)."""
+    mask = np.ones(len(events), dtype=bool)
+    if interest is None:
+        return mask
+    for col, allowed in (("sector", interest.sectors), ("kind", interest.kinds), ("family", interest.families)):
+        if allowed:
+            mask &= np.isin(events[col].astype(object).to_numpy(), list(allowed))
+    return mask
 
 
 def classify(arrival, act, deadline, live, observed, reported, withheld) -> np.ndarray:

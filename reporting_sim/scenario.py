@@ -164,13 +164,28 @@ class Hoard(_Strict):
         return self
 
 
+class Interest(_Strict):
+    """A consumer's area of interest: the events its outcomes are measured over (the
+    sectors, kinds and families it is responsible for; each left out means all)."""
+
+    sectors: Optional[Seq(Name, 1)] = None
+    kinds: Optional[Seq(Name, 1)] = None
+    families: Optional[Seq(Family, 1)] = None
+
+    def describe(self) -> str:
+        parts = [f"{what}: {', '.join(v)}" for what, v in
+                 (("sectors", self.sectors), ("kinds", self.kinds), ("families", self.families)) if v]
+        return "; ".join(parts) or "all events"
+
+
 class _Node(_Strict):
-    """Fields every node has: how it forwards, whether it is a consumer, whom it trusts
-    and how it copes."""
+    """Fields every node has: how it forwards, whether it is a consumer (and over which
+    events it is measured), whom it trusts and how it copes."""
 
     routing: Literal["each", "choose"] = "each"
     dedupe: bool = True
     consumer: bool = False
+    interest: Optional[Interest] = None
     acts_at: Optional[Name] = None
     groups: Seq(Name) = ()
     org: Optional[Name] = None
@@ -283,6 +298,15 @@ class Duty(_Strict):
         return self
 
 
+class Background(_Strict):
+    """A staff cell's routine work besides incoming reports (its own products, requests,
+    administration): tasks arrive as a Poisson stream, ``per_day`` on average, each
+    taking ``work_h`` of one analyst, in the same inbox as the reports."""
+
+    per_day: Annotated[float, Field(ge=0, le=1e5)]
+    work_h: Distribution
+
+
 class Cell(_Node):
     """``[cells.NAME]``: a staff cell, a FIFO inbox served by ``analysts`` in parallel."""
 
@@ -291,6 +315,7 @@ class Cell(_Node):
     inbox: Optional[Annotated[int, Field(ge=0, le=10**9)]] = None
     duty: Optional[Duty] = None
     current_pull: Optional[Prob] = None
+    background: Optional[Background] = None
 
 
 class Commander(_Node):
@@ -385,10 +410,17 @@ class Pool(_Strict):
 
 class Board(_Strict):
     """``[boards.NAME]``: a coordination board: at each ``meeting`` its members pass
-    each other what they learned since the last one (it shares; it cannot task)."""
+    each other what they learned since the last one and are willing to share (it
+    shares; it cannot task). Each member brings a given item with chance ``p_bring``
+    (it judges what the others need); competition, classification and othering still
+    apply. A member told of an event that another member has already analysed works it
+    again itself with chance ``p_rework`` (duplication of effort), else takes note of
+    it without analysing it."""
 
     meeting: Name
     members: Seq(Name, 2)
+    p_bring: Prob = 1.0
+    p_rework: Prob = 1.0
 
 
 class Mechanisms(_Strict):
@@ -408,11 +440,14 @@ class Mechanisms(_Strict):
 
 
 class Metrics(_Strict):
-    """``[metrics]``: the bypass rate: ``consumer`` heard first via a commander before
-    ``branch`` knew."""
+    """``[metrics]``: the bypass rate (of the current events ``bypass_consumer`` knew
+    of, the share it heard first through a commander before ``bypass_branch`` received
+    any report of them), and the planning horizon over which long-term intelligence
+    is judged (``within_planning``)."""
 
     bypass_consumer: Optional[Name] = None
     bypass_branch: Optional[Name] = None
+    planning_horizon_h: Positive = 168.0
 
 
 class Scenario(_Strict):
@@ -651,6 +686,16 @@ def check_graph(sc: Scenario, source: str) -> None:
             if k not in sc.kinds:
                 fail(f"collectors.{cname}.kinds", _unknown("kind", k, sc.kinds))
     for name, node in nodes.items():
+        if node.interest is not None:
+            where = f"{seen[name]}.{name}.interest"
+            if not node.consumer:
+                fail(where, "only a consumer (consumer = true) has an area of interest")
+            for s in node.interest.sectors or ():
+                if s not in sectors:
+                    fail(f"{where}.sectors", _unknown("sector", s, sectors))
+            for k in node.interest.kinds or ():
+                if k not in sc.kinds:
+                    fail(f"{where}.kinds", _unknown("kind", k, sc.kinds))
         if node.acts_at is not None:
             where = f"{seen[name]}.{name}.acts_at"
             if not node.consumer:

@@ -19,7 +19,9 @@ chances keep common random numbers. Then, in order:
    links only. A written report that the patrol cannot write itself (chance
    ``1 - literacy``) waits for dictation (``dictation_h``) unless the unit has formats.
 4. **Fidelity**: a report keeps the precise time and place with chance ``precision``
-   (always with formats, and always for imagery, until it is sanitised).
+   (always for imagery, until it is sanitised); with formats, every *written* report
+   keeps them (a branch-culture unit's reports, a commander-centric unit's written
+   ones), while the word a patrol gives its chief stays as precise as before.
 """
 
 from __future__ import annotations
@@ -200,7 +202,10 @@ class Collector(Node):
         self.observed += 1
         ev.observers |= self.bit
         tasked = now < self.tasked_until
-        precise = self.formats or u_prec < self.precision
+        # formats shape written reports; a commander-centric unit's main report is the
+        # word its patrol gives the chief, which formats do not touch
+        precise_written = self.formats or u_prec < self.precision
+        precise = precise_written if self.branch else u_prec < self.precision
         p = self.p_report
         if tasked and self.branch:
             p = self.tasking.p_written
@@ -222,7 +227,7 @@ class Collector(Node):
                 if u_lit >= self.literacy and not self.formats:
                     w_delay += dictation
                 ev.pending += 1
-                sim.at(w_delay, self._release, ev, now, precise, True)
+                sim.at(w_delay, self._release, ev, now, precise_written, True)
         sim.release(ev)  # the observation is settled; its reports keep the event live
 
     def _release(self, ev: Event, t_obs: float, precise: bool, written: bool) -> None:

@@ -30,7 +30,7 @@ from .collectors import Collector, Pool
 from .gates import INTREP, PASS, gate
 from .items import GROUP, UNIT, Event, Report
 from .wake import NORMAL as _NORMAL, Wake
-from .nodes import (NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
+from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
                     Commander, Link)
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
@@ -149,22 +149,27 @@ class Simulation:
                 src.links.append(rt)
 
     def _build_reach(self) -> None:
-        """For each node, the consumers reachable from it (itself included)."""
+        """For each node and kind of event, the consumers a report of that kind could
+        still reach from it (itself included): over the links that exist and admit the
+        kind. A report stopped by a gate is ``withheld`` from these consumers only."""
         nodes = list(self.nodes.values())
-        succ = {n.index: {l.dst.index for l in n.links + getattr(n, "written_links", [])} for n in nodes}
         by_index = {n.index: n for n in nodes}
         for n in nodes:
-            stack, seen, mask = [n.index], {n.index}, 0
-            while stack:
-                i = stack.pop()
-                node = by_index[i]
-                if node.consumer >= 0:
-                    mask |= 1 << node.consumer
-                for j in succ[i]:
-                    if j not in seen:
-                        seen.add(j)
-                        stack.append(j)
-            n.reach = mask
+            n.reach = [0] * len(self.kind_names)
+        for k in range(len(self.kind_names)):
+            succ = {n.index: {l.dst.index for l in n.links + getattr(n, "written_links", [])
+                              if l.allowed is None or k in l.allowed} for n in nodes}
+            for n in nodes:
+                stack, seen, mask = [n.index], {n.index}, 0
+                while stack:
+                    i = stack.pop()
+                    if by_index[i].consumer >= 0:
+                        mask |= 1 << by_index[i].consumer
+                    for j in succ[i]:
+                        if j not in seen:
+                            seen.add(j)
+                            stack.append(j)
+                n.reach[k] = mask
 
     def _start_source(self, si: int, name: str, src) -> None:
         if src.rate_per_day <= 0:
@@ -256,7 +261,7 @@ class Simulation:
             now = self.env.now
             self.rec.step(c.id, rep.id, rep.event.id, at, S_COPY, now, now)
         c.cls, c.cls_group, c.cls_org = rep.cls, rep.cls_group, rep.cls_org
-        c.imagery, c.precise = rep.imagery, rep.precise
+        c.imagery, c.precise, c.lineage = rep.imagery, rep.precise, rep.lineage
         return c
 
     def dispatch(self, src, rep: Report, links: list) -> None:
@@ -291,7 +296,7 @@ class Simulation:
         """A gate stopped ``rep`` on ``link``: it ends at ``src``; the consumers
         downstream are marked as having had a report withheld."""
         if state == WITHHELD:
-            self.rec.mark_withheld(rep.event.id, link.dst.reach)
+            self.rec.mark_withheld(rep.event.id, link.dst.reach[rep.event.kind])
         self.end(rep, src.index, state)
 
     def send(self, rep: Report, link: Link, hold: float = 0.0) -> None:
@@ -333,22 +338,27 @@ class Simulation:
 
     # -- coordination boards -------------------------------------------------------
     def _schedule_board(self, name: str, board, members: list) -> None:
+        self.env.process(self._board(name, board, members))
+
+    def _board(self, name: str, board, members: list):
+        """The board's routine: it meets at each of its meeting's times, for good."""
         meeting = self.scenario.meetings[board.meeting]
+        env = self.env
+        u_bring = self.streams.uniform_sampler(f"board_bring:{name}")
+        u_rework = self.streams.uniform_sampler(f"board_rework:{name}")
+        nxt = meeting.next_at(0.0)
+        while nxt < math.inf:
+            yield env.timeout(nxt - env.now)
+            self._board_meets(name, board, members, u_bring, u_rework)
+            nxt = meeting.next_at(env.now + 1e-9)
 
-        def meets(_t=None):
-            self._board_meets(name, members)
-            nxt = meeting.next_at(self.env.now + 1e-9)
-            if nxt < math.inf:
-                self.env.timeout(nxt - self.env.now).callbacks.append(meets)
-
-        first = meeting.next_at(0.0)
-        if first < math.inf:
-            self.env.timeout(first).callbacks.append(meets)
-
-    def _board_meets(self, name: str, members: list) -> None:
-        """Each member passes the others what it learned since the last meeting, is
-        still within its shelf life, and they do not hold yet; classification and
-        othering still apply, and imagery is told without its metadata."""
+    def _board_meets(self, name: str, board, members: list, u_bring, u_rework) -> None:
+        """Each member brings what it learned since the last meeting, is still within
+        its shelf life and it chooses to bring (``p_bring``); the others who do not hold
+        it yet hear of it, unless competition (a rival: never, or only after the
+        holder's leadership meeting), classification or othering stops it. An analysis
+        cell told of an event another member has analysed takes note of it, or redoes
+        the work with chance ``p_rework``."""
         now = self.env.now
         shelf = self.shelf_lives
         held = {m.index: next(h for b, h in m.boards if b == name) for m in members}
@@ -359,33 +369,72 @@ class Simulation:
             othering = self.scenario.mechanisms.coping and "othering" in self.scenario.nodes[m.name].coping
             batch = list(items)
             items.clear()
-            for ev, cls, cls_group, cls_org, imagery, precise in batch:
-                if ev.t + shelf[ev.kind] < now:
-                    continue  # stale: nobody brings it to the board
+            for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:
+                # draws made whatever happens next (common random numbers)
+                brings = u_bring() < board.p_bring
+                if ev.t + shelf[ev.kind] < now or not brings:
+                    continue  # stale, or the holder does not think the others need it
+                if ev.analysed & m.bit:
+                    lineage |= m.bit
                 for n in members:
                     if n is m or ev.seen & n.bit:
                         continue
+                    rework = u_rework() < board.p_rework
                     rep = self.new_report(ev, m.index)
                     rep.cls, rep.cls_group, rep.cls_org = cls, cls_group, cls_org
                     rep.precise = precise and imagery is None
+                    rep.lineage = lineage
+                    rep.prev = m.index
                     if self.tracing:
                         self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
                     blocked = ((othering and not (m.groups & n.groups))
                                or (cls == GROUP and cls_group not in n.groups)
                                or (cls == UNIT and n.org != cls_org))
                     if blocked:
-                        self.rec.mark_withheld(ev.id, n.reach)
+                        self.rec.mark_withheld(ev.id, n.reach[ev.kind])
                         self.end(rep, m.index, WITHHELD)
                         continue
-                    rep.prev = m.index
-                    n.receive(rep)
+                    hold = self._board_hold(m, n)
+                    if hold is None:
+                        self.end(rep, m.index, NOT_SHARED)
+                    elif hold > 0:
+                        self.later(hold, self._board_deliver, (n, rep, rework))
+                    else:
+                        self._deliver(n, rep, rework)
+
+    def _board_hold(self, m, n) -> Optional[float]:
+        """Competition at the board: hours ``m`` holds an item back from ``n`` (0 for
+        none), or ``None`` when it never tells a rival."""
+        if m.hoard is None or n.index not in m.rivals:
+            return 0.0
+        u = m.u_hoard()
+        h = m.hoard
+        if u < h.p_never:
+            return None
+        if u < h.p_never + h.p_hold:
+            now = self.env.now
+            return self.scenario.meetings[h.until].next_at(now) - now
+        return 0.0
+
+    def _board_deliver(self, wake) -> None:
+        self._deliver(*wake._value)
+
+    def _deliver(self, n, rep: Report, rework: bool) -> None:
+        ev = rep.event
+        if ev.seen & n.bit:  # it heard of it meanwhile
+            self.end(rep, n.index, DUPLICATE)
+        elif n.analysis and rep.lineage and not rework:
+            n.take_note(rep)
+        else:
+            rep.rework = bool(rep.lineage)
+            n.receive(rep)
 
     def release(self, ev: Event) -> None:
         """One pending thing of ``ev`` is settled; forget the event when none is left."""
         ev.pending -= 1
         if ev.pending == 0:
             self.rec.event_counts(ev.id, ev.observed, ev.reported, ev.observers,
-                                  bin(ev.analysed).count("1"))
+                                  bin(ev.analysed).count("1"), ev.independent)
             del self.live[ev.id]
 
     # -- running -------------------------------------------------------------------
@@ -418,7 +467,8 @@ class Simulation:
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
         records = rec.finish(
             scenario=sc.name, seed=self.seed, days=self.days, warmup_days=self.warmup_days,
-            live_events={eid: (ev.observed, ev.reported, ev.observers, bin(ev.analysed).count("1"))
+            live_events={eid: (ev.observed, ev.reported, ev.observers, bin(ev.analysed).count("1"),
+                               ev.independent)
                          for eid, ev in self.live.items()},
             collectors={n: self.nodes[n].index for n in sc.collectors},
             cells=cells, kinds=self.kind_names,
@@ -427,6 +477,7 @@ class Simulation:
             sources=list(sc.sources), source_sectors=[s.sector for s in sc.sources.values()],
             acts_at=[sc.meetings[sc.nodes[c].acts_at] if sc.nodes[c].acts_at else None
                      for c in sc.consumers],
+            interest=[sc.nodes[c].interest for c in sc.consumers],
         )
         records.meta.update({
             "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
@@ -440,6 +491,9 @@ class Simulation:
                       for p in self.pools.values()},
             "node_types": {n: sc.node_type(n) for n in sc.nodes},
             "chain_nodes": list(sc.commanders),
+            "interest": {c: (sc.nodes[c].interest.describe() if sc.nodes[c].interest else "all events")
+                         for c in sc.consumers},
+            "planning_horizon_h": sc.metrics.planning_horizon_h,
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]
                        if sc.metrics.bypass_consumer else None),
             "streams": self.streams.names,

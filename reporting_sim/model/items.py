@@ -12,7 +12,11 @@ A report carries what the sharing gates look at: its classification (``cls``: 0 
 whole mission, 1 for one trust group ``cls_group``, 2 for one organisation
 ``cls_org``), whether it still holds raw imagery with its metadata (``imagery``: the
 trust group it may travel in, or ``None``), and whether it keeps the precise time and
-place of the event (``precise``).
+place of the event (``precise``). Its ``lineage`` is the bit mask of the analysis cells
+that worked it or the reports it came from: an analysis cell working a report whose
+lineage is empty analyses the event independently; one working a report another
+analysis cell has worked only continues that work (passing up the branch is not
+duplication), unless it redoes it on purpose (``rework``: told of it at a board).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ MISSION, GROUP, UNIT = 0, 1, 2
 class Event:
     """A ground-truth event while it is live (see the module docstring)."""
 
-    __slots__ = ("id", "t", "kind", "pending", "seen", "observed", "reported", "observers", "analysed")
+    __slots__ = ("id", "t", "kind", "pending", "seen", "observed", "reported", "observers", "analysed",
+                 "independent")
 
     def __init__(self, eid: int, t: float, kind: int):
         self.id = eid
@@ -35,6 +40,7 @@ class Event:
         self.reported = 0
         self.observers = 0  # bit mask of the collectors that observed it
         self.analysed = 0  # bit mask of the analysis cells that worked it
+        self.independent = 0  # how many of those analyses were independent of each other
 
 
 class Report:
@@ -42,7 +48,7 @@ class Report:
     reached its current node."""
 
     __slots__ = ("id", "parent", "event", "prev", "t_in", "cls", "cls_group", "cls_org",
-                 "imagery", "precise")
+                 "imagery", "precise", "lineage", "rework")
 
     def __init__(self, rid: int, parent: int, event: Event, prev: int, t_in: float,
                  cls: int = MISSION, cls_group=None, cls_org=None, imagery=None, precise=True):
@@ -56,3 +62,5 @@ class Report:
         self.cls_org = cls_org
         self.imagery = imagery
         self.precise = precise
+        self.lineage = 0
+        self.rework = False

@@ -16,7 +16,8 @@ Staff cells are FIFO queues served by ``analysts`` in parallel, written with Sim
 ``Timeout`` callbacks rather than a process per report (several times cheaper); with
 ``current_pull`` they keep current and long-term reports apart and an analyst picks
 current work first with that chance. They also write INTREPs (sanitised reports of
-imagery) as queued work, and keep their own time-weighted monitors. Collectors turn
+imagery) as queued work, do their routine work (a SimPy process feeding tasks into
+the same inbox), and keep their own time-weighted monitors. Collectors turn
 ground-truth events into reports (see :class:`Collector`). Commanders pass word on at
 once.
 """
@@ -95,7 +96,7 @@ class Node:
         sim = self.sim
         ev = rep.event
         if self.consumer >= 0:
-            sim.rec.count_arrival(ev.id, self.consumer)
+            sim.rec.count_arrival(ev.id, self.consumer, sim.env.now)
             if self.knows_on_arrival:
                 sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
         if self.dedupe:
@@ -106,16 +107,40 @@ class Node:
         if self.boards:
             self.hold_for_boards(rep)
         if self.analysis and self.knows_on_arrival:
-            ev.analysed |= self.bit
+            self.analyse(rep)
         rep.t_in = sim.env.now
         self.accept(rep)
+
+    def take_note(self, rep: Report) -> None:
+        """Told of an event at a board that another member has already analysed: know
+        it and pass it on without working it again (no duplication of effort)."""
+        sim = self.sim
+        ev = rep.event
+        if self.consumer >= 0:
+            sim.rec.count_arrival(ev.id, self.consumer, sim.env.now)
+            sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
+        ev.seen |= self.bit
+        if self.boards:
+            self.hold_for_boards(rep)
+        rep.t_in = sim.env.now
+        self.forward(rep)
+
+    def analyse(self, rep: Report) -> None:
+        """This analysis cell has worked ``rep``: independently if no other analysis
+        cell worked it before it came here, or if it redid such work on purpose."""
+        ev = rep.event
+        if not ev.analysed & self.bit:
+            ev.analysed |= self.bit
+            if not rep.lineage or rep.rework:
+                ev.independent += 1
+        rep.lineage |= self.bit
 
     def receive_event(self, timeout) -> None:
         """SimPy callback: a report whose transit ended (the timeout's value)."""
         self.receive(timeout._value)
 
     def hold_for_boards(self, rep: Report) -> None:
-        item = (rep.event, rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise)
+        item = (rep.event, rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise, rep.lineage)
         for _board, held in self.boards:
             held.append(item)
 
@@ -188,6 +213,19 @@ class IntrepJob:
         self.event = reps[0].event
 
 
+class BackgroundJob:
+    """A piece of a cell's routine work (not a report): it takes an analyst for
+    ``work`` hours and passes nothing on."""
+
+    __slots__ = ("work", "t_in")
+    event = None
+    reps = ()
+
+    def __init__(self, work: float, t_in: float):
+        self.work = work
+        self.t_in = t_in
+
+
 class Commander(Node):
     """Hears and passes word on at once: no queue, no work time."""
 
@@ -218,6 +256,18 @@ class Cell(Node):
         self.reset_stats(0.0)
         if self.duty is not None:
             sim.every_day_at(self.duty.start_h, self._duty_starts)
+        bg = spec.background
+        if bg is not None and bg.per_day > 0:
+            sim.env.process(self._routine(24.0 / bg.per_day, sim.streams.get(f"background:{name}"),
+                                          bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
+
+    def _routine(self, mean_gap: float, gaps, work):
+        """The cell's routine work: a task every ``mean_gap`` hours on average (Poisson),
+        into the same inbox as the reports."""
+        env = self.sim.env
+        while True:
+            yield env.timeout(float(gaps.exponential(mean_gap)))
+            self._enqueue(BackgroundJob(work(), env.now))
 
     def reset_stats(self, now: float) -> None:
         self.t_last = now
@@ -229,6 +279,8 @@ class Cell(Node):
         self.completed = 0
         self.overflow = 0
         self.intreps = 0
+        self.routine_done = 0
+        self.routine_dropped = 0
         self.sum_wait = 0.0
         self.sum_sojourn = 0.0
         self.max_queue = self.waiting()
@@ -287,11 +339,13 @@ class Cell(Node):
     def _wait(self, job) -> None:
         """No analyst free (or off duty): into the inbox, unless it is full."""
         if self.inbox is not None and len(self.queue) + len(self.queue_lt) >= self.inbox:
+            if job.__class__ is BackgroundJob:
+                self.routine_dropped += 1
             for r in ((job,) if job.__class__ is Report else job.reps):
                 self.overflow += 1
                 self.sim.end(r, self.index, OVERFLOW)
             return
-        if self.pull is not None and job.event.kind not in self.current_kinds:
+        if self.pull is not None and (job.event is None or job.event.kind not in self.current_kinds):
             self.queue_lt.append(job)
         else:
             self.queue.append(job)
@@ -318,6 +372,9 @@ class Cell(Node):
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
             sim.schedule(Wake(self._done_cb, job), NORMAL, work)
+            return
+        if job.__class__ is BackgroundJob:
+            sim.later(job.work, self._done_routine, job)
             return
         work = self.intrep()
         if sim.tracing:
@@ -351,8 +408,12 @@ class Cell(Node):
         if self.consumer >= 0:
             sim.rec.known(rep.event.id, self.consumer, now, rep.prev, rep.precise, rep.id)
         if self.analysis:
-            rep.event.analysed |= self.bit
+            self.analyse(rep)
         self.forward(rep)
+
+    def _done_routine(self, _wake) -> None:
+        self._free(self.sim.env.now)
+        self.routine_done += 1
 
     def _done_intrep(self, timeout) -> None:
         job = timeout._value
@@ -378,6 +439,8 @@ class Cell(Node):
             "completed": self.completed,
             "overflow": self.overflow,
             "intreps": self.intreps,
+            "routine_done": self.routine_done,
+            "routine_dropped": self.routine_dropped,
             "sum_wait_h": self.sum_wait,
             "sum_sojourn_h": self.sum_sojourn,
             "busy_area": self.busy_area,
