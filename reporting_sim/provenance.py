@@ -80,6 +80,46 @@ def notes(text: str) -> list[dict]:
     return out
 
 
+STRENGTH = ("assumption", "derived", "source", "paper")
+"""Provenance tags from the weakest to the strongest."""
+
+_AS = re.compile(r"\bas (?:the )?([A-Za-z][A-Za-z0-9_\-]*)")
+
+
+def _tag_kinds(tags) -> set[str]:
+    return {t.split(" ")[0].rstrip(":") for t in tags}
+
+
+def inheritance_gaps(text: str) -> list[str]:
+    """Settings copied from another ("as X", X a kind, source or node of the file, or
+    for a link the links leaving node X) that lack the weakest tag of the setting they
+    copy: a number taken over from an assumption is an assumption too, whatever else
+    it rests on. One line per gap."""
+    import tomllib
+
+    data = tomllib.loads(text)
+    by_path = {n["path"]: n for n in notes(text)}
+    tables = {name: f"{sec}.{name}" for sec in ("kinds", "sources", "collectors", "cells", "commanders",
+                                                 "meetings", "pools", "boards")
+              for name in data.get(sec, {})}
+    gaps = []
+    for path, n in by_path.items():
+        key = path.rsplit(".", 1)[1]
+        for ref in _AS.findall(n["note"]):
+            if path.startswith("links["):
+                cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", []))
+                         if link.get("from") == ref]
+                src = next((by_path[c] for c in cands if c in by_path and c != path), None)
+            else:
+                src = by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
+            if src is None:
+                continue
+            weakest = min(_tag_kinds(src["tags"]), key=STRENGTH.index)
+            if weakest not in _tag_kinds(n["tags"]):
+                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{weakest}] tag")
+    return gaps
+
+
 def tag_counts(items: list[dict]) -> dict[str, int]:
     """How many settings rest on the paper, a public source, an assumption, a derivation."""
     counts = {"paper": 0, "source": 0, "assumption": 0, "derived": 0}

@@ -51,3 +51,27 @@ def test_the_checker_catches_an_untagged_number():
     text = '[cells.x]\nanalysts = 3\nwork_h = 1.0  # [assumption] ok\nto = "g2_west"\n'
     flagged = [no for no, _, comment in numeric_lines(text) if not TAG.search(comment)]
     assert flagged == [2]
+
+
+@pytest.mark.parametrize("name", scenario.builtin_names())
+def test_copied_numbers_keep_the_weakest_tag_of_what_they_copy(name):
+    from reporting_sim import provenance
+
+    gaps = provenance.inheritance_gaps(scenario.builtin_text(name))
+    assert not gaps, "copied settings that drop an [assumption] (or other weaker) tag:\n" + "\n".join(gaps)
+
+
+def test_the_inheritance_checker_catches_a_dropped_assumption():
+    from reporting_sim import provenance
+
+    text = ('[collectors.a]\nliteracy = 0.4  # [paper §3 cultural fit] illiterate; [assumption] the value\n'
+            '[collectors.b]\nliteracy = 0.4  # [paper §3 cultural fit] as a\n'
+            '[collectors.c]\nliteracy = 0.4  # [paper §3 cultural fit] as a; [assumption] as a\n')
+    gaps = provenance.inheritance_gaps(text)
+    assert len(gaps) == 1 and gaps[0].startswith("collectors.b.literacy")
+
+
+@pytest.mark.parametrize("name", scenario.builtin_names())
+def test_the_scenario_cites_only_the_study_or_itself(name):
+    text = scenario.builtin_text(name)
+    assert "MODEL.md" not in text
