@@ -212,7 +212,10 @@ def _codes(col: pd.Series, categories) -> np.ndarray:
 
 
 def _quantiles(x: np.ndarray) -> tuple[float, float]:
-    return tuple(np.quantile(x, [0.5, 0.9])) if x.size else (math.nan, math.nan)
+    if not x.size:
+        return (math.nan, math.nan)
+    with np.errstate(invalid="ignore"):  # an action that never comes is inf
+        return tuple(np.quantile(x, [0.5, 0.9]))
 
 
 def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,

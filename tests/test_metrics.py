@@ -21,12 +21,23 @@ def test_summary_blocks_match_the_pandas_metrics(rec, family):
     led = rec.ledger if family is None else rec.ledger[rec.ledger["family"] == family]
     shares = metrics.outcome_shares(led)
     lat = metrics.latency_quantiles(led)
+    act = metrics.latency_quantiles(led, column="act_latency_h")
     fid = metrics.fidelity(led)
+    fid_arr = metrics.fidelity(led, over="arrived")
     for c in rec.consumers:
         block = s["consumers"][c] if family is None else s["consumers"][c]["by_family"][family]
-        assert block["events"] == int((led["consumer"] == c).sum())
+        assert block["events"] == int(((led["consumer"] == c) & led["interest"]).sum())
+        for q in ("p50", "p90"):
+            want = act.loc[c, q]
+            got = block["act_latency_h"][q]
+            assert (got is None and math.isnan(want)) or got == pytest.approx(want, abs=1e-9)
+        want = fid_arr.get(c, math.nan)
+        got = block["fidelity_arrived"]
+        assert (got is None and math.isnan(want)) or got == pytest.approx(want)
         for o in shares.columns:
-            assert block["outcomes"][o] == pytest.approx(shares.loc[c, o], abs=1e-12)
+            want = shares.loc[c, o]
+            got = block["outcomes"][o]
+            assert (got is None and math.isnan(want)) or got == pytest.approx(want, abs=1e-12)
         for q in ("p50", "p90"):
             want = lat.loc[c, q]
             got = block["latency_h"][q]
