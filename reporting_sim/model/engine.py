@@ -374,7 +374,7 @@ class Simulation:
                 brings = u_bring() < board.p_bring
                 if ev.t + shelf[ev.kind] < now or not brings:
                     continue  # stale, or the holder does not think the others need it
-                if ev.analysed & m.bit:
+                if m.analysis:  # it has worked the event, or is working it
                     lineage |= m.bit
                 for n in members:
                     if n is m or ev.seen & n.bit:
