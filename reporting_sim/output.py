@@ -122,7 +122,8 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
         records.ledger.to_parquet(tmp / "ledger.parquet", index=False)
         records.events.to_parquet(tmp / "events.parquet", index=False)
         records.cells.to_csv(tmp / "cells.csv", index=False)
-        metrics.weekly(records.ledger, records.events, metrics.tag_groups(records.meta)).to_csv(tmp / "weekly.csv")
+        metrics.weekly(records.ledger, records.events, metrics.tag_groups(records.meta),
+                       days=records.days).to_csv(tmp / "weekly.csv")
         records.reports.to_csv(tmp / "reports.csv", index=False)
         if records.trace is not None:
             records.trace.to_parquet(tmp / "trace.parquet", index=False)

@@ -22,38 +22,55 @@ def _h(x) -> str:
 
 def format_summary(s: dict) -> str:
     """The run summary as a readable table (shares in percent, latencies in hours)."""
+    horizon = s.get("planning_horizon_h", 168.0)
     lines = [
         f"scenario {s['scenario']}  seed {s['seed']}  days {s['days']:g}"
         + (f"  (warm-up {s['warmup_days']:g} d left out)" if s.get("warmup_days") else ""),
         f"events {s['events']}  (current {s['events_by_family']['current']}, "
         f"long-term {s['events_by_family']['long_term']})  reports {s['reports']['created']}",
         "",
-        "Current intelligence: share of events per outcome (%) and latency of what arrived (h)",
+        "Current intelligence: per consumer, of the events in its area of interest (n), the share",
+        "in each outcome (%); latency (h) from the event to knowing it and to when it could act",
+        "(its briefing), over what arrived",
     ]
     lines += _outcome_table(s, "current")
-    lines += ["", "Long-term (X-PMESII) intelligence"]
+    lines += ["", "Long-term (X-PMESII) intelligence; plan % = could act on it within "
+              f"{horizon:g} h (its shelf life is weeks: 'late' is rare)"]
     lines += _outcome_table(s, "long_term")
+    areas = [f"  {name}: {c['area_of_interest']}" for name, c in s["consumers"].items()
+             if c.get("area_of_interest", "all events") != "all events"]
+    if areas:
+        lines += ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
     if s.get("bypass_rate") is not None:
-        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the events the "
-                  "Force Commander heard of reached him through the command chain before U2 knew"]
+        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events the Force Commander "
+                  "knew of, he first heard through the command chain before any report reached U2"]
+    dup = s.get("duplication") or {}
+    if dup.get("share_duplicated") is not None:
+        lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
+                  "worked by an analysis cell were analysed independently by more than one"]
     if s.get("cells"):
         lines += ["", f"{'staff cell':<22}{'util %':>8}{'wait h':>8}{'queue':>8}{'worked':>8}{'overflow':>9}"]
         for name, c in s["cells"].items():
             util = "   -" if c["utilisation"] is None else f"{100 * c['utilisation']:6.1f}"
             lines.append(f"{name:<22}{util:>8}{_h(c['mean_wait_h']):>8}"
                          f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
+        lines.append("(util: busy analyst-hours, reports and routine work, over analyst-hours round the clock)")
     return "\n".join(lines)
 
 
 def _outcome_table(s: dict, family: str) -> list[str]:
-    head = f"{'consumer':<22}" + "".join(f"{_SHORT[o]:>10}" for o in OUTCOMES) + f"{'p50 h':>8}{'p90 h':>8}"
+    plan = family == "long_term"
+    head = (f"{'consumer':<22}{'n':>6}" + "".join(f"{_SHORT[o]:>10}" for o in OUTCOMES)
+            + f"{'know p50':>9}{'act p50':>9}{'act p90':>9}" + (f"{'plan %':>8}" if plan else ""))
     rows = [head]
     for name, c in s["consumers"].items():
         f = c["by_family"][family]
         if not f["events"]:
             continue
-        rows.append(f"{name:<22}" + "".join(f"{_pct(f['outcomes'][o]):>10}" for o in OUTCOMES)
-                    + f"{_h(f['latency_h']['p50']):>8}{_h(f['latency_h']['p90']):>8}")
+        act = f.get("act_latency_h", {})
+        rows.append(f"{name:<22}{f['events']:>6}" + "".join(f"{_pct(f['outcomes'][o]):>10}" for o in OUTCOMES)
+                    + f"{_h(f['latency_h']['p50']):>9}{_h(act.get('p50')):>9}{_h(act.get('p90')):>9}"
+                    + (f"{_pct(f.get('within_planning')):>8}" if plan else ""))
     if len(rows) == 1:
         rows.append("(no events of this family)")
     return rows

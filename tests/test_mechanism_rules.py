@@ -126,3 +126,14 @@ def test_routine_work_delays_the_reports_behind_it():
     waits = [run(routine_cell(per_day, analysts=1, days=30.0), seed=3)[1]["cells"]["x"]["mean_wait_h"]
              for per_day in (0.0, 12.0)]
     assert waits[1] > waits[0] + 0.1
+
+
+def test_in_2014_the_scaneagle_sees_nothing_until_accredited():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "experiments" / "scenarios" / "minusma-2014.toml"
+    sc = scenario.load(path)
+    s = metrics.summary(simulate(sc, 1, 120))
+    assert s["collectors"]["nld_uav"]["observed"] == 0  # accreditation takes 140-180 days
+    assert s["collectors"]["nld_uav"]["active_from_day"] >= 140
+    assert s["collectors"]["swe_uav"]["observed"] == 0 and s["collectors"]["est_humint"]["observed"] == 0
