@@ -616,6 +616,9 @@ def scale_time(data: dict, k: float) -> dict:
                 p["first_h"] = p.get("first_h", 0.0) / k
             if "written" in node:
                 node["written"]["delay_h"] = scale_dist(node["written"]["delay_h"], k)
+            if "background" in node:
+                node["background"]["per_day"] *= k
+                node["background"]["work_h"] = scale_dist(node["background"]["work_h"], k)
             if "tasking" in node:
                 node["tasking"]["per_week"] *= k
                 node["tasking"]["window_h"] /= k
@@ -634,10 +637,13 @@ def scale_time(data: dict, k: float) -> dict:
     for link in out.get("links", []):
         if "transit_h" in link:
             link["transit_h"] = scale_dist(link["transit_h"], k)
+    if "planning_horizon_h" in out.get("metrics", {}):
+        out["metrics"]["planning_horizon_h"] /= k
     return out
 
 
-TIMES = {"ledger": ["arrival_h", "act_h", "latency_h", "t_h", "shelf_life_h"], "events": ["t_h", "shelf_life_h"]}
+TIMES = {"ledger": ["reached_h", "arrival_h", "act_h", "latency_h", "t_h", "shelf_life_h"],
+         "events": ["t_h", "shelf_life_h"]}
 
 
 def check_scaled(a, b, k: float):

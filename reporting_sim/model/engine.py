@@ -7,8 +7,11 @@ event (:mod:`.collectors`); reports then move from node to node through links: a
 picks links, the sharing gates decide what may pass (:mod:`.gates`), and
 :meth:`Simulation.send` moves what passes, waiting for a meeting where the link says
 so, until each report ends in one terminal state (:meth:`Simulation.end`) or is still
-in flight when the horizon is reached. Coordination boards (the JCB) exchange what
-their members hold at each of their meetings (:meth:`Simulation._board_meets`).
+in flight when the horizon is reached. Coordination boards (the JCB) are SimPy
+processes that meet at their meeting's times; at each meeting the members pass each
+other part of what they hold, as competition, classification and othering allow, and a
+member told of analysed work takes note of it or redoes it
+(:meth:`Simulation._board_meets`).
 
 Time is in hours from the scenario's start date. Ties: SimPy runs events due at the
 same time in the order they were scheduled; a hop with no delay at all is delivered at
@@ -398,6 +401,8 @@ class Simulation:
                     if hold is None:
                         self.end(rep, m.index, NOT_SHARED)
                     elif hold > 0:
+                        if self.tracing and now + hold < self.horizon:
+                            self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
                         self.later(hold, self._board_deliver, (n, rep, rework))
                     else:
                         self._deliver(n, rep, rework)

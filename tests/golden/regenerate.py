@@ -23,12 +23,14 @@ SCENARIO = "minusma-2015"
 SEEDS = (1, 2, 2015)
 DAYS = 60.0
 
-# outcome shares per consumer and per family, latency p50/p90 (overall and per
-# family), the bypass rate, cell utilisation, and the number of events as an anchor
-KEY = re.compile(r"^(events|bypass_rate"
+# outcome shares per consumer and per family, latency p50/p90 to knowing and to
+# acting, fidelity (over events and over arrivals), long-term within_planning, the
+# bypass rate, duplication, cell utilisation and waits, and the number of events
+KEY = re.compile(r"^(events|bypass_rate|duplication\.share"
                  r"|[A-Za-z0-9_\-]+(\.(current|long_term))?"
-                 r"\.(in_time|late|not_observed|not_reported|withheld|not_shared|in_flight|latency_p50|latency_p90)"
-                 r"|cell\.[A-Za-z0-9_\-]+\.utilisation)$")
+                 r"\.(in_time|late|not_observed|not_reported|withheld|not_shared|in_flight|latency_p50|latency_p90"
+                 r"|act_latency_p50|act_latency_p90|fidelity|fidelity_arrived|within_planning)"
+                 r"|cell\.[A-Za-z0-9_\-]+\.(utilisation|mean_wait_h))$")
 
 
 def golden_rows() -> list[tuple[int, str, float]]:
