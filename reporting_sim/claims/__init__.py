@@ -192,8 +192,12 @@ def changed_data(ref: ClaimRef, base_data: dict, base_source: str) -> dict:
         if exc.source == ref.source:
             raise ref.error(exc.field, exc.message) from None
         raise ref.error("variant", exc.one_line()) from None
-    data.setdefault("scenario", {})["name"] = "claim-" + digest({k: data[k] for k in sorted(data) if k != "scenario"})[:10]
+    data.setdefault("scenario", {})["name"] = "claim-" + digest(_without_header(data))[:10]
     return data
+
+
+def _without_header(data: dict) -> dict:
+    return {k: data[k] for k in sorted(data) if k != "scenario"}
 
 
 def _relative(path: str, source: str) -> Path:
@@ -225,6 +229,9 @@ def prepare(scenario_ref: str, refs: list[ClaimRef]) -> tuple[experiment.Member,
                 members[label] = experiment.Member(label, data, f"{ref.source} {ref.where}")
             except ScenarioError as exc:
                 raise ref.error("", f"the changed scenario is not valid: {exc.field}: {exc.message}") from None
+        if _without_header(members[label].scenario.to_dict()) == _without_header(base.scenario.to_dict()):
+            raise ref.error("", "the change leaves the scenario as it was (every value already so); "
+                            "a claim must change something")
         _check_metric(ref, members[label].scenario)
         labels.append(label)
     return base, list(members.values()), labels
