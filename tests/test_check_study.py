@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,15 @@ def test_validation_doc_is_generated_from_every_builtin_claim():
     assert len(rows) == len(ids), "docs/validation.md is stale: run scripts/make_validation_doc.py"
     for row, cid in zip(rows, ids):
         assert f"**{cid}**" in row and row.rstrip().endswith(("PASS |", "FAIL |"))
+
+
+def test_the_readme_example_is_a_valid_claims_file():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## Checking the study's claims", 1)[1]
+    block = section.split("```toml", 1)[1].split("```", 1)[0]
+    refs = claims.parse(tomllib.loads(block), str(ROOT / "my-claims.toml"))  # its variant path: from the top
+    _, members, _ = claims.prepare("minusma-2015", refs)
+    assert members[0].scenario.cells["u2"].analysts == 6  # the variant file's change was applied
 
 
 # ------------------------------------------------------------------ the pass rule

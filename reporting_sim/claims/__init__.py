@@ -202,8 +202,7 @@ def _without_header(data: dict) -> dict:
 
 def _relative(path: str, source: str) -> Path:
     p = Path(path)
-    folder = Path(source).parent if Path(source).is_file() else Path(".")
-    return p if p.is_absolute() else folder / p
+    return p if p.is_absolute() else Path(source).parent / p
 
 
 def _check_metric(ref: ClaimRef, sc: scenario_mod.Scenario) -> None:
