@@ -169,6 +169,45 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
 
 
+@cli.command("check-study")
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=4, show_default=True)
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=240.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Replication r uses seed + r, in the base and every change (common random numbers).")
+@click.option("--claims", "claim_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="A claims file of your own (repeatable), checked after the built-in claims.")
+@click.option("--builtin/--no-builtin", default=True, show_default=True,
+              help="Check the built-in claims of the study (or only the --claims files).")
+@click.option("--only", multiple=True, metavar="ID", help="Check only the claim with this id (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (docs/validation.md is made of it).")
+@_executor_options
+def check_study(scenario, replications, days, seed, claim_files, builtin, only, as_json, markdown,
+                n_jobs, dask_address, progress):
+    """Check the field study's claims against SCENARIO_OR_FILE (default: minusma-2015):
+    each claim changes the scenario and says which way a metric moves; paired
+    replications with common random numbers give the difference and its 95% interval.
+    Exits 0 whether claims pass or fail (it is a report); 2 on bad input."""
+    from . import claims as claims_mod
+
+    if as_json and markdown:
+        raise InputError("--json, --markdown: choose one output format")
+    refs = claims_mod.gather(claim_files, builtin, only)
+    result = claims_mod.check(scenario, refs, replications=replications, days=days, seed=seed,
+                              n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    if as_json:
+        click.echo(json.dumps(result))
+    elif markdown:
+        command = " ".join(["reporting-sim check-study"] + ([scenario] if scenario != DEFAULT_SCENARIO else [])
+                           + [f"--replications {replications}", f"--days {days:g}", f"--seed {seed}"]
+                           + [f"--claims {f}" for f in claim_files] + ([] if builtin else ["--no-builtin"])
+                           + [f"--only {i}" for i in only])
+        click.echo(claims_mod.format_markdown(result, refs, seed, command), nl=False)
+    else:
+        click.echo(claims_mod.format_text(result, refs, seed))
+
+
 def _traced_run(scenario, days, seed):
     from .model import simulate
 
