@@ -153,9 +153,11 @@ def _num(x) -> Optional[float]:
 
 
 def _codes(col: pd.Series, categories) -> np.ndarray:
+    """Category codes as int64: pandas stores them in the smallest integer type that
+    fits (int8 below 128 categories), and index arithmetic on those would wrap."""
     if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(categories):
-        return col.cat.codes.to_numpy()
-    return pd.Categorical(col.astype(str), categories=list(categories)).codes
+        return col.cat.codes.to_numpy().astype(np.int64)
+    return pd.Categorical(col.astype(str), categories=list(categories)).codes.astype(np.int64)
 
 
 def _block(counts: np.ndarray, lat: np.ndarray, precise: np.ndarray) -> dict:
