@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import output, scenario as scenario_mod, stats, variants
+from . import limits, output, scenario as scenario_mod, stats, variants
 from .errors import ScenarioError
 from .execution import Job, RunStore, digest, execute, write_atomic
 from .streams import replication_seed
@@ -201,6 +201,23 @@ def get_param(data: dict, path: str):
     return node
 
 
+def design_size(sweep: Sweep) -> int:
+    """How many points a sweep's design has, counted without building it."""
+    d = len(sweep.parameters)
+    if sweep.method == "grid":
+        return math.prod(len(p.values) for p in sweep.parameters.values())
+    return sweep.samples * {"lhs": 1, "morris": d + 1, "sobol": d + 2}[sweep.method]
+
+
+def check_planned_runs(points: int, spec: Spec, source: str, field: str) -> None:
+    """Refuse a plan of more runs than the limit (``REPORTING_SIM_MAX_RUNS``) before
+    anything is expanded or run: ``points`` scenarios, each for the most replications
+    the spec may ask for."""
+    reps = spec.target.max_replications if spec.target is not None else spec.replications
+    if points * reps > limits.limit("RUNS"):
+        raise limits.too_much(source, field, "RUNS", f"{points} scenarios x {reps} replications = {points * reps}")
+
+
 def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], Optional[np.ndarray]]:
     """The parameter settings of a sweep; for Morris and Sobol also SALib's problem and
     sample matrix (needed to analyse the results)."""
@@ -287,15 +304,21 @@ class Experiment:
         folder = path.parent
         base = resolve_member(ef.experiment.base, folder)
         if ef.sweep is None:
+            check_planned_runs(1 + len(ef.experiment.variants), ef.experiment, str(path), "experiment.replications")
             members = [base] + [resolve_member(v, folder) for v in ef.experiment.variants]
             _unique_labels(members, str(path))
             return cls(ef.experiment, members, spec_text=path.read_text("utf-8"))
+        check_planned_runs(design_size(ef.sweep), ef.experiment, str(path), "sweep")
         members, problem, design = sweep_members(base, ef.sweep, ef.experiment.seed)
         return cls(ef.experiment, members, ef.sweep, problem, design, path.read_text("utf-8"))
 
     @classmethod
     def comparison(cls, base: str, variant_refs: list[str], *, replications: int, days: float, seed: int,
                    metrics: Optional[list[str]] = None, warmup_days: float = 0.0) -> "Experiment":
+        if (1 + len(variant_refs)) * replications > limits.limit("RUNS"):
+            raise limits.too_much("compare", "--replications", "RUNS",
+                                  f"{1 + len(variant_refs)} scenarios x {replications} replications = "
+                                  f"{(1 + len(variant_refs)) * replications}")
         members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
         _unique_labels(members, "compare")
         name = "compare-" + members[0].label + "-" + digest([[m.label, m.data] for m in members]

@@ -46,6 +46,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import limits
 from .distributions import Distribution, Fixed
 from .errors import ScenarioError
 
@@ -503,15 +504,11 @@ def read_toml_text(text: str | bytes, source: str) -> dict:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ScenarioError(source, "file", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    limits.check_toml_text(text, source)  # bound the parser's work before it starts
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, "file", f"not valid TOML: {exc}")
-
-
-MAX_FILE_BYTES = 16 * 2**20
-"""Scenario and variant files are small (``minusma-2015`` is about 60 kB); a bigger
-file is refused rather than read into memory."""
 
 
 def read_file(path: str | Path) -> dict:
@@ -525,19 +522,18 @@ def read_file(path: str | Path) -> dict:
             raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
         if not stat.S_ISREG(st.st_mode):
             raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
-        if st.st_size > MAX_FILE_BYTES:
-            raise ScenarioError(str(path), "file", f"is too large for a scenario file ({st.st_size} bytes; "
-                                f"at most {MAX_FILE_BYTES})")
+        if st.st_size > limits.limit("FILE_BYTES"):
+            raise limits.too_much(str(path), "file", "FILE_BYTES", st.st_size)
         with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            raw = fh.read(limits.limit("FILE_BYTES") + 1)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "no such file")
     except IsADirectoryError:
         raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
     except OSError as exc:
         raise ScenarioError(str(path), "file", f"cannot be read ({exc.strerror or exc})")
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(str(path), "file", f"is too large for a scenario file (more than {MAX_FILE_BYTES} bytes)")
+    if len(raw) > limits.limit("FILE_BYTES"):
+        raise limits.too_much(str(path), "file", "FILE_BYTES", f"{len(raw)}+")
     return read_toml_text(raw, str(path))
 
 

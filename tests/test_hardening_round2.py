@@ -107,3 +107,105 @@ def test_item1_minusma_with_a_tenth_consumer_runs(tmp_path):
     code, out, err = invoke("run", f, "--days", "3", "--json", "--no-save")
     assert code == 0, err
     assert len(json.loads(out)["consumers"]) == 10
+
+
+# ------------------------------------------------------------------ deep nesting and bounded work (items 2, 3)
+
+SMALL_SCENARIO = large_scenario(n_sectors=2, per_sector=1)
+SMALL_TEXT = tomli_w.dumps(SMALL_SCENARIO)
+
+
+def experiment_text(extra: str = "", base: str = "small.toml", name: str = "exp") -> str:
+    return (f'[experiment]\nname = "{name}"\nbase = "{base}"\ndays = 1\nreplications = 2\n'
+            f'metrics = ["force_cdr.in_time"]\n' + extra)
+
+
+@pytest.mark.parametrize("text", [
+    "x = " + "[" * 600 + "]" * 600 + "\n",
+    "x = " + "{a = " * 600 + "1" + "}" * 600 + "\n",
+    "[scenario]\nname = 'x'\n[kinds]\nthreat = " + "{a = [" * 200 + "]}" * 200 + "\n",
+], ids=["arrays", "inline-tables", "mixed"])
+@pytest.mark.parametrize("command", ["validate", "run", "experiment"])
+def test_item2_deep_nesting_is_refused_in_one_line(text, command, tmp_path):
+    """Item 2: 600 nested arrays (1.2 kB) gave RecursionError in the TOML parser."""
+    f = tmp_path / "deep.toml"
+    if command == "experiment":
+        text = experiment_text() + "description = " + text.split("=", 1)[1]
+    f.write_text(text, encoding="utf-8")
+    code, out, err = invoke(command, f, *(["--out", tmp_path / "o"] if command != "validate" else []))
+    assert_one_line_error(code, out, err, "deep.toml", "REPORTING_SIM_MAX_DEPTH")
+    assert not (tmp_path / "o").exists()
+
+
+def test_item3_a_key_with_thousands_of_parts_is_refused_at_once(tmp_path):
+    """Item 3: a key of 30,000 dotted parts took 47 s and 3.6 GB in the parser; keys
+    of a few thousand parts on lines within the line limit are bounded too."""
+    f = tmp_path / "key.toml"
+    f.write_text(".".join(["a"] * 30000) + " = 1\n", encoding="utf-8")
+    t0 = time.perf_counter()
+    assert_one_line_error(*invoke("validate", f), "key.toml", "REPORTING_SIM_MAX_LINE_CHARS")
+    f.write_text(("\n".join(".".join(["a"] * 4000) + f"{i} = 1" for i in range(100))) + "\n", encoding="utf-8")
+    assert_one_line_error(*invoke("validate", f), "key.toml", "line 1", "REPORTING_SIM_MAX_KEY_PARTS")
+    f.write_text("[" + ".".join(["t"] * 100) + "]\n", encoding="utf-8")
+    assert_one_line_error(*invoke("validate", f), "REPORTING_SIM_MAX_KEY_PARTS")
+    assert time.perf_counter() - t0 < 10  # the old parser took minutes on the first alone
+
+
+def test_item3_the_limits_leave_ordinary_files_alone(tmp_path):
+    """Floats, dates, dotted keys of a few parts, strings holding brackets, dots and
+    '=' (also multi-line ones) do not count against the limits."""
+    from reporting_sim.limits import check_toml_text
+
+    check_toml_text(scenario.builtin_text("minusma-2015"), "minusma")
+    text = ('a.b.c = 1.5\nd = 1979-05-27T07:32:00.999\ne = "[[[[ a.b.c.d.e.f = {{{{"\n'
+            "f = '''\n" + "x." * 5000 + "\n'''\n" + 'g = [1.1, 2.2,\n 3.3]\nh = { i.j = 1, k = [1.0, {l = 2}] }\n')
+    check_toml_text(text, "ok")
+    assert scenario.read_toml_text(text, "ok")["h"]["k"][1] == {"l": 2}
+
+
+def test_item3_a_big_file_is_refused_and_the_limit_can_be_raised(tmp_path, monkeypatch):
+    """Item 3: a 16 MiB file of a million keys took 109 s; files are now bounded at
+    1 MiB by default (the built-in scenario is about 60 kB), raised by an environment
+    variable."""
+    f = tmp_path / "many.toml"
+    f.write_text(SMALL_TEXT + "".join(f"# {i}\n" for i in range(200000)), encoding="utf-8")
+    assert_one_line_error(*invoke("validate", f), "many.toml", "REPORTING_SIM_MAX_FILE_BYTES")
+    monkeypatch.setenv("REPORTING_SIM_MAX_FILE_BYTES", str(4 * 2**20))
+    code, out, err = invoke("validate", f)
+    assert code == 0, err
+
+
+def grid_text(n_params: int, n_values: int) -> str:
+    text = experiment_text('[sweep]\nmethod = "grid"\nmetric = "force_cdr.in_time"\n')
+    for i in range(n_params):
+        text += f'[sweep.parameters."cells.s2_{i % 2}.analysts"]\nvalues = {list(range(1, n_values + 1))}\n' if i < 2 \
+            else f'[sweep.parameters."kinds.threat.shelf_life_h"]\nvalues = {[float(v) for v in range(1, n_values + 1)]}\n'
+    return text
+
+
+@pytest.mark.parametrize("sweep", [
+    grid_text(2, 60) + '[sweep.parameters."commanders.force_cdr.dedupe"]\nvalues = ' + "[true, false]" + "\n"
+    '[sweep.parameters."cells.hq_g2.analysts"]\nvalues = ' + str(list(range(1, 60))) + "\n",
+    experiment_text('[sweep]\nmethod = "sobol"\nsamples = 100000\nmetric = "force_cdr.in_time"\n'
+                    '[sweep.parameters."cells.hq_g2.analysts"]\nlow = 1\nhigh = 5\n'),
+    experiment_text('[experiment.target]\nmetric = "force_cdr.in_time"\nhalf_width = 0.01\nmax_replications = 100000\n'
+                    ).replace('replications = 2\n', 'replications = 2\nvariants = ["v.toml"]\n'),
+], ids=["grid", "sobol", "target"])
+def test_item3_a_design_too_big_to_run_is_refused_before_expanding(sweep, tmp_path):
+    """Item 3: a 2 kB grid of 7.8e8 points exhausted memory; sobol with 100,000 samples
+    ran away. The planned runs are counted before anything is built or run."""
+    write_toml(tmp_path / "small.toml", SMALL_SCENARIO)
+    (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n', encoding="utf-8")
+    f = tmp_path / "big.toml"
+    f.write_text(sweep, encoding="utf-8")
+    t0 = time.perf_counter()
+    assert_one_line_error(*invoke("experiment", f, "--out", tmp_path / "o", "--jobs", "1"),
+                          "big.toml", "REPORTING_SIM_MAX_RUNS")
+    assert time.perf_counter() - t0 < 20
+    assert not (tmp_path / "o").exists()
+
+
+def test_item3_compare_counts_its_runs_before_running(tmp_path):
+    code, out, err = invoke("compare", "minusma-2015", "minusma-2015", "--replications", "60000",
+                            "--out", tmp_path / "o")
+    assert_one_line_error(code, out, err, "--replications", "REPORTING_SIM_MAX_RUNS")
