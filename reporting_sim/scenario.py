@@ -828,6 +828,8 @@ def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
             raise ScenarioError(source, f"{kinds[m]}.{m}.dedupe",
                                 f"cycle {' -> '.join(cycle)} has a node that copies reports to every link "
                                 "and no node that drops repeats; set dedupe = true on one of them")
+    for comp in _cycles(succ):
+        _check_hops(sc, source, kinds, comp, {n: [m for m in succ[n] if m in comp] for n in comp})
     instant = {n: [m for m in succ[n] if _may_take_no_time(sc, n, m)] for n in succ}
     for comp in _cycles(instant):
         sub = {n: [m for m in instant[n] if m in comp] for n in comp}
@@ -837,3 +839,37 @@ def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
                             f"cycle {' -> '.join(cycle)} can take no time (no work or transit on some way "
                             "round; a meeting does not delay a report that arrives as it starts): a report "
                             "could go round for ever at one instant")
+
+
+MAX_CYCLE_HOPS = 1000
+"""At most this many hops, on average, that one report may make round a cycle of
+nodes that keep repeats before it leaves it, so every run ends (see
+docs/scenario-format.md, "cycles")."""
+
+
+def _check_hops(sc: Scenario, source: str, kinds: dict[str, str], comp: list[str], sub: dict) -> None:
+    """Refuse a cycle of "choose" nodes round which a report would go for ever, or for
+    more than :data:`MAX_CYCLE_HOPS` hops on average: with ``Q[i, j]`` the chance that
+    node ``i`` passes a report to node ``j`` of the cycle (the p of its links, an upper
+    bound: link filters and gates only lower it), the mean hops before leaving from
+    each node solve ``(I - Q) h = 1``."""
+    import numpy as np
+
+    pos = {n: i for i, n in enumerate(comp)}
+    q = np.zeros((len(comp), len(comp)))
+    for link in sc.active_links:
+        if link.src in pos and link.to in pos:
+            q[pos[link.src], pos[link.to]] += link.p
+    try:
+        hops = np.linalg.solve(np.eye(len(comp)) - q, np.ones(len(comp)))
+    except np.linalg.LinAlgError:
+        hops = np.full(len(comp), np.inf)
+    bad = ~np.isfinite(hops) | (hops < 0) | (hops > MAX_CYCLE_HOPS)
+    if not bad.any():
+        return
+    worst = comp[int(np.argmax(np.where(np.isfinite(hops) & (hops >= 0), hops, np.inf)))]
+    how = ("for ever (the p of its links leave no way out)" if not np.isfinite(hops).all() or (hops < 0).any()
+           else f"for {float(np.max(hops)):.3g} hops on average")
+    raise ScenarioError(source, f"{kinds[worst]}.{worst}.routing",
+                        f"cycle {' -> '.join(_a_cycle(sub, worst))} keeps a report going round {how} (at most "
+                        f"{MAX_CYCLE_HOPS} allowed); lower the p of a link on it, or set dedupe = true on one of its nodes")

@@ -209,3 +209,112 @@ def test_item3_compare_counts_its_runs_before_running(tmp_path):
     code, out, err = invoke("compare", "minusma-2015", "minusma-2015", "--replications", "60000",
                             "--out", tmp_path / "o")
     assert_one_line_error(code, out, err, "--replications", "REPORTING_SIM_MAX_RUNS")
+
+
+# ------------------------------------------------------------------ cycles that never end (item 4)
+
+def two_commander_cycle(transit_h: float, p_back: float) -> dict:
+    """The issue's case: commanders ``a`` and ``b`` pass reports to each other
+    ("choose", repeats kept), ``b`` back to ``a`` with chance ``p_back``."""
+    data = large_scenario(1, 0)
+    data["commanders"].update({"a": {"routing": "choose", "dedupe": False},
+                               "b": {"routing": "choose", "dedupe": False}})
+    data["links"] += [{"from": "cmd0", "to": "a"}, {"from": "a", "to": "b", "transit_h": transit_h},
+                      {"from": "b", "to": "a", "transit_h": transit_h, "p": p_back}]
+    return data
+
+
+@pytest.mark.parametrize("transit_h", [1e-9, 1.0])
+def test_item4_a_cycle_with_no_way_out_is_refused(transit_h, tmp_path):
+    """Item 4: p = 1 both ways and 1e-9 h of transit passed validation and `run --days 2`
+    never finished; with 1 h it ends only at the horizon, every report still going
+    round. Both are refused, naming the cycle."""
+    f = write_toml(tmp_path / "loop.toml", two_commander_cycle(transit_h, 1.0))
+    assert_one_line_error(*invoke("validate", f), "loop.toml", "commanders.a.routing", "a -> b -> a", "for ever")
+
+
+def test_item4_a_cycle_a_report_leaves_too_slowly_is_refused(tmp_path):
+    f = write_toml(tmp_path / "loop.toml", two_commander_cycle(1e-9, 0.9999))
+    assert_one_line_error(*invoke("validate", f), "loop.toml", "hops on average", "1000")
+
+
+def test_item4_a_fast_cycle_with_a_way_out_runs_to_its_end(tmp_path):
+    """A feedback loop that reports leave (b passes back with p = 0.9) is a valid
+    model, however fast it turns, and its run ends."""
+    f = write_toml(tmp_path / "loop.toml", two_commander_cycle(1e-9, 0.9))
+    code, out, err = invoke("run", f, "--days", "2", "--no-save", "--json")
+    assert code == 0, err
+
+
+def simulate_with_budget(sc, budget: int) -> int:
+    """Step a run to its horizon; return the steps used (a hang fails, not blocks)."""
+    from reporting_sim.model import Simulation
+
+    sim = Simulation(sc, trace=False)
+    env, horizon, used = sim.env, sim.days * 24.0, 0
+    while env.peek() < horizon and used < budget:
+        env.step()
+        used += 1
+    assert used < budget, f"the run used {used} steps and is at hour {env.now:g} of {horizon:g}"
+    return used
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def generated_networks(draw):
+    """Small force structures with arbitrary links between 2-5 cells and commanders,
+    any routing, repeats kept or dropped, chances from 0.3 to 1, transit from none to
+    1e-9 h to an hour; most of them with a ring through every node of "choose" nodes
+    that keep repeats (the feedback loops of item 4): cycles of every kind."""
+    n = draw(st.integers(2, 5))
+    data = large_scenario(1, 0, days=1.0)
+    data["sources"]["src0"]["rate_per_day"] = 20.0
+    names = [f"n{i}" for i in range(n)]
+    ring = draw(st.integers(0, 3)) > 0
+    for name in names:
+        spec = {"routing": "choose" if ring else draw(st.sampled_from(["each", "choose"])),
+                "dedupe": False if ring else draw(st.booleans()), "consumer": draw(st.booleans())}
+        if draw(st.booleans()):
+            data["cells"][name] = {**spec, "analysts": 1, "work_h": draw(st.sampled_from([0.0, 0.1]))}
+        else:
+            data["commanders"][name] = spec
+    data["links"].append({"from": "cmd0", "to": names[0]})
+    for a, b in zip(names, names[1:] + names[:1]) if ring else ():
+        data["links"].append({"from": a, "to": b, "p": draw(st.sampled_from([0.9, 1.0, 1.0])),
+                              "transit_h": draw(st.sampled_from([1e-9, 0.01]))})
+    for a in names:
+        for b in draw(st.lists(st.sampled_from(names + ["force_cdr"]), unique=True, max_size=3 - 2 * ring)):
+            if a != b:
+                data["links"].append({"from": a, "to": b, "p": draw(st.sampled_from([0.3, 0.5, 0.9, 1.0])),
+                                      "transit_h": draw(st.sampled_from([0.0, 1e-9, 0.01, 1.0]))})
+    for name in names:  # "choose" picks at most one link
+        node = data["cells"].get(name) or data["commanders"][name]
+        mine = [lk for lk in data["links"] if lk["from"] == name]
+        total = sum(lk["p"] for lk in mine)
+        if node["routing"] == "choose" and total > 1:
+            for lk in mine:
+                lk["p"] = math.floor(lk["p"] / total * 1000) / 1000
+    return data
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(generated_networks())
+def test_every_valid_generated_scenario_ends_within_a_bound_proportional_to_its_events(data):
+    """Also (issue #13): whatever the links, a scenario that validates runs to its
+    horizon in a number of engine steps bounded by (its expected events + a margin)
+    times its links, never for ever. The factor 10 is about 20 times the largest ratio
+    measured over these cases (0.52); a report going round a loop until the horizon
+    (p = 1 all round, which the cycle rule now refuses) goes far past it."""
+    from reporting_sim.errors import ScenarioError
+
+    try:
+        sc = scenario.parse(data, "<generated>")
+    except ScenarioError:
+        return
+    events = sum(s.rate_per_day for s in sc.sources.values()) * sc.scenario.days
+    bound = int(10 * (3 * events + 10) * (len(sc.links) + 1))
+    simulate_with_budget(sc, bound)
