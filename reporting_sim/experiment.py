@@ -457,12 +457,16 @@ class Experiment:
         else:
             from scipy.stats import spearmanr
 
-            x = np.array([[float(m.params[n]) for n in names] for m in self.members])
-            table = {}
-            for i, n in enumerate(names):
-                rho = spearmanr(x[:, i], y).statistic if len(set(x[:, i])) > 1 else math.nan
-                table[n] = {"spearman_rho": _num(rho)}
-            score = {n: abs(table[n]["spearman_rho"] or 0) for n in names}
+            table, score = {}, {}
+            for n in names:
+                x = [m.params[n] for m in self.members]
+                if all(isinstance(v, (int, float)) for v in x):
+                    rho = spearmanr(np.array(x, float), y).statistic if len(set(x)) > 1 else math.nan
+                    table[n] = {"spearman_rho": _num(rho)}
+                    score[n] = abs(table[n]["spearman_rho"] or 0)
+                else:  # switches, strings: how much of the spread the setting explains
+                    table[n] = {"correlation_ratio": _num(correlation_ratio([str(v) for v in x], y))}
+                    score[n] = table[n]["correlation_ratio"] or 0
         res["indices"] = table
         res["ranking"] = sorted(names, key=lambda n: -score[n])
         return res
@@ -498,6 +502,21 @@ class Experiment:
                 "versions": output.versions(), "argv": sys.argv[1:],
                 "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
         write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
+    """Eta, the correlation ratio of ``y`` on a categorical setting: the square root
+    of the share of ``y``'s spread between the settings' means (0: the setting makes
+    no difference; 1: it decides ``y`` entirely); like Spearman's |rho|, from 0 to 1;
+    ``nan`` when ``y`` does not vary or there is one setting."""
+    y = np.asarray(y, float)
+    total = float(((y - y.mean()) ** 2).sum())
+    labels = sorted(set(groups))
+    if len(labels) < 2 or not total > 0:
+        return math.nan
+    g = np.array(groups)
+    between = sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
+    return math.sqrt(min(between / total, 1.0))
 
 
 def _unique_labels(members: list[Member], source: str) -> None:

@@ -318,3 +318,47 @@ def test_every_valid_generated_scenario_ends_within_a_bound_proportional_to_its_
     events = sum(s.rate_per_day for s in sc.sources.values()) * sc.scenario.days
     bound = int(10 * (3 * events + 10) * (len(sc.links) + 1))
     simulate_with_budget(sc, bound)
+
+
+# ------------------------------------------------------------------ sweeps over switches and strings (item 5)
+
+def with_switch(data: dict) -> dict:
+    """The small scenario with a switch choosing whether the S2 cells report to HQ."""
+    data = copy.deepcopy(data)
+    data["switches"] = {"s2_to_hq": {"value": "yes", "choices": ["yes", "no"]}}
+    for link in data["links"]:
+        if link["to"] == "hq_g2":
+            link["when"] = {"s2_to_hq": "yes"}
+    return data
+
+
+def test_item5_a_grid_over_a_switch_ranks_it_by_its_categorical_effect(tmp_path):
+    """Item 5: a grid over ``switches.X.value`` crashed after every run (could not
+    convert string to float), and again on rerun. A setting that cuts the HQ off from
+    its reports must come out with a large effect (eta), the numeric one alongside."""
+    data = with_switch(SMALL_SCENARIO)
+    data["sources"] = {k: {**v, "rate_per_day": 6.0} for k, v in data["sources"].items()}
+    write_toml(tmp_path / "small.toml", data)
+    f = tmp_path / "sw.toml"
+    f.write_text(experiment_text('[sweep]\nmethod = "grid"\nmetric = "hq_g2.in_time"\n'
+                                 '[sweep.parameters."switches.s2_to_hq.value"]\nvalues = ["yes", "no"]\n'
+                                 '[sweep.parameters."cells.hq_g2.analysts"]\nvalues = [1, 2]\n')
+                 .replace('metrics = ["force_cdr.in_time"]', 'metrics = ["hq_g2.in_time"]'), encoding="utf-8")
+    for attempt in range(2):  # the rerun reads the stored runs
+        code, out, err = invoke("experiment", f, "--out", tmp_path / "o", "--jobs", "1", "--json")
+        assert code == 0, err
+        sweep = json.loads(out)["sweep"]
+        eta = sweep["indices"]["switches.s2_to_hq.value"]["correlation_ratio"]
+        assert eta > 0.9, sweep
+        assert sweep["ranking"][0] == "switches.s2_to_hq.value"
+        assert "spearman_rho" in sweep["indices"]["cells.hq_g2.analysts"]
+
+
+def test_correlation_ratio_is_zero_without_an_effect_and_one_when_the_setting_decides():
+    import numpy as np
+
+    from reporting_sim.experiment import correlation_ratio
+
+    assert correlation_ratio(["a", "b", "a", "b"], np.array([1.0, 1.0, 2.0, 2.0])) == 0
+    assert correlation_ratio(["a", "b", "a", "b"], np.array([1.0, 2.0, 1.0, 2.0])) == pytest.approx(1)
+    assert math.isnan(correlation_ratio(["a", "a"], np.array([1.0, 2.0])))
