@@ -9,6 +9,7 @@ one line ``error: FILE: FIELD: what is allowed`` and exits with status 2.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -31,12 +32,42 @@ class InputError(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+def _usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line: ``--days: 'nan' is not ...``."""
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        hint = exc.param.get_error_hint(exc.ctx) if exc.ctx is not None else exc.param.name
+        return f"{hint.strip(chr(39)).replace(chr(39) + ' / ' + chr(39), ' / ')}: {exc.message}"
+    return exc.format_message()
+
+
 class _Group(click.Group):
+    """Turns every input problem (a scenario's, or a bad option) into one line."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise InputError(_usage_line(exc)) from None
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ScenarioError as exc:
             raise InputError(exc.one_line()) from None
+        except click.UsageError as exc:
+            raise InputError(_usage_line(exc)) from None
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses ``nan`` and infinities."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return value
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,7 +79,7 @@ def cli():
 
 @cli.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
               help="Simulated days (default: the scenario's own horizon).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
               help="Random seed (default: the scenario's own seed).")
@@ -56,7 +87,7 @@ def cli():
               help="Results folder to write (default: a new folder under results/).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @click.option("--trace", is_flag=True, help="Keep a record of every step of every report.")
-@click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0,
+@click.option("--warmup-days", type=Finite(min=0), default=0.0,
               help="Leave out events of the first N days (steady-state studies only).")
 @click.option("--no-save", is_flag=True, help="Do not write a results folder.")
 def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
@@ -118,10 +149,10 @@ def _progress(flag) -> bool:
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
 @click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=10, show_default=True)
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
               help="Replication r uses seed + r, in every scenario (common random numbers).")
-@click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0)
+@click.option("--warmup-days", type=Finite(min=0), default=0.0)
 @click.option("--metric", "metric_names", multiple=True, help="A metric to report (repeatable; default: a standard set).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and summary (default: results/compare-...; rerunning resumes).")
@@ -198,7 +229,7 @@ def _briefings(sc, days) -> list[float]:
               help="Without --event: sample an event of this family that reached several consumers.")
 @click.option("--sample-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which sampled event (different numbers, different events).")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=30.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=30.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the timeline figure (default: results/trace-...).")
@@ -227,7 +258,7 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
 @cli.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
 @click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=90.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -70,6 +70,11 @@ class Target(_Strict):
     batch: Annotated[int, Field(ge=1, le=100000)] = 5
 
 
+MAX_SWEPT = 1e15
+"""The largest size of a swept number: beyond it an integer parameter loses its
+meaning (and ``high - low`` of two doubles can overflow)."""
+
+
 class Parameter(_Strict):
     """A swept parameter: ``values`` (grid), or ``low`` and ``high`` (sampled)."""
 
@@ -83,6 +88,13 @@ class Parameter(_Strict):
             raise ValueError("give either values = [...] or low and high")
         if self.low is not None and self.high is not None and not self.low < self.high:
             raise ValueError("low must be less than high")
+        if self.low is not None and self.high is not None and max(abs(self.low), abs(self.high)) > MAX_SWEPT:
+            raise ValueError(f"low and high: at most {MAX_SWEPT:g} in size")
+        for v in self.values or ():
+            if isinstance(v, (dict, list)) or (isinstance(v, float) and not math.isfinite(v)) or (
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_SWEPT):
+                raise ValueError(f"values: each a finite number (at most {MAX_SWEPT:g} in size), a boolean "
+                                 f"or a string (got {v!r})")
         return self
 
 

@@ -362,3 +362,37 @@ def test_correlation_ratio_is_zero_without_an_effect_and_one_when_the_setting_de
     assert correlation_ratio(["a", "b", "a", "b"], np.array([1.0, 1.0, 2.0, 2.0])) == 0
     assert correlation_ratio(["a", "b", "a", "b"], np.array([1.0, 2.0, 1.0, 2.0])) == pytest.approx(1)
     assert math.isnan(correlation_ratio(["a", "a"], np.array([1.0, 2.0])))
+
+
+# ------------------------------------------------------------------ NaN, infinity, huge (item 6)
+
+@pytest.mark.parametrize("args", [
+    ["run", "--days", "nan"], ["run", "--days", "2", "--warmup-days", "nan"], ["run", "--warmup-days", "inf"],
+    ["trace", "--days", "nan"], ["bottlenecks", "--days", "nan"], ["bottlenecks", "--days", "-inf"],
+    ["compare", "minusma-2015", "minusma-2015", "--days", "nan"],
+    ["compare", "minusma-2015", "minusma-2015", "--warmup-days", "nan"],
+    ["run", "--days", "-1"], ["run", "--seed", "9" * 30], ["compare", "a", "b", "--replications", "1"],
+])
+def test_item6_nan_infinite_and_out_of_range_options_give_one_line(args, tmp_path):
+    """Item 6: ``--days nan`` gave a traceback on run, trace, bottlenecks and compare;
+    click's own range errors printed three lines."""
+    code, out, err = invoke(*args, "--out", tmp_path / "o", cwd=tmp_path)
+    assert_one_line_error(code, out, err, args[-2])
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("param", [
+    'values = [nan]', 'values = [inf]', 'values = [1, -inf]', 'values = [[1, 2]]', 'values = [1e300]',
+    'low = -1e308\nhigh = 1e308', 'low = 1\nhigh = inf', 'low = nan\nhigh = 2',
+])
+def test_item6_sweeps_over_nan_inf_or_huge_values_are_refused_before_running(param, tmp_path):
+    """Item 6: sweep ``values = [nan]`` or ``[inf]``, or lhs bounds of +-1e308 on an
+    integer parameter, gave ValueError or OverflowError."""
+    write_toml(tmp_path / "small.toml", SMALL_SCENARIO)
+    method = "grid" if param.startswith("values") else "lhs"
+    f = tmp_path / "nan.toml"
+    f.write_text(experiment_text(f'[sweep]\nmethod = "{method}"\nsamples = 2\nmetric = "force_cdr.in_time"\n'
+                                 f'[sweep.parameters."cells.hq_g2.analysts"]\n{param}\n'), encoding="utf-8")
+    code, out, err = invoke("experiment", f, "--out", tmp_path / "o", "--jobs", "1")
+    assert_one_line_error(code, out, err, "nan.toml", "sweep.parameters")
+    assert not (tmp_path / "o").exists()
