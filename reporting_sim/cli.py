@@ -133,12 +133,9 @@ def _executor_options(fn):
 
 
 def _experiment_folder(out, name: str) -> Path:
-    """An experiment's folder: ``--out`` or ``results/NAME``; it may exist (a rerun
-    resumes), but must be a folder, not a file or a symbolic link."""
-    folder = out if out is not None else Path("results") / name
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise InputError(f"{folder}: --out: must be a folder (an experiment's results; rerunning resumes)")
-    return folder
+    """An experiment's folder: ``--out`` or ``results/NAME``; it may exist if it is
+    this experiment's own (a rerun resumes; checked by ``Experiment.run``)."""
+    return out if out is not None else Path("results") / name
 
 
 def _progress(flag) -> bool:
@@ -250,7 +247,8 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
     story = views.event_story(rec, event_id, sc.scenario.start_date)
     briefings = _briefings(sc, rec.days)
     click.echo(format_event_story(story, briefings))
-    folder = out if out is not None else Path("results") / f"trace-{sc.name}-seed{rec.seed}-event{event_id}"
+    folder = output.figures_folder(out if out is not None else
+                                   Path("results") / f"trace-{sc.name}-seed{rec.seed}-event{event_id}")
     png = plots.timeline(story, briefings, folder / f"event-{event_id}-timeline")
     click.echo(f"\ntimeline: {png} (and .svg)")
 
@@ -273,7 +271,7 @@ def bottlenecks(scenario, family, days, seed, top, out):
     budgets = views.time_budgets(rec, family)
     table = views.bottlenecks(rec, family, budgets)
     click.echo(format_bottlenecks(budgets, table, family, top))
-    folder = out if out is not None else Path("results") / f"bottlenecks-{sc.name}-seed{rec.seed}"
+    folder = output.figures_folder(out if out is not None else Path("results") / f"bottlenecks-{sc.name}-seed{rec.seed}")
     if len(budgets):
         plots.time_budget(budgets, folder / "time-budget")
     cells = [n for n in table.index if n in sc.cells][:4]

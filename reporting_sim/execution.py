@@ -164,11 +164,17 @@ def _execute_dask(jobs, on_result, dask, tick) -> None:
 
 
 class RunStore:
-    """Finished runs of an experiment, one JSON file each under ``folder/runs``."""
+    """Finished runs of an experiment, one JSON file each under ``folder/runs``.
+
+    Each file holds the run's row, its job key and a SHA-256 checksum of both, so a
+    file that is empty, truncated, edited or copied from another run is recognised
+    (:meth:`load` returns ``None`` and :attr:`rejected` says why) and the run is done
+    again instead of being trusted."""
 
     def __init__(self, folder: Path):
         self.dir = Path(folder) / "runs"
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.rejected: dict[str, str] = {}
 
     def path(self, job: Job) -> Path:
         return self.dir / f"{job.key}.json"
@@ -176,11 +182,43 @@ class RunStore:
     def has(self, job: Job) -> bool:
         return self.path(job).exists()
 
-    def save(self, job: Job, row: dict) -> None:
-        write_atomic(self.path(job), json.dumps(row) + "\n")
+    @staticmethod
+    def checksum(key: str, row: dict) -> str:
+        return hashlib.sha256(_canonical([key, row]).encode("utf-8")).hexdigest()
 
-    def load(self, job: Job) -> dict:
-        return json.loads(self.path(job).read_text("utf-8"))
+    def save(self, job: Job, row: dict) -> None:
+        record = {"key": job.key, "row": row, "sha256": self.checksum(job.key, row)}
+        write_atomic(self.path(job), json.dumps(record) + "\n")
+
+    def load(self, job: Job) -> Optional[dict]:
+        """The stored row of ``job``, or ``None`` (noted in :attr:`rejected`) when the
+        file is not a whole, unaltered record of this very job."""
+        try:
+            record = json.loads(self.path(job).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return self._reject(job, f"unreadable ({exc.__class__.__name__})")
+        problem = _record_problem(record, job)
+        return self._reject(job, problem) if problem else record["row"]
+
+    def _reject(self, job: Job, why: str) -> None:
+        self.rejected[job.key] = why
+        return None
+
+
+def _record_problem(record, job: Job) -> str:
+    """What is wrong with a stored record of ``job`` ('' when nothing)."""
+    if not isinstance(record, dict) or set(record) != {"key", "row", "sha256"} or not isinstance(record["row"], dict):
+        return "not a stored run (wrong layout)"
+    if record["key"] != job.key or record["row"].get("key") != job.key:
+        return "the record of another run"
+    if record["sha256"] != RunStore.checksum(job.key, record["row"]):
+        return "checksum mismatch (altered or damaged)"
+    row = record["row"]
+    if row.get("label") is None or row.get("replication") != job.replication or row.get("seed") != job.seed:
+        return "not a stored run (identity columns)"
+    if not all(v is None or isinstance(v, (int, float, str, bool)) for v in row.values()):
+        return "not a stored run (values)"
+    return ""
 
 
 _UMASK = os.umask(0)
@@ -195,11 +233,28 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before it has its name: a crash leaves old or new, whole
         os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
         os.replace(tmp, path)
+        fsync_folder(path.parent)
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a system without folder descriptors
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

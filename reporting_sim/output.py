@@ -13,6 +13,7 @@ interrupted run leaves no partial results behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -62,11 +63,56 @@ def _destination(path: Path) -> Path:
     last = given.rstrip("/").rsplit("/", 1)[-1]
     if last in ("", ".", ".."):
         raise ScenarioError(given, "--out", "must end in the name of the results folder (not '.' or '..')")
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in given.split("/")):
+        raise ScenarioError(given, "--out", "a part of the path is longer than 255 bytes (the system's limit)")
     dest = Path(os.path.realpath(os.path.dirname(given.rstrip("/")) or ".")) / last
     if dest.is_symlink():
         raise ScenarioError(given, "--out", "is a symbolic link; give the results folder itself "
                             "(results are written only where --out names)")
     return dest
+
+
+destination = _destination
+
+
+def check_writable(dest: Path, given: str) -> None:
+    """The nearest folder of ``dest`` that exists must be a folder we may write in."""
+    above = dest if dest.exists() else dest.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise ScenarioError(given, "--out", f"cannot be written ({above} is not a folder)")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise ScenarioError(given, "--out", f"cannot be written (no permission to write in {above})")
+
+
+def figures_folder(path: Path) -> Path:
+    """Where ``trace`` and ``bottlenecks`` draw: the folder itself (not through a
+    symbolic link, not a file); it may exist (figures of the same name are replaced)."""
+    given = str(path)
+    dest = _destination(Path(path))
+    if dest.exists() and not dest.is_dir():
+        raise ScenarioError(given, "--out", "is a file; give a folder for the figures")
+    check_writable(dest, given)
+    return dest
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, given: str):
+    """Hold ``folder/.lock`` for the duration: a second process working in the same
+    folder is told so at once (one line) instead of racing on its files."""
+    import fcntl
+
+    fh = open(folder / ".lock", "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScenarioError(given, "--out", "another reporting-sim process is working in this folder; "
+                                "wait for it to finish (or give another folder)") from None
+        yield
+    finally:
+        fh.close()
 
 
 def check_destination(path: Path) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import stat
 import tomllib
 from importlib import resources
@@ -88,7 +89,7 @@ class Header(_Strict):
 
     name: Name
     description: str = ""
-    start_date: _dt.date = _dt.date(2015, 1, 1)
+    start_date: Annotated[_dt.date, Field(lt=_dt.date(9800, 1, 1))] = _dt.date(2015, 1, 1)  # + 36600 days fits the calendar
     days: Annotated[float, Field(gt=0, le=36600)] = 365.0
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
 
@@ -582,17 +583,31 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
     return scenario
 
 
+def path_exists(path: Path, field: str = "file") -> bool:
+    """Whether ``path`` names something (a dangling link too); a name the system
+    cannot look up (a part over 255 bytes, say) is a one-line error, not a traceback."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(str(path), field, f"cannot be used ({getattr(exc, 'strerror', None) or exc})") from None
+    return True
+
+
 def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]:
-    """Plain data and a source label for a file (relative to ``folder``) or a built-in."""
-    path = Path(name_or_path)
-    if folder is not None and not path.is_absolute():
-        path = folder / path  # relative to the variant's folder, never the working folder
-    if path.exists() or path.is_symlink() or path.suffix == ".toml":
-        return read_file(path), str(path)
+    """Plain data and a source label for a file (relative to ``folder``) or a built-in.
+    A bare built-in name (``minusma-2015``) always means the built-in, whatever lies in
+    the working folder; a file of that name is read as ``./minusma-2015``."""
     name = str(name_or_path)
     if name in builtin_names():
         label = f"{name} (built-in)"
         return read_toml_text(builtin_text(name), label), label
+    path = Path(name_or_path)
+    if folder is not None and not path.is_absolute():
+        path = folder / path  # relative to the variant's folder, never the working folder
+    if path_exists(path) or path.suffix == ".toml":
+        return read_file(path), str(path)
     raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "
                         f"scenario of that name (built-ins: {', '.join(builtin_names())})")
 

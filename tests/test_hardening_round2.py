@@ -396,3 +396,84 @@ def test_item6_sweeps_over_nan_inf_or_huge_values_are_refused_before_running(par
     code, out, err = invoke("experiment", f, "--out", tmp_path / "o", "--jobs", "1")
     assert_one_line_error(code, out, err, "nan.toml", "sweep.parameters")
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ other tracebacks (item 7) and surprises (item 8)
+
+def small_files(tmp_path: Path) -> Path:
+    write_toml(tmp_path / "small.toml", SMALL_SCENARIO)
+    return tmp_path / "small.toml"
+
+
+@pytest.mark.parametrize("change", ['[set]\nlinks = "x"\n', '[set]\nlinks = [1, 2]\n', '[set.links]\na = 1\n'])
+def test_item7_a_variant_replacing_the_links_with_a_non_table_is_an_error(change, tmp_path):
+    small_files(tmp_path)
+    f = tmp_path / "v.toml"
+    f.write_text('[variant]\nname = "v"\nbase = "small.toml"\n' + change, encoding="utf-8")
+    assert_one_line_error(*invoke("validate", f), "v.toml", "set.links")
+
+
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", f"{LONG}.toml"], ["run", LONG], ["run", "--out", f"{LONG}/o"], ["run", "--out", LONG],
+    ["compare", "small.toml", "v.toml", "--out", LONG], ["trace", "--out", LONG],
+    ["validate", "vlong.toml"],
+])
+def test_item7_a_path_part_over_255_bytes_is_an_error_not_a_traceback(args, tmp_path):
+    small_files(tmp_path)
+    (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n', encoding="utf-8")
+    (tmp_path / "vlong.toml").write_text(f'[variant]\nname = "v"\nbase = "{LONG}.toml"\n', encoding="utf-8")
+    code, out, err = invoke(*args, "--days", "1", cwd=tmp_path) if args[0] in ("run", "compare", "trace") \
+        else invoke(*args, cwd=tmp_path)
+    assert_one_line_error(code, out, err)
+    assert "255" in err or "too long" in err, err
+
+
+def test_item7_a_start_date_the_calendar_cannot_hold_is_refused_by_validate(tmp_path):
+    """Item 7: ``start_date = 9999-12-01`` validated, then ``trace`` overflowed."""
+    data = copy.deepcopy(SMALL_SCENARIO)
+    data["scenario"]["start_date"] = __import__("datetime").date(9999, 12, 1)
+    f = write_toml(tmp_path / "late.toml", data)
+    assert_one_line_error(*invoke("validate", f), "scenario.start_date")
+
+
+def test_item8_a_variant_is_found_next_to_its_experiment_file_only(tmp_path):
+    """Item 8: a variant missing next to its experiment file was silently taken from the
+    working folder; missing in both, the error named neither the file nor the field."""
+    (tmp_path / "exp").mkdir()
+    small_files(tmp_path)  # in the working folder, not beside the experiment
+    small_files(tmp_path / "exp")
+    (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n', encoding="utf-8")
+    f = tmp_path / "exp" / "e.toml"
+    f.write_text(experiment_text().replace("replications = 2\n", 'replications = 2\nvariants = ["v.toml"]\n'),
+                 encoding="utf-8")
+    code, out, err = invoke("experiment", "exp/e.toml", "--out", "o", cwd=tmp_path)
+    assert_one_line_error(code, out, err, "e.toml", "experiment.variants[0]", "relative to the experiment file")
+    assert not (tmp_path / "o").exists()
+
+
+def test_item8_a_bare_builtin_name_means_the_builtin_whatever_the_working_folder_holds(tmp_path):
+    """Item 8: a file named ``minusma-2015`` in the working folder replaced the built-in."""
+    write_toml(tmp_path / "minusma-2015", SMALL_SCENARIO)
+    code, out, err = invoke("validate", "minusma-2015", cwd=tmp_path)
+    assert code == 0 and "'minusma-2015'" in out, out + err
+    code, out, err = invoke("validate", "./minusma-2015", cwd=tmp_path)
+    assert code == 0 and "'large'" in out, out + err
+
+
+def test_item8_an_empty_remove_links_is_an_error_not_remove_everything(tmp_path):
+    small_files(tmp_path)
+    f = tmp_path / "v.toml"
+    f.write_text('[variant]\nname = "v"\nbase = "small.toml"\n[[remove_links]]\n', encoding="utf-8")
+    assert_one_line_error(*invoke("validate", f), "v.toml", "remove_links[0]")
+
+
+def test_item8_min_replications_above_max_is_an_error(tmp_path):
+    small_files(tmp_path)
+    f = tmp_path / "e.toml"
+    f.write_text(experiment_text('[experiment.target]\nmetric = "force_cdr.in_time"\nhalf_width = 0.1\n'
+                                 'min_replications = 6\nmax_replications = 3\n'), encoding="utf-8")
+    code, out, err = invoke("experiment", f, "--out", tmp_path / "o", "--jobs", "1")
+    assert_one_line_error(code, out, err, "experiment.target", "min_replications")
