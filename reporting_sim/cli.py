@@ -138,6 +138,19 @@ def _experiment_folder(out, name: str) -> Path:
     return out if out is not None else Path("results") / name
 
 
+def _run_experiment(exp, folder, n_jobs, dask_address, progress) -> dict:
+    """Run ``exp`` into ``folder``; with ``--dask``, connect first (a bad address is
+    an error before any folder is made) and close the connection after."""
+    from .execution import connect_dask
+
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        return exp.run(folder, n_jobs=n_jobs, dask=client, progress=_progress(progress))
+    finally:
+        if client is not None:
+            client.close()
+
+
 def _progress(flag) -> bool:
     return sys.stderr.isatty() if flag is None else flag
 
@@ -167,7 +180,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
     exp = Experiment.comparison(base, list(variants), replications=replications, days=days, seed=seed,
                                 metrics=list(metric_names) or None, warmup_days=warmup_days)
     folder = _experiment_folder(out, exp.spec.name)
-    result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -189,7 +202,7 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
 
     exp = Experiment.from_file(file)
     folder = _experiment_folder(out, exp.spec.name)
-    result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -236,6 +249,8 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
     from . import plots, views
     from .tables import format_event_story
 
+    if out is not None:
+        output.figures_folder(out)  # before the run: a bad --out costs nothing
     sc, rec = _traced_run(scenario, days, seed)
     if event_id is None:
         try:
@@ -267,6 +282,8 @@ def bottlenecks(scenario, family, days, seed, top, out):
     from . import plots, views
     from .tables import format_bottlenecks
 
+    if out is not None:
+        output.figures_folder(out)
     sc, rec = _traced_run(scenario, days, seed)
     budgets = views.time_budgets(rec, family)
     table = views.bottlenecks(rec, family, budgets)
@@ -291,8 +308,9 @@ def plot(folder, out):
 
     out = out if out is not None else folder / "figures"
     made = []
+    output.check_results_folder(folder)
     if (folder / "result.json").exists():
-        result = json.loads((folder / "result.json").read_text("utf-8"))
+        result = output.read_json(folder, "result.json")
         if "sweep" in result:
             raise InputError(f"{folder}: a sweep has no forest plot; see its summary.csv and result.json")
         made.append(plots.forest(result, out / "forest"))
@@ -315,6 +333,7 @@ def report(folder, out):
     experiment's results FOLDER; it opens offline in any browser."""
     from .report import build
 
+    output.check_results_folder(folder)
     click.echo(str(build(folder, out)))
 
 

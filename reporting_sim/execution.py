@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -137,6 +138,27 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
             raise
 
 
+DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
+
+
+def connect_dask(address: str, timeout_s: float = 10.0):
+    """A client of the Dask scheduler at ``address`` (``tcp://host:8786``); a malformed
+    address, a missing Dask or nobody listening is a one-line error."""
+    from .errors import ScenarioError
+
+    if not isinstance(address, str) or len(address) > 300 or not DASK_ADDRESS.match(address):
+        raise ScenarioError("", "--dask", f"not a scheduler address (like tcp://host:8786): {str(address)[:80]!r}")
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
+    try:
+        return Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ScenarioError("", "--dask", f"cannot reach a scheduler at {address} within {timeout_s:g} s "
+                            f"({exc.__class__.__name__})") from None
+
+
 def _execute_dask(jobs, on_result, dask, tick) -> None:
     try:
         from dask.distributed import Client
@@ -149,6 +171,9 @@ def _execute_dask(jobs, on_result, dask, tick) -> None:
     own = False
     if isinstance(dask, Client):
         client = dask
+    elif isinstance(dask, str):
+        client = connect_dask(dask)
+        own = True
     else:
         client = Client(dask)
         own = True

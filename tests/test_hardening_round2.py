@@ -401,7 +401,10 @@ def test_item6_sweeps_over_nan_inf_or_huge_values_are_refused_before_running(par
 # ------------------------------------------------------------------ other tracebacks (item 7) and surprises (item 8)
 
 def small_files(tmp_path: Path) -> Path:
+    """``small.toml`` and a variant of it, ``v.toml``, in ``tmp_path``."""
     write_toml(tmp_path / "small.toml", SMALL_SCENARIO)
+    (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n'
+                                     '[set.cells.hq_g2]\nanalysts = 1\n', encoding="utf-8")
     return tmp_path / "small.toml"
 
 
@@ -477,3 +480,246 @@ def test_item8_min_replications_above_max_is_an_error(tmp_path):
                                  'min_replications = 6\nmax_replications = 3\n'), encoding="utf-8")
     code, out, err = invoke("experiment", f, "--out", tmp_path / "o", "--jobs", "1")
     assert_one_line_error(code, out, err, "experiment.target", "min_replications")
+
+
+def test_item7_a_malformed_or_unreachable_dask_address_is_one_line_and_leaves_no_folder(tmp_path):
+    """Item 7: ``--dask garbage`` or nobody listening gave a traceback after 30 s and
+    left the --out folder behind."""
+    from reporting_sim.errors import ScenarioError
+    from reporting_sim.execution import connect_dask
+
+    small_files(tmp_path)
+    code, out, err = invoke("compare", "small.toml", "v.toml", "--dask", "garbage", "--out", "o",
+                            "--days", "1", "-r", "2", cwd=tmp_path)
+    assert_one_line_error(code, out, err, "--dask")
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ScenarioError, match="--dask: cannot reach"):
+        connect_dask("tcp://127.0.0.1:1", timeout_s=1)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    small_files(d)
+    code, out, err = invoke("run", "small.toml", "--days", "2", "--out", "r", cwd=d)
+    assert code == 0, err
+    return d / "r"
+
+
+@pytest.fixture(scope="module")
+def experiment_folder(tmp_path_factory):
+    d = tmp_path_factory.mktemp("exp")
+    small_files(d)
+    (d / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    code, out, err = invoke("experiment", "e.toml", "--out", "x", "--jobs", "1", cwd=d)
+    assert code == 0, err
+    return d / "x"
+
+
+@pytest.mark.parametrize("damage", [
+    ("run.json", ""), ("run.json", "{"), ("run.json", '{"scenario": 3}'), ("run.json", "[]"),
+    ("summary.json", '{"consumers": {"a": {}}}'), ("ledger.parquet", "not parquet"),
+    ("result.json", "nul\x00"), ("result.json", '{"base": "x", "replications": 2, "variants": {}}'),
+    ("result.json", '{"base": "b", "replications": 2, "variants": {"b": {"metrics": {"m": {"mean": "NaN!"}}}}}'),
+])
+@pytest.mark.parametrize("command", ["report", "plot"])
+def test_item7_report_and_plot_of_a_damaged_results_folder_give_one_line(damage, command, run_folder,
+                                                                       experiment_folder, tmp_path):
+    import shutil
+
+    name, text = damage
+    folder = tmp_path / "f"
+    shutil.copytree(experiment_folder if name == "result.json" else run_folder, folder)
+    (folder / name).write_text(text, encoding="utf-8")
+    assert_one_line_error(*invoke(command, folder), str(folder))
+
+
+# ------------------------------------------------------------------ experiment folders (items 9-11, 15, 17)
+
+def test_item9_compare_and_experiment_refuse_a_folder_that_is_not_their_own(run_folder, tmp_path):
+    """Item 9: ``compare --out`` into a run folder replaced its run.json; two experiment
+    files of the same name shared ``results/NAME``."""
+    import shutil
+
+    folder = tmp_path / "r"
+    shutil.copytree(run_folder, folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    small_files(tmp_path)
+    code, out, err = invoke("compare", "small.toml", "v.toml", "--out", "r", "--days", "1", "-r", "2",
+                            cwd=tmp_path)
+    assert_one_line_error(code, out, err, "--out", "not this experiment's")
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    small_files(tmp_path / "a")
+    small_files(tmp_path / "b")
+    (tmp_path / "a" / "same.toml").write_text(experiment_text(name="same"), encoding="utf-8")
+    (tmp_path / "b" / "same.toml").write_text(experiment_text(name="same").replace("days = 1", "days = 2"),
+                                              encoding="utf-8")
+    code, out, err = invoke("experiment", "a/same.toml", "--jobs", "1", cwd=tmp_path)
+    assert code == 0, err
+    code, out, err = invoke("experiment", "a/same.toml", "--jobs", "1", cwd=tmp_path)  # its own: resumes
+    assert code == 0, err
+    assert_one_line_error(*invoke("experiment", "b/same.toml", "--jobs", "1", cwd=tmp_path),
+                          "results/same", "another experiment ('same')")
+
+
+def test_item10_an_experiment_that_cannot_write_says_so_in_one_line(tmp_path, monkeypatch):
+    """Item 10: a read-only folder or a full disk gave OSError tracebacks and left
+    partial folders. A failure before any run is stored leaves nothing; one after
+    keeps the finished runs and says a rerun resumes."""
+    import errno
+
+    from reporting_sim import experiment as exp_mod
+
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    real = exp_mod.write_atomic
+
+    def full_disk(when):
+        def write(path, text):
+            if Path(path).name == when:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(path, text)
+        return write
+
+    monkeypatch.setattr(exp_mod, "write_atomic", full_disk("design.json"))
+    code, out, err = invoke("experiment", "e.toml", "--out", "o", "--jobs", "1", cwd=tmp_path)
+    assert_one_line_error(code, out, err, "--out", "No space left on device")
+    assert not (tmp_path / "o").exists()
+    monkeypatch.setattr(exp_mod, "write_atomic", full_disk("summary.csv"))
+    code, out, err = invoke("experiment", "e.toml", "--out", "o", "--jobs", "1", cwd=tmp_path)
+    assert_one_line_error(code, out, err, "No space left on device", "rerun to resume")
+    assert len(list((tmp_path / "o" / "runs").glob("*.json"))) == 2
+    monkeypatch.setattr(exp_mod, "write_atomic", real)
+    code, out, err = invoke("experiment", "e.toml", "--out", "o", "--jobs", "1", cwd=tmp_path)
+    assert code == 0, err
+
+
+def test_item10_a_read_only_folder_is_refused_before_running(tmp_path):
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro").chmod(0o555)
+    try:
+        if os.access(tmp_path / "ro", os.W_OK):
+            pytest.skip("running as a user who may write anywhere (root)")
+        code, out, err = invoke("experiment", "e.toml", "--out", "ro/o", "--jobs", "1", cwd=tmp_path)
+        assert_one_line_error(code, out, err, "--out", "permission")
+    finally:
+        (tmp_path / "ro").chmod(0o755)
+
+
+def test_item11_a_second_process_on_the_same_folder_is_told_in_one_line(experiment_folder, tmp_path):
+    """Item 11: two experiments on one folder raced on ``.runs.parquet.tmp``. The
+    folder is locked while an experiment runs; temporary names are unique."""
+    import shutil
+
+    from reporting_sim import output
+
+    folder = tmp_path / "x"
+    shutil.copytree(experiment_folder, folder)
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    with output.folder_lock(folder, "x"):
+        code, out, err = invoke("experiment", "e.toml", "--out", "x", "--jobs", "1", cwd=tmp_path)
+    assert_one_line_error(code, out, err, "--out", "another reporting-sim process")
+    code, out, err = invoke("experiment", "e.toml", "--out", "x", "--jobs", "1", cwd=tmp_path)
+    assert code == 0, err
+    assert not [p for p in folder.rglob("*.tmp")]
+
+
+def test_item11_concurrent_experiments_on_one_folder_never_trace_back(tmp_path):
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    cmd = [sys.executable, "-m", "reporting_sim", "experiment", "e.toml", "--out", "x", "--jobs", "1", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    results = [(p.wait(120), p.stderr.read()) for p in procs]
+    assert any(code == 0 for code, _ in results), results
+    for code, err in results:
+        assert "Traceback" not in err, err
+        assert code == 0 or (code == 2 and len(err.strip().splitlines()) == 1), err
+
+
+def test_item15_a_damaged_stored_run_is_run_again_and_said_so(experiment_folder, tmp_path):
+    """Item 15: an empty ``runs/KEY.json`` made resume crash; one replaced with
+    ``{"label": "x"}`` was trusted, and every difference read 0.0."""
+    import shutil
+
+    folder = tmp_path / "x"
+    shutil.copytree(experiment_folder, folder)
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    expected = (folder / "result.json").read_text("utf-8")
+    runs = sorted((folder / "runs").glob("*.json"))
+    other = json.loads(runs[1].read_text("utf-8"))
+    runs[0].write_text("", encoding="utf-8")
+    runs[1].write_text('{"label": "x"}', encoding="utf-8")
+    swapped = dict(other, row={**other["row"], "force_cdr.in_time": 0.123})
+    (folder / "runs" / "extra.json").write_text("{}", encoding="utf-8")
+    code, out, err = invoke("experiment", "e.toml", "--out", "x", "--jobs", "1", cwd=tmp_path)
+    assert code == 0, err
+    assert err.count("running it again") == 2 and runs[0].name in err and runs[1].name in err, err
+    assert (folder / "result.json").read_text("utf-8") == expected
+    runs[1].write_text(json.dumps(swapped), encoding="utf-8")  # a value edited, checksum not
+    code, out, err = invoke("experiment", "e.toml", "--out", "x", "--jobs", "1", cwd=tmp_path)
+    assert code == 0 and "checksum" in err, err
+    assert (folder / "result.json").read_text("utf-8") == expected
+
+
+def test_item17_metric_files_are_byte_identical_serial_or_parallel(tmp_path):
+    """Item 17: outputs differed between --jobs 1 and --jobs 2 in wall times only;
+    runs.parquet, summary.csv and result.json now hold no timing (run.json does)."""
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    for name, jobs in (("s", "1"), ("p", "2")):
+        code, out, err = invoke("experiment", "e.toml", "--out", name, "--jobs", jobs, cwd=tmp_path)
+        assert code == 0, err
+    for name in ("runs.parquet", "summary.csv", "result.json"):
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes(), name
+    assert "wall_time_s" in json.loads((tmp_path / "s" / "run.json").read_text("utf-8"))
+
+
+# ------------------------------------------------------------------ run folders (items 12, 14)
+
+def test_item12_trace_and_bottlenecks_refuse_to_write_through_a_symbolic_link(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")
+    small_files(tmp_path)
+    for command in ("trace", "bottlenecks"):
+        code, out, err = invoke(command, "small.toml", "--days", "1", "--out", "link", cwd=tmp_path)
+        assert_one_line_error(code, out, err, "--out", "symbolic link")
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
+def test_item12_a_results_folder_is_as_open_as_its_files(run_folder):
+    """Item 12: results folders were created 0700 while their files were 0644."""
+    mask = os.umask(0)
+    os.umask(mask)
+    assert run_folder.stat().st_mode & 0o777 == 0o777 & ~mask
+    assert (run_folder / "run.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_item14_a_partial_folder_left_by_an_interrupted_run_is_cleaned_by_the_next(tmp_path):
+    """Item 14: an interrupted ``run`` left ``.NAME.xxxx.partial/`` for ever. The next
+    run into the same parent removes those whose writer is gone, and only those."""
+    import platform
+
+    small_files(tmp_path)
+    (tmp_path / "res").mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / "res" / ".old.abc123.partial"
+    live = tmp_path / "res" / ".busy.def456.partial"
+    for folder, pid in ((dead, gone.pid), (live, os.getpid())):
+        folder.mkdir()
+        (folder / ".owner").write_text(f"{pid} {platform.node()}\n")
+    foreign = tmp_path / "res" / ".mine.partial"
+    foreign.mkdir()
+    code, out, err = invoke("run", "small.toml", "--days", "1", "--out", "res/new", cwd=tmp_path)
+    assert code == 0, err
+    assert not dead.exists() and live.exists() and foreign.exists()
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == [".busy.def456.partial", ".mine.partial", "new"]
+    assert not (tmp_path / "res" / "new" / ".owner").exists()
