@@ -26,6 +26,7 @@ from reporting_sim import scenario
 from reporting_sim.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(scenario.__file__).resolve().parents[1]  # the reporting_sim these tests import
 
 
 def invoke(*args, cwd: Path | None = None):
@@ -448,7 +449,7 @@ def test_item8_a_variant_is_found_next_to_its_experiment_file_only(tmp_path):
     (tmp_path / "exp").mkdir()
     small_files(tmp_path)  # in the working folder, not beside the experiment
     small_files(tmp_path / "exp")
-    (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n', encoding="utf-8")
+    (tmp_path / "exp" / "v.toml").unlink()  # the variant is only in the working folder
     f = tmp_path / "exp" / "e.toml"
     f.write_text(experiment_text().replace("replications = 2\n", 'replications = 2\nvariants = ["v.toml"]\n'),
                  encoding="utf-8")
@@ -633,7 +634,7 @@ def test_item11_concurrent_experiments_on_one_folder_never_trace_back(tmp_path):
     small_files(tmp_path)
     (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
     cmd = [sys.executable, "-m", "reporting_sim", "experiment", "e.toml", "--out", "x", "--jobs", "1", "--no-progress"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT)}
     procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
     results = [(p.wait(120), p.stderr.read()) for p in procs]
