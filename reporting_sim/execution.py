@@ -17,12 +17,15 @@ the runs that were in progress, and running it again skips what is already there
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -126,7 +129,8 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx,
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool, _sigterm_interrupts():
         futures = {pool.submit(run_job, job): job for job in jobs}
         try:
             for fut in as_completed(futures):
@@ -135,7 +139,63 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
         except BaseException:
             for fut in futures:
                 fut.cancel()
+            _stop_workers(pool)
             raise
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """While a pool runs, SIGTERM stops the run as Ctrl-C does (KeyboardInterrupt:
+    the pool is shut down, finished runs are kept) instead of killing only this
+    process and leaving its workers behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now rather than after their current runs (Python 3.11
+    has no public way: its process table is read, and left alone if absent)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError, AttributeError):  # pragma: no cover - already gone
+            pass
+
+
+def _worker_init(parent: int) -> None:
+    """In each pool worker: exit when the process that started the pool is gone, even
+    if it was killed outright (SIGKILL), so no worker outlives an interrupted run.
+    On Linux the kernel is asked to signal the worker when its parent (the fork
+    server) ends; everywhere, a watchdog thread looks for ``parent`` every second."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid now belongs to someone else
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
