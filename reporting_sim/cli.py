@@ -306,9 +306,9 @@ def plot(folder, out):
     from . import metrics as m
     from . import plots
 
-    out = out if out is not None else folder / "figures"
-    made = []
     output.check_results_folder(folder)
+    out = output.figures_folder(out if out is not None else folder / "figures")
+    made = []
     if (folder / "result.json").exists():
         result = output.read_json(folder, "result.json")
         if "sweep" in result:
@@ -334,6 +334,8 @@ def report(folder, out):
     from .report import build
 
     output.check_results_folder(folder)
+    if out is not None:
+        out = output.report_file(out)
     click.echo(str(build(folder, out)))
 
 

@@ -97,6 +97,19 @@ def figures_folder(path: Path) -> Path:
     return dest
 
 
+def report_file(path: Path) -> Path:
+    """Where ``report --out`` writes: a file name (not a folder, not a symbolic link),
+    in a folder that exists and may be written."""
+    given = str(path)
+    dest = _destination(Path(path))
+    if dest.is_dir():
+        raise ScenarioError(given, "--out", "is a folder; give the HTML file's name")
+    if not dest.parent.is_dir():
+        raise ScenarioError(given, "--out", f"cannot be written ({dest.parent} is not a folder)")
+    check_writable(dest.parent, given)
+    return dest
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path, given: str):
     """Hold ``folder/.lock`` for the duration: a second process working in the same
@@ -337,7 +350,9 @@ def read_json(folder: Path, name: str) -> dict:
 def check_results_folder(folder: Path) -> None:
     """Refuse a folder whose JSON files are damaged before a report or plot reads it."""
     folder = Path(folder)
-    if not folder.is_dir():
+    from .scenario import path_exists
+
+    if not path_exists(folder, "folder") or not folder.is_dir():
         raise ScenarioError(str(folder), "folder", "no such results folder")
     if (folder / "result.json").exists():
         read_json(folder, "result.json")

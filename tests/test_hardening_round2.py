@@ -766,3 +766,93 @@ def test_item13_killing_a_pool_run_leaves_no_worker_behind(sig, tmp_path):
     assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
     if sig == signal.SIGTERM:
         assert "Traceback" not in proc.stderr.read()
+
+
+# ------------------------------------------------------------------ every option of every command (also)
+
+HOSTILE = ["nan", "inf", "-inf", "1e308", "9" * 40, "-1", "", "x" * 5000]
+
+
+def all_commands(group=cli, prefix=()):
+    """(path, command) for every command of the CLI, subcommands included."""
+    import click
+
+    for name, cmd in sorted(group.commands.items()):
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, prefix + (name,))
+        else:
+            yield prefix + (name,), cmd
+
+
+def valued_params(cmd):
+    """The options that take a value, and the arguments, of a command."""
+    import click
+
+    for p in cmd.params:
+        if isinstance(p, click.Option) and not p.is_flag and not p.count and p.name != "help":
+            yield p.opts[0], p
+        elif isinstance(p, click.Argument):
+            yield None, p
+
+
+def cheap_args(path, tmp: Path, run_folder: Path) -> list:
+    """Valid, quick arguments for each command (tiny scenario, one or two days)."""
+    return {
+        ("run",): ["small.toml", "--days", "1", "--no-save"],
+        ("compare",): ["small.toml", "v.toml", "--days", "1", "--replications", "2", "--jobs", "1", "--out", "c"],
+        ("experiment",): ["e.toml", "--jobs", "1", "--out", "x"],
+        ("trace",): ["small.toml", "--days", "2", "--out", "t"],
+        ("bottlenecks",): ["small.toml", "--days", "2", "--out", "b"],
+        ("plot",): [str(run_folder), "--out", "p"],
+        ("report",): [str(run_folder), "--out", "r.html"],
+        ("scenario", "show"): ["minusma-2015"],
+        ("scenario", "list"): [],
+        ("validate",): ["small.toml"],
+    }[path]
+
+
+def with_value(args: list, opt, param, value) -> list:
+    """``args`` with option ``opt`` (or the argument ``param``) set to ``value``."""
+    if opt is None:  # the first positional argument of its kind is replaced
+        positional = [i for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or not args[i - 1].startswith("--"))]
+        out = list(args)
+        if positional:  # the first (BASE, FILE, SCENARIO...), or the last for VARIANT...
+            out[positional[-1] if param.name == "variants" else positional[0]] = value
+        else:
+            out.append(value)
+        return ["--", *out] if value.startswith("-") else out
+    out, i = [], 0
+    while i < len(args):
+        if args[i] == opt:
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out + [opt, value]
+
+
+COMMAND_PARAMS = [(path, opt or param.name) for path, cmd in all_commands() for opt, param in valued_params(cmd)]
+
+
+@pytest.mark.parametrize("path,name", COMMAND_PARAMS, ids=[" ".join(p) + ":" + n for p, n in COMMAND_PARAMS])
+def test_every_option_of_every_command_answers_hostile_values_cleanly(path, name, run_folder, tmp_path):
+    """Also (issue #13): every option and argument of every command, fed NaN,
+    infinities, huge, negative, empty and overlong values (paths: empty, overlong and
+    option-like names), answers with exit 0, or with one ``error:`` line and exit 2;
+    never a traceback."""
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    cmd = dict(all_commands())[path]
+    opt, param = next((o, p) for o, p in valued_params(cmd) if (o or p.name) == name)
+    import click
+
+    # a path's numbers are only names (``--out nan`` is a folder "nan"): paths get the
+    # empty, overlong and option-like values, which keeps the drawing commands cheap
+    for value in (["", "x" * 5000, "-1"] if isinstance(param.type, click.Path) else HOSTILE):
+        args = with_value(cheap_args(path, tmp_path, run_folder), opt, param, value)
+        code, out, err = invoke(*path, *args, cwd=tmp_path)
+        assert "Traceback" not in out + err, (args, err)
+        if code != 0:
+            assert code == 2, (args[:8], code, out[-300:], err[-300:])
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error: "), (args[:8], err[:600])
