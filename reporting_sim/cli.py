@@ -9,6 +9,7 @@ one line ``error: FILE: FIELD: what is allowed`` and exits with status 2.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -31,12 +32,42 @@ class InputError(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+def _usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line: ``--days: 'nan' is not ...``."""
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        hint = exc.param.get_error_hint(exc.ctx) if exc.ctx is not None else exc.param.name
+        return f"{hint.strip(chr(39)).replace(chr(39) + ' / ' + chr(39), ' / ')}: {exc.message}"
+    return exc.format_message()
+
+
 class _Group(click.Group):
+    """Turns every input problem (a scenario's, or a bad option) into one line."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise InputError(_usage_line(exc)) from None
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ScenarioError as exc:
             raise InputError(exc.one_line()) from None
+        except click.UsageError as exc:
+            raise InputError(_usage_line(exc)) from None
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses ``nan`` and infinities."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return value
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,7 +79,7 @@ def cli():
 
 @cli.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
               help="Simulated days (default: the scenario's own horizon).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
               help="Random seed (default: the scenario's own seed).")
@@ -56,7 +87,7 @@ def cli():
               help="Results folder to write (default: a new folder under results/).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @click.option("--trace", is_flag=True, help="Keep a record of every step of every report.")
-@click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0,
+@click.option("--warmup-days", type=Finite(min=0), default=0.0,
               help="Leave out events of the first N days (steady-state studies only).")
 @click.option("--no-save", is_flag=True, help="Do not write a results folder.")
 def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
@@ -102,12 +133,22 @@ def _executor_options(fn):
 
 
 def _experiment_folder(out, name: str) -> Path:
-    """An experiment's folder: ``--out`` or ``results/NAME``; it may exist (a rerun
-    resumes), but must be a folder, not a file or a symbolic link."""
-    folder = out if out is not None else Path("results") / name
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise InputError(f"{folder}: --out: must be a folder (an experiment's results; rerunning resumes)")
-    return folder
+    """An experiment's folder: ``--out`` or ``results/NAME``; it may exist if it is
+    this experiment's own (a rerun resumes; checked by ``Experiment.run``)."""
+    return out if out is not None else Path("results") / name
+
+
+def _run_experiment(exp, folder, n_jobs, dask_address, progress) -> dict:
+    """Run ``exp`` into ``folder``; with ``--dask``, connect first (a bad address is
+    an error before any folder is made) and close the connection after."""
+    from .execution import connect_dask
+
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        return exp.run(folder, n_jobs=n_jobs, dask=client, progress=_progress(progress))
+    finally:
+        if client is not None:
+            client.close()
 
 
 def _progress(flag) -> bool:
@@ -118,10 +159,10 @@ def _progress(flag) -> bool:
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
 @click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=10, show_default=True)
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
               help="Replication r uses seed + r, in every scenario (common random numbers).")
-@click.option("--warmup-days", type=click.FloatRange(min=0), default=0.0)
+@click.option("--warmup-days", type=Finite(min=0), default=0.0)
 @click.option("--metric", "metric_names", multiple=True, help="A metric to report (repeatable; default: a standard set).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and summary (default: results/compare-...; rerunning resumes).")
@@ -139,7 +180,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
     exp = Experiment.comparison(base, list(variants), replications=replications, days=days, seed=seed,
                                 metrics=list(metric_names) or None, warmup_days=warmup_days)
     folder = _experiment_folder(out, exp.spec.name)
-    result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -161,7 +202,7 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
 
     exp = Experiment.from_file(file)
     folder = _experiment_folder(out, exp.spec.name)
-    result = exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -237,7 +278,7 @@ def _briefings(sc, days) -> list[float]:
               help="Without --event: sample an event of this family that reached several consumers.")
 @click.option("--sample-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which sampled event (different numbers, different events).")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=30.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=30.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the timeline figure (default: results/trace-...).")
@@ -247,6 +288,8 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
     from . import plots, views
     from .tables import format_event_story
 
+    if out is not None:
+        output.figures_folder(out)  # before the run: a bad --out costs nothing
     sc, rec = _traced_run(scenario, days, seed)
     if event_id is None:
         try:
@@ -258,7 +301,8 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
     story = views.event_story(rec, event_id, sc.scenario.start_date)
     briefings = _briefings(sc, rec.days)
     click.echo(format_event_story(story, briefings))
-    folder = out if out is not None else Path("results") / f"trace-{sc.name}-seed{rec.seed}-event{event_id}"
+    folder = output.figures_folder(out if out is not None else
+                                   Path("results") / f"trace-{sc.name}-seed{rec.seed}-event{event_id}")
     png = plots.timeline(story, briefings, folder / f"event-{event_id}-timeline")
     click.echo(f"\ntimeline: {png} (and .svg)")
 
@@ -266,7 +310,7 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
 @cli.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
 @click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=90.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -277,11 +321,13 @@ def bottlenecks(scenario, family, days, seed, top, out):
     from . import plots, views
     from .tables import format_bottlenecks
 
+    if out is not None:
+        output.figures_folder(out)
     sc, rec = _traced_run(scenario, days, seed)
     budgets = views.time_budgets(rec, family)
     table = views.bottlenecks(rec, family, budgets)
     click.echo(format_bottlenecks(budgets, table, family, top))
-    folder = out if out is not None else Path("results") / f"bottlenecks-{sc.name}-seed{rec.seed}"
+    folder = output.figures_folder(out if out is not None else Path("results") / f"bottlenecks-{sc.name}-seed{rec.seed}")
     if len(budgets):
         plots.time_budget(budgets, folder / "time-budget")
     cells = [n for n in table.index if n in sc.cells][:4]
@@ -299,10 +345,11 @@ def plot(folder, out):
     from . import metrics as m
     from . import plots
 
-    out = out if out is not None else folder / "figures"
+    output.check_results_folder(folder)
+    out = output.figures_folder(out if out is not None else folder / "figures")
     made = []
     if (folder / "result.json").exists():
-        result = json.loads((folder / "result.json").read_text("utf-8"))
+        result = output.read_json(folder, "result.json")
         if "sweep" in result:
             raise InputError(f"{folder}: a sweep has no forest plot; see its summary.csv and result.json")
         made.append(plots.forest(result, out / "forest"))
@@ -325,6 +372,9 @@ def report(folder, out):
     experiment's results FOLDER; it opens offline in any browser."""
     from .report import build
 
+    output.check_results_folder(folder)
+    if out is not None:
+        out = output.report_file(out)
     click.echo(str(build(folder, out)))
 
 

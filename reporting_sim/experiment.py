@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import io
 import itertools
 import json
 import math
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import output, scenario as scenario_mod, stats, variants
+from . import limits, output, scenario as scenario_mod, stats, variants
 from .errors import ScenarioError
 from .execution import Job, RunStore, digest, execute, write_atomic
 from .streams import replication_seed
@@ -69,6 +71,17 @@ class Target(_Strict):
     max_replications: Annotated[int, Field(ge=2, le=100000)] = 200
     batch: Annotated[int, Field(ge=1, le=100000)] = 5
 
+    @model_validator(mode="after")
+    def _min_below_max(self):
+        if self.min_replications > self.max_replications:
+            raise ValueError("min_replications: must be at most max_replications")
+        return self
+
+
+MAX_SWEPT = 1e15
+"""The largest size of a swept number: beyond it an integer parameter loses its
+meaning (and ``high - low`` of two doubles can overflow)."""
+
 
 class Parameter(_Strict):
     """A swept parameter: ``values`` (grid), or ``low`` and ``high`` (sampled)."""
@@ -83,6 +96,13 @@ class Parameter(_Strict):
             raise ValueError("give either values = [...] or low and high")
         if self.low is not None and self.high is not None and not self.low < self.high:
             raise ValueError("low must be less than high")
+        if self.low is not None and self.high is not None and max(abs(self.low), abs(self.high)) > MAX_SWEPT:
+            raise ValueError(f"low and high: at most {MAX_SWEPT:g} in size")
+        for v in self.values or ():
+            if isinstance(v, (dict, list)) or (isinstance(v, float) and not math.isfinite(v)) or (
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_SWEPT):
+                raise ValueError(f"values: each a finite number (at most {MAX_SWEPT:g} in size), a boolean "
+                                 f"or a string (got {v!r})")
         return self
 
 
@@ -156,13 +176,18 @@ class Member:
         self.scenario = scenario_mod.parse(copy.deepcopy(data), source)
 
 
-def resolve_member(ref: str, folder: Optional[Path]) -> Member:
-    """A scenario, variant file or built-in named in an experiment (paths relative to
-    ``folder``); its label is its scenario name."""
+def resolve_member(ref: str, folder: Optional[Path], source: str = "", field: str = "") -> Member:
+    """A scenario, variant file or built-in named in an experiment; its label is its
+    scenario name. In an experiment file (``folder`` is its folder) a path is relative
+    to that folder only, never the working folder; a missing one is an error naming
+    the experiment file (``source``) and the ``field``."""
     path = Path(ref)
-    if folder is not None and not path.is_absolute() and (folder / path).exists():
+    if folder is not None and ref not in scenario_mod.builtin_names() and not path.is_absolute():
         path = folder / path
-    data, source = scenario_mod.load_data(path if path.exists() else ref)
+        if not scenario_mod.path_exists(path, field):
+            raise ScenarioError(source, field, f"no file {str(path)!r} (paths are relative to the experiment "
+                                f"file) and no built-in scenario {ref!r}")
+    data, source = scenario_mod.load_data(path if folder is not None else ref)
     sc = scenario_mod.parse(copy.deepcopy(data), source)
     return Member(sc.name, data, source)
 
@@ -199,6 +224,23 @@ def get_param(data: dict, path: str):
             return None
         node = node[k]
     return node
+
+
+def design_size(sweep: Sweep) -> int:
+    """How many points a sweep's design has, counted without building it."""
+    d = len(sweep.parameters)
+    if sweep.method == "grid":
+        return math.prod(len(p.values) for p in sweep.parameters.values())
+    return sweep.samples * {"lhs": 1, "morris": d + 1, "sobol": d + 2}[sweep.method]
+
+
+def check_planned_runs(points: int, spec: Spec, source: str, field: str) -> None:
+    """Refuse a plan of more runs than the limit (``REPORTING_SIM_MAX_RUNS``) before
+    anything is expanded or run: ``points`` scenarios, each for the most replications
+    the spec may ask for."""
+    reps = spec.target.max_replications if spec.target is not None else spec.replications
+    if points * reps > limits.limit("RUNS"):
+        raise limits.too_much(source, field, "RUNS", f"{points} scenarios x {reps} replications = {points * reps}")
 
 
 def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], Optional[np.ndarray]]:
@@ -252,6 +294,9 @@ def sweep_members(base: Member, sweep: Sweep, seed: int):
 
 # ------------------------------------------------------------------ running
 
+DESIGN_FILE = "design.json"
+"""Marks an experiment's folder as its own: the experiment's name and design id."""
+
 class Experiment:
     """A comparison or a sweep, ready to run (see the module docstring)."""
 
@@ -279,23 +324,31 @@ class Experiment:
                                         "(names look like force_commander.in_time, u2.current.latency_p50, "
                                         "bypass_rate, cell.u2.utilisation)")
         self.rows: list[dict] = []
+        self.run_seconds = 0.0
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Experiment":
         path = Path(path)
         ef = load_spec(path)
         folder = path.parent
-        base = resolve_member(ef.experiment.base, folder)
+        base = resolve_member(ef.experiment.base, folder, str(path), "experiment.base")
         if ef.sweep is None:
-            members = [base] + [resolve_member(v, folder) for v in ef.experiment.variants]
+            check_planned_runs(1 + len(ef.experiment.variants), ef.experiment, str(path), "experiment.replications")
+            members = [base] + [resolve_member(v, folder, str(path), f"experiment.variants[{i}]")
+                                for i, v in enumerate(ef.experiment.variants)]
             _unique_labels(members, str(path))
             return cls(ef.experiment, members, spec_text=path.read_text("utf-8"))
+        check_planned_runs(design_size(ef.sweep), ef.experiment, str(path), "sweep")
         members, problem, design = sweep_members(base, ef.sweep, ef.experiment.seed)
         return cls(ef.experiment, members, ef.sweep, problem, design, path.read_text("utf-8"))
 
     @classmethod
     def comparison(cls, base: str, variant_refs: list[str], *, replications: int, days: float, seed: int,
                    metrics: Optional[list[str]] = None, warmup_days: float = 0.0) -> "Experiment":
+        if (1 + len(variant_refs)) * replications > limits.limit("RUNS"):
+            raise limits.too_much("compare", "--replications", "RUNS",
+                                  f"{1 + len(variant_refs)} scenarios x {replications} replications = "
+                                  f"{(1 + len(variant_refs)) * replications}")
         members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
         _unique_labels(members, "compare")
         name = "compare-" + members[0].label + "-" + digest([[m.label, m.data] for m in members]
@@ -312,7 +365,58 @@ class Experiment:
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
-        """Run (or resume) the experiment; returns its result (see :meth:`result`)."""
+        """Run (or resume) the experiment; returns its result (see :meth:`result`).
+
+        ``folder`` must be new, empty, or this experiment's own (same design); it is
+        locked while the experiment runs. A failure to write (a read-only folder, a
+        full disk) is a one-line error; a folder this call made is removed again
+        unless it holds finished runs (kept for resuming)."""
+        if folder is None:
+            return self._run(None, n_jobs, dask, progress)
+        given = str(folder)
+        folder = output.destination(Path(folder))
+        created = not scenario_mod.path_exists(folder, "--out")
+        try:
+            self._claim(folder, given)
+            with output.folder_lock(folder, given):
+                return self._run(folder, n_jobs, dask, progress)
+        except OSError as exc:
+            kept = created and folder.is_dir() and any((folder / "runs").glob("*.json"))
+            if created and not kept:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
+                                + ("; the finished runs are kept: rerun to resume" if kept else "")) from None
+
+    def design_id(self) -> str:
+        """What the experiment computes, whatever its replication count or metrics:
+        its scenarios, horizon, warm-up, seed and sweep (a rerun with more
+        replications extends the same folder; a different design is refused)."""
+        return digest([[[m.label, m.data] for m in self.members], self.spec.days, self.spec.warmup_days,
+                       self.spec.seed, self.sweep.model_dump() if self.sweep else None])
+
+    def _claim(self, folder: Path, given: str) -> None:
+        """Refuse a folder that is not this experiment's (as ``run`` refuses any that
+        exists), then mark it as this experiment's."""
+        mark = folder / DESIGN_FILE
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise ScenarioError(given, "--out", "must be a folder (an experiment's results; rerunning resumes)")
+        if folder.is_dir() and any(folder.iterdir()):
+            try:
+                theirs = json.loads(mark.read_text("utf-8"))
+                ok = isinstance(theirs, dict) and theirs.get("design") == self.design_id()
+            except (OSError, ValueError):
+                theirs, ok = None, False
+            if not ok:
+                whose = (f"the results of another experiment ({theirs.get('experiment')!r})"
+                         if isinstance(theirs, dict) else "files that are not this experiment's results")
+                raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder "
+                                    "(an experiment resumes only in its own folder, with the same design)")
+        output.check_writable(folder, given)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not mark.exists():
+            write_atomic(mark, json.dumps({"experiment": self.spec.name, "design": self.design_id()}) + "\n")
+
+    def _run(self, folder: Optional[Path], n_jobs, dask, progress) -> dict:
         store = RunStore(folder) if folder is not None else None
         if folder is not None:
             self._write_inputs(folder)
@@ -324,14 +428,16 @@ class Experiment:
         bar = _progress_bar(progress, len(self.members) * reps, self.spec.name)
         try:
             while True:
-                jobs = self.jobs(range(done, reps))
                 todo = []
-                for job in jobs:
-                    if store is not None and store.has(job):
-                        rows[job.key] = store.load(job)
+                for job in self.jobs(range(done, reps)):
+                    row = store.load(job) if store is not None and store.has(job) and job.key not in rows else None
+                    if row is not None or job.key in rows:
+                        rows.setdefault(job.key, row)
                         if bar is not None:
                             bar.update(1)
                     else:
+                        if store is not None and job.key in store.rejected:
+                            _note(f"{store.path(job)}: {store.rejected[job.key]}; running it again")
                         todo.append(job)
 
                 def keep(job, row):
@@ -351,15 +457,18 @@ class Experiment:
         finally:
             if bar is not None:
                 bar.close()
+        self.run_seconds = sum(float(r.get("wall_s") or 0.0) for r in rows.values())
         result = self.result()
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
+        wall = round(time.perf_counter() - started, 3)
         if folder is not None:
-            self._write_outputs(folder, result)
-        return result
+            self._write_outputs(folder, result, wall)
+        return {**result, "wall_time_s": wall}
 
     def _ordered(self, rows: dict, reps: int) -> list[dict]:
         # two points of a design can hold the same scenario: one run serves both labels
-        return [{**rows[j.key], "label": j.label, "replication": j.replication} for j in self.jobs(range(reps))]
+        # and wall times stay out: the metric files are the same however the runs went
+        return [{**{k: v for k, v in rows[j.key].items() if k != "wall_s"}, "label": j.label,
+                 "replication": j.replication} for j in self.jobs(range(reps))]
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -434,12 +543,16 @@ class Experiment:
         else:
             from scipy.stats import spearmanr
 
-            x = np.array([[float(m.params[n]) for n in names] for m in self.members])
-            table = {}
-            for i, n in enumerate(names):
-                rho = spearmanr(x[:, i], y).statistic if len(set(x[:, i])) > 1 else math.nan
-                table[n] = {"spearman_rho": _num(rho)}
-            score = {n: abs(table[n]["spearman_rho"] or 0) for n in names}
+            table, score = {}, {}
+            for n in names:
+                x = [m.params[n] for m in self.members]
+                if all(isinstance(v, (int, float)) for v in x):
+                    rho = spearmanr(np.array(x, float), y).statistic if len(set(x)) > 1 else math.nan
+                    table[n] = {"spearman_rho": _num(rho)}
+                    score[n] = abs(table[n]["spearman_rho"] or 0)
+                else:  # switches, strings: how much of the spread the setting explains
+                    table[n] = {"correlation_ratio": _num(correlation_ratio([str(v) for v in x], y))}
+                    score[n] = table[n]["correlation_ratio"] or 0
         res["indices"] = table
         res["ranking"] = sorted(names, key=lambda n: -score[n])
         return res
@@ -460,21 +573,42 @@ class Experiment:
         for name, text in source_texts(base if Path(base).is_file() else self.spec.base).items():
             write_atomic(folder / name, text)
 
-    def _write_outputs(self, folder: Path, result: dict) -> None:
+    def _write_outputs(self, folder: Path, result: dict, wall: float) -> None:
+        """runs.parquet, summary.csv and result.json hold only what the runs computed
+        (identical however they ran); timings go to run.json."""
         folder = Path(folder)
-        df = self.frame()
-        tmp = folder / ".runs.parquet.tmp"
-        df.to_parquet(tmp, index=False)
-        tmp.replace(folder / "runs.parquet")
+        buf = io.BytesIO()
+        self.frame().to_parquet(buf, index=False)
+        write_atomic(folder / "runs.parquet", buf.getvalue())
         write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
         write_atomic(folder / "result.json", json.dumps(result, indent=2) + "\n")
         info = {"experiment": self.spec.name, "members": [m.label for m in self.members],
                 "replications": result["replications"], "days": self.spec.days, "seed": self.spec.seed,
                 "seeds": f"seed + replication ({self.spec.seed}..{self.spec.seed + result['replications'] - 1})",
-                "wall_time_s": result.get("wall_time_s"), "run_seconds_total": round(float(df["wall_s"].sum()), 3),
+                "wall_time_s": wall, "run_seconds_total": round(self.run_seconds, 3),
                 "versions": output.versions(), "argv": sys.argv[1:],
                 "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
         write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
+    """Eta, the correlation ratio of ``y`` on a categorical setting: the square root
+    of the share of ``y``'s spread between the settings' means (0: the setting makes
+    no difference; 1: it decides ``y`` entirely); like Spearman's |rho|, from 0 to 1;
+    ``nan`` when ``y`` does not vary or there is one setting."""
+    y = np.asarray(y, float)
+    total = float(((y - y.mean()) ** 2).sum())
+    labels = sorted(set(groups))
+    if len(labels) < 2 or not total > 0:
+        return math.nan
+    g = np.array(groups)
+    between = sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
+    return math.sqrt(min(between / total, 1.0))
+
+
+def _note(text: str) -> None:
+    """A message for the user on stderr (stdout may hold --json)."""
+    print(f"note: {text}", file=sys.stderr)
 
 
 def _unique_labels(members: list[Member], source: str) -> None:

@@ -206,6 +206,8 @@ def _num(x) -> Optional[float]:
 
 
 def _codes(col: pd.Series, categories) -> np.ndarray:
+    """Category codes as int64: pandas stores them in the smallest integer type that
+    fits (int8 below 128 categories), and index arithmetic on those would wrap."""
     if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(categories):
         return col.cat.codes.to_numpy().astype(np.int64)
     return pd.Categorical(col.astype(str), categories=list(categories)).codes.astype(np.int64)

@@ -13,6 +13,7 @@ interrupted run leaves no partial results behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -62,11 +63,69 @@ def _destination(path: Path) -> Path:
     last = given.rstrip("/").rsplit("/", 1)[-1]
     if last in ("", ".", ".."):
         raise ScenarioError(given, "--out", "must end in the name of the results folder (not '.' or '..')")
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in given.split("/")):
+        raise ScenarioError(given, "--out", "a part of the path is longer than 255 bytes (the system's limit)")
     dest = Path(os.path.realpath(os.path.dirname(given.rstrip("/")) or ".")) / last
     if dest.is_symlink():
         raise ScenarioError(given, "--out", "is a symbolic link; give the results folder itself "
                             "(results are written only where --out names)")
     return dest
+
+
+destination = _destination
+
+
+def check_writable(dest: Path, given: str) -> None:
+    """The nearest folder of ``dest`` that exists must be a folder we may write in."""
+    above = dest if dest.exists() else dest.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise ScenarioError(given, "--out", f"cannot be written ({above} is not a folder)")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise ScenarioError(given, "--out", f"cannot be written (no permission to write in {above})")
+
+
+def figures_folder(path: Path) -> Path:
+    """Where ``trace`` and ``bottlenecks`` draw: the folder itself (not through a
+    symbolic link, not a file); it may exist (figures of the same name are replaced)."""
+    given = str(path)
+    dest = _destination(Path(path))
+    if dest.exists() and not dest.is_dir():
+        raise ScenarioError(given, "--out", "is a file; give a folder for the figures")
+    check_writable(dest, given)
+    return dest
+
+
+def report_file(path: Path) -> Path:
+    """Where ``report --out`` writes: a file name (not a folder, not a symbolic link),
+    in a folder that exists and may be written."""
+    given = str(path)
+    dest = _destination(Path(path))
+    if dest.is_dir():
+        raise ScenarioError(given, "--out", "is a folder; give the HTML file's name")
+    if not dest.parent.is_dir():
+        raise ScenarioError(given, "--out", f"cannot be written ({dest.parent} is not a folder)")
+    check_writable(dest.parent, given)
+    return dest
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, given: str):
+    """Hold ``folder/.lock`` for the duration: a second process working in the same
+    folder is told so at once (one line) instead of racing on its files."""
+    import fcntl
+
+    fh = open(folder / ".lock", "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScenarioError(given, "--out", "another reporting-sim process is working in this folder; "
+                                "wait for it to finish (or give another folder)") from None
+        yield
+    finally:
+        fh.close()
 
 
 def check_destination(path: Path) -> None:
@@ -88,6 +147,50 @@ def check_destination(path: Path) -> None:
         raise ScenarioError(str(path), "--out", f"cannot be written (no permission to write in {above})")
 
 
+OWNER = ".owner"
+"""In a folder being written: the writing process's id and host, so that a later run
+can tell a folder left by an interrupted run from one still being written."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def clean_partials(parent: Path) -> list[Path]:
+    """Remove the temporary ``.NAME.xxxx.partial`` folders in ``parent`` that runs on
+    this host left when interrupted (their writer is gone); returns those removed.
+    Folders still being written, or not ours, are left alone."""
+    gone = []
+    try:
+        entries = list(parent.iterdir()) if parent.is_dir() else []
+    except OSError:
+        return gone
+    for p in entries:
+        if not (p.name.startswith(".") and p.name.endswith(".partial")) or p.is_symlink() or not p.is_dir():
+            continue
+        try:
+            pid, host = (p / OWNER).read_text("utf-8").split()
+            dead = host == platform.node() and not _alive(int(pid))
+        except (OSError, ValueError):
+            continue
+        if dead:
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
 def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict,
               summary_text: str, run_info: dict, sources: dict[str, str] | None = None) -> Path:
     """Write a run's results folder at ``path`` atomically; returns ``path``.
@@ -102,7 +205,10 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
             if not parent.exists():
                 parent.mkdir()
                 made.append(parent)
+        clean_partials(path.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # as an ordinary folder would be, not mkdtemp's 0700
+        (tmp / OWNER).write_text(f"{os.getpid()} {platform.node()}\n", encoding="utf-8")
     except OSError as exc:
         for p in reversed(made):
             shutil.rmtree(p, ignore_errors=True)
@@ -127,6 +233,7 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
         records.reports.to_csv(tmp / "reports.csv", index=False)
         if records.trace is not None:
             records.trace.to_parquet(tmp / "trace.parquet", index=False)
+        (tmp / OWNER).unlink()
         if path.exists():  # an empty folder the user made for us
             path.rmdir()
         os.rename(tmp, path)
@@ -149,12 +256,107 @@ def read_run(path: Path) -> RunRecords:
     missing = [n for n in need if not (path / n).exists()]
     if missing:
         raise ScenarioError(str(path), "folder", f"not a run's results folder (missing {', '.join(missing)})")
-    info = json.loads((path / "run.json").read_text("utf-8"))
-    meta = json.loads((path / "meta.json").read_text("utf-8"))
-    consumers = meta.pop("consumers")
-    trace = pd.read_parquet(path / "trace.parquet") if (path / "trace.parquet").exists() else None
+    import pyarrow
+
+    info = read_json(path, "run.json")
+    try:
+        meta = json.loads((path / "meta.json").read_text("utf-8"))
+        consumers = meta.pop("consumers")
+        assert isinstance(consumers, list) and all(isinstance(c, str) for c in consumers)
+        trace = pd.read_parquet(path / "trace.parquet") if (path / "trace.parquet").exists() else None
+        frames = {"ledger": pd.read_parquet(path / "ledger.parquet"), "events": pd.read_parquet(path / "events.parquet"),
+                  "reports": pd.read_csv(path / "reports.csv"), "cells": pd.read_csv(path / "cells.csv")}
+    except (OSError, ValueError, KeyError, AssertionError, AttributeError, pyarrow.ArrowException,
+            pd.errors.ParserError) as exc:
+        raise ScenarioError(str(path), "folder", f"a results file cannot be read ({exc.__class__.__name__}); "
+                            "the results folder is damaged") from None
     return RunRecords(
         scenario=info["scenario"], seed=info["seed"], days=float(info["days"]),
-        warmup_days=float(info.get("warmup_days", 0.0)), consumers=consumers,
-        ledger=pd.read_parquet(path / "ledger.parquet"), events=pd.read_parquet(path / "events.parquet"),
-        reports=pd.read_csv(path / "reports.csv"), cells=pd.read_csv(path / "cells.csv"), trace=trace, meta=meta)
+        warmup_days=float(info.get("warmup_days", 0.0)), consumers=consumers, trace=trace, meta=meta, **frames)
+
+
+# ------------------------------------------------------------------ reading results folders back
+
+def _results_schemas():
+    """Pydantic models of the JSON files ``report`` and ``plot`` read (built on first use)."""
+    from typing import Literal, Optional
+
+    from pydantic import BaseModel, ConfigDict
+
+    from .records import OUTCOMES
+
+    class _Loose(BaseModel):
+        model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    class Block(_Loose):
+        events: int
+        outcomes: dict[Literal[OUTCOMES], Optional[float]]
+        latency_h: dict[Literal["p50", "p90"], Optional[float]]
+        fidelity: Optional[float] = None
+
+    class Consumer(Block):
+        by_family: dict[Literal["current", "long_term"], Block]
+
+    class Summary(_Loose):
+        consumers: dict[str, Consumer]
+        bypass_rate: Optional[float] = None
+
+    class RunInfo(_Loose):
+        scenario: str
+        seed: int
+        days: float
+        warmup_days: float = 0.0
+
+    class Diff(_Loose):
+        mean: Optional[float]
+        ci95: tuple[Optional[float], Optional[float]]
+
+    class Metric(Diff):
+        diff_vs_base: Optional[Diff] = None
+
+    class Member(_Loose):
+        metrics: dict[str, Metric]
+
+    class Result(_Loose):
+        experiment: str = ""
+        base: str
+        replications: int
+        variants: dict[str, Member]
+        sweep: Optional[dict] = None
+
+    return {"run.json": RunInfo, "summary.json": Summary, "result.json": Result}
+
+
+def read_json(folder: Path, name: str) -> dict:
+    """A results folder's ``name`` (run.json, summary.json, result.json), checked
+    against what ``report`` and ``plot`` need; anything else is a one-line error."""
+    from pydantic import ValidationError
+
+    path = Path(folder) / name
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        model = _results_schemas()[name].model_validate(data)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "file", "missing; not a results folder of reporting-sim") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValidationError is a ValueError
+        what = exc.errors(include_url=False)[0] if isinstance(exc, ValidationError) else None
+        where = ".".join(str(p) for p in what["loc"]) if what else "file"
+        why = what["msg"].lower() if what else f"not valid JSON ({exc.__class__.__name__})"
+        raise ScenarioError(str(path), where, f"{why}; the results folder is damaged") from None
+    if name == "result.json" and model.base not in model.variants:
+        raise ScenarioError(str(path), "base", "names no scenario of the result; the results folder is damaged")
+    return data
+
+
+def check_results_folder(folder: Path) -> None:
+    """Refuse a folder whose JSON files are damaged before a report or plot reads it."""
+    folder = Path(folder)
+    from .scenario import path_exists
+
+    if not path_exists(folder, "folder") or not folder.is_dir():
+        raise ScenarioError(str(folder), "folder", "no such results folder")
+    if (folder / "result.json").exists():
+        read_json(folder, "result.json")
+    else:
+        read_json(folder, "run.json")
+        read_json(folder, "summary.json")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import stat
 import tomllib
 from importlib import resources
@@ -46,6 +47,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import limits
 from .distributions import Distribution, Fixed
 from .errors import ScenarioError
 
@@ -87,7 +89,7 @@ class Header(_Strict):
 
     name: Name
     description: str = ""
-    start_date: _dt.date = _dt.date(2015, 1, 1)
+    start_date: Annotated[_dt.date, Field(lt=_dt.date(9800, 1, 1))] = _dt.date(2015, 1, 1)  # + 36600 days fits the calendar
     days: Annotated[float, Field(gt=0, le=36600)] = 365.0
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
 
@@ -538,15 +540,11 @@ def read_toml_text(text: str | bytes, source: str) -> dict:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ScenarioError(source, "file", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    limits.check_toml_text(text, source)  # bound the parser's work before it starts
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, "file", f"not valid TOML: {exc}")
-
-
-MAX_FILE_BYTES = 16 * 2**20
-"""Scenario and variant files are small (``minusma-2015`` is about 60 kB); a bigger
-file is refused rather than read into memory."""
 
 
 def read_file(path: str | Path) -> dict:
@@ -560,19 +558,18 @@ def read_file(path: str | Path) -> dict:
             raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
         if not stat.S_ISREG(st.st_mode):
             raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
-        if st.st_size > MAX_FILE_BYTES:
-            raise ScenarioError(str(path), "file", f"is too large for a scenario file ({st.st_size} bytes; "
-                                f"at most {MAX_FILE_BYTES})")
+        if st.st_size > limits.limit("FILE_BYTES"):
+            raise limits.too_much(str(path), "file", "FILE_BYTES", st.st_size)
         with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            raw = fh.read(limits.limit("FILE_BYTES") + 1)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "no such file")
     except IsADirectoryError:
         raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
     except OSError as exc:
         raise ScenarioError(str(path), "file", f"cannot be read ({exc.strerror or exc})")
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(str(path), "file", f"is too large for a scenario file (more than {MAX_FILE_BYTES} bytes)")
+    if len(raw) > limits.limit("FILE_BYTES"):
+        raise limits.too_much(str(path), "file", "FILE_BYTES", f"{len(raw)}+")
     return read_toml_text(raw, str(path))
 
 
@@ -621,17 +618,31 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
     return scenario
 
 
+def path_exists(path: Path, field: str = "file") -> bool:
+    """Whether ``path`` names something (a dangling link too); a name the system
+    cannot look up (a part over 255 bytes, say) is a one-line error, not a traceback."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(str(path), field, f"cannot be used ({getattr(exc, 'strerror', None) or exc})") from None
+    return True
+
+
 def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]:
-    """Plain data and a source label for a file (relative to ``folder``) or a built-in."""
-    path = Path(name_or_path)
-    if folder is not None and not path.is_absolute():
-        path = folder / path  # relative to the variant's folder, never the working folder
-    if path.exists() or path.is_symlink() or path.suffix == ".toml":
-        return read_file(path), str(path)
+    """Plain data and a source label for a file (relative to ``folder``) or a built-in.
+    A bare built-in name (``minusma-2015``) always means the built-in, whatever lies in
+    the working folder; a file of that name is read as ``./minusma-2015``."""
     name = str(name_or_path)
     if name in builtin_names():
         label = f"{name} (built-in)"
         return read_toml_text(builtin_text(name), label), label
+    path = Path(name_or_path)
+    if folder is not None and not path.is_absolute():
+        path = folder / path  # relative to the variant's folder, never the working folder
+    if path_exists(path) or path.suffix == ".toml":
+        return read_file(path), str(path)
     raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "
                         f"scenario of that name (built-ins: {', '.join(builtin_names())})")
 
@@ -877,6 +888,8 @@ def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
             raise ScenarioError(source, f"{kinds[m]}.{m}.dedupe",
                                 f"cycle {' -> '.join(cycle)} has a node that copies reports to every link "
                                 "and no node that drops repeats; set dedupe = true on one of them")
+    for comp in _cycles(succ):
+        _check_hops(sc, source, kinds, comp, {n: [m for m in succ[n] if m in comp] for n in comp})
     instant = {n: [m for m in succ[n] if _may_take_no_time(sc, n, m)] for n in succ}
     for comp in _cycles(instant):
         sub = {n: [m for m in instant[n] if m in comp] for n in comp}
@@ -886,3 +899,37 @@ def _check_cycles(sc: Scenario, source: str, kinds: dict[str, str]) -> None:
                             f"cycle {' -> '.join(cycle)} can take no time (no work or transit on some way "
                             "round; a meeting does not delay a report that arrives as it starts): a report "
                             "could go round for ever at one instant")
+
+
+MAX_CYCLE_HOPS = 1000
+"""At most this many hops, on average, that one report may make round a cycle of
+nodes that keep repeats before it leaves it, so every run ends (see
+docs/scenario-format.md, "cycles")."""
+
+
+def _check_hops(sc: Scenario, source: str, kinds: dict[str, str], comp: list[str], sub: dict) -> None:
+    """Refuse a cycle of "choose" nodes round which a report would go for ever, or for
+    more than :data:`MAX_CYCLE_HOPS` hops on average: with ``Q[i, j]`` the chance that
+    node ``i`` passes a report to node ``j`` of the cycle (the p of its links, an upper
+    bound: link filters and gates only lower it), the mean hops before leaving from
+    each node solve ``(I - Q) h = 1``."""
+    import numpy as np
+
+    pos = {n: i for i, n in enumerate(comp)}
+    q = np.zeros((len(comp), len(comp)))
+    for link in sc.active_links:
+        if link.src in pos and link.to in pos:
+            q[pos[link.src], pos[link.to]] += link.p
+    try:
+        hops = np.linalg.solve(np.eye(len(comp)) - q, np.ones(len(comp)))
+    except np.linalg.LinAlgError:
+        hops = np.full(len(comp), np.inf)
+    bad = ~np.isfinite(hops) | (hops < 0) | (hops > MAX_CYCLE_HOPS)
+    if not bad.any():
+        return
+    worst = comp[int(np.argmax(np.where(np.isfinite(hops) & (hops >= 0), hops, np.inf)))]
+    how = ("for ever (the p of its links leave no way out)" if not np.isfinite(hops).all() or (hops < 0).any()
+           else f"for {float(np.max(hops)):.3g} hops on average")
+    raise ScenarioError(source, f"{kinds[worst]}.{worst}.routing",
+                        f"cycle {' -> '.join(_a_cycle(sub, worst))} keeps a report going round {how} (at most "
+                        f"{MAX_CYCLE_HOPS} allowed); lower the p of a link on it, or set dedupe = true on one of its nodes")

@@ -102,6 +102,7 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
             raise ScenarioError(source, f"set.{keys[0]}.{keys[1]}", f"no {keys[0]}.{keys[1]} in the base to change "
                                 f"(there: {shown or 'nothing'}); new units go under [add]")
         set_path(out, path, value, source, f"set.{path}")
+    _base_links(out, source)
     for i, change in enumerate(_table_list(data, "set_links", source)):
         match, new = change.get("match"), change.get("set")
         if not isinstance(match, dict) or not match or not isinstance(new, dict):
@@ -112,6 +113,9 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
         for link in hits:
             link.update(copy.deepcopy(new))
     for i, match in enumerate(_table_list(data, "remove_links", source)):
+        if not match:
+            raise ScenarioError(source, f"remove_links[{i}]", "is empty; name link fields to match (from, to...) "
+                                "so that it does not remove every link")
         before = out.get("links", [])
         kept = [link for link in before if not _matches(link, match)]
         if len(kept) == len(before):
@@ -120,6 +124,14 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
     _add(out, data.get("add", {}), source, "add")
     out.setdefault("links", []).extend(copy.deepcopy(_table_list(data, "add_links", source)))
     return out
+
+
+def _base_links(out: dict, source: str) -> None:
+    """The links after ``[set]`` must still be an array of tables."""
+    links = out.get("links", [])
+    if not isinstance(links, list) or not all(isinstance(link, dict) for link in links):
+        raise ScenarioError(source, "set.links", "links must stay an array of tables; change links with "
+                            "[[set_links]], [[remove_links]] and [[add_links]]")
 
 
 def _table_list(data: dict, key: str, source: str) -> list:

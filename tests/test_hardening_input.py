@@ -713,7 +713,8 @@ def get_node(data, name):
 def timed_cycles(draw):
     """Cycles of nodes keeping repeats that take time on every way round (every link
     has transit, or its sender is a cell with work): "choose" nodes only, so one copy
-    goes round, as in a queueing network with feedback. These are valid."""
+    goes round, as in a queueing network with feedback, with a way out (some p below
+    1, so a report leaves after a bounded number of hops on average). These are valid."""
     data = copy.deepcopy(CYCLE_BASE)
     n = draw(st.integers(2, 4))
     names = [f"n{i}" for i in range(n)]
@@ -735,6 +736,9 @@ def timed_cycles(draw):
             links.append({"from": a, "to": "top", "p": round(1 - p, 3)})
         if draw(st.booleans()):
             links[-1]["meeting"] = "m"
+    if all(lk.get("p", 1.0) == 1.0 for lk in links[1:]):  # no way out: refused (issue #13, item 4)
+        links[1]["p"] = 0.9
+        links.insert(2, {"from": links[1]["from"], "to": "top", "p": 0.1})
     data["links"] = links
     return Case("timed", data)
 
