@@ -146,7 +146,8 @@ class Study:
         self.prim_density, self.max_boxes, self.spec_text = prim_density, max_boxes, spec_text
         if not self.base.scenario.uncertainties:
             raise ScenarioError(self.base.source, "uncertainties", "the base scenario has no [uncertainties] "
-                                "table: nothing to vary (see docs/scenario-format.md#uncertainties)")
+                                "table: nothing to vary (a variant has none of its own: give its base "
+                                "scenario as BASE and the variant after it)")
         self.space = Space(self.base.data, self.base.scenario)
         if not self.space.items:
             raise ScenarioError(self.base.source, "uncertainties", "every uncertainty is fixed: nothing to vary")
@@ -280,6 +281,11 @@ class Study:
         (folder / "scenarios").mkdir(exist_ok=True)
         for m in self.members:
             write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+        from .provenance import source_texts
+
+        base = self.base.source  # the base's file, or a built-in's label
+        for name, text in source_texts(base if Path(base).is_file() else base.split(" (built-in)")[0]).items():
+            write_atomic(folder / name, text)
 
     def _write_outputs(self, folder: Path, result: dict) -> None:
         tmp = folder / ".runs.parquet.tmp"
@@ -370,11 +376,12 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
         for j, v in enumerate(variants, start=1):
             d = (table[v] - table[base]).to_numpy()
             good = ~np.isnan(d)
-            n, k = int(good.sum()), int((sign * d[good] > 0).sum())
+            n, k, same = int(good.sum()), int((sign * d[good] > 0).sum()), int((d[good] == 0).sum())
             sb, sw, judged = _paired_sides(frame, base, v, m, sign)
             r = regret[ok, j]
             out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
                 "share_better": k / n if n else None, "share_better_ci95": _wilson(k, n), "worlds_judged": n,
+                "share_unchanged": same / n if n else None,
                 "share_sig_better": sb / judged if judged else None,
                 "share_sig_worse": sw / judged if judged else None,
                 "diff_p05": _q(d[good], 5), "diff_p50": _q(d[good], 50), "diff_p95": _q(d[good], 95),
@@ -507,6 +514,8 @@ def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: l
     n = m["worlds_judged"]
     if not n:
         return f"{variant}: no world gave a value of {metric}."
+    if m["share_unchanged"] == 1:
+        return f"{variant} leaves {metric} unchanged in all {n} plausible worlds."
     lo, hi = m["share_better_ci95"]
     way = "raises" if direction(metric) > 0 else "lowers"
     s = (f"{variant} {way} {metric} (better) in {_pct(m['share_better'])} [{_pct(lo)}, {_pct(hi)}] of "
@@ -534,7 +543,7 @@ def summary_frame(result: dict) -> pd.DataFrame:
                          "share_better": e["share_better"], "share_better_ci95_low": e["share_better_ci95"][0],
                          "share_better_ci95_high": e["share_better_ci95"][1],
                          "share_sig_better": e["share_sig_better"], "share_sig_worse": e["share_sig_worse"],
-                         "diff_p05": e["diff_p05"], "diff_p50": e["diff_p50"], "diff_p95": e["diff_p95"],
+                         "share_unchanged": e["share_unchanged"], "diff_p05": e["diff_p05"], "diff_p50": e["diff_p50"], "diff_p95": e["diff_p95"],
                          "regret_p50": e["regret_p50"], "regret_p90": e["regret_p90"],
                          "best_in_worlds": result["best_counts"][m][v], "worlds": e["worlds_judged"]})
     return pd.DataFrame(rows)

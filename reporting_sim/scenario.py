@@ -660,6 +660,7 @@ def load_data(name_or_path: str | Path) -> tuple[dict, str]:
     data, source = _read_any(str(name_or_path))
     if variants.is_variant(data):
         data = variants.resolve(data, Path(source), _read_any)
+        data.pop("uncertainties", None)  # a what-if is a point; robustness draws worlds from its base's
     return data, source
 
 
