@@ -181,17 +181,17 @@ class Study:
     def _check_metrics(self, source: str) -> None:
         from .metrics import flat_names
 
-        for name in self.metrics:
-            try:
-                direction(name)
-            except ScenarioError as exc:
-                raise ScenarioError(source, "metrics", exc.message) from None
         for m in self.members:
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
             for name in self.metrics:
                 if name not in known:
                     raise ScenarioError(source, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
                                         "(names look like force_commander.current.in_time, u2.latency_p50)")
+        for name in self.metrics:
+            try:
+                direction(name)
+            except ScenarioError as exc:
+                raise ScenarioError(source, "metrics", exc.message) from None
 
     # -- jobs ----------------------------------------------------------------------
     def world_jobs(self, w: int) -> list[tuple[Job, int, str]]:
