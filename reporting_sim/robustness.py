@@ -99,6 +99,7 @@ class RobustnessSpec(_Strict):
     worlds: Annotated[int, Field(ge=2, le=100000)] = 50
     sampling: Literal["lhs", "random"] = "lhs"
     metric: Optional[str] = None
+    verdicts: Annotated[dict[str, str], Field(strict=False)] = {}
     prim_density: Annotated[float, Field(gt=0, le=1)] = 0.9
     max_boxes: Annotated[int, Field(ge=1, le=10)] = 2
 
@@ -137,7 +138,8 @@ class Study:
     def __init__(self, name: str, members: list[Member], *, worlds: int, replications: int, days: float,
                  seed: int, metrics: Optional[list[str]] = None, metric: Optional[str] = None,
                  sampling: str = "lhs", warmup_days: float = 0.0, prim_density: float = 0.9,
-                 max_boxes: int = 2, spec_text: str = "", source: str = "robustness"):
+                 max_boxes: int = 2, spec_text: str = "", source: str = "robustness",
+                 verdicts: Optional[dict[str, str]] = None):
         _unique_labels(members, source)
         need_explore()
         self.name, self.members, self.base = name, members, members[0]
@@ -154,20 +156,31 @@ class Study:
         consumers = self.base.scenario.consumers
         self.metrics = list(dict.fromkeys(([metric] if metric else []) + list(metrics or default_metrics(consumers))))
         self.metric = self.metrics[0]
+        self.verdicts = {m.label: self.metric for m in members[1:]}
+        for label, name in (verdicts or {}).items():
+            if label not in self.verdicts:
+                raise ScenarioError(source, f"robustness.verdicts.{label}", "not a variant of this study "
+                                    f"(variants: {', '.join(self.verdicts)})")
+            self.verdicts[label] = name
+        self.metrics += [n for n in self.verdicts.values() if n not in self.metrics]
         self._check_metrics(source)
         self.worlds = self.space.worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Study":
+    def from_file(cls, path: str | Path, *, worlds: Optional[int] = None, replications: Optional[int] = None,
+                  days: Optional[float] = None) -> "Study":
+        """A study file (``[experiment]`` and ``[robustness]``); ``worlds``,
+        ``replications`` and ``days`` override the file's (a smaller trial run)."""
         path = Path(path)
         sf = load_study_file(path)
         e, r = sf.experiment, sf.robustness
         members = [resolve_member(e.base, path.parent)] + [resolve_member(v, path.parent) for v in e.variants]
-        return cls(e.name, members, worlds=r.worlds, replications=e.replications, days=e.days, seed=e.seed,
+        return cls(e.name, members, worlds=worlds or r.worlds, replications=replications or e.replications,
+                   days=days or e.days, seed=e.seed,
                    metrics=e.metrics, metric=r.metric, sampling=r.sampling, warmup_days=e.warmup_days,
                    prim_density=r.prim_density, max_boxes=r.max_boxes, spec_text=path.read_text("utf-8"),
-                   source=str(path))
+                   source=str(path), verdicts=r.verdicts)
 
     @classmethod
     def from_args(cls, base: str, variant_refs: list[str], *, worlds: int, replications: int, days: float,
@@ -243,7 +256,7 @@ class Study:
                 bar.close()
         self.frame = self._frame(rows)
         result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
-                         self.metrics, self.metric, seed=self.seed, prim_density=self.prim_density,
+                         self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
                          max_boxes=self.max_boxes)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
@@ -357,9 +370,11 @@ def _paired_sides(frame: pd.DataFrame, base: str, variant: str, metric: str, sig
 
 
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
-            verdict_metric: str, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2) -> dict:
+            verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
-    replication) and its worlds (one row per world, one column per uncertainty)."""
+    replication) and its worlds (one row per world, one column per uncertainty);
+    ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
+    variant -> name)."""
     means = world_means(frame, metrics)
     scenarios = [base] + variants
     out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}}
@@ -386,14 +401,14 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
                 "share_sig_worse": sw / judged if judged else None,
                 "diff_p05": _q(d[good], 5), "diff_p50": _q(d[good], 50), "diff_p95": _q(d[good], 95),
                 "regret_p50": _q(r, 50), "regret_p90": _q(r, 90)}
-    sign = direction(verdict_metric)
-    table = means[verdict_metric].unstack("scenario")
     for v in variants:
+        vm = verdict_metric if isinstance(verdict_metric, str) else verdict_metric[v]
+        table = means[vm].unstack("scenario")
         d = (table[v] - table[base]).reindex(worlds.index)
         block = out["variants"][v]
-        block["fails_when"], block["importance"] = discover(worlds, sign * d, seed, prim_density, max_boxes)
-        block["verdict"] = verdict(v, verdict_metric, block["metrics"][verdict_metric], block["fails_when"],
-                                   block["importance"], worlds)
+        block["verdict_metric"] = vm
+        block["fails_when"], block["importance"] = discover(worlds, direction(vm) * d, seed, prim_density, max_boxes)
+        block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds)
     return out
 
 
@@ -414,15 +429,18 @@ def discover(worlds: pd.DataFrame, gain: pd.Series, seed: int, density: float, m
     x = _x_frame(worlds[good]).reset_index(drop=True)
     y = gain.to_numpy()[good]
     fails = y <= 0
-    boxes = prim_boxes(x, fails, density, max_boxes) if 0 < fails.sum() < len(fails) else []
+    ints = {c for c in worlds.columns if pd.api.types.is_integer_dtype(worlds[c]) and worlds[c].dtype != bool}
+    boxes = prim_boxes(x, fails, density, max_boxes, ints) if 0 < fails.sum() < len(fails) else []
     return boxes, feature_scores(x, y, seed)
 
 
-def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: int) -> list[dict]:
+def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: int,
+               ints: frozenset = frozenset()) -> list[dict]:
     """Up to ``max_boxes`` PRIM boxes (EMA Workbench) around the failing worlds: on each
     peeling trajectory, the box of greatest coverage among those of at least ``density``
     (else of all), the densest of equal coverage. ``coverage``: share of all failing worlds inside the box;
-    ``density``: share of the worlds inside the box that fail."""
+    ``density``: share of the worlds inside the box that fail. Limits of integer
+    assumptions (``ints``) are the whole numbers inside the box."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
@@ -449,7 +467,7 @@ def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: in
                     if lo != init[c].iloc[0]:
                         limits[c] = sorted(lo)
                 elif lo > init[c].iloc[0] or hi < init[c].iloc[1]:
-                    limits[c] = [float(lo), float(hi)]
+                    limits[c] = [math.ceil(lo), math.floor(hi)] if c in ints else [float(lo), float(hi)]
             inside = np.ones(len(x), dtype=bool)
             for c, lim in limits.items():
                 inside &= x[c].astype(str).isin(lim).to_numpy() if x[c].dtype.name == "category" else \
@@ -498,7 +516,9 @@ def _condition(box: dict, worlds: pd.DataFrame) -> str:
             continue
         full_lo, full_hi = float(worlds[p].min()), float(worlds[p].max())
         lo, hi = lim
-        if lo > full_lo and hi < full_hi:
+        if lo == hi:
+            parts.append(f"{p} is {lo:.3g}")
+        elif lo > full_lo and hi < full_hi:
             parts.append(f"{p} is between {lo:.3g} and {hi:.3g}")
         elif lo > full_lo:
             parts.append(f"{p} is over {lo:.3g}")
@@ -625,7 +645,7 @@ def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Pat
         ax.set_yticks(range(len(top)), top, fontsize=7)
         ax.set_xticks(range(len(imp.columns)), imp.columns, rotation=45, ha="right", fontsize=7)
         fig.colorbar(im, ax=ax, label="feature score (extra trees)")
-        ax.set_title(f"what drives each variant's effect on {m}", fontsize=9)
+        ax.set_title("what drives each variant's effect on its verdict metric", fontsize=9)
         made.append(save(fig, folder / "importance"))
     return made
 
@@ -686,7 +706,8 @@ def report_section(folder: Path, work: Path) -> str:
             f"<p class='meta'>Base {esc(result['base'])}; {result['replications']} replications of "
             f"{result['days']:g} days per world and scenario, common random numbers; worlds drawn by "
             f"{esc(result['sampling'])} over {len(result['uncertainties'])} uncertain assumptions "
-            f"(seed {result['seed']}). Verdict metric: {esc(result['metric'])}.</p>", "<ul>"]
+            f"(seed {result['seed']}). The table is for {esc(result['metric'])}; each verdict names the "
+            "metric its variant is judged on.</p>", "<ul>"]
     body += [f"<li>{esc(b['verdict'])}</li>" for b in result["variants"].values()]
     body.append("</ul>")
     table = summary_frame(result)
