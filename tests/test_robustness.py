@@ -188,3 +188,18 @@ def test_an_interrupted_study_resumes_without_loss(tmp_path):
     res = CliRunner().invoke(cli, [a if a != str(out) else str(whole) for a in args])
     assert res.exit_code == 0
     pd.testing.assert_frame_equal(frame(out), frame(whole))
+
+
+def test_findings_are_generated_from_a_results_folder(toy_result, tmp_path):
+    import importlib.util
+
+    result, folder = toy_result
+    spec = importlib.util.spec_from_file_location("make_findings", ROOT / "scripts" / "make_findings.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "findings.md"
+    assert mod.main([str(folder), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert result["variants"]["toy-threshold-sure"]["verdict"] in text
+    assert "**40 worlds**" in text and "depends on the assumptions" in text
+    assert mod.main([str(tmp_path), "--out", str(out)]) == 2  # no results there

@@ -106,3 +106,20 @@ def test_bad_uncertainty_specs_get_one_line_naming_the_path(tmp_path, line, expe
     assert len(lines) == 1 and lines[0].startswith(f"error: {f}: uncertainties"), lines
     assert expected in lines[0], lines[0]
     assert "Traceback" not in res.output
+
+
+def test_a_choice_can_be_uncertain_and_every_world_is_valid():
+    body = scenario.builtin_text("minusma-2015").split("\n[uncertainties]\n")[0]
+    text = body + ('\n[uncertainties]\n"switches.asifu_position.value" = { values = ["apart", "in_u2_branch"], '
+                   'reason = "where ASIFU sits" }\n"cells.u2.analysts" = { low = 1, high = 4, reason = "staffing" }\n')
+    data = scenario.read_toml_text(text, "choice.toml")
+    sc = scenario.parse(copy.deepcopy(data), "choice.toml")
+    space = Space(data, sc)
+    worlds = space.worlds(8, seed=2)
+    assert {w["switches.asifu_position.value"] for w in worlds} == {"apart", "in_u2_branch"}  # LHS: half each
+    for w in worlds:
+        world = scenario.parse(space.apply(data, w, "choice.toml"), "choice.toml")
+        assert world.switches["asifu_position"].value == w["switches.asifu_position.value"]
+    bad = text.replace('values = ["apart", "in_u2_branch"]', 'values = ["apart", "nowhere"]')
+    with pytest.raises(scenario.ScenarioError, match=r'uncertainties."switches.asifu_position.value".values\[1\]'):
+        scenario.parse(scenario.read_toml_text(bad, "bad.toml"), "bad.toml")
