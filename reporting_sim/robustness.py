@@ -631,7 +631,8 @@ def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Pat
     ax.set_yticks(range(len(variants)), variants)
     ax.invert_yaxis()
     better = "higher" if direction(m) > 0 else "lower"
-    ax.set_xlabel(f"{m}: variant - base, per world ({better} is better; bar: 5th-95th percentile, tick: median)")
+    ax.set_xlabel(f"{m}: variant - base, one dot per world\n({better} is better; bar: 5th-95th percentile; "
+                  "tick: median)")
     made.append(save(fig, folder / "differences"))
     for v, block in result["variants"].items():
         if block["fails_when"]:

@@ -514,8 +514,9 @@ class Scenario(_Strict):
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data in the file's own shape (aliases, no empty fields)."""
-        return self.model_dump(mode="python", by_alias=True, exclude_none=True)
+        """Plain data in the file's own shape (aliases, no empty fields); without the
+        ``[uncertainties]``, which describe other worlds, not this one."""
+        return self.model_dump(mode="python", by_alias=True, exclude_none=True, exclude={"uncertainties"})
 
     def to_toml(self) -> str:
         """The resolved scenario as TOML: every default written out."""

@@ -5,7 +5,8 @@ gives, for a setting named by the dotted path sweeps use (``cells.u2.analysts``,
 ``kinds.attack.shelf_life_h``, ``links[u2->asifu].p``, ``cells.u2.work_h.mean``), a
 ``low`` and ``high`` (uniform by default, or triangular or log-uniform), or the
 ``values`` a switch or choice can take, or ``fixed = true``; each with its reason.
-``also`` lists settings that move with it (the same value in every world: "as bn_west").
+``also`` lists settings that move with it (the same value in every world: "as bn_west";
+:func:`unequal_also` lists those that do not start equal).
 
 :func:`check` (called when a scenario is parsed) makes sure every path exists, that a
 range is on a number and a list of values on a switch or choice, and that both ends
@@ -149,7 +150,6 @@ def _check(data: dict, scenario, source: str) -> None:
 def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
     where = field_name(path)
     kind = None
-    first = None
     for i, p in enumerate((path, *u.also)):
         field = where if i == 0 else f"{where}.also"
         raw = _get(data, p)
@@ -162,10 +162,10 @@ def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
             raise ScenarioError(source, field, f"{p!r} is a table, not a number, switch or choice; "
                                 f"name a value inside it (e.g. {p}.mean)")
         if i == 0:
-            kind, first = k, raw
-        elif raw != first:
-            raise ScenarioError(source, field, f"{p!r} holds {raw!r} but {path!r} holds {first!r}; "
-                                "settings that move together must start equal")
+            kind = k
+        elif k != kind and not u.fixed:
+            raise ScenarioError(source, field, f"{p!r} is a {k} but {path!r} is a {kind}; settings that move "
+                                "together must be of one type")
     if u.values is not None:
         for v in u.values:
             ok = (isinstance(v, bool) if kind == "bool" else isinstance(v, str) if kind == "choice"
@@ -376,3 +376,14 @@ def uncovered(text: str, data: dict, uncertainties) -> list[str]:
         return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)
 
     return [p for p in assumption_numbers(text, data) if not covered(p)]
+
+
+def unequal_also(data: dict, uncertainties) -> list[str]:
+    """Settings named in ``also`` whose value in ``data`` differs from their first
+    path's (tied settings of a hand-written file should start equal)."""
+    out = []
+    for path, u in uncertainties.items():
+        for p in u.also:
+            if _get(data, p) != _get(data, path):
+                out.append(f"{p} ({_get(data, p)!r}) vs {path} ({_get(data, path)!r})")
+    return out

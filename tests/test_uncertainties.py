@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from reporting_sim import scenario
 from reporting_sim.cli import cli
-from reporting_sim.uncertainties import Space, assumption_numbers, uncovered
+from reporting_sim.uncertainties import Space, assumption_numbers, uncovered, unequal_also
 
 
 def builtin():
@@ -33,6 +33,11 @@ def test_the_coverage_check_names_a_number_that_lost_its_range():
     del uncs["cells.u2.analysts"]
     del uncs["links[sector_west_commander->force_commander].p"]  # its "also" links are tagged [paper] only
     assert uncovered(text, data, uncs) == ["cells.u2.analysts", "links[sector_west_commander->force_commander].p"]
+
+
+def test_settings_that_move_together_start_equal_in_minusma():
+    _, data, _, sc = builtin()
+    assert not unequal_also(data, sc.uncertainties)
 
 
 def test_every_reason_is_given_and_ranges_hold_the_value_as_written():
@@ -66,6 +71,7 @@ def test_worlds_are_reproducible_and_keep_integers_and_switches():
     assert world.cells["g2_north"].work_h.mean == pytest.approx(a[0]["cells.g2_west.work_h.mean"])  # "also"
     assert world.links[17].p == pytest.approx(a[0]["links[sector_west_commander->force_commander].p"])
     assert not world.uncertainties
+    assert "uncertainties" not in scenario.load("minusma-2015").to_dict()  # a scenario as run is one world
 
 
 def test_latin_hypercube_puts_one_world_in_each_stratum():
@@ -90,8 +96,8 @@ BAD = [
     ('"collectors.soltg.report_after_patrol" = { values = [1, 2], reason = "a guess" }', "is not a value"),
     ('"cells.u2.analysts" = { low = 1, high = 2 }', "reason: required but missing"),
     ('"cells.u2.analysts" = { low = 1, high = 2, fixed = true, reason = "a guess" }', "exactly one"),
-    ('"kinds.attack.shelf_life_h" = { low = 1, high = 9, also = ["kinds.msr_threat.shelf_life_h"], reason = "a guess" }',
-     "must start equal"),
+    ('"kinds.attack.shelf_life_h" = { low = 1, high = 9, also = ["cells.u2.analysts"], reason = "a guess" }',
+     "must be of one type"),
 ]
 
 
