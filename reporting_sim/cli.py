@@ -309,7 +309,12 @@ def plot(folder, out):
         result = json.loads((folder / "result.json").read_text("utf-8"))
         if "sweep" in result:
             raise InputError(f"{folder}: a sweep has no forest plot; see its summary.csv and result.json")
-        made.append(plots.forest(result, out / "forest"))
+        if "worlds" in result:  # a robustness study
+            from .robustness import replot
+
+            made += replot(folder, out)
+        else:
+            made.append(plots.forest(result, out / "forest"))
     else:
         rec = output.read_run(folder)
         made.append(plots.outcome_breakdown(rec.ledger, out / "outcomes-current"))

@@ -694,13 +694,21 @@ def is_results(folder: Path) -> bool:
         return False
 
 
+def _read(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    folder = Path(folder)
+    result = json.loads((folder / "result.json").read_text("utf-8"))
+    return result, pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "worlds.csv", index_col="world")
+
+
+def replot(folder: Path, out: Path) -> list[Path]:
+    """The figures of a robustness results folder, drawn again into ``out``."""
+    return figures(*_read(folder), Path(out))
+
+
 def report_section(folder: Path, work: Path) -> str:
     """The robustness section of ``reporting-sim report``: verdicts, the table of the
     verdict metric with its definitions, and the figures."""
-    folder = Path(folder)
-    result = json.loads((folder / "result.json").read_text("utf-8"))
-    frame = pd.read_parquet(folder / "runs.parquet")
-    worlds = pd.read_csv(folder / "worlds.csv", index_col="world")
+    result, frame, worlds = _read(folder)
     pngs = figures(result, frame, worlds, Path(work) / "robustness")
     esc = html.escape
     body = [f"<h2>Robustness across {result['worlds']} plausible worlds</h2>",

@@ -157,6 +157,8 @@ worlds = 6
     page = (out / "report.html").read_text()
     assert "Robustness across 6 plausible worlds" in page and "data:image/png;base64" in page
     assert "toy-threshold-sure raises" in page
+    res = CliRunner().invoke(cli, ["plot", str(out), "--out", str(tmp_path / "figs")])
+    assert res.exit_code == 0 and (tmp_path / "figs" / "differences.png").exists(), res.output
     f.write_text(f.read_text().replace("worlds = 6", "worlds = 6\nwhatever = 1"))
     res = CliRunner().invoke(cli, ["experiment", str(f), "--out", str(out), "--jobs", "1"])
     assert res.exit_code == 2 and res.output.startswith(f"error: {f}: robustness.whatever"), res.output
