@@ -205,3 +205,11 @@ def test_findings_are_generated_from_a_results_folder(toy_result, tmp_path):
     assert result["variants"]["toy-threshold-sure"]["verdict"] in text
     assert "**40 worlds**" in text and "depends on the assumptions" in text
     assert mod.main([str(tmp_path), "--out", str(out)]) == 2  # no results there
+
+
+def test_without_the_explore_extra_the_command_says_how_to_install(monkeypatch, tmp_path):
+    for name in ("ema_workbench", "ema_workbench.analysis", "ema_workbench.analysis.prim"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    res = CliRunner().invoke(cli, ["robustness", TOY, SURE, "--worlds", "2", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and 'pip install -e ".[explore]"' in res.output, res.output
+    assert not (tmp_path / "x").exists()
