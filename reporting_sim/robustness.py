@@ -439,7 +439,8 @@ def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: in
     """Up to ``max_boxes`` PRIM boxes (EMA Workbench) around the failing worlds: on each
     peeling trajectory, the box of greatest coverage among those of at least ``density``
     (else of all), the densest of equal coverage. ``coverage``: share of all failing worlds inside the box;
-    ``density``: share of the worlds inside the box that fail. Limits of integer
+    ``density``: share of the worlds inside the box that fail; ``qp``: each limit's quasi-p
+    value (a one-sided binomial test of the limit; ``significant`` when all are below 0.05). Limits of integer
     assumptions (``ints``) are the whole numbers inside the box."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -475,12 +476,20 @@ def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: in
             n_in, k_in = int(inside.sum()), int((inside & fails).sum())
             if not limits or n_in == 0:
                 break
+            qp = {c: _worst_qp(box.qp[i].get(c)) for c in limits}
             out.append({"box": limits, "coverage": k_in / total, "density": k_in / n_in, "worlds": n_in,
+                        "qp": qp, "significant": all(q is not None and q < 0.05 for q in qp.values()),
                         "trajectory": traj[["coverage", "density", "mass", "res_dim"]].astype(float).round(6)
                         .to_dict(orient="list"), "chosen": i})
             if k_in / n_in < density:
                 break
     return out
+
+
+def _worst_qp(values) -> Optional[float]:
+    """The larger quasi-p value of a limit's two ends (Bryant and Lempert 2010; -1: no limit)."""
+    vals = [float(v) for v in (values or []) if v is not None and not math.isnan(float(v)) and float(v) >= 0]
+    return max(vals) if vals else None
 
 
 def feature_scores(x: pd.DataFrame, y: np.ndarray, seed: int) -> list[dict]:
@@ -543,12 +552,14 @@ def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: l
          f"{m['diff_p05']:+.3g} to {m['diff_p95']:+.3g})")
     if m["share_better"] == 1:
         return s + "."
-    if boxes:
-        b = boxes[0]
+    sig = [b for b in boxes if b.get("significant")]
+    if sig:
+        b = sig[0]
         return (s + f"; where it does not, {_condition(b['box'], worlds)} ({_pct(b['coverage'])} of those "
                 f"worlds lie in that box, {_pct(b['density'])} of the worlds in it are ones where it does not help).")
     if importance:
-        return s + f"; its effect depends most on {importance[0]['path']}."
+        return s + (f"; no clear box of assumptions where it fails (PRIM: none with every quasi-p < 0.05)"
+                    if boxes else "") + f"; its effect depends most on {importance[0]['path']}."
     return s + "."
 
 

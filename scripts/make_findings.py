@@ -44,7 +44,7 @@ def questions() -> dict[str, dict]:
 
 def strength(m: dict) -> str:
     """How robust a verdict is, from the share of worlds where the variant is better."""
-    share, (lo, _hi) = m["share_better"], m["share_better_ci95"]
+    share, lo = m["share_better"], m["share_better_ci95"][0]
     if m.get("share_unchanged") == 1:
         return "no effect on this measure in any world"
     if share is None:
@@ -66,8 +66,14 @@ def hinges(block: dict) -> str:
         for p, lim in b["box"].items():
             lims.append(f"`{p}` in {' or '.join(map(str, lim))}" if isinstance(lim[0], (str, bool))
                         else f"`{p}` in [{lim[0]:.3g}, {lim[1]:.3g}]")
-        parts.append(f"it fails to help mainly where {' and '.join(lims)} (PRIM box: {pct(b['coverage'])} of the "
-                     f"worlds where it fails lie in it; {pct(b['density'])} of the worlds in it are failures)")
+        qp = ", ".join(f"{q:.2g}" for q in b.get("qp", {}).values() if q is not None)
+        if b.get("significant"):
+            parts.append(f"it fails to help mainly where {' and '.join(lims)} (PRIM box: {pct(b['coverage'])} of "
+                         f"the worlds where it fails lie in it; {pct(b['density'])} of the worlds in it are "
+                         f"failures; quasi-p {qp})")
+        else:
+            parts.append(f"no clear box of assumptions where it fails (PRIM's best, {' and '.join(lims)}, is not "
+                         f"significant: quasi-p {qp})")
     top = [f"`{e['path']}` ({e['score']:.2f})" for e in block.get("importance", [])[:3]]
     if top:
         parts.append("its effect depends most on " + ", ".join(top) + " (extra-trees feature scores, sum 1)")

@@ -68,7 +68,7 @@ def test_toy_prim_box_ends_near_the_threshold_and_the_shelf_life_matters_most(to
     assert list(box["box"]) == ["kinds.news.shelf_life_h"], box["box"]  # not the irrelevant rate or analysts
     lo, hi = box["box"]["kinds.news.shelf_life_h"]
     assert lo <= LOW + 0.3 and abs(hi - THRESHOLD) <= 0.5, box
-    assert box["coverage"] >= 0.9 and box["density"] >= 0.9
+    assert box["coverage"] >= 0.9 and box["density"] >= 0.9 and box["significant"]
     assert block["importance"][0]["path"] == "kinds.news.shelf_life_h"
     assert "kinds.news.shelf_life_h is under" in block["verdict"]
 
