@@ -200,6 +200,10 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
     from .experiment import Experiment
     from .tables import format_comparison, format_sweep
 
+    from . import robustness
+
+    if robustness.is_study_file(file):  # an experiment file with a [robustness] section
+        return _robustness(robustness.Study.from_file(file), out, as_json, n_jobs, dask_address, progress)
     exp = Experiment.from_file(file)
     folder = _experiment_folder(out, exp.spec.name)
     result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
@@ -247,6 +251,45 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
         click.echo(claims_mod.format_markdown(result, refs, seed, command), nl=False)
     else:
         click.echo(claims_mod.format_text(result, refs, seed))
+
+
+@cli.command("robustness")
+@click.argument("base", metavar="BASE")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=50, show_default=True,
+              help="Plausible worlds drawn from BASE's [uncertainties].")
+@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Draws the worlds; replication r uses seed + r in every world (common random numbers).")
+@click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
+@click.option("--metric", "metric_names", multiple=True,
+              help="A metric to judge (repeatable; the first gives the verdicts; default: a standard set).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and results (default: results/robustness-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@_executor_options
+def robustness_cmd(base, variants, worlds, replications, days, seed, sampling, metric_names, out, as_json,
+                   n_jobs, dask_address, progress):
+    """Test each VARIANT against BASE across plausible worlds of BASE's assumptions:
+    how often it helps, by how much, and where it does not (PRIM)."""
+    from .robustness import Study
+
+    study = Study.from_args(base, list(variants), worlds=worlds, replications=replications, days=days,
+                            seed=seed, metrics=list(metric_names) or None, sampling=sampling)
+    _robustness(study, out, as_json, n_jobs, dask_address, progress)
+
+
+def _robustness(study, out, as_json, n_jobs, dask_address, progress):
+    from .robustness import format_result
+
+    folder = _experiment_folder(out, study.name)
+    result = study.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        click.echo(format_result(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; runs, summary and figures in {folder}")
 
 
 def _traced_run(scenario, days, seed):
@@ -352,7 +395,12 @@ def plot(folder, out):
         result = output.read_json(folder, "result.json")
         if "sweep" in result:
             raise InputError(f"{folder}: a sweep has no forest plot; see its summary.csv and result.json")
-        made.append(plots.forest(result, out / "forest"))
+        if "worlds" in result:  # a robustness study
+            from .robustness import replot
+
+            made += replot(folder, out)
+        else:
+            made.append(plots.forest(result, out / "forest"))
     else:
         rec = output.read_run(folder)
         made.append(plots.outcome_breakdown(rec.ledger, out / "outcomes-current"))

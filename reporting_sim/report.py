@@ -187,7 +187,12 @@ def build(folder: str | Path, out: str | Path | None = None) -> Path:
     if not folder.is_dir():
         raise ScenarioError(str(folder), "folder", "no such results folder")
     with tempfile.TemporaryDirectory() as tmp:
-        if (folder / "result.json").exists():
+        from . import robustness
+
+        if robustness.is_results(folder):  # a robustness study (issue #10)
+            page = _page(f"reporting-sim robustness: {folder.name}",
+                         [robustness.report_section(folder, Path(tmp)), _provenance_section(folder)])
+        elif (folder / "result.json").exists():
             page = experiment_report(folder, Path(tmp))
         else:
             page = run_report(folder, Path(tmp))

@@ -15,7 +15,9 @@ A scenario file (TOML) describes, in hours and days:
 * ``[meetings.*]``: recurring meetings (the morning briefing, a weekly board): a link
   can hold reports until the next one, and a consumer can act only at one;
 * ``[[links]]``: who passes what to whom, with what chance and transit delay;
-* ``[metrics]``: which consumer and which branch cell the bypass rate compares.
+* ``[metrics]``: which consumer and which branch cell the bypass rate compares;
+* ``[uncertainties]``: the plausible range of each assumption, by dotted path (used by
+  ``reporting-sim robustness``; see :mod:`.uncertainties`).
 
 Collectors, cells and commanders are the *nodes*; any node can be a *consumer*, whose
 first arrival of each event is recorded in the outcome ledger. :func:`load` reads a file
@@ -452,6 +454,49 @@ class Metrics(_Strict):
     planning_horizon_h: Positive = 168.0
 
 
+class Uncertainty(_Strict):
+    """``[uncertainties."PATH"]``: the plausible range of the setting at ``PATH`` (the
+    dotted paths sweeps use, e.g. ``cells.u2.analysts``, ``links[u2->asifu].p``): ``low``
+    and ``high`` (with ``distribution`` and, for a triangle, its ``mode``), or ``values``
+    (a switch or a choice), or ``fixed = true``; ``also`` names settings that take the
+    same value in every world; ``reason`` says why. Checked further by
+    :func:`reporting_sim.uncertainties.check` (paths exist, ends within the field's bounds)."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    distribution: Literal["uniform", "triangular", "loguniform"] = "uniform"
+    mode: Optional[float] = None
+    values: Optional[Annotated[tuple[Any, ...], Field(strict=False, min_length=2)]] = None
+    also: Seq(Annotated[str, Field(min_length=1, max_length=300)]) = ()
+    fixed: bool = False
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        return _check_uncertainty_form(self)
+
+
+def _check_uncertainty_form(u: "Uncertainty") -> "Uncertainty":
+    ranged = u.low is not None or u.high is not None
+    if sum([ranged, u.values is not None, u.fixed]) != 1:
+        raise ValueError("give low and high, or values = [...], or fixed = true (exactly one)")
+    if ranged:
+        if u.low is None or u.high is None:
+            raise ValueError("low and high go together")
+        if not u.low < u.high:
+            raise ValueError(f"low must be less than high (low = {u.low:g}, high = {u.high:g}; "
+                             "a number that does not vary is fixed = true)")
+        if u.distribution == "triangular" and (u.mode is None or not u.low <= u.mode <= u.high):
+            raise ValueError("mode: a triangular distribution needs low <= mode <= high")
+        if u.distribution == "loguniform" and u.low <= 0:
+            raise ValueError("low: a loguniform distribution needs low > 0")
+    if u.mode is not None and u.distribution != "triangular":
+        raise ValueError('mode: only for distribution = "triangular"')
+    if u.values is not None and len(set(map(repr, u.values))) != len(u.values):
+        raise ValueError("values: a value is listed twice")
+    return u
+
+
 class Scenario(_Strict):
     """A whole scenario, immutable once validated. Build it with :func:`load`."""
 
@@ -468,6 +513,8 @@ class Scenario(_Strict):
     boards: FrozenDict(Name, Board) = Field(default_factory=dict)
     mechanisms: Mechanisms = Mechanisms()
     metrics: Metrics = Metrics()
+    uncertainties: FrozenDict(Annotated[str, Field(min_length=1, max_length=300)], Uncertainty) = Field(
+        default_factory=dict)
 
     # -- derived views (no state of their own) -------------------------------------
     @property
@@ -504,8 +551,9 @@ class Scenario(_Strict):
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data in the file's own shape (aliases, no empty fields)."""
-        return self.model_dump(mode="python", by_alias=True, exclude_none=True)
+        """Plain data in the file's own shape (aliases, no empty fields); without the
+        ``[uncertainties]``, which describe other worlds, not this one."""
+        return self.model_dump(mode="python", by_alias=True, exclude_none=True, exclude={"uncertainties"})
 
     def to_toml(self) -> str:
         """The resolved scenario as TOML: every default written out."""
@@ -615,6 +663,10 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         raise _first_error(exc, source) from None
     check_graph(scenario, source)
+    if scenario.uncertainties:
+        from .uncertainties import check
+
+        check(data, scenario, source)
     return scenario
 
 
@@ -655,6 +707,7 @@ def load_data(name_or_path: str | Path) -> tuple[dict, str]:
     data, source = _read_any(str(name_or_path))
     if variants.is_variant(data):
         data = variants.resolve(data, Path(source), _read_any)
+        data.pop("uncertainties", None)  # a what-if is a point; robustness draws worlds from its base's
     return data, source
 
 

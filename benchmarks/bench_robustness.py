@@ -1,0 +1,93 @@
+"""Wall time of a robustness study (experiments/study-robustness.toml), serial, on a
+process pool and on a local Dask cluster, with projections for the full study.
+
+The full study is 200 worlds x 10 scenarios x 3 replications x 365 days = 6,000 runs.
+This runs a reduced one (``--worlds``, ``--replications``, ``--days``) three ways into
+fresh temporary folders (nothing resumed), checks that all three give identical runs,
+and prints the time per run and what the full study would take on this machine and on
+a 64-core Dask cluster (time per run x runs / cores: runs are independent, so the
+projection assumes the cluster keeps every core busy; scheduling and the final analysis
+come on top).
+
+    python benchmarks/bench_robustness.py                                 # 4 worlds, 1 replication, 365 days: 40 runs each way
+    python benchmarks/bench_robustness.py --worlds 2 --days 90 --no-dask  # a smoke version
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from reporting_sim.execution import default_jobs
+from reporting_sim.robustness import Study
+
+STUDY = Path(__file__).resolve().parent.parent / "experiments" / "study-robustness.toml"
+FULL_RUNS = 200 * 10 * 3
+
+
+def timed(args, folder: Path, **how) -> tuple[float, pd.DataFrame, Study, dict]:
+    study = Study.from_file(STUDY, worlds=args.worlds, replications=args.replications, days=args.days)
+    t0 = time.perf_counter()
+    result = study.run(folder, **how)
+    wall = time.perf_counter() - t0
+    frame = pd.read_parquet(folder / "runs.parquet").drop(columns=["wall_s"])
+    return wall, frame.sort_values(["world", "scenario", "replication"]).reset_index(drop=True), study, result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worlds", type=int, default=4)
+    ap.add_argument("--replications", type=int, default=1)
+    ap.add_argument("--days", type=float, default=365.0)
+    ap.add_argument("--jobs", type=int, default=default_jobs())
+    ap.add_argument("--no-dask", action="store_true", help="skip the local Dask cluster")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args(argv)
+    load0 = os.getloadavg()[0]
+    print(f"robustness benchmark: {default_jobs()} CPUs, load average {load0:.2f} at the start")
+    fig: dict = {"cpus": default_jobs(), "load_at_start": round(load0, 2)}
+    with tempfile.TemporaryDirectory() as tmp:
+        serial, a, study, res = timed(args, Path(tmp) / "serial", n_jobs=1)
+        runs = len(a)
+        run_cpu = float(pd.read_parquet(Path(tmp) / "serial" / "runs.parquet")["wall_s"].mean())
+        pool, b, _, _ = timed(args, Path(tmp) / "pool", n_jobs=args.jobs)
+        pd.testing.assert_frame_equal(a, b)
+        fig.update(runs=runs, worlds=args.worlds, scenarios=len(study.members), replications=args.replications,
+                   days=args.days, serial_s=round(serial, 1), pool_s=round(pool, 1), jobs=args.jobs,
+                   seconds_per_run_in_simulate=round(run_cpu, 3), analysis_s=round(res["wall_time_s"], 1))
+        if not args.no_dask:
+            from dask.distributed import Client, LocalCluster
+
+            with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                dask_s, c, _, _ = timed(args, Path(tmp) / "dask", dask=client)
+            pd.testing.assert_frame_equal(a, c)
+            fig["dask_s"] = round(dask_s, 1)
+    per_run_pool = fig["pool_s"] / runs
+    fig["projected_full_study_this_machine_min"] = round(per_run_pool * FULL_RUNS / 60, 1)
+    fig["projected_full_study_64_core_dask_min"] = round(fig["seconds_per_run_in_simulate"] * FULL_RUNS / 64 / 60, 1)
+    fig["load_at_end"] = round(os.getloadavg()[0], 2)
+    print(f"{args.worlds} worlds x {fig['scenarios']} scenarios x {args.replications} replications of "
+          f"{args.days:g} days = {runs} runs, each way; identical numbers serial, pool"
+          + ("" if args.no_dask else " and Dask"))
+    print(f"serial (--jobs 1):      {serial:7.1f} s   ({serial / runs:.2f} s per run, of which "
+          f"{run_cpu:.2f} s in the simulation itself)")
+    print(f"process pool (--jobs {args.jobs}): {pool:7.1f} s   ({per_run_pool:.2f} s per run)")
+    if "dask_s" in fig:
+        print(f"local Dask ({args.jobs} workers): {fig['dask_s']:7.1f} s   ({fig['dask_s'] / runs:.2f} s per run)")
+    print(f"projected full study ({FULL_RUNS} runs): {fig['projected_full_study_this_machine_min']:.0f} min on this "
+          f"machine's pool; {fig['projected_full_study_64_core_dask_min']:.1f} min on a 64-core Dask cluster")
+    print(f"load average {fig['load_at_end']:.2f} at the end (a loaded machine makes every figure larger)")
+    if args.json:
+        args.json.write_text(json.dumps(fig, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""Uncertainties in scenario files: coverage of the built-in's assumptions, one-line
+errors for bad specifications, and worlds drawn reproducibly with the right types."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from click.testing import CliRunner
+
+from reporting_sim import scenario
+from reporting_sim.cli import cli
+from reporting_sim.uncertainties import Space, assumption_numbers, uncovered, unequal_also
+
+
+def builtin():
+    text = scenario.builtin_text("minusma-2015")
+    data, source = scenario.load_data("minusma-2015")
+    return text, data, source, scenario.load("minusma-2015")
+
+
+def test_every_assumption_number_of_minusma_has_a_range_or_is_declared_fixed():
+    text, data, _, sc = builtin()
+    missing = uncovered(text, data, sc.uncertainties)
+    assert not missing, ("assumption-tagged numbers of minusma-2015 with neither a range nor fixed = true "
+                         "in its [uncertainties] (add one, with its reason):\n  " + "\n  ".join(missing))
+
+
+def test_the_coverage_check_names_a_number_that_lost_its_range():
+    text, data, _, sc = builtin()
+    assert len(assumption_numbers(text, data)) > 150
+    uncs = dict(sc.uncertainties)
+    del uncs["cells.u2.analysts"]
+    del uncs["links[sector_west_commander->force_commander].p"]  # and its "also" links, copied from it
+    assert uncovered(text, data, uncs) == ["cells.u2.analysts"] + [
+        f"links[sector_{s}_commander->force_commander].p" for s in ("west", "east", "north")]
+
+
+def test_settings_that_move_together_start_equal_in_minusma():
+    _, data, _, sc = builtin()
+    assert not unequal_also(data, sc.uncertainties)
+
+
+def test_every_reason_is_given_and_ranges_hold_the_value_as_written():
+    text, data, _, sc = builtin()
+    space = Space(data, sc)
+    assert len(space.items) > 100
+    from reporting_sim.uncertainties import _get
+
+    for path, u, kind in space.items:
+        value = _get(data, path)
+        if u.low is not None:
+            assert u.low <= value <= u.high, f"{path}: {value} outside its own range [{u.low}, {u.high}]"
+        else:
+            assert value in u.values, path
+
+
+def test_worlds_are_reproducible_and_keep_integers_and_switches():
+    _, data, source, sc = builtin()
+    space = Space(data, sc)
+    a, b = space.worlds(12, seed=5), space.worlds(12, seed=5)
+    assert a == b and a != space.worlds(12, seed=6)
+    kinds = {p: k for p, _, k in space.items}
+    for w in a:
+        assert isinstance(w["cells.u2.analysts"], int) and not isinstance(w["cells.u2.analysts"], bool)
+        assert isinstance(w["kinds.attack.shelf_life_h"], float)
+        assert isinstance(w["collectors.soltg.report_after_patrol"], bool)
+    assert kinds["cells.u2.analysts"] == "int" and kinds["kinds.attack.shelf_life_h"] == "float"
+    assert {w["cells.u2.analysts"] for w in space.worlds(60, seed=1)} == set(range(1, 7))  # every whole number
+    world = scenario.parse(space.apply(data, a[0], source), source)
+    assert world.cells["u2"].analysts == a[0]["cells.u2.analysts"]
+    assert world.cells["g2_north"].work_h.mean == pytest.approx(a[0]["cells.g2_west.work_h.mean"])  # "also"
+    assert world.links[17].p == pytest.approx(a[0]["links[sector_west_commander->force_commander].p"])
+    assert not world.uncertainties
+    assert "uncertainties" not in scenario.load("minusma-2015").to_dict()  # a scenario as run is one world
+
+
+def test_latin_hypercube_puts_one_world_in_each_stratum():
+    _, data, _, sc = builtin()
+    space = Space(data, sc)
+    n = 20
+    lows = {p: u for p, u, k in space.items}
+    u = lows["kinds.armed_group_movement.shelf_life_h"]
+    xs = sorted((w["kinds.armed_group_movement.shelf_life_h"] - u.low) / (u.high - u.low) for w in space.worlds(n, 3))
+    assert [int(x * n) for x in xs] == list(range(n))
+
+
+BAD = [
+    ('"cells.u2.analysts" = { low = 5, high = 2, reason = "staffing" }', "low must be less than high"),
+    ('"cells.u2.analystz" = { low = 1, high = 2, reason = "staffing" }', 'uncertainties."cells.u2.analystz": no setting'),
+    ('"links[u2->force_commander].p" = { low = 0.5, high = 1.5, reason = "a guess" }',
+     'uncertainties."links[u2->force_commander].p".high: 1.5 is outside what'),
+    ('"cells.u2.analysts" = { low = -1, high = 2, reason = "staffing" }', 'uncertainties."cells.u2.analysts".low: -1'),
+    ('"cells.u2.analysts" = { low = 1.5, high = 2, reason = "staffing" }', "whole numbers"),
+    ('"cells.u2.work_h" = { low = 1, high = 2, reason = "a guess" }', "is a table"),
+    ('"collectors.soltg.report_after_patrol" = { low = 0, high = 1, reason = "a guess" }', "give values"),
+    ('"collectors.soltg.report_after_patrol" = { values = [1, 2], reason = "a guess" }', "is not a value"),
+    ('"cells.u2.analysts" = { low = 1, high = 2 }', "reason: required but missing"),
+    ('"cells.u2.analysts" = { low = 1, high = 2, fixed = true, reason = "a guess" }', "exactly one"),
+    ('"kinds.attack.shelf_life_h" = { low = 1, high = 9, also = ["cells.u2.analysts"], reason = "a guess" }',
+     "must be of one type"),
+]
+
+
+@pytest.mark.parametrize("line,expected", BAD)
+def test_bad_uncertainty_specs_get_one_line_naming_the_path(tmp_path, line, expected):
+    body = scenario.builtin_text("minusma-2015").split("\n[uncertainties]\n")[0]
+    f = tmp_path / "bad.toml"
+    f.write_text(body + "\n[uncertainties]\n" + line + "\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(f)])
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines() if hasattr(res, "stderr") else res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {f}: uncertainties"), lines
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in res.output
+
+
+def test_a_choice_can_be_uncertain_and_every_world_is_valid():
+    body = scenario.builtin_text("minusma-2015").split("\n[uncertainties]\n")[0]
+    text = body + ('\n[uncertainties]\n"switches.asifu_position.value" = { values = ["apart", "in_u2_branch"], '
+                   'reason = "where ASIFU sits" }\n"cells.u2.analysts" = { low = 1, high = 4, reason = "staffing" }\n')
+    data = scenario.read_toml_text(text, "choice.toml")
+    sc = scenario.parse(copy.deepcopy(data), "choice.toml")
+    space = Space(data, sc)
+    worlds = space.worlds(8, seed=2)
+    assert {w["switches.asifu_position.value"] for w in worlds} == {"apart", "in_u2_branch"}  # LHS: half each
+    for w in worlds:
+        world = scenario.parse(space.apply(data, w, "choice.toml"), "choice.toml")
+        assert world.switches["asifu_position"].value == w["switches.asifu_position.value"]
+    bad = text.replace('values = ["apart", "in_u2_branch"]', 'values = ["apart", "nowhere"]')
+    with pytest.raises(scenario.ScenarioError, match=r'uncertainties."switches.asifu_position.value".values\[1\]'):
+        scenario.parse(scenario.read_toml_text(bad, "bad.toml"), "bad.toml")
