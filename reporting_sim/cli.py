@@ -289,6 +289,24 @@ def report(folder, out):
     click.echo(str(build(folder, out)))
 
 
+@cli.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=None,
+              help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL.")
+@click.option("--variants", "variants_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of variant files offered as starting points (default: experiments/variants).")
+def lab(scenario, port, no_browser, variants_dir):
+    """The teaching lab in the browser: the network, replay of an event, live what-if,
+    bottlenecks and export of a variant; serves on 127.0.0.1, works offline."""
+    from . import lab as lab_mod
+
+    if not lab_mod.available():
+        raise InputError(f"lab: {lab_mod.INSTALL_HINT}")
+    scenario_mod.load(scenario)  # a bad file is one line before any server starts
+    lab_mod.serve(scenario, port=port, open_browser=not no_browser, variants_dir=variants_dir, echo=click.echo)
+
+
 @cli.group()
 def scenario():
     """Built-in scenarios: list them, or print one to copy and edit."""
