@@ -15,9 +15,13 @@ from pathlib import Path
 
 import click
 
-from . import __version__, metrics, output, scenario as scenario_mod
+from . import __version__, lazy_module
 from .errors import ScenarioError
-from .tables import format_summary
+
+# loaded on first use, so --help, `scenario list` and `validate` stay fast
+metrics = lazy_module("reporting_sim.metrics")
+output = lazy_module("reporting_sim.output")
+scenario_mod = lazy_module("reporting_sim.scenario")
 
 DEFAULT_SCENARIO = "minusma-2015"
 
@@ -75,6 +79,8 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
     t0 = time.perf_counter()
     records = simulate(sc, seed, days, trace=trace, warmup_days=warmup_days)
     wall = time.perf_counter() - t0
+    from .tables import format_summary
+
     summary = metrics.summary(records)
     text = format_summary(summary)
     if dest is not None:
