@@ -147,3 +147,29 @@ def kinds_info(sc, source_text: str | None = None) -> dict[str, dict]:
 def glossary_lines() -> list[str]:
     """The whole glossary, one ``name (unit): definition`` line per measure."""
     return [f"{name}{' (' + u + ')' if u else ''}: {text}" for name, (u, text) in TERMS.items()]
+
+
+OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight",
+                   "latency_p50", "latency_p90")
+
+
+def definitions() -> dict[str, str]:
+    """Measure -> one-line definition (with its unit), for JSON outputs."""
+    return {name: (f"[{u}] " if u else "") + text for name, (u, text) in TERMS.items()}
+
+
+def run_notes(kinds: dict) -> str:
+    """The block printed under a single run's table (and kept in ``summary.txt``):
+    what each column means, each kind's shelf life with its provenance, the caveat."""
+    lines = ["What the numbers mean (" + UNITS_NOTE[0].lower() + UNITS_NOTE[1:] + ")"]
+    for name in OUTCOME_COLUMNS:
+        lines.append(f"  {name.replace('_', ' ')}: {TERMS[name][1]}")
+    lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
+    if kinds:
+        lines.append("When \"in time\" ends: each kind's shelf life (a setting of the scenario) and where it comes from")
+        for name, k in kinds.items():
+            note = k.get("provenance") or "no provenance note"
+            note = note if len(note) <= 80 else note[:77] + "..."
+            lines.append(f"  {name} ({k['family'].replace('_', '-')}): {k['shelf_life_h']:g} h  {note}")
+    lines.append("Caveat: " + SINGLE_RUN_CAVEAT)
+    return "\n".join(lines)

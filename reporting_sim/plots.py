@@ -249,3 +249,25 @@ def forest(result: dict, path: Path, metrics=None) -> Path:
         ax.set_xlabel(f"difference from {result['base']} ({unit}; paired, 95% interval; filled: excludes 0)",
                       fontsize=8)
     return save(fig, path)
+
+
+def run_figures(rec, out: Path, start=None, headline: str | None = None) -> list[Path]:
+    """Every figure the HTML report draws for a run (the time budget and the busiest
+    queues too when the run was traced), written to ``out``; returns the PNG paths."""
+    from . import metrics, views
+
+    out = Path(out)
+    made = [outcome_breakdown(rec.ledger, out / "outcomes-current"),
+            outcome_breakdown(rec.ledger, out / "outcomes-long-term", "long_term"),
+            latency_distribution(rec.ledger, out / "latency-current"),
+            weekly_timeliness(metrics.weekly(rec.ledger, rec.events, metrics.tag_groups(rec.meta)), out / "weekly",
+                              start=start, days=rec.days, headline=headline)]
+    if rec.trace is not None:
+        budgets = views.time_budgets(rec, "current")
+        if len(budgets):
+            made.append(time_budget(budgets, out / "time-budget"))
+            table = views.bottlenecks(rec, "current", budgets)
+            cells = [n for n in table.index if n in set(rec.cells["cell"])][:4]
+            if cells:
+                made.append(occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, out / "queues"))
+    return made
