@@ -30,7 +30,7 @@ TRACE_DAYS = 30.0
 
 CSS = """
 .network-box{overflow:auto;max-height:72vh;border:1px solid #ddd;background:#fff}
-.network-box svg{max-width:none}
+.network-box svg{width:100%;height:auto}
 .lab-note{color:#555;font-size:.9em}
 table.lab{font-size:.85em;border-collapse:collapse}table.lab td,table.lab th{border:1px solid #ddd;padding:2px 6px;text-align:right}
 table.lab td:first-child,table.lab th:first-child{text-align:left}
