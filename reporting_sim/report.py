@@ -117,13 +117,28 @@ def _provenance_section(folder: Path) -> Markup:
     return Markup("\n").join(parts)
 
 
-def _kinds(folder: Path) -> dict:
-    """Each kind's family, shelf life and provenance note, from the stored scenario."""
-    from . import glossary, scenario as scenario_mod
+def _stored_scenario(folder: Path):
+    """The scenario stored with a run's results (None if it cannot be read)."""
+    from . import scenario as scenario_mod
 
     try:
-        sc = scenario_mod.parse(scenario_mod.read_file(folder / "scenario.toml"), str(folder / "scenario.toml"))
+        return scenario_mod.parse(scenario_mod.read_file(folder / "scenario.toml"), str(folder / "scenario.toml"))
     except (ScenarioError, OSError):
+        return None
+
+
+def _labels(folder: Path) -> dict[str, str]:
+    """Display labels of the nodes that have one in the stored scenario."""
+    sc = _stored_scenario(folder)
+    return {} if sc is None else {n: node.label for n, node in sc.nodes.items() if node.label}
+
+
+def _kinds(folder: Path) -> dict:
+    """Each kind's family, shelf life and provenance note, from the stored scenario."""
+    from . import glossary
+
+    sc = _stored_scenario(folder)
+    if sc is None:
         return {}
     src = sorted(folder.glob("*source.toml"))
     text = src[0].read_text("utf-8", errors="replace") if src else None
@@ -146,6 +161,7 @@ def run_report(folder: Path, work: Path) -> str:
     info = json.loads((folder / "run.json").read_text("utf-8"))
     summary = json.loads((folder / "summary.json").read_text("utf-8"))
     start = _dt.date.fromisoformat(str(_start_date(folder)))
+    labels = _labels(folder)
     versions = info.get("versions", {}) if isinstance(info.get("versions"), dict) else {}
     body = [h("<h1>reporting-sim: {{ name }}</h1><p class='meta'>seed {{ seed }}, {{ days }} simulated days from "
               "{{ start }}, {{ events }} events, {{ reports }} reports; run in {{ wall }} s with reporting-sim "
@@ -162,7 +178,7 @@ def run_report(folder: Path, work: Path) -> str:
                       d=glossary.define("bypass_rate")))
     for fam, title in (("current", "Current intelligence"), ("long_term", "Long-term (X-PMESII) intelligence")):
         body.append(h("<h2>{{ t }}: outcomes (% of events) and latency (h)</h2>", t=title))
-        body.append(_table(_outcome_table(summary, fam), lambda x: f"{x:.1f}"))
+        body.append(_table(_outcome_table(summary, fam).rename(index=labels), lambda x: f"{x:.1f}"))
         body.append(h("<p class='meta'>Each row: one consumer; each outcome column the share of the events that "
                       "ended so for it (the outcome columns add up to 100%); p50/p90: latency from the event to "
                       "the first arrival, over what arrived; see the glossary below.</p>"))
@@ -185,7 +201,7 @@ def run_report(folder: Path, work: Path) -> str:
                      "of each tag. A last week cut short by the run's end is shaded: its few events make its "
                      "share unreliable."))
     cells = metrics.cell_table(rec.cells)
-    body.append(Markup("<h2>Staff cells</h2>") + _table(cells))
+    body.append(Markup("<h2>Staff cells</h2>") + _table(cells.rename(index=labels)))
     body.append(h("<p class='meta'>utilisation: {{ u }}; mean_wait_h: {{ w }}; mean_queue: {{ q }}.</p>",
                   u=glossary.TERMS["utilisation"][1], w=glossary.TERMS["mean_wait_h"][1],
                   q=glossary.TERMS["mean_queue"][1]))
