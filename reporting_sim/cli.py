@@ -114,6 +114,14 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save, overwri
         click.echo(f"\n{wall:.2f} s" + (f"; results in {dest}" if dest else ""))
 
 
+def _multiplicity_note(result: dict) -> str:
+    """Under a comparison table: what a star means when many differences are shown."""
+    n = sum(len(b["metrics"]) for v, b in result["variants"].items() if v != result["base"])
+    return (f"\nNote: * marks a 95% interval that excludes zero, unadjusted; among {n} differences about "
+            f"{0.05 * n:.0f} may be starred by chance. `reporting-sim report FOLDER` stars with Holm's adjustment. "
+            "Shares are fractions here (0.01 = 1 percentage point).")
+
+
 def _is_run_folder(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink() and (path / "run.json").is_file() \
         and (path / "ledger.parquet").is_file()
@@ -183,6 +191,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
         click.echo(json.dumps(result))
     else:
         click.echo(format_comparison(result, list(metric_names) or None))
+        click.echo(_multiplicity_note(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs and summary in {folder}")
 
 
@@ -221,6 +230,8 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
         click.echo(json.dumps(result))
     else:
         click.echo(format_sweep(result) if "sweep" in result else format_comparison(result, exp.spec.metrics))
+        if "sweep" not in result:
+            click.echo(_multiplicity_note(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
 
 
