@@ -380,6 +380,8 @@ def lab(scenario, port, no_browser, variants_dir):
     if not lab_mod.available():
         raise InputError(f"lab: {lab_mod.INSTALL_HINT}")
     scenario_mod.load(scenario)  # a bad file is one line before any server starts
+    if port is not None and not lab_mod.port_free(port):
+        raise InputError(f"--port: {port} is in use on 127.0.0.1; choose another, or leave --port out for a free one")
     lab_mod.serve(scenario, port=port, open_browser=not no_browser, variants_dir=variants_dir, echo=click.echo)
 
 

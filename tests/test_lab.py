@@ -98,3 +98,18 @@ def test_lab_without_its_web_framework_says_how_to_install(monkeypatch):
     r = CliRunner().invoke(cli, ["lab", "--no-browser"])
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [f"error: lab: {lab.INSTALL_HINT}"]
+
+
+def test_lab_refuses_a_bad_scenario_or_a_busy_port_in_one_line(tmp_path):
+    import socket
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[scenario]\nname = 1\n")
+    r = CliRunner().invoke(cli, ["lab", str(bad), "--no-browser"])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and r.output.startswith("error: ")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = CliRunner().invoke(cli, ["lab", "--no-browser", "--port", str(port)])
+    assert r.exit_code == 2 and "is in use" in r.output and r.output.count("\n") == 1

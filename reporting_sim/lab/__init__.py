@@ -32,6 +32,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether ``port`` on ``host`` can be listened on now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def serve(scenario: str, *, port: int | None = None, open_browser: bool = True, variants_dir=None,
           days: float = 60.0, replications: int = 6, echo=print) -> None:
     """Start the lab on 127.0.0.1 (a free port unless ``port``), print its URL, open a
