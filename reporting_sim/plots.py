@@ -39,8 +39,8 @@ def save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     png = path.with_suffix(".png")
-    fig.savefig(png, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
+    fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
+    fig.savefig(path.with_suffix(".svg"), bbox_inches="tight")
     plt.close(fig)
     return png
 

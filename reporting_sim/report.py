@@ -288,9 +288,24 @@ def _questions(folder: Path, labels: list[str]) -> list[tuple[str, str, str]]:
     and, where the variant file is in the folder, its ``[variant]`` table."""
     import tomllib
 
+    heads: dict[str, dict] = {}
+    try:  # the variant files the experiment named, where they can still be read
+        refs = json.loads((folder / "experiment.json").read_text("utf-8")).get("variants") or []
+    except (OSError, ValueError, AttributeError):
+        refs = []
+    for ref in refs if isinstance(refs, list) else []:
+        for path in (Path(str(ref)), folder / str(ref)):
+            try:
+                head = tomllib.loads(path.read_text("utf-8")).get("variant")
+            except (OSError, ValueError):
+                continue
+            if isinstance(head, dict) and isinstance(head.get("name"), str):
+                heads[head["name"]] = head
+                break
     out = []
     for label in labels:
-        q = e = ""
+        head = heads.get(label, {})
+        q, e = str(head.get("question", "") or ""), str(head.get("expectation", "") or "")
         for path in (folder / "variants" / f"{label}.toml", folder / "scenarios" / f"{label}.toml"):
             try:
                 data = tomllib.loads(path.read_text("utf-8"))
@@ -324,7 +339,8 @@ def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, st
            _img(plots.forest(result, work / "forest", names), "forest plot of differences",
                 f"Figure 1. Each variant's paired difference from {base} with its 95% interval, for "
                 f"{len(names)} of the {len(block)} metrics ({selection}); shares on one shared axis in percentage "
-                "points, hours on their own. Filled: the difference is starred in the table (Holm-adjusted).")]
+                "points, hours on their own. Filled: the 95% interval excludes zero (unadjusted; the table's stars "
+                "are Holm-adjusted).")]
     rows = {}
     for m in names:
         b = block[m]
