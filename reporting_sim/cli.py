@@ -433,17 +433,9 @@ def scenario_graph(name, out, base):
 
 
 def _variant_base(name):
-    """The base scenario of a variant file, or None."""
-    path = Path(name)
-    if not path.is_file():
-        return None
-    raw = scenario_mod.read_file(path)
-    head = raw.get("variant")
-    if not isinstance(head, dict) or not isinstance(head.get("base"), str):
-        return None
-    ref = head["base"]
-    near = path.parent / ref
-    return scenario_mod.load(near if near.exists() else ref)
+    from .lab.core import variant_base
+
+    return variant_base(name)
 
 
 @scenario.command("diff")

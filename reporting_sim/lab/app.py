@@ -107,6 +107,7 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
     folder = Path(variants_dir) if variants_dir is not None else Path("experiments") / "variants"
     preset_paths = core.presets(folder, base_sc.name if base_ref == scenario else scenario)
     presets_data = {name: scenario_mod.read_file(p) for name, p in preset_paths.items()}
+    drawn_against = core.variant_base(scenario) or base_sc  # a variant's changes show against its own base
     knobs0 = core.Knobs.of(base_sc)
     ids = _key_ids(knobs0)
     headline = base_sc.metrics.bypass_consumer or (base_sc.consumers[-1] if base_sc.consumers else None)
@@ -232,21 +233,21 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
             variant, _, changed, err = settings()
             if err:
                 return f"error: {err}"
-            n = len(graph.diff(base_sc, changed).lines(base_sc, changed))
-            return (f"{len(base_sc.nodes)} nodes, {len(base_sc.active_links)} links in the base; the current "
-                    f"settings change {n} thing{'s' if n != 1 else ''} (highlighted).")
+            n = len(graph.diff(drawn_against, changed).lines(drawn_against, changed))
+            return (f"{len(changed.nodes)} nodes, {len(changed.active_links)} links; {n} change"
+                    f"{'s' if n != 1 else ''} against {drawn_against.name} (highlighted in magenta).")
 
         @render.ui
         def network():
             _, _, changed, err = settings()
-            return ui.HTML(graph.svg(changed if changed is not None else base_sc, base=base_sc))
+            return ui.HTML(graph.svg(changed if changed is not None else base_sc, base=drawn_against))
 
         @render.code
         def changes_text():
             _, _, changed, err = settings()
             if err:
                 return err
-            return "\n".join(graph.diff(base_sc, changed).lines(base_sc, changed)) or "(no change)"
+            return "\n".join(graph.diff(drawn_against, changed).lines(drawn_against, changed)) or "(no change)"
 
         # -- background runs: paired comparison, then a traced run for replay/bottlenecks
         @ui.bind_task_button(button_id="run")

@@ -139,6 +139,18 @@ def resolve(base_data: dict, variant: dict, source: str = "lab settings"):
     return data, scenario_mod.parse(copy.deepcopy(data), source)
 
 
+def variant_base(name: str):
+    """The validated base scenario of variant file ``name`` (None for a scenario)."""
+    path = Path(name)
+    if not path.is_file():
+        return None
+    head = scenario_mod.read_file(path).get("variant")
+    if not isinstance(head, dict) or not isinstance(head.get("base"), str):
+        return None
+    near = path.parent / head["base"]
+    return scenario_mod.load(near if near.exists() else head["base"])
+
+
 def presets(folder: Path, base_name: str) -> dict[str, Path]:
     """Shipped variant files in ``folder`` whose base is ``base_name``: offered as
     starting points (e.g. one per question of the study)."""
