@@ -18,33 +18,31 @@ from __future__ import annotations
 SHARE, HOURS, COUNT = "%", "h", ""
 
 # -- edit the texts here ---------------------------------------------------------------
-EVENT_SHARE = "of the events of interest to the consumer (of the family shown) that happened in the run"
+EVENT_SHARE = "share of the events of interest to the consumer (of the family shown)"
 
 TERMS: dict[str, tuple[str, str]] = {
-    "in_time": (SHARE, "share " + EVENT_SHARE + " that reached it in time: it could act on a report (at its "
-                "meeting, if it acts at one) before the event's shelf life ran out"),
-    "late": (SHARE, "share " + EVENT_SHARE + " that reached it, but only after the shelf life ran out"),
-    "not_observed": (SHARE, "share " + EVENT_SHARE + " that no collector observed"),
-    "not_reported": (SHARE, "share " + EVENT_SHARE + " observed but never reported by any collector"),
-    "withheld": (SHARE, "share " + EVENT_SHARE + " that never reached it because a sharing gate "
-                 "(classification, holding back from rivals) stopped a report bound for it"),
-    "not_shared": (SHARE, "share " + EVENT_SHARE + " reported by someone but never passed on to it"),
-    "in_flight": (SHARE, "share " + EVENT_SHARE + " still on its way (observation or report pending) when "
-                  "the run ended"),
-    "latency_p50": (HOURS, "median hours from the event to the consumer's first report of it, over the "
-                    "events that reached it"),
-    "latency_p90": (HOURS, "90th percentile of the hours from the event to the consumer's first report, "
+    "in_time": (SHARE, EVENT_SHARE + " that it could act on (at its meeting, if it acts at one) before the "
+                "event's shelf life ran out"),
+    "late": (SHARE, EVENT_SHARE + " that reached it only after the shelf life ran out"),
+    "not_observed": (SHARE, EVENT_SHARE + " that no collector observed"),
+    "not_reported": (SHARE, EVENT_SHARE + " observed, but reported by no collector"),
+    "withheld": (SHARE, EVENT_SHARE + " that never reached it because a sharing gate (classification, trust, "
+                 "holding back from rivals) stopped a report bound for it"),
+    "not_shared": (SHARE, EVENT_SHARE + " reported, but never passed on to it"),
+    "in_flight": (SHARE, EVENT_SHARE + " still pending (an observation or a report on its way) when the run ended"),
+    "latency_p50": (HOURS, "median hours from the event to the consumer's first report of it, over the events "
+                    "that reached it"),
+    "latency_p90": (HOURS, "90th percentile of the hours from the event to the consumer's first report of it, "
                     "over the events that reached it"),
-    "act_latency_p50": (HOURS, "median hours from the event to when the consumer could act on it (its "
-                        "meeting after the first arrival), over the events that reached it"),
-    "act_latency_p90": (HOURS, "90th percentile of the hours from the event to when the consumer could act "
-                        "on it, over the events that reached it"),
-    "fidelity": (SHARE, "share " + EVENT_SHARE + " whose first report to arrive kept the precise time and "
-                 "place"),
+    "act_latency_p50": (HOURS, "median hours from the event to when the consumer could act on it (its meeting "
+                        "after the first arrival), over the events that reached it"),
+    "act_latency_p90": (HOURS, "90th percentile of the hours from the event to when the consumer could act on "
+                        "it, over the events that reached it"),
+    "fidelity": (SHARE, EVENT_SHARE + " whose first report to arrive kept the precise time and place"),
     "fidelity_arrived": (SHARE, "of the events that reached the consumer, the share whose first report kept "
                          "the precise time and place"),
-    "within_planning": (SHARE, "share of the long-term events of interest the consumer could act on within "
-                        "the scenario's planning horizon"),
+    "within_planning": (SHARE, "share of the long-term events of interest to the consumer that it could act "
+                        "on within the scenario's planning horizon"),
     "bypass_rate": (SHARE, "of the current events the headline consumer knew of, the share it heard first "
                     "through the command chain before the intelligence branch knew"),
     "duplication.share": (SHARE, "of the events any analysis cell worked, the share worked by more than one "
@@ -155,15 +153,21 @@ OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld"
 
 def definitions() -> dict[str, str]:
     """Measure -> one-line definition (with its unit), for JSON outputs."""
-    return {name: (f"[{u}] " if u else "") + text for name, (u, text) in TERMS.items()}
+    word = {SHARE: "[share: a fraction 0..1 in JSON, shown as %] ", HOURS: "[hours] ", COUNT: "[count] "}
+    return {name: word[u] + text for name, (u, text) in TERMS.items()}
 
 
 def run_notes(kinds: dict) -> str:
     """The block printed under a single run's table (and kept in ``summary.txt``):
     what each column means, each kind's shelf life with its provenance, the caveat."""
+    from . import tables
+
+    short = {**getattr(tables, "_SHORT", {}), "latency_p50": "p50 h", "latency_p90": "p90 h"}
     lines = ["What the numbers mean (" + UNITS_NOTE[0].lower() + UNITS_NOTE[1:] + ")"]
     for name in OUTCOME_COLUMNS:
-        lines.append(f"  {name.replace('_', ' ')}: {TERMS[name][1]}")
+        head = short.get(name, name)
+        alias = f" ({head})" if head != name.replace("_", " ") else ""
+        lines.append(f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}")
     lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
     if kinds:
         lines.append("When \"in time\" ends: each kind's shelf life (a setting of the scenario) and where it comes from")
