@@ -562,8 +562,8 @@ def _timeline_svg(sc, st: dict, now: float) -> str:
              'font-family="sans-serif" font-size="10">',
              f'<line x1="{pad}" y1="30" x2="{w - pad}" y2="30" stroke="#999"/>',
              f'<line x1="{x(st["deadline_h"]):.1f}" y1="12" x2="{x(st["deadline_h"]):.1f}" y2="48" stroke="#d73027" '
-             f'stroke-dasharray="4,2"/><text x="{x(st["deadline_h"]) + 3:.1f}" y="12" fill="#d73027">shelf life ends'
-             "</text>"]
+             f'stroke-dasharray="4,2"/><text x="{x(st["deadline_h"]) - 3:.1f}" y="12" text-anchor="end" '
+             'fill="#d73027">shelf life ends</text>']
     for name, times in st["meetings"].items():
         for t in times:
             parts.append(f'<g class="briefing"><title>{escape(name)}</title><rect x="{x(t) - 3:.1f}" y="24" '
@@ -577,7 +577,7 @@ def _timeline_svg(sc, st: dict, now: float) -> str:
     parts.append(f'<line class="now" x1="{x(now):.1f}" y1="5" x2="{x(now):.1f}" y2="60" stroke="#e31a1c" '
                  'stroke-width="2"/>')
     parts.append(f'<text x="{pad}" y="64">event</text><text x="{w - pad}" y="64" text-anchor="end">'
-                 f'+{t1 - t0:.0f} h</text><text x="{pad + 60}" y="64" fill="#e6550d">orange: meetings at which '
-                 'consumers act (e.g. the morning briefing)</text>')
+                 f'+{t1 - t0:.0f} h</text><text x="{pad + 60}" y="64" fill="#555">orange bars: meetings at which '
+                 'consumers act; dots: a consumer knows; squares: it can act; red line: now</text>')
     parts.append("</svg>")
     return "".join(parts)
