@@ -16,9 +16,13 @@ from pathlib import Path
 
 import click
 
-from . import __version__, metrics, output, scenario as scenario_mod
+from . import __version__, lazy_module
 from .errors import ScenarioError
-from .tables import format_summary
+
+# loaded on first use, so --help, `scenario list` and `validate` stay fast
+metrics = lazy_module("reporting_sim.metrics")
+output = lazy_module("reporting_sim.output")
+scenario_mod = lazy_module("reporting_sim.scenario")
 
 DEFAULT_SCENARIO = "minusma-2015"
 
@@ -90,7 +94,9 @@ def cli():
 @click.option("--warmup-days", type=Finite(min=0), default=0.0,
               help="Leave out events of the first N days (steady-state studies only).")
 @click.option("--no-save", is_flag=True, help="Do not write a results folder.")
-def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out if it holds an earlier run's results (only a run's folder, never anything else).")
+def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save, overwrite):
     """Run SCENARIO_OR_FILE once (default: minusma-2015) and summarise it."""
     from .model import simulate
 
@@ -102,24 +108,65 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save):
     dest = None
     if not no_save:
         dest = out if out is not None else output.default_folder(Path("results"), sc.name, seed)
-        output.check_destination(dest)
+        if not (overwrite and _is_run_folder(dest)):
+            output.check_destination(dest)
     t0 = time.perf_counter()
     records = simulate(sc, seed, days, trace=trace, warmup_days=warmup_days)
     wall = time.perf_counter() - t0
-    summary = metrics.summary(records)
-    text = format_summary(summary)
-    if dest is not None:
-        from .provenance import source_texts
+    from . import glossary
+    from .provenance import source_texts
+    from .tables import format_summary
 
-        output.write_run(dest, records, sc.to_toml(), summary, text, {
-            "scenario": sc.name, "source": str(scenario), "seed": seed, "days": days,
-            "warmup_days": warmup_days, "trace": trace, "wall_time_s": round(wall, 3)},
-            sources=source_texts(str(scenario)))
+    sources = source_texts(str(scenario))
+    kinds = glossary.kinds_info(sc, next(iter(sources.values()), None))
+    summary = {**metrics.summary(records), "kinds": kinds, "definitions": glossary.definitions(),
+               "caveat": glossary.SINGLE_RUN_CAVEAT}
+    text = format_summary(summary) + "\n\n" + glossary.run_notes(kinds)
+    if dest is not None:
+        old = _set_aside(dest) if overwrite else None
+        try:
+            output.check_destination(dest)
+            output.write_run(dest, records, sc.to_toml(), summary, text, {
+                "scenario": sc.name, "source": str(scenario), "seed": seed, "days": days,
+                "warmup_days": warmup_days, "trace": trace, "wall_time_s": round(wall, 3)},
+                sources=sources)
+        except BaseException:
+            if old is not None and not dest.exists():
+                old.rename(dest)
+            raise
+        if old is not None:
+            import shutil
+
+            shutil.rmtree(old, ignore_errors=True)
     if as_json:
         click.echo(json.dumps(summary))
     else:
         click.echo(text)
         click.echo(f"\n{wall:.2f} s" + (f"; results in {dest}" if dest else ""))
+
+
+def _multiplicity_note(result: dict) -> str:
+    """Under a comparison table: what a star means when many differences are shown."""
+    n = sum(len(b["metrics"]) for v, b in result["variants"].items() if v != result["base"])
+    return (f"\nNote: * marks a 95% interval that excludes zero, unadjusted; among {n} differences about "
+            f"{0.05 * n:.0f} may be starred by chance. `reporting-sim report FOLDER` stars with Holm's adjustment. "
+            "Shares are fractions here (0.01 = 1 percentage point).")
+
+
+def _is_run_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and (path / "run.json").is_file() \
+        and (path / "ledger.parquet").is_file()
+
+
+def _set_aside(dest: Path):
+    """Move an earlier run's folder aside (restored if the new run fails)."""
+    if not _is_run_folder(dest):
+        return None
+    import os
+
+    old = dest.with_name(f".{dest.name}.replaced-{os.getpid()}")
+    dest.rename(old)
+    return old
 
 
 def _executor_options(fn):
@@ -185,6 +232,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
         click.echo(json.dumps(result))
     else:
         click.echo(format_comparison(result, list(metric_names) or None))
+        click.echo(_multiplicity_note(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs and summary in {folder}")
 
 
@@ -193,8 +241,12 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the results (default: results/NAME; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=None,
+              help="Override the file's replications (a fixed number; replaces any [experiment.target]).")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=None,
+              help="Override the file's days per run.")
 @_executor_options
-def experiment(file, out, as_json, n_jobs, dask_address, progress):
+def experiment(file, out, as_json, replications, days, n_jobs, dask_address, progress):
     """Run the experiment FILE: a comparison of variants, or a sweep with sensitivity
     analysis. An interrupted experiment resumes where it stopped."""
     from .experiment import Experiment
@@ -205,12 +257,26 @@ def experiment(file, out, as_json, n_jobs, dask_address, progress):
     if robustness.is_study_file(file):  # an experiment file with a [robustness] section
         return _robustness(robustness.Study.from_file(file), out, as_json, n_jobs, dask_address, progress)
     exp = Experiment.from_file(file)
-    folder = _experiment_folder(out, exp.spec.name)
+    name = exp.spec.name
+    if replications is not None or days is not None:
+        update = {}
+        if replications is not None:
+            update.update(replications=replications, target=None)
+            name += f"-r{replications}"
+        if days is not None:
+            if exp.spec.warmup_days >= days:
+                raise InputError(f"--days: must be more than the file's warmup_days ({exp.spec.warmup_days:g})")
+            update["days"] = days
+            name += f"-d{days:g}"
+        exp.spec = exp.spec.model_copy(update=update)  # the default folder names the overrides
+    folder = _experiment_folder(out, name)
     result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result))
     else:
         click.echo(format_sweep(result) if "sweep" in result else format_comparison(result, exp.spec.metrics))
+        if "sweep" not in result:
+            click.echo(_multiplicity_note(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
 
 
@@ -293,8 +359,15 @@ def _robustness(study, out, as_json, n_jobs, dask_address, progress):
 
 
 def _traced_run(scenario, days, seed):
+    """A traced run: read back from a traced results folder, or simulated."""
     from .model import simulate
 
+    folder = Path(scenario)
+    if folder.is_dir() and (folder / "run.json").is_file():
+        rec = output.read_run(folder)
+        if rec.trace is None:
+            raise InputError(f"{folder}: not a traced run; run it with --trace, or name a scenario")
+        return scenario_mod.load(folder / "scenario.toml"), rec
     sc = scenario_mod.load(scenario)
     days = sc.scenario.days if days is None else days
     seed = sc.scenario.seed if seed is None else seed
@@ -315,7 +388,7 @@ def _briefings(sc, days) -> list[float]:
 
 
 @cli.command()
-@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_FILE_OR_TRACED_RUN]")
 @click.option("--event", "event_id", type=click.IntRange(min=0), default=None, help="The event to follow (by id).")
 @click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True,
               help="Without --event: sample an event of this family that reached several consumers.")
@@ -327,7 +400,9 @@ def _briefings(sc, days) -> list[float]:
               help="Folder for the timeline figure (default: results/trace-...).")
 def trace(scenario, event_id, family, sample_seed, days, seed, out):
     """Follow one event along every path its reports took, hop by hop, and show
-    what each consumer knew and when; draws a timeline (PNG and SVG)."""
+    what each consumer knew and when; draws a timeline (PNG and SVG). Given a traced
+    run's results folder (run --trace --out FOLDER), reads it instead of simulating
+    (--days and --seed then do not apply)."""
     from . import plots, views
     from .tables import format_event_story
 
@@ -351,7 +426,7 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
 
 
 @cli.command()
-@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_FILE_OR_TRACED_RUN]")
 @click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
 @click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
@@ -360,7 +435,8 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
               help="Folder for the figures (default: results/bottlenecks-...).")
 def bottlenecks(scenario, family, days, seed, top, out):
     """Where the delay goes: a time budget per consumer (transit, queue, work,
-    meeting waits, sanitisation...) and the nodes ranked by late or lost intelligence."""
+    meeting waits, sanitisation...) and the nodes ranked by late or lost intelligence.
+    Given a traced run's results folder, reads it instead of simulating."""
     from . import plots, views
     from .tables import format_bottlenecks
 
@@ -385,7 +461,6 @@ def bottlenecks(scenario, family, days, seed, top, out):
               help="Where to write the figures (default: FOLDER/figures).")
 def plot(folder, out):
     """Draw the figures of a run's or an experiment's results FOLDER (PNG and SVG)."""
-    from . import metrics as m
     from . import plots
 
     output.check_results_folder(folder)
@@ -402,11 +477,12 @@ def plot(folder, out):
         else:
             made.append(plots.forest(result, out / "forest"))
     else:
+        import datetime as _dt
+
+        from .report import _headline, _start_date
+
         rec = output.read_run(folder)
-        made.append(plots.outcome_breakdown(rec.ledger, out / "outcomes-current"))
-        made.append(plots.outcome_breakdown(rec.ledger, out / "outcomes-long-term", "long_term"))
-        made.append(plots.latency_distribution(rec.ledger, out / "latency-current"))
-        made.append(plots.weekly_timeliness(m.weekly(rec.ledger, rec.events, m.tag_groups(rec.meta)), out / "weekly"))
+        made += plots.run_figures(rec, out, _dt.date.fromisoformat(str(_start_date(folder))), _headline(rec))
     for p in made:
         click.echo(f"{p} (and .svg)")
 
@@ -424,6 +500,26 @@ def report(folder, out):
     if out is not None:
         out = output.report_file(out)
     click.echo(str(build(folder, out)))
+
+
+@cli.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=None,
+              help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL.")
+@click.option("--variants", "variants_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of variant files offered as starting points (default: experiments/variants).")
+def lab(scenario, port, no_browser, variants_dir):
+    """The teaching lab in the browser: the network, replay of an event, live what-if,
+    bottlenecks and export of a variant; serves on 127.0.0.1, works offline."""
+    from . import lab as lab_mod
+
+    if not lab_mod.available():
+        raise InputError(f"lab: {lab_mod.INSTALL_HINT}")
+    scenario_mod.load(scenario)  # a bad file is one line before any server starts
+    if port is not None and not lab_mod.port_free(port):
+        raise InputError(f"--port: {port} is in use on 127.0.0.1; choose another, or leave --port out for a free one")
+    lab_mod.serve(scenario, port=port, open_browser=not no_browser, variants_dir=variants_dir, echo=click.echo)
 
 
 @cli.group()
@@ -449,6 +545,47 @@ def scenario_show(name, resolved):
         click.echo(scenario_mod.load(name).to_toml(), nl=False)
     else:
         click.echo(scenario_mod.builtin_text(name), nl=False)
+
+
+@scenario.command("graph")
+@click.argument("name", metavar="SCENARIO_OR_FILE")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write NAME.svg, NAME.dot and NAME.mmd to (default: results/graph-NAME).")
+@click.option("--base", default=None, metavar="SCENARIO_OR_FILE",
+              help="Highlight what SCENARIO_OR_FILE changes against this base (default: a variant's own base).")
+def scenario_graph(name, out, base):
+    """Draw the reporting network of a scenario or variant for slides: SVG, Graphviz
+    DOT and Mermaid (a variant's changes highlighted in the SVG)."""
+    from . import graph
+    from .execution import write_atomic
+
+    sc = scenario_mod.load(name)
+    base_sc = scenario_mod.load(base) if base is not None else _variant_base(name)
+    folder = out if out is not None else Path("results") / f"graph-{sc.name}"
+    files = {f"{sc.name}.svg": graph.svg(sc, base=base_sc), f"{sc.name}.dot": graph.dot(sc),
+             f"{sc.name}.mmd": graph.mermaid(sc)}
+    for fname, text in files.items():
+        write_atomic(folder / fname, text)
+        click.echo(str(folder / fname))
+
+
+def _variant_base(name):
+    from .lab.core import variant_base
+
+    return variant_base(name)
+
+
+@scenario.command("diff")
+@click.argument("base", metavar="BASE")
+@click.argument("variant", metavar="VARIANT")
+def scenario_diff(base, variant):
+    """What VARIANT changes against BASE (scenarios, variant files or built-ins): one
+    line per node, link or setting added (+), removed (-) or changed (~)."""
+    from . import graph
+
+    a, b = scenario_mod.load(base), scenario_mod.load(variant)
+    lines = graph.diff(a, b).lines(a, b)
+    click.echo("\n".join(lines) if lines else "no differences")
 
 
 @cli.command()

@@ -13,9 +13,10 @@ parameters, because that is what a staff officer can estimate.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Callable, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Callable, Literal, Union
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is needed only once a run draws numbers (keeps `validate` fast)
+    import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 _BATCH = 512
@@ -25,7 +26,7 @@ PositiveHours = Annotated[float, Field(gt=0, le=1e6)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True)
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides

@@ -39,8 +39,8 @@ def save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     png = path.with_suffix(".png")
-    fig.savefig(png, dpi=110)
-    fig.savefig(path.with_suffix(".svg"))
+    fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
+    fig.savefig(path.with_suffix(".svg"), bbox_inches="tight")
     plt.close(fig)
     return png
 
@@ -124,28 +124,61 @@ def outcome_breakdown(ledger: pd.DataFrame, path: Path, family: str = "current")
     return save(fig, path)
 
 
-def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None) -> Path:
-    """Share of current events known in time, week by week, with ISR coverage."""
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=None, days=None,
+                      headline: str | None = None) -> Path:
+    """Share of each week's current events known in time: small multiples, one panel
+    per consumer (``headline`` first), on one shared percent axis, dated when ``start``
+    is given; the collector tags' coverage in a last panel; a last week cut short by the
+    run's end (``days``) shaded."""
+    import datetime as _dt
+
     cols = [c for c in weekly.columns if c.startswith("in_time:")]
     if consumers:
         cols = [c for c in cols if c[8:] in consumers]
-    for c in cols:
-        ax.plot(weekly.index, weekly[c], label=c[8:], lw=1.2)
-    ax.set_xlabel("week of the mission")
-    ax.set_ylabel("share of current events known in time")
-    ax.grid(alpha=0.3)
+    if headline and f"in_time:{headline}" in cols:
+        cols.remove(f"in_time:{headline}")
+        cols.insert(0, f"in_time:{headline}")
     seen = [c for c in weekly.columns if c.startswith("seen:")]
-    if seen:
-        ax2 = ax.twinx()
-        for c in seen:
-            ax2.plot(weekly.index, weekly[c], ls="--", lw=1, label=f"{c} (right)")
-        ax2.set_ylabel("share of all events seen by collectors with the tag")
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    panels = cols + (["seen"] if seen else [])
+    n = max(len(panels), 1)
+    ncol = 3 if n > 4 else n
+    nrow = math.ceil(n / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.2 * nrow + 0.6), sharex=True, sharey=True,
+                             squeeze=False)
+    if start is not None:
+        x = [_dt.datetime.combine(start, _dt.time()) + _dt.timedelta(weeks=int(w)) for w in weekly.index]
     else:
-        ax.legend(fontsize=7, ncol=3)
+        x = list(weekly.index)
+    partial = days is not None and len(weekly) and (int(weekly.index[-1]) + 1) * 7 > days + 1e-9
+    for ax, col in zip(axes.flat, panels):
+        if col == "seen":
+            for c in seen:
+                ax.plot(x, 100 * weekly[c], lw=1.1, label=c[5:])
+            ax.set_title("events seen by collectors of a tag", fontsize=8, loc="left")
+            ax.legend(fontsize=6, loc="upper left")
+        else:
+            ax.plot(x, 100 * weekly[col], lw=1.2, color="#1f78b4")
+            ax.set_title(col[8:] + (" (headline)" if col[8:] == headline else ""), fontsize=8, loc="left",
+                         fontweight="bold" if col[8:] == headline else "normal")
+        if partial and len(x):
+            width = _dt.timedelta(days=7) if start is not None else 1
+            ax.axvspan(x[-1], x[-1] + width, color="#bbbbbb", alpha=0.35, lw=0)
+        ax.xaxis.set_tick_params(labelbottom=True)
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    if start is not None:
+        import matplotlib.dates as mdates
+
+        loc = mdates.AutoDateLocator(maxticks=5)
+        for ax in axes.flat:
+            ax.xaxis.set_major_locator(loc)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    fig.supylabel("% of the week's current events known in time", fontsize=8)
+    fig.supxlabel(("week starting" if start is not None else "week of the mission")
+                  + ("; shaded: last week, cut short by the run's end" if partial else ""), fontsize=8)
     return save(fig, path)
 
 
@@ -176,32 +209,65 @@ def occupancy(series: dict[str, pd.Series], path: Path, freq_label: str = "day")
 
 
 def forest(result: dict, path: Path, metrics=None) -> Path:
-    """Each variant's paired difference from the base, with its 95% interval: one
-    panel per metric (each on its own scale), a row per variant."""
+    """Each variant's paired difference from the base with its 95% interval: shares on
+    ONE shared axis in percentage points (a row per metric and variant), times (hours)
+    on a second panel; filled markers where the interval excludes zero."""
+    from .glossary import is_share
     from .tables import TABLE_METRICS
 
     variants = [v for v in result["variants"] if v != result["base"]]
     block = result["variants"][result["base"]]["metrics"]
-    names = list(metrics or [m for m in TABLE_METRICS if m in block][:8] or list(block)[:8])
+    names = list(metrics or [m for m in TABLE_METRICS if m in block] or list(block))
+    groups = [("shares", [m for m in names if is_share(m)], 100.0, "percentage points"),
+              ("times", [m for m in names if not is_share(m)], 1.0, "hours")]
+    groups = [g for g in groups if g[1]]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(len(names), 1, figsize=(9, 0.28 * len(variants) * len(names) + 0.9 * len(names) + 0.6),
-                             squeeze=False)
-    for ax, m in zip(axes[:, 0], names):
-        for i, v in enumerate(variants):
-            d = result["variants"][v]["metrics"].get(m, {}).get("diff_vs_base")
-            if not d or d["mean"] is None:
-                continue
-            lo, hi = d["ci95"]
-            c = colours[i % len(colours)]
-            excl = lo is not None and hi is not None and (lo > 0 or hi < 0)
-            if lo is not None and hi is not None:
-                ax.plot([lo, hi], [i, i], color=c, lw=2)
-            ax.plot(d["mean"], i, "o", color=c, mfc=c if excl else "white", ms=6)
+    heights = [len(g[1]) * len(variants) for g in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 0.2 * sum(heights) + 1.2 * len(groups) + 0.6),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, (_, ms, k, unit) in zip(axes[:, 0], groups):
+        labels = []
+        row = 0
+        for m in ms:
+            for i, v in enumerate(variants):
+                d = result["variants"][v]["metrics"].get(m, {}).get("diff_vs_base")
+                labels.append(f"{m}  |  {v}" if i == 0 else v)
+                if d and d["mean"] is not None:
+                    lo, hi = d["ci95"]
+                    c = colours[i % len(colours)]
+                    excl = lo is not None and hi is not None and (lo > 0 or hi < 0)
+                    if lo is not None and hi is not None:
+                        ax.plot([k * lo, k * hi], [row, row], color=c, lw=2)
+                    ax.plot(k * d["mean"], row, "o", color=c, mfc=c if excl else "white", ms=5)
+                row += 1
+            ax.axhline(row - 0.5, color="#ddd", lw=0.6)
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(range(len(variants)), variants, fontsize=7)
-        ax.set_ylim(len(variants) - 0.5, -0.5)
-        ax.set_title(m, fontsize=8, loc="left")
+        ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
-    axes[-1, 0].set_xlabel(f"difference from {result['base']} (paired, 95% interval; filled: excludes 0)", fontsize=8)
+        ax.set_xlabel(f"difference from {result['base']} ({unit}; paired, 95% interval; filled: excludes 0)",
+                      fontsize=8)
     return save(fig, path)
+
+
+def run_figures(rec, out: Path, start=None, headline: str | None = None) -> list[Path]:
+    """Every figure the HTML report draws for a run (the time budget and the busiest
+    queues too when the run was traced), written to ``out``; returns the PNG paths."""
+    from . import metrics, views
+
+    out = Path(out)
+    made = [outcome_breakdown(rec.ledger, out / "outcomes-current"),
+            outcome_breakdown(rec.ledger, out / "outcomes-long-term", "long_term"),
+            latency_distribution(rec.ledger, out / "latency-current"),
+            weekly_timeliness(metrics.weekly(rec.ledger, rec.events, metrics.tag_groups(rec.meta)), out / "weekly",
+                              start=start, days=rec.days, headline=headline)]
+    if rec.trace is not None:
+        budgets = views.time_budgets(rec, "current")
+        if len(budgets):
+            made.append(time_budget(budgets, out / "time-budget"))
+            table = views.bottlenecks(rec, "current", budgets)
+            cells = [n for n in table.index if n in set(rec.cells["cell"])][:4]
+            if cells:
+                made.append(occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, out / "queues"))
+    return made

@@ -82,7 +82,7 @@ def FrozenDict(key, val):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True, defer_build=True
     )
 
 
@@ -198,6 +198,8 @@ class _Node(_Strict):
     intrep_h: Optional[Distribution] = None
     hoard: Optional[Hoard] = None
     analysis: bool = False
+    label: Optional[Annotated[str, Field(min_length=1, max_length=80)]] = None
+    """Display name in tables, figures and the lab (the node's name when absent)."""
 
     @model_validator(mode="after")
     def _coping_consistent(self):

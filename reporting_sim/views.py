@@ -153,16 +153,33 @@ def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.D
     sel = led[led["arrival_h"].notna() & (led["report"] >= 0)]
     if family is not None:
         sel = sel[sel["family"] == family]
+    # plain arrays: one path per arrival is read many times, pandas per row is too slow
+    tr = idx.trace
+    node_a = tr["node"].astype(str).to_numpy()
+    step_a = tr["step"].astype(str).to_numpy()
+    t0_a = tr["t0_h"].to_numpy(dtype=float)
+    t1_a = tr["t1_h"].to_numpy(dtype=float)
+    at_steps = {"queue", "work", "sanitise", "meeting", "hold"}
     rows = []
     for r in sel.itertuples(index=False):
-        path = idx.path(int(r.report))
-        b = budget_of(path, r.arrival_h)
+        rws = idx.path_rows(int(r.report))
+        arrival = float(r.arrival_h)
+        b = dict.fromkeys(BUDGET, 0.0)
         row = {"event_id": int(r.event_id), "consumer": str(r.consumer), "outcome": str(r.outcome),
-               "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h), **b}
-        for node, step, t0, t1 in zip(path["node"], path["step"], path["t0_h"], path["t1_h"]):
-            if step in ("queue", "work", "sanitise", "meeting", "hold") and t0 < r.arrival_h:
-                key = f"at:{node}"
-                row[key] = row.get(key, 0.0) + min(t1, r.arrival_h) - t0
+               "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h)}
+        at: dict[str, float] = {}
+        for i in rws:
+            step, t0 = step_a[i], t0_a[i]
+            if t0 >= arrival or step == "copy":
+                continue
+            dt = min(t1_a[i], arrival) - t0
+            if step in b:
+                b[step] += dt
+            if step in at_steps:
+                key = f"at:{node_a[i]}"
+                at[key] = at.get(key, 0.0) + dt
+        row.update(b)
+        row.update(at)
         rows.append(row)
     out = pd.DataFrame(rows)
     if len(out):

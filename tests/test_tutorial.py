@@ -58,17 +58,54 @@ def test_every_tutorial_command_runs(classroom):
 def test_the_tutorial_produces_what_it_promises(classroom):
     room, outputs = classroom
     out = {cmd: proc.stdout for cmd, proc in outputs}
-    trace = next(v for k, v in out.items() if k.startswith("reporting-sim trace") and "--event" not in k)
-    assert "what each consumer knew, and when:" in trace and "timeline:" in trace
-    png = Path(room, trace.rsplit("timeline: ", 1)[1].split(" ")[0])
-    assert png.exists() and png.with_suffix(".svg").exists()
+    traces = [v for k, v in out.items() if k.startswith("reporting-sim trace")]
+    assert len(traces) >= 2 and len(set(traces)) == len(traces), "each trace follows another event"
+    for trace in traces:
+        assert "what each consumer knew, and when:" in trace and "timeline:" in trace
+        knew = trace.split("what each consumer knew, and when:")[1].split("\n\n")[0].strip().splitlines()
+        reached = [ln for ln in knew if ln.startswith("  ") and not ln.startswith("   ") and " never (" not in ln]
+        assert len(reached) >= 2, f"the tutorial's event reached fewer than two consumers:\n{trace}"
+        png = Path(room, trace.rsplit("timeline: ", 1)[1].split(" ")[0])
+        assert png.exists() and png.with_suffix(".svg").exists()
     bn = next(v for k, v in out.items() if k.startswith("reporting-sim bottlenecks"))
     assert "Where the hours go" in bn and "Nodes ranked" in bn
     assert (room / "results" / "tutorial-baseline" / "report.html").exists()
     assert (room / "results" / "tutorial-compare" / "report.html").exists()
-    assert (room / "results" / "tutorial-baseline" / "figures" / "weekly.svg").exists()
+    figures = room / "results" / "tutorial-baseline" / "figures"
+    for name in ("outcomes-current", "latency-current", "weekly", "time-budget", "queues"):
+        assert (figures / f"{name}.svg").exists(), f"plot of a traced run lacks {name}"
+    graph = room / "results" / "tutorial-graph"
+    assert {p.suffix for p in graph.iterdir()} >= {".svg", ".dot", ".mmd"}
+    diff = next(v for k, v in out.items() if k.startswith("reporting-sim scenario diff"))
+    assert "+ node" in diff and "+ link" in diff
     result = json.loads((room / "results" / "tutorial-compare" / "result.json").read_text())
     assert result["replications"] == 5 and "liaison-officers-and-formats" in result["variants"]
+
+
+@pytest.mark.slow
+def test_the_tutorial_can_be_given_again_in_the_same_folder(classroom):
+    room, _ = classroom
+    first = tutorial_commands()[0]
+    assert "--overwrite" in first
+    before = (room / "results" / "tutorial-baseline" / "run.json").read_text()
+    proc = subprocess.run([str(EXE), *shlex.split(first)[1:]], cwd=room, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert proc.returncode == 0, proc.stderr
+    assert (room / "results" / "tutorial-baseline" / "run.json").read_text() != before  # written anew
+    assert not list((room / "results").glob(".tutorial-baseline*")), "the replaced run is cleaned up"
+
+
+def test_overwrite_never_replaces_a_folder_that_is_not_a_run(tmp_path):
+    from click.testing import CliRunner
+
+    from reporting_sim.cli import cli
+
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("precious")
+    r = CliRunner().invoke(cli, ["run", "--days", "3", "--out", str(keep), "--overwrite"])
+    assert r.exit_code == 2 and "exists already" in r.output
+    assert (keep / "notes.txt").read_text() == "precious"
 
 
 # ------------------------------------------------------------------ the views add up
