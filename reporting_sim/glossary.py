@@ -30,10 +30,10 @@ TERMS: dict[str, tuple[str, str]] = {
                  "holding back from rivals) stopped a report bound for it"),
     "not_shared": (SHARE, EVENT_SHARE + " reported, but never passed on to it"),
     "in_flight": (SHARE, EVENT_SHARE + " still pending (an observation or a report on its way) when the run ended"),
-    "latency_p50": (HOURS, "median hours from the event to the consumer's first report of it, over the events "
-                    "that reached it"),
-    "latency_p90": (HOURS, "90th percentile of the hours from the event to the consumer's first report of it, "
-                    "over the events that reached it"),
+    "latency_p50": (HOURS, "median hours from the event to the consumer knowing it (a commander: when the first "
+                    "report arrives; a staff cell: once it has worked it), over the events of interest that reached it"),
+    "latency_p90": (HOURS, "90th percentile of the hours from the event to the consumer knowing it, over the "
+                    "events of interest that reached it"),
     "act_latency_p50": (HOURS, "median hours from the event to when the consumer could act on it (its meeting "
                         "after the first arrival), over the events that reached it"),
     "act_latency_p90": (HOURS, "90th percentile of the hours from the event to when the consumer could act on "
@@ -43,13 +43,16 @@ TERMS: dict[str, tuple[str, str]] = {
                          "the precise time and place"),
     "within_planning": (SHARE, "share of the long-term events of interest to the consumer that it could act "
                         "on within the scenario's planning horizon"),
-    "bypass_rate": (SHARE, "of the current events the headline consumer knew of, the share it heard first "
-                    "through the command chain before the intelligence branch knew"),
-    "duplication.share": (SHARE, "of the events any analysis cell worked, the share worked by more than one "
-                          "cell that did not get it from each other"),
+    "bypass_rate": (SHARE, "of the current events of its interest the headline consumer knew of, the share it "
+                    "heard first through the command chain before any report of them had reached the intelligence "
+                    "branch (its first receiving, not its finished work)"),
+    "duplication.share": (SHARE, "of the events any analysis cell worked, the share analysed independently by "
+                          "more than one (cells that did not get it from each other, or redid a board's item; "
+                          "passing it up the branch is not duplication)"),
     "duplication.mean_cells": (COUNT, "mean number of analysis cells that worked an event, over the events "
                                "any cell worked"),
-    "utilisation": (SHARE, "busy analyst-hours divided by available analyst-hours (on duty), over the run"),
+    "utilisation": (SHARE, "busy analyst-hours (reports, INTREPs and routine work) divided by analysts x hours "
+                    "round the clock (off-duty hours count as available), over the run"),
     "mean_wait_h": (HOURS, "mean hours a report waited in the cell's inbox before an analyst started on it"),
     "mean_queue": (COUNT, "time-average number of reports waiting in the cell's inbox"),
     "events": (COUNT, "ground-truth events that happened in the run (after any warm-up)"),
@@ -148,7 +151,7 @@ def glossary_lines() -> list[str]:
 
 
 OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight",
-                   "latency_p50", "latency_p90")
+                   "latency_p50", "act_latency_p50", "act_latency_p90", "within_planning")
 
 
 def definitions() -> dict[str, str]:
@@ -162,13 +165,16 @@ def run_notes(kinds: dict) -> str:
     what each column means, each kind's shelf life with its provenance, the caveat."""
     from . import tables
 
-    short = {**getattr(tables, "_SHORT", {}), "latency_p50": "p50 h", "latency_p90": "p90 h"}
+    short = {**getattr(tables, "_SHORT", {}), "latency_p50": "know p50", "act_latency_p50": "act p50",
+             "act_latency_p90": "act p90", "within_planning": "plan %"}
     lines = ["What the numbers mean (" + UNITS_NOTE[0].lower() + UNITS_NOTE[1:] + ")"]
     for name in OUTCOME_COLUMNS:
         head = short.get(name, name)
         alias = f" ({head})" if head != name.replace("_", " ") else ""
         lines.append(f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}")
     lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
+    lines.append(f"  duplication: {TERMS['duplication.share'][1]}")
+    lines.append(f"  util %: {TERMS['utilisation'][1]}")
     if kinds:
         lines.append("When \"in time\" ends: each kind's shelf life (a setting of the scenario) and where it comes from")
         for name, k in kinds.items():
