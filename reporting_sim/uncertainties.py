@@ -23,11 +23,13 @@ import hashlib
 import math
 import pickle
 import re
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-import numpy as np
 
 from .errors import ScenarioError
+
+if TYPE_CHECKING:  # numpy only where worlds are drawn: validating a file stays cheap
+    import numpy as np
 
 PATH_EXAMPLES = "paths look like cells.u2.analysts, kinds.attack.shelf_life_h, links[u2->asifu].p, cells.u2.work_h.mean"
 
@@ -273,8 +275,10 @@ class Space:
             out.append(entry)
         return out
 
-    def unit_sample(self, n: int, seed: int, method: str = "lhs") -> np.ndarray:
+    def unit_sample(self, n: int, seed: int, method: str = "lhs") -> "np.ndarray":
         """``n`` points in the unit cube (one column per uncertainty), from ``seed`` only."""
+        import numpy as np
+
         d = len(self.items)
         rng = np.random.default_rng(seed)
         if d == 0:

@@ -31,7 +31,7 @@ def traced_run(tmp_path_factory):
 
 def test_run_table_defines_every_column_and_warns_about_one_run(traced_run):
     out, text = traced_run
-    for column in ("in time:", "late:", "not observed (not obs):", "withheld:", "not shared (not shrd):", "p50 h"):
+    for column in ("in time:", "late:", "not observed (not obs):", "withheld:", "not shared (not shrd):", "(know p50):", "(act p50):", "(plan %):"):
         assert column in text
     assert "compare" in text and "point estimates" in text
     assert "attack (current): 6 h  [assumption]" in text  # shelf life from the scenario, with its tag

@@ -192,6 +192,7 @@ def changed_data(ref: ClaimRef, base_data: dict, base_source: str) -> dict:
         if exc.source == ref.source:
             raise ref.error(exc.field, exc.message) from None
         raise ref.error("variant", exc.one_line()) from None
+    data.pop("uncertainties", None)  # a changed scenario is one world; the base's ranges may name what it removed
     data.setdefault("scenario", {})["name"] = "claim-" + digest(_without_header(data))[:10]
     return data
 
