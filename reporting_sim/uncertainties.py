@@ -80,8 +80,8 @@ def _set(data: dict, path: str, value, source: str, field: str) -> None:
 
 
 def field_name(path: str) -> str:
-    """How an uncertainty is named in error messages (its TOML key, quoted)."""
-    return f'uncertainties."{path}"'
+    """How an uncertainty is named in error messages (as the schema's own errors name it)."""
+    return f"uncertainties.{path}"
 
 
 def kind_of(raw, resolved) -> str:
