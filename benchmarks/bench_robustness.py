@@ -53,14 +53,14 @@ def main(argv=None) -> int:
     print(f"robustness benchmark: {default_jobs()} CPUs, load average {load0:.2f} at the start")
     fig: dict = {"cpus": default_jobs(), "load_at_start": round(load0, 2)}
     with tempfile.TemporaryDirectory() as tmp:
-        serial, a, study, res = timed(args, Path(tmp) / "serial", n_jobs=1)
+        serial, a, study, _ = timed(args, Path(tmp) / "serial", n_jobs=1)
         runs = len(a)
         run_cpu = float(pd.read_parquet(Path(tmp) / "serial" / "runs.parquet")["wall_s"].mean())
         pool, b, _, _ = timed(args, Path(tmp) / "pool", n_jobs=args.jobs)
         pd.testing.assert_frame_equal(a, b)
         fig.update(runs=runs, worlds=args.worlds, scenarios=len(study.members), replications=args.replications,
                    days=args.days, serial_s=round(serial, 1), pool_s=round(pool, 1), jobs=args.jobs,
-                   seconds_per_run_in_simulate=round(run_cpu, 3), analysis_s=round(res["wall_time_s"], 1))
+                   seconds_per_run_in_simulate=round(run_cpu, 3))
         if not args.no_dask:
             from dask.distributed import Client, LocalCluster
 

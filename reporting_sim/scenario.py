@@ -553,15 +553,16 @@ class Scenario(_Strict):
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data in the file's own shape (aliases, no empty fields); without the
-        ``[uncertainties]``, which describe other worlds, not this one."""
+        """Plain data in the file's own shape (aliases, no empty fields): this one world,
+        without the ``[uncertainties]`` (ranges that describe other worlds)."""
         return self.model_dump(mode="python", by_alias=True, exclude_none=True, exclude={"uncertainties"})
 
     def to_toml(self) -> str:
-        """The resolved scenario as TOML: every default written out."""
+        """The resolved scenario as TOML: every default written out (its
+        ``[uncertainties]`` too)."""
         import tomli_w
 
-        return tomli_w.dumps(self.to_dict())
+        return tomli_w.dumps(self.model_dump(mode="python", by_alias=True, exclude_none=True))
 
 
 # --------------------------------------------------------------------------- loading

@@ -44,13 +44,15 @@ def questions() -> dict[str, dict]:
 
 def strength(m: dict) -> str:
     """How robust a verdict is, from the share of worlds where the variant is better."""
-    share, lo = m["share_better"], m["share_better_ci95"][0]
+    share = m["share_better"]
     if m.get("share_unchanged") == 1:
         return "no effect on this measure in any world"
     if share is None:
         return "not measured"
-    if lo is not None and lo >= 0.9:
-        return "robust: better in practically every plausible world"
+    if share == 1:
+        return f"better in every one of the {m['worlds_judged']} sampled worlds"
+    if share >= 0.9:
+        return "better in nearly every plausible world"
     if share >= 0.75:
         return "holds in most worlds, not all"
     if share > 0.25:

@@ -72,7 +72,7 @@ def test_worlds_are_reproducible_and_keep_integers_and_switches():
     assert world.cells["g2_north"].work_h.mean == pytest.approx(a[0]["cells.g2_west.work_h.mean"])  # "also"
     assert world.links[17].p == pytest.approx(a[0]["links[sector_west_commander->force_commander].p"])
     assert not world.uncertainties
-    assert "uncertainties" not in scenario.load("minusma-2015").to_dict()  # a scenario as run is one world
+    assert "uncertainties" not in scenario.load("minusma-2015").to_dict()  # one world
 
 
 def test_latin_hypercube_puts_one_world_in_each_stratum():
@@ -87,10 +87,10 @@ def test_latin_hypercube_puts_one_world_in_each_stratum():
 
 BAD = [
     ('"cells.u2.analysts" = { low = 5, high = 2, reason = "staffing" }', "low must be less than high"),
-    ('"cells.u2.analystz" = { low = 1, high = 2, reason = "staffing" }', 'uncertainties."cells.u2.analystz": no setting'),
+    ('"cells.u2.analystz" = { low = 1, high = 2, reason = "staffing" }', "uncertainties.cells.u2.analystz: no setting"),
     ('"links[u2->force_commander].p" = { low = 0.5, high = 1.5, reason = "a guess" }',
-     'uncertainties."links[u2->force_commander].p".high: 1.5 is outside what'),
-    ('"cells.u2.analysts" = { low = -1, high = 2, reason = "staffing" }', 'uncertainties."cells.u2.analysts".low: -1'),
+     "uncertainties.links[u2->force_commander].p.high: 1.5 is outside what"),
+    ('"cells.u2.analysts" = { low = -1, high = 2, reason = "staffing" }', "uncertainties.cells.u2.analysts.low: -1"),
     ('"cells.u2.analysts" = { low = 1.5, high = 2, reason = "staffing" }', "whole numbers"),
     ('"cells.u2.work_h" = { low = 1, high = 2, reason = "a guess" }', "is a table"),
     ('"collectors.soltg.report_after_patrol" = { low = 0, high = 1, reason = "a guess" }', "give values"),
@@ -128,5 +128,5 @@ def test_a_choice_can_be_uncertain_and_every_world_is_valid():
         world = scenario.parse(space.apply(data, w, "choice.toml"), "choice.toml")
         assert world.switches["asifu_position"].value == w["switches.asifu_position.value"]
     bad = text.replace('values = ["apart", "in_u2_branch"]', 'values = ["apart", "nowhere"]')
-    with pytest.raises(scenario.ScenarioError, match=r'uncertainties."switches.asifu_position.value".values\[1\]'):
+    with pytest.raises(scenario.ScenarioError, match=r"uncertainties.switches.asifu_position.value.values\[1\]"):
         scenario.parse(scenario.read_toml_text(bad, "bad.toml"), "bad.toml")
