@@ -243,7 +243,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=None,
               help="Override the file's replications (a fixed number; replaces any [experiment.target]).")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
               help="Override the file's days per run.")
 @_executor_options
 def experiment(file, out, as_json, replications, days, n_jobs, dask_address, progress):
@@ -283,7 +283,7 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
 @cli.command("check-study")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
 @click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=4, show_default=True)
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=240.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=240.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
               help="Replication r uses seed + r, in the base and every change (common random numbers).")
 @click.option("--claims", "claim_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
@@ -325,7 +325,7 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.option("--worlds", type=click.IntRange(min=2, max=100000), default=50, show_default=True,
               help="Plausible worlds drawn from BASE's [uncertainties].")
 @click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
               help="Draws the worlds; replication r uses seed + r in every world (common random numbers).")
 @click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
@@ -350,6 +350,7 @@ def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     from .robustness import format_result
 
     folder = _experiment_folder(out, study.name)
+    scenario_mod.path_exists(folder, "--out")  # a name the system cannot use is one line
     result = study.run(folder, n_jobs=n_jobs, dask=dask_address, progress=_progress(progress))
     if as_json:
         click.echo(json.dumps(result, default=str))
@@ -363,7 +364,7 @@ def _traced_run(scenario, days, seed):
     from .model import simulate
 
     folder = Path(scenario)
-    if folder.is_dir() and (folder / "run.json").is_file():
+    if scenario_mod.path_exists(folder, "scenario") and folder.is_dir() and (folder / "run.json").is_file():
         rec = output.read_run(folder)
         if rec.trace is None:
             raise InputError(f"{folder}: not a traced run; run it with --trace, or name a scenario")
@@ -561,7 +562,7 @@ def scenario_graph(name, out, base):
 
     sc = scenario_mod.load(name)
     base_sc = scenario_mod.load(base) if base is not None else _variant_base(name)
-    folder = out if out is not None else Path("results") / f"graph-{sc.name}"
+    folder = output.figures_folder(out if out is not None else Path("results") / f"graph-{sc.name}")
     files = {f"{sc.name}.svg": graph.svg(sc, base=base_sc), f"{sc.name}.dot": graph.dot(sc),
              f"{sc.name}.mmd": graph.mermaid(sc)}
     for fname, text in files.items():

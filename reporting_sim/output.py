@@ -324,7 +324,14 @@ def _results_schemas():
         variants: dict[str, Member]
         sweep: Optional[dict] = None
 
-    return {"run.json": RunInfo, "summary.json": Summary, "result.json": Result}
+    class Robustness(_Loose):  # a robustness study's result.json (issue #10)
+        base: str
+        worlds: int
+        replications: int
+        uncertainties: list
+        variants: dict[str, dict]
+
+    return {"run.json": RunInfo, "summary.json": Summary, "result.json": Result, "robustness": Robustness}
 
 
 def read_json(folder: Path, name: str) -> dict:
@@ -335,7 +342,8 @@ def read_json(folder: Path, name: str) -> dict:
     path = Path(folder) / name
     try:
         data = json.loads(path.read_text("utf-8"))
-        model = _results_schemas()[name].model_validate(data)
+        robust = name == "result.json" and isinstance(data, dict) and "worlds" in data
+        model = _results_schemas()["robustness" if robust else name].model_validate(data)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "missing; not a results folder of reporting-sim") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValidationError is a ValueError
@@ -343,7 +351,7 @@ def read_json(folder: Path, name: str) -> dict:
         where = ".".join(str(p) for p in what["loc"]) if what else "file"
         why = what["msg"].lower() if what else f"not valid JSON ({exc.__class__.__name__})"
         raise ScenarioError(str(path), where, f"{why}; the results folder is damaged") from None
-    if name == "result.json" and model.base not in model.variants:
+    if name == "result.json" and not robust and model.base not in model.variants:
         raise ScenarioError(str(path), "base", "names no scenario of the result; the results folder is damaged")
     return data
 

@@ -807,8 +807,31 @@ def cheap_args(path, tmp: Path, run_folder: Path) -> list:
         ("report",): [str(run_folder), "--out", "r.html"],
         ("scenario", "show"): ["minusma-2015"],
         ("scenario", "list"): [],
+        ("scenario", "graph"): ["small.toml", "--out", "g"],
+        ("scenario", "diff"): ["small.toml", "v.toml"],
         ("validate",): ["small.toml"],
+        ("check-study",): ["small.toml", "--no-builtin", "--claims", "cl.toml", "--replications", "2",
+                           "--days", "1", "--jobs", "1"],
+        ("robustness",): ["su.toml", "v.toml", "--worlds", "2", "--replications", "1", "--days", "1",
+                          "--jobs", "1", "--out", "rb"],
     }[path]
+
+
+CLAIMS = ('[[claims]]\nid = "more-g2"\nclaim = "One more analyst, sooner known."\n'
+          'section = "[paper §3 strategic fit]"\nchange = "a second analyst"\nmetric = "force_cdr.in_time"\n'
+          'expected = "+"\n[claims.set.cells.hq_g2]\nanalysts = 2\n')
+
+
+def command_files(tmp_path: Path) -> None:
+    """The small scenario and its variant, an experiment, a claims file and the small
+    scenario with one uncertainty (for robustness)."""
+    small_files(tmp_path)
+    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    (tmp_path / "cl.toml").write_text(CLAIMS, encoding="utf-8")
+    write_toml(tmp_path / "su.toml", {**SMALL_SCENARIO, "uncertainties": {
+        "cells.hq_g2.analysts": {"low": 1, "high": 3, "reason": "a test range"}}})
+    (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n'
+                                     '[set.cells.hq_g2]\nanalysts = 1\n', encoding="utf-8")
 
 
 def with_value(args: list, opt, param, value) -> list:
@@ -831,7 +854,9 @@ def with_value(args: list, opt, param, value) -> list:
     return out + [opt, value]
 
 
-COMMAND_PARAMS = [(path, opt or param.name) for path, cmd in all_commands() for opt, param in valued_params(cmd)]
+# `lab` starts a server that runs until stopped: its options are checked in test_lab.py
+COMMAND_PARAMS = [(path, opt or param.name) for path, cmd in all_commands() if path != ("lab",)
+                  for opt, param in valued_params(cmd)]
 
 
 @pytest.mark.parametrize("path,name", COMMAND_PARAMS, ids=[" ".join(p) + ":" + n for p, n in COMMAND_PARAMS])
@@ -840,8 +865,7 @@ def test_every_option_of_every_command_answers_hostile_values_cleanly(path, name
     infinities, huge, negative, empty and overlong values (paths: empty, overlong and
     option-like names), answers with exit 0, or with one ``error:`` line and exit 2;
     never a traceback."""
-    small_files(tmp_path)
-    (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
+    command_files(tmp_path)
     cmd = dict(all_commands())[path]
     opt, param = next((o, p) for o, p in valued_params(cmd) if (o or p.name) == name)
     import click

@@ -206,6 +206,8 @@ def comparison_table(rows: dict[str, list[dict]], metric: str, consumers: list[s
         name = f"{c}.{metric}"
         b = [r.get(name, math.nan) for r in rows["base"]]
         v = [r.get(name, math.nan) for r in rows["changed"]]
+        if all(math.isnan(x) for x in b + v):
+            continue  # no event of this family in its area of interest (JMAC's current, say)
         bm, blo, bhi = stats.mean_ci(b)
         vm, vlo, vhi = stats.mean_ci(v)
         d, dlo, dhi = stats.paired_ci(v, b)
