@@ -411,8 +411,9 @@ def check_trace_paths(sc, rec):
         c, T, rid = row.consumer, row.arrival_h, int(row.report)
         g = by_report[rid]
         assert int(g["event_id"].iloc[0]) == row.event_id
-        if c in sc.cells:
-            hit = g[(g["step"] == "work") & (g["node"] == c) & (np.abs(g["t1_h"] - T) <= 1e-9)]
+        if c in sc.cells:  # once worked, or at a board, taking note of another member's analysis
+            hit = g[((g["step"] == "work") & (g["node"] == c) | g["step"].isin(["board", "hold"]) & (g["to"] == c))
+                    & (np.abs(g["t1_h"] - T) <= 1e-9)]
         else:
             hit = g[g["step"].isin(["transit", "board"]) & (g["to"] == c) & (np.abs(g["t1_h"] - T) <= 1e-9)]
         assert len(hit), f"{c} knew of event {row.event_id} at {T} by report {rid}, which did not arrive then:\n{g}"
