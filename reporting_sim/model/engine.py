@@ -444,9 +444,12 @@ class Simulation:
 
     # -- running -------------------------------------------------------------------
     def run(self) -> RunRecords:
-        horizon = self.horizon
-        self.env.run(until=horizon)
-        return self._finish(horizon)
+        self.env.run(until=self.horizon)
+        return self.records()
+
+    def records(self) -> RunRecords:
+        """The records of the run, once SimPy has run up to the horizon."""
+        return self._finish(self.horizon)
 
     def _finish(self, horizon: float) -> RunRecords:
         sc = self.scenario
