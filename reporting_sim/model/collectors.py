@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 
+from ..distributions import _BATCH
 from ..records import STEP_KINDS
 from .items import Event
 from .nodes import Node
@@ -58,13 +59,8 @@ class Collector(Node):
     def __init__(self, sim, name, index, spec, consumer_index, kinds_seen):
         super().__init__(sim, name, index, spec, consumer_index)
         mech = sim.scenario.mechanisms
-        st = sim.streams
         self.spec = spec
         self.kinds_seen = kinds_seen  # frozenset of kind indices, or None for all
-        self.u_observe = st.uniform_sampler(f"observe:{name}")
-        self.u_report = st.uniform_sampler(f"report:{name}")
-        self.u_precise = st.uniform_sampler(f"precision:{name}")
-        self.delay = spec.report_delay_h.sampler(st.get(f"report_delay:{name}"))
         self.p_observe = spec.p_observe
         self.p_report = spec.p_report
         self.precision = spec.precision
@@ -73,33 +69,14 @@ class Collector(Node):
         self.formats = spec.formats
         self.written = spec.written
         self.written_links: list = []
-        if self.written is not None:
-            self.u_written = st.uniform_sampler(f"written:{name}")
-            self.written_delay = self.written.delay_h.sampler(st.get(f"written_delay:{name}"))
         self.literacy = spec.literacy if mech.literacy else 1.0
-        if self.literacy < 1.0:
-            self.u_literacy = st.uniform_sampler(f"literacy:{name}")
-            self.dictation = spec.dictation_h.sampler(st.get(f"dictation:{name}"))
-        pat = spec.patrols
-        self.interval = 24.0 / pat.per_day if pat else 0.0
-        self.patrol_h = pat.duration_h if pat else 0.0
-        self.first_h = pat.first_h if pat else 0.0
+        self.draws = self._draw_buffer(sim.streams, name, spec)
+        self._patrol_rhythm(spec.patrols)
         self.after_patrol = spec.report_after_patrol
-        self.active_from = -math.inf
-        acc = spec.accreditation
-        if acc is not None:
-            days = acc.deployed_day
-            if mech.accreditation:
-                days += acc.duration_days.sampler(st.get(f"accreditation:{name}"))()
-            self.active_from = days * 24.0
+        self.active_from = self._accredited_from(sim.streams, name, spec.accreditation, mech.accreditation)
         self.tasking = spec.tasking if mech.tasking else None
         self.tasked_until = -math.inf
         self.tasks = 0
-        if self.tasking is not None and self.tasking.per_week > 0:
-            gaps = st.get(f"tasking:{name}")
-            mean_gap = 168.0 / self.tasking.per_week
-            self._task_gap = lambda: float(gaps.exponential(mean_gap))
-            sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
         self.rotation = spec.rotation if mech.rotations else None
         self.pool = sim.pools.get(spec.pool) if (spec.pool and mech.escorts) else None
         self.patrols_out = 0
@@ -107,6 +84,58 @@ class Collector(Node):
         self.observed = 0
         self.released = 0
         self.released_written = 0
+        self._start_routines(sim)
+
+    def _draw_buffer(self, st, name: str, spec):
+        """One zero-argument function handing out, per event considered, the tuple
+        ``(u_observe, u_report, u_precise, delay, u_literacy, dictation, u_written,
+        written_delay)``: each stream batched 512 at a time exactly as its own sampler
+        would (so the numbers are the same), zipped into one buffer."""
+        rngs = [st.get(f"{what}:{name}") for what in ("observe", "report", "precision", "report_delay")]
+        cols = [lambda n, r=r: r.random(n) for r in rngs[:3]]
+        cols.append(lambda n, r=rngs[3]: spec.report_delay_h.batch(r, n))
+        written = [(1.0,), (0.0,)]
+        if self.written is not None:
+            r_w, r_wd = st.get(f"written:{name}"), st.get(f"written_delay:{name}")
+            written = [lambda n: r_w.random(n), lambda n: self.written.delay_h.batch(r_wd, n)]
+        literacy = [(1.0,), (0.0,)]
+        if self.literacy < 1.0:
+            r_l, r_ld = st.get(f"literacy:{name}"), st.get(f"dictation:{name}")
+            literacy = [lambda n: r_l.random(n), lambda n: spec.dictation_h.batch(r_ld, n)]
+        cols += literacy + written
+        buf: list[tuple] = []
+
+        def draw() -> tuple:
+            if not buf:
+                batch = [c * _BATCH if c.__class__ is tuple else c(_BATCH).tolist() for c in cols]
+                buf.extend(zip(*batch))
+                buf.reverse()
+            return buf.pop()
+
+        return draw
+
+    def _patrol_rhythm(self, pat) -> None:
+        self.interval = 24.0 / pat.per_day if pat else 0.0
+        self.patrol_h = pat.duration_h if pat else 0.0
+        self.first_h = pat.first_h if pat else 0.0
+
+    @staticmethod
+    def _accredited_from(st, name: str, acc, mechanism: bool) -> float:
+        """When a platform starts observing: deployed, then (with the mechanism) accredited."""
+        if acc is None:
+            return -math.inf
+        days = acc.deployed_day
+        if mechanism:
+            days += acc.duration_days.sampler(st.get(f"accreditation:{name}"))()
+        return days * 24.0
+
+    def _start_routines(self, sim) -> None:
+        """Tasking arrivals and escorted patrol departures (callbacks on SimPy timeouts)."""
+        if self.tasking is not None and self.tasking.per_week > 0:
+            gaps = sim.streams.get(f"tasking:{self.name}")
+            mean_gap = 168.0 / self.tasking.per_week
+            self._task_gap = lambda: float(gaps.exponential(mean_gap))
+            sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
         if self.pool is not None:
             self.waiting: list = []
             self.out_until = -math.inf
@@ -149,12 +178,8 @@ class Collector(Node):
         """Called when ``ev`` happens in one of this collector's sectors."""
         if self.kinds_seen is not None and ev.kind not in self.kinds_seen:
             return
-        draws = (self.u_report(), self.u_precise(), self.delay(),
-                 self.u_literacy() if self.literacy < 1.0 else 1.0,
-                 self.dictation() if self.literacy < 1.0 else 0.0,
-                 self.u_written() if self.written is not None else 1.0,
-                 self.written_delay() if self.written is not None else 0.0)
-        u_obs = self.u_observe()
+        draws = self.draws()  # the same numbers whatever happens next (common random numbers)
+        u_obs = draws[0]
         sim = self.sim
         now = sim.env.now
         if now < self.active_from:
@@ -197,7 +222,7 @@ class Collector(Node):
     def _observed(self, ev: Event, back: float, draws) -> None:
         sim = self.sim
         now = sim.env.now
-        u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
+        _u_obs, u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
         ev.observed += 1
         self.observed += 1
         ev.observers |= self.bit
