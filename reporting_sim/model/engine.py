@@ -31,6 +31,7 @@ from ..scenario import Scenario
 from ..streams import Streams
 from .collectors import Collector, Pool
 from .gates import INTREP, PASS, gate
+from .hotpath import specialise
 from .items import GROUP, UNIT, Event, Report
 from .wake import NORMAL as _NORMAL, Wake
 from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
@@ -112,6 +113,7 @@ class Simulation:
             self._start_source(si, sname, src)
         if self.warmup_days:
             self.at(self.warmup_days * 24, self._end_warmup)
+        specialise(self)
 
     # -- building ------------------------------------------------------------------
     def _build_links(self) -> None:

@@ -43,7 +43,7 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
@@ -53,6 +53,7 @@ class Link:
         self.meeting = meeting  # scenario.Meeting or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
+        self.go = None  # a specialised send for a plain link (see .hotpath)
 
 
 class Node:

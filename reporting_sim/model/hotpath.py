@@ -1,0 +1,183 @@
+"""The per-report hot path, specialised once the network is built.
+
+Most reports in most runs move through plain pieces: a staff cell without duty hours,
+inbox limit, current pull or board seat, a link without a meeting, a node with no
+classification to mark in a network without sharing gates. For those,
+:func:`specialise` swaps the general methods of :mod:`.nodes` and the engine for
+closures that do the same work with fewer calls: one function for the arrival of a
+report at a cell (receive, accept and start in one), one for the end of its work
+(account, start the next, route, send), and one per link for moving along it. They draw
+the same random numbers from the same streams in the same order, and schedule the same
+SimPy events in the same order, so every result is identical to the general path
+(``tests/test_hotpath.py`` compares the two); pieces that are not plain, and every
+traced run, keep the general path.
+
+**Why callbacks.** The per-report path is written as SimPy callbacks on minimal events
+(:class:`.wake.Wake` pushed on SimPy's own event queue), not as one SimPy process per
+report: a process costs several events and a generator resumption per hop. On the
+reference network of ``benchmarks/`` (issue #12) this path runs at the ratio to the
+plain SimPy process-per-report model given in ``benchmarks/README.md``. The long-lived
+routines (boards, patrols, duty, routine work) are few and stay SimPy processes or
+plain timeouts.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+
+from .items import Report
+from .nodes import ABSORBED, DUPLICATE, Cell
+from .wake import NORMAL, Wake
+
+_MAX_DEPTH = 50  # zero-delay hops delivered inside the step that sent them, at most
+
+
+def specialise(sim) -> None:
+    """Swap plain cells, links and routing for their specialised closures."""
+    if sim.tracing:
+        return  # a traced run records every step: the general path does
+    for node in sim.nodes.values():
+        if node.__class__ is Cell and _plain_cell(node):
+            _compile_cell(sim, node)
+    for node in sim.nodes.values():
+        for link in node.links:
+            if link.meeting is None:
+                link.go = _plain_link(sim, link)
+    for node in sim.nodes.values():
+        if sim.ungated and not (node.p_unit or node.p_group) and all(l.go for l in node.links):
+            node.forward = (_choose(sim, node) if node.choose else _each(sim, node))
+
+
+def _plain_cell(cell) -> bool:
+    return cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
+
+
+def _compile_cell(sim, cell) -> None:
+    """A plain cell's arrival and end of work, each as one closure."""
+    env, rec, queue = sim.env, sim.rec, cell.queue
+    heap, eid = env._queue, env._eid
+    c, work, consumer, bit, index = cell.c, cell.work, cell.consumer, cell.bit, cell.index
+    dedupe, analysis = cell.dedupe, cell.analysis
+
+    def start(job, now: float) -> None:
+        if job.__class__ is not Report:
+            cell._start(job, now)  # an INTREP or routine work: the general path
+            return
+        cell.busy += 1
+        if job.t_in >= cell.t_reset:
+            cell.started += 1
+            cell.sum_wait += now - job.t_in
+        heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, job)))
+
+    def receive(rep) -> None:
+        now = env._now
+        ev = rep.event
+        if consumer >= 0:
+            rec.count_arrival(ev.id, consumer, now)
+        if dedupe:
+            if ev.seen & bit:
+                sim.end(rep, index, DUPLICATE)
+                return
+            ev.seen |= bit
+        rep.t_in = now
+        dt = now - cell.t_last
+        if dt:
+            cell.busy_area += cell.busy * dt
+            cell.queue_area += len(queue) * dt
+            cell.t_last = now
+        cell.arrivals += 1
+        if cell.busy < c:
+            start(rep, now)
+        else:
+            queue.append(rep)
+            if len(queue) > cell.max_queue:
+                cell.max_queue = len(queue)
+
+    def done(wake) -> None:
+        rep = wake._value
+        now = env._now
+        dt = now - cell.t_last
+        if dt:
+            cell.busy_area += cell.busy * dt
+            cell.queue_area += len(queue) * dt
+            cell.t_last = now
+        cell.busy -= 1
+        if queue:
+            start(queue.popleft(), now)
+        if rep.t_in >= cell.t_reset:
+            cell.completed += 1
+            cell.sum_sojourn += now - rep.t_in
+        if consumer >= 0:
+            rec.known(rep.event.id, consumer, now, rep.prev, rep.precise, rep.id)
+        if analysis:
+            cell.analyse(rep)
+        cell.forward(rep)
+
+    cell.receive = receive
+    cell.receive_cb = lambda wake: receive(wake._value)
+    cell._done_cb = done
+
+
+def _plain_link(sim, link):
+    """Moving a report along a link without a meeting, nothing held back: the transit
+    time, then the next node (at once when it is zero, as the general path does)."""
+    env, dst, transit, src_index = sim.env, link.dst, link.transit, link.src.index
+    heap, eid = env._queue, env._eid
+
+    def go(rep) -> None:
+        rep.prev = src_index
+        delay = transit()
+        if delay == 0 and sim.depth < _MAX_DEPTH:
+            sim.depth += 1
+            dst.receive(rep)
+            sim.depth -= 1
+        else:
+            heappush(heap, (env._now + delay, NORMAL, next(eid), Wake(dst.receive_cb, rep)))
+
+    return go
+
+
+def _choose(sim, node):
+    """``choose`` routing without gates: one draw, cumulative chances per kind of event."""
+    general, u, end, index = node.forward, node.u, sim.end, node.index
+    tables = []
+    for kind in range(len(sim.kind_names)):
+        acc, table = 0.0, []
+        for link in node.links:
+            if link.allowed is None or kind in link.allowed:
+                acc += link.p
+                table.append((acc, link.go))
+        tables.append(table)
+
+    def forward(rep, links=None) -> None:
+        if links is not None:
+            general(rep, links)
+            return
+        x = u()
+        for acc, go in tables[rep.event.kind]:
+            if x < acc:
+                go(rep)
+                return
+        end(rep, index, ABSORBED)
+
+    return forward
+
+
+def _each(sim, node):
+    """``each`` routing without gates: one draw per link, always (common random numbers)."""
+    general, u, end, index, links = node.forward, node.u, sim.end, node.index, node.links
+
+    def forward(rep, chosen_links=None) -> None:
+        if chosen_links is not None:
+            general(rep, chosen_links)
+            return
+        kind = rep.event.kind
+        chosen = [link for link in links if u() < link.p and (link.allowed is None or kind in link.allowed)]
+        if not chosen:
+            end(rep, index, ABSORBED)
+        elif len(chosen) == 1:
+            chosen[0].go(rep)
+        else:
+            sim.dispatch(node, rep, chosen)
+
+    return forward
