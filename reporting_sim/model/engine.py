@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from heapq import heappush
 from typing import Optional
 
 import simpy
@@ -208,9 +209,9 @@ class Simulation:
                 for col in collectors:
                     col.consider(ev)
                 self.release(ev)
-            schedule(Wake(arrive, None), _NORMAL, next_gap())
+            heappush(heap, (env._now + next_gap(), _NORMAL, next(seq), Wake(arrive, None)))
 
-        schedule = self.schedule
+        heap, seq = env._queue, env._eid
         arrive()
 
     # -- scheduling helpers --------------------------------------------------------

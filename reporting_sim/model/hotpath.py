@@ -23,8 +23,10 @@ plain timeouts.
 
 from __future__ import annotations
 
+import math
 from heapq import heappush
 
+from .collectors import Collector
 from .items import Report
 from .nodes import ABSORBED, DUPLICATE, Cell
 from .wake import NORMAL, Wake
@@ -39,6 +41,8 @@ def specialise(sim) -> None:
     for node in sim.nodes.values():
         if node.__class__ is Cell and _plain_cell(node):
             _compile_cell(sim, node)
+        elif node.__class__ is Collector and _plain_collector(node):
+            node.consider = _consider(sim, node)
     for node in sim.nodes.values():
         for link in node.links:
             if link.meeting is None:
@@ -116,6 +120,45 @@ def _compile_cell(sim, cell) -> None:
     cell.receive = receive
     cell.receive_cb = lambda wake: receive(wake._value)
     cell._done_cb = done
+
+
+def _plain_collector(col) -> bool:
+    """Watching all the time, on its own, with nothing that changes its chances or
+    writes a second report."""
+    return (col.interval == 0 and col.pool is None and col.rotation is None and col.tasking is None
+            and col.active_from == -math.inf and col.written is None and col.literacy == 1.0)
+
+
+def _consider(sim, col):
+    """A plain collector considering an event: :meth:`.Collector.consider` and
+    :meth:`.Collector._observed` with everything that cannot apply left out (adding a
+    zero delay is left out too: it changes no number)."""
+    kinds_seen, draws, shelf, bit = col.kinds_seen, col.draws, sim.shelf_lives, col.bit
+    p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
+                                                       col.branch, col.formats)
+    imagery, release, later = col.imagery is not None, col._release, sim.at
+
+    def consider(ev) -> None:
+        if kinds_seen is not None and ev.kind not in kinds_seen:
+            return
+        _u, u_rep, u_prec, delay, _l, _d, _w, _wd = d = draws()
+        if _u >= p_observe:
+            return
+        now = sim.env._now
+        if now > ev.t + shelf[ev.kind]:
+            return  # nothing left to see
+        ev.observed += 1
+        col.observed += 1
+        ev.observers |= bit
+        precise = (formats or u_prec < precision) if branch else u_prec < precision
+        if u_rep < p_report:
+            ev.pending += 1
+            if delay == 0:
+                release(ev, now, precise or imagery, False)
+            else:
+                later(delay, release, ev, now, precise or imagery, False)
+
+    return consider
 
 
 def _plain_link(sim, link):
