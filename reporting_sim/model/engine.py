@@ -51,7 +51,7 @@ class Simulation:
     """One run of one scenario with one seed. Use :func:`simulate` for the usual case."""
 
     def __init__(self, scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None,
-                 *, trace: bool = False, warmup_days: float = 0.0):
+                 *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True):
         self.scenario = sc = scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
         self.days = float(sc.scenario.days if days is None else days)
@@ -114,7 +114,8 @@ class Simulation:
             self._start_source(si, sname, src)
         if self.warmup_days:
             self.at(self.warmup_days * 24, self._end_warmup)
-        specialise(self)
+        if specialised:  # False: the general path everywhere (tests compare the two)
+            specialise(self)
 
     # -- building ------------------------------------------------------------------
     def _build_links(self) -> None:
