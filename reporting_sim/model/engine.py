@@ -1,6 +1,9 @@
-"""The SimPy engine: builds the network of a scenario and runs it for one seed.
+"""The SimPy engine: runs the network plan of a scenario for one seed.
 
-:class:`Simulation` owns the SimPy environment, the named random streams, the recorder
+The network is worked out first, without SimPy, as a :class:`~.plan.Plan` (nodes,
+links, reach, rivals, boards, the mechanism switches that shape the network);
+:class:`Simulation` takes a plan (or a scenario, and builds its plan) and a seed, and
+owns the SimPy environment, the named random streams, the recorder
 and the run-time nodes (see :mod:`.nodes`). Ground truth comes from event sources
 (Poisson processes per sector); every collector covering the sector considers each
 event (:mod:`.collectors`); reports then move from node to node through links: a node
@@ -12,6 +15,10 @@ processes that meet at their meeting's times; at each meeting the members pass e
 other part of what they hold, as competition, classification and othering allow, and a
 member told of analysed work takes note of it or redoes it
 (:meth:`Simulation._board_meets`).
+
+Once built, the plain pieces of the per-report path are swapped for specialised
+callbacks (:mod:`.hotpath`, where the benchmark figure and the reason for callbacks are
+given); routines (boards, routine work) are SimPy processes.
 
 Time is in hours from the scenario's start date. Ties: SimPy runs events due at the
 same time in the order they were scheduled; a hop with no delay at all is delivered at
@@ -33,6 +40,7 @@ from ..streams import Streams
 from .collectors import Collector, Pool
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
+from .plan import Plan, build_plan
 from .items import GROUP, UNIT, Event, Report
 from .wake import NORMAL as _NORMAL, Wake
 from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
@@ -52,7 +60,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None,
                  *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True):
-        self.scenario = sc = scenario
+        self.plan = scenario if isinstance(scenario, Plan) else build_plan(scenario)
+        self.scenario = sc = self.plan.scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
         self.days = float(sc.scenario.days if days is None else days)
         if not self.days > 0:
@@ -67,46 +76,39 @@ class Simulation:
         self.streams = Streams(self.seed)
         self.kind_names = list(sc.kinds)
         self.kind_index = {k: i for i, k in enumerate(self.kind_names)}
-        names = list(sc.nodes)
-        consumers = sc.consumers
-        self.rec = Recorder(consumers, names, trace=self.tracing)
+        self.rec = Recorder(sc.consumers, list(sc.nodes), trace=self.tracing)
         self.live: dict[int, Event] = {}
         self.live_reports: dict[int, Report] = {}  # only when tracing
         self.next_report = 0
         self.depth = 0
-        mech = sc.mechanisms
-        self.sanitise = mech.sanitisation
+        self.sanitise = sc.mechanisms.sanitisation
         self.shelf_lives = [k.shelf_life_h for k in sc.kinds.values()]
         self.current_kinds = frozenset(i for i, k in enumerate(sc.kinds.values()) if k.family == "current")
+        self._build()
+        if specialised:  # False: the general path everywhere (tests compare the two)
+            specialise(self)
+
+    # -- building ------------------------------------------------------------------
+    def _build(self) -> None:
+        """The plan's nodes, links and boards at run time, and the event sources."""
+        sc = self.scenario
         self.pools = {name: Pool(name, p.capacity) for name, p in sc.pools.items()}
         self.nodes: dict[str, object] = {}
-        for i, name in enumerate(names):
-            spec = sc.nodes[name]
-            cidx = consumers.index(name) if name in consumers else -1
-            if name in sc.collectors:
-                seen = None if spec.kinds is None else frozenset(self.kind_index[k] for k in spec.kinds)
-                node = Collector(self, name, i, spec, cidx, seen)
-            elif name in sc.cells:
-                node = Cell(self, name, i, spec, cidx)
-            else:
-                node = Commander(self, name, i, spec, cidx)
-            self.nodes[name] = node
+        for np_ in self.plan.nodes:
+            self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
-        self._build_reach()
-        # without any sharing gate in the scenario, reports skip the gate checks
-        self.ungated = not (
-            any(n.p_unit or n.p_group or n.hoard is not None for n in self.nodes.values())
-            or any(link.blocked is not None for n in self.nodes.values() for link in n.links)
-            or any(c.imagery for c in sc.collectors.values()))
-        for node in self.nodes.values():
+        self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
+        for np_ in self.plan.nodes:
+            node = self.nodes[np_.name]
+            node.reach = list(np_.reach)
             if node.hoard is not None:
-                node.rivals = frozenset(self.nodes[r].index for r in node.hoard.rivals)
-        if mech.boards:
-            for bname, board in sc.boards.items():
-                members = [self.nodes[m] for m in board.members]
-                for m in members:
-                    m.boards.append((bname, []))
-                self._schedule_board(bname, board, members)
+                node.rivals = np_.rivals
+        for bname in self.plan.boards:
+            board = sc.boards[bname]
+            members = [self.nodes[m] for m in board.members]
+            for m in members:
+                m.boards.append((bname, []))
+            self._schedule_board(bname, board, members)
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
         }
@@ -114,69 +116,24 @@ class Simulation:
             self._start_source(si, sname, src)
         if self.warmup_days:
             self.at(self.warmup_days * 24, self._end_warmup)
-        if specialised:  # False: the general path everywhere (tests compare the two)
-            specialise(self)
 
-    # -- building ------------------------------------------------------------------
+    def _make_node(self, np_):
+        spec = self.scenario.nodes[np_.name]
+        if np_.type == "collector":
+            return Collector(self, np_.name, np_.index, spec, np_.consumer, np_.kinds_seen)
+        if np_.type == "cell":
+            return Cell(self, np_.name, np_.index, spec, np_.consumer)
+        return Commander(self, np_.name, np_.index, spec, np_.consumer)
+
     def _build_links(self) -> None:
-        sc = self.scenario
-        mech = sc.mechanisms
-        families = {k: v.family for k, v in sc.kinds.items()}
-        used: dict[str, int] = {}
-        for link in sc.active_links:
-            key = f"{link.src}->{link.to}"
-            used[key] = used.get(key, 0) + 1
-            if used[key] > 1:
-                key += f"#{used[key]}"
-            src_spec = sc.nodes[link.src]
-            coping = set(src_spec.coping) if mech.coping else set()
-            if link.informal and "building_bridges" not in coping:
-                continue  # bridges exist only where a unit builds them
-            allowed = None
-            if link.families is not None or link.kinds is not None:
-                ok = [k for k in self.kind_names
-                      if (link.families is None or families[k] in link.families)
-                      and (link.kinds is None or k in link.kinds)]
-                allowed = frozenset(self.kind_index[k] for k in ok)
-            transit = link.transit_h.sampler(self.streams.get(f"transit:{key}"))
-            src, dst = self.nodes[link.src], self.nodes[link.to]
-            blocked = None
-            if "voltaires_garden" in coping and not link.task:
-                blocked = NOT_SHARED
-            elif "othering" in coping and not (src.groups & dst.groups):
-                blocked = WITHHELD
-            meeting = sc.meetings[link.meeting] if link.meeting else None
-            p = link.p
-            if link.pull and not mech.pull:
-                meeting, p = None, 1.0  # no stovepipe: the report is pushed
-            rt = Link(src, dst, p, transit, meeting, allowed, blocked)
-            if link.channel == "written":
-                src.written_links.append(rt)
-            else:
-                src.links.append(rt)
-
-    def _build_reach(self) -> None:
-        """For each node and kind of event, the consumers a report of that kind could
-        still reach from it (itself included): over the links that exist and admit the
-        kind. A report stopped by a gate is ``withheld`` from these consumers only."""
-        nodes = list(self.nodes.values())
-        by_index = {n.index: n for n in nodes}
-        for n in nodes:
-            n.reach = [0] * len(self.kind_names)
-        for k in range(len(self.kind_names)):
-            succ = {n.index: {l.dst.index for l in n.links + getattr(n, "written_links", [])
-                              if l.allowed is None or k in l.allowed} for n in nodes}
-            for n in nodes:
-                stack, seen, mask = [n.index], {n.index}, 0
-                while stack:
-                    i = stack.pop()
-                    if by_index[i].consumer >= 0:
-                        mask |= 1 << by_index[i].consumer
-                    for j in succ[i]:
-                        if j not in seen:
-                            seen.add(j)
-                            stack.append(j)
-                n.reach[k] = mask
+        """The plan's links at run time, each with its own transit stream."""
+        meetings = self.scenario.meetings
+        for lp in self.plan.links:
+            transit = lp.transit.sampler(self.streams.get(f"transit:{lp.key}"))
+            src, dst = self.nodes[lp.src], self.nodes[lp.dst]
+            meeting = meetings[lp.meeting] if lp.meeting else None
+            link = Link(src, dst, lp.p, transit, meeting, lp.allowed, lp.blocked)
+            (src.written_links if lp.written else src.links).append(link)
 
     def _start_source(self, si: int, name: str, src) -> None:
         if src.rate_per_day <= 0:
