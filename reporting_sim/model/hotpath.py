@@ -90,8 +90,10 @@ def _compile_cell(sim, cell) -> None:
             cell.queue_area += len(queue) * dt
             cell.t_last = now
         cell.arrivals += 1
-        if cell.busy < c:
-            start(rep, now)
+        if cell.busy < c:  # start() written out: it arrived now (t_in >= t_reset), no wait
+            cell.busy += 1
+            cell.started += 1
+            heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, rep)))
         else:
             queue.append(rep)
             if len(queue) > cell.max_queue:
@@ -181,15 +183,18 @@ def _plain_link(sim, link):
 
 
 def _choose(sim, node):
-    """``choose`` routing without gates: one draw, cumulative chances per kind of event."""
+    """``choose`` routing without gates: one draw, cumulative chances per kind of event,
+    and the plain link's move (:func:`_plain_link`) written out."""
     general, u, end, index = node.forward, node.u, sim.end, node.index
+    env = sim.env
+    heap, eid = env._queue, env._eid
     tables = []
     for kind in range(len(sim.kind_names)):
         acc, table = 0.0, []
         for link in node.links:
             if link.allowed is None or kind in link.allowed:
                 acc += link.p
-                table.append((acc, link.go))
+                table.append((acc, link.dst, link.transit))
         tables.append(table)
 
     def forward(rep, links=None) -> None:
@@ -197,9 +202,16 @@ def _choose(sim, node):
             general(rep, links)
             return
         x = u()
-        for acc, go in tables[rep.event.kind]:
+        for acc, dst, transit in tables[rep.event.kind]:
             if x < acc:
-                go(rep)
+                rep.prev = index
+                delay = transit()
+                if delay == 0 and sim.depth < _MAX_DEPTH:
+                    sim.depth += 1
+                    dst.receive(rep)
+                    sim.depth -= 1
+                else:
+                    heappush(heap, (env._now + delay, NORMAL, next(eid), Wake(dst.receive_cb, rep)))
                 return
         end(rep, index, ABSORBED)
 
