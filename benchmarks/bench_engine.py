@@ -445,7 +445,7 @@ def memory_child(years: float, seed: int, trace: bool, timed_runs: int = 3) -> d
                      live_events=len(sim.live))
         tracemalloc.reset_peak()
 
-    sim.at(horizon - 1e-6, at_end)
+    sim.clock.after(horizon - 1e-6, at_end)
     rec = sim.run()
     cur, peak = tracemalloc.get_traced_memory()
     del sim

@@ -130,26 +130,33 @@ class Collector(Node):
         return days * 24.0
 
     def _start_routines(self, sim) -> None:
-        """Tasking arrivals and escorted patrol departures (callbacks on SimPy timeouts)."""
+        """Tasking and escorted patrol departures, as routines (SimPy processes)."""
         if self.tasking is not None and self.tasking.per_week > 0:
             gaps = sim.streams.get(f"tasking:{self.name}")
             mean_gap = 168.0 / self.tasking.per_week
-            self._task_gap = lambda: float(gaps.exponential(mean_gap))
-            sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
+            task_gap = lambda: float(gaps.exponential(mean_gap))
+            sim.clock.routine(task_gap(), lambda: self._tasked(task_gap))
         if self.pool is not None:
             self.waiting: list = []
             self.out_until = -math.inf
-            first = self.first_h % self.interval
-            sim.env.timeout(first).callbacks.append(self._depart)
+            sim.clock.routine(self.first_h % self.interval, self._patrols)
 
     # -- processes -------------------------------------------------------------------
-    def _tasked(self, _timeout=None) -> None:
-        now = self.sim.env.now
-        self.tasks += 1
-        self.tasked_until = max(self.tasked_until, now + self.tasking.window_h)
-        self.sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
+    def _tasked(self, task_gap):
+        """The unit's tasking (a routine): a task arrives, the next one after a gap."""
+        env = self.sim.env
+        while True:
+            self.tasks += 1
+            self.tasked_until = max(self.tasked_until, env.now + self.tasking.window_h)
+            yield env.timeout(task_gap())
 
-    def _depart(self, _timeout=None) -> None:
+    def _patrols(self):
+        """Escorted patrols (a routine): one tries to leave every ``interval`` hours."""
+        while True:
+            self._depart()
+            yield self.sim.env.timeout(self.interval)
+
+    def _depart(self) -> None:
         """A scheduled patrol departure of a unit whose patrols need a pool member."""
         sim = self.sim
         now = sim.env.now
@@ -160,7 +167,7 @@ class Collector(Node):
             self.patrols_out += 1
             back = now + self.patrol_h
             self.out_until = back
-            sim.at_first(self.patrol_h, pool.give_back)
+            sim.clock.first(self.patrol_h, pool.give_back)
             waiting, self.waiting = self.waiting, []
             shelf = sim.shelf_lives
             for ev, draws in waiting:
@@ -171,7 +178,6 @@ class Collector(Node):
         else:
             pool.refused += 1
             self.patrols_cancelled += 1
-        sim.env.timeout(self.interval).callbacks.append(self._depart)
 
     # -- events ----------------------------------------------------------------------
     def consider(self, ev: Event) -> None:
@@ -217,7 +223,7 @@ class Collector(Node):
         if t_obs == now:
             self._observed(ev, back, draws)
         else:
-            sim.at(t_obs - now, self._observed, ev, back, draws)
+            sim.clock.after(t_obs - now, self._observed, ev, back, draws)
 
     def _observed(self, ev: Event, back: float, draws) -> None:
         sim = self.sim
@@ -243,7 +249,7 @@ class Collector(Node):
             if delay == 0:
                 self._release(ev, now, precise or self.imagery is not None, False)
             else:
-                sim.at(delay, self._release, ev, now, precise or self.imagery is not None, False)
+                sim.clock.after(delay, self._release, ev, now, precise or self.imagery is not None, False)
         if self.written is not None:
             pw = self.tasking.p_written if tasked else self.written.p
             if u_wr < pw:
@@ -252,7 +258,7 @@ class Collector(Node):
                 if u_lit >= self.literacy and not self.formats:
                     w_delay += dictation
                 ev.pending += 1
-                sim.at(w_delay, self._release, ev, now, precise_written, True)
+                sim.clock.after(w_delay, self._release, ev, now, precise_written, True)
         sim.release(ev)  # the observation is settled; its reports keep the event live
 
     def _release(self, ev: Event, t_obs: float, precise: bool, written: bool) -> None:

@@ -37,6 +37,7 @@ import simpy
 from ..records import REPORT_STATES, Recorder, RunRecords
 from ..scenario import Scenario
 from ..streams import Streams
+from .clock import Clock
 from .collectors import Collector, Pool
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
@@ -48,11 +49,6 @@ from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HO
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 _MAX_DEPTH = 50
-
-
-def _apply(wake) -> None:
-    fn, args = wake._value
-    fn(*args)
 
 
 class Simulation:
@@ -72,6 +68,7 @@ class Simulation:
         self.horizon = self.days * 24.0
         self.tracing = bool(trace)
         self.env = simpy.Environment()
+        self.clock = Clock(self.env)
         self.schedule = self.env.schedule
         self.streams = Streams(self.seed)
         self.kind_names = list(sc.kinds)
@@ -115,7 +112,7 @@ class Simulation:
         for si, (sname, src) in enumerate(sc.sources.items()):
             self._start_source(si, sname, src)
         if self.warmup_days:
-            self.at(self.warmup_days * 24, self._end_warmup)
+            self.clock.after(self.warmup_days * 24, self._end_warmup)
 
     def _make_node(self, np_):
         spec = self.scenario.nodes[np_.name]
@@ -171,30 +168,6 @@ class Simulation:
 
         heap, seq = env._queue, env._eid
         arrive()
-
-    # -- scheduling helpers --------------------------------------------------------
-    def later(self, delay: float, fn, value) -> None:
-        """Call ``fn(wake)`` after ``delay`` hours, with ``wake._value`` = ``value``."""
-        self.schedule(Wake(fn, value), _NORMAL, delay)
-
-    def at(self, delay: float, fn, *args) -> None:
-        """Call ``fn(*args)`` after ``delay`` hours."""
-        self.schedule(Wake(_apply, (fn, args)), _NORMAL, delay)
-
-    def at_first(self, delay: float, fn) -> None:
-        """Call ``fn()`` after ``delay`` hours, before anything else due at that time
-        (a patrol handing back its vehicle before the next one leaves)."""
-        ev = simpy.Event(self.env)
-        ev._ok, ev._value = True, None
-        ev.callbacks.append(lambda _e: fn())
-        self.env.schedule(ev, simpy.events.URGENT, delay)
-
-    def every_day_at(self, hour: float, fn) -> None:
-        """Call ``fn()`` every day at ``hour`` (hours after midnight)."""
-        def tick(_t=None):
-            fn()
-            self.env.timeout(24.0).callbacks.append(tick)
-        self.env.timeout(hour % 24.0).callbacks.append(tick)
 
     def _end_warmup(self) -> None:
         now = self.env.now
@@ -302,7 +275,7 @@ class Simulation:
 
     # -- coordination boards -------------------------------------------------------
     def _schedule_board(self, name: str, board, members: list) -> None:
-        self.env.process(self._board(name, board, members))
+        self.clock.process(self._board(name, board, members))
 
     def _board(self, name: str, board, members: list):
         """The board's routine: it meets at each of its meeting's times, for good."""
@@ -364,7 +337,7 @@ class Simulation:
                     elif hold > 0:
                         if self.tracing and now + hold < self.horizon:
                             self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
-                        self.later(hold, self._board_deliver, (n, rep, rework))
+                        self.clock.after(hold, self._deliver, n, rep, rework)
                     else:
                         self._deliver(n, rep, rework)
 
@@ -381,9 +354,6 @@ class Simulation:
             now = self.env.now
             return self.scenario.meetings[h.until].next_at(now) - now
         return 0.0
-
-    def _board_deliver(self, wake) -> None:
-        self._deliver(*wake._value)
 
     def _deliver(self, n, rep: Report, rework: bool) -> None:
         ev = rep.event

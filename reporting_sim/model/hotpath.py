@@ -138,7 +138,7 @@ def _consider(sim, col):
     kinds_seen, draws, shelf, bit = col.kinds_seen, col.draws, sim.shelf_lives, col.bit
     p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
                                                        col.branch, col.formats)
-    imagery, release, later = col.imagery is not None, col._release, sim.at
+    imagery, release, later = col.imagery is not None, col._release, sim.clock.after
 
     def consider(ev) -> None:
         if kinds_seen is not None and ev.kind not in kinds_seen:
