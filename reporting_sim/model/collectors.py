@@ -190,16 +190,7 @@ class Collector(Node):
         now = sim.env.now
         if now < self.active_from:
             return
-        p_obs = self.p_observe
-        rot = self.rotation
-        if rot is not None:
-            since = (now / 24.0 - rot.first_day) % rot.every_days
-            if now / 24.0 >= rot.first_day and since < rot.learning_days:
-                p_obs = rot.p_observe_new
-        if (self.tasking is not None and self.tasking.p_observe is not None
-                and now < self.tasked_until):
-            p_obs = self.tasking.p_observe
-        if u_obs >= p_obs:
+        if u_obs >= self.chance_to_observe(now):
             return
         ev.pending += 1
         if self.pool is not None:
@@ -224,6 +215,20 @@ class Collector(Node):
             self._observed(ev, back, draws)
         else:
             sim.clock.after(t_obs - now, self._observed, ev, back, draws)
+
+    def chance_to_observe(self, now: float) -> float:
+        """``p_observe`` at ``now``: lower while a new contingent learns the area, and
+        the tasked chance (if any) while tasked."""
+        p_obs = self.p_observe
+        rot = self.rotation
+        if rot is not None:
+            since = (now / 24.0 - rot.first_day) % rot.every_days
+            if now / 24.0 >= rot.first_day and since < rot.learning_days:
+                p_obs = rot.p_observe_new
+        if (self.tasking is not None and self.tasking.p_observe is not None
+                and now < self.tasked_until):
+            p_obs = self.tasking.p_observe
+        return p_obs
 
     def _observed(self, ev: Event, back: float, draws) -> None:
         sim = self.sim

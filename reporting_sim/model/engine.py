@@ -317,29 +317,36 @@ class Simulation:
                     if n is m or ev.seen & n.bit:
                         continue
                     rework = u_rework() < board.p_rework
-                    rep = self.new_report(ev, m.index)
-                    rep.cls, rep.cls_group, rep.cls_org = cls, cls_group, cls_org
-                    rep.precise = precise and imagery is None
-                    rep.lineage = lineage
-                    rep.prev = m.index
-                    if self.tracing:
-                        self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
-                    blocked = ((othering and not (m.groups & n.groups))
-                               or (cls == GROUP and cls_group not in n.groups)
-                               or (cls == UNIT and n.org != cls_org))
-                    if blocked:
-                        self.rec.mark_withheld(ev.id, n.reach[ev.kind])
-                        self.end(rep, m.index, WITHHELD)
-                        continue
-                    hold = self._board_hold(m, n)
-                    if hold is None:
-                        self.end(rep, m.index, NOT_SHARED)
-                    elif hold > 0:
-                        if self.tracing and now + hold < self.horizon:
-                            self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
-                        self.clock.after(hold, self._deliver, n, rep, rework)
-                    else:
-                        self._deliver(n, rep, rework)
+                    item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
+                    self._board_tell(m, n, item, othering, rework, now)
+
+    def _board_tell(self, m, n, item, othering: bool, rework: bool, now: float) -> None:
+        """At the board, ``m`` tells ``n`` of an item it holds: a new report, which the
+        gates (othering, classification, then competition) may stop or hold back."""
+        ev, cls, cls_group, cls_org, imagery, precise, lineage = item
+        rep = self.new_report(ev, m.index)
+        rep.cls, rep.cls_group, rep.cls_org = cls, cls_group, cls_org
+        rep.precise = precise and imagery is None
+        rep.lineage = lineage
+        rep.prev = m.index
+        if self.tracing:
+            self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
+        blocked = ((othering and not (m.groups & n.groups))
+                   or (cls == GROUP and cls_group not in n.groups)
+                   or (cls == UNIT and n.org != cls_org))
+        if blocked:
+            self.rec.mark_withheld(ev.id, n.reach[ev.kind])
+            self.end(rep, m.index, WITHHELD)
+            return
+        hold = self._board_hold(m, n)
+        if hold is None:
+            self.end(rep, m.index, NOT_SHARED)
+        elif hold > 0:
+            if self.tracing and now + hold < self.horizon:
+                self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
+            self.clock.after(hold, self._deliver, n, rep, rework)
+        else:
+            self._deliver(n, rep, rework)
 
     def _board_hold(self, m, n) -> Optional[float]:
         """Competition at the board: hours ``m`` holds an item back from ``n`` (0 for
@@ -386,21 +393,10 @@ class Simulation:
         sc = self.scenario
         rec = self.rec
         rec.reports_created = self.next_report
-        ended = sum(rec.report_ends.values())
-        in_flight = self.next_report - ended
+        in_flight = self.next_report - sum(rec.report_ends.values())
         if in_flight:
             if self.tracing:
-                # reports still waiting in an inbox: their wait so far, and their end there
-                where = {}
-                for node in self.nodes.values():
-                    if isinstance(node, Cell):
-                        for job in list(node.queue) + list(node.queue_lt):
-                            for r in ((job,) if job.__class__ is Report else job.reps):
-                                rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
-                                where[r.id] = node.index
-                for rep in self.live_reports.values():
-                    rec.step(rep.id, rep.parent, rep.event.id, where.get(rep.id, rep.prev), S_END,
-                             horizon, horizon, IN_FLIGHT)
+                self._place_in_flight(horizon)
             # without a trace, in-flight reports are counted, not placed
             rec.report_ends[(-1, IN_FLIGHT)] = in_flight
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
@@ -418,7 +414,28 @@ class Simulation:
                      for c in sc.consumers],
             interest=[sc.nodes[c].interest for c in sc.consumers],
         )
-        records.meta.update({
+        records.meta.update(self._meta())
+        return records
+
+    def _place_in_flight(self, horizon: float) -> None:
+        """Traced runs: reports still waiting in an inbox get their wait so far, and
+        every report still in flight its end where it is."""
+        rec, where = self.rec, {}
+        for node in self.nodes.values():
+            if isinstance(node, Cell):
+                for job in list(node.queue) + list(node.queue_lt):
+                    for r in ((job,) if job.__class__ is Report else job.reps):
+                        rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
+                        where[r.id] = node.index
+        for rep in self.live_reports.values():
+            rec.step(rep.id, rep.parent, rep.event.id, where.get(rep.id, rep.prev), S_END,
+                     horizon, horizon, IN_FLIGHT)
+
+    def _meta(self) -> dict:
+        """What the run adds to its records' ``meta``: per collector and pool counts,
+        the network's shape, and the streams used."""
+        sc = self.scenario
+        return {
             "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
             "collectors": {n: {"observed": c.observed, "reports": c.released,
                                "written_reports": c.released_written,
@@ -436,8 +453,7 @@ class Simulation:
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]
                        if sc.metrics.bypass_consumer else None),
             "streams": self.streams.names,
-        })
-        return records
+        }
 
 
 def simulate(scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None, *,

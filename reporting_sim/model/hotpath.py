@@ -58,10 +58,19 @@ def _plain_cell(cell) -> bool:
 
 def _compile_cell(sim, cell) -> None:
     """A plain cell's arrival and end of work, each as one closure."""
+    done = _cell_work(sim, cell)
+    receive = _cell_arrival(sim, cell, done)
+    cell.receive = receive
+    cell.receive_cb = lambda wake: receive(wake._value)
+    cell._done_cb = done
+
+
+def _cell_work(sim, cell):
+    """The end of a report's work at a plain cell: account, start the next job, count,
+    record what a consumer now knows, pass the report on."""
     env, rec, queue = sim.env, sim.rec, cell.queue
-    heap, eid = env._queue, env._eid
-    c, work, consumer, bit, index = cell.c, cell.work, cell.consumer, cell.bit, cell.index
-    dedupe, analysis = cell.dedupe, cell.analysis
+    heap, eid, work = env._queue, env._eid, cell.work
+    consumer, analysis = cell.consumer, cell.analysis
 
     def start(job, now: float) -> None:
         if job.__class__ is not Report:
@@ -72,32 +81,6 @@ def _compile_cell(sim, cell) -> None:
             cell.started += 1
             cell.sum_wait += now - job.t_in
         heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, job)))
-
-    def receive(rep) -> None:
-        now = env._now
-        ev = rep.event
-        if consumer >= 0:
-            rec.count_arrival(ev.id, consumer, now)
-        if dedupe:
-            if ev.seen & bit:
-                sim.end(rep, index, DUPLICATE)
-                return
-            ev.seen |= bit
-        rep.t_in = now
-        dt = now - cell.t_last
-        if dt:
-            cell.busy_area += cell.busy * dt
-            cell.queue_area += len(queue) * dt
-            cell.t_last = now
-        cell.arrivals += 1
-        if cell.busy < c:  # start() written out: it arrived now (t_in >= t_reset), no wait
-            cell.busy += 1
-            cell.started += 1
-            heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, rep)))
-        else:
-            queue.append(rep)
-            if len(queue) > cell.max_queue:
-                cell.max_queue = len(queue)
 
     def done(wake) -> None:
         rep = wake._value
@@ -119,9 +102,42 @@ def _compile_cell(sim, cell) -> None:
             cell.analyse(rep)
         cell.forward(rep)
 
-    cell.receive = receive
-    cell.receive_cb = lambda wake: receive(wake._value)
-    cell._done_cb = done
+    return done
+
+
+def _cell_arrival(sim, cell, done):
+    """A report reaching a plain cell: receive, accept and start (or queue) in one."""
+    env, rec, queue = sim.env, sim.rec, cell.queue
+    heap, eid, work = env._queue, env._eid, cell.work
+    c, consumer, bit, index, dedupe = cell.c, cell.consumer, cell.bit, cell.index, cell.dedupe
+
+    def receive(rep) -> None:
+        now = env._now
+        ev = rep.event
+        if consumer >= 0:
+            rec.count_arrival(ev.id, consumer, now)
+        if dedupe:
+            if ev.seen & bit:
+                sim.end(rep, index, DUPLICATE)
+                return
+            ev.seen |= bit
+        rep.t_in = now
+        dt = now - cell.t_last
+        if dt:
+            cell.busy_area += cell.busy * dt
+            cell.queue_area += len(queue) * dt
+            cell.t_last = now
+        cell.arrivals += 1
+        if cell.busy < c:  # start at once: it arrived now (t_in >= t_reset), no wait
+            cell.busy += 1
+            cell.started += 1
+            heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, rep)))
+        else:
+            queue.append(rep)
+            if len(queue) > cell.max_queue:
+                cell.max_queue = len(queue)
+
+    return receive
 
 
 def _plain_collector(col) -> bool:
