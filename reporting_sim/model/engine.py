@@ -39,10 +39,11 @@ from ..scenario import Scenario
 from ..streams import Streams
 from .clock import Clock
 from .collectors import Collector, Pool
+from . import gates
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
 from .plan import Plan, build_plan
-from .items import GROUP, UNIT, Event, Report
+from .items import Event, Report
 from .wake import NORMAL as _NORMAL, Wake
 from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
                     Commander, Link)
@@ -331,14 +332,11 @@ class Simulation:
         rep.prev = m.index
         if self.tracing:
             self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
-        blocked = ((othering and not (m.groups & n.groups))
-                   or (cls == GROUP and cls_group not in n.groups)
-                   or (cls == UNIT and n.org != cls_org))
-        if blocked:
+        if (othering and gates.othering(m, n)) or gates.withheld_by_mark(cls, cls_group, cls_org, n):
             self.rec.mark_withheld(ev.id, n.reach[ev.kind])
             self.end(rep, m.index, WITHHELD)
             return
-        hold = self._board_hold(m, n)
+        hold = gates.competition(self, m, n)
         if hold is None:
             self.end(rep, m.index, NOT_SHARED)
         elif hold > 0:
@@ -347,20 +345,6 @@ class Simulation:
             self.clock.after(hold, self._deliver, n, rep, rework)
         else:
             self._deliver(n, rep, rework)
-
-    def _board_hold(self, m, n) -> Optional[float]:
-        """Competition at the board: hours ``m`` holds an item back from ``n`` (0 for
-        none), or ``None`` when it never tells a rival."""
-        if m.hoard is None or n.index not in m.rivals:
-            return 0.0
-        u = m.u_hoard()
-        h = m.hoard
-        if u < h.p_never:
-            return None
-        if u < h.p_never + h.p_hold:
-            now = self.env.now
-            return self.scenario.meetings[h.until].next_at(now) - now
-        return 0.0
 
     def _deliver(self, n, rep: Report, rework: bool) -> None:
         ev = rep.event
