@@ -155,6 +155,7 @@ def _consider(sim, col):
     p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
                                                        col.branch, col.formats)
     imagery, release, later = col.imagery is not None, col._release, sim.clock.after
+    channel, index = col.imagery, col.index
 
     def consider(ev) -> None:
         if kinds_seen is not None and ev.kind not in kinds_seen:
@@ -171,8 +172,15 @@ def _consider(sim, col):
         precise = (formats or u_prec < precision) if branch else u_prec < precision
         if u_rep < p_report:
             ev.pending += 1
-            if delay == 0:
-                release(ev, now, precise or imagery, False)
+            if delay == 0:  # Collector._release and Simulation.new_report written out
+                ev.reported += 1
+                col.released += 1
+                rid = sim.next_report
+                sim.next_report = rid + 1
+                rep = Report(rid, -1, ev, index, now)
+                rep.precise = precise or imagery
+                rep.imagery = channel
+                col.forward(rep)
             else:
                 later(delay, release, ev, now, precise or imagery, False)
 
@@ -237,6 +245,8 @@ def _choose(sim, node):
 def _each(sim, node):
     """``each`` routing without gates: one draw per link, always (common random numbers)."""
     general, u, end, index, links = node.forward, node.u, sim.end, node.index, node.links
+    if len(links) == 1:
+        return _each_one(sim, node)
 
     def forward(rep, chosen_links=None) -> None:
         if chosen_links is not None:
@@ -250,5 +260,23 @@ def _each(sim, node):
             chosen[0].go(rep)
         else:
             sim.dispatch(node, rep, chosen)
+
+    return forward
+
+
+def _each_one(sim, node):
+    """``each`` routing over a single link without gates: one draw, then that link or
+    nowhere."""
+    general, u, end, index = node.forward, node.u, sim.end, node.index
+    link = node.links[0]
+    p, allowed, go = link.p, link.allowed, link.go
+
+    def forward(rep, chosen_links=None) -> None:
+        if chosen_links is not None:
+            general(rep, chosen_links)
+        elif u() < p and (allowed is None or rep.event.kind in allowed):
+            go(rep)
+        else:
+            end(rep, index, ABSORBED)
 
     return forward
