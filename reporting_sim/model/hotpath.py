@@ -15,8 +15,9 @@ traced run, keep the general path.
 **Why callbacks.** The per-report path is written as SimPy callbacks on minimal events
 (:class:`.wake.Wake` pushed on SimPy's own event queue), not as one SimPy process per
 report: a process costs several events and a generator resumption per hop. On the
-reference network of ``benchmarks/`` (issue #12) this path runs at the ratio to the
-plain SimPy process-per-report model given in ``benchmarks/README.md``. The long-lived
+reference network of ``benchmarks/`` (issue #12) the engine with this path did 1.98x
+the plain SimPy process-per-report model in CPU time (before it: 1.33x; measured on a
+loaded 2-core machine, see ``benchmarks/README.md``), short of the 2.5x asked. The long-lived
 routines (boards, patrols, duty, routine work) are few and stay SimPy processes or
 plain timeouts.
 """
