@@ -88,6 +88,8 @@ class Fixed(_Dist):
         return lambda: value
 
     def batch(self, rng: np.random.Generator, n: int = 0) -> np.ndarray:
+        import numpy as np
+
         return np.full(n or _BATCH, float(self.value))  # draws nothing from rng
 
 
