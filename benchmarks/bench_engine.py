@@ -123,14 +123,134 @@ def network_scenario(days: float):
     return parse(data, "bench")
 
 
+# --------------------------------------------------------------------------------------
+# The reference network of issue #12 (five FIFO nodes, a lognormal node, a delay)
+# --------------------------------------------------------------------------------------
+
+REF_ARRIVALS_PER_HOUR = 2.0  # Poisson arrivals at node 0
+# name: (servers, work time): exponential rate 1.0 an hour, node 4 lognormal mean 2/3 h, cv 1.5
+REF_NODES = {
+    "n0": (3, {"dist": "exponential", "mean": 1.0}),
+    "n1": (2, {"dist": "exponential", "mean": 1.0}),
+    "n2": (1, {"dist": "exponential", "mean": 1.0}),
+    "n3": (2, {"dist": "exponential", "mean": 1.0}),
+    "n4": (1, {"dist": "lognormal", "mean": 2.0 / 3.0, "sd": 1.5 * 2.0 / 3.0}),
+}
+# from: [(to, p, mean of an infinite-server exponential delay on the way, or 0)]; the rest leaves
+REF_ROUTES = {
+    "n0": [("n1", 0.6, 0.0), ("n2", 0.3, 0.0)],
+    "n1": [("n3", 1.0, 0.0)],
+    "n2": [("n3", 0.5, 0.0), ("n4", 0.5, 2.0)],
+    "n3": [("n4", 0.5, 0.0)],
+    "n4": [],
+}
+
+
+def reference_scenario(days: float):
+    """The reference network as a scenario: a continuous collector feeds n0, the nodes
+    are cells with ``routing = "choose"``, the delay is the transit time of n2 -> n4."""
+    links = [{"from": "intake", "to": "n0"}]
+    for src, outs in REF_ROUTES.items():
+        for dst, p, delay in outs:
+            link = {"from": src, "to": dst, "p": p}
+            if delay:
+                link["transit_h"] = {"dist": "exponential", "mean": delay}
+            links.append(link)
+    data = {
+        "scenario": {"name": "bench-reference", "days": days, "seed": 0},
+        "kinds": {"item": {"family": "current", "shelf_life_h": 24.0}},
+        "sources": {"feed": {"sector": "all", "rate_per_day": REF_ARRIVALS_PER_HOUR * 24.0,
+                             "mix": {"item": 1.0}}},
+        "collectors": {"intake": {"culture": "branch", "sectors": ["all"], "watch": "continuous",
+                                  "p_observe": 1.0, "p_report": 1.0, "report_delay_h": 0.0}},
+        "cells": {name: {"analysts": c, "work_h": dict(work), "dedupe": False, "routing": "choose",
+                         "consumer": name == "n3"}
+                  for name, (c, work) in REF_NODES.items()},
+        "links": links,
+    }
+    return parse(data, "bench-reference")
+
+
+def _work_batch(rng, work: dict):
+    if work["dist"] == "exponential":
+        return lambda n: rng.exponential(work["mean"], n)
+    sigma2 = math.log(1 + (work["sd"] / work["mean"]) ** 2)
+    mu = math.log(work["mean"]) - sigma2 / 2
+    return lambda n: rng.lognormal(mu, math.sqrt(sigma2), n)
+
+
+def run_plain_reference(seed: int, days: float) -> dict:
+    """The reference network in textbook SimPy: a process per report, Resource nodes,
+    the infinite-server delay a plain timeout."""
+    t0 = time.process_time()
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    names = list(REF_NODES)
+    servers = [simpy.Resource(env, capacity=c) for c, _ in REF_NODES.values()]
+    work = [_buffered(_work_batch(rng, w)) for _, w in REF_NODES.values()]
+    uniform = _buffered(rng.random)
+    gap = _buffered(lambda n: rng.exponential(1.0 / REF_ARRIVALS_PER_HOUR, n))
+    delays = {m: _buffered(lambda n, m=m: rng.exponential(m, n))
+              for outs in REF_ROUTES.values() for _, _, m in outs if m}
+    routes = []  # per node: [(cumulative p, next node index, delay sampler or None)]
+    for name in names:
+        acc, table = 0.0, []
+        for dst, p, m in REF_ROUTES[name]:
+            acc += p
+            table.append((acc, names.index(dst), delays.get(m)))
+        routes.append(table)
+    sum_wait, started, visits, created = [0.0] * len(names), [0] * len(names), [0] * len(names), [0]
+
+    def report(env):
+        i = 0
+        while i >= 0:
+            visits[i] += 1
+            t_in = env.now
+            with servers[i].request() as req:
+                yield req
+                sum_wait[i] += env.now - t_in
+                started[i] += 1
+                yield env.timeout(work[i]())
+            u, nxt = uniform(), -1
+            for acc, j, delay in routes[i]:
+                if u < acc:
+                    nxt = j
+                    if delay is not None:
+                        yield env.timeout(delay())
+                    break
+            i = nxt
+
+    def source(env):
+        while True:
+            yield env.timeout(gap())
+            created[0] += 1
+            env.process(report(env))
+
+    env.process(source(env))
+    env.run(until=days * 24.0)
+    cpu = time.process_time() - t0
+    return {"cpu_s": cpu, "reports": created[0], "visits_per_report": sum(visits) / created[0],
+            "mean_wait_h": sum(sum_wait) / sum(started)}
+
+
+def reference_theory() -> dict:
+    """Visits per report of the reference network (traffic equations)."""
+    lam = {"n0": 1.0}
+    lam["n1"] = 0.6
+    lam["n2"] = 0.3
+    lam["n3"] = lam["n1"] + 0.5 * lam["n2"]
+    lam["n4"] = 0.5 * lam["n2"] + 0.5 * lam["n3"]
+    return {"visits_per_report": sum(lam.values()), "mean_wait_h": None}
+
+
 def run_engine(scenario, seed: int, days: float) -> dict:
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     rec = simulate(scenario, seed, days)
-    wall = time.perf_counter() - t0
+    cpu = time.process_time() - t0
     cells = rec.cells
     reports = int(rec.meta["reports_created"])
     started = int(cells["started"].sum())
-    return {"wall_s": wall, "reports": reports,
+    return {"cpu_s": cpu, "reports": reports,
             "visits_per_report": float(cells["arrivals"].sum()) / reports,
             "mean_wait_h": float(cells["sum_wait_h"].sum()) / started}
 
@@ -150,7 +270,7 @@ def _buffered(draw_batch):
 
 def run_plain(seed: int, days: float) -> dict:
     """The same network in textbook SimPy: a process per report, Resource cells."""
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     names = list(CELLS)
@@ -198,40 +318,49 @@ def run_plain(seed: int, days: float) -> dict:
 
     env.process(source(env))
     env.run(until=days * 24.0)
-    wall = time.perf_counter() - t0
-    return {"wall_s": wall, "reports": created[0], "visits_per_report": sum(visits) / created[0],
+    cpu = time.process_time() - t0
+    return {"cpu_s": cpu, "reports": created[0], "visits_per_report": sum(visits) / created[0],
             "mean_wait_h": sum(sum_wait) / sum(started)}
 
 
-def bench_network(n_reports: int, reps: int, seed: int) -> dict:
-    days = n_reports / ARRIVALS_PER_DAY
-    scenario = network_scenario(days)
-    theory = network_theory()
+NETWORKS = {
+    # name: (arrivals per day, scenario builder, plain SimPy model, theory)
+    "cells5": (ARRIVALS_PER_DAY, network_scenario, run_plain, network_theory),
+    "reference": (REF_ARRIVALS_PER_HOUR * 24.0, reference_scenario, run_plain_reference, reference_theory),
+}
+
+
+def bench_network(n_reports: int, reps: int, seed: int, which: str = "cells5") -> dict:
+    """Engine and plain SimPy on one network, in CPU time, alternating their order."""
+    per_day, build, plain_model, theory_fn = NETWORKS[which]
+    days = n_reports / per_day
+    scenario = build(days)
+    theory = theory_fn()
     # one short untimed run of each: imports, caches, first-use costs
-    run_engine(scenario, seed, 5.0)
-    run_plain(seed, 5.0)
+    run_engine(build(5.0), seed, 5.0)
+    plain_model(seed, 5.0)
     engine, plain, ratios = [], [], []
     for r in range(reps):
         order = ("engine", "plain") if r % 2 == 0 else ("plain", "engine")
         got = {}
-        for which in order:
+        for model in order:
             gc.collect()
-            got[which] = (run_engine(scenario, seed + r, days) if which == "engine"
-                          else run_plain(seed + r, days))
+            got[model] = (run_engine(scenario, seed + r, days) if model == "engine"
+                          else plain_model(seed + r, days))
         engine.append(got["engine"])
         plain.append(got["plain"])
-        ratios.append((got["engine"]["reports"] / got["engine"]["wall_s"])
-                      / (got["plain"]["reports"] / got["plain"]["wall_s"]))
+        ratios.append((got["engine"]["reports"] / got["engine"]["cpu_s"])
+                      / (got["plain"]["reports"] / got["plain"]["cpu_s"]))
 
     def summary(runs):
-        rates = [x["reports"] / x["wall_s"] for x in runs]
+        rates = [x["reports"] / x["cpu_s"] for x in runs]
         return {"reports_per_s": statistics.median(rates), "reports_per_s_all": rates,
                 "reports": statistics.median(x["reports"] for x in runs),
                 "visits_per_report": statistics.fmean(x["visits_per_report"] for x in runs),
                 "mean_wait_h": statistics.fmean(x["mean_wait_h"] for x in runs),
                 "mean_wait_h_sd": statistics.stdev(x["mean_wait_h"] for x in runs) if len(runs) > 1 else None}
 
-    return {"days": days, "reps": reps, "engine": summary(engine), "plain": summary(plain),
+    return {"network": which, "days": days, "reps": reps, "engine": summary(engine), "plain": summary(plain),
             "ratio_engine_over_plain": statistics.median(ratios), "ratios": ratios,
             "ratio_range": [min(ratios), max(ratios)], "theory": theory}
 
@@ -241,18 +370,29 @@ def bench_network(n_reports: int, reps: int, seed: int) -> dict:
 # --------------------------------------------------------------------------------------
 
 def bench_minusma_year(runs: int, seed: int) -> dict:
+    """CPU time of one simulated year: building the network, running it (the engine
+    proper) and turning the records into frames, each timed apart."""
     sc = load("minusma-2015")
     simulate(sc, seed, 5.0)  # warm-up
-    walls, created = [], 0
+    parts = {"build_s": [], "run_s": [], "records_s": []}
     for r in range(runs):
         gc.collect()
-        t0 = time.perf_counter()
-        rec = simulate(sc, seed + r, 365.0)
-        walls.append(time.perf_counter() - t0)
-        created = int(rec.meta["reports_created"])
-        events = len(rec.events)
+        t0 = time.process_time()
+        sim = Simulation(sc, seed + r, 365.0)
+        t1 = time.process_time()
+        sim.env.run(until=sim.horizon)
+        t2 = time.process_time()
+        rec = sim.records()
+        t3 = time.process_time()
+        parts["build_s"].append(t1 - t0)
+        parts["run_s"].append(t2 - t1)
+        parts["records_s"].append(t3 - t2)
+    walls = [a + b + c for a, b, c in zip(*parts.values())]
+    engine = [a + b for a, b in zip(parts["build_s"], parts["run_s"])]
     return {"runs": runs, "wall_s": statistics.median(walls), "wall_s_all": walls,
-            "events": events, "reports": created}
+            "engine_s": statistics.median(engine), "engine_s_all": engine,
+            **{k: statistics.median(v) for k, v in parts.items()},
+            "events": len(rec.events), "reports": int(rec.meta["reports_created"])}
 
 
 def _maxrss_mib() -> float:
@@ -305,7 +445,7 @@ def memory_child(years: float, seed: int, trace: bool, timed_runs: int = 3) -> d
                      live_events=len(sim.live))
         tracemalloc.reset_peak()
 
-    sim.at(horizon - 1e-6, at_end)
+    sim.clock.after(horizon - 1e-6, at_end)
     rec = sim.run()
     cur, peak = tracemalloc.get_traced_memory()
     del sim
@@ -350,14 +490,18 @@ def print_network(res: dict) -> None:
     th = res["theory"]
     e, p = res["engine"], res["plain"]
     lo, hi = res["ratio_range"]
-    print(f"\n1. Queueing network: 5 cells, {ARRIVALS_PER_DAY:g} reports/day, {res['days']:.0f} days "
-          f"(~{e['reports']:.0f} reports a run), median of {res['reps']} alternating repetitions")
+    title = {"cells5": "5 cells with feedback (the original network)",
+             "reference": "the reference network of issue #12 (5 FIFO nodes, lognormal node, delay)"}
+    print(f"\n1{'a' if res['network'] == 'cells5' else 'b'}. Queueing network: {title[res['network']]}, "
+          f"{NETWORKS[res['network']][0]:g} reports/day, {res['days']:.0f} days "
+          f"(~{e['reports']:.0f} reports a run), median of {res['reps']} alternating repetitions, CPU time")
     wait = lambda x: f"{x['mean_wait_h'] * 60:.2f}" + (f" ± {x['mean_wait_h_sd'] * 60:.2f}"
                                                         if x["mean_wait_h_sd"] is not None else "")
     print(_table(["model", "reports/s", "visits/report", "mean cell wait (min)"], [
         ["engine (simulate)", f"{e['reports_per_s']:,.0f}", f"{e['visits_per_report']:.3f}", wait(e)],
         ["plain SimPy", f"{p['reports_per_s']:,.0f}", f"{p['visits_per_report']:.3f}", wait(p)],
-        ["Jackson theory", "", f"{th['visits_per_report']:.3f}", f"{th['mean_wait_h'] * 60:.2f}"],
+        ["theory", "", f"{th['visits_per_report']:.3f}",
+         f"{th['mean_wait_h'] * 60:.2f}" if th["mean_wait_h"] is not None else "(not M/M/c)"],
     ]))
     print(f"ratio engine/plain: {res['ratio_engine_over_plain']:.2f}x "
           f"(median of paired ratios; range {lo:.2f}-{hi:.2f})   (± is the sd across repetitions)")
@@ -369,8 +513,10 @@ def print_minusma(res: dict, mem1: dict | None) -> None:
     if mem1:
         extra = (f"; peak memory {mem1['peak_mib']:.1f} MiB (tracemalloc), "
                  f"process max RSS {mem1['rss_after_mib']:.0f} MiB")
-    spread = ", ".join(f"{w:.2f}" for w in res["wall_s_all"])
-    print(f"   {res['wall_s']:.2f} s median of {res['runs']} runs ({spread}){extra}")
+    spread = ", ".join(f"{w:.3f}" for w in res["engine_s_all"])
+    print(f"   engine (build + run) {res['engine_s']:.3f} s CPU, median of {res['runs']} runs ({spread});"
+          f" build {res['build_s']:.3f} s, run {res['run_s']:.3f} s, result frames {res['records_s']:.3f} s;"
+          f" whole simulate() {res['wall_s']:.3f} s{extra}")
 
 
 def print_memory(rows: list[dict]) -> None:
@@ -415,6 +561,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reports", type=int, default=None, help="reports per network run (default 100000)")
     ap.add_argument("--reps", type=int, default=None, help="alternating repetitions (default 7)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-memory", action="store_true", help="skip part 3 (memory by horizon)")
     ap.add_argument("--memory-child", type=float, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--trace-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -437,13 +584,17 @@ def main(argv=None) -> int:
     if args.quick:
         print("(--quick: smoke version, figures are rough)")
 
-    net = bench_network(n_reports, reps, args.seed)
-    print_network(net)
+    nets = {}
+    for which in NETWORKS:
+        nets[which] = bench_network(n_reports, reps, args.seed, which)
+        print_network(nets[which])
+    net = nets
     year = bench_minusma_year(year_runs, args.seed)
-    mem = bench_memory(horizons, args.seed, trace_years)
+    mem = [] if args.no_memory else bench_memory(horizons, args.seed, trace_years)
     mem1 = next((r for r in mem if r["years"] == 1 and not r["trace"]), None)
     print_minusma(year, mem1)
-    print_memory(mem)
+    if mem:
+        print_memory(mem)
     total = time.perf_counter() - t_start
     print(f"\ntotal benchmark time {total:.0f} s")
 

@@ -44,6 +44,11 @@ class _Dist(BaseModel):
     def _batch(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def batch(self, rng: np.random.Generator, n: int = 0) -> np.ndarray:
+        """The next ``n`` draws (default: one batch) as the sampler would hand them out,
+        for code that zips several streams' batches into one buffer."""
+        return self._batch(rng, n or _BATCH)
+
     def sampler(self, rng: np.random.Generator) -> Callable[[], float]:
         """A zero-argument function returning the next draw from ``rng``.
 
@@ -81,6 +86,11 @@ class Fixed(_Dist):
     def sampler(self, rng: np.random.Generator) -> Callable[[], float]:
         value = float(self.value)
         return lambda: value
+
+    def batch(self, rng: np.random.Generator, n: int = 0) -> np.ndarray:
+        import numpy as np
+
+        return np.full(n or _BATCH, float(self.value))  # draws nothing from rng
 
 
 class Exponential(_Dist):

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 FAMILIES = ("current", "long_term")
+_MAX_CHUNK = 65536  # events a recorder column grows by at most (it doubles up to this)
 
 OUTCOMES = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight")
 """Every (event, consumer) pair ends in exactly one of these."""
@@ -82,6 +83,8 @@ class Recorder:
         self.node_names = list(node_names)
         self.trace = trace
         n = len(self.consumers)
+        self.n_events = 0
+        self.capacity = 0  # columns are grown a chunk at a time (:meth:`_grow`)
         self.ev_t = array("d")
         self.ev_source = array("i")
         self.ev_kind = array("i")
@@ -101,26 +104,40 @@ class Recorder:
         self.reports_created = 0
         self.steps: list[tuple] = []
 
+    def _columns(self):
+        """Every per-event column with the value a new event starts with."""
+        nan = math.nan
+        yield from ((self.ev_t, nan), (self.ev_source, 0), (self.ev_kind, 0), (self.ev_observed, 0),
+                    (self.ev_reported, 0), (self.ev_analysed, 0), (self.ev_independent, 0))
+        for cols, start in ((self.arr_t, nan), (self.arr_via, -1), (self.arr_n, 0), (self.reach_t, nan),
+                            (self.arr_precise, 0), (self.arr_report, -1), (self.withheld, 0)):
+            yield from ((col, start) for col in cols)
+
+    def _grow(self) -> None:
+        """Room for the next chunk of events in every column, filled with start values."""
+        chunk = min(max(self.capacity, 256), _MAX_CHUNK)
+        for col, start in self._columns():
+            col.extend(array(col.typecode, (start,)) * chunk)
+        self.ev_observers.extend([0] * chunk)
+        self.capacity += chunk
+
+    def _trim(self) -> None:
+        """Cut the columns to the events there are (the run is over)."""
+        n = self.n_events
+        for col, _start in self._columns():
+            del col[n:]
+        del self.ev_observers[n:]
+        self.capacity = n
+
     # -- events --------------------------------------------------------------------
     def new_event(self, t: float, source: int, kind: int) -> int:
-        eid = len(self.ev_t)
-        self.ev_t.append(t)
-        self.ev_source.append(source)
-        self.ev_kind.append(kind)
-        self.ev_observed.append(0)
-        self.ev_reported.append(0)
-        self.ev_observers.append(0)
-        self.ev_analysed.append(0)
-        self.ev_independent.append(0)
-        nan = math.nan
-        for c in range(len(self.consumers)):
-            self.arr_t[c].append(nan)
-            self.arr_via[c].append(-1)
-            self.arr_n[c].append(0)
-            self.reach_t[c].append(nan)
-            self.arr_precise[c].append(0)
-            self.arr_report[c].append(-1)
-            self.withheld[c].append(0)
+        eid = self.n_events
+        if eid == self.capacity:
+            self._grow()
+        self.ev_t[eid] = t
+        self.ev_source[eid] = source
+        self.ev_kind[eid] = kind
+        self.n_events = eid + 1
         return eid
 
     def event_counts(self, eid: int, observed: int, reported: int, observers: int = 0,
@@ -191,6 +208,7 @@ class Recorder:
         ``interest[c]`` is consumer ``c``'s area of interest (an object with optional
         ``sectors``, ``kinds`` and ``families``; ``None``: every event).
         """
+        self._trim()
         for eid, counts in live_events.items():
             self.event_counts(eid, *counts)
         n_ev = len(self.ev_t)

@@ -125,13 +125,15 @@ def event_story(records: RunRecords, event_id: int, start: _dt.date) -> dict:
 
 def pick_event(records: RunRecords, family: str = "current", seed: int = 0) -> int:
     """A sampled event worth following: of the family, reported, reaching at least
-    two consumers, ideally the Force Commander; drawn with ``seed``."""
+    two consumers, ideally the scenario's headline consumer (``[metrics]
+    bypass_consumer``, if it names one); drawn with ``seed``."""
     ev = records.events
     led = records.ledger
     arrived = led[led["arrival_h"].notna()].groupby("event_id").size()
     cand = ev[(ev["family"] == family) & (ev["n_reported"] > 0) & ~ev["live_at_end"]]
     cand = cand[cand["event_id"].isin(arrived[arrived >= 2].index)]
-    fc = led[(led["consumer"] == "force_commander") & led["arrival_h"].notna()]["event_id"]
+    headline = (records.meta.get("bypass") or [None])[0]
+    fc = led[(led["consumer"] == headline) & led["arrival_h"].notna()]["event_id"]
     best = cand[cand["event_id"].isin(fc)]
     pool = best if len(best) else cand
     if not len(pool):

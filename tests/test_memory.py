@@ -30,9 +30,9 @@ def _run_memory(sc, days: float) -> dict:
 
         def at_end():
             _, peak = tracemalloc.get_traced_memory()
-            probe.update(peak=peak - base, arrays=_array_bytes(sim.rec), events=len(sim.rec.ev_t))
+            probe.update(peak=peak - base, arrays=_array_bytes(sim.rec), events=sim.rec.n_events)
 
-        sim.at(days * 24.0 - 1e-6, at_end)
+        sim.clock.after(days * 24.0 - 1e-6, at_end)
         sim.run()
     finally:
         tracemalloc.stop()

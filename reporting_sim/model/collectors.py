@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 
+from ..distributions import _BATCH
 from ..records import STEP_KINDS
 from .items import Event
 from .nodes import Node
@@ -58,13 +59,8 @@ class Collector(Node):
     def __init__(self, sim, name, index, spec, consumer_index, kinds_seen):
         super().__init__(sim, name, index, spec, consumer_index)
         mech = sim.scenario.mechanisms
-        st = sim.streams
         self.spec = spec
         self.kinds_seen = kinds_seen  # frozenset of kind indices, or None for all
-        self.u_observe = st.uniform_sampler(f"observe:{name}")
-        self.u_report = st.uniform_sampler(f"report:{name}")
-        self.u_precise = st.uniform_sampler(f"precision:{name}")
-        self.delay = spec.report_delay_h.sampler(st.get(f"report_delay:{name}"))
         self.p_observe = spec.p_observe
         self.p_report = spec.p_report
         self.precision = spec.precision
@@ -73,33 +69,14 @@ class Collector(Node):
         self.formats = spec.formats
         self.written = spec.written
         self.written_links: list = []
-        if self.written is not None:
-            self.u_written = st.uniform_sampler(f"written:{name}")
-            self.written_delay = self.written.delay_h.sampler(st.get(f"written_delay:{name}"))
         self.literacy = spec.literacy if mech.literacy else 1.0
-        if self.literacy < 1.0:
-            self.u_literacy = st.uniform_sampler(f"literacy:{name}")
-            self.dictation = spec.dictation_h.sampler(st.get(f"dictation:{name}"))
-        pat = spec.patrols
-        self.interval = 24.0 / pat.per_day if pat else 0.0
-        self.patrol_h = pat.duration_h if pat else 0.0
-        self.first_h = pat.first_h if pat else 0.0
+        self.draws = self._draw_buffer(sim.streams, name, spec)
+        self._patrol_rhythm(spec.patrols)
         self.after_patrol = spec.report_after_patrol
-        self.active_from = -math.inf
-        acc = spec.accreditation
-        if acc is not None:
-            days = acc.deployed_day
-            if mech.accreditation:
-                days += acc.duration_days.sampler(st.get(f"accreditation:{name}"))()
-            self.active_from = days * 24.0
+        self.active_from = self._accredited_from(sim.streams, name, spec.accreditation, mech.accreditation)
         self.tasking = spec.tasking if mech.tasking else None
         self.tasked_until = -math.inf
         self.tasks = 0
-        if self.tasking is not None and self.tasking.per_week > 0:
-            gaps = st.get(f"tasking:{name}")
-            mean_gap = 168.0 / self.tasking.per_week
-            self._task_gap = lambda: float(gaps.exponential(mean_gap))
-            sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
         self.rotation = spec.rotation if mech.rotations else None
         self.pool = sim.pools.get(spec.pool) if (spec.pool and mech.escorts) else None
         self.patrols_out = 0
@@ -107,20 +84,79 @@ class Collector(Node):
         self.observed = 0
         self.released = 0
         self.released_written = 0
+        self._start_routines(sim)
+
+    def _draw_buffer(self, st, name: str, spec):
+        """One zero-argument function handing out, per event considered, the tuple
+        ``(u_observe, u_report, u_precise, delay, u_literacy, dictation, u_written,
+        written_delay)``: each stream batched 512 at a time exactly as its own sampler
+        would (so the numbers are the same), zipped into one buffer."""
+        rngs = [st.get(f"{what}:{name}") for what in ("observe", "report", "precision", "report_delay")]
+        cols = [lambda n, r=r: r.random(n) for r in rngs[:3]]
+        cols.append(lambda n, r=rngs[3]: spec.report_delay_h.batch(r, n))
+        written = [(1.0,), (0.0,)]
+        if self.written is not None:
+            r_w, r_wd = st.get(f"written:{name}"), st.get(f"written_delay:{name}")
+            written = [lambda n: r_w.random(n), lambda n: self.written.delay_h.batch(r_wd, n)]
+        literacy = [(1.0,), (0.0,)]
+        if self.literacy < 1.0:
+            r_l, r_ld = st.get(f"literacy:{name}"), st.get(f"dictation:{name}")
+            literacy = [lambda n: r_l.random(n), lambda n: spec.dictation_h.batch(r_ld, n)]
+        cols += literacy + written
+        buf: list[tuple] = []
+
+        def draw() -> tuple:
+            if not buf:
+                batch = [c * _BATCH if c.__class__ is tuple else c(_BATCH).tolist() for c in cols]
+                buf.extend(zip(*batch))
+                buf.reverse()
+            return buf.pop()
+
+        return draw
+
+    def _patrol_rhythm(self, pat) -> None:
+        self.interval = 24.0 / pat.per_day if pat else 0.0
+        self.patrol_h = pat.duration_h if pat else 0.0
+        self.first_h = pat.first_h if pat else 0.0
+
+    @staticmethod
+    def _accredited_from(st, name: str, acc, mechanism: bool) -> float:
+        """When a platform starts observing: deployed, then (with the mechanism) accredited."""
+        if acc is None:
+            return -math.inf
+        days = acc.deployed_day
+        if mechanism:
+            days += acc.duration_days.sampler(st.get(f"accreditation:{name}"))()
+        return days * 24.0
+
+    def _start_routines(self, sim) -> None:
+        """Tasking and escorted patrol departures, as routines (SimPy processes)."""
+        if self.tasking is not None and self.tasking.per_week > 0:
+            gaps = sim.streams.get(f"tasking:{self.name}")
+            mean_gap = 168.0 / self.tasking.per_week
+            task_gap = lambda: float(gaps.exponential(mean_gap))
+            sim.clock.routine(task_gap(), lambda: self._tasked(task_gap))
         if self.pool is not None:
             self.waiting: list = []
             self.out_until = -math.inf
-            first = self.first_h % self.interval
-            sim.env.timeout(first).callbacks.append(self._depart)
+            sim.clock.routine(self.first_h % self.interval, self._patrols)
 
     # -- processes -------------------------------------------------------------------
-    def _tasked(self, _timeout=None) -> None:
-        now = self.sim.env.now
-        self.tasks += 1
-        self.tasked_until = max(self.tasked_until, now + self.tasking.window_h)
-        self.sim.env.timeout(self._task_gap()).callbacks.append(self._tasked)
+    def _tasked(self, task_gap):
+        """The unit's tasking (a routine): a task arrives, the next one after a gap."""
+        env = self.sim.env
+        while True:
+            self.tasks += 1
+            self.tasked_until = max(self.tasked_until, env.now + self.tasking.window_h)
+            yield env.timeout(task_gap())
 
-    def _depart(self, _timeout=None) -> None:
+    def _patrols(self):
+        """Escorted patrols (a routine): one tries to leave every ``interval`` hours."""
+        while True:
+            self._depart()
+            yield self.sim.env.timeout(self.interval)
+
+    def _depart(self) -> None:
         """A scheduled patrol departure of a unit whose patrols need a pool member."""
         sim = self.sim
         now = sim.env.now
@@ -131,7 +167,7 @@ class Collector(Node):
             self.patrols_out += 1
             back = now + self.patrol_h
             self.out_until = back
-            sim.at_first(self.patrol_h, pool.give_back)
+            sim.clock.first(self.patrol_h, pool.give_back)
             waiting, self.waiting = self.waiting, []
             shelf = sim.shelf_lives
             for ev, draws in waiting:
@@ -142,33 +178,19 @@ class Collector(Node):
         else:
             pool.refused += 1
             self.patrols_cancelled += 1
-        sim.env.timeout(self.interval).callbacks.append(self._depart)
 
     # -- events ----------------------------------------------------------------------
     def consider(self, ev: Event) -> None:
         """Called when ``ev`` happens in one of this collector's sectors."""
         if self.kinds_seen is not None and ev.kind not in self.kinds_seen:
             return
-        draws = (self.u_report(), self.u_precise(), self.delay(),
-                 self.u_literacy() if self.literacy < 1.0 else 1.0,
-                 self.dictation() if self.literacy < 1.0 else 0.0,
-                 self.u_written() if self.written is not None else 1.0,
-                 self.written_delay() if self.written is not None else 0.0)
-        u_obs = self.u_observe()
+        draws = self.draws()  # the same numbers whatever happens next (common random numbers)
+        u_obs = draws[0]
         sim = self.sim
         now = sim.env.now
         if now < self.active_from:
             return
-        p_obs = self.p_observe
-        rot = self.rotation
-        if rot is not None:
-            since = (now / 24.0 - rot.first_day) % rot.every_days
-            if now / 24.0 >= rot.first_day and since < rot.learning_days:
-                p_obs = rot.p_observe_new
-        if (self.tasking is not None and self.tasking.p_observe is not None
-                and now < self.tasked_until):
-            p_obs = self.tasking.p_observe
-        if u_obs >= p_obs:
+        if u_obs >= self.chance_to_observe(now):
             return
         ev.pending += 1
         if self.pool is not None:
@@ -192,12 +214,26 @@ class Collector(Node):
         if t_obs == now:
             self._observed(ev, back, draws)
         else:
-            sim.at(t_obs - now, self._observed, ev, back, draws)
+            sim.clock.after(t_obs - now, self._observed, ev, back, draws)
+
+    def chance_to_observe(self, now: float) -> float:
+        """``p_observe`` at ``now``: lower while a new contingent learns the area, and
+        the tasked chance (if any) while tasked."""
+        p_obs = self.p_observe
+        rot = self.rotation
+        if rot is not None:
+            since = (now / 24.0 - rot.first_day) % rot.every_days
+            if now / 24.0 >= rot.first_day and since < rot.learning_days:
+                p_obs = rot.p_observe_new
+        if (self.tasking is not None and self.tasking.p_observe is not None
+                and now < self.tasked_until):
+            p_obs = self.tasking.p_observe
+        return p_obs
 
     def _observed(self, ev: Event, back: float, draws) -> None:
         sim = self.sim
         now = sim.env.now
-        u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
+        _u_obs, u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
         ev.observed += 1
         self.observed += 1
         ev.observers |= self.bit
@@ -218,7 +254,7 @@ class Collector(Node):
             if delay == 0:
                 self._release(ev, now, precise or self.imagery is not None, False)
             else:
-                sim.at(delay, self._release, ev, now, precise or self.imagery is not None, False)
+                sim.clock.after(delay, self._release, ev, now, precise or self.imagery is not None, False)
         if self.written is not None:
             pw = self.tasking.p_written if tasked else self.written.p
             if u_wr < pw:
@@ -227,7 +263,7 @@ class Collector(Node):
                 if u_lit >= self.literacy and not self.formats:
                     w_delay += dictation
                 ev.pending += 1
-                sim.at(w_delay, self._release, ev, now, precise_written, True)
+                sim.clock.after(w_delay, self._release, ev, now, precise_written, True)
         sim.release(ev)  # the observation is settled; its reports keep the event live
 
     def _release(self, ev: Event, t_obs: float, precise: bool, written: bool) -> None:

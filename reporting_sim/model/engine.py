@@ -1,6 +1,9 @@
-"""The SimPy engine: builds the network of a scenario and runs it for one seed.
+"""The SimPy engine: runs the network plan of a scenario for one seed.
 
-:class:`Simulation` owns the SimPy environment, the named random streams, the recorder
+The network is worked out first, without SimPy, as a :class:`~.plan.Plan` (nodes,
+links, reach, rivals, boards, the mechanism switches that shape the network);
+:class:`Simulation` takes a plan (or a scenario, and builds its plan) and a seed, and
+owns the SimPy environment, the named random streams, the recorder
 and the run-time nodes (see :mod:`.nodes`). Ground truth comes from event sources
 (Poisson processes per sector); every collector covering the sector considers each
 event (:mod:`.collectors`); reports then move from node to node through links: a node
@@ -13,6 +16,10 @@ other part of what they hold, as competition, classification and othering allow,
 member told of analysed work takes note of it or redoes it
 (:meth:`Simulation._board_meets`).
 
+Once built, the plain pieces of the per-report path are swapped for specialised
+callbacks (:mod:`.hotpath`, where the benchmark figure and the reason for callbacks are
+given); routines (boards, routine work) are SimPy processes.
+
 Time is in hours from the scenario's start date. Ties: SimPy runs events due at the
 same time in the order they were scheduled; a hop with no delay at all is delivered at
 once, inside the step that sent it (up to a recursion guard).
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from heapq import heappush
 from typing import Optional
 
 import simpy
@@ -29,9 +37,13 @@ import simpy
 from ..records import REPORT_STATES, Recorder, RunRecords
 from ..scenario import Scenario
 from ..streams import Streams
+from .clock import Clock
 from .collectors import Collector, Pool
+from . import gates
 from .gates import INTREP, PASS, gate
-from .items import GROUP, UNIT, Event, Report
+from .hotpath import specialise
+from .plan import Plan, build_plan
+from .items import Event, Report
 from .wake import NORMAL as _NORMAL, Wake
 from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
                     Commander, Link)
@@ -40,17 +52,13 @@ IN_FLIGHT = REPORT_STATES.index("in_flight")
 _MAX_DEPTH = 50
 
 
-def _apply(wake) -> None:
-    fn, args = wake._value
-    fn(*args)
-
-
 class Simulation:
     """One run of one scenario with one seed. Use :func:`simulate` for the usual case."""
 
     def __init__(self, scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None,
-                 *, trace: bool = False, warmup_days: float = 0.0):
-        self.scenario = sc = scenario
+                 *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True):
+        self.plan = scenario if isinstance(scenario, Plan) else build_plan(scenario)
+        self.scenario = sc = self.plan.scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
         self.days = float(sc.scenario.days if days is None else days)
         if not self.days > 0:
@@ -61,118 +69,69 @@ class Simulation:
         self.horizon = self.days * 24.0
         self.tracing = bool(trace)
         self.env = simpy.Environment()
+        self.clock = Clock(self.env)
         self.schedule = self.env.schedule
         self.streams = Streams(self.seed)
         self.kind_names = list(sc.kinds)
         self.kind_index = {k: i for i, k in enumerate(self.kind_names)}
-        names = list(sc.nodes)
-        consumers = sc.consumers
-        self.rec = Recorder(consumers, names, trace=self.tracing)
+        self.rec = Recorder(sc.consumers, list(sc.nodes), trace=self.tracing)
         self.live: dict[int, Event] = {}
         self.live_reports: dict[int, Report] = {}  # only when tracing
         self.next_report = 0
         self.depth = 0
-        mech = sc.mechanisms
-        self.sanitise = mech.sanitisation
+        self.sanitise = sc.mechanisms.sanitisation
         self.shelf_lives = [k.shelf_life_h for k in sc.kinds.values()]
         self.current_kinds = frozenset(i for i, k in enumerate(sc.kinds.values()) if k.family == "current")
+        self._build()
+        if specialised:  # False: the general path everywhere (tests compare the two)
+            specialise(self)
+
+    # -- building ------------------------------------------------------------------
+    def _build(self) -> None:
+        """The plan's nodes, links and boards at run time, and the event sources."""
+        sc = self.scenario
         self.pools = {name: Pool(name, p.capacity) for name, p in sc.pools.items()}
         self.nodes: dict[str, object] = {}
-        for i, name in enumerate(names):
-            spec = sc.nodes[name]
-            cidx = consumers.index(name) if name in consumers else -1
-            if name in sc.collectors:
-                seen = None if spec.kinds is None else frozenset(self.kind_index[k] for k in spec.kinds)
-                node = Collector(self, name, i, spec, cidx, seen)
-            elif name in sc.cells:
-                node = Cell(self, name, i, spec, cidx)
-            else:
-                node = Commander(self, name, i, spec, cidx)
-            self.nodes[name] = node
+        for np_ in self.plan.nodes:
+            self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
-        self._build_reach()
-        # without any sharing gate in the scenario, reports skip the gate checks
-        self.ungated = not (
-            any(n.p_unit or n.p_group or n.hoard is not None for n in self.nodes.values())
-            or any(link.blocked is not None for n in self.nodes.values() for link in n.links)
-            or any(c.imagery for c in sc.collectors.values()))
-        for node in self.nodes.values():
+        self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
+        for np_ in self.plan.nodes:
+            node = self.nodes[np_.name]
+            node.reach = list(np_.reach)
             if node.hoard is not None:
-                node.rivals = frozenset(self.nodes[r].index for r in node.hoard.rivals)
-        if mech.boards:
-            for bname, board in sc.boards.items():
-                members = [self.nodes[m] for m in board.members]
-                for m in members:
-                    m.boards.append((bname, []))
-                self._schedule_board(bname, board, members)
+                node.rivals = np_.rivals
+        for bname in self.plan.boards:
+            board = sc.boards[bname]
+            members = [self.nodes[m] for m in board.members]
+            for m in members:
+                m.boards.append((bname, []))
+            self._schedule_board(bname, board, members)
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
         }
         for si, (sname, src) in enumerate(sc.sources.items()):
             self._start_source(si, sname, src)
         if self.warmup_days:
-            self.at(self.warmup_days * 24, self._end_warmup)
+            self.clock.after(self.warmup_days * 24, self._end_warmup)
 
-    # -- building ------------------------------------------------------------------
+    def _make_node(self, np_):
+        spec = self.scenario.nodes[np_.name]
+        if np_.type == "collector":
+            return Collector(self, np_.name, np_.index, spec, np_.consumer, np_.kinds_seen)
+        if np_.type == "cell":
+            return Cell(self, np_.name, np_.index, spec, np_.consumer)
+        return Commander(self, np_.name, np_.index, spec, np_.consumer)
+
     def _build_links(self) -> None:
-        sc = self.scenario
-        mech = sc.mechanisms
-        families = {k: v.family for k, v in sc.kinds.items()}
-        used: dict[str, int] = {}
-        for link in sc.active_links:
-            key = f"{link.src}->{link.to}"
-            used[key] = used.get(key, 0) + 1
-            if used[key] > 1:
-                key += f"#{used[key]}"
-            src_spec = sc.nodes[link.src]
-            coping = set(src_spec.coping) if mech.coping else set()
-            if link.informal and "building_bridges" not in coping:
-                continue  # bridges exist only where a unit builds them
-            allowed = None
-            if link.families is not None or link.kinds is not None:
-                ok = [k for k in self.kind_names
-                      if (link.families is None or families[k] in link.families)
-                      and (link.kinds is None or k in link.kinds)]
-                allowed = frozenset(self.kind_index[k] for k in ok)
-            transit = link.transit_h.sampler(self.streams.get(f"transit:{key}"))
-            src, dst = self.nodes[link.src], self.nodes[link.to]
-            blocked = None
-            if "voltaires_garden" in coping and not link.task:
-                blocked = NOT_SHARED
-            elif "othering" in coping and not (src.groups & dst.groups):
-                blocked = WITHHELD
-            meeting = sc.meetings[link.meeting] if link.meeting else None
-            p = link.p
-            if link.pull and not mech.pull:
-                meeting, p = None, 1.0  # no stovepipe: the report is pushed
-            rt = Link(src, dst, p, transit, meeting, allowed, blocked)
-            if link.channel == "written":
-                src.written_links.append(rt)
-            else:
-                src.links.append(rt)
-
-    def _build_reach(self) -> None:
-        """For each node and kind of event, the consumers a report of that kind could
-        still reach from it (itself included): over the links that exist and admit the
-        kind. A report stopped by a gate is ``withheld`` from these consumers only."""
-        nodes = list(self.nodes.values())
-        by_index = {n.index: n for n in nodes}
-        for n in nodes:
-            n.reach = [0] * len(self.kind_names)
-        for k in range(len(self.kind_names)):
-            succ = {n.index: {l.dst.index for l in n.links + getattr(n, "written_links", [])
-                              if l.allowed is None or k in l.allowed} for n in nodes}
-            for n in nodes:
-                stack, seen, mask = [n.index], {n.index}, 0
-                while stack:
-                    i = stack.pop()
-                    if by_index[i].consumer >= 0:
-                        mask |= 1 << by_index[i].consumer
-                    for j in succ[i]:
-                        if j not in seen:
-                            seen.add(j)
-                            stack.append(j)
-                n.reach[k] = mask
+        """The plan's links at run time, each with its own transit stream."""
+        meetings = self.scenario.meetings
+        for lp in self.plan.links:
+            transit = lp.transit.sampler(self.streams.get(f"transit:{lp.key}"))
+            src, dst = self.nodes[lp.src], self.nodes[lp.dst]
+            meeting = meetings[lp.meeting] if lp.meeting else None
+            link = Link(src, dst, lp.p, transit, meeting, lp.allowed, lp.blocked)
+            (src.written_links if lp.written else src.links).append(link)
 
     def _start_source(self, si: int, name: str, src) -> None:
         if src.rate_per_day <= 0:
@@ -206,34 +165,10 @@ class Simulation:
                 for col in collectors:
                     col.consider(ev)
                 self.release(ev)
-            schedule(Wake(arrive, None), _NORMAL, next_gap())
+            heappush(heap, (env._now + next_gap(), _NORMAL, next(seq), Wake(arrive, None)))
 
-        schedule = self.schedule
+        heap, seq = env._queue, env._eid
         arrive()
-
-    # -- scheduling helpers --------------------------------------------------------
-    def later(self, delay: float, fn, value) -> None:
-        """Call ``fn(wake)`` after ``delay`` hours, with ``wake._value`` = ``value``."""
-        self.schedule(Wake(fn, value), _NORMAL, delay)
-
-    def at(self, delay: float, fn, *args) -> None:
-        """Call ``fn(*args)`` after ``delay`` hours."""
-        self.schedule(Wake(_apply, (fn, args)), _NORMAL, delay)
-
-    def at_first(self, delay: float, fn) -> None:
-        """Call ``fn()`` after ``delay`` hours, before anything else due at that time
-        (a patrol handing back its vehicle before the next one leaves)."""
-        ev = simpy.Event(self.env)
-        ev._ok, ev._value = True, None
-        ev.callbacks.append(lambda _e: fn())
-        self.env.schedule(ev, simpy.events.URGENT, delay)
-
-    def every_day_at(self, hour: float, fn) -> None:
-        """Call ``fn()`` every day at ``hour`` (hours after midnight)."""
-        def tick(_t=None):
-            fn()
-            self.env.timeout(24.0).callbacks.append(tick)
-        self.env.timeout(hour % 24.0).callbacks.append(tick)
 
     def _end_warmup(self) -> None:
         now = self.env.now
@@ -341,7 +276,7 @@ class Simulation:
 
     # -- coordination boards -------------------------------------------------------
     def _schedule_board(self, name: str, board, members: list) -> None:
-        self.env.process(self._board(name, board, members))
+        self.clock.process(self._board(name, board, members))
 
     def _board(self, name: str, board, members: list):
         """The board's routine: it meets at each of its meeting's times, for good."""
@@ -383,46 +318,33 @@ class Simulation:
                     if n is m or ev.seen & n.bit:
                         continue
                     rework = u_rework() < board.p_rework
-                    rep = self.new_report(ev, m.index)
-                    rep.cls, rep.cls_group, rep.cls_org = cls, cls_group, cls_org
-                    rep.precise = precise and imagery is None
-                    rep.lineage = lineage
-                    rep.prev = m.index
-                    if self.tracing:
-                        self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
-                    blocked = ((othering and not (m.groups & n.groups))
-                               or (cls == GROUP and cls_group not in n.groups)
-                               or (cls == UNIT and n.org != cls_org))
-                    if blocked:
-                        self.rec.mark_withheld(ev.id, n.reach[ev.kind])
-                        self.end(rep, m.index, WITHHELD)
-                        continue
-                    hold = self._board_hold(m, n)
-                    if hold is None:
-                        self.end(rep, m.index, NOT_SHARED)
-                    elif hold > 0:
-                        if self.tracing and now + hold < self.horizon:
-                            self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
-                        self.later(hold, self._board_deliver, (n, rep, rework))
-                    else:
-                        self._deliver(n, rep, rework)
+                    item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
+                    self._board_tell(m, n, item, othering, rework, now)
 
-    def _board_hold(self, m, n) -> Optional[float]:
-        """Competition at the board: hours ``m`` holds an item back from ``n`` (0 for
-        none), or ``None`` when it never tells a rival."""
-        if m.hoard is None or n.index not in m.rivals:
-            return 0.0
-        u = m.u_hoard()
-        h = m.hoard
-        if u < h.p_never:
-            return None
-        if u < h.p_never + h.p_hold:
-            now = self.env.now
-            return self.scenario.meetings[h.until].next_at(now) - now
-        return 0.0
-
-    def _board_deliver(self, wake) -> None:
-        self._deliver(*wake._value)
+    def _board_tell(self, m, n, item, othering: bool, rework: bool, now: float) -> None:
+        """At the board, ``m`` tells ``n`` of an item it holds: a new report, which the
+        gates (othering, classification, then competition) may stop or hold back."""
+        ev, cls, cls_group, cls_org, imagery, precise, lineage = item
+        rep = self.new_report(ev, m.index)
+        rep.cls, rep.cls_group, rep.cls_org = cls, cls_group, cls_org
+        rep.precise = precise and imagery is None
+        rep.lineage = lineage
+        rep.prev = m.index
+        if self.tracing:
+            self.rec.step(rep.id, -1, ev.id, m.index, S_BOARD, now, now, n.index)
+        if (othering and gates.othering(m, n)) or gates.withheld_by_mark(cls, cls_group, cls_org, n):
+            self.rec.mark_withheld(ev.id, n.reach[ev.kind])
+            self.end(rep, m.index, WITHHELD)
+            return
+        hold = gates.competition(self, m, n)
+        if hold is None:
+            self.end(rep, m.index, NOT_SHARED)
+        elif hold > 0:
+            if self.tracing and now + hold < self.horizon:
+                self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
+            self.clock.after(hold, self._deliver, n, rep, rework)
+        else:
+            self._deliver(n, rep, rework)
 
     def _deliver(self, n, rep: Report, rework: bool) -> None:
         ev = rep.event
@@ -444,29 +366,21 @@ class Simulation:
 
     # -- running -------------------------------------------------------------------
     def run(self) -> RunRecords:
-        horizon = self.horizon
-        self.env.run(until=horizon)
-        return self._finish(horizon)
+        self.env.run(until=self.horizon)
+        return self.records()
+
+    def records(self) -> RunRecords:
+        """The records of the run, once SimPy has run up to the horizon."""
+        return self._finish(self.horizon)
 
     def _finish(self, horizon: float) -> RunRecords:
         sc = self.scenario
         rec = self.rec
         rec.reports_created = self.next_report
-        ended = sum(rec.report_ends.values())
-        in_flight = self.next_report - ended
+        in_flight = self.next_report - sum(rec.report_ends.values())
         if in_flight:
             if self.tracing:
-                # reports still waiting in an inbox: their wait so far, and their end there
-                where = {}
-                for node in self.nodes.values():
-                    if isinstance(node, Cell):
-                        for job in list(node.queue) + list(node.queue_lt):
-                            for r in ((job,) if job.__class__ is Report else job.reps):
-                                rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
-                                where[r.id] = node.index
-                for rep in self.live_reports.values():
-                    rec.step(rep.id, rep.parent, rep.event.id, where.get(rep.id, rep.prev), S_END,
-                             horizon, horizon, IN_FLIGHT)
+                self._place_in_flight(horizon)
             # without a trace, in-flight reports are counted, not placed
             rec.report_ends[(-1, IN_FLIGHT)] = in_flight
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
@@ -484,7 +398,28 @@ class Simulation:
                      for c in sc.consumers],
             interest=[sc.nodes[c].interest for c in sc.consumers],
         )
-        records.meta.update({
+        records.meta.update(self._meta())
+        return records
+
+    def _place_in_flight(self, horizon: float) -> None:
+        """Traced runs: reports still waiting in an inbox get their wait so far, and
+        every report still in flight its end where it is."""
+        rec, where = self.rec, {}
+        for node in self.nodes.values():
+            if isinstance(node, Cell):
+                for job in list(node.queue) + list(node.queue_lt):
+                    for r in ((job,) if job.__class__ is Report else job.reps):
+                        rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
+                        where[r.id] = node.index
+        for rep in self.live_reports.values():
+            rec.step(rep.id, rep.parent, rep.event.id, where.get(rep.id, rep.prev), S_END,
+                     horizon, horizon, IN_FLIGHT)
+
+    def _meta(self) -> dict:
+        """What the run adds to its records' ``meta``: per collector and pool counts,
+        the network's shape, and the streams used."""
+        sc = self.scenario
+        return {
             "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
             "collectors": {n: {"observed": c.observed, "reports": c.released,
                                "written_reports": c.released_written,
@@ -502,8 +437,7 @@ class Simulation:
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]
                        if sc.metrics.bypass_consumer else None),
             "streams": self.streams.names,
-        })
-        return records
+        }
 
 
 def simulate(scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None, *,

@@ -13,12 +13,15 @@ For each link a node chose, in this order:
 4. **competition**: a report for a rival is held until the sender's next leadership
    meeting, or never passed (``not_shared``), with the sender's chances.
 
-A report stopped by a gate ends there, and every consumer downstream of the link is
+Coordination boards apply the same policy (:func:`withheld_by_mark`, :func:`othering`,
+:func:`competition`) to what members tell each other. A report stopped by a gate ends there, and every consumer downstream of the link is
 marked as having had a report withheld from it (the ledger outcome ``withheld`` applies
 when it never hears of the event otherwise).
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 from .items import GROUP, UNIT
 from .nodes import NOT_SHARED, WITHHELD
@@ -32,19 +35,44 @@ def gate(sim, src, rep, link) -> tuple[int, float]:
     if link.blocked is not None:
         return link.blocked, 0.0
     dst = link.dst
-    if rep.cls:
-        if rep.cls == GROUP and rep.cls_group not in dst.groups:
-            return WITHHELD, 0.0
-        if rep.cls == UNIT and dst.org != rep.cls_org:
-            return WITHHELD, 0.0
+    if withheld_by_mark(rep.cls, rep.cls_group, rep.cls_org, dst):
+        return WITHHELD, 0.0
     if rep.imagery is not None and sim.sanitise and rep.imagery not in dst.groups:
         return (INTREP if src.intrep is not None else WITHHELD), 0.0
-    if src.hoard is not None and dst.index in src.rivals:
-        u = src.u_hoard()
-        h = src.hoard
-        if u < h.p_never:
-            return NOT_SHARED, 0.0
-        if u < h.p_never + h.p_hold:
-            now = sim.env.now
-            return PASS, sim.scenario.meetings[h.until].next_at(now) - now
-    return PASS, 0.0
+    hold = competition(sim, src, dst)
+    if hold is None:
+        return NOT_SHARED, 0.0
+    return PASS, hold
+
+
+# -- the sharing policy: the same rules on links and at coordination boards -----------
+
+def withheld_by_mark(cls: int, cls_group, cls_org, dst) -> bool:
+    """Classification: a report marked for one trust group reaches only that group's
+    nodes, one marked for one organisation only that organisation's."""
+    if cls == GROUP:
+        return cls_group not in dst.groups
+    if cls == UNIT:
+        return dst.org != cls_org
+    return False
+
+
+def othering(src, dst) -> bool:
+    """Othering: ``dst`` is outside every trust group of ``src``."""
+    return not (src.groups & dst.groups)
+
+
+def competition(sim, src, dst) -> Optional[float]:
+    """Hours ``src`` holds an item back from ``dst`` (0 for none: not a rival, or it
+    shares at once), or ``None`` when it never tells that rival; one draw of the
+    sender's ``hoard`` stream per item for a rival."""
+    if src.hoard is None or dst.index not in src.rivals:
+        return 0.0
+    u = src.u_hoard()
+    h = src.hoard
+    if u < h.p_never:
+        return None
+    if u < h.p_never + h.p_hold:
+        now = sim.env.now
+        return sim.scenario.meetings[h.until].next_at(now) - now
+    return 0.0

@@ -43,7 +43,7 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
@@ -53,6 +53,7 @@ class Link:
         self.meeting = meeting  # scenario.Meeting or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
+        self.go = None  # a specialised send for a plain link (see .hotpath)
 
 
 class Node:
@@ -198,7 +199,7 @@ class Node:
             now = sim.env.now
             for r in reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + delay)
-        sim.at(delay, sim.send_intrep, reps, links)
+        sim.clock.after(delay, sim.send_intrep, reps, links)
 
 
 class IntrepJob:
@@ -255,10 +256,10 @@ class Cell(Node):
         self._done_cb = self._done  # bound once: the hot path schedules it per report
         self.reset_stats(0.0)
         if self.duty is not None:
-            sim.every_day_at(self.duty.start_h, self._duty_starts)
+            sim.clock.daily(self.duty.start_h, self._duty_starts)
         bg = spec.background
         if bg is not None and bg.per_day > 0:
-            sim.env.process(self._routine(24.0 / bg.per_day, sim.streams.get(f"background:{name}"),
+            sim.clock.process(self._routine(24.0 / bg.per_day, sim.streams.get(f"background:{name}"),
                                           bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
 
     def _routine(self, mean_gap: float, gaps, work):
@@ -374,14 +375,14 @@ class Cell(Node):
             sim.schedule(Wake(self._done_cb, job), NORMAL, work)
             return
         if job.__class__ is BackgroundJob:
-            sim.later(job.work, self._done_routine, job)
+            sim.clock.after(job.work, self._done_routine)
             return
         work = self.intrep()
         if sim.tracing:
             for r in job.reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_QUEUE, r.t_in, now)
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + work)
-        sim.later(work, self._done_intrep, job)
+        sim.clock.after(work, self._done_intrep, job)
 
     def _free(self, now: float) -> None:
         """An analyst is free at ``now``: account, and start the next job if on duty."""
@@ -411,12 +412,11 @@ class Cell(Node):
             self.analyse(rep)
         self.forward(rep)
 
-    def _done_routine(self, _wake) -> None:
+    def _done_routine(self) -> None:
         self._free(self.sim.env.now)
         self.routine_done += 1
 
-    def _done_intrep(self, timeout) -> None:
-        job = timeout._value
+    def _done_intrep(self, job) -> None:
         self._free(self.sim.env.now)
         self.intreps += 1
         self.sim.send_intrep(job.reps, job.links)

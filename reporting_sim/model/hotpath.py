@@ -1,0 +1,283 @@
+"""The per-report hot path, specialised once the network is built.
+
+Most reports in most runs move through plain pieces: a staff cell without duty hours,
+inbox limit, current pull or board seat, a link without a meeting, a node with no
+classification to mark in a network without sharing gates. For those,
+:func:`specialise` swaps the general methods of :mod:`.nodes` and the engine for
+closures that do the same work with fewer calls: one function for the arrival of a
+report at a cell (receive, accept and start in one), one for the end of its work
+(account, start the next, route, send), and one per link for moving along it. They draw
+the same random numbers from the same streams in the same order, and schedule the same
+SimPy events in the same order, so every result is identical to the general path
+(``tests/test_hotpath.py`` compares the two); pieces that are not plain, and every
+traced run, keep the general path.
+
+**Why callbacks.** The per-report path is written as SimPy callbacks on minimal events
+(:class:`.wake.Wake` pushed on SimPy's own event queue), not as one SimPy process per
+report: a process costs several events and a generator resumption per hop. On the
+reference network of ``benchmarks/`` (issue #12) the engine with this path did 1.98x
+the plain SimPy process-per-report model in CPU time (before it: 1.33x; measured on a
+loaded 2-core machine, see ``benchmarks/README.md``), short of the 2.5x asked. The long-lived
+routines (boards, patrols, duty, routine work) are few and stay SimPy processes or
+plain timeouts.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappush
+
+from .collectors import Collector
+from .items import Report
+from .nodes import ABSORBED, DUPLICATE, Cell
+from .wake import NORMAL, Wake
+
+_MAX_DEPTH = 50  # zero-delay hops delivered inside the step that sent them, at most
+
+
+def specialise(sim) -> None:
+    """Swap plain cells, links and routing for their specialised closures."""
+    if sim.tracing:
+        return  # a traced run records every step: the general path does
+    for node in sim.nodes.values():
+        if node.__class__ is Cell and _plain_cell(node):
+            _compile_cell(sim, node)
+        elif node.__class__ is Collector and _plain_collector(node):
+            node.consider = _consider(sim, node)
+    for node in sim.nodes.values():
+        for link in node.links:
+            if link.meeting is None:
+                link.go = _plain_link(sim, link)
+    for node in sim.nodes.values():
+        if sim.ungated and not (node.p_unit or node.p_group) and all(l.go for l in node.links):
+            node.forward = (_choose(sim, node) if node.choose else _each(sim, node))
+
+
+def _plain_cell(cell) -> bool:
+    return cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
+
+
+def _compile_cell(sim, cell) -> None:
+    """A plain cell's arrival and end of work, each as one closure."""
+    done = _cell_work(sim, cell)
+    receive = _cell_arrival(sim, cell, done)
+    cell.receive = receive
+    cell.receive_cb = lambda wake: receive(wake._value)
+    cell._done_cb = done
+
+
+def _cell_work(sim, cell):
+    """The end of a report's work at a plain cell: account, start the next job, count,
+    record what a consumer now knows, pass the report on."""
+    env, rec, queue = sim.env, sim.rec, cell.queue
+    heap, eid, work = env._queue, env._eid, cell.work
+    consumer, analysis = cell.consumer, cell.analysis
+
+    def start(job, now: float) -> None:
+        if job.__class__ is not Report:
+            cell._start(job, now)  # an INTREP or routine work: the general path
+            return
+        cell.busy += 1
+        if job.t_in >= cell.t_reset:
+            cell.started += 1
+            cell.sum_wait += now - job.t_in
+        heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, job)))
+
+    def done(wake) -> None:
+        rep = wake._value
+        now = env._now
+        dt = now - cell.t_last
+        if dt:
+            cell.busy_area += cell.busy * dt
+            cell.queue_area += len(queue) * dt
+            cell.t_last = now
+        cell.busy -= 1
+        if queue:
+            start(queue.popleft(), now)
+        if rep.t_in >= cell.t_reset:
+            cell.completed += 1
+            cell.sum_sojourn += now - rep.t_in
+        if consumer >= 0:
+            rec.known(rep.event.id, consumer, now, rep.prev, rep.precise, rep.id)
+        if analysis:
+            cell.analyse(rep)
+        cell.forward(rep)
+
+    return done
+
+
+def _cell_arrival(sim, cell, done):
+    """A report reaching a plain cell: receive, accept and start (or queue) in one."""
+    env, rec, queue = sim.env, sim.rec, cell.queue
+    heap, eid, work = env._queue, env._eid, cell.work
+    c, consumer, bit, index, dedupe = cell.c, cell.consumer, cell.bit, cell.index, cell.dedupe
+
+    def receive(rep) -> None:
+        now = env._now
+        ev = rep.event
+        if consumer >= 0:
+            rec.count_arrival(ev.id, consumer, now)
+        if dedupe:
+            if ev.seen & bit:
+                sim.end(rep, index, DUPLICATE)
+                return
+            ev.seen |= bit
+        rep.t_in = now
+        dt = now - cell.t_last
+        if dt:
+            cell.busy_area += cell.busy * dt
+            cell.queue_area += len(queue) * dt
+            cell.t_last = now
+        cell.arrivals += 1
+        if cell.busy < c:  # start at once: it arrived now (t_in >= t_reset), no wait
+            cell.busy += 1
+            cell.started += 1
+            heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, rep)))
+        else:
+            queue.append(rep)
+            if len(queue) > cell.max_queue:
+                cell.max_queue = len(queue)
+
+    return receive
+
+
+def _plain_collector(col) -> bool:
+    """Watching all the time, on its own, with nothing that changes its chances or
+    writes a second report."""
+    return (col.interval == 0 and col.pool is None and col.rotation is None and col.tasking is None
+            and col.active_from == -math.inf and col.written is None and col.literacy == 1.0)
+
+
+def _consider(sim, col):
+    """A plain collector considering an event: :meth:`.Collector.consider` and
+    :meth:`.Collector._observed` with everything that cannot apply left out (adding a
+    zero delay is left out too: it changes no number)."""
+    kinds_seen, draws, shelf, bit = col.kinds_seen, col.draws, sim.shelf_lives, col.bit
+    p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
+                                                       col.branch, col.formats)
+    imagery, release, later = col.imagery is not None, col._release, sim.clock.after
+    channel, index = col.imagery, col.index
+
+    def consider(ev) -> None:
+        if kinds_seen is not None and ev.kind not in kinds_seen:
+            return
+        _u, u_rep, u_prec, delay, _l, _d, _w, _wd = d = draws()
+        if _u >= p_observe:
+            return
+        now = sim.env._now
+        if now > ev.t + shelf[ev.kind]:
+            return  # nothing left to see
+        ev.observed += 1
+        col.observed += 1
+        ev.observers |= bit
+        precise = (formats or u_prec < precision) if branch else u_prec < precision
+        if u_rep < p_report:
+            ev.pending += 1
+            if delay == 0:  # Collector._release and Simulation.new_report written out
+                ev.reported += 1
+                col.released += 1
+                rid = sim.next_report
+                sim.next_report = rid + 1
+                rep = Report(rid, -1, ev, index, now)
+                rep.precise = precise or imagery
+                rep.imagery = channel
+                col.forward(rep)
+            else:
+                later(delay, release, ev, now, precise or imagery, False)
+
+    return consider
+
+
+def _plain_link(sim, link):
+    """Moving a report along a link without a meeting, nothing held back: the transit
+    time, then the next node (at once when it is zero, as the general path does)."""
+    env, dst, transit, src_index = sim.env, link.dst, link.transit, link.src.index
+    heap, eid = env._queue, env._eid
+
+    def go(rep) -> None:
+        rep.prev = src_index
+        delay = transit()
+        if delay == 0 and sim.depth < _MAX_DEPTH:
+            sim.depth += 1
+            dst.receive(rep)
+            sim.depth -= 1
+        else:
+            heappush(heap, (env._now + delay, NORMAL, next(eid), Wake(dst.receive_cb, rep)))
+
+    return go
+
+
+def _choose(sim, node):
+    """``choose`` routing without gates: one draw, cumulative chances per kind of event,
+    and the plain link's move (:func:`_plain_link`) written out."""
+    general, u, end, index = node.forward, node.u, sim.end, node.index
+    env = sim.env
+    heap, eid = env._queue, env._eid
+    tables = []
+    for kind in range(len(sim.kind_names)):
+        acc, table = 0.0, []
+        for link in node.links:
+            if link.allowed is None or kind in link.allowed:
+                acc += link.p
+                table.append((acc, link.dst, link.transit))
+        tables.append(table)
+
+    def forward(rep, links=None) -> None:
+        if links is not None:
+            general(rep, links)
+            return
+        x = u()
+        for acc, dst, transit in tables[rep.event.kind]:
+            if x < acc:
+                rep.prev = index
+                delay = transit()
+                if delay == 0 and sim.depth < _MAX_DEPTH:
+                    sim.depth += 1
+                    dst.receive(rep)
+                    sim.depth -= 1
+                else:
+                    heappush(heap, (env._now + delay, NORMAL, next(eid), Wake(dst.receive_cb, rep)))
+                return
+        end(rep, index, ABSORBED)
+
+    return forward
+
+
+def _each(sim, node):
+    """``each`` routing without gates: one draw per link, always (common random numbers)."""
+    general, u, end, index, links = node.forward, node.u, sim.end, node.index, node.links
+    if len(links) == 1:
+        return _each_one(sim, node)
+
+    def forward(rep, chosen_links=None) -> None:
+        if chosen_links is not None:
+            general(rep, chosen_links)
+            return
+        kind = rep.event.kind
+        chosen = [link for link in links if u() < link.p and (link.allowed is None or kind in link.allowed)]
+        if not chosen:
+            end(rep, index, ABSORBED)
+        elif len(chosen) == 1:
+            chosen[0].go(rep)
+        else:
+            sim.dispatch(node, rep, chosen)
+
+    return forward
+
+
+def _each_one(sim, node):
+    """``each`` routing over a single link without gates: one draw, then that link or
+    nowhere."""
+    general, u, end, index = node.forward, node.u, sim.end, node.index
+    link = node.links[0]
+    p, allowed, go = link.p, link.allowed, link.go
+
+    def forward(rep, chosen_links=None) -> None:
+        if chosen_links is not None:
+            general(rep, chosen_links)
+        elif u() < p and (allowed is None or rep.event.kind in allowed):
+            go(rep)
+        else:
+            end(rep, index, ABSORBED)
+
+    return forward

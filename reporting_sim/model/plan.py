@@ -1,0 +1,172 @@
+"""The network plan: what a scenario builds, worked out once, before anything runs.
+
+:func:`build_plan` turns a :class:`~reporting_sim.scenario.Scenario` into a frozen
+:class:`Plan`: the nodes in order with their consumer index and the kinds they see,
+the links that exist (informal links only where a unit builds bridges) with their
+chance, transit distribution, meeting, kind filter and fixed gate (from the sender's
+coping strategy), which consumers each node can still reach for each kind of event
+(for ``withheld``), each hoarding node's rivals, the boards that sit, and whether the
+network has any sharing gate at all. The ``[mechanisms]`` switches that shape the
+network (coping, pull, boards, competition, classification) are applied here. No SimPy
+and no random numbers: a plan can be inspected and tested without running anything;
+the engine (:mod:`.engine`) takes a plan and a seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..records import REPORT_STATES
+
+WITHHELD = REPORT_STATES.index("withheld")
+NOT_SHARED = REPORT_STATES.index("not_shared")
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """One link that exists: ``key`` names its transit stream (``SRC->DST``, ``#2``... for
+    a repeated pair); ``allowed`` is the set of kind indices it admits (``None``: all);
+    ``blocked`` a terminal state every report on it meets (a fixed gate) or ``None``."""
+
+    key: str
+    src: str
+    dst: str
+    p: float
+    transit: object  # a distributions.Distribution
+    meeting: Optional[str]
+    allowed: Optional[frozenset]
+    blocked: Optional[int]
+    written: bool
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node: its type (``collector``, ``cell`` or ``commander``), index, consumer
+    index (-1: not a consumer), kinds seen (collectors; ``None``: all), the consumers
+    it can still reach per kind (bit masks), and its rivals (node indices)."""
+
+    name: str
+    type: str
+    index: int
+    consumer: int
+    kinds_seen: Optional[frozenset]
+    reach: tuple
+    rivals: frozenset
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The network of a scenario, ready to run (see the module docstring)."""
+
+    scenario: object
+    kinds: tuple
+    nodes: tuple  # NodePlan, in scenario order
+    links: tuple  # LinkPlan, in scenario order
+    boards: tuple  # names of the boards that sit
+    ungated: bool
+
+    def node(self, name: str) -> NodePlan:
+        return next(n for n in self.nodes if n.name == name)
+
+    def links_from(self, name: str) -> list:
+        return [link for link in self.links if link.src == name]
+
+
+def build_plan(sc) -> Plan:
+    """The plan of scenario ``sc`` (see the module docstring)."""
+    kinds = tuple(sc.kinds)
+    links = tuple(_links(sc, kinds))
+    index = {name: i for i, name in enumerate(sc.nodes)}
+    reach = _reach(sc, links, index, len(kinds))
+    nodes = tuple(_node(sc, name, i, kinds, reach[i], index) for name, i in index.items())
+    return Plan(scenario=sc, kinds=kinds, nodes=nodes, links=links,
+                boards=tuple(sc.boards) if sc.mechanisms.boards else (),
+                ungated=not _gated(sc, links))
+
+
+def _node(sc, name: str, i: int, kinds: tuple, reach: tuple, index: dict) -> NodePlan:
+    spec = sc.nodes[name]
+    typ = sc.node_type(name)
+    seen = None
+    if typ == "collector" and spec.kinds is not None:
+        seen = frozenset(kinds.index(k) for k in spec.kinds)
+    hoard = spec.hoard if sc.mechanisms.competition else None
+    rivals = frozenset(index[r] for r in hoard.rivals) if hoard else frozenset()
+    consumer = sc.consumers.index(name) if name in sc.consumers else -1
+    return NodePlan(name, typ, i, consumer, seen, reach, rivals)
+
+
+def _links(sc, kinds: tuple):
+    """The links that exist, with every switch applied (informal links need a unit
+    that builds bridges; a pull link without the stovepipe is a plain push)."""
+    mech = sc.mechanisms
+    families = {k: v.family for k, v in sc.kinds.items()}
+    used: dict[str, int] = {}
+    for link in sc.active_links:
+        key = f"{link.src}->{link.to}"
+        used[key] = used.get(key, 0) + 1
+        if used[key] > 1:
+            key += f"#{used[key]}"
+        coping = set(sc.nodes[link.src].coping) if mech.coping else set()
+        if link.informal and "building_bridges" not in coping:
+            continue
+        allowed = None
+        if link.families is not None or link.kinds is not None:
+            allowed = frozenset(i for i, k in enumerate(kinds)
+                                if (link.families is None or families[k] in link.families)
+                                and (link.kinds is None or k in link.kinds))
+        meeting, p = link.meeting, link.p
+        if link.pull and not mech.pull:
+            meeting, p = None, 1.0  # no stovepipe: the report is pushed
+        yield LinkPlan(key, link.src, link.to, p, link.transit_h, meeting, allowed,
+                       _fixed_gate(sc, link, coping), link.channel == "written")
+
+
+def _fixed_gate(sc, link, coping: set) -> Optional[int]:
+    """The sender's coping strategy as a gate on the link, if any."""
+    if "voltaires_garden" in coping and not link.task:
+        return NOT_SHARED
+    if "othering" in coping and not (set(sc.nodes[link.src].groups) & set(sc.nodes[link.to].groups)):
+        return WITHHELD
+    return None
+
+
+def _reach(sc, links: tuple, index: dict, n_kinds: int) -> list:
+    """Per node, per kind: the bit mask of the consumers reachable from it (itself
+    included) over the links that exist and admit the kind."""
+    consumer_bit = [0] * len(index)
+    for c, name in enumerate(sc.consumers):
+        consumer_bit[index[name]] = 1 << c
+    out = [[0] * n_kinds for _ in index]
+    for k in range(n_kinds):
+        succ = [set() for _ in index]
+        for link in links:
+            if link.allowed is None or k in link.allowed:
+                succ[index[link.src]].add(index[link.dst])
+        for i in range(len(index)):
+            out[i][k] = _reachable_mask(i, succ, consumer_bit)
+    return [tuple(r) for r in out]
+
+
+def _reachable_mask(start: int, succ: list, consumer_bit: list) -> int:
+    stack, seen, mask = [start], {start}, 0
+    while stack:
+        i = stack.pop()
+        mask |= consumer_bit[i]
+        for j in succ[i]:
+            if j not in seen:
+                seen.add(j)
+                stack.append(j)
+    return mask
+
+
+def _gated(sc, links: tuple) -> bool:
+    """Whether any sharing gate can stop or hold a report in this network."""
+    mech = sc.mechanisms
+    for spec in sc.nodes.values():
+        cl = spec.classify if mech.classification else None
+        if (cl and (cl.unit or cl.group)) or (spec.hoard is not None and mech.competition):
+            return True
+    return (any(link.blocked is not None and not link.written for link in links)
+            or any(c.imagery for c in sc.collectors.values()))
