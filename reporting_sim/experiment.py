@@ -211,19 +211,11 @@ def set_param(data: dict, path: str, value, source: str) -> None:
 
 
 def get_param(data: dict, path: str):
-    m = _LINK.match(path)
-    if m:
-        src, dst, fld = m.groups()
-        for link in data.get("links", []):
-            if link.get("from") == src and link.get("to") == dst:
-                return link.get(fld)
-        return None
-    node = data
-    for k in path.split("."):
-        if not isinstance(node, dict) or k not in node:
-            return None
-        node = node[k]
-    return node
+    """The value at a sweep path (``None`` when there is none): the same paths as
+    ``[uncertainties]`` read, so both resolve a path one way."""
+    from .uncertainties import get_path
+
+    return get_path(data, path)
 
 
 def design_size(sweep: Sweep) -> int:

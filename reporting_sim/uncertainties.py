@@ -64,6 +64,10 @@ def _get(data: dict, path: str):
     return node
 
 
+get_path = _get
+"""The value at a sweep or uncertainty path (also used by sweeps: ``experiment.get_param``)."""
+
+
 def _set(data: dict, path: str, value, source: str, field: str) -> None:
     """Set the value at ``path`` (as sweeps do: :func:`reporting_sim.variants.set_path`)."""
     from .variants import set_path
