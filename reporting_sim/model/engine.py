@@ -154,21 +154,32 @@ class Simulation:
                 buf.extend(gap.exponential(mean_gap, 512)[::-1].tolist())
             return buf.pop()
 
-        def arrive(wake=None) -> None:
-            if wake is not None:
-                now = env.now
-                kind = kinds[bisect.bisect_right(cum, u_kind())]
-                eid = rec.new_event(now, si, kind)
-                ev = Event(eid, now, kind)
-                ev.pending = 1  # held while the collectors consider it
-                live[eid] = ev
-                for col in collectors:
-                    col.consider(ev)
-                self.release(ev)
-            heappush(heap, (env._now + next_gap(), _NORMAL, next(seq), Wake(arrive, None)))
+        settle, one_kind = self._settle, kinds[0] if len(kinds) == 1 else None
+
+        def arrive(_tick) -> None:
+            now = env._now
+            # one kind: nothing to draw (the stream serves only this choice)
+            kind = one_kind if one_kind is not None else kinds[bisect.bisect_right(cum, u_kind())]
+            eid = rec.new_event(now, si, kind)
+            ev = Event(eid, now, kind)
+            ev.pending = 1  # held while the collectors consider it
+            live[eid] = ev
+            for col in collectors:
+                col.consider(ev)
+            ev.pending -= 1  # Simulation.release, written out
+            if not ev.pending:
+                settle(ev)
+            next_arrival()
 
         heap, seq = env._queue, env._eid
-        arrive()
+        tick = Wake(arrive, None)  # one pending arrival at a time: the same event serves
+        tick_callbacks = tick.callbacks
+
+        def next_arrival() -> None:
+            tick.callbacks = tick_callbacks
+            heappush(heap, (env._now + next_gap(), _NORMAL, next(seq), tick))
+
+        next_arrival()
 
     def _end_warmup(self) -> None:
         now = self.env.now
@@ -360,9 +371,13 @@ class Simulation:
         """One pending thing of ``ev`` is settled; forget the event when none is left."""
         ev.pending -= 1
         if ev.pending == 0:
-            self.rec.event_counts(ev.id, ev.observed, ev.reported, ev.observers,
-                                  bin(ev.analysed).count("1"), ev.independent)
-            del self.live[ev.id]
+            self._settle(ev)
+
+    def _settle(self, ev: Event) -> None:
+        """Nothing about ``ev`` is pending: hand its counts to the recorder, forget it."""
+        self.rec.event_counts(ev.id, ev.observed, ev.reported, ev.observers,
+                              bin(ev.analysed).count("1"), ev.independent)
+        del self.live[ev.id]
 
     # -- running -------------------------------------------------------------------
     def run(self) -> RunRecords:

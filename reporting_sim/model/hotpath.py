@@ -63,37 +63,37 @@ def _compile_cell(sim, cell) -> None:
     receive = _cell_arrival(sim, cell, done)
     cell.receive = receive
     cell.receive_cb = lambda wake: receive(wake._value)
-    cell._done_cb = done
+    cell._done_cb = lambda wake: done(wake._value)  # a report the general path started
 
 
 def _cell_work(sim, cell):
-    """The end of a report's work at a plain cell: account, start the next job, count,
-    record what a consumer now knows, pass the report on."""
+    """The end of a report's work at a plain cell (the report is its own SimPy event,
+    see :class:`.items.Report`): account, start the next job, count, record what a
+    consumer now knows, pass the report on."""
     env, rec, queue = sim.env, sim.rec, cell.queue
     heap, eid, work = env._queue, env._eid, cell.work
     consumer, analysis = cell.consumer, cell.analysis
 
-    def start(job, now: float) -> None:
-        if job.__class__ is not Report:
-            cell._start(job, now)  # an INTREP or routine work: the general path
-            return
-        cell.busy += 1
-        if job.t_in >= cell.t_reset:
-            cell.started += 1
-            cell.sum_wait += now - job.t_in
-        heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, job)))
-
-    def done(wake) -> None:
-        rep = wake._value
+    def done(rep) -> None:
         now = env._now
         dt = now - cell.t_last
         if dt:
             cell.busy_area += cell.busy * dt
             cell.queue_area += len(queue) * dt
             cell.t_last = now
-        cell.busy -= 1
         if queue:
-            start(queue.popleft(), now)
+            job = queue.popleft()
+            if job.__class__ is Report:  # the analyst goes on with it (busy unchanged)
+                if job.t_in >= cell.t_reset:
+                    cell.started += 1
+                    cell.sum_wait += now - job.t_in
+                job.callbacks = done_list
+                heappush(heap, (now + work(), NORMAL, next(eid), job))
+            else:  # an INTREP or routine work: the general path
+                cell.busy -= 1
+                cell._start(job, now)
+        else:
+            cell.busy -= 1
         if rep.t_in >= cell.t_reset:
             cell.completed += 1
             cell.sum_sojourn += now - rep.t_in
@@ -103,21 +103,25 @@ def _cell_work(sim, cell):
             cell.analyse(rep)
         cell.forward(rep)
 
+    done_list = [done]  # SimPy only iterates an event's callbacks: one list serves all
     return done
 
 
 def _cell_arrival(sim, cell, done):
-    """A report reaching a plain cell: receive, accept and start (or queue) in one."""
+    """A report reaching a plain cell: receive, accept and start (or queue) in one. It
+    never delivers anything at once (the work ends later), so callers need not count
+    the depth of zero-delay hops for it."""
     env, rec, queue = sim.env, sim.rec, cell.queue
     heap, eid, work = env._queue, env._eid, cell.work
     c, consumer, bit, index, dedupe = cell.c, cell.consumer, cell.bit, cell.index, cell.dedupe
+    done_list = [done]
 
     def receive(rep) -> None:
         now = env._now
-        ev = rep.event
         if consumer >= 0:
-            rec.count_arrival(ev.id, consumer, now)
+            rec.count_arrival(rep.event.id, consumer, now)
         if dedupe:
+            ev = rep.event
             if ev.seen & bit:
                 sim.end(rep, index, DUPLICATE)
                 return
@@ -132,12 +136,14 @@ def _cell_arrival(sim, cell, done):
         if cell.busy < c:  # start at once: it arrived now (t_in >= t_reset), no wait
             cell.busy += 1
             cell.started += 1
-            heappush(heap, (now + work(), NORMAL, next(eid), Wake(done, rep)))
+            rep.callbacks = done_list
+            heappush(heap, (now + work(), NORMAL, next(eid), rep))
         else:
             queue.append(rep)
             if len(queue) > cell.max_queue:
                 cell.max_queue = len(queue)
 
+    receive.never_at_once = True
     return receive
 
 
@@ -188,38 +194,67 @@ def _consider(sim, col):
     return consider
 
 
+def _hop(sim, dst, transit):
+    """Moving a report to ``dst`` after a ``transit`` sampler's time, as one function:
+    at once when the time is zero and fewer than ``_MAX_DEPTH`` such hops are under way
+    (counting them unless ``dst`` never delivers anything at once), else on SimPy's
+    queue with the report as its own event. A fixed zero transit skips the draw."""
+    env = sim.env
+    heap, eid, receive = env._queue, env._eid, dst.receive
+    receive_list = [receive]
+    direct = getattr(receive, "never_at_once", False)
+
+    def later(rep, delay: float) -> None:
+        rep.callbacks = receive_list
+        heappush(heap, (env._now + delay, NORMAL, next(eid), rep))
+
+    if direct and getattr(transit, "fixed", None) == 0:
+        def hop(rep) -> None:
+            if sim.depth < _MAX_DEPTH:
+                receive(rep)
+            else:
+                later(rep, 0.0)
+        return hop
+
+    def hop(rep) -> None:
+        delay = transit()
+        if delay == 0 and sim.depth < _MAX_DEPTH:
+            if direct:
+                receive(rep)
+            else:
+                sim.depth += 1
+                receive(rep)
+                sim.depth -= 1
+        else:
+            rep.callbacks = receive_list
+            heappush(heap, (env._now + delay, NORMAL, next(eid), rep))
+
+    return hop
+
+
 def _plain_link(sim, link):
     """Moving a report along a link without a meeting, nothing held back: the transit
     time, then the next node (at once when it is zero, as the general path does)."""
-    env, dst, transit, src_index = sim.env, link.dst, link.transit, link.src.index
-    heap, eid = env._queue, env._eid
+    src_index, hop = link.src.index, _hop(sim, link.dst, link.transit)
 
     def go(rep) -> None:
         rep.prev = src_index
-        delay = transit()
-        if delay == 0 and sim.depth < _MAX_DEPTH:
-            sim.depth += 1
-            dst.receive(rep)
-            sim.depth -= 1
-        else:
-            heappush(heap, (env._now + delay, NORMAL, next(eid), Wake(dst.receive_cb, rep)))
+        hop(rep)
 
     return go
 
 
 def _choose(sim, node):
     """``choose`` routing without gates: one draw, cumulative chances per kind of event,
-    and the plain link's move (:func:`_plain_link`) written out."""
+    and the plain link's move (:func:`_hop`)."""
     general, u, end, index = node.forward, node.u, sim.end, node.index
-    env = sim.env
-    heap, eid = env._queue, env._eid
     tables = []
     for kind in range(len(sim.kind_names)):
         acc, table = 0.0, []
         for link in node.links:
             if link.allowed is None or kind in link.allowed:
                 acc += link.p
-                table.append((acc, link.dst, link.transit))
+                table.append((acc, _hop(sim, link.dst, link.transit)))
         tables.append(table)
 
     def forward(rep, links=None) -> None:
@@ -227,16 +262,10 @@ def _choose(sim, node):
             general(rep, links)
             return
         x = u()
-        for acc, dst, transit in tables[rep.event.kind]:
+        for acc, hop in tables[rep.event.kind]:
             if x < acc:
                 rep.prev = index
-                delay = transit()
-                if delay == 0 and sim.depth < _MAX_DEPTH:
-                    sim.depth += 1
-                    dst.receive(rep)
-                    sim.depth -= 1
-                else:
-                    heappush(heap, (env._now + delay, NORMAL, next(eid), Wake(dst.receive_cb, rep)))
+                hop(rep)
                 return
         end(rep, index, ABSORBED)
 

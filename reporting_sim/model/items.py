@@ -48,7 +48,15 @@ class Report:
     reached its current node."""
 
     __slots__ = ("id", "parent", "event", "prev", "t_in", "cls", "cls_group", "cls_org",
-                 "imagery", "precise", "lineage", "rework")
+                 "imagery", "precise", "lineage", "rework", "callbacks")
+
+    # A report is also its own SimPy event on the hot path (:mod:`.hotpath`): SimPy's
+    # ``Environment.step`` reads only ``callbacks`` and ``_ok`` of an event it pops (and
+    # ``_value`` only when ``_ok`` is false), so a report being worked or in transit is
+    # pushed on SimPy's queue as it is, with ``callbacks`` naming what happens next,
+    # instead of wrapping it in a new event each hop. A report waits on at most one thing
+    # at a time, so one slot is enough.
+    _ok = True
 
     def __init__(self, rid: int, parent: int, event: Event, prev: int, t_in: float,
                  cls: int = MISSION, cls_group=None, cls_org=None, imagery=None, precise=True):
