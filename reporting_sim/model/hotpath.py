@@ -51,6 +51,10 @@ def specialise(sim) -> None:
     for node in sim.nodes.values():
         if sim.ungated and not (node.p_unit or node.p_group) and all(l.go for l in node.links):
             node.forward = (_choose(sim, node) if node.choose else _each(sim, node))
+    for node in sim.nodes.values():
+        bind = getattr(node._done_cb, "bind", None) if node.__class__ is Cell else None
+        if bind is not None:
+            bind()  # the end of work calls the cell's final forward directly
 
 
 def _plain_cell(cell) -> bool:
@@ -63,16 +67,19 @@ def _compile_cell(sim, cell) -> None:
     receive = _cell_arrival(sim, cell, done)
     cell.receive = receive
     cell.receive_cb = lambda wake: receive(wake._value)
-    cell._done_cb = lambda wake: done(wake._value)  # a report the general path started
+    done_cb = lambda wake: done(wake._value)  # a report the general path started  # noqa: E731
+    done_cb.bind = done.bind
+    cell._done_cb = done_cb
 
 
 def _cell_work(sim, cell):
     """The end of a report's work at a plain cell (the report is its own SimPy event,
     see :class:`.items.Report`): account, start the next job, count, record what a
     consumer now knows, pass the report on."""
-    env, rec, queue = sim.env, sim.rec, cell.queue
+    env, queue = sim.env, cell.queue
     heap, eid, work = env._queue, env._eid, cell.work
-    consumer, analysis = cell.consumer, cell.analysis
+    consumer, analysis, forward = cell.consumer, cell.analysis, cell.forward
+    known = _knows(sim.rec, consumer)
 
     def done(rep) -> None:
         now = env._now
@@ -97,29 +104,68 @@ def _cell_work(sim, cell):
         if rep.t_in >= cell.t_reset:
             cell.completed += 1
             cell.sum_sojourn += now - rep.t_in
-        if consumer >= 0:
-            rec.known(rep.event.id, consumer, now, rep.prev, rep.precise, rep.id)
+        if known is not None:
+            known(rep, now)
         if analysis:
             cell.analyse(rep)
-        cell.forward(rep)
+        forward(rep)
 
+    def bind() -> None:
+        nonlocal forward
+        forward = cell.forward
+
+    done.bind = bind
     done_list = [done]  # SimPy only iterates an event's callbacks: one list serves all
     return done
+
+
+def _knows(rec, consumer: int):
+    """:meth:`.Recorder.known` for one consumer, on its own columns (``None`` for a
+    node that is not a consumer)."""
+    if consumer < 0:
+        return None
+    times, via, precise, report = (rec.arr_t[consumer], rec.arr_via[consumer],
+                                   rec.arr_precise[consumer], rec.arr_report[consumer])
+
+    def known(rep, now: float) -> None:
+        eid = rep.event.id
+        if times[eid] != times[eid]:  # still nan: the first time counts
+            times[eid] = now
+            via[eid] = rep.prev
+            precise[eid] = 1 if rep.precise else 0
+            report[eid] = rep.id
+
+    return known
+
+
+def _counts_arrival(rec, consumer: int):
+    """:meth:`.Recorder.count_arrival` for one consumer, on its own columns."""
+    if consumer < 0:
+        return None
+    count, reached = rec.arr_n[consumer], rec.reach_t[consumer]
+
+    def count_arrival(eid: int, now: float) -> None:
+        count[eid] += 1
+        if reached[eid] != reached[eid]:  # still nan
+            reached[eid] = now
+
+    return count_arrival
 
 
 def _cell_arrival(sim, cell, done):
     """A report reaching a plain cell: receive, accept and start (or queue) in one. It
     never delivers anything at once (the work ends later), so callers need not count
     the depth of zero-delay hops for it."""
-    env, rec, queue = sim.env, sim.rec, cell.queue
+    env, queue = sim.env, cell.queue
     heap, eid, work = env._queue, env._eid, cell.work
-    c, consumer, bit, index, dedupe = cell.c, cell.consumer, cell.bit, cell.index, cell.dedupe
+    c, bit, index, dedupe = cell.c, cell.bit, cell.index, cell.dedupe
     done_list = [done]
+    count_arrival = _counts_arrival(sim.rec, cell.consumer)
 
     def receive(rep) -> None:
         now = env._now
-        if consumer >= 0:
-            rec.count_arrival(rep.event.id, consumer, now)
+        if count_arrival is not None:
+            count_arrival(rep.event.id, now)
         if dedupe:
             ev = rep.event
             if ev.seen & bit:
