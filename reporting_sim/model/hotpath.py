@@ -161,6 +161,7 @@ def _cell_arrival(sim, cell, done):
     c, bit, index, dedupe = cell.c, cell.bit, cell.index, cell.dedupe
     done_list = [done]
     count_arrival = _counts_arrival(sim.rec, cell.consumer)
+    duplicate = _ender(sim, index, DUPLICATE)
 
     def receive(rep) -> None:
         now = env._now
@@ -169,7 +170,7 @@ def _cell_arrival(sim, cell, done):
         if dedupe:
             ev = rep.event
             if ev.seen & bit:
-                sim.end(rep, index, DUPLICATE)
+                duplicate(rep)
                 return
             ev.seen |= bit
         rep.t_in = now
@@ -293,7 +294,8 @@ def _plain_link(sim, link):
 def _choose(sim, node):
     """``choose`` routing without gates: one draw, cumulative chances per kind of event,
     and the plain link's move (:func:`_hop`)."""
-    general, u, end, index = node.forward, node.u, sim.end, node.index
+    general, u, index = node.forward, node.u, node.index
+    absorbed = _ender(sim, index, ABSORBED)
     tables = []
     for kind in range(len(sim.kind_names)):
         acc, table = 0.0, []
@@ -313,14 +315,30 @@ def _choose(sim, node):
                 rep.prev = index
                 hop(rep)
                 return
-        end(rep, index, ABSORBED)
+        absorbed(rep)
 
     return forward
 
 
+def _ender(sim, index: int, state: int):
+    """:meth:`.Simulation.end` for reports ending at node ``index`` in ``state``, in an
+    untraced run: count the end, settle the event if nothing else is pending."""
+    ends, key, settle = sim.rec.report_ends, (index, state), sim._settle
+
+    def end(rep) -> None:
+        ends[key] = ends.get(key, 0) + 1
+        ev = rep.event
+        ev.pending -= 1
+        if not ev.pending:
+            settle(ev)
+
+    return end
+
+
 def _each(sim, node):
     """``each`` routing without gates: one draw per link, always (common random numbers)."""
-    general, u, end, index, links = node.forward, node.u, sim.end, node.index, node.links
+    general, u, index, links = node.forward, node.u, node.index, node.links
+    absorbed = _ender(sim, index, ABSORBED)
     if len(links) == 1:
         return _each_one(sim, node)
 
@@ -331,7 +349,7 @@ def _each(sim, node):
         kind = rep.event.kind
         chosen = [link for link in links if u() < link.p and (link.allowed is None or kind in link.allowed)]
         if not chosen:
-            end(rep, index, ABSORBED)
+            absorbed(rep)
         elif len(chosen) == 1:
             chosen[0].go(rep)
         else:
@@ -343,7 +361,8 @@ def _each(sim, node):
 def _each_one(sim, node):
     """``each`` routing over a single link without gates: one draw, then that link or
     nowhere."""
-    general, u, end, index = node.forward, node.u, sim.end, node.index
+    general, u, index = node.forward, node.u, node.index
+    absorbed = _ender(sim, index, ABSORBED)
     link = node.links[0]
     p, allowed, go = link.p, link.allowed, link.go
 
@@ -353,6 +372,6 @@ def _each_one(sim, node):
         elif u() < p and (allowed is None or rep.event.kind in allowed):
             go(rep)
         else:
-            end(rep, index, ABSORBED)
+            absorbed(rep)
 
     return forward
