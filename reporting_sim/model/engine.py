@@ -376,7 +376,7 @@ class Simulation:
     def _settle(self, ev: Event) -> None:
         """Nothing about ``ev`` is pending: hand its counts to the recorder, forget it."""
         self.rec.event_counts(ev.id, ev.observed, ev.reported, ev.observers,
-                              bin(ev.analysed).count("1"), ev.independent)
+                              ev.analysed.bit_count(), ev.independent)
         del self.live[ev.id]
 
     # -- running -------------------------------------------------------------------
