@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..distributions import Exponential
 from ..records import REPORT_STATES, STEP_KINDS
 from .items import GROUP, UNIT, Event, Report
 from .wake import NORMAL, Wake
@@ -259,15 +260,16 @@ class Cell(Node):
             sim.clock.daily(self.duty.start_h, self._duty_starts)
         bg = spec.background
         if bg is not None and bg.per_day > 0:
-            sim.clock.process(self._routine(24.0 / bg.per_day, sim.streams.get(f"background:{name}"),
-                                          bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
+            gaps = Exponential(dist="exponential", mean=24.0 / bg.per_day)
+            sim.clock.process(self._routine(gaps.sampler(sim.streams.get(f"background:{name}")),
+                                            bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
 
-    def _routine(self, mean_gap: float, gaps, work):
-        """The cell's routine work: a task every ``mean_gap`` hours on average (Poisson),
-        into the same inbox as the reports."""
+    def _routine(self, gap, work):
+        """The cell's routine work: a task after each ``gap()`` hours (Poisson), into the
+        same inbox as the reports."""
         env = self.sim.env
         while True:
-            yield env.timeout(float(gaps.exponential(mean_gap)))
+            yield env.timeout(gap())
             self._enqueue(BackgroundJob(work(), env.now))
 
     def reset_stats(self, now: float) -> None:
