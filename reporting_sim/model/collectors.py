@@ -56,11 +56,11 @@ class Collector(Node):
 
     kind = "collector"
 
-    def __init__(self, sim, name, index, spec, consumer_index, kinds_seen):
-        super().__init__(sim, name, index, spec, consumer_index)
-        mech = sim.scenario.mechanisms
-        self.spec = spec
-        self.kinds_seen = kinds_seen  # frozenset of kind indices, or None for all
+    def __init__(self, sim, plan):
+        super().__init__(sim, plan)
+        spec = self.spec = plan.spec
+        name = plan.name
+        self.kinds_seen = plan.kinds_seen  # frozenset of kind indices, or None for all
         self.p_observe = spec.p_observe
         self.p_report = spec.p_report
         self.precision = spec.precision
@@ -69,16 +69,17 @@ class Collector(Node):
         self.formats = spec.formats
         self.written = spec.written
         self.written_links: list = []
-        self.literacy = spec.literacy if mech.literacy else 1.0
+        self.literacy = plan.literacy
         self.draws = self._draw_buffer(sim.streams, name, spec)
         self._patrol_rhythm(spec.patrols)
         self.after_patrol = spec.report_after_patrol
-        self.active_from = self._accredited_from(sim.streams, name, spec.accreditation, mech.accreditation)
-        self.tasking = spec.tasking if mech.tasking else None
+        self.active_from = self._accredited_from(sim.streams, name, spec.accreditation,
+                                                 plan.accreditation_wait)
+        self.tasking = plan.tasking
         self.tasked_until = -math.inf
         self.tasks = 0
-        self.rotation = spec.rotation if mech.rotations else None
-        self.pool = sim.pools.get(spec.pool) if (spec.pool and mech.escorts) else None
+        self.rotation = plan.rotation
+        self.pool = sim.pools.get(plan.pool) if plan.pool else None
         self.patrols_out = 0
         self.patrols_cancelled = 0
         self.observed = 0

@@ -1,7 +1,7 @@
 """The SimPy engine: runs the network plan of a scenario for one seed.
 
 The network is worked out first, without SimPy, as a :class:`~.plan.Plan` (nodes,
-links, reach, rivals, boards, the mechanism switches that shape the network);
+links, reach, rivals, boards, calendars, every mechanism switch applied);
 :class:`Simulation` takes a plan (or a scenario, and builds its plan) and a seed, and
 owns the SimPy environment, the named random streams, the recorder
 and the run-time nodes (see :mod:`.nodes`). Ground truth comes from event sources
@@ -79,7 +79,7 @@ class Simulation:
         self.live_reports: dict[int, Report] = {}  # only when tracing
         self.next_report = 0
         self.depth = 0
-        self.sanitise = sc.mechanisms.sanitisation
+        self.sanitise = self.plan.sanitise
         self.shelf_lives = [k.shelf_life_h for k in sc.kinds.values()]
         self.current_kinds = frozenset(i for i, k in enumerate(sc.kinds.values()) if k.family == "current")
         self._build()
@@ -96,11 +96,6 @@ class Simulation:
             self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
         self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
-        for np_ in self.plan.nodes:
-            node = self.nodes[np_.name]
-            node.reach = list(np_.reach)
-            if node.hoard is not None:
-                node.rivals = np_.rivals
         for bname in self.plan.boards:
             board = sc.boards[bname]
             members = [self.nodes[m] for m in board.members]
@@ -116,16 +111,11 @@ class Simulation:
             self.clock.after(self.warmup_days * 24, self._end_warmup)
 
     def _make_node(self, np_):
-        spec = self.scenario.nodes[np_.name]
-        if np_.type == "collector":
-            return Collector(self, np_.name, np_.index, spec, np_.consumer, np_.kinds_seen)
-        if np_.type == "cell":
-            return Cell(self, np_.name, np_.index, spec, np_.consumer)
-        return Commander(self, np_.name, np_.index, spec, np_.consumer)
+        return {"collector": Collector, "cell": Cell, "commander": Commander}[np_.type](self, np_)
 
     def _build_links(self) -> None:
         """The plan's links at run time, each with its own transit stream."""
-        meetings = self.scenario.meetings
+        meetings = self.plan.meetings
         for lp in self.plan.links:
             transit = lp.transit.sampler(self.streams.get(f"transit:{lp.key}"))
             src, dst = self.nodes[lp.src], self.nodes[lp.dst]
@@ -291,7 +281,7 @@ class Simulation:
 
     def _board(self, name: str, board, members: list):
         """The board's routine: it meets at each of its meeting's times, for good."""
-        meeting = self.scenario.meetings[board.meeting]
+        meeting = self.plan.meetings[board.meeting]
         env = self.env
         u_bring = self.streams.uniform_sampler(f"board_bring:{name}")
         u_rework = self.streams.uniform_sampler(f"board_rework:{name}")
@@ -315,7 +305,7 @@ class Simulation:
             items = held[m.index]
             if not items:
                 continue
-            othering = self.scenario.mechanisms.coping and "othering" in self.scenario.nodes[m.name].coping
+            othering = "othering" in m.coping
             batch = list(items)
             items.clear()
             for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:

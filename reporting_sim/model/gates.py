@@ -74,5 +74,5 @@ def competition(sim, src, dst) -> Optional[float]:
         return None
     if u < h.p_never + h.p_hold:
         now = sim.env.now
-        return sim.scenario.meetings[h.until].next_at(now) - now
+        return sim.plan.meetings[h.until].next_at(now) - now
     return 0.0

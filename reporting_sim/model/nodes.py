@@ -51,7 +51,7 @@ class Link:
         self.dst = dst  # Node
         self.p = p
         self.transit = transit  # zero-argument sampler
-        self.meeting = meeting  # scenario.Meeting or None
+        self.meeting = meeting  # plan.Calendar or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
         self.go = None  # a specialised send for a plain link (see .hotpath)
@@ -63,35 +63,36 @@ class Node:
     kind = "node"
     knows_on_arrival = True  # a consumer knows of an event when the report reaches it
 
-    def __init__(self, sim, name: str, index: int, spec, consumer_index: int):
+    def __init__(self, sim, plan):
+        """A node at run time from its :class:`.plan.NodePlan` (switches applied)."""
+        spec = plan.spec
+        name = self.name = plan.name
         self.sim = sim
-        self.name = name
-        self.index = index
-        self.bit = 1 << index
+        self.index = plan.index
+        self.bit = 1 << plan.index
         self.dedupe = spec.dedupe
         self.choose = spec.routing == "choose"
-        self.consumer = consumer_index
+        self.consumer = plan.consumer
         self.links: list[Link] = []
         self.u = sim.streams.uniform_sampler(f"route:{name}")
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
-        mech = sim.scenario.mechanisms
-        cl = spec.classify if mech.classification else None
+        cl = plan.classify
         self.p_unit = cl.unit if cl else 0.0
         self.p_group = cl.group if cl else 0.0
         if cl:
             self.u_classify = sim.streams.uniform_sampler(f"classify:{name}")
         self.intrep = spec.intrep_h.sampler(sim.streams.get(f"intrep:{name}")) if spec.intrep_h else None
-        hoard = spec.hoard if mech.competition else None
-        self.hoard = hoard
-        self.rivals = frozenset()  # node indices, filled in by the engine
+        hoard = self.hoard = plan.hoard
+        self.rivals = plan.rivals  # node indices
+        self.coping = plan.coping
         if hoard:
             self.u_hoard = sim.streams.uniform_sampler(f"hoard:{name}")
         self.analysis = spec.analysis
         self.receive_cb = self.receive_event  # bound once, scheduled per transit
         self.boards: list = []  # (board, list of held items) for boards this node sits on
-        self.reach = 0  # bit mask of the consumers reachable from here (for `withheld`)
+        self.reach = list(plan.reach)  # per kind: bit mask of the consumers reachable from here
 
     # -- arriving ------------------------------------------------------------------
     def receive(self, rep: Report) -> None:
@@ -240,8 +241,9 @@ class Cell(Node):
     kind = "cell"
     knows_on_arrival = False  # a consumer cell knows of an event once it has worked it
 
-    def __init__(self, sim, name, index, spec, consumer_index):
-        super().__init__(sim, name, index, spec, consumer_index)
+    def __init__(self, sim, plan):
+        super().__init__(sim, plan)
+        spec, name = plan.spec, plan.name
         self.c = spec.analysts
         self.inbox = spec.inbox
         self.work = spec.work_h.sampler(sim.streams.get(f"work:{name}"))

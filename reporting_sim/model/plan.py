@@ -5,15 +5,22 @@
 the links that exist (informal links only where a unit builds bridges) with their
 chance, transit distribution, meeting, kind filter and fixed gate (from the sender's
 coping strategy), which consumers each node can still reach for each kind of event
-(for ``withheld``), each hoarding node's rivals, the boards that sit, and whether the
-network has any sharing gate at all. The ``[mechanisms]`` switches that shape the
-network (coping, pull, boards, competition, classification) are applied here. No SimPy
-and no random numbers: a plan can be inspected and tested without running anything;
-the engine (:mod:`.engine`) takes a plan and a seed.
+(for ``withheld``), each hoarding node's rivals, the boards that sit, the meeting
+calendars, and whether the network has any sharing gate at all.
+
+**Every ``[mechanisms]`` switch is applied here, once**: a node's plan carries what is
+left of each mechanism (its classification chances, hoarding, coping strategies,
+literacy, accreditation wait, tasking, rotation and escort pool are ``None``, empty or
+neutral when the mechanism is off), links and boards are shaped by coping, pull and
+boards, and :attr:`Plan.sanitise` says whether imagery is sanitised. The running model
+reads the plan, never the switches. No SimPy and no random numbers: a plan can be
+inspected and tested without running anything; the engine (:mod:`.engine`) takes a
+plan and a seed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -41,10 +48,37 @@ class LinkPlan:
 
 
 @dataclass(frozen=True)
+class Calendar:
+    """When a meeting is held, as plain numbers: every ``every_h`` hours from hour
+    ``start_h``, until hour ``until_h`` (``inf``: for good)."""
+
+    start_h: float
+    every_h: float
+    until_h: float
+
+    @classmethod
+    def of(cls, meeting) -> "Calendar":
+        until = math.inf if meeting.until_day is None else meeting.until_day * 24
+        return cls(meeting.from_day * 24 + meeting.first_h, meeting.every_h, until)
+
+    def next_at(self, t: float) -> float:
+        """The first meeting at or after hour ``t`` (``inf`` when none is left, or when
+        ``t`` itself is ``inf``: after a wait for a meeting that never comes)."""
+        if t == math.inf:
+            return math.inf
+        start = self.start_h
+        k = 0 if t <= start else math.ceil((t - start) / self.every_h - 1e-12)
+        at = max(start + k * self.every_h, t)  # never before t, whatever the rounding
+        return math.inf if at > self.until_h else at
+
+
+@dataclass(frozen=True)
 class NodePlan:
     """One node: its type (``collector``, ``cell`` or ``commander``), index, consumer
     index (-1: not a consumer), kinds seen (collectors; ``None``: all), the consumers
-    it can still reach per kind (bit masks), and its rivals (node indices)."""
+    it can still reach per kind (bit masks), its rivals (node indices), its
+    specification, and what the mechanism switches leave of its mechanisms
+    (``None``, empty or neutral: switched off or not given)."""
 
     name: str
     type: str
@@ -53,6 +87,15 @@ class NodePlan:
     kinds_seen: Optional[frozenset]
     reach: tuple
     rivals: frozenset
+    spec: object  # the scenario's node table (read-only)
+    classify: object = None  # scenario.Classify
+    hoard: object = None  # scenario.Hoard
+    coping: frozenset = frozenset()
+    literacy: float = 1.0
+    accreditation_wait: bool = False  # collectors: the accreditation duration applies
+    tasking: object = None
+    rotation: object = None
+    pool: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +108,8 @@ class Plan:
     links: tuple  # LinkPlan, in scenario order
     boards: tuple  # names of the boards that sit
     ungated: bool
+    sanitise: bool  # raw imagery leaves its channel only as an INTREP
+    meetings: dict  # name -> Calendar
 
     def node(self, name: str) -> NodePlan:
         return next(n for n in self.nodes if n.name == name)
@@ -82,19 +127,28 @@ def build_plan(sc) -> Plan:
     nodes = tuple(_node(sc, name, i, kinds, reach[i], index) for name, i in index.items())
     return Plan(scenario=sc, kinds=kinds, nodes=nodes, links=links,
                 boards=tuple(sc.boards) if sc.mechanisms.boards else (),
-                ungated=not _gated(sc, links))
+                ungated=not _gated(sc, links), sanitise=sc.mechanisms.sanitisation,
+                meetings={name: Calendar.of(m) for name, m in sc.meetings.items()})
 
 
 def _node(sc, name: str, i: int, kinds: tuple, reach: tuple, index: dict) -> NodePlan:
-    spec = sc.nodes[name]
+    spec, mech = sc.nodes[name], sc.mechanisms
     typ = sc.node_type(name)
     seen = None
     if typ == "collector" and spec.kinds is not None:
         seen = frozenset(kinds.index(k) for k in spec.kinds)
-    hoard = spec.hoard if sc.mechanisms.competition else None
+    hoard = spec.hoard if mech.competition else None
     rivals = frozenset(index[r] for r in hoard.rivals) if hoard else frozenset()
     consumer = sc.consumers.index(name) if name in sc.consumers else -1
-    return NodePlan(name, typ, i, consumer, seen, reach, rivals)
+    switched = dict(classify=spec.classify if mech.classification else None, hoard=hoard,
+                    coping=frozenset(spec.coping) if mech.coping else frozenset())
+    if typ == "collector":
+        switched.update(literacy=spec.literacy if mech.literacy else 1.0,
+                        accreditation_wait=mech.accreditation,
+                        tasking=spec.tasking if mech.tasking else None,
+                        rotation=spec.rotation if mech.rotations else None,
+                        pool=spec.pool if mech.escorts else None)
+    return NodePlan(name, typ, i, consumer, seen, reach, rivals, spec, **switched)
 
 
 def _links(sc, kinds: tuple):
