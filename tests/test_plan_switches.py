@@ -1,0 +1,82 @@
+"""The plan applies every ``[mechanisms]`` switch once, and carries the meeting
+calendars the running model reads (reporting_sim.model.plan)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reporting_sim import scenario
+from reporting_sim.model import build_plan
+from reporting_sim.model import plan as plan_module
+from reporting_sim.model.plan import Calendar
+
+MODEL = Path(plan_module.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def minusma_data():
+    return scenario.load_data("minusma-2015")[0]
+
+
+def _plan_without(data, switch):
+    data = copy.deepcopy(data)
+    data.setdefault("mechanisms", {})[switch] = False
+    return build_plan(scenario.parse(data, f"no-{switch}"))
+
+
+def test_only_the_plan_reads_the_mechanism_switches():
+    readers = sorted(p.name for p in MODEL.glob("*.py")
+                     if re.search(r"\bmechanisms\b", re.sub(r'""".*?"""', "", p.read_text(), flags=re.S)))
+    assert readers == ["plan.py"]
+
+
+# switch -> (a NodePlan field, its value with the mechanism on for some node, off)
+NODE_SWITCHES = {
+    "classification": ("classify", lambda v: v is not None, lambda v: v is None),
+    "competition": ("hoard", lambda v: v is not None, lambda v: v is None),
+    "coping": ("coping", bool, lambda v: v == frozenset()),
+    "literacy": ("literacy", lambda v: v < 1.0, lambda v: v == 1.0),
+    "accreditation": ("accreditation_wait", bool, lambda v: v is False),
+    "tasking": ("tasking", lambda v: v is not None, lambda v: v is None),
+    "rotations": ("rotation", lambda v: v is not None, lambda v: v is None),
+    "escorts": ("pool", lambda v: v is not None, lambda v: v is None),
+}
+
+
+@pytest.mark.parametrize("switch", sorted(NODE_SWITCHES))
+def test_a_switched_off_mechanism_is_neutral_in_every_node_plan(minusma_data, switch):
+    field, on_value, off_value = NODE_SWITCHES[switch]
+    on = build_plan(scenario.parse(copy.deepcopy(minusma_data), "on"))
+    off = _plan_without(minusma_data, switch)
+    assert any(on_value(getattr(n, field)) for n in on.nodes), f"no node uses {switch} in minusma-2015"
+    assert all(off_value(getattr(n, field)) for n in off.nodes)
+
+
+def test_sanitisation_switch_is_in_the_plan(minusma_data):
+    assert build_plan(scenario.parse(copy.deepcopy(minusma_data), "on")).sanitise is True
+    assert _plan_without(minusma_data, "sanitisation").sanitise is False
+
+
+def test_calendars_cover_every_meeting(minusma_data):
+    plan = build_plan(scenario.parse(copy.deepcopy(minusma_data), "on"))
+    assert set(plan.meetings) == set(minusma_data["meetings"])
+    assert all(isinstance(c, Calendar) for c in plan.meetings.values())
+
+
+meetings = st.builds(
+    dict, first_h=st.floats(0, 23.99), every_h=st.floats(0.01, 400),
+    from_day=st.floats(0, 400), until_day=st.one_of(st.none(), st.floats(0, 800)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=meetings, t=st.one_of(st.floats(0, 30_000), st.just(math.inf)))
+def test_a_calendar_gives_exactly_the_meeting_times_of_the_scenario(spec, t):
+    meeting = scenario.Meeting(**spec)
+    assert Calendar.of(meeting).next_at(t) == meeting.next_at(t)
