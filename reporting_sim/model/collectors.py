@@ -193,7 +193,7 @@ class Collector(Node):
             return
         if u_obs >= self.chance_to_observe(now):
             return
-        ev.pending += 1
+        sim.hold(ev)  # the observation is pending
         if self.pool is not None:
             if now < self.out_until:
                 self._observed(ev, self.out_until, draws)
@@ -210,7 +210,7 @@ class Collector(Node):
         else:
             t_obs = back = now
         if t_obs > ev.t + sim.shelf_lives[ev.kind]:
-            ev.pending -= 1  # the next patrol comes too late: nothing left to see
+            sim.release(ev)  # the next patrol comes too late: nothing left to see
             return
         if t_obs == now:
             self._observed(ev, back, draws)
@@ -251,7 +251,7 @@ class Collector(Node):
                 delay += back - now
             if self.branch and u_lit >= self.literacy and not self.formats:
                 delay += dictation
-            ev.pending += 1
+            sim.hold(ev)  # the report is pending
             if delay == 0:
                 self._release(ev, now, precise or self.imagery is not None, False)
             else:
@@ -263,7 +263,7 @@ class Collector(Node):
                     w_delay += back - now
                 if u_lit >= self.literacy and not self.formats:
                     w_delay += dictation
-                ev.pending += 1
+                sim.hold(ev)  # the written report is pending
                 sim.clock.after(w_delay, self._release, ev, now, precise_written, True)
         sim.release(ev)  # the observation is settled; its reports keep the event live
 

@@ -152,7 +152,7 @@ class Simulation:
             kind = one_kind if one_kind is not None else kinds[bisect.bisect_right(cum, u_kind())]
             eid = rec.new_event(now, si, kind)
             ev = Event(eid, now, kind)
-            ev.pending = 1  # held while the collectors consider it
+            ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
             live[eid] = ev
             for col in collectors:
                 col.consider(ev)
@@ -180,14 +180,12 @@ class Simulation:
 
     # -- reports -------------------------------------------------------------------
     def new_report(self, ev: Event, origin: int, parent: int = -1, pending_taken: bool = False) -> Report:
-        """A new report of ``ev`` at node ``origin`` (``pending_taken``: the event's
-        pending count already includes it)."""
+        """A new report of ``ev`` at node ``origin`` (``pending_taken``: the event is
+        already held for it)."""
         rid = self.next_report
         self.next_report += 1
         if not pending_taken:
-            if ev.pending == 0 and ev.id not in self.live:
-                self.live[ev.id] = ev  # a board brings a settled event back to life
-            ev.pending += 1
+            self.hold(ev)
         rep = Report(rid, parent, ev, origin, self.env.now)
         if self.tracing:
             self.live_reports[rid] = rep
@@ -356,6 +354,19 @@ class Simulation:
         else:
             rep.rework = bool(rep.lineage)
             n.receive(rep)
+
+    # -- an event's lifetime ----------------------------------------------------------
+    # An event is live while anything about it is pending: the collectors considering it,
+    # an observation, a report moving. ``hold`` and ``release`` are the only ways its
+    # count changes (the hot path writes them out, see :mod:`.hotpath`); when nothing is
+    # left, ``_settle`` hands its counts to the recorder and forgets it.
+
+    def hold(self, ev: Event) -> None:
+        """Something about ``ev`` is now pending; a board may bring a settled event
+        back to life this way."""
+        if ev.pending == 0 and ev.id not in self.live:
+            self.live[ev.id] = ev
+        ev.pending += 1
 
     def release(self, ev: Event) -> None:
         """One pending thing of ``ev`` is settled; forget the event when none is left."""

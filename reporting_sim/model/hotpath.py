@@ -225,7 +225,7 @@ def _consider(sim, col):
         ev.observers |= bit
         precise = (formats or u_prec < precision) if branch else u_prec < precision
         if u_rep < p_report:
-            ev.pending += 1
+            ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
             if delay == 0:  # Collector._release and Simulation.new_report written out
                 ev.reported += 1
                 col.released += 1
