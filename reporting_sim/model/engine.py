@@ -262,7 +262,8 @@ class Simulation:
             link.dst.receive(rep)
             self.depth -= 1
         else:
-            self.schedule(Wake(link.dst.receive_cb, rep), _NORMAL, delay)
+            rep.callbacks = link.dst.on_arrival
+            self.schedule(rep, _NORMAL, delay)
 
     def end(self, rep: Report, node: int, state: int) -> None:
         """``rep`` ends here in terminal ``state``."""

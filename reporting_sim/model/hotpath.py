@@ -30,7 +30,7 @@ from heapq import heappush
 from .collectors import Collector
 from .items import Report
 from .nodes import ABSORBED, DUPLICATE, Cell
-from .wake import NORMAL, Wake
+from .wake import NORMAL
 
 _MAX_DEPTH = 50  # zero-delay hops delivered inside the step that sent them, at most
 
@@ -52,7 +52,7 @@ def specialise(sim) -> None:
         if sim.ungated and not (node.p_unit or node.p_group) and all(l.go for l in node.links):
             node.forward = (_choose(sim, node) if node.choose else _each(sim, node))
     for node in sim.nodes.values():
-        bind = getattr(node._done_cb, "bind", None) if node.__class__ is Cell else None
+        bind = getattr(node.on_done[0], "bind", None) if node.__class__ is Cell else None
         if bind is not None:
             bind()  # the end of work calls the cell's final forward directly
 
@@ -66,10 +66,8 @@ def _compile_cell(sim, cell) -> None:
     done = _cell_work(sim, cell)
     receive = _cell_arrival(sim, cell, done)
     cell.receive = receive
-    cell.receive_cb = lambda wake: receive(wake._value)
-    done_cb = lambda wake: done(wake._value)  # a report the general path started  # noqa: E731
-    done_cb.bind = done.bind
-    cell._done_cb = done_cb
+    cell.on_arrival = [receive]
+    cell.on_done = [done]  # also for a report the general path starts
 
 
 def _cell_work(sim, cell):

@@ -29,7 +29,7 @@ from collections import deque
 from ..distributions import Exponential
 from ..records import REPORT_STATES, STEP_KINDS
 from .items import GROUP, UNIT, Event, Report
-from .wake import NORMAL, Wake
+from .wake import NORMAL
 
 ABSORBED = REPORT_STATES.index("absorbed")
 DUPLICATE = REPORT_STATES.index("duplicate")
@@ -90,7 +90,7 @@ class Node:
         if hoard:
             self.u_hoard = sim.streams.uniform_sampler(f"hoard:{name}")
         self.analysis = spec.analysis
-        self.receive_cb = self.receive_event  # bound once, scheduled per transit
+        self.on_arrival = [self.receive]  # a report in transit is its own event (.items.Report)
         self.boards: list = []  # (board, list of held items) for boards this node sits on
         self.reach = list(plan.reach)  # per kind: bit mask of the consumers reachable from here
 
@@ -137,10 +137,6 @@ class Node:
             if not rep.lineage or rep.rework:
                 ev.independent += 1
         rep.lineage |= self.bit
-
-    def receive_event(self, timeout) -> None:
-        """SimPy callback: a report whose transit ended (the timeout's value)."""
-        self.receive(timeout._value)
 
     def hold_for_boards(self, rep: Report) -> None:
         item = (rep.event, rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise, rep.lineage)
@@ -207,7 +203,8 @@ class Node:
 class IntrepJob:
     """Writing one INTREP for the reports (one per outgoing link) of an imagery report."""
 
-    __slots__ = ("reps", "links", "t_in", "event")
+    __slots__ = ("reps", "links", "t_in", "event", "callbacks")
+    _ok = True  # its own SimPy event while it is worked (see .items.Report)
 
     def __init__(self, reps: list, links: list, t_in: float):
         self.reps = reps
@@ -220,7 +217,8 @@ class BackgroundJob:
     """A piece of a cell's routine work (not a report): it takes an analyst for
     ``work`` hours and passes nothing on."""
 
-    __slots__ = ("work", "t_in")
+    __slots__ = ("work", "t_in", "callbacks")
+    _ok = True  # its own SimPy event while it is worked (see .items.Report)
     event = None
     reps = ()
 
@@ -256,7 +254,10 @@ class Cell(Node):
         if self.pull is not None:
             self.u_pull = sim.streams.uniform_sampler(f"pull:{name}")
         self.busy = 0
-        self._done_cb = self._done  # bound once: the hot path schedules it per report
+        # what a job's own SimPy event calls when its work ends (see .items.Report)
+        self.on_done = [self._done]
+        self.on_routine_done = [self._done_routine]
+        self.on_intrep_done = [self._done_intrep]
         self.reset_stats(0.0)
         if self.duty is not None:
             sim.clock.daily(self.duty.start_h, self._duty_starts)
@@ -376,17 +377,20 @@ class Cell(Node):
             if sim.tracing:
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
-            sim.schedule(Wake(self._done_cb, job), NORMAL, work)
+            job.callbacks = self.on_done
+            sim.schedule(job, NORMAL, work)
             return
         if job.__class__ is BackgroundJob:
-            sim.clock.after(job.work, self._done_routine)
+            job.callbacks = self.on_routine_done
+            sim.schedule(job, NORMAL, job.work)
             return
         work = self.intrep()
         if sim.tracing:
             for r in job.reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_QUEUE, r.t_in, now)
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + work)
-        sim.clock.after(work, self._done_intrep, job)
+        job.callbacks = self.on_intrep_done
+        sim.schedule(job, NORMAL, work)
 
     def _free(self, now: float) -> None:
         """An analyst is free at ``now``: account, and start the next job if on duty."""
@@ -395,8 +399,7 @@ class Cell(Node):
         if (self.queue or self.queue_lt) and (self.duty is None or self.on_duty(now)):
             self._start(self._next(), now)
 
-    def _done(self, wake) -> None:
-        rep = wake._value
+    def _done(self, rep) -> None:
         sim = self.sim
         now = sim.env.now
         dt = now - self.t_last
@@ -416,7 +419,7 @@ class Cell(Node):
             self.analyse(rep)
         self.forward(rep)
 
-    def _done_routine(self) -> None:
+    def _done_routine(self, _job) -> None:
         self._free(self.sim.env.now)
         self.routine_done += 1
 
