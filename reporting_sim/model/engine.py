@@ -44,12 +44,11 @@ from .gates import INTREP, PASS, gate
 from .hotpath import specialise
 from .plan import Plan, build_plan
 from .items import Event, Report
-from .wake import NORMAL as _NORMAL, Wake
+from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL as _NORMAL, Wake
 from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
                     Commander, Link)
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
-_MAX_DEPTH = 50
 
 
 class Simulation:

@@ -30,9 +30,8 @@ from heapq import heappush
 from .collectors import Collector
 from .items import Report
 from .nodes import ABSORBED, DUPLICATE, Cell
-from .wake import NORMAL
+from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 
-_MAX_DEPTH = 50  # zero-delay hops delivered inside the step that sent them, at most
 
 
 def specialise(sim) -> None:

@@ -12,6 +12,10 @@ import simpy
 
 NORMAL = simpy.events.NORMAL
 
+# Zero-delay hops (a report passed on at once) are delivered inside the step that sent
+# them, at most this many deep; the next one goes on SimPy's queue at the same time.
+MAX_ZERO_DELAY_DEPTH = 50
+
 
 class Wake:
     """One callback and a value, for ``Environment.schedule``."""

@@ -1,0 +1,70 @@
+"""The specialised hot path (reporting_sim.model.hotpath) on the pieces this round
+added: fixed-zero transits, deliveries straight into a plain cell, the depth bound on
+zero-delay hops, reports as their own SimPy events, and consumers writing their own
+recorder columns. Each case must give exactly what the general path gives."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import tiny_network
+from reporting_sim import scenario
+from reporting_sim.model import Simulation, engine, hotpath
+from reporting_sim.model.items import Report
+
+
+def assert_same(sc, seed=3, days=20.0, **kw):
+    fast = Simulation(sc, seed, days, **kw).run()
+    general = Simulation(sc, seed, days, specialised=False, **kw).run()
+    for a, b in zip((fast.ledger, fast.events, fast.reports, fast.cells),
+                    (general.ledger, general.events, general.reports, general.cells)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert fast.meta == general.meta
+    return fast
+
+
+def test_a_long_chain_of_zero_delay_hops_meets_the_depth_bound_the_same_way(monkeypatch):
+    # 60 commanders in a row pass word on at once: past 50 nested hops the rest goes
+    # through SimPy's queue (at the same time), in both paths; the chain ends in a
+    # plain cell, which the fast path feeds without counting the depth
+    names = [f"c{i}" for i in range(60)]
+    links = ([{"from": "watcher", "to": "c0"}] + [{"from": a, "to": b} for a, b in zip(names, names[1:])]
+             + [{"from": names[-1], "to": "desk"}])
+    data = tiny_network(commanders={n: {} for n in names}, cells={"desk": {"consumer": True, "analysts": 2}},
+                        rate_per_day=30.0)
+    data["links"] = links
+    sc = scenario.parse(data, "chain")
+    rec = assert_same(sc)
+    assert rec.meta["reports_created"] > 400
+    # the bound is met: raised past the chain's length, SimPy handles fewer events
+    # (no hop is deferred), with every outcome the same (the hops take no time)
+    bounded = _events_handled(sc)
+    monkeypatch.setattr(hotpath, "_MAX_DEPTH", 1000)
+    monkeypatch.setattr(engine, "_MAX_DEPTH", 1000)
+    assert _events_handled(sc) < bounded
+
+
+def _events_handled(sc) -> int:
+    sim = Simulation(sc, 3, 20.0)
+    sim.run()
+    return next(sim.env._eid)
+
+
+@pytest.mark.parametrize("transit", [0.0, {"dist": "exponential", "mean": 0.5}])
+def test_choose_routing_into_plain_cells_with_fixed_zero_or_random_transit(network, transit):
+    sc = network(cells={"a": {"analysts": 2, "routing": "choose"}, "b": {"consumer": True},
+                        "c": {"consumer": True, "analysts": 2}},
+                 links=[{"from": "a", "to": "b", "p": 0.5, "transit_h": transit},
+                        {"from": "a", "to": "c", "p": 0.4, "transit_h": transit}],
+                 rate_per_day=60.0)
+    rec = assert_same(sc)
+    assert rec.meta["reports_created"] > 1000
+
+
+def test_a_report_is_its_own_event_for_simpy():
+    # what SimPy's Environment.step reads of an event it pops
+    rep = Report(0, -1, None, 0, 0.0)
+    assert rep._ok is True
+    rep.callbacks = [print]
+    assert rep.callbacks == [print]
