@@ -1,9 +1,12 @@
-"""A minimal event for SimPy's scheduler, used on the per-report hot path.
+"""Minimal events for SimPy's scheduler.
 
-SimPy's ``Environment.step`` needs only an event's ``callbacks``, ``_ok`` and
-``_value``. A :class:`Wake` has just those, so it is much cheaper to make than a
-``Timeout``; it is scheduled with SimPy's own ``Environment.schedule`` and processed by
-SimPy's event loop like any other event, in the same (time, priority, insertion) order.
+SimPy's ``Environment.step`` reads only an event's ``callbacks`` and ``_ok`` (and
+``_value`` when ``_ok`` is false). A :class:`Wake` has just those, so it is much cheaper
+to make than a ``Timeout``; :class:`.clock.Clock` (``after``, ``first``) and the event
+sources schedule them with SimPy's own ``Environment.schedule``, and SimPy processes
+them like any other event, in the same (time, priority, insertion) order. Reports and
+the jobs of a cell need no wrapper at all: each is its own event while it waits
+(:class:`.items.Report`).
 """
 
 from __future__ import annotations
