@@ -51,6 +51,16 @@ class Pool:
         self.free += 1
 
 
+def _plus(delay: float, since_patrol: float, after_patrol: bool, dictation: float, dictates: bool) -> float:
+    """A report's delay, plus the rest of the patrol if it is written after it, plus
+    the dictation if it waits for one."""
+    if after_patrol:
+        delay += since_patrol
+    if dictates:
+        delay += dictation
+    return delay
+
+
 class Collector(Node):
     """A unit that observes events and releases reports (see the module docstring)."""
 
@@ -232,6 +242,8 @@ class Collector(Node):
         return p_obs
 
     def _observed(self, ev: Event, back: float, draws) -> None:
+        """``ev`` is observed now (its patrol back at ``back``): the main report and a
+        written one are released, each with its own chance and delay."""
         sim = self.sim
         now = sim.env.now
         _u_obs, u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
@@ -243,29 +255,27 @@ class Collector(Node):
         # word its patrol gives the chief, which formats do not touch
         precise_written = self.formats or u_prec < self.precision
         precise = precise_written if self.branch else u_prec < self.precision
-        p = self.p_report
-        if tasked and self.branch:
-            p = self.tasking.p_written
+        dictates = u_lit >= self.literacy and not self.formats  # waits for dictation
+        p = self.tasking.p_written if tasked and self.branch else self.p_report
         if u_rep < p:
-            if self.after_patrol:
-                delay += back - now
-            if self.branch and u_lit >= self.literacy and not self.formats:
-                delay += dictation
-            sim.hold(ev)  # the report is pending
-            if delay == 0:
-                self._release(ev, now, precise or self.imagery is not None, False)
-            else:
-                sim.clock.after(delay, self._release, ev, now, precise or self.imagery is not None, False)
+            delay = _plus(delay, back - now, self.after_patrol, dictation, self.branch and dictates)
+            self._will_release(ev, now, delay, precise or self.imagery is not None, False)
         if self.written is not None:
             pw = self.tasking.p_written if tasked else self.written.p
             if u_wr < pw:
-                if self.written.after_patrol:
-                    w_delay += back - now
-                if u_lit >= self.literacy and not self.formats:
-                    w_delay += dictation
-                sim.hold(ev)  # the written report is pending
-                sim.clock.after(w_delay, self._release, ev, now, precise_written, True)
+                w_delay = _plus(w_delay, back - now, self.written.after_patrol, dictation, dictates)
+                self._will_release(ev, now, w_delay, precise_written, True)
         sim.release(ev)  # the observation is settled; its reports keep the event live
+
+    def _will_release(self, ev: Event, now: float, delay: float, precise: bool, written: bool) -> None:
+        """A report of ``ev`` will be released after ``delay`` (the main report at once
+        when it is zero)."""
+        sim = self.sim
+        sim.hold(ev)  # the report is pending
+        if delay == 0 and not written:
+            self._release(ev, now, precise, False)
+        else:
+            sim.clock.after(delay, self._release, ev, now, precise, written)
 
     def _release(self, ev: Event, t_obs: float, precise: bool, written: bool) -> None:
         sim = self.sim

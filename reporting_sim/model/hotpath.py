@@ -35,25 +35,34 @@ from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 
 
 def specialise(sim) -> None:
-    """Swap plain cells, links and routing for their specialised closures."""
+    """Swap plain cells, links and routing for their specialised closures, in the order
+    they depend on each other: arrivals (which links deliver to), links (which routing
+    uses), routing (which the end of work calls)."""
     if sim.tracing:
         return  # a traced run records every step: the general path does
-    for node in sim.nodes.values():
-        if node.__class__ is Cell and _plain_cell(node):
-            _compile_cell(sim, node)
-        elif node.__class__ is Collector and _plain_collector(node):
-            node.consider = _consider(sim, node)
-    for node in sim.nodes.values():
-        for link in node.links:
-            if link.meeting is None:
-                link.go = _plain_link(sim, link)
-    for node in sim.nodes.values():
-        if sim.ungated and not (node.p_unit or node.p_group) and all(l.go for l in node.links):
+    nodes = list(sim.nodes.values())
+    for node in nodes:
+        _specialise_arrival(sim, node)
+    for link in (link for node in nodes for link in node.links if link.meeting is None):
+        link.go = _plain_link(sim, link)
+    for node in nodes:
+        if _plain_routing(sim, node):
             node.forward = (_choose(sim, node) if node.choose else _each(sim, node))
-    for node in sim.nodes.values():
-        bind = getattr(node.on_done[0], "bind", None) if node.__class__ is Cell else None
-        if bind is not None:
-            bind()  # the end of work calls the cell's final forward directly
+    for node in nodes:
+        if node.__class__ is Cell and hasattr(node.on_done[0], "bind"):
+            node.on_done[0].bind()  # the end of work calls the cell's final forward directly
+
+
+def _specialise_arrival(sim, node) -> None:
+    if node.__class__ is Cell and _plain_cell(node):
+        _compile_cell(sim, node)
+    elif node.__class__ is Collector and _plain_collector(node):
+        node.consider = _consider(sim, node)
+
+
+def _plain_routing(sim, node) -> bool:
+    """No gate anywhere, no classification here, and only plain links out."""
+    return sim.ungated and not (node.p_unit or node.p_group) and all(link.go for link in node.links)
 
 
 def _plain_cell(cell) -> bool:

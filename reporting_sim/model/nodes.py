@@ -159,34 +159,34 @@ class Node:
     def forward(self, rep: Report, links=None) -> None:
         """Pass ``rep`` on along this node's links (or ``links``), or end it here."""
         sim = self.sim
-        if links is None:
-            links = self.links
         if self.p_unit or self.p_group:
             self.classify(rep)
         kind = rep.event.kind
-        if self.choose:
-            u = self.u()
-            acc = 0.0
-            for link in links:
-                if link.allowed is None or kind in link.allowed:
-                    acc += link.p
-                    if u < acc:
-                        if sim.ungated:
-                            sim.send(rep, link)
-                        else:
-                            sim.dispatch(self, rep, [link])
-                        return
-            sim.end(rep, self.index, ABSORBED)
-            return
-        u = self.u  # one draw per link, always: common random numbers survive edits of p
-        chosen = [link for link in links
-                  if u() < link.p and (link.allowed is None or kind in link.allowed)]
+        links = self.links if links is None else links
+        chosen = self._choose_one(kind, links) if self.choose else self._each_firing(kind, links)
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
         elif sim.ungated and len(chosen) == 1:
             sim.send(rep, chosen[0])
         else:
             sim.dispatch(self, rep, chosen)
+
+    def _choose_one(self, kind: int, links: list) -> list:
+        """``choose`` routing: one draw picks at most one of the links admitting ``kind``."""
+        u = self.u()
+        acc = 0.0
+        for link in links:
+            if link.allowed is None or kind in link.allowed:
+                acc += link.p
+                if u < acc:
+                    return [link]
+        return []
+
+    def _each_firing(self, kind: int, links: list) -> list:
+        """``each`` routing: every link admitting ``kind`` fires with its own chance, one
+        draw per link always (common random numbers survive edits of ``p``)."""
+        u = self.u
+        return [link for link in links if u() < link.p and (link.allowed is None or kind in link.allowed)]
 
     def write_intrep(self, reps: list, links: list) -> None:
         """Sanitise imagery into an INTREP, then send it on ``links`` (a plain delay
