@@ -244,14 +244,8 @@ class Simulation:
         transit = link.transit()
         ready = now + hold
         start = ready if link.meeting is None else link.meeting.next_at(ready)
-        if self.tracing:  # steps that would begin after the horizon are not recorded
-            rid, parent, eid, src, dst = rep.id, rep.parent, rep.event.id, link.src.index, link.dst.index
-            if hold and ready < math.inf:
-                self.rec.step(rid, parent, eid, src, S_HOLD, now, ready, dst)
-            if start > ready and ready < self.horizon and start < math.inf:
-                self.rec.step(rid, parent, eid, src, S_MEETING, ready, start, dst)
-            if start < self.horizon:
-                self.rec.step(rid, parent, eid, src, S_TRANSIT, start, start + transit, dst)
+        if self.tracing:
+            self._trace_send(rep, link, now, hold, start, transit)
         if start == math.inf:  # the link's meeting is over for good: not passed on
             self.end(rep, link.src.index, NOT_SHARED)
             return
@@ -263,6 +257,19 @@ class Simulation:
         else:
             rep.callbacks = link.dst.on_arrival
             self.schedule(rep, _NORMAL, delay)
+
+    def _trace_send(self, rep: Report, link: Link, now: float, hold: float, start: float,
+                    transit: float) -> None:
+        """The steps of a move along a link: held, waiting for the meeting, in transit
+        (steps that would begin after the horizon are not recorded)."""
+        rid, parent, eid, src, dst = rep.id, rep.parent, rep.event.id, link.src.index, link.dst.index
+        ready = now + hold
+        if hold and ready < math.inf:
+            self.rec.step(rid, parent, eid, src, S_HOLD, now, ready, dst)
+        if start > ready and ready < self.horizon and start < math.inf:
+            self.rec.step(rid, parent, eid, src, S_MEETING, ready, start, dst)
+        if start < self.horizon:
+            self.rec.step(rid, parent, eid, src, S_TRANSIT, start, start + transit, dst)
 
     def end(self, rep: Report, node: int, state: int) -> None:
         """``rep`` ends here in terminal ``state``."""
