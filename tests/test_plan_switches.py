@@ -80,3 +80,13 @@ meetings = st.builds(
 def test_a_calendar_gives_exactly_the_meeting_times_of_the_scenario(spec, t):
     meeting = scenario.Meeting(**spec)
     assert Calendar.of(meeting).next_at(t) == meeting.next_at(t)
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=meetings, ts=st.lists(st.one_of(st.floats(0, 30_000), st.just(math.inf), st.just(math.nan)),
+                                  min_size=1, max_size=20))
+def test_a_calendar_over_arrays_gives_exactly_the_scenario_meeting_times(spec, ts):
+    import numpy as np
+
+    meeting = scenario.Meeting(**spec)
+    np.testing.assert_array_equal(Calendar.of(meeting).next_at_array(ts), meeting.next_at_array(ts))

@@ -417,7 +417,7 @@ class Simulation:
             families=[k.family for k in sc.kinds.values()],
             shelf_lives=[k.shelf_life_h for k in sc.kinds.values()],
             sources=list(sc.sources), source_sectors=[s.sector for s in sc.sources.values()],
-            acts_at=[sc.meetings[sc.nodes[c].acts_at] if sc.nodes[c].acts_at else None
+            acts_at=[self.plan.meetings[sc.nodes[c].acts_at] if sc.nodes[c].acts_at else None
                      for c in sc.consumers],
             interest=[sc.nodes[c].interest for c in sc.consumers],
         )

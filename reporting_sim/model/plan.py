@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+import numpy as np
 from typing import Optional
 
 from ..records import REPORT_STATES
@@ -70,6 +72,15 @@ class Calendar:
         k = 0 if t <= start else math.ceil((t - start) / self.every_h - 1e-12)
         at = max(start + k * self.every_h, t)  # never before t, whatever the rounding
         return math.inf if at > self.until_h else at
+
+    def next_at_array(self, t):
+        """:meth:`next_at` over a numpy array of hours (``nan`` stays ``nan``)."""
+        t = np.asarray(t, dtype=float)
+        with np.errstate(invalid="ignore"):
+            k = np.maximum(np.ceil((t - self.start_h) / self.every_h - 1e-12), 0)
+            at = np.maximum(self.start_h + k * self.every_h, t)
+            at = np.where(at > self.until_h, np.inf, at)
+        return np.where(np.isnan(t), np.nan, at)
 
 
 @dataclass(frozen=True)
