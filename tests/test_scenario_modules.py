@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tiny_network
 from reporting_sim import graph, scenario, scenario_checks, scenario_loading, scenario_schema
 from reporting_sim.errors import ScenarioError
 
@@ -70,43 +69,42 @@ def test_a_cycle_is_a_shortest_closed_walk():
     assert scenario_checks._a_cycle(succ, "b") == ["b", "c", "a", "b"]
 
 
-def test_graph_rules_report_the_first_problem_in_a_fixed_order():
-    data = tiny_network(cells={"a": {"consumer": True}}, links=[{"from": "a", "to": "nowhere"}])
-    data["sources"]["feed"]["mix"] = {"item": 0.5, "unknown_kind": 0.5}
+def test_graph_rules_report_the_first_problem_in_a_fixed_order(network):
+    bad_link = {"cells": {"a": {"consumer": True}}, "links": [{"from": "a", "to": "nowhere"}]}
+    two_kinds = {"feed": {"sector": "all", "rate_per_day": 1.0, "mix": {"item": 0.5, "unknown_kind": 0.5}}}
     with pytest.raises(ScenarioError, match=r"sources\.feed\.mix\.unknown_kind: unknown kind"):
-        scenario.parse(data, "t")
-    data["sources"]["feed"]["mix"] = {"item": 1.0}
+        network(**bad_link, sources=two_kinds)
     with pytest.raises(ScenarioError, match=r"links\[1\]\.to: unknown node 'nowhere'"):
-        scenario.parse(data, "t")
+        network(**bad_link)
 
 
-def test_the_hop_bound_is_read_where_the_check_runs():
-    data = tiny_network(cells={"a": {"dedupe": False, "routing": "choose"},
-                               "b": {"dedupe": False, "consumer": True, "routing": "choose"}},
-                        links=[{"from": "a", "to": "b", "p": 0.9}, {"from": "b", "to": "a", "p": 0.9}])
-    scenario.parse(data, "t")  # about 10 hops on average: allowed
+def test_the_hop_bound_is_read_where_the_check_runs(network):
+    ring = {"cells": {"a": {"dedupe": False, "routing": "choose"},
+                      "b": {"dedupe": False, "consumer": True, "routing": "choose"}},
+            "links": [{"from": "a", "to": "b", "p": 0.9}, {"from": "b", "to": "a", "p": 0.9}]}
+    network(**ring)  # about 10 hops on average: allowed
     assert scenario.MAX_CYCLE_HOPS is scenario_checks.MAX_CYCLE_HOPS
     old = scenario_checks.MAX_CYCLE_HOPS
     try:
         scenario_checks.MAX_CYCLE_HOPS = 5
         with pytest.raises(ScenarioError, match=r"cells\.a\.routing: cycle a -> b -> a .*at most 5 allowed"):
-            scenario.parse(data, "t")
+            network(**ring)
     finally:
         scenario_checks.MAX_CYCLE_HOPS = old
 
 
-def _bridges(coping_on: bool):
-    data = tiny_network(
-        cells={"hub": {"coping": ["voltaires_garden"]}, "g2": {"consumer": True}},
-        commanders={"chief": {"consumer": True}},
-        links=[{"from": "hub", "to": "g2"}, {"from": "hub", "to": "g2", "task": True},
-               {"from": "hub", "to": "chief", "informal": True}],
-        mechanisms={"coping": coping_on})
-    return scenario.parse(data, "t")
+def _bridges(network, coping_on: bool):
+    """hub keeps to its own garden (only its task link passes) and has a bridge to the
+    chief it does not build."""
+    return network(cells={"hub": {"coping": ["voltaires_garden"]}, "g2": {"consumer": True}},
+                   commanders={"chief": {"consumer": True}},
+                   links=[{"from": "hub", "to": "g2"}, {"from": "hub", "to": "g2", "task": True},
+                          {"from": "hub", "to": "chief", "informal": True}],
+                   mechanisms={"coping": coping_on})
 
 
-def test_graph_says_which_links_no_report_takes_in_a_run():
-    sc = _bridges(coping_on=True)
+def test_graph_says_which_links_no_report_takes_in_a_run(network):
+    sc = _bridges(network, coping_on=True)
     _, run = graph.run_links(sc)
     notes = [graph.idle_note(lp) for lp in run]
     assert notes[1].startswith("no report passes") and "not_shared" in notes[1]  # Voltaire's garden
@@ -117,16 +115,16 @@ def test_graph_says_which_links_no_report_takes_in_a_run():
     assert graph.dot(sc).count(" -> ") == len(sc.active_links)  # the text formats keep every link
 
 
-def test_graph_draws_every_link_as_passing_when_coping_is_switched_off():
-    sc = _bridges(coping_on=False)
+def test_graph_draws_every_link_as_passing_when_coping_is_switched_off(network):
+    sc = _bridges(network, coping_on=False)
     _, run = graph.run_links(sc)
     assert [graph.idle_note(lp) for lp in run[:3]] == ["", "", ""]
     assert graph.idle_note(run[3]).startswith("not in a run")  # no coping: no bridge either
     assert graph.svg(sc).count('class="link report idle') == 1
 
 
-def test_node_tooltips_count_the_consumers_a_node_can_reach():
-    sc = _bridges(coping_on=True)
+def test_node_tooltips_count_the_consumers_a_node_can_reach(network):
+    sc = _bridges(network, coping_on=True)
     svg = graph.svg(sc)
     assert "hub (cell; its reports can reach 1 of 2 consumers)" in svg  # g2 only: the bridge is not built
     assert "watcher (collector; its reports can reach 1 of 2 consumers)" in svg
