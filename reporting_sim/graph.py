@@ -1,11 +1,11 @@
 """The reporting network as a picture: layout, SVG, DOT and Mermaid, and what a variant
 changes against its base.
 
-Everything here reads a validated :class:`~reporting_sim.scenario.Scenario` (no pandas;
-what a run makes of the network comes from its plan, :mod:`.model.plan`, worked out
-without running anything) and is shared by ``reporting-sim scenario graph`` (files for
-slides) and the browser lab (:mod:`reporting_sim.lab`, which redraws the SVG for every
-replay frame):
+Everything here reads a validated :class:`~reporting_sim.scenario.Scenario`, and what a
+run makes of its network from the network plan (:mod:`.model.plan`, worked out without
+running anything: the SVG only), and is shared by ``reporting-sim scenario graph``
+(files for slides) and the browser lab (:mod:`reporting_sim.lab`, which redraws the
+SVG for every replay frame):
 
 * :func:`layout`: nodes in layers from the field (collectors, top) down to the consumers
   they feed (longest path over the links, back edges of cycles left out), each layer
