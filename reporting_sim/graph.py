@@ -1,9 +1,11 @@
 """The reporting network as a picture: layout, SVG, DOT and Mermaid, and what a variant
 changes against its base.
 
-Everything here reads a validated :class:`~reporting_sim.scenario.Scenario` (no SimPy,
-no pandas) and is shared by ``reporting-sim scenario graph`` (files for slides) and the
-browser lab (:mod:`reporting_sim.lab`, which redraws the SVG for every replay frame):
+Everything here reads a validated :class:`~reporting_sim.scenario.Scenario`, and what a
+run makes of its network from the network plan (:mod:`.model.plan`, worked out without
+running anything: the SVG only), and is shared by ``reporting-sim scenario graph``
+(files for slides) and the browser lab (:mod:`reporting_sim.lab`, which redraws the
+SVG for every replay frame):
 
 * :func:`layout`: nodes in layers from the field (collectors, top) down to the consumers
   they feed (longest path over the links, back edges of cycles left out), each layer
@@ -11,7 +13,12 @@ browser lab (:mod:`reporting_sim.lab`, which redraws the SVG for every replay fr
 * :func:`diff`: nodes and links a changed scenario adds, removes or changes;
 * :func:`svg`: the diagram: nodes by type, links by channel (report, written, imagery),
   meetings and gates marked, a variant's changes highlighted, and optional replay
-  states per node (``reached``, ``holding``, ``knows``, ``acts``);
+  states per node (``reached``, ``holding``, ``knows``, ``acts``). From the plan
+  (:func:`run_links`): links no report passes along in a run are drawn dotted grey (an
+  informal bridge its sender does not build; a fixed gate of the sender's coping, every
+  report on it ``not_shared`` or ``withheld``), a meeting is marked where a run waits
+  for it (not on a pull link pushed at once when ``[mechanisms] pull = false``), and a
+  node's tooltip says how many consumers its reports can reach;
 * :func:`dot` and :func:`mermaid`: the same graph as text for Graphviz or Mermaid.
 
 Display names come from the scenario (a node's optional ``label``), never from code.
@@ -29,6 +36,7 @@ TYPE_STROKE = {"collector": "#31a354", "cell": "#3182bd", "commander": "#e6550d"
 CHANNEL_STYLE = {"report": ("#555555", ""), "written": ("#3182bd", "6,3"), "imagery": ("#756bb1", "2,3")}
 STATE_FILL = {"reached": "#fff7bc", "holding": "#fec44f", "knows": "#a1d99b", "acts": "#31a354"}
 CHANGE_COLOUR = "#d6006f"
+IDLE_COLOUR = "#aaaaaa"
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 128, 38, 18, 70, 20
 
 
@@ -67,6 +75,39 @@ GATE_NAMES = {"C": "classification", "S": "INTREP sanitisation", "H": "held back
 
 def _link_key(link) -> tuple:
     return (link.src, link.to, link.channel, link.meeting or "")
+
+
+def run_links(sc) -> tuple[object, list]:
+    """The network plan of ``sc`` and what it makes of each of ``sc.active_links``
+    (same order): the link's :class:`~reporting_sim.model.plan.LinkPlan`, or ``None``
+    for a link that does not exist in a run (an informal bridge its sender does not
+    build)."""
+    from .model.plan import build_plan, stream_keys
+
+    plan = build_plan(sc)
+    made = {lp.key: lp for lp in plan.links}
+    return plan, [made.get(key) for key in stream_keys(sc.active_links)]
+
+
+def idle_note(lp) -> str:
+    """Why no report passes along a link in a run (``""`` when reports can): ``lp`` is
+    its plan (``None``: the link does not exist in a run)."""
+    from .records import REPORT_STATES
+
+    if lp is None:
+        return "not in a run: an informal bridge its sender does not build"
+    if lp.blocked is not None:
+        state = REPORT_STATES[lp.blocked]
+        return f"no report passes: the sender's coping ends each one here ({state})"
+    return ""
+
+
+def reach_count(node_plan) -> int:
+    """How many consumers a node's reports can reach, of any kind (itself included)."""
+    mask = 0
+    for m in node_plan.reach:
+        mask |= m
+    return bin(mask).count("1")
 
 
 # ------------------------------------------------------------------------ layout
@@ -286,111 +327,173 @@ def svg(sc, base=None, states: Optional[dict[str, str]] = None, active_links: Op
     :data:`STATE_FILL`); ``active_links``: ``(from, to)`` pairs a report is on right now.
     """
     ch = diff(base, sc) if base is not None else Changes()
-    removed_nodes = sorted(ch.removed_nodes)
-    removed_links = [k for k in ch.removed_links]
-    lay = layout(sc, removed_nodes, [(k[0], k[1]) for k in removed_links])
-    states = states or {}
-    active_links = active_links or set()
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" '
-           f'width="{lay.width:.0f}" height="{lay.height:.0f}" font-family="sans-serif" font-size="11" role="img">',
-           f"<title>{escape(title or 'reporting network of ' + sc.name)}</title>",
-           "<defs>" + "".join(
-               f'<marker id="arrow-{n}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-               f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
-               for n, c in (("report", CHANNEL_STYLE["report"][0]), ("written", CHANNEL_STYLE["written"][0]),
-                            ("imagery", CHANNEL_STYLE["imagery"][0]), ("change", CHANGE_COLOUR),
-                            ("active", "#e31a1c"))) + "</defs>"]
-    out.append(f'<text x="{MARGIN}" y="{MARGIN}" font-size="12" fill="#444">field (collectors) at the top; '
-               'each layer one step further from the field</text>')
-    links = [(lk, False) for lk in sc.active_links] + [(k, True) for k in removed_links]
-    for lk, removed in links:
-        key = lk if removed else _link_key(lk)
-        src, dst = key[0], key[1]
-        if src not in lay.pos or dst not in lay.pos:
-            continue
-        (x1, y1), (x2, y2) = lay.pos[src], lay.pos[dst]
-        y1s = y1 + BOX_H / 2 if y2 > y1 else y1 - BOX_H / 2
-        y2s = y2 - BOX_H / 2 if y2 > y1 else y2 + BOX_H / 2
-        if removed:
-            kind, meeting = key[2], key[3]
-        else:
-            kind, meeting = channel(sc, lk), lk.meeting or ""
-        colour, dash = CHANNEL_STYLE.get(kind, CHANNEL_STYLE["report"])
-        marker = kind
-        cls = ["link", kind]
-        width = 1.1
-        if removed:
-            cls.append("removed")
-            colour, marker, dash = CHANGE_COLOUR, "change", "3,4"
-        elif key in ch.added_links or key in ch.changed_links:
-            cls.append("added" if key in ch.added_links else "changed")
-            colour, marker, width = CHANGE_COLOUR, "change", 2.4
-        if (src, dst) in active_links:
-            cls.append("active")
-            colour, marker, width = "#e31a1c", "active", 3.2
-        if not removed and lk.informal:
-            cls.append("informal")
-        if not removed and lk.pull:
-            cls.append("pull")
-        mid = (y1s + y2s) / 2
-        d = f"M{x1:.1f},{y1s:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2s:.1f}"
-        tip = f"{display(sc, src) if src in sc.nodes else src} → {display(sc, dst) if dst in sc.nodes else dst}" \
-              f" ({kind}{', at ' + meeting if meeting else ''}{', removed' if removed else ''})"
-        out.append(f'<g class="{" ".join(cls)}" data-from="{escape(src)}" data-to="{escape(dst)}">'
-                   f"<title>{escape(tip)}</title>"
-                   f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}" '
-                   f'{"stroke-dasharray=" + chr(34) + dash + chr(34) if dash else ""} opacity="0.85" '
-                   f'marker-end="url(#arrow-{marker})"/>')
-        if meeting:  # a link that waits for a meeting: a clock mark at its middle
-            mx, my = (x1 + x2) / 2, mid
-            out.append(f'<circle class="meeting-mark" cx="{mx:.1f}" cy="{my:.1f}" r="5" fill="#fff" '
-                       f'stroke="#e6550d" stroke-width="1.5"/><path d="M{mx:.1f},{my - 3:.1f} L{mx:.1f},{my:.1f} '
-                       f'L{mx + 2.5:.1f},{my:.1f}" stroke="#e6550d" fill="none"/>')
-        out.append("</g>")
+    removed_links = list(ch.removed_links)
+    lay = layout(sc, sorted(ch.removed_nodes), [(k[0], k[1]) for k in removed_links])
+    plan, run = run_links(sc)
+    d = _Drawing(sc, base, ch, lay, plan, states or {}, active_links or set())
+    out = _svg_head(sc, lay, title)
+    for lk, lp in zip(sc.active_links, run):
+        out += _svg_link(d, lk, False, lp)
+    for k in removed_links:
+        out += _svg_link(d, k, True, None)
     for name, (x, y) in lay.pos.items():
-        removed = name in ch.removed_nodes
-        node = sc.nodes.get(name) if not removed else base.nodes[name]
-        owner = sc if not removed else base
-        ntype = owner.node_type(name)
-        cls = ["node", ntype]
-        stroke, sw = TYPE_STROKE[ntype], 1.2
-        fill = TYPE_FILL[ntype]
-        if node.consumer:
-            cls.append("consumer")
-            sw = 2.6
-        if name in ch.added_nodes or name in ch.changed_nodes or removed:
-            cls.append("added" if name in ch.added_nodes else "removed" if removed else "changed")
-            stroke, sw = CHANGE_COLOUR, 3.0
-        st = states.get(name)
-        if st:
-            cls.append(f"state-{st}")
-            fill = STATE_FILL[st]
-        rx = 12 if ntype == "commander" else 4 if ntype == "cell" else 0
-        label = display(owner, name)
-        marks = gates(node)
-        tip = f"{label} ({ntype}{', consumer' if node.consumer else ''}"
-        tip += f"{', acts at ' + node.acts_at if node.acts_at else ''}"
-        tip += "".join(f", {GATE_NAMES[m]}" for m in marks) + (", removed by the variant" if removed else "") + ")"
-        out.append(f'<g class="{" ".join(cls)}" data-node="{escape(name)}"'
-                   f'{" data-state=" + chr(34) + st + chr(34) if st else ""}>'
-                   f"<title>{escape(tip)}</title>"
-                   f'<rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" width="{BOX_W}" height="{BOX_H}" '
-                   f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"'
-                   f'{" stroke-dasharray=" + chr(34) + "4,3" + chr(34) if removed else ""}/>')
-        lines = _wrap(label)
-        for i, ln in enumerate(lines):
-            ty = y + (i - (len(lines) - 1) / 2) * 12 + 4
-            out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{escape(ln)}</text>')
-        if node.acts_at:
-            out.append(f'<circle cx="{x - BOX_W / 2 + 8:.1f}" cy="{y - BOX_H / 2 + 8:.1f}" r="5" fill="#fff" '
-                       f'stroke="#e6550d" stroke-width="1.5"><title>acts at {escape(node.acts_at)}</title></circle>')
-        if marks:
-            out.append(f'<text class="gates" x="{x + BOX_W / 2 - 3:.1f}" y="{y - BOX_H / 2 + 10:.1f}" '
-                       f'text-anchor="end" font-size="9" font-weight="bold" fill="#b30000">{"".join(marks)}</text>')
-        out.append("</g>")
+        out += _svg_node(d, name, x, y)
     out.append(_legend(lay))
     out.append("</svg>")
     return "\n".join(out)
+
+
+@dataclass
+class _Drawing:
+    """What every part of one :func:`svg` drawing reads."""
+
+    sc: object
+    base: object
+    ch: Changes
+    lay: Layout
+    plan: object
+    states: dict
+    active_links: set
+
+
+def _svg_head(sc, lay: Layout, title: str) -> list[str]:
+    """The document's opening tag, title, arrow markers and caption."""
+    markers = (("report", CHANNEL_STYLE["report"][0]), ("written", CHANNEL_STYLE["written"][0]),
+               ("imagery", CHANNEL_STYLE["imagery"][0]), ("change", CHANGE_COLOUR), ("active", "#e31a1c"),
+               ("idle", IDLE_COLOUR))
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" '
+            f'width="{lay.width:.0f}" height="{lay.height:.0f}" font-family="sans-serif" font-size="11" role="img">',
+            f"<title>{escape(title or 'reporting network of ' + sc.name)}</title>",
+            "<defs>" + "".join(
+                f'<marker id="arrow-{n}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+                f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
+                for n, c in markers) + "</defs>",
+            f'<text x="{MARGIN}" y="{MARGIN}" font-size="12" fill="#444">field (collectors) at the top; '
+            'each layer one step further from the field</text>']
+
+
+def _svg_link(d: _Drawing, lk, removed: bool, lp) -> list[str]:
+    """One link (``lk``: a scenario link, or the key of a link the variant removed;
+    ``lp``: its plan) as a curve from box to box, with a clock mark where it waits for
+    a meeting."""
+    key = lk if removed else _link_key(lk)
+    src, dst = key[0], key[1]
+    if src not in d.lay.pos or dst not in d.lay.pos:
+        return []
+    (x1, y1), (x2, y2) = d.lay.pos[src], d.lay.pos[dst]
+    y1s = y1 + BOX_H / 2 if y2 > y1 else y1 - BOX_H / 2
+    y2s = y2 - BOX_H / 2 if y2 > y1 else y2 + BOX_H / 2
+    if removed:
+        kind, meeting = key[2], key[3]
+    else:
+        kind, meeting = channel(d.sc, lk), ((lp.meeting if lp is not None else lk.meeting) or "")
+    idle = "" if removed else idle_note(lp)
+    cls, colour, marker, dash, width = _link_style(d, lk, key, kind, removed, idle)
+    mid = (y1s + y2s) / 2
+    path = f"M{x1:.1f},{y1s:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2s:.1f}"
+    tip = f"{_name(d.sc, src)} → {_name(d.sc, dst)} ({kind}{', at ' + meeting if meeting else ''}" \
+          f"{', removed' if removed else ''}{'; ' + idle if idle else ''})"
+    out = [f'<g class="{" ".join(cls)}" data-from="{escape(src)}" data-to="{escape(dst)}">'
+           f"<title>{escape(tip)}</title>"
+           f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}" '
+           f'{"stroke-dasharray=" + chr(34) + dash + chr(34) if dash else ""} opacity="0.85" '
+           f'marker-end="url(#arrow-{marker})"/>']
+    if meeting:  # a link that waits for a meeting: a clock mark at its middle
+        mx, my = (x1 + x2) / 2, mid
+        out.append(f'<circle class="meeting-mark" cx="{mx:.1f}" cy="{my:.1f}" r="5" fill="#fff" '
+                   f'stroke="#e6550d" stroke-width="1.5"/><path d="M{mx:.1f},{my - 3:.1f} L{mx:.1f},{my:.1f} '
+                   f'L{mx + 2.5:.1f},{my:.1f}" stroke="#e6550d" fill="none"/>')
+    out.append("</g>")
+    return out
+
+
+def _name(sc, name: str) -> str:
+    return display(sc, name) if name in sc.nodes else name
+
+
+def _link_style(d: _Drawing, lk, key: tuple, kind: str, removed: bool, idle: str) -> tuple:
+    """``(classes, colour, marker, dash, width)`` of a link: by channel, then idle in a
+    run, removed, added or changed by the variant, carrying a report in a replay."""
+    colour, dash = CHANNEL_STYLE.get(kind, CHANNEL_STYLE["report"])
+    marker, cls, width = kind, ["link", kind], 1.1
+    if idle:
+        cls.append("idle")
+        colour, marker, dash = IDLE_COLOUR, "idle", "1,3"
+    if removed:
+        cls.append("removed")
+        colour, marker, dash = CHANGE_COLOUR, "change", "3,4"
+    elif key in d.ch.added_links or key in d.ch.changed_links:
+        cls.append("added" if key in d.ch.added_links else "changed")
+        colour, marker, width = CHANGE_COLOUR, "change", 2.4
+    if (key[0], key[1]) in d.active_links:
+        cls.append("active")
+        colour, marker, width = "#e31a1c", "active", 3.2
+    if not removed and lk.informal:
+        cls.append("informal")
+    if not removed and lk.pull:
+        cls.append("pull")
+    return cls, colour, marker, dash, width
+
+
+def _svg_node(d: _Drawing, name: str, x: float, y: float) -> list[str]:
+    """One node as a box (shape by type) with its label, its meeting mark if it acts
+    at one, and its gate marks."""
+    removed = name in d.ch.removed_nodes
+    owner = d.sc if not removed else d.base
+    node = owner.nodes[name]
+    ntype = owner.node_type(name)
+    cls, fill, stroke, sw = _node_style(d, name, node, ntype, removed)
+    st = d.states.get(name)
+    rx = 12 if ntype == "commander" else 4 if ntype == "cell" else 0
+    label = display(owner, name)
+    marks = gates(node)
+    out = [f'<g class="{" ".join(cls)}" data-node="{escape(name)}"'
+           f'{" data-state=" + chr(34) + st + chr(34) if st else ""}>'
+           f"<title>{escape(_node_tip(d, name, node, ntype, label, marks, removed))}</title>"
+           f'<rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" width="{BOX_W}" height="{BOX_H}" '
+           f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"'
+           f'{" stroke-dasharray=" + chr(34) + "4,3" + chr(34) if removed else ""}/>']
+    lines = _wrap(label)
+    for i, ln in enumerate(lines):
+        ty = y + (i - (len(lines) - 1) / 2) * 12 + 4
+        out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{escape(ln)}</text>')
+    if node.acts_at:
+        out.append(f'<circle cx="{x - BOX_W / 2 + 8:.1f}" cy="{y - BOX_H / 2 + 8:.1f}" r="5" fill="#fff" '
+                   f'stroke="#e6550d" stroke-width="1.5"><title>acts at {escape(node.acts_at)}</title></circle>')
+    if marks:
+        out.append(f'<text class="gates" x="{x + BOX_W / 2 - 3:.1f}" y="{y - BOX_H / 2 + 10:.1f}" '
+                   f'text-anchor="end" font-size="9" font-weight="bold" fill="#b30000">{"".join(marks)}</text>')
+    out.append("</g>")
+    return out
+
+
+def _node_style(d: _Drawing, name: str, node, ntype: str, removed: bool) -> tuple:
+    """``(classes, fill, stroke, stroke width)`` of a node: by type, consumer, changed
+    by the variant, replay state."""
+    cls = ["node", ntype]
+    stroke, sw = TYPE_STROKE[ntype], 1.2
+    fill = TYPE_FILL[ntype]
+    if node.consumer:
+        cls.append("consumer")
+        sw = 2.6
+    if name in d.ch.added_nodes or name in d.ch.changed_nodes or removed:
+        cls.append("added" if name in d.ch.added_nodes else "removed" if removed else "changed")
+        stroke, sw = CHANGE_COLOUR, 3.0
+    st = d.states.get(name)
+    if st:
+        cls.append(f"state-{st}")
+        fill = STATE_FILL[st]
+    return cls, fill, stroke, sw
+
+
+def _node_tip(d: _Drawing, name: str, node, ntype: str, label: str, marks: list, removed: bool) -> str:
+    """A node's tooltip: type, consumer, meeting, gates, and how far its reports reach."""
+    tip = f"{label} ({ntype}{', consumer' if node.consumer else ''}"
+    tip += f"{', acts at ' + node.acts_at if node.acts_at else ''}"
+    tip += "".join(f", {GATE_NAMES[m]}" for m in marks) + (", removed by the variant" if removed else "")
+    if not removed:
+        tip += f"; its reports can reach {reach_count(d.plan.node(name))} of {len(d.sc.consumers)} consumers"
+    return tip + ")"
 
 
 def _legend(lay: Layout) -> str:
@@ -417,6 +520,10 @@ def _legend(lay: Layout) -> str:
     y2 = y + 16
     items.append(f'<line x1="{MARGIN}" y1="{y2 - 4}" x2="{MARGIN + 24}" y2="{y2 - 4}" stroke="{CHANGE_COLOUR}" '
                  f'stroke-width="2.4"/><text x="{MARGIN + 28}" y="{y2}">changed by the variant</text>')
+    x2 = MARGIN + 200
+    items.append(f'<line x1="{x2}" y1="{y2 - 4}" x2="{x2 + 24}" y2="{y2 - 4}" stroke="{IDLE_COLOUR}" '
+                 f'stroke-width="1.5" stroke-dasharray="1,3"/><text x="{x2 + 28}" y="{y2}">no report passes in a run '
+                 "(a bridge not built, or the sender's coping)</text>")
     return f'<g class="legend">{"".join(items)}</g>'
 
 

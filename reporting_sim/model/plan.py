@@ -167,12 +167,8 @@ def _links(sc, kinds: tuple):
     that builds bridges; a pull link without the stovepipe is a plain push)."""
     mech = sc.mechanisms
     families = {k: v.family for k, v in sc.kinds.items()}
-    used: dict[str, int] = {}
-    for link in sc.active_links:
-        key = f"{link.src}->{link.to}"
-        used[key] = used.get(key, 0) + 1
-        if used[key] > 1:
-            key += f"#{used[key]}"
+    active = sc.active_links
+    for key, link in zip(stream_keys(active), active):
         coping = set(sc.nodes[link.src].coping) if mech.coping else set()
         if link.informal and "building_bridges" not in coping:
             continue
@@ -186,6 +182,20 @@ def _links(sc, kinds: tuple):
             meeting, p = None, 1.0  # no stovepipe: the report is pushed
         yield LinkPlan(key, link.src, link.to, p, link.transit_h, meeting, allowed,
                        _fixed_gate(sc, link, coping), link.channel == "written")
+
+
+def stream_keys(links) -> list[str]:
+    """The key of each of ``links`` (scenario links, in file order): ``SRC->DST``, then
+    ``SRC->DST#2``... for a repeated pair, counting links that do not exist too. It
+    names the link's transit stream, so it must not change; :mod:`..graph` uses it to
+    find what the plan made of each link it draws."""
+    used: dict[str, int] = {}
+    out = []
+    for link in links:
+        key = f"{link.src}->{link.to}"
+        used[key] = used.get(key, 0) + 1
+        out.append(key if used[key] == 1 else f"{key}#{used[key]}")
+    return out
 
 
 def _fixed_gate(sc, link, coping: set) -> Optional[int]:
