@@ -306,9 +306,10 @@ class Experiment:
             self.metrics = list(self.metrics) + [sweep.metric]
         if spec.target is not None and spec.target.metric not in self.metrics:
             self.metrics = list(self.metrics) + [spec.target.metric]
-        from .metrics import flat_names
+        from .metrics import flat_names, headline
 
         for m in members:
+            headline(m.scenario, m.source)  # a bad [metrics] headline fails before any run
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
             for name in self.metrics:
                 if name not in known:

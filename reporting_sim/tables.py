@@ -6,7 +6,7 @@ Rendering only: every number comes from a summary dict made by
 
 from __future__ import annotations
 
-from .records import OUTCOMES
+from .outcomes import OUTCOMES
 
 _SHORT = {"in_time": "in time", "late": "late", "not_observed": "not obs", "not_reported": "not rep",
           "withheld": "withheld", "not_shared": "not shrd", "in_flight": "in flight"}
@@ -20,8 +20,10 @@ def _h(x) -> str:
     return "    -" if x is None else f"{x:6.1f}"
 
 
-def format_summary(s: dict) -> str:
-    """The run summary as a readable table (shares in percent, latencies in hours)."""
+def format_summary(s: dict, bypass=None) -> str:
+    """The run summary as a readable table (shares in percent, latencies in hours);
+    ``bypass``: the (consumer, branch) pair the bypass rate is of (the run's
+    ``meta["bypass"]``)."""
     horizon = s.get("planning_horizon_h", 168.0)
     lines = [
         f"scenario {s['scenario']}  seed {s['seed']}  days {s['days']:g}"
@@ -42,8 +44,9 @@ def format_summary(s: dict) -> str:
     if areas:
         lines += ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
     if s.get("bypass_rate") is not None:
-        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events the Force Commander "
-                  "knew of, he first heard through the command chain before any report reached U2"]
+        who, branch = bypass or ("the headline consumer", "its intelligence branch")
+        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events {who} knew of, it "
+                  f"first heard through the command chain before any report reached {branch}"]
     dup = s.get("duplication") or {}
     if dup.get("share_duplicated") is not None:
         lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
@@ -86,21 +89,21 @@ def _val(x) -> str:
     return "    -   " if x is None else f"{x:8.4f}"
 
 
-TABLE_METRICS = ("force_commander.in_time", "force_commander.current.in_time", "force_commander.fidelity",
-                 "u2.in_time", "u2.current.in_time", "u2.fidelity", "asifu.in_time", "asifu.current.in_time",
-                 "jmac.in_time", "jmac.long_term.in_time", "sector_west_commander.current.in_time",
-                 "sector_east_commander.current.in_time", "sector_north_commander.current.in_time",
-                 "srsg.in_time", "bypass_rate", "duplication.share")
+def selection(block: dict, headline=()) -> list[str]:
+    """The metrics a comparison shows by default: those of ``headline`` (the base
+    scenario's, :func:`reporting_sim.metrics.headline`) it has, else all of them."""
+    return [m for m in headline if m in block] or list(block)
 
 
-def format_comparison(result: dict, metrics: list[str] | None = None) -> str:
+def format_comparison(result: dict, metrics: list[str] | None = None, headline=()) -> str:
     """A comparison as a table: the base's mean and 95% interval, and for each variant
     the paired difference from the base; ``*`` marks a difference whose interval
-    excludes zero."""
+    excludes zero. Shows ``metrics``, or by default the ``headline`` ones
+    (:func:`selection`)."""
     labels = list(result["variants"])
     base = result["base"]
     block = result["variants"][base]["metrics"]
-    names = metrics or [m for m in TABLE_METRICS if m in block] or list(block)
+    names = metrics or selection(block, headline)
     lines = [f"{result.get('experiment', '')}: {result['replications']} replications of "
              f"{result['days']:g} days, seeds {result['seed']}..{result['seed'] + result['replications'] - 1}, "
              "common random numbers; 95% t intervals; * = the difference's interval excludes 0", ""]
@@ -140,8 +143,9 @@ def format_sweep(result: dict) -> str:
     return "\n".join(lines)
 
 
-def format_event_story(story: dict, briefings: list[float]) -> str:
-    """One event followed hop by hop, and what each consumer knew and when."""
+def format_event_story(story: dict, briefings: list[float], meeting: str = "meeting") -> str:
+    """One event followed hop by hop, and what each consumer knew and when; then the
+    times of ``briefings`` (the headline consumer's ``meeting``) around it."""
     from .views import BUDGET, clock, hours
 
     start = story["start"]
@@ -191,7 +195,7 @@ def format_event_story(story: dict, briefings: list[float]) -> str:
     near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
     if near:
         lines.append("")
-        lines.append("Force Commander's morning briefings around it: " + ", ".join(clock(start, b) for b in near))
+        lines.append(f"{meeting}s around it: " + ", ".join(clock(start, b) for b in near))
     return "\n".join(lines)
 
 
