@@ -203,8 +203,9 @@ class Study:
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
             for name in self.metrics:
                 if name not in known:
+                    c = m.scenario.consumers[0] if m.scenario.consumers else "CONSUMER"
                     raise ScenarioError(source, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
-                                        "(names look like force_commander.current.in_time, u2.latency_p50)")
+                                        f"(names look like {c}.current.in_time, {c}.latency_p50)")
         for name in self.metrics:
             try:
                 direction(name)

@@ -195,7 +195,7 @@ def format_event_story(story: dict, briefings: list[float], meeting: str = "meet
     near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
     if near:
         lines.append("")
-        lines.append(f"{meeting}s around it: " + ", ".join(clock(start, b) for b in near))
+        lines.append(f"around it, {meeting}: " + ", ".join(clock(start, b) for b in near))
     return "\n".join(lines)
 
 
