@@ -143,10 +143,16 @@ def format_sweep(result: dict) -> str:
     return "\n".join(lines)
 
 
+_LINK_WORDS = {"transit": "transit to", "meeting": "waits for the meeting, then to",
+               "hold": "held back from rival", "board": "passed at the board to"}
+_STEP_WORDS = {"observe": "observed (waiting for a patrol)", "write": "report written", "queue": "in the inbox",
+               "work": "worked by an analyst", "sanitise": "sanitised into an INTREP"}
+
+
 def format_event_story(story: dict, briefings: list[float], meeting: str = "meeting") -> str:
     """One event followed hop by hop, and what each consumer knew and when; then the
     times of ``briefings`` (the headline consumer's ``meeting``) around it."""
-    from .views import BUDGET, clock, hours
+    from .views import clock, hours
 
     start = story["start"]
     t_ev = story["t_h"]
@@ -156,47 +162,55 @@ def format_event_story(story: dict, briefings: list[float], meeting: str = "meet
              f"observed by {story['n_observed']} collector(s); {story['n_reported']} report(s) released; "
              f"{len(story['reports'])} report copies in all", ""]
     for rid, p in story["paths"].items():
-        own = p[p["report"] == rid]
-        end = own[own["step"] == "end"]
-        state = end["state"].iloc[-1] if len(end) else "?"
-        where = end["node"].iloc[-1] if len(end) else "?"
-        parent = int(own["parent"].iloc[0]) if len(own) else -1
-        lines.append(f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}")
-        for r in p.itertuples(index=False):
-            if r.step == "end" and r.report != rid:
-                continue
-            if r.step == "end":
-                what = f"ends: {r.state}"
-            elif r.step in ("transit", "meeting", "hold", "board"):
-                label = {"transit": "transit to", "meeting": "waits for the meeting, then to",
-                         "hold": "held back from rival", "board": "passed at the board to"}[r.step]
-                what = f"{label} {r.to}"
-            else:
-                what = {"observe": "observed (waiting for a patrol)", "write": "report written",
-                        "queue": "in the inbox", "work": "worked by an analyst",
-                        "sanitise": "sanitised into an INTREP"}.get(r.step, r.step)
-            dur = r.t1_h - r.t0_h
-            lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
-                         + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
-        lines.append("")
+        lines += _report_lines(rid, p, start, t_ev) + [""]
     lines.append("what each consumer knew, and when:")
-    for k in story["knew"]:
-        if k["arrival_h"] is None:
-            lines.append(f"  {k['consumer']:<24} never ({k['outcome']})")
-            continue
-        act = ""
-        if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
-            act = f"; could act at {clock(start, k['act_h'])}"
-        b = k.get("budget") or {}
-        parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
-        lines.append(f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
-                     f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
-                     + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
+    lines += [_knew_line(k, start) for k in story["knew"]]
     near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
     if near:
         lines.append("")
         lines.append(f"around it, {meeting}: " + ", ".join(clock(start, b) for b in near))
     return "\n".join(lines)
+
+
+def _report_lines(rid: int, p, start, t_ev: float) -> list[str]:
+    """One report's path (its ancestors' steps included), a line per step."""
+    from .views import clock, hours
+
+    own = p[p["report"] == rid]
+    end = own[own["step"] == "end"]
+    state = end["state"].iloc[-1] if len(end) else "?"
+    where = end["node"].iloc[-1] if len(end) else "?"
+    parent = int(own["parent"].iloc[0]) if len(own) else -1
+    lines = [f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}"]
+    for r in p.itertuples(index=False):
+        if r.step == "end" and r.report != rid:
+            continue
+        if r.step == "end":
+            what = f"ends: {r.state}"
+        elif r.step in _LINK_WORDS:
+            what = f"{_LINK_WORDS[r.step]} {r.to}"
+        else:
+            what = _STEP_WORDS.get(r.step, r.step)
+        dur = r.t1_h - r.t0_h
+        lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
+                     + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
+    return lines
+
+
+def _knew_line(k: dict, start) -> str:
+    """What one consumer knew of the event, when, and where the time went."""
+    from .views import BUDGET, clock, hours
+
+    if k["arrival_h"] is None:
+        return f"  {k['consumer']:<24} never ({k['outcome']})"
+    act = ""
+    if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
+        act = f"; could act at {clock(start, k['act_h'])}"
+    b = k.get("budget") or {}
+    parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
+    return (f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
+            f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
+            + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
 
 
 def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -> str:
