@@ -23,11 +23,13 @@ HAND = {
     "sources": {"field": {"sector": "area", "rate_per_day": 24.0, "mix": {"clash": 1.0}}},
     "collectors": {"scout": {"culture": "branch", "sectors": ["area"], "watch": "continuous", "p_observe": 1.0,
                              "p_report": 1.0, "report_delay_h": 0.0}},
-    "cells": {"desk": {"analysts": 1, "work_h": 0.5, "consumer": True}},
+    "cells": {"desk": {"analysts": 1, "work_h": 0.5, "consumer": True},
+              "clerk": {"analysts": 1, "work_h": 0.5, "consumer": True}},
     "commanders": {"chief": {"consumer": True, "acts_at": "daily"}},
     "meetings": {"daily": {"first_h": 9.0, "every_h": 24.0}},
-    "links": [{"from": "scout", "to": "desk"}, {"from": "scout", "to": "chief", "p": 0.5},
-              {"from": "desk", "to": "chief"}],
+    # every event reaches desk and clerk; chief hears of about a third of them
+    "links": [{"from": "scout", "to": "desk"}, {"from": "scout", "to": "clerk"},
+              {"from": "scout", "to": "chief", "p": 0.3}],
 }
 
 
@@ -49,13 +51,14 @@ def write(path, **metrics_section):
 # ------------------------------------------------------------------ which metrics, which consumer
 
 def test_default_headline_is_every_consumers_in_time_then_the_shared_measures():
-    assert metrics.headline(hand()) == ["desk.in_time", "chief.in_time", "duplication.share"]
+    assert metrics.headline(hand()) == ["desk.in_time", "clerk.in_time", "chief.in_time", "duplication.share"]
     assert metrics.headline_consumer(hand()) == "desk"
 
 
 def test_the_bypass_consumer_leads_and_brings_the_bypass_rate():
     sc = hand(bypass_consumer="chief", bypass_branch="desk")
-    assert metrics.headline(sc) == ["chief.in_time", "desk.in_time", "bypass_rate", "duplication.share"]
+    assert metrics.headline(sc) == ["chief.in_time", "desk.in_time", "clerk.in_time", "bypass_rate",
+                                    "duplication.share"]
     assert metrics.headline_consumer(sc) == "chief"
 
 
@@ -99,7 +102,7 @@ def test_comparison_table_shows_the_scenarios_headline_in_order():
     headline = metrics.headline(hand())
     table = format_comparison(fake_result(names), headline=headline)
     base_rows = shown(table)[:3]
-    assert base_rows == ["desk.in_time", "chief.in_time", "duplication.share"]
+    assert base_rows == ["desk.in_time", "chief.in_time", "duplication.share"]  # clerk's is not in the result
     assert "desk.late" not in table and "force_commander" not in table
     assert selection(fake_result(names)["variants"]["hand"]["metrics"], ()) == names  # no headline: all
 
@@ -121,6 +124,8 @@ def traced():
 
 def test_pick_event_prefers_the_consumer_it_is_given(traced):
     led = traced.ledger
+    heard = led[(led["consumer"] == "chief") & led["arrival_h"].notna()]["event_id"]
+    assert 0.1 < len(heard) / traced.events["event_id"].nunique() < 0.6  # so a blind pick would miss it
     for seed in range(5):
         eid = views.pick_event(traced, "current", seed, consumer="chief")
         row = led[(led["event_id"] == eid) & (led["consumer"] == "chief")]
