@@ -121,7 +121,7 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save, overwri
     kinds = glossary.kinds_info(sc, next(iter(sources.values()), None))
     summary = {**metrics.summary(records), "kinds": kinds, "definitions": glossary.definitions(),
                "caveat": glossary.SINGLE_RUN_CAVEAT}
-    text = format_summary(summary) + "\n\n" + glossary.run_notes(kinds)
+    text = format_summary(summary, records.meta.get("bypass")) + "\n\n" + glossary.run_notes(kinds)
     if dest is not None:
         old = _set_aside(dest) if overwrite else None
         try:
@@ -231,7 +231,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
     if as_json:
         click.echo(json.dumps(result))
     else:
-        click.echo(format_comparison(result, list(metric_names) or None))
+        click.echo(format_comparison(result, list(metric_names) or None, _headline_of(exp)))
         click.echo(_multiplicity_note(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs and summary in {folder}")
 
@@ -274,10 +274,17 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
     if as_json:
         click.echo(json.dumps(result))
     else:
-        click.echo(format_sweep(result) if "sweep" in result else format_comparison(result, exp.spec.metrics))
+        click.echo(format_sweep(result) if "sweep" in result
+                   else format_comparison(result, exp.spec.metrics, _headline_of(exp)))
         if "sweep" not in result:
             click.echo(_multiplicity_note(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
+def _headline_of(exp) -> list[str]:
+    """The headline metrics of an experiment's base scenario."""
+    base = exp.members[0]
+    return metrics.headline(base.scenario, base.source)
 
 
 @cli.command("check-study")
@@ -375,17 +382,19 @@ def _traced_run(scenario, days, seed):
     return sc, simulate(sc, seed, days, trace=True)
 
 
-def _briefings(sc, days) -> list[float]:
-    fc = sc.metrics.bypass_consumer
-    name = sc.nodes[fc].acts_at if fc and sc.nodes[fc].acts_at else None
+def _briefings(sc, days) -> tuple[list[float], str, str]:
+    """The meetings at which the scenario's headline consumer acts, over the run: their
+    times, the consumer's display name and the meeting's (no meeting: ``[]``)."""
+    who = metrics.headline_consumer(sc)
+    name = sc.nodes[who].acts_at if who else None
     if name is None:
-        return []
+        return [], "", ""
     m = sc.meetings[name]
     out, t = [], m.next_at(0.0)
     while t <= days * 24 + 48 and len(out) < 100000:
         out.append(t)
         t = m.next_at(t + 1e-6)
-    return out
+    return out, sc.nodes[who].label or who, name.replace("_", " ")
 
 
 @cli.command()
@@ -412,17 +421,17 @@ def trace(scenario, event_id, family, sample_seed, days, seed, out):
     sc, rec = _traced_run(scenario, days, seed)
     if event_id is None:
         try:
-            event_id = views.pick_event(rec, family, sample_seed)
+            event_id = views.pick_event(rec, family, sample_seed, metrics.headline_consumer(sc))
         except ValueError as exc:
             raise InputError(f"--family: {exc}")
     elif event_id >= len(rec.events):
         raise InputError(f"--event: this run has events 0..{len(rec.events) - 1}")
     story = views.event_story(rec, event_id, sc.scenario.start_date)
-    briefings = _briefings(sc, rec.days)
-    click.echo(format_event_story(story, briefings))
+    briefings, who, meeting = _briefings(sc, rec.days)
+    click.echo(format_event_story(story, briefings, f"{who}'s {meeting}"))
     folder = output.figures_folder(out if out is not None else
                                    Path("results") / f"trace-{sc.name}-seed{rec.seed}-event{event_id}")
-    png = plots.timeline(story, briefings, folder / f"event-{event_id}-timeline")
+    png = plots.timeline(story, briefings, folder / f"event-{event_id}-timeline", meeting)
     click.echo(f"\ntimeline: {png} (and .svg)")
 
 
@@ -476,7 +485,9 @@ def plot(folder, out):
 
             made += replot(folder, out)
         else:
-            made.append(plots.forest(result, out / "forest"))
+            from .report import stored_headline
+
+            made.append(plots.forest(result, out / "forest", headline=stored_headline(folder, result["base"])))
     else:
         import datetime as _dt
 

@@ -53,6 +53,13 @@ def default_metrics(consumers: list[str]) -> list[str]:
     return out + ["bypass_rate", "duplication.share"]
 
 
+def _examples(sc) -> str:
+    """A few flat metric names of scenario ``sc``, for error messages."""
+    c = sc.consumers[0] if sc.consumers else "CONSUMER"
+    cell = next(iter(sc.cells), "CELL")
+    return f"{c}.in_time, {c}.current.latency_p50, bypass_rate, cell.{cell}.utilisation"
+
+
 # ------------------------------------------------------------------ experiment files
 
 class _Strict(BaseModel):
@@ -112,7 +119,9 @@ class Sweep(_Strict):
     method: Literal["grid", "lhs", "morris", "sobol"]
     parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
     samples: Annotated[int, Field(ge=1, le=100000)] = 8
-    metric: str = "force_commander.current.in_time"
+    metric: Optional[str] = None
+    """The metric to rank by (default: ``CONSUMER.current.in_time`` of the base
+    scenario's headline consumer, :func:`reporting_sim.metrics.headline_consumer`)."""
     levels: Annotated[int, Field(ge=2, le=20)] = 4
 
     @model_validator(mode="after")
@@ -296,6 +305,10 @@ class Experiment:
                  problem=None, design=None, spec_text: str = ""):
         self.spec = spec
         self.members = members
+        if sweep is not None and sweep.metric is None:
+            from .metrics import headline_consumer
+
+            sweep = sweep.model_copy(update={"metric": f"{headline_consumer(members[0].scenario)}.current.in_time"})
         self.sweep = sweep
         self.problem = problem
         self.design = design
@@ -306,15 +319,15 @@ class Experiment:
             self.metrics = list(self.metrics) + [sweep.metric]
         if spec.target is not None and spec.target.metric not in self.metrics:
             self.metrics = list(self.metrics) + [spec.target.metric]
-        from .metrics import flat_names
+        from .metrics import flat_names, headline
 
         for m in members:
+            headline(m.scenario, m.source)  # a bad [metrics] headline fails before any run
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
             for name in self.metrics:
                 if name not in known:
                     raise ScenarioError(spec.name, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
-                                        "(names look like force_commander.in_time, u2.current.latency_p50, "
-                                        "bypass_rate, cell.u2.utilisation)")
+                                        f"(names look like {_examples(m.scenario)})")
         self.rows: list[dict] = []
         self.run_seconds = 0.0
 

@@ -2,20 +2,25 @@
 
 Nothing here knows SimPy or the engine; every number is computed from the frames of
 :class:`~reporting_sim.records.RunRecords`, so the same functions serve single runs,
-replications and stored results read back from Parquet.
+replications and stored results read back from Parquet. Each (event, consumer) pair's
+outcome is judged once, when a run ends, by :mod:`reporting_sim.outcomes` (the same
+kind of pure function, of the recorder's raw frames); the functions here count them.
 
 * :func:`outcome_shares`: per consumer, the share of events in each outcome;
 * :func:`latency_quantiles`: per consumer, p50/p90 of the delay from event to knowing
   (or to when it could act), over what arrived;
-* :func:`bypass_rate`: of the current events the Force Commander heard of, the share he
-  heard first through the command chain before any report of them reached U2;
+* :func:`bypass_rate`: of the current events the headline consumer heard of (``[metrics]
+  bypass_consumer``), the share it heard first through the command chain before any
+  report of them reached its intelligence branch (``bypass_branch``);
 * :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
 * :func:`fidelity`: per consumer, the share of its events (or of what arrived) whose
   first report kept the precise time and place;
 * :func:`duplication`: how many events were analysed independently by more than one
   analysis cell;
 * :func:`weekly`: timeliness and ISR coverage week by week over the mission's time;
-* :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints.
+* :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints;
+* :func:`headline` / :func:`headline_consumer`: which metrics and which consumer a
+  scenario puts first in comparison tables, figures and the event picked to follow.
 
 Every per-consumer measure is over the events in the consumer's **area of interest**
 (the ``interest`` column of the ledger: its sectors, kinds or families; all events by
@@ -31,7 +36,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .records import OUTCOMES, RunRecords
+from .errors import ScenarioError
+from .outcomes import OUTCOMES
+from .records import RunRecords
 
 FAMILY_NAMES = ("current", "long_term")
 
@@ -368,3 +375,35 @@ def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
     for cell in cells:
         names += [f"cell.{cell}.utilisation", f"cell.{cell}.mean_wait_h"]
     return names
+
+
+def headline(sc, source: str = "") -> list[str]:
+    """The metrics comparison tables and forest plots show, in order: the scenario's
+    ``[metrics] headline``; by default every consumer's ``in_time`` (the headline
+    consumer's first), then ``bypass_rate`` if the scenario defines one, then
+    ``duplication.share``. A name the scenario's runs do not produce is an error of the
+    file (``source``)."""
+    names = list(sc.metrics.headline)
+    if names:
+        known = set(flat_names(sc.consumers, list(sc.cells)))
+        for name in names:
+            if name not in known:
+                raise ScenarioError(source or sc.name, "metrics.headline", f"unknown metric {name!r} "
+                                    f"(names look like {sc.consumers[0] if sc.consumers else 'CONSUMER'}.in_time, "
+                                    "CONSUMER.current.in_time, CONSUMER.fidelity, bypass_rate, duplication.share)")
+        return names
+    first = headline_consumer(sc)
+    consumers = ([first] if first else []) + [c for c in sc.consumers if c != first]
+    return ([f"{c}.in_time" for c in consumers] + (["bypass_rate"] if sc.metrics.bypass_consumer else [])
+            + ["duplication.share"])
+
+
+def headline_consumer(sc) -> Optional[str]:
+    """The consumer a scenario puts first: its ``[metrics] bypass_consumer``, else the
+    consumer of its first headline metric, else its first consumer (``None``: none)."""
+    if sc.metrics.bypass_consumer in sc.consumers:
+        return sc.metrics.bypass_consumer
+    for name in sc.metrics.headline:
+        if name.split(".", 1)[0] in sc.consumers:
+            return name.split(".", 1)[0]
+    return sc.consumers[0] if sc.consumers else None

@@ -283,7 +283,7 @@ def _results_schemas():
 
     from pydantic import BaseModel, ConfigDict
 
-    from .records import OUTCOMES
+    from .outcomes import OUTCOMES
 
     class _Loose(BaseModel):
         model_config = ConfigDict(extra="allow", allow_inf_nan=False)

@@ -3,7 +3,7 @@ experiment says. Each function takes records or results (never SimPy) and a path
 without suffix, writes ``PATH.png`` and ``PATH.svg``, and returns the PNG path.
 
 * :func:`timeline`: one event followed hop by hop, a lane per unit (Gantt-like), with
-  the consumers' arrivals, the deadline and the Force Commander's briefings;
+  the consumers' arrivals, the deadline and the headline consumer's meetings;
 * :func:`latency_distribution`: how long intelligence takes to reach each consumer;
 * :func:`outcome_breakdown`: where the intelligence was lost, per consumer;
 * :func:`weekly_timeliness`: timeliness and ISR coverage over the mission's time;
@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .records import OUTCOMES  # noqa: E402
+from .outcomes import OUTCOMES  # noqa: E402
 from .views import BUDGET, clock  # noqa: E402
 
 OUTCOME_COLOURS = {"in_time": "#1a9850", "late": "#fdae61", "not_observed": "#bdbdbd", "not_reported": "#878787",
@@ -45,8 +45,9 @@ def save(fig, path: Path) -> Path:
     return png
 
 
-def timeline(story: dict, briefings: list[float], path: Path) -> Path:
-    """One event's reports, hop by hop: a lane per unit, a bar per step."""
+def timeline(story: dict, briefings: list[float], path: Path, meeting: str = "meeting") -> Path:
+    """One event's reports, hop by hop: a lane per unit, a bar per step; ``briefings``:
+    times of the headline consumer's ``meeting``, drawn as dotted lines."""
     lanes: list[str] = []
     bars = []
     for rid, p in story["paths"].items():
@@ -80,7 +81,7 @@ def timeline(story: dict, briefings: list[float], path: Path) -> Path:
     ax.axvline(story["deadline_h"] - t_ev, color=OUTCOME_COLOURS["withheld"], ls="--", lw=1.2,
                label=f"shelf life ends ({story['shelf_life_h']:g} h)")
     for i, b in enumerate(x for x in briefings if t_ev <= x <= end):
-        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label="morning briefing" if i == 0 else None)
+        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label=meeting if i == 0 else None)
     ax.set_yticks(range(len(lanes)), lanes)
     ax.invert_yaxis()
     ax.set_xlabel("hours after the event")
@@ -208,16 +209,17 @@ def occupancy(series: dict[str, pd.Series], path: Path, freq_label: str = "day")
     return save(fig, path)
 
 
-def forest(result: dict, path: Path, metrics=None) -> Path:
+def forest(result: dict, path: Path, metrics=None, headline=()) -> Path:
     """Each variant's paired difference from the base with its 95% interval: shares on
     ONE shared axis in percentage points (a row per metric and variant), times (hours)
-    on a second panel; filled markers where the interval excludes zero."""
+    on a second panel; filled markers where the interval excludes zero. Shows
+    ``metrics``, or by default the base scenario's ``headline`` ones."""
     from .glossary import is_share
-    from .tables import TABLE_METRICS
+    from .tables import selection
 
     variants = [v for v in result["variants"] if v != result["base"]]
     block = result["variants"][result["base"]]["metrics"]
-    names = list(metrics or [m for m in TABLE_METRICS if m in block] or list(block))
+    names = list(metrics or selection(block, headline))
     groups = [("shares", [m for m in names if is_share(m)], 100.0, "percentage points"),
               ("times", [m for m in names if not is_share(m)], 1.0, "hours")]
     groups = [g for g in groups if g[1]]

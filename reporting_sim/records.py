@@ -1,16 +1,19 @@
-"""Records of a run: the single source of truth every metric is computed from.
+"""Records of a run: what happened, as recorded; the single source every metric reads.
 
 The engine writes into a :class:`Recorder`; :meth:`Recorder.finish` turns what it holds
-into a :class:`RunRecords` of plain pandas frames:
+into a :class:`RunRecords` of plain pandas frames, judging nothing:
 
-* ``ledger``: one row per (event, consumer) with exactly one ``outcome`` from
-  :data:`OUTCOMES`; when a report of it first reached the consumer (``reached_h``),
-  when the consumer knew it (``arrival_h``: on arrival for a commander, once worked
-  for a staff cell) and could act on it (``act_h``: its meeting, if it acts at one),
-  the node it came from, and whether the event is in the consumer's area of interest
-  (``interest``: metrics are computed over these rows only);
+* ``ledger``: one row per (event, consumer): when a report of it first reached the
+  consumer (``reached_h``), when the consumer knew it (``arrival_h``: on arrival for a
+  commander, once worked for a staff cell), the node it came from, by which report,
+  after how many arrivals, whether precisely, and whether a sharing gate stopped a
+  report bound for it (``withheld``). This raw ledger is then judged by
+  :func:`reporting_sim.outcomes.judge_records`, which gives each row exactly one
+  ``outcome`` from :data:`~reporting_sim.outcomes.OUTCOMES`, when the consumer could act
+  (``act_h``) and whether the event is in its area of interest (``interest``);
 * ``events``: one row per ground-truth event (time, sector, kind, family, shelf life,
-  how many collectors observed it and how many reports they released);
+  how many collectors observed it and how many reports they released, whether it was
+  still pending at the end);
 * ``reports``: how many reports ended in each terminal state at each node (every
   report ends in exactly one of :data:`REPORT_STATES`);
 * ``cells``: per staff cell, the counters and time-weighted areas needed for
@@ -32,11 +35,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from .outcomes import OUTCOMES  # noqa: F401  (re-exported: it lived here; outcomes are judged there)
+
 FAMILIES = ("current", "long_term")
 _MAX_CHUNK = 65536  # events a recorder column grows by at most (it doubles up to this)
-
-OUTCOMES = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight")
-"""Every (event, consumer) pair ends in exactly one of these."""
 
 REPORT_STATES = ("absorbed", "duplicate", "overflow", "withheld", "not_shared", "in_flight")
 """Every report ends in exactly one of these: ``absorbed`` (no onward link fired where it
@@ -73,6 +75,29 @@ class RunRecords:
     cells: pd.DataFrame
     trace: Optional[pd.DataFrame] = None
     meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventLabels:
+    """What the codes of the recorder's event columns stand for: kinds (by index, with
+    each kind's family and shelf life), sources (with each one's sector), and the
+    collectors' node indices (for the ``obs:NAME`` columns of events)."""
+
+    kinds: list[str]
+    families: list[str]
+    shelf_lives: list[float]
+    sources: list[str]
+    source_sectors: list[str]
+    collectors: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, scenario, collectors: dict[str, int]) -> "EventLabels":
+        """The labels of a scenario's kinds and sources; ``collectors`` maps collector
+        names to their node index."""
+        kinds, sources = scenario.kinds, scenario.sources
+        return cls(kinds=list(kinds), families=[k.family for k in kinds.values()],
+                   shelf_lives=[k.shelf_life_h for k in kinds.values()], sources=list(sources),
+                   source_sectors=[s.sector for s in sources.values()], collectors=dict(collectors))
 
 
 class Recorder:
@@ -194,154 +219,111 @@ class Recorder:
         self.steps.append((report, parent, event, node, kind, t0, t1, other))
 
     # -- the end -------------------------------------------------------------------
-    def finish(self, *, scenario, seed: int, days: float, warmup_days: float,
-               live_events: dict[int, tuple[int, int]], cells: list[dict],
-               kinds: list[str], families: list[str], shelf_lives: list[float],
-               sources: list[str], source_sectors: list[str], acts_at: list,
-               collectors: dict[str, int] | None = None, interest: list | None = None) -> RunRecords:
-        """Turn the arrays into frames and give every (event, consumer) its outcome.
+    def finish(self, *, scenario: str, seed: int, days: float, warmup_days: float,
+               live_events: dict[int, tuple[int, int]], cells: list[dict], labels: EventLabels) -> RunRecords:
+        """Turn the arrays into frames, as recorded: the ledger is the raw one
+        (:data:`~reporting_sim.outcomes.RAW_LEDGER`, no outcomes yet: see
+        :func:`reporting_sim.outcomes.judge_records`).
 
         ``live_events`` maps events still pending at the end to their counts so far
-        (as :meth:`event_counts` takes them); ``acts_at[c]`` is the meeting (or
-        ``None``) at which consumer ``c`` acts on what it has heard; ``collectors`` maps
-        collector names to their node index (for the ``obs:NAME`` columns of events);
-        ``interest[c]`` is consumer ``c``'s area of interest (an object with optional
-        ``sectors``, ``kinds`` and ``families``; ``None``: every event).
+        (as :meth:`event_counts` takes them); ``labels`` says what the event columns'
+        codes stand for; ``cells`` are the staff cells' statistics, one dict each.
         """
         self._trim()
         for eid, counts in live_events.items():
             self.event_counts(eid, *counts)
-        n_ev = len(self.ev_t)
-        ev_t = np.frombuffer(self.ev_t, dtype=float) if n_ev else np.zeros(0)
+        return RunRecords(
+            scenario=scenario, seed=seed, days=days, warmup_days=warmup_days,
+            consumers=self.consumers, ledger=self._raw_ledger(), events=self._events(labels, live_events),
+            reports=self._reports(), cells=pd.DataFrame(cells), trace=self._trace() if self.trace else None,
+            meta={"reports_created": self.reports_created},
+        )
+
+    def _events(self, labels: EventLabels, live_events: dict) -> pd.DataFrame:
+        """One row per event: what happened, where, and how far it got."""
+        n_ev = self.n_events
         kind = np.asarray(self.ev_kind, dtype=np.int64)
         source = np.asarray(self.ev_source, dtype=np.int64)
-        shelf = np.asarray(shelf_lives, dtype=float)[kind] if n_ev else np.zeros(0)
-        observed = np.asarray(self.ev_observed, dtype=np.int64)
-        reported = np.asarray(self.ev_reported, dtype=np.int64)
         live = np.zeros(n_ev, dtype=bool)
         if live_events:
             live[np.fromiter(live_events.keys(), dtype=np.int64)] = True
+        family = np.asarray([FAMILIES.index(f) for f in labels.families], dtype=np.int64)
         events = pd.DataFrame({
             "event_id": np.arange(n_ev, dtype=np.int64),
-            "t_h": ev_t,
-            "source": pd.Categorical.from_codes(source, categories=sources) if n_ev else pd.Categorical([], categories=sources),
-            "sector": np.asarray(source_sectors, dtype=object)[source] if n_ev else np.zeros(0, dtype=object),
-            "kind": pd.Categorical.from_codes(kind, categories=kinds) if n_ev else pd.Categorical([], categories=kinds),
-            "family": pd.Categorical.from_codes(
-                np.asarray([FAMILIES.index(f) for f in families], dtype=np.int64)[kind] if n_ev
-                else np.zeros(0, dtype=np.int64), categories=list(FAMILIES)),
-            "shelf_life_h": shelf,
-            "n_observed": observed,
-            "n_reported": reported,
+            "t_h": np.frombuffer(self.ev_t, dtype=float) if n_ev else np.zeros(0),
+            "source": pd.Categorical.from_codes(source, categories=labels.sources),
+            "sector": np.asarray(labels.source_sectors, dtype=object)[source] if n_ev else np.zeros(0, dtype=object),
+            "kind": pd.Categorical.from_codes(kind, categories=labels.kinds),
+            "family": pd.Categorical.from_codes(family[kind] if n_ev else np.zeros(0, dtype=np.int64),
+                                                categories=list(FAMILIES)),
+            "shelf_life_h": np.asarray(labels.shelf_lives, dtype=float)[kind] if n_ev else np.zeros(0),
+            "n_observed": np.asarray(self.ev_observed, dtype=np.int64),
+            "n_reported": np.asarray(self.ev_reported, dtype=np.int64),
             "n_analysed": np.asarray(self.ev_analysed, dtype=np.int64),
             "n_independent": np.asarray(self.ev_independent, dtype=np.int64),
             "live_at_end": live,
         })
-        for name, idx in (collectors or {}).items():
-            events[f"obs:{name}"] = np.fromiter(((m >> idx) & 1 for m in self.ev_observers),
-                                                dtype=bool, count=n_ev)
-        ledger = self._ledger(events, ev_t, kind, shelf, live, observed, reported, acts_at,
-                              interest or [None] * len(self.consumers))
-        reports = pd.DataFrame(
-            [(self.node_names[n] if n >= 0 else "(in flight)", REPORT_STATES[s], k)
-             for (n, s), k in sorted(self.report_ends.items())],
-            columns=["node", "state", "count"],
-        )
-        trace = None
-        if self.trace:
-            trace = pd.DataFrame(self.steps, columns=["report", "parent", "event_id", "node", "step",
-                                                      "t0_h", "t1_h", "other"])
-            names = np.asarray(self.node_names + [""], dtype=object)
-            steps = np.asarray(STEP_KINDS, dtype=object)
-            other = trace["other"].to_numpy()
-            kinds = steps[trace["step"].to_numpy()] if len(trace) else np.zeros(0, dtype=object)
-            is_link = np.isin(kinds, LINK_STEPS)
-            is_end = kinds == "end"
-            trace["node"] = names[trace["node"].to_numpy()] if len(trace) else trace["node"]
-            trace["step"] = kinds
-            trace["to"] = np.where(is_link, names[np.where(is_link, other, -1)], None) if len(trace) else None
-            states = np.asarray(REPORT_STATES + ("",), dtype=object)
-            trace["state"] = np.where(is_end, states[np.where(is_end, other, -1)], None) if len(trace) else None
-        return RunRecords(
-            scenario=scenario, seed=seed, days=days, warmup_days=warmup_days,
-            consumers=self.consumers, ledger=ledger, events=events, reports=reports,
-            cells=pd.DataFrame(cells), trace=trace,
-            meta={"reports_created": self.reports_created},
-        )
+        for name, observed in self._observers(labels.collectors):
+            events[f"obs:{name}"] = observed
+        return events
 
+    def _observers(self, collectors: dict[str, int]):
+        """``(name, observed)`` per collector: which events it observed, from the
+        events' bit masks by node index (vectorised while the masks fit 63 bits)."""
+        n_ev = self.n_events
+        if max(collectors.values(), default=0) < 63:
+            masks = np.asarray(self.ev_observers, dtype=np.int64) if n_ev else np.zeros(0, dtype=np.int64)
+            for name, idx in collectors.items():
+                yield name, ((masks >> idx) & 1).astype(bool)
+            return
+        for name, idx in collectors.items():
+            yield name, np.fromiter(((m >> idx) & 1 for m in self.ev_observers), dtype=bool, count=n_ev)
 
-    def _ledger(self, events, ev_t, kind, shelf, live, observed, reported, acts_at, interest) -> pd.DataFrame:
-        """One row per (event, consumer), built column by column (no joins, so the
-        peak memory stays close to the size of the result)."""
-        n_ev, n_c = len(ev_t), len(self.consumers)
-        deadline = ev_t + shelf
-        arrival = np.empty(n_ev * n_c)
-        act = np.empty(n_ev * n_c)
-        outcome = np.empty(n_ev * n_c, dtype=np.int8)
-        in_area = np.empty(n_ev * n_c, dtype=bool)
-        for c in range(n_c):
-            in_area[c * n_ev:(c + 1) * n_ev] = interest_mask(events, interest[c])
-        for c in range(n_c):
-            sl = slice(c * n_ev, (c + 1) * n_ev)
-            arr = np.frombuffer(self.arr_t[c], dtype=float) if n_ev else np.zeros(0)
-            arrival[sl] = arr
-            act[sl] = arr if acts_at[c] is None else acts_at[c].next_at_array(arr)
-            withheld = np.frombuffer(self.withheld[c], dtype=np.int8).astype(bool) if n_ev else np.zeros(0, bool)
-            outcome[sl] = classify(arr, act[sl], deadline, live, observed, reported, withheld)
+    def _raw_ledger(self) -> pd.DataFrame:
+        """One row per (event, consumer), consumer by consumer, as recorded: who knew
+        what when, from where, by which report; built column by column (no joins, so
+        the peak memory stays close to the size of the result)."""
+        n_ev, n_c = self.n_events, len(self.consumers)
 
         def stack(arrays, dtype):
             return np.concatenate([np.frombuffer(a, dtype=dtype) for a in arrays]) if n_ev else np.zeros(0, dtype)
 
-        t_h = np.tile(ev_t, n_c)
         return pd.DataFrame({
             "event_id": np.tile(np.arange(n_ev, dtype=np.int64), n_c),
             "consumer": pd.Categorical.from_codes(np.repeat(np.arange(n_c), n_ev), categories=self.consumers),
-            "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
-            "interest": in_area,
             "reached_h": stack(self.reach_t, float),
-            "arrival_h": arrival,
-            "act_h": act,
-            "latency_h": arrival - t_h,
+            "arrival_h": stack(self.arr_t, float),
             "via": pd.Categorical.from_codes(stack(self.arr_via, np.int32), categories=self.node_names),
             "arrivals": stack(self.arr_n, np.int32),
-            "precise": stack(self.arr_precise, np.int8).astype(bool) & ~np.isnan(arrival),
+            "precise": stack(self.arr_precise, np.int8).astype(bool),
             "report": stack(self.arr_report, np.int64),
-            "t_h": t_h,
-            "kind": pd.Categorical.from_codes(np.tile(kind, n_c), categories=events["kind"].cat.categories),
-            "family": pd.Categorical.from_codes(np.tile(events["family"].cat.codes.to_numpy(), n_c),
-                                                categories=list(FAMILIES)),
-            "shelf_life_h": np.tile(shelf, n_c),
+            "withheld": stack(self.withheld, np.int8).astype(bool),
         })
 
+    def _reports(self) -> pd.DataFrame:
+        """How many reports ended in each state at each node."""
+        return pd.DataFrame(
+            [(self.node_names[n] if n >= 0 else "(in flight)", REPORT_STATES[s], k)
+             for (n, s), k in sorted(self.report_ends.items())],
+            columns=["node", "state", "count"],
+        )
 
-def interest_mask(events: pd.DataFrame, interest) -> np.ndarray:
-    """Which events (rows of ``events``) lie in an area of interest (``None``: all)."""
-    mask = np.ones(len(events), dtype=bool)
-    if interest is None:
-        return mask
-    for col, allowed in (("sector", interest.sectors), ("kind", interest.kinds), ("family", interest.families)):
-        if allowed:
-            mask &= np.isin(events[col].astype(object).to_numpy(), list(allowed))
-    return mask
-
-
-def classify(arrival, act, deadline, live, observed, reported, withheld) -> np.ndarray:
-    """Outcome codes (indices into :data:`OUTCOMES`) for one consumer, vectorised.
-
-    Arrived: ``in_time`` if the consumer could act (``act``) by the deadline, else
-    ``late``. Not arrived: ``in_flight`` if the event still had an observation or a
-    report pending when the run ended; otherwise ``not_observed`` if no collector saw
-    it, ``not_reported`` if no collector released a report, ``withheld`` if a sharing
-    gate stopped a report bound for this consumer, and ``not_shared`` if reports
-    existed but none was passed on to this consumer.
-    """
-    arrived = ~np.isnan(arrival)
-    out = np.full(arrival.shape, OUTCOMES.index("not_shared"), dtype=np.int8)
-    out[~arrived & withheld] = OUTCOMES.index("withheld")
-    out[~arrived & (reported == 0)] = OUTCOMES.index("not_reported")
-    out[~arrived & (observed == 0)] = OUTCOMES.index("not_observed")
-    out[~arrived & live] = OUTCOMES.index("in_flight")
-    with np.errstate(invalid="ignore"):
-        out[arrived & (act <= deadline)] = OUTCOMES.index("in_time")
-        out[arrived & ~(act <= deadline)] = OUTCOMES.index("late")
-    return out
+    def _trace(self) -> pd.DataFrame:
+        """Every step of every report, codes turned into names."""
+        trace = pd.DataFrame(self.steps, columns=["report", "parent", "event_id", "node", "step",
+                                                  "t0_h", "t1_h", "other"])
+        if not len(trace):
+            trace["to"] = None
+            trace["state"] = None
+            return trace
+        names = np.asarray(self.node_names + [""], dtype=object)
+        states = np.asarray(REPORT_STATES + ("",), dtype=object)
+        other = trace["other"].to_numpy()
+        kinds = np.asarray(STEP_KINDS, dtype=object)[trace["step"].to_numpy()]
+        is_link = np.isin(kinds, LINK_STEPS)
+        is_end = kinds == "end"
+        trace["node"] = names[trace["node"].to_numpy()]
+        trace["step"] = kinds
+        trace["to"] = np.where(is_link, names[np.where(is_link, other, -1)], None)
+        trace["state"] = np.where(is_end, states[np.where(is_end, other, -1)], None)
+        return trace

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from . import metrics, plots, provenance, views
 from .errors import ScenarioError
 from .output import read_run
-from .records import OUTCOMES
+from .outcomes import OUTCOMES
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
@@ -254,9 +254,21 @@ def p_from_ci(mean, ci, n: int) -> float:
     return float(2 * st.t.sf(abs(mean) / se, n - 1))
 
 
+def stored_headline(folder: Path, base: str) -> list[str]:
+    """The headline metrics of an experiment's base scenario, as stored with its
+    results (``[]`` when it cannot be read: every metric is shown then)."""
+    from . import scenario as scenario_mod
+    from .metrics import headline
+
+    path = folder / "scenarios" / f"{base}.toml"
+    try:
+        return headline(scenario_mod.parse(scenario_mod.read_file(path), str(path)), str(path))
+    except (ScenarioError, OSError):
+        return []
+
+
 def experiment_report(folder: Path, work: Path) -> str:
     from . import glossary
-    from .tables import TABLE_METRICS
 
     result = json.loads((folder / "result.json").read_text("utf-8"))
     reps = int(result["replications"])
@@ -273,7 +285,7 @@ def experiment_report(folder: Path, work: Path) -> str:
         rank = pd.DataFrame([{"parameter": n, **sw["indices"][n]} for n in sw["ranking"]])
         body.append(_table(rank.set_index("parameter"), lambda x: f"{x:.4g}"))
     else:
-        body += _comparison(result, folder, work, base, reps, TABLE_METRICS)
+        body += _comparison(result, folder, work, base, reps, stored_headline(folder, base))
     scen = folder / "scenarios" / f"{base}.toml"
     if scen.exists():
         body.append(h("<details><summary>the base scenario as run ({{ name }})</summary><pre>{{ text }}</pre>"

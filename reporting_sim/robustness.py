@@ -79,8 +79,10 @@ def direction(metric: str) -> int:
     return BETTER[last]
 
 
-def default_metrics(consumers: list[str]) -> list[str]:
-    first = "force_commander" if "force_commander" in consumers else consumers[0]
+def default_metrics(consumers: list[str], first: Optional[str] = None) -> list[str]:
+    """The metrics a study reports when none are named: ``first`` (the scenario's
+    headline consumer; by default its first consumer) first."""
+    first = first if first in consumers else consumers[0]
     out = [f"{first}.current.in_time"]
     out += [f"{c}.{fam}.in_time" for c in consumers for fam in ("current", "long_term")]
     out += [f"{first}.current.latency_p50", "bypass_rate"]
@@ -153,8 +155,11 @@ class Study:
         self.space = Space(self.base.data, self.base.scenario)
         if not self.space.items:
             raise ScenarioError(self.base.source, "uncertainties", "every uncertainty is fixed: nothing to vary")
+        from .metrics import headline_consumer
+
         consumers = self.base.scenario.consumers
-        self.metrics = list(dict.fromkeys(([metric] if metric else []) + list(metrics or default_metrics(consumers))))
+        self.metrics = list(dict.fromkeys(([metric] if metric else []) + list(
+            metrics or default_metrics(consumers, headline_consumer(self.base.scenario)))))
         self.metric = self.metrics[0]
         self.verdicts = {m.label: self.metric for m in members[1:]}
         for label, name in (verdicts or {}).items():
@@ -198,8 +203,9 @@ class Study:
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
             for name in self.metrics:
                 if name not in known:
+                    c = m.scenario.consumers[0] if m.scenario.consumers else "CONSUMER"
                     raise ScenarioError(source, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
-                                        "(names look like force_commander.current.in_time, u2.latency_p50)")
+                                        f"(names look like {c}.current.in_time, {c}.latency_p50)")
         for name in self.metrics:
             try:
                 direction(name)

@@ -426,12 +426,14 @@ class Mechanisms(_Strict):
 class Metrics(_Strict):
     """``[metrics]``: the bypass rate (of the current events ``bypass_consumer`` knew
     of, the share it heard first through a commander before ``bypass_branch`` received
-    any report of them), and the planning horizon over which long-term intelligence
-    is judged (``within_planning``)."""
+    any report of them), the planning horizon over which long-term intelligence
+    is judged (``within_planning``), and the ``headline`` metrics comparison tables
+    and forest plots show (flat names; empty: see :func:`reporting_sim.metrics.headline`)."""
 
     bypass_consumer: Optional[Name] = None
     bypass_branch: Optional[Name] = None
     planning_horizon_h: Positive = 168.0
+    headline: Seq(Annotated[str, Field(min_length=1, max_length=300)]) = ()
 
 
 class Uncertainty(_Strict):

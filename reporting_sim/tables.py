@@ -6,7 +6,7 @@ Rendering only: every number comes from a summary dict made by
 
 from __future__ import annotations
 
-from .records import OUTCOMES
+from .outcomes import OUTCOMES
 
 _SHORT = {"in_time": "in time", "late": "late", "not_observed": "not obs", "not_reported": "not rep",
           "withheld": "withheld", "not_shared": "not shrd", "in_flight": "in flight"}
@@ -20,8 +20,10 @@ def _h(x) -> str:
     return "    -" if x is None else f"{x:6.1f}"
 
 
-def format_summary(s: dict) -> str:
-    """The run summary as a readable table (shares in percent, latencies in hours)."""
+def format_summary(s: dict, bypass=None) -> str:
+    """The run summary as a readable table (shares in percent, latencies in hours);
+    ``bypass``: the (consumer, branch) pair the bypass rate is of (the run's
+    ``meta["bypass"]``)."""
     horizon = s.get("planning_horizon_h", 168.0)
     lines = [
         f"scenario {s['scenario']}  seed {s['seed']}  days {s['days']:g}"
@@ -42,8 +44,9 @@ def format_summary(s: dict) -> str:
     if areas:
         lines += ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
     if s.get("bypass_rate") is not None:
-        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events the Force Commander "
-                  "knew of, he first heard through the command chain before any report reached U2"]
+        who, branch = bypass or ("the headline consumer", "its intelligence branch")
+        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events {who} knew of, it "
+                  f"first heard through the command chain before any report reached {branch}"]
     dup = s.get("duplication") or {}
     if dup.get("share_duplicated") is not None:
         lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
@@ -86,21 +89,21 @@ def _val(x) -> str:
     return "    -   " if x is None else f"{x:8.4f}"
 
 
-TABLE_METRICS = ("force_commander.in_time", "force_commander.current.in_time", "force_commander.fidelity",
-                 "u2.in_time", "u2.current.in_time", "u2.fidelity", "asifu.in_time", "asifu.current.in_time",
-                 "jmac.in_time", "jmac.long_term.in_time", "sector_west_commander.current.in_time",
-                 "sector_east_commander.current.in_time", "sector_north_commander.current.in_time",
-                 "srsg.in_time", "bypass_rate", "duplication.share")
+def selection(block: dict, headline=()) -> list[str]:
+    """The metrics a comparison shows by default: those of ``headline`` (the base
+    scenario's, :func:`reporting_sim.metrics.headline`) it has, else all of them."""
+    return [m for m in headline if m in block] or list(block)
 
 
-def format_comparison(result: dict, metrics: list[str] | None = None) -> str:
+def format_comparison(result: dict, metrics: list[str] | None = None, headline=()) -> str:
     """A comparison as a table: the base's mean and 95% interval, and for each variant
     the paired difference from the base; ``*`` marks a difference whose interval
-    excludes zero."""
+    excludes zero. Shows ``metrics``, or by default the ``headline`` ones
+    (:func:`selection`)."""
     labels = list(result["variants"])
     base = result["base"]
     block = result["variants"][base]["metrics"]
-    names = metrics or [m for m in TABLE_METRICS if m in block] or list(block)
+    names = metrics or selection(block, headline)
     lines = [f"{result.get('experiment', '')}: {result['replications']} replications of "
              f"{result['days']:g} days, seeds {result['seed']}..{result['seed'] + result['replications'] - 1}, "
              "common random numbers; 95% t intervals; * = the difference's interval excludes 0", ""]
@@ -140,9 +143,16 @@ def format_sweep(result: dict) -> str:
     return "\n".join(lines)
 
 
-def format_event_story(story: dict, briefings: list[float]) -> str:
-    """One event followed hop by hop, and what each consumer knew and when."""
-    from .views import BUDGET, clock, hours
+_LINK_WORDS = {"transit": "transit to", "meeting": "waits for the meeting, then to",
+               "hold": "held back from rival", "board": "passed at the board to"}
+_STEP_WORDS = {"observe": "observed (waiting for a patrol)", "write": "report written", "queue": "in the inbox",
+               "work": "worked by an analyst", "sanitise": "sanitised into an INTREP"}
+
+
+def format_event_story(story: dict, briefings: list[float], meeting: str = "meeting") -> str:
+    """One event followed hop by hop, and what each consumer knew and when; then the
+    times of ``briefings`` (the headline consumer's ``meeting``) around it."""
+    from .views import clock, hours
 
     start = story["start"]
     t_ev = story["t_h"]
@@ -152,47 +162,55 @@ def format_event_story(story: dict, briefings: list[float]) -> str:
              f"observed by {story['n_observed']} collector(s); {story['n_reported']} report(s) released; "
              f"{len(story['reports'])} report copies in all", ""]
     for rid, p in story["paths"].items():
-        own = p[p["report"] == rid]
-        end = own[own["step"] == "end"]
-        state = end["state"].iloc[-1] if len(end) else "?"
-        where = end["node"].iloc[-1] if len(end) else "?"
-        parent = int(own["parent"].iloc[0]) if len(own) else -1
-        lines.append(f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}")
-        for r in p.itertuples(index=False):
-            if r.step == "end" and r.report != rid:
-                continue
-            if r.step == "end":
-                what = f"ends: {r.state}"
-            elif r.step in ("transit", "meeting", "hold", "board"):
-                label = {"transit": "transit to", "meeting": "waits for the meeting, then to",
-                         "hold": "held back from rival", "board": "passed at the board to"}[r.step]
-                what = f"{label} {r.to}"
-            else:
-                what = {"observe": "observed (waiting for a patrol)", "write": "report written",
-                        "queue": "in the inbox", "work": "worked by an analyst",
-                        "sanitise": "sanitised into an INTREP"}.get(r.step, r.step)
-            dur = r.t1_h - r.t0_h
-            lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
-                         + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
-        lines.append("")
+        lines += _report_lines(rid, p, start, t_ev) + [""]
     lines.append("what each consumer knew, and when:")
-    for k in story["knew"]:
-        if k["arrival_h"] is None:
-            lines.append(f"  {k['consumer']:<24} never ({k['outcome']})")
-            continue
-        act = ""
-        if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
-            act = f"; could act at {clock(start, k['act_h'])}"
-        b = k.get("budget") or {}
-        parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
-        lines.append(f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
-                     f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
-                     + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
+    lines += [_knew_line(k, start) for k in story["knew"]]
     near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
     if near:
         lines.append("")
-        lines.append("Force Commander's morning briefings around it: " + ", ".join(clock(start, b) for b in near))
+        lines.append(f"around it, {meeting}: " + ", ".join(clock(start, b) for b in near))
     return "\n".join(lines)
+
+
+def _report_lines(rid: int, p, start, t_ev: float) -> list[str]:
+    """One report's path (its ancestors' steps included), a line per step."""
+    from .views import clock, hours
+
+    own = p[p["report"] == rid]
+    end = own[own["step"] == "end"]
+    state = end["state"].iloc[-1] if len(end) else "?"
+    where = end["node"].iloc[-1] if len(end) else "?"
+    parent = int(own["parent"].iloc[0]) if len(own) else -1
+    lines = [f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}"]
+    for r in p.itertuples(index=False):
+        if r.step == "end" and r.report != rid:
+            continue
+        if r.step == "end":
+            what = f"ends: {r.state}"
+        elif r.step in _LINK_WORDS:
+            what = f"{_LINK_WORDS[r.step]} {r.to}"
+        else:
+            what = _STEP_WORDS.get(r.step, r.step)
+        dur = r.t1_h - r.t0_h
+        lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
+                     + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
+    return lines
+
+
+def _knew_line(k: dict, start) -> str:
+    """What one consumer knew of the event, when, and where the time went."""
+    from .views import BUDGET, clock, hours
+
+    if k["arrival_h"] is None:
+        return f"  {k['consumer']:<24} never ({k['outcome']})"
+    act = ""
+    if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
+        act = f"; could act at {clock(start, k['act_h'])}"
+    b = k.get("budget") or {}
+    parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
+    return (f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
+            f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
+            + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
 
 
 def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -> str:

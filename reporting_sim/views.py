@@ -123,18 +123,20 @@ def event_story(records: RunRecords, event_id: int, start: _dt.date) -> dict:
             "start": start}
 
 
-def pick_event(records: RunRecords, family: str = "current", seed: int = 0) -> int:
+def pick_event(records: RunRecords, family: str = "current", seed: int = 0,
+               consumer: Optional[str] = None) -> int:
     """A sampled event worth following: of the family, reported, reaching at least
-    two consumers, ideally the scenario's headline consumer (``[metrics]
-    bypass_consumer``, if it names one); drawn with ``seed``."""
+    two consumers, ideally ``consumer`` (by default the scenario's headline consumer
+    as the run recorded it, ``[metrics] bypass_consumer``, if it names one; see
+    :func:`reporting_sim.metrics.headline_consumer`); drawn with ``seed``."""
     ev = records.events
     led = records.ledger
     arrived = led[led["arrival_h"].notna()].groupby("event_id").size()
     cand = ev[(ev["family"] == family) & (ev["n_reported"] > 0) & ~ev["live_at_end"]]
     cand = cand[cand["event_id"].isin(arrived[arrived >= 2].index)]
-    headline = (records.meta.get("bypass") or [None])[0]
-    fc = led[(led["consumer"] == headline) & led["arrival_h"].notna()]["event_id"]
-    best = cand[cand["event_id"].isin(fc)]
+    headline = consumer or (records.meta.get("bypass") or [None])[0]
+    reached = led[(led["consumer"] == headline) & led["arrival_h"].notna()]["event_id"]
+    best = cand[cand["event_id"].isin(reached)]
     pool = best if len(best) else cand
     if not len(pool):
         pool = ev[ev["family"] == family]

@@ -34,7 +34,8 @@ from typing import Optional
 
 import simpy
 
-from ..records import REPORT_STATES, Recorder, RunRecords
+from .. import outcomes
+from ..records import REPORT_STATES, EventLabels, Recorder, RunRecords
 from ..scenario import Scenario
 from ..streams import Streams
 from .clock import Clock
@@ -407,20 +408,14 @@ class Simulation:
             # without a trace, in-flight reports are counted, not placed
             rec.report_ends[(-1, IN_FLIGHT)] = in_flight
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
-        records = rec.finish(
+        raw = rec.finish(
             scenario=sc.name, seed=self.seed, days=self.days, warmup_days=self.warmup_days,
             live_events={eid: (ev.observed, ev.reported, ev.observers, bin(ev.analysed).count("1"),
                                ev.independent)
                          for eid, ev in self.live.items()},
-            collectors={n: self.nodes[n].index for n in sc.collectors},
-            cells=cells, kinds=self.kind_names,
-            families=[k.family for k in sc.kinds.values()],
-            shelf_lives=[k.shelf_life_h for k in sc.kinds.values()],
-            sources=list(sc.sources), source_sectors=[s.sector for s in sc.sources.values()],
-            acts_at=[self.plan.meetings[sc.nodes[c].acts_at] if sc.nodes[c].acts_at else None
-                     for c in sc.consumers],
-            interest=[sc.nodes[c].interest for c in sc.consumers],
+            cells=cells, labels=EventLabels.of(sc, {n: self.nodes[n].index for n in sc.collectors}),
         )
+        records = outcomes.judge_records(raw, outcomes.terms_of(sc, self.plan.meetings))
         records.meta.update(self._meta())
         return records
 
