@@ -8,6 +8,9 @@ exactly the piece they test; ``run`` runs one and returns its records. Plain hel
 
 Session-scoped fixtures are built once per process (once per worker under
 ``pytest -n``); tests only read them, or copy them before changing anything.
+``pytest_collection_modifyitems`` puts the files holding ``slow`` tests first, so that
+under ``pytest -n auto --dist loadscope`` the long files start early and the quick ones
+fill the workers at the end (no test depends on the order).
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ def tiny_network(cells=None, commanders=None, links=None, collector=None, rate_p
     }
     data.update(sections)
     return data
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files holding a ``slow`` test first, each file's tests kept together and in order."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture

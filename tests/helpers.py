@@ -151,11 +151,7 @@ def dump(data: dict) -> bytes:
 # ------------------------------------------------------------------ the built-in scenario, and a small one with every mechanism
 
 MINUSMA_TEXT = scenario.builtin_text("minusma-2015")
-
-
 MINUSMA = tomllib.loads(MINUSMA_TEXT)
-
-
 MINUSMA.pop("uncertainties", None)  # its ranges name other settings; bad ones: tests/test_uncertainties.py
 
 
