@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import reporting_sim as rs
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 HEAVY = ("pandas", "matplotlib", "simpy", "scipy", "numpy", "pyarrow")
 

@@ -10,17 +10,13 @@ import json
 import math
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from helpers import ROOT, VARIANTS, invoke, write
 from reporting_sim import claims
-from reporting_sim.cli import cli
 from reporting_sim.metrics import flat_names
 
-ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ROOT / "experiments" / "variants"
 TOPICS = {  # what the study's claims must cover, and a word of each that a claim's id holds
     "commander-centric battalions": ("tasked", "formats"), "the bypass of U2": ("bypass", "commander-line"),
     "ASIFU apart and underused": ("asifu-apart",), "classification, skiing nations": ("skiing",),
@@ -39,15 +35,6 @@ change = "what changes"
 metric = "{metric}"
 expected = "{expected}"
 """
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="reporting-sim")
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def one_error_line(res) -> str:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
+from helpers import invoke
 from reporting_sim import scenario
-from reporting_sim.cli import cli
 from reporting_sim.model import simulate
 from reporting_sim.records import OUTCOMES
 
@@ -29,10 +28,6 @@ def script(*args, cwd=None, timeout=120):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env=env)
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="reporting-sim")
 
 
 def one_error_line(stderr: str) -> str:

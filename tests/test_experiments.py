@@ -1,13 +1,12 @@
-"""Experiments: paired comparisons, experiment files, sweeps, execution and resumption."""
+"""Experiments: paired comparisons, experiment files, execution and resumption (sweeps:
+``test_sweeps.py``)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,18 +16,10 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats as sps
 
+from helpers import EXE, VARIANTS, write
 from reporting_sim import stats
 from reporting_sim.cli import cli
-from reporting_sim.experiment import Experiment, set_param
-
-ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ROOT / "experiments" / "variants"
-EXE = Path(sys.executable).with_name("reporting-sim")
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
+from reporting_sim.experiment import Experiment
 
 
 def small_experiment(tmp_path: Path, reps: int = 3, days: float = 40) -> Path:
@@ -225,85 +216,7 @@ batch = 3
         assert (hi - lo) / 2 > 0.0012
 
 
-# ------------------------------------------------------------------ sweeps and sensitivity
-
-def sweep_file(tmp_path, method, params, samples=4, reps=1, days=20) -> Path:
-    lines = [f"""
-[experiment]
-name = "sw-{method}"
-base = "minusma-2015"
-metrics = ["force_commander.current.in_time", "cell.u2.mean_wait_h"]
-days = {days}
-seed = 3
-replications = {reps}
-[sweep]
-method = "{method}"
-samples = {samples}
-metric = "force_commander.current.in_time"
-"""]
-    for name, body in params.items():
-        lines.append(f'[sweep.parameters."{name}"]\n{body}\n')
-    return write(tmp_path / f"{method}.toml", "\n".join(lines))
-
-
-def test_grid_sweep_sets_every_combination(tmp_path):
-    f = sweep_file(tmp_path, "grid", {"cells.u2.analysts": "values = [1, 3]",
-                                      "links[soltg->asifu].p": "values = [0.0, 1.0]"})
-    exp = Experiment.from_file(f)
-    combos = {(m.scenario.cells["u2"].analysts,
-               next(link.p for link in m.scenario.links if link.src == "soltg" and link.to == "asifu"))
-              for m in exp.members}
-    assert combos == {(1, 0.0), (1, 1.0), (3, 0.0), (3, 1.0)}
-    res = exp.run(tmp_path / "o", n_jobs=1)
-    assert len(res["variants"]) == 4 and res["sweep"]["points"] == 4
-    assert set(res["sweep"]["ranking"]) == {"cells.u2.analysts", "links[soltg->asifu].p"}
-    # fewer analysts, longer waits in U2's inbox: the grid shows it
-    w = {tuple(b["parameters"].values()): b["metrics"]["cell.u2.mean_wait_h"]["mean"] for b in res["variants"].values()}
-    assert w[(1, 0.0)] > w[(3, 0.0)]
-
-
-def test_lhs_morris_and_sobol_designs(tmp_path):
-    params = {"cells.u2.analysts": "low = 1\nhigh = 6", "kinds.attack.shelf_life_h": "low = 2\nhigh = 24"}
-    lhs = Experiment.from_file(sweep_file(tmp_path, "lhs", params, samples=5))
-    assert len(lhs.members) == 5
-    analysts = sorted(m.scenario.cells["u2"].analysts for m in lhs.members)
-    assert all(isinstance(a, int) and 1 <= a <= 6 for a in analysts)  # an integer parameter stays integer
-    shelf = sorted(m.scenario.kinds["attack"].shelf_life_h for m in lhs.members)
-    # a Latin hypercube puts one point in each fifth of the range
-    assert [int((s - 2) / (22 / 5)) for s in shelf] == [0, 1, 2, 3, 4]
-    morris = Experiment.from_file(sweep_file(tmp_path, "morris", params, samples=3))
-    assert len(morris.members) == 3 * (2 + 1)
-    res = morris.run(None, n_jobs=1)
-    assert set(res["sweep"]["indices"]["kinds.attack.shelf_life_h"]) >= {"mu_star", "sigma"}
-    sobol = Experiment.from_file(sweep_file(tmp_path, "sobol", params, samples=4))
-    assert len(sobol.members) == 4 * (2 + 2)
-    res = sobol.run(None, n_jobs=1)
-    assert set(res["sweep"]["indices"]["cells.u2.analysts"]) == {"S1", "ST", "ST_conf"}
-
-
-@pytest.mark.slow
-def test_the_shipped_sensitivity_experiment_ranks_shelf_life_first(tmp_path):
-    """The Force Commander acts at a daily briefing, so whether current intelligence
-    is still fresh by then (its shelf life) must dominate his timeliness."""
-    res = CliRunner().invoke(cli, ["experiment", str(ROOT / "experiments" / "sensitivity-fc-timeliness.toml"),
-                                   "--out", str(tmp_path / "s"), "--json"])
-    assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
-    assert d["sweep"]["ranking"][0] == "kinds.armed_group_movement.shelf_life_h"
-
-
-def test_set_param_addresses_links_and_refuses_unknown_paths():
-    data = {"links": [{"from": "a", "to": "b", "p": 0.5}, {"from": "a", "to": "c", "p": 0.5}],
-            "cells": {"u2": {"analysts": 3}}}
-    set_param(data, "links[a->b].p", 0.9, "t")
-    assert data["links"][0]["p"] == 0.9 and data["links"][1]["p"] == 0.5
-    from reporting_sim.errors import ScenarioError
-
-    with pytest.raises(ScenarioError, match="no link"):
-        set_param(data, "links[b->a].p", 0.9, "t")
-    with pytest.raises(ScenarioError, match="u3"):
-        set_param(data, "cells.u3.analysts", 1, "t")
-
+# ------------------------------------------------------------------ experiment files
 
 @pytest.mark.parametrize("body, field", [
     ('[experiment]\nname = "x"\nbase = "minusma-2015"\nreplicatons = 3\n', "experiment.replicatons"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from reporting_sim import scenario as scenario_mod

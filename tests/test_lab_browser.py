@@ -15,16 +15,13 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import ARGS, CHROMIUM, ROOT, browser
 from reporting_sim import scenario as scenario_mod
 from reporting_sim.cli import cli
-from test_report_browser import ARGS, CHROMIUM, browser
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytest.importorskip("shiny") if os.environ.get("REPORTING_SIM_REQUIRE_BROWSER") != "1" else None
 

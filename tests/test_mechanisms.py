@@ -10,17 +10,15 @@ mechanism switched off in ``[mechanisms]``, a field changed, or a shipped varian
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
+from helpers import VARIANTS
 from reporting_sim import metrics, scenario, stats
 from reporting_sim.model import simulate
 
 pytestmark = pytest.mark.slow
 
-VARIANTS = Path(__file__).resolve().parent.parent / "experiments" / "variants"
 R = 6
 DAYS = 365
 SEED0 = 4000

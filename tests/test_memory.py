@@ -1,5 +1,6 @@
 """Memory stays flat as the horizon grows (no tracing): what grows is only the ledger's
-fixed number of numbers per event; the engine's own working memory does not."""
+fixed number of numbers per event; the engine's own working memory does not. And
+repeated runs in one process leak nothing."""
 
 import array
 import gc
@@ -7,7 +8,8 @@ import tracemalloc
 
 import pytest
 
-from reporting_sim import scenario
+from reporting_sim import metrics, scenario
+from reporting_sim.model import simulate
 from reporting_sim.model.engine import Simulation
 
 
@@ -53,3 +55,31 @@ def test_engine_memory_is_flat_as_the_horizon_grows():
     per4 = four["arrays"] / four["events"]
     assert four["events"] > 3.5 * one["events"]
     assert per4 < 1.3 * per1, (per1, per4)
+
+
+@pytest.mark.slow
+def test_repeated_runs_do_not_leak_memory():
+    """100 runs of a short horizon in one process: the memory still held after the
+    100th run is no more than after the 10th (within a small tolerance), and no run's
+    peak grows."""
+    sc = scenario.load("minusma-2015")
+    simulate(sc, 1, 5)  # warm up imports and caches before measuring
+    metrics.summary(simulate(sc, 1, 5))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        held, peaks = {}, []
+        for i in range(1, 101):
+            tracemalloc.reset_peak()
+            rec = simulate(sc, 1, 5)
+            metrics.summary(rec)
+            del rec
+            gc.collect()
+            current, peak = tracemalloc.get_traced_memory()
+            peaks.append(peak)
+            held[i] = current
+    finally:
+        tracemalloc.stop()
+    growth = held[100] - held[10]
+    assert growth < 64 * 1024, f"memory held grew by {growth / 1024:.0f} kB from run 10 to run 100"
+    assert peaks[-1] <= peaks[9] * 1.05 + 64 * 1024, (peaks[9], peaks[-1])

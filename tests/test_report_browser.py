@@ -8,34 +8,13 @@ them the test is skipped locally, but fails when ``REPORTING_SIM_REQUIRE_BROWSER
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import ARGS, CHROMIUM, ROOT, browser
 from reporting_sim.cli import cli
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-def browser():
-    required = os.environ.get("REPORTING_SIM_REQUIRE_BROWSER") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            pytest.fail("playwright is not installed")
-        pytest.skip("playwright is not installed")
-    if CHROMIUM is None:
-        if required:
-            pytest.fail("chromium is not installed")
-        pytest.skip("chromium is not installed")
-    return sync_playwright
 
 
 def render(html: Path) -> dict:

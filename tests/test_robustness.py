@@ -14,14 +14,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from helpers import DATA, EXE, ROOT
 from reporting_sim.cli import cli
 from reporting_sim.errors import ScenarioError
 from reporting_sim.robustness import Study, direction
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
 TOY, SURE = str(DATA / "toy-threshold.toml"), str(DATA / "toy-threshold-sure.toml")
-EXE = Path(sys.executable).with_name("reporting-sim")
 THRESHOLD, LOW, HIGH = 5.0, 1.0, 10.0  # the sure link takes 5 h; shelf life uniform on [1, 10] h
 METRIC = "hq.current.in_time"
 

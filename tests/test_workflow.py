@@ -5,16 +5,13 @@ defines its measures."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import VARIANTS
 from reporting_sim import graph, scenario as scenario_mod
 from reporting_sim.cli import cli
-
-ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ROOT / "experiments" / "variants"
 
 
 def invoke(*args):

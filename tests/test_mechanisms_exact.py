@@ -17,9 +17,9 @@ import copy
 
 import pytest
 
+from helpers import base, collector, link
 from reporting_sim import metrics, scenario, stats
 from reporting_sim.model import simulate
-from test_traces import base, collector, link
 
 
 def run(data, seed=None, days=None):

@@ -1,4 +1,4 @@
-"""Hardening: reproducibility of results files, and a golden back-test.
+"""Reproducibility of results files, byte for byte.
 
 * The same scenario and seed give **byte-identical** results files (ledger.parquet,
   events.parquet, trace.parquet, summary.json and every other file; run.json up to its
@@ -8,23 +8,17 @@
   (timings are only in run.json and each run's record) whether its runs go serially
   (``--jobs 1``) or to a process pool (``--jobs 2``), each in its own process with its
   own hash seed; for a comparison and for a sweep.
-* **Golden back-test**: key metrics of ``minusma-2015`` (three seeds, 60 days) equal
-  the stored ``tests/golden/minusma-2015-60d.csv`` to 1e-12. How and when to update
-  it: ``tests/golden/README.md``.
 
 (``tests/test_determinism.py`` compares ledgers and summaries across processes, and
 ``tests/test_experiments.py`` serial, pool and Dask runs in one process; this file adds
-the files as written, byte for byte.)
+the files as written, byte for byte. The golden back-test: ``tests/test_golden.py``.)
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import math
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,11 +26,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from helpers import EXE, VARIANTS
 from reporting_sim.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = ROOT / "experiments" / "variants"
-EXE = Path(sys.executable).with_name("reporting-sim")
 RUN_VOLATILE = {"wall_time_s", "written_at", "argv", "run_seconds_total"}
 
 
@@ -149,42 +141,3 @@ def test_serial_and_parallel_experiments_write_the_same_files(sweep, tmp_path):
     df = pd.read_parquet(serial / "runs.parquet")
     assert len(df) == (8 if sweep else 9)
     assert df["seed"].nunique() == (2 if sweep else 3)
-
-
-# ------------------------------------------------------------------ golden back-test
-
-def _golden():
-    spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_golden_back_test():
-    """A fresh run of minusma-2015 matches the stored key metrics (to 1e-12). If this
-    fails after a deliberate model change, follow tests/golden/README.md."""
-    golden = _golden()
-    stored = {(s, m): v for s, m, v in golden.read()}
-    fresh = {(s, m): v for s, m, v in golden.golden_rows()}
-    assert len(stored) > 500
-    assert {s for s, _ in stored} == set(golden.SEEDS)
-    missing, extra = set(stored) - set(fresh), set(fresh) - set(stored)
-    assert not missing and not extra, f"metrics gone: {sorted(missing)[:5]}, new: {sorted(extra)[:5]}"
-    moved = {k: (stored[k], fresh[k]) for k in stored
-             if not (math.isnan(stored[k]) and math.isnan(fresh[k]))
-             and not math.isclose(stored[k], fresh[k], rel_tol=1e-12, abs_tol=1e-12)}
-    assert not moved, (f"{len(moved)} key metrics moved (see tests/golden/README.md), e.g. "
-                       f"{dict(list(moved.items())[:5])}")
-
-
-def test_golden_file_is_what_regenerate_writes(tmp_path):
-    """The stored file is in the format the script writes (full precision, sorted), so
-    regenerating without a model change gives no diff."""
-    golden = _golden()
-    text = (ROOT / "tests" / "golden" / "minusma-2015-60d.csv").read_text("utf-8")
-    lines = text.splitlines()
-    assert lines[0] == "seed,metric,value"
-    rows = golden.read()
-    expect = "\n".join(["seed,metric,value"] + [f"{s},{m},{golden.fmt(v)}" for s, m, v in rows]) + "\n"
-    assert text == expect
-    assert rows == sorted(rows, key=lambda r: (golden.SEEDS.index(r[0]), r[1]))

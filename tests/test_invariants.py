@@ -1,11 +1,11 @@
-"""Hardening: invariants of every run, on generated scenarios that use the mechanisms;
-metamorphic checks with common random numbers; memory over repeated and long runs.
+"""Invariants of every run, on generated scenarios that use the mechanisms; metamorphic
+checks with common random numbers.
 
 * **Conservation and time** (hypothesis): random small force structures built from
   every mechanism (trust groups and classification, imagery with INTREP sanitisation,
   competition, boards, coping strategies, tasking, written reports and literacy, escort
   pools, accreditation, rotations, pull links, switches, duty hours, current pull)
-  keep the conservation laws of ``tests/test_conservation.py``; every report's trace
+  keep the conservation laws of ``tests/conservation.py``; every report's trace
   starts where it should (an observation at the event's time, a copy of its parent,
   a board meeting), runs forward in time without gaps, and each step lasts at least
   the fixed minimum of its duration; every consumer's first arrival came by a report
@@ -14,16 +14,14 @@ metamorphic checks with common random numbers; memory over repeated and long run
 * **Metamorphic** (same seed, so the same random numbers): one more analyst in a FIFO
   cell never makes any report wait longer there; multiplying every rate by k and
   dividing every duration by k divides every time by k and changes nothing else.
-* **Memory**: 100 repeated short runs in one process retain no more memory at the end
-  than after 10 (no leak); ten simulated years of ``minusma-2015`` finish.
+
+Memory over repeated runs: ``test_memory.py``; ten simulated years: ``test_scale.py``.
 """
 
 from __future__ import annotations
 
 import copy
-import gc
 import math
-import tracemalloc
 from collections import defaultdict
 
 import numpy as np
@@ -32,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import test_conservation as tc
+import conservation as tc
 from reporting_sim import metrics, scenario
 from reporting_sim.model import simulate
 from reporting_sim.records import REPORT_STATES
@@ -706,52 +704,3 @@ def test_scaling_time_in_minusma(k):
     check_scaled(a, b, k)
     assert metrics.summary(a)["consumers"]["force_commander"]["outcomes"] == \
         metrics.summary(b)["consumers"]["force_commander"]["outcomes"]
-
-
-# ------------------------------------------------------------------ memory and long runs
-
-@pytest.mark.slow
-def test_repeated_runs_do_not_leak_memory():
-    """100 runs of a short horizon in one process: the memory still held after the
-    100th run is no more than after the 10th (within a small tolerance), and no run's
-    peak grows."""
-    sc = scenario.load("minusma-2015")
-    simulate(sc, 1, 5)  # warm up imports and caches before measuring
-    metrics.summary(simulate(sc, 1, 5))
-    gc.collect()
-    tracemalloc.start()
-    try:
-        held, peaks = {}, []
-        for i in range(1, 101):
-            tracemalloc.reset_peak()
-            rec = simulate(sc, 1, 5)
-            metrics.summary(rec)
-            del rec
-            gc.collect()
-            current, peak = tracemalloc.get_traced_memory()
-            peaks.append(peak)
-            held[i] = current
-    finally:
-        tracemalloc.stop()
-    growth = held[100] - held[10]
-    assert growth < 64 * 1024, f"memory held grew by {growth / 1024:.0f} kB from run 10 to run 100"
-    assert peaks[-1] <= peaks[9] * 1.05 + 64 * 1024, (peaks[9], peaks[-1])
-
-
-@pytest.mark.slow
-def test_ten_simulated_years_finish():
-    sc = scenario.load("minusma-2015")
-    rec = simulate(sc, 2015, 3650)
-    ev = rec.events
-    assert ev["t_h"].max() > 3640 * 24 and len(ev) > 70_000
-    assert len(rec.ledger) == len(ev) * len(sc.consumers)
-    assert int(rec.reports["count"].sum()) == rec.meta["reports_created"]
-    s = metrics.summary(rec)
-    for block in s["consumers"].values():
-        assert math.isclose(sum(block["outcomes"].values()), 1.0, abs_tol=1e-9)
-    # the mission's later years look like its first: nothing accumulates without end
-    weekly = metrics.weekly(rec.ledger, rec.events)
-    fc = weekly["in_time:force_commander"]
-    assert abs(fc.iloc[52:104].mean() - fc.iloc[-52:].mean()) < 0.1
-    cells = metrics.cell_table(rec.cells)
-    assert (cells["utilisation"].dropna() < 1).all()

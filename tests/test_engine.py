@@ -1,11 +1,13 @@
-"""Exact event traces on tiny scenarios, where every time can be worked out by hand.
+"""The engine's exact behaviour on tiny scenarios, read from its event traces, where
+every time can be worked out by hand.
 
 Each scenario is built from a dict with ``scenario.parse``; durations are fixed, chances
 are 0 or 1, so once the ground-truth event times are read from ``records.events`` every
 later time (observation, release, transit, queue, work, arrival, action) follows from
 the rules of the model. The expected values below are computed independently of the
 engine (explicit lists of patrol departures and meetings, a hand-written FIFO queue),
-then compared with the trace steps and the outcome ledger.
+then compared with the trace steps and the outcome ledger. (The scenario builders
+``base``, ``collector`` and ``link`` are in ``helpers.py``.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from helpers import base, collector, link
 from reporting_sim import scenario
 from reporting_sim.model import simulate
 from reporting_sim.records import REPORT_STATES
@@ -31,33 +34,6 @@ EPS = 1e-9
 
 def approx(x):
     return pytest.approx(x, abs=EPS, rel=0)
-
-
-def base(rate=6.0, days=3.0, seed=11, shelf=24.0, family="current"):
-    """A scenario with one kind, one source in sector ``x`` and nothing else yet."""
-    return {
-        "scenario": {"name": "tiny", "days": days, "seed": seed},
-        "kinds": {"k": {"family": family, "shelf_life_h": shelf}},
-        "sources": {"s": {"sector": "x", "rate_per_day": rate, "mix": {"k": 1.0}}},
-        "collectors": {},
-        "cells": {},
-        "commanders": {},
-        "meetings": {},
-        "links": [],
-    }
-
-
-def collector(delay=0.0, **extra):
-    spec = {"culture": "branch", "sectors": ["x"], "watch": "continuous",
-            "p_observe": 1.0, "p_report": 1.0, "report_delay_h": delay}
-    spec.update(extra)
-    return spec
-
-
-def link(src, dst, transit=0.0, **extra):
-    spec = {"from": src, "to": dst, "transit_h": transit}
-    spec.update(extra)
-    return spec
 
 
 class Run:

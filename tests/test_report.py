@@ -1,13 +1,16 @@
 """The HTML report escapes everything it reads from a results folder (issue 13, item
 16): a crafted ``run.json`` or ``summary.json`` yields text, never a live script; and
-the report defines its measures (glossary, caveat, captions)."""
+the report defines its measures (glossary, caveat, captions); a damaged results folder
+gives ``report`` and ``plot`` one error line (issue 13, item 7)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
+from helpers import assert_one_line_error, run_cli
 from reporting_sim.cli import cli
 from reporting_sim.report import holm
 
@@ -54,3 +57,21 @@ def test_report_defines_its_measures(tmp_path):
 def test_holm_adjusts_step_down():
     assert holm([0.01, 0.04, 0.03]) == [0.03, 0.06, 0.06]
     assert holm([0.5]) == [0.5]
+
+
+@pytest.mark.parametrize("damage", [
+    ("run.json", ""), ("run.json", "{"), ("run.json", '{"scenario": 3}'), ("run.json", "[]"),
+    ("summary.json", '{"consumers": {"a": {}}}'), ("ledger.parquet", "not parquet"),
+    ("result.json", "nul\x00"), ("result.json", '{"base": "x", "replications": 2, "variants": {}}'),
+    ("result.json", '{"base": "b", "replications": 2, "variants": {"b": {"metrics": {"m": {"mean": "NaN!"}}}}}'),
+])
+@pytest.mark.parametrize("command", ["report", "plot"])
+def test_item7_report_and_plot_of_a_damaged_results_folder_give_one_line(damage, command, run_folder,
+                                                                       experiment_folder, tmp_path):
+    import shutil
+
+    name, text = damage
+    folder = tmp_path / "f"
+    shutil.copytree(experiment_folder if name == "result.json" else run_folder, folder)
+    (folder / name).write_text(text, encoding="utf-8")
+    assert_one_line_error(*run_cli(command, folder), str(folder))
