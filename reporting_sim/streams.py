@@ -57,6 +57,19 @@ class Streams:
 
         return draw
 
+    def exponential_sampler(self, name: str, mean: float):
+        """A zero-argument function giving the next exponential draw of mean ``mean``
+        from stream ``name``, batched like :meth:`uniform_sampler`."""
+        rng = self.get(name)
+        buf: list[float] = []
+
+        def draw() -> float:
+            if not buf:
+                buf.extend(rng.exponential(mean, 512)[::-1].tolist())
+            return buf.pop()
+
+        return draw
+
     @property
     def names(self) -> list[str]:
         """The streams this run used, in the order they were first asked for."""

@@ -28,6 +28,7 @@ once, inside the step that sent it (up to a recursion guard).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from heapq import heappush
 from typing import Optional
@@ -124,32 +125,18 @@ class Simulation:
             (src.written_links if lp.written else src.links).append(link)
 
     def _start_source(self, si: int, name: str, src) -> None:
+        """Source ``si``'s arrivals: one Poisson stream of events, each of a kind drawn
+        from the source's mix, offered at once to the collectors of its sector."""
         if src.rate_per_day <= 0:
             return
-        gap = self.streams.get(f"arrivals:{name}")
-        mean_gap = 24.0 / src.rate_per_day
-        u_kind = self.streams.uniform_sampler(f"kinds:{name}")
-        kinds = [self.kind_index[k] for k in src.mix]
-        cum, acc = [], 0.0
-        for share in src.mix.values():
-            acc += share
-            cum.append(acc)
-        cum[-1] = 1.0 + 1e-12
+        next_gap = self.streams.exponential_sampler(f"arrivals:{name}", 24.0 / src.rate_per_day)
+        pick_kind = self._kind_picker(name, src)
         collectors = self.collectors_by_sector[src.sector]
-        rec, env, live = self.rec, self.env, self.live
-        buf: list[float] = []
-
-        def next_gap() -> float:
-            if not buf:
-                buf.extend(gap.exponential(mean_gap, 512)[::-1].tolist())
-            return buf.pop()
-
-        settle, one_kind = self._settle, kinds[0] if len(kinds) == 1 else None
+        rec, env, live, settle = self.rec, self.env, self.live, self._settle
 
         def arrive(_tick) -> None:
             now = env._now
-            # one kind: nothing to draw (the stream serves only this choice)
-            kind = one_kind if one_kind is not None else kinds[bisect.bisect_right(cum, u_kind())]
+            kind = pick_kind()
             eid = rec.new_event(now, si, kind)
             ev = Event(eid, now, kind)
             ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
@@ -170,6 +157,18 @@ class Simulation:
             heappush(heap, (env._now + next_gap(), _NORMAL, next(seq), tick))
 
         next_arrival()
+
+    def _kind_picker(self, name: str, src):
+        """A zero-argument function giving the kind (index) of source ``name``'s next
+        event: a draw from its mix, or, for a one-kind mix, that kind without a draw
+        (the stream serves only this choice)."""
+        u_kind = self.streams.uniform_sampler(f"kinds:{name}")
+        kinds = [self.kind_index[k] for k in src.mix]
+        if len(kinds) == 1:
+            return lambda only=kinds[0]: only
+        cum = list(itertools.accumulate(src.mix.values()))
+        cum[-1] = 1.0 + 1e-12
+        return lambda: kinds[bisect.bisect_right(cum, u_kind())]
 
     def _end_warmup(self) -> None:
         now = self.env.now

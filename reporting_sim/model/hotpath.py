@@ -83,7 +83,8 @@ def _cell_work(sim, cell):
     see :class:`.items.Report`): account, start the next job, count, record what a
     consumer now knows, pass the report on."""
     env, queue = sim.env, cell.queue
-    heap, eid, work = env._queue, env._eid, cell.work
+    done_list: list = []  # SimPy only iterates an event's callbacks: one list serves all
+    next_job = _cell_next_job(sim, cell, done_list)
     consumer, analysis, forward = cell.consumer, cell.analysis, cell.forward
     known = _knows(sim.rec, consumer)
 
@@ -95,16 +96,7 @@ def _cell_work(sim, cell):
             cell.queue_area += len(queue) * dt
             cell.t_last = now
         if queue:
-            job = queue.popleft()
-            if job.__class__ is Report:  # the analyst goes on with it (busy unchanged)
-                if job.t_in >= cell.t_reset:
-                    cell.started += 1
-                    cell.sum_wait += now - job.t_in
-                job.callbacks = done_list
-                heappush(heap, (now + work(), NORMAL, next(eid), job))
-            else:  # an INTREP or routine work: the general path
-                cell.busy -= 1
-                cell._start(job, now)
+            next_job(now)
         else:
             cell.busy -= 1
         if rep.t_in >= cell.t_reset:
@@ -121,8 +113,29 @@ def _cell_work(sim, cell):
         forward = cell.forward
 
     done.bind = bind
-    done_list = [done]  # SimPy only iterates an event's callbacks: one list serves all
+    done_list.append(done)
     return done
+
+
+def _cell_next_job(sim, cell, done_list):
+    """When an analyst at a plain cell finishes and the inbox is not empty: a report
+    next in line starts at once (its end is ``done_list``'s function); an INTREP or
+    routine work goes to the general path."""
+    queue, heap, eid, work = cell.queue, sim.env._queue, sim.env._eid, cell.work
+
+    def next_job(now) -> None:
+        job = queue.popleft()
+        if job.__class__ is Report:  # the analyst goes on with it (busy unchanged)
+            if job.t_in >= cell.t_reset:
+                cell.started += 1
+                cell.sum_wait += now - job.t_in
+            job.callbacks = done_list
+            heappush(heap, (now + work(), NORMAL, next(eid), job))
+        else:
+            cell.busy -= 1
+            cell._start(job, now)
+
+    return next_job
 
 
 def _knows(rec, consumer: int):
