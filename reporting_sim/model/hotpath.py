@@ -12,14 +12,15 @@ SimPy events in the same order, so every result is identical to the general path
 (``tests/test_hotpath.py`` compares the two); pieces that are not plain, and every
 traced run, keep the general path.
 
-**Why callbacks.** The per-report path is written as SimPy callbacks on minimal events
-(:class:`.wake.Wake` pushed on SimPy's own event queue), not as one SimPy process per
-report: a process costs several events and a generator resumption per hop. On the
-reference network of ``benchmarks/`` (issue #12) the engine with this path did 1.98x
-the plain SimPy process-per-report model in CPU time (before it: 1.33x; measured on a
-loaded 2-core machine, see ``benchmarks/README.md``), short of the 2.5x asked. The long-lived
-routines (boards, patrols, duty, routine work) are few and stay SimPy processes or
-plain timeouts.
+**Why callbacks.** The per-report path is written as SimPy callbacks, not as one SimPy
+process per report: a report is itself the SimPy event of its next step
+(:class:`.items.Report`, pushed on SimPy's own event queue), where a process costs
+several events and a generator resumption per hop. On the reference network of
+``benchmarks/`` (issue #12) the engine with this path does 2.65x the plain SimPy
+process-per-report model in CPU time (1.22x before the refactor; 2.7x on the original
+network; measured in one run on a quiet 2-core machine, see ``benchmarks/README.md``).
+The long-lived routines (boards, patrols, duty, routine work) are few and stay SimPy
+processes or plain timeouts.
 """
 
 from __future__ import annotations
