@@ -29,7 +29,8 @@ from .errors import ScenarioError
 if TYPE_CHECKING:  # numpy only where worlds are drawn: validating a file stays cheap
     import numpy as np
 
-PATH_EXAMPLES = "paths look like cells.u2.analysts, kinds.attack.shelf_life_h, links[u2->asifu].p, cells.u2.work_h.mean"
+PATH_EXAMPLES = ("paths look like cells.CELL.analysts, kinds.KIND.shelf_life_h, links[FROM->TO].p, "
+                 "cells.CELL.work_h.mean, with names from the scenario")
 
 
 _LINK = re.compile(r"^links\[\s*([^\]\s]+?)\s*->\s*([^\]\s]+?)(?:\s+when\s+(\w+)\s*=\s*(\w+))?\s*\]\.([\w.]+)$")

@@ -90,3 +90,38 @@ def test_a_calendar_over_arrays_gives_exactly_the_scenario_meeting_times(spec, t
 
     meeting = scenario.Meeting(**spec)
     np.testing.assert_array_equal(Calendar.of(meeting).next_at_array(ts), meeting.next_at_array(ts))
+
+
+# -- the interface between the pieces and the engine (reporting_sim.model.context) ------
+
+def _sim_members_used(path: Path) -> set[str]:
+    """Every ``sim.X`` and ``self.sim.X`` a module reads or calls."""
+    import ast
+
+    used = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute):
+            owner = node.value
+            if (isinstance(owner, ast.Name) and owner.id == "sim") or (
+                    isinstance(owner, ast.Attribute) and owner.attr == "sim"
+                    and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
+                used.add(node.attr)
+    return used
+
+
+@pytest.mark.parametrize("module", ["nodes.py", "collectors.py", "gates.py"])
+def test_the_pieces_use_only_what_the_sim_protocol_names(module):
+    from reporting_sim.model.context import SIM_MEMBERS
+
+    used = _sim_members_used(MODEL / module)
+    assert used, f"{module}: no use of sim found (the check would hold by construction)"
+    assert used <= SIM_MEMBERS, f"{module} uses {sorted(used - SIM_MEMBERS)}, not in context.Sim"
+
+
+def test_the_engine_has_every_member_the_sim_protocol_names():
+    from reporting_sim.model import Simulation
+    from reporting_sim.model.context import SIM_MEMBERS
+
+    sim = Simulation(scenario.load("minusma-2015"), 1, 1.0)
+    missing = sorted(name for name in SIM_MEMBERS if not hasattr(sim, name))
+    assert not missing

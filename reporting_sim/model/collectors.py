@@ -30,8 +30,10 @@ import math
 
 from ..distributions import _BATCH
 from ..records import STEP_KINDS
+from .context import Sim
 from .items import Event
 from .nodes import Node
+from .plan import NodePlan
 
 S_OBSERVE, S_WRITE = STEP_KINDS.index("observe"), STEP_KINDS.index("write")
 
@@ -66,7 +68,7 @@ class Collector(Node):
 
     kind = "collector"
 
-    def __init__(self, sim, plan):
+    def __init__(self, sim: Sim, plan: NodePlan):
         super().__init__(sim, plan)
         spec = self.spec = plan.spec
         name = plan.name
@@ -140,7 +142,7 @@ class Collector(Node):
             days += acc.duration_days.sampler(st.get(f"accreditation:{name}"))()
         return days * 24.0
 
-    def _start_routines(self, sim) -> None:
+    def _start_routines(self, sim: Sim) -> None:
         """Tasking and escorted patrol departures, as routines (SimPy processes)."""
         if self.tasking is not None and self.tasking.per_week > 0:
             gaps = sim.streams.get(f"tasking:{self.name}")

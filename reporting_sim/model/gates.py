@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .context import Sim
 from .items import GROUP, UNIT
 from .nodes import NOT_SHARED, WITHHELD
 
 PASS, INTREP = -1, -2
 
 
-def gate(sim, src, rep, link) -> tuple[int, float]:
+def gate(sim: Sim, src, rep, link) -> tuple[int, float]:
     """``(verdict, hold)``: a terminal state, ``PASS`` or ``INTREP``, and for a passing
     report the hours it is held back first (competition)."""
     if link.blocked is not None:
@@ -62,7 +63,7 @@ def othering(src, dst) -> bool:
     return not (src.groups & dst.groups)
 
 
-def competition(sim, src, dst) -> Optional[float]:
+def competition(sim: Sim, src, dst) -> Optional[float]:
     """Hours ``src`` holds an item back from ``dst`` (0 for none: not a rival, or it
     shares at once), or ``None`` when it never tells that rival; one draw of the
     sender's ``hoard`` stream per item for a rival."""

@@ -28,7 +28,9 @@ from collections import deque
 
 from ..distributions import Exponential
 from ..records import REPORT_STATES, STEP_KINDS
+from .context import Sim
 from .items import GROUP, UNIT, Event, Report
+from .plan import NodePlan
 from .wake import NORMAL
 
 ABSORBED = REPORT_STATES.index("absorbed")
@@ -63,7 +65,7 @@ class Node:
     kind = "node"
     knows_on_arrival = True  # a consumer knows of an event when the report reaches it
 
-    def __init__(self, sim, plan):
+    def __init__(self, sim: Sim, plan: NodePlan):
         """A node at run time from its :class:`.plan.NodePlan` (switches applied)."""
         spec = plan.spec
         name = self.name = plan.name
@@ -239,7 +241,7 @@ class Cell(Node):
     kind = "cell"
     knows_on_arrival = False  # a consumer cell knows of an event once it has worked it
 
-    def __init__(self, sim, plan):
+    def __init__(self, sim: Sim, plan: NodePlan):
         super().__init__(sim, plan)
         spec, name = plan.spec, plan.name
         self.c = spec.analysts
