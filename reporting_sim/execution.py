@@ -137,8 +137,10 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
                 on_result(futures[fut], fut.result())
                 tick(1)
         except BaseException:
-            for fut in futures:
-                fut.cancel()
+            # Stop the workers; the pool then fails the runs not yet done itself. They
+            # are not cancelled here first: Python 3.11's pool, finding its workers
+            # gone, sets an exception on every pending future and a cancelled one
+            # makes that raise in its manager thread (a traceback on stderr).
             _stop_workers(pool)
             raise
 
