@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import re
 import shutil
@@ -317,3 +318,15 @@ def browser():
             pytest.fail("chromium is not installed")
         pytest.skip("chromium is not installed")
     return sync_playwright
+
+
+def scale_choose_links(nodes: dict, links: list) -> None:
+    """In a generated scenario: a ``choose`` node picks at most one link, so scale the
+    chances of its links to sum to at most 1 (rounded down to 1/1000)."""
+    for name, spec in nodes.items():
+        if spec["routing"] == "choose":
+            mine = [lk for lk in links if lk["from"] == name]
+            total = sum(lk["p"] for lk in mine)
+            if total > 1:
+                for lk in mine:
+                    lk["p"] = math.floor(lk["p"] / total * 1000) / 1000

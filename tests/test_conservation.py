@@ -11,8 +11,6 @@ small networks (hypothesis); the checks themselves are in ``conservation.py``:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conservation import check_all, check_ledger, check_reports
+from helpers import scale_choose_links
 from reporting_sim import metrics, scenario
 from reporting_sim.errors import ScenarioError
 from reporting_sim.model import Simulation, simulate
@@ -190,13 +189,7 @@ def small_scenarios(draw):
             links.append({"from": src, "to": draw(st.sampled_from(back)), "p": draw(prob),
                           "transit_h": draw(dist_strategy(2.0))})
     # "choose" picks at most one link: scale the chances of its links to sum to at most 1
-    for name, spec in all_nodes.items():
-        if spec["routing"] == "choose":
-            mine = [lk for lk in links if lk["from"] == name]
-            total = sum(lk["p"] for lk in mine)
-            if total > 1:
-                for lk in mine:
-                    lk["p"] = math.floor(lk["p"] / total * 1000) / 1000
+    scale_choose_links(all_nodes, links)
     # consumers: at least one receiving node (or a collector when there is none)
     pool = receivers or list(collectors)
     chosen = draw(st.lists(st.sampled_from(pool), min_size=1, unique=True))

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import conservation as tc
+from helpers import scale_choose_links
 from reporting_sim import metrics, scenario
 from reporting_sim.model import simulate
 from reporting_sim.records import REPORT_STATES
@@ -226,13 +227,7 @@ def mechanism_scenarios(draw, duty: bool = True):
         for m in members:
             nodes[m]["dedupe"] = True  # a board passes only what a member does not hold
         boards["board"] = {"meeting": draw(st.sampled_from(list(meetings))), "members": members}
-    for name, spec in nodes.items():  # "choose" picks at most one link
-        if spec["routing"] == "choose":
-            mine = [lk for lk in links if lk["from"] == name]
-            total = sum(lk["p"] for lk in mine)
-            if total > 1:
-                for lk in mine:
-                    lk["p"] = math.floor(lk["p"] / total * 1000) / 1000
+    scale_choose_links(nodes, links)  # "choose" picks at most one link
     consumers = draw(st.lists(st.sampled_from(receivers), min_size=1, unique=True))
     for name in consumers:
         nodes[name]["consumer"] = True
