@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Protocol
 
-if TYPE_CHECKING:  # only for the annotations: no import cycle at run time
+if TYPE_CHECKING:  # for the annotations only; none of these imports the pieces typed here
     import simpy
 
     from ..records import Recorder
     from ..streams import Streams
     from .clock import Clock
-    from .collectors import Pool
     from .items import Event, Report
-    from .nodes import Link
     from .plan import Plan
 
 
@@ -39,7 +37,7 @@ class Sim(Protocol):
     ungated: bool
     shelf_lives: list[float]
     current_kinds: frozenset[int]
-    pools: dict[str, "Pool"]
+    pools: dict  # pool name -> collectors.Pool
     # what is recorded
     rec: "Recorder"
 
@@ -52,7 +50,7 @@ class Sim(Protocol):
 
     def dispatch(self, src, rep: "Report", links: list) -> None: ...
 
-    def send(self, rep: "Report", link: "Link", hold: float = 0.0) -> None: ...
+    def send(self, rep: "Report", link, hold: float = 0.0) -> None: ...  # link: a nodes.Link
 
     def send_intrep(self, reps: list, links: list) -> None: ...
 
