@@ -284,7 +284,7 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
 def _headline_of(exp) -> list[str]:
     """The headline metrics of an experiment's base scenario."""
     base = exp.members[0]
-    return metrics.headline(base.scenario, base.source)
+    return metrics.headline(base.scenario)
 
 
 @cli.command("check-study")

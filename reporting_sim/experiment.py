@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import limits, output, scenario as scenario_mod, stats, variants
+from . import limits, metric_names, output, scenario as scenario_mod, stats, variants
 from .errors import ScenarioError
 from .execution import Job, RunStore, digest, execute, write_atomic
+from .metric_names import flat_names
 from .streams import replication_seed
 
 KEY_OUTCOMES = ("in_time", "current.in_time", "long_term.in_time", "late", "not_shared", "withheld",
@@ -55,9 +56,7 @@ def default_metrics(consumers: list[str]) -> list[str]:
 
 def _examples(sc) -> str:
     """A few flat metric names of scenario ``sc``, for error messages."""
-    c = sc.consumers[0] if sc.consumers else "CONSUMER"
-    cell = next(iter(sc.cells), "CELL")
-    return f"{c}.in_time, {c}.current.latency_p50, bypass_rate, cell.{cell}.utilisation"
+    return metric_names.examples(sc.consumers, list(sc.cells))
 
 
 # ------------------------------------------------------------------ experiment files
@@ -319,10 +318,7 @@ class Experiment:
             self.metrics = list(self.metrics) + [sweep.metric]
         if spec.target is not None and spec.target.metric not in self.metrics:
             self.metrics = list(self.metrics) + [spec.target.metric]
-        from .metrics import flat_names, headline
-
         for m in members:
-            headline(m.scenario, m.source)  # a bad [metrics] headline fails before any run
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
             for name in self.metrics:
                 if name not in known:

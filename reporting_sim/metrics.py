@@ -36,11 +36,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError
-from .outcomes import OUTCOMES
+from .metric_names import FAMILY_NAMES, OUTCOMES, flat_names  # noqa: F401 (flat_names: callers import it from here too)
 from .records import RunRecords
-
-FAMILY_NAMES = ("current", "long_term")
 
 
 def _after_warmup(ledger: pd.DataFrame, warmup_days: float) -> pd.DataFrame:
@@ -323,10 +320,6 @@ def summary(records: RunRecords) -> dict:
     }
 
 
-_BLOCK_NUMBERS = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "fidelity",
-                  "fidelity_arrived")
-
-
 def flat(summary_dict: dict) -> dict[str, float]:
     """A run summary as flat ``name -> number`` pairs, the metrics that comparisons
     and experiments use (every per-consumer share is over the events of its area of
@@ -364,33 +357,14 @@ def flat(summary_dict: dict) -> dict[str, float]:
     return out
 
 
-def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
-    """Every name :func:`flat` produces for a scenario with these consumers and cells."""
-    names = ["bypass_rate", "events", "duplication.share", "duplication.mean_cells"]
-    for c in consumers:
-        for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
-            names += [f"{prefix}.{o}" for o in OUTCOMES]
-            names += [f"{prefix}.{x}" for x in _BLOCK_NUMBERS]
-        names.append(f"{c}.long_term.within_planning")
-    for cell in cells:
-        names += [f"cell.{cell}.utilisation", f"cell.{cell}.mean_wait_h"]
-    return names
-
-
-def headline(sc, source: str = "") -> list[str]:
+def headline(sc) -> list[str]:
     """The metrics comparison tables and forest plots show, in order: the scenario's
     ``[metrics] headline``; by default every consumer's ``in_time`` (the headline
     consumer's first), then ``bypass_rate`` if the scenario defines one, then
-    ``duplication.share``. A name the scenario's runs do not produce is an error of the
-    file (``source``)."""
+    ``duplication.share``. The names were checked when the scenario was read
+    (:mod:`reporting_sim.scenario_checks`)."""
     names = list(sc.metrics.headline)
     if names:
-        known = set(flat_names(sc.consumers, list(sc.cells)))
-        for name in names:
-            if name not in known:
-                raise ScenarioError(source or sc.name, "metrics.headline", f"unknown metric {name!r} "
-                                    f"(names look like {sc.consumers[0] if sc.consumers else 'CONSUMER'}.in_time, "
-                                    "CONSUMER.current.in_time, CONSUMER.fidelity, bypass_rate, duplication.share)")
         return names
     first = headline_consumer(sc)
     consumers = ([first] if first else []) + [c for c in sc.consumers if c != first]

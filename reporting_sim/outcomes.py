@@ -26,8 +26,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-OUTCOMES = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight")
-"""Every (event, consumer) pair ends in exactly one of these."""
+from .metric_names import OUTCOMES  # every (event, consumer) pair ends in exactly one of these
 
 RAW_LEDGER = ("event_id", "consumer", "reached_h", "arrival_h", "via", "arrivals", "precise", "report",
               "withheld")

@@ -262,7 +262,7 @@ def stored_headline(folder: Path, base: str) -> list[str]:
 
     path = folder / "scenarios" / f"{base}.toml"
     try:
-        return headline(scenario_mod.parse(scenario_mod.read_file(path), str(path)), str(path))
+        return headline(scenario_mod.parse(scenario_mod.read_file(path), str(path)))
     except (ScenarioError, OSError):
         return []
 

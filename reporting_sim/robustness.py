@@ -197,7 +197,7 @@ class Study:
                    metrics=metrics, sampling=sampling)
 
     def _check_metrics(self, source: str) -> None:
-        from .metrics import flat_names
+        from .metric_names import flat_names
 
         for m in self.members:
             known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))

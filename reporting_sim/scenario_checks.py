@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .errors import ScenarioError
+from .metric_names import examples, flat_names
 from .scenario_schema import Scenario
 
 NODE_SECTIONS = ("collectors", "cells", "commanders")
@@ -217,7 +218,8 @@ def _check_board_member(c: _Context, where: str, m: str) -> None:
 
 
 def _check_metrics(c: _Context) -> None:
-    """The bypass rate compares two consumers, named together or not at all."""
+    """The bypass rate compares two consumers, named together or not at all; every
+    headline metric is one the scenario's runs produce."""
     metrics = c.sc.metrics
     for m in (metrics.bypass_consumer, metrics.bypass_branch):
         if m is not None:
@@ -226,6 +228,13 @@ def _check_metrics(c: _Context) -> None:
                 c.fail("metrics", f"{m!r} must be a consumer (consumer = true) to compare arrivals")
     if (metrics.bypass_consumer is None) != (metrics.bypass_branch is None):
         c.fail("metrics", "bypass_consumer and bypass_branch go together")
+    if metrics.headline:
+        cells = list(c.sc.cells)
+        known = set(flat_names(c.sc.consumers, cells))
+        for name in metrics.headline:
+            if name not in known:
+                c.fail("metrics.headline", f"unknown metric {name!r} (names look like "
+                       f"{examples(c.sc.consumers, cells)})")
 
 
 def _check_some_consumer(c: _Context) -> None:

@@ -68,10 +68,23 @@ def test_a_stated_headline_is_kept_in_its_order_and_names_the_headline_consumer(
     assert metrics.headline_consumer(sc) == "chief"
 
 
-def test_an_unknown_headline_metric_is_an_error_of_the_file():
+def test_an_unknown_headline_metric_is_an_error_of_the_file_when_it_is_read():
     with pytest.raises(ScenarioError) as err:
-        metrics.headline(hand(headline=["force_commander.in_time"]), "hand.toml")
-    assert str(err.value).startswith("hand.toml: metrics.headline: unknown metric 'force_commander.in_time'")
+        hand(headline=["desk.in_time", "force_commander.in_time"])
+    assert str(err.value).startswith("hand: metrics.headline: unknown metric 'force_commander.in_time'")
+    assert "desk.in_time" in str(err.value)  # the examples come from the scenario itself
+
+
+@pytest.mark.parametrize("command", [["validate"], ["run", "--days", "1", "--out", "out"]])
+def test_validate_and_run_refuse_a_bad_headline_in_one_line(tmp_path, command):
+    """Once only a comparison noticed: ``validate`` said ok and ``run`` ran."""
+    path = write(tmp_path / "hand.toml", headline=["chief.in_tme"])
+    args = [command[0], str(path), *[a if a != "out" else str(tmp_path / "out") for a in command[1:]]]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "hand.toml: metrics.headline: unknown metric 'chief.in_tme'" in lines[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_built_in_scenario_states_the_headline_its_tables_always_showed():

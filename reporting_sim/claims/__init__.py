@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .. import experiment, scenario as scenario_mod, stats, variants
 from ..errors import ScenarioError
 from ..execution import digest
-from ..metrics import flat_names
+from ..metric_names import flat_names
 
 BUILTIN = "minusma.toml"
 CHANGE_KEYS = ("set", "set_links", "remove_links", "add", "add_links")

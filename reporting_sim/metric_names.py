@@ -1,0 +1,42 @@
+"""The names of the flat metrics a run produces.
+
+Comparisons, sweeps, robustness verdicts, the study's claims and a scenario's
+``[metrics] headline`` all name metrics by flat names such as ``u2.in_time``,
+``force_commander.current.latency_p50``, ``bypass_rate`` or
+``cell.asifu.utilisation``. This module says which names a scenario's runs produce,
+from its consumers and staff cells alone, so that a file naming a metric can be
+checked when it is read, before anything runs. Plain Python: no SimPy, no pandas.
+"""
+
+from __future__ import annotations
+
+OUTCOMES = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight")
+"""Each (event, consumer) pair's one outcome (see :mod:`reporting_sim.outcomes`)."""
+
+FAMILY_NAMES = ("current", "long_term")
+"""The families of intelligence a consumer's block is also split by."""
+
+BLOCK_NUMBERS = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "fidelity",
+                 "fidelity_arrived")
+"""The numbers of a consumer's block besides the outcome shares."""
+
+
+def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
+    """Every name :func:`reporting_sim.metrics.flat` produces for a scenario with these
+    consumers and staff cells."""
+    names = ["bypass_rate", "events", "duplication.share", "duplication.mean_cells"]
+    for c in consumers:
+        for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
+            names += [f"{prefix}.{o}" for o in OUTCOMES]
+            names += [f"{prefix}.{x}" for x in BLOCK_NUMBERS]
+        names.append(f"{c}.long_term.within_planning")
+    for cell in cells:
+        names += [f"cell.{cell}.utilisation", f"cell.{cell}.mean_wait_h"]
+    return names
+
+
+def examples(consumers: list[str], cells: list[str]) -> str:
+    """A few flat names of a scenario with these consumers and cells, for error messages."""
+    c = consumers[0] if consumers else "CONSUMER"
+    cell = cells[0] if cells else "CELL"
+    return f"{c}.in_time, {c}.current.latency_p50, {c}.fidelity, bypass_rate, cell.{cell}.utilisation"
