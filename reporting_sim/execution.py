@@ -33,15 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from . import __version__
-
-
-def _canonical(obj) -> str:
-    return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-
-
-def digest(obj) -> str:
-    """A short stable content hash of plain data."""
-    return hashlib.sha256(_canonical(obj).encode("utf-8")).hexdigest()[:16]
+from .hashing import canonical as _canonical, digest  # noqa: F401 (digest: callers import it from here too)
 
 
 @dataclass(frozen=True)

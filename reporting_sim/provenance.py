@@ -5,6 +5,8 @@ A scenario's numbers carry their provenance in comments (``[paper §3 ...]``,
 so the texts themselves travel with the results: :func:`source_texts` collects the
 file a run used (and, for a variant, its base, recursively), and :func:`notes` lists
 each numeric setting with its dotted path, its value and its note, for the HTML report.
+:func:`uncovered` lists the ``[assumption]`` numbers that no ``[uncertainties]`` entry
+gives a range to (the tests hold the built-in scenario to covering them all).
 """
 
 from __future__ import annotations
@@ -128,3 +130,43 @@ def tag_counts(items: list[dict]) -> dict[str, int]:
         for k in kinds:
             counts[k] = counts.get(k, 0) + 1
     return counts
+
+
+# ------------------------------------------------------------------ assumptions covered by uncertainties
+
+_LINK_NO = re.compile(r"^links\[(\d+)\]")
+_WHEN = re.compile(r"\s+when\s+\w+\s*=\s*\w+\s*\]")
+
+
+def assumption_numbers(text: str, data: dict) -> list[str]:
+    """The dotted paths of the numbers tagged ``[assumption]`` in scenario ``text``
+    (links by ``links[FROM->TO]``), outside the ``[uncertainties]`` table itself."""
+    out = []
+    links = data.get("links", [])
+    for note in notes(text):
+        if "assumption" not in note["tags"] or note["path"].startswith("uncertainties"):
+            continue
+        if not re.search(r"\d", _STRING.sub('""', note["value"])):
+            continue  # a name or a switch, not a number
+        path = note["path"]
+        m = _LINK_NO.match(path)
+        if m and int(m.group(1)) < len(links):
+            link = links[int(m.group(1))]
+            path = f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
+        out.append(path)
+    return list(dict.fromkeys(out))
+
+
+def uncovered(text: str, data: dict, uncertainties) -> list[str]:
+    """The assumption-tagged numbers of ``text`` that no uncertainty gives a range to
+    or declares fixed: a setting is covered by an uncertainty on it, inside it
+    (``cells.u2.work_h.mean`` covers ``cells.u2.work_h``) or around it."""
+    named = set()
+    for path, u in uncertainties.items():
+        for p in (path, *u.also):
+            named.add(_WHEN.sub("]", p))
+
+    def covered(p: str) -> bool:
+        return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)
+
+    return [p for p in assumption_numbers(text, data) if not covered(p)]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import limits
+from . import limits, uncertainties
 from .errors import ScenarioError
 from .scenario_checks import check_graph
 from .scenario_schema import Scenario
@@ -127,9 +127,7 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
         raise _first_error(exc, source) from None
     check_graph(scenario, source)
     if scenario.uncertainties:
-        from .uncertainties import check
-
-        check(data, scenario, source)
+        uncertainties.check(data, scenario, source, parse)
     return scenario
 
 

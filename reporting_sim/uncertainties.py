@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 
 from .errors import ScenarioError
+from .hashing import digest
 
 if TYPE_CHECKING:  # numpy only where worlds are drawn: validating a file stays cheap
     import numpy as np
@@ -136,27 +137,26 @@ def without_uncertainties(data: dict) -> dict:
 _CHECKED: set = set()
 
 
-def check(data: dict, scenario, source: str) -> None:
+def check(data: dict, scenario, source: str, parse: Callable[[dict, str], Any]) -> None:
     """Check ``scenario.uncertainties`` against the scenario ``data`` they sit in; the
     first problem is raised as one :class:`ScenarioError` naming the uncertainty. Data
-    already found good in this process is not checked again."""
-    from .execution import digest
-
+    already found good in this process is not checked again. ``parse`` validates
+    scenario data (the loader passes its own, so this module imports no loader)."""
     key = digest(data)
     if key in _CHECKED:
         return
-    _check(data, scenario, source)
+    _check(data, scenario, source, parse)
     if len(_CHECKED) > 256:
         _CHECKED.clear()
     _CHECKED.add(key)
 
 
-def _check(data: dict, scenario, source: str) -> None:
+def _check(data: dict, scenario, source: str, parse) -> None:
     resolved = scenario.model_dump(mode="python", by_alias=True, exclude_none=True)
     kinds = {}
     for path, u in scenario.uncertainties.items():
         kinds[path] = _check_paths(data, resolved, path, u, source)
-    _check_ends(data, scenario, kinds, source)
+    _check_ends(data, scenario, kinds, source, parse)
 
 
 def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
@@ -209,11 +209,9 @@ def _with(base: dict, settings: Iterable[tuple[str, Any]], source: str) -> dict:
     return out
 
 
-def _check_ends(data: dict, scenario, kinds: dict, source: str) -> None:
+def _check_ends(data: dict, scenario, kinds: dict, source: str, parse) -> None:
     """Both ends of every range (every listed value) must be accepted by the field: all
     lows at once, then all highs (fast); one by one only to name the culprit."""
-    from .scenario import parse
-
     base = without_uncertainties(data)
     uncs = scenario.uncertainties
     for end in ("low", "high"):
@@ -227,17 +225,15 @@ def _check_ends(data: dict, scenario, kinds: dict, source: str) -> None:
         except ScenarioError as joint:
             joint_error = joint
         for path, u in uncs.items():
-            _check_one(base, path, u, kinds[path], source, only=end)
+            _check_one(base, path, u, kinds[path], source, parse, only=end)
         raise ScenarioError(source, "uncertainties", f"every {end} at once makes an invalid scenario: "
                             f"{joint_error.field}: {joint_error.message}")
     for path, u in uncs.items():
         if u.values is not None:
-            _check_one(base, path, u, kinds[path], source)
+            _check_one(base, path, u, kinds[path], source, parse)
 
 
-def _check_one(base: dict, path: str, u, kind: str, source: str, only: Optional[str] = None) -> None:
-    from .scenario import parse
-
+def _check_one(base: dict, path: str, u, kind: str, source: str, parse, only: Optional[str] = None) -> None:
     for name, value in _ends(u, kind):
         if only is not None and name != only:
             continue
@@ -347,49 +343,6 @@ def value_at(u, kind: str, x: float):
     else:
         v = lo + x * (hi - lo)
     return typed(min(max(v, lo), hi), kind)
-
-
-# ------------------------------------------------------------------ coverage
-
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_LINK_NO = re.compile(r"^links\[(\d+)\]")
-_WHEN = re.compile(r"\s+when\s+\w+\s*=\s*\w+\s*\]")
-
-
-def assumption_numbers(text: str, data: dict) -> list[str]:
-    """The dotted paths of the numbers tagged ``[assumption]`` in scenario ``text``
-    (links by ``links[FROM->TO]``), outside the ``[uncertainties]`` table itself."""
-    from .provenance import notes
-
-    out = []
-    links = data.get("links", [])
-    for note in notes(text):
-        if "assumption" not in note["tags"] or note["path"].startswith("uncertainties"):
-            continue
-        if not re.search(r"\d", _STRING.sub('""', note["value"])):
-            continue  # a name or a switch, not a number
-        path = note["path"]
-        m = _LINK_NO.match(path)
-        if m and int(m.group(1)) < len(links):
-            link = links[int(m.group(1))]
-            path = f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
-        out.append(path)
-    return list(dict.fromkeys(out))
-
-
-def uncovered(text: str, data: dict, uncertainties) -> list[str]:
-    """The assumption-tagged numbers of ``text`` that no uncertainty gives a range to
-    or declares fixed: a setting is covered by an uncertainty on it, inside it
-    (``cells.u2.work_h.mean`` covers ``cells.u2.work_h``) or around it."""
-    named = set()
-    for path, u in uncertainties.items():
-        for p in (path, *u.also):
-            named.add(_WHEN.sub("]", p))
-
-    def covered(p: str) -> bool:
-        return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)
-
-    return [p for p in assumption_numbers(text, data) if not covered(p)]
 
 
 def unequal_also(data: dict, uncertainties) -> list[str]:

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from reporting_sim import scenario
 from reporting_sim.cli import cli
-from reporting_sim.uncertainties import Space, assumption_numbers, uncovered, unequal_also
+from reporting_sim.provenance import assumption_numbers, uncovered
+from reporting_sim.uncertainties import Space, unequal_also
 
 
 def builtin():
