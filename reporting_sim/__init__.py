@@ -1,16 +1,22 @@
 """reporting-sim: how intelligence reports travel through a peace operation.
 
-The package is layered, each layer reading only the ones above it:
+The package is layered without import circles (``tests/test_layers.py`` checks it);
+from the bottom up:
 
-* ``scenario`` and ``distributions``: the scenario file format, parsed and validated
-  into an immutable :class:`~reporting_sim.scenario.Scenario` before any simulation
-  exists (no SimPy here).
-* ``streams``: one ``numpy.random.SeedSequence`` per run, spawned into a named random
-  stream per source of randomness (common random numbers across what-if variants).
-* ``model``: the SimPy engine that turns a scenario and a seed into records.
-* ``records``: the flat records of a run (the single source of truth).
-* ``metrics``: pure functions from records to numbers (pandas only, no SimPy).
-* ``output`` and ``cli``: results folders and the ``reporting-sim`` command.
+* plain pieces: ``errors``, ``hashing``, ``stats``, ``metric_names`` (the flat metric
+  names), ``distributions``, ``streams`` (one named random stream per source of
+  randomness: common random numbers across what-if variants);
+* the scenario, before any simulation exists (no SimPy): ``scenario_schema`` (immutable
+  pydantic tables), ``scenario_checks``, ``uncertainties``, ``variants``,
+  ``scenario_loading``, and ``scenario``, the face to import them from;
+* a run: ``model`` (the network worked out into a plan, then the SimPy engine that
+  turns a plan and a seed into records), ``records`` (what a run produced, as
+  recorded), ``outcomes`` (each event and consumer's one outcome), ``metrics`` and
+  ``views`` (pure pandas functions from records to numbers and stories);
+* around runs: ``provenance``, ``output`` (results folders), ``tables``, ``glossary``,
+  ``graph``, ``plots``, ``execution`` (serial, process pool, Dask), ``experiment``,
+  ``robustness``, ``claims``, ``lab``, ``report``;
+* ``cli``: the ``reporting-sim`` command.
 
 The Python API for notebooks and scripts (see docs/api.md) is four functions, each
 loading what it needs only when called, so ``import reporting_sim`` stays cheap:
