@@ -70,7 +70,28 @@ def _matches(link: dict, match: dict) -> bool:
 
 
 def apply(data: dict, source: str, base_data: dict) -> dict:
-    """Apply the changes of variant ``data`` (read from ``source``) to ``base_data``."""
+    """Apply the changes of variant ``data`` (read from ``source``) to ``base_data``:
+    the header, then ``[set]``, ``[[set_links]]``, ``[[remove_links]]``, ``[add]`` and
+    ``[[add_links]]``, in this order."""
+    head = _header(data, source)
+    out = copy.deepcopy(base_data)
+    if not isinstance(out.get("scenario", {}), dict):
+        raise ScenarioError(source, "variant.base", "the base's [scenario] is not a table")
+    out.setdefault("scenario", {})
+    out["scenario"]["name"] = head["name"]
+    if head.get("question"):
+        out["scenario"]["description"] = str(head["question"]).strip()
+    _set_values(out, data.get("set", {}), source)
+    _base_links(out, source)
+    _set_links(out, _table_list(data, "set_links", source), source)
+    _remove_links(out, _table_list(data, "remove_links", source), source)
+    _add(out, data.get("add", {}), source, "add")
+    out.setdefault("links", []).extend(copy.deepcopy(_table_list(data, "add_links", source)))
+    return out
+
+
+def _header(data: dict, source: str) -> dict:
+    """The ``[variant]`` table, checked: known keys only, a name and a base."""
     unknown = set(data) - VARIANT_KEYS
     if unknown:
         raise ScenarioError(source, sorted(unknown)[0], "unknown key in a variant file "
@@ -84,14 +105,11 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
     for key in ("name", "base"):
         if not isinstance(head.get(key), str) or not head.get(key):
             raise ScenarioError(source, f"variant.{key}", "required: a non-empty string")
-    out = copy.deepcopy(base_data)
-    if not isinstance(out.get("scenario", {}), dict):
-        raise ScenarioError(source, "variant.base", "the base's [scenario] is not a table")
-    out.setdefault("scenario", {})
-    out["scenario"]["name"] = head["name"]
-    if head.get("question"):
-        out["scenario"]["description"] = str(head["question"]).strip()
-    changes = data.get("set", {})
+    return head
+
+
+def _set_values(out: dict, changes, source: str) -> None:
+    """``[set]``: change values the base has (a named unit must exist in the base)."""
     if not isinstance(changes, dict):
         raise ScenarioError(source, "set", "must be a table")
     for path, value in _leaves(changes, out):
@@ -102,8 +120,11 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
             raise ScenarioError(source, f"set.{keys[0]}.{keys[1]}", f"no {keys[0]}.{keys[1]} in the base to change "
                                 f"(there: {shown or 'nothing'}); new units go under [add]")
         set_path(out, path, value, source, f"set.{path}")
-    _base_links(out, source)
-    for i, change in enumerate(_table_list(data, "set_links", source)):
+
+
+def _set_links(out: dict, changes: list, source: str) -> None:
+    """``[[set_links]]``: each change's ``set`` applies to every base link its ``match`` fits."""
+    for i, change in enumerate(changes):
         match, new = change.get("match"), change.get("set")
         if not isinstance(match, dict) or not match or not isinstance(new, dict):
             raise ScenarioError(source, f"set_links[{i}]", "needs match = { ... } and set = { ... }")
@@ -112,7 +133,12 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
             raise ScenarioError(source, f"set_links[{i}].match", f"no link of the base matches {match}")
         for link in hits:
             link.update(copy.deepcopy(new))
-    for i, match in enumerate(_table_list(data, "remove_links", source)):
+
+
+def _remove_links(out: dict, matches: list, source: str) -> None:
+    """``[[remove_links]]``: remove every link each (non-empty) match fits; one that fits
+    nothing is an error."""
+    for i, match in enumerate(matches):
         if not match:
             raise ScenarioError(source, f"remove_links[{i}]", "is empty; name link fields to match (from, to...) "
                                 "so that it does not remove every link")
@@ -121,9 +147,6 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
         if len(kept) == len(before):
             raise ScenarioError(source, f"remove_links[{i}]", f"no link of the base matches {match}")
         out["links"] = kept
-    _add(out, data.get("add", {}), source, "add")
-    out.setdefault("links", []).extend(copy.deepcopy(_table_list(data, "add_links", source)))
-    return out
 
 
 def _base_links(out: dict, source: str) -> None:
