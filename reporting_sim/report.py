@@ -155,13 +155,26 @@ def _headline(rec):
 
 
 def run_report(folder: Path, work: Path) -> str:
-    from . import glossary
-
+    """The HTML page of the run in ``folder`` (figures drawn in ``work``): its header,
+    outcome tables, figures, staff cells, where the hours go (traced runs), glossary
+    and provenance."""
     rec = read_run(folder)
     info = json.loads((folder / "run.json").read_text("utf-8"))
     summary = json.loads((folder / "summary.json").read_text("utf-8"))
     start = _dt.date.fromisoformat(str(_start_date(folder)))
     labels = _labels(folder)
+    body = _run_header(rec, info, summary, start) + _run_outcomes(summary, labels)
+    body += _run_figures(rec, work, start)
+    body += _run_cells(rec, labels) + _run_hours(rec, work)
+    body.append(_glossary_section(_kinds(folder)))
+    body.append(_provenance_section(folder))
+    return _page(f"reporting-sim: {rec.scenario}", body)
+
+
+def _run_header(rec, info: dict, summary: dict, start) -> list:
+    """Title, what was run with what, the single-run caveat and the bypass rate."""
+    from . import glossary
+
     versions = info.get("versions", {}) if isinstance(info.get("versions"), dict) else {}
     body = [h("<h1>reporting-sim: {{ name }}</h1><p class='meta'>seed {{ seed }}, {{ days }} simulated days from "
               "{{ start }}, {{ events }} events, {{ reports }} reports; run in {{ wall }} s with reporting-sim "
@@ -176,14 +189,25 @@ def run_report(folder: Path, work: Path) -> str:
     if summary.get("bypass_rate") is not None:
         body.append(h("<p>Bypass rate: <b>{{ v }}%</b>: {{ d }}.</p>", v=_pct(summary["bypass_rate"]),
                       d=glossary.define("bypass_rate")))
+    return body
+
+
+def _run_outcomes(summary: dict, labels: dict) -> list:
+    """One outcome table per family of intelligence."""
+    body = []
     for fam, title in (("current", "Current intelligence"), ("long_term", "Long-term (X-PMESII) intelligence")):
         body.append(h("<h2>{{ t }}: outcomes (% of events) and latency (h)</h2>", t=title))
         body.append(_table(_outcome_table(summary, fam).rename(index=labels), lambda x: f"{x:.1f}"))
         body.append(h("<p class='meta'>Each row: one consumer; each outcome column the share of the events that "
                       "ended so for it (the outcome columns add up to 100%); p50/p90: latency from the event to "
                       "the first arrival, over what arrived; see the glossary below.</p>"))
+    return body
+
+
+def _run_figures(rec, work: Path, start) -> list:
+    """Figures 1-3: where the intelligence was lost, how long it took, week by week."""
     led = rec.ledger
-    body.append(Markup("<h2>Where the intelligence was lost</h2>"))
+    body = [Markup("<h2>Where the intelligence was lost</h2>")]
     body.append(_img(plots.outcome_breakdown(led, work / "outcomes"), "outcome breakdown per consumer",
                      "Figure 1. For each consumer, what became of the current events: in time, late, or why "
                      "it never arrived (not observed, not reported, withheld by a gate, not passed on, still in "
@@ -200,32 +224,42 @@ def run_report(folder: Path, work: Path) -> str:
                      "per consumer, the headline consumer first), and the share of all events seen by collectors "
                      "of each tag. A last week cut short by the run's end is shaded: its few events make its "
                      "share unreliable."))
+    return body
+
+
+def _run_cells(rec, labels: dict) -> list:
+    """The staff cells' table with its definitions."""
+    from . import glossary
+
     cells = metrics.cell_table(rec.cells)
-    body.append(Markup("<h2>Staff cells</h2>") + _table(cells.rename(index=labels)))
-    body.append(h("<p class='meta'>utilisation: {{ u }}; mean_wait_h: {{ w }}; mean_queue: {{ q }}.</p>",
-                  u=glossary.TERMS["utilisation"][1], w=glossary.TERMS["mean_wait_h"][1],
-                  q=glossary.TERMS["mean_queue"][1]))
-    if rec.trace is not None:
-        budgets = views.time_budgets(rec, "current")
-        if len(budgets):
-            body.append(Markup("<h2>Where the hours go (current intelligence)</h2>"))
-            body.append(_img(plots.time_budget(budgets, work / "budget"), "time budget per consumer",
-                             "Figure 4. Mean hours from the event to the consumer's first report, split by where "
-                             "they went (observe, write, transit, meeting waits, inbox queue, analyst work, "
-                             "sanitising, holding back); the parts sum to the latency."))
-            bn = views.bottlenecks(rec, "current", budgets).head(12)
-            body.append(Markup("<h3>Bottlenecks</h3>") + _table(bn, lambda x: f"{x:.2f}"))
-            top = [n for n in bn.index if n in set(rec.cells["cell"])][:4]
-            if top:
-                series = {n: views.occupancy(rec, n, "queue", 24.0) for n in top}
-                body.append(_img(plots.occupancy(series, work / "occupancy"), "queue length over time",
-                                 "Figure 5. Reports waiting in the inbox of the busiest cells, mean per day."))
-    else:
-        body.append(Markup("<p class='meta'>Run with <code>--trace</code> to see where the hours go and the "
-                           "bottlenecks.</p>"))
-    body.append(_glossary_section(_kinds(folder)))
-    body.append(_provenance_section(folder))
-    return _page(f"reporting-sim: {rec.scenario}", body)
+    return [Markup("<h2>Staff cells</h2>") + _table(cells.rename(index=labels)),
+            h("<p class='meta'>utilisation: {{ u }}; mean_wait_h: {{ w }}; mean_queue: {{ q }}.</p>",
+              u=glossary.TERMS["utilisation"][1], w=glossary.TERMS["mean_wait_h"][1],
+              q=glossary.TERMS["mean_queue"][1])]
+
+
+def _run_hours(rec, work: Path) -> list:
+    """Traced runs: where the hours go (figure 4), the bottlenecks and the busiest
+    cells' queues (figure 5); otherwise how to get them."""
+    if rec.trace is None:
+        return [Markup("<p class='meta'>Run with <code>--trace</code> to see where the hours go and the "
+                       "bottlenecks.</p>")]
+    budgets = views.time_budgets(rec, "current")
+    if not len(budgets):
+        return []
+    body = [Markup("<h2>Where the hours go (current intelligence)</h2>")]
+    body.append(_img(plots.time_budget(budgets, work / "budget"), "time budget per consumer",
+                     "Figure 4. Mean hours from the event to the consumer's first report, split by where "
+                     "they went (observe, write, transit, meeting waits, inbox queue, analyst work, "
+                     "sanitising, holding back); the parts sum to the latency."))
+    bn = views.bottlenecks(rec, "current", budgets).head(12)
+    body.append(Markup("<h3>Bottlenecks</h3>") + _table(bn, lambda x: f"{x:.2f}"))
+    top = [n for n in bn.index if n in set(rec.cells["cell"])][:4]
+    if top:
+        series = {n: views.occupancy(rec, n, "queue", 24.0) for n in top}
+        body.append(_img(plots.occupancy(series, work / "occupancy"), "queue length over time",
+                         "Figure 5. Reports waiting in the inbox of the busiest cells, mean per day."))
+    return body
 
 
 def holm(pvalues: list[float]) -> list[float]:
