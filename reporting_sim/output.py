@@ -199,7 +199,27 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
     given = Path(path)
     check_destination(given)
     path = _destination(given)
-    made = []  # folders on the way that this call creates (removed again if it fails)
+    tmp, made = _partial_folder(given, path)
+    try:
+        _write_run_files(tmp, records, scenario_toml, summary, summary_text, run_info, sources)
+        (tmp / OWNER).unlink()
+        if path.exists():  # an empty folder the user made for us
+            path.rmdir()
+        os.rename(tmp, path)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for p in reversed(made):
+            shutil.rmtree(p, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise ScenarioError(str(given), "--out", f"cannot be written ({exc.strerror or exc})") from None
+        raise
+    return given
+
+
+def _partial_folder(given: Path, path: Path) -> tuple[Path, list[Path]]:
+    """A new partial folder beside ``path`` marked as this process's, and the folders on
+    the way that this call created (removed again if it fails)."""
+    made = []
     try:
         for parent in reversed(path.parents):
             if not parent.exists():
@@ -213,38 +233,31 @@ def write_run(path: Path, records: RunRecords, scenario_toml: str, summary: dict
         for p in reversed(made):
             shutil.rmtree(p, ignore_errors=True)
         raise ScenarioError(str(given), "--out", f"cannot be written ({exc.strerror or exc})") from None
-    try:
-        (tmp / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
-        for name, text in (sources or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps({"consumers": records.consumers, **records.meta},
-                                                  indent=2, default=str) + "\n", encoding="utf-8")
-        info = dict(run_info)
-        info.update({"versions": versions(), "platform": platform.platform(),
-                     "argv": sys.argv[1:], "written_at": _dt.datetime.now().isoformat(timespec="seconds")})
-        (tmp / "run.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        (tmp / "summary.txt").write_text(summary_text + "\n", encoding="utf-8")
-        records.ledger.to_parquet(tmp / "ledger.parquet", index=False)
-        records.events.to_parquet(tmp / "events.parquet", index=False)
-        records.cells.to_csv(tmp / "cells.csv", index=False)
-        metrics.weekly(records.ledger, records.events, metrics.tag_groups(records.meta),
-                       days=records.days).to_csv(tmp / "weekly.csv")
-        records.reports.to_csv(tmp / "reports.csv", index=False)
-        if records.trace is not None:
-            records.trace.to_parquet(tmp / "trace.parquet", index=False)
-        (tmp / OWNER).unlink()
-        if path.exists():  # an empty folder the user made for us
-            path.rmdir()
-        os.rename(tmp, path)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        for p in reversed(made):
-            shutil.rmtree(p, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise ScenarioError(str(given), "--out", f"cannot be written ({exc.strerror or exc})") from None
-        raise
-    return given
+    return tmp, made
+
+
+def _write_run_files(tmp: Path, records: RunRecords, scenario_toml: str, summary: dict,
+                     summary_text: str, run_info: dict, sources: dict[str, str] | None) -> None:
+    """Every file of a run's results folder, written into ``tmp``."""
+    (tmp / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
+    for name, text in (sources or {}).items():
+        (tmp / name).write_text(text, encoding="utf-8")
+    (tmp / "meta.json").write_text(json.dumps({"consumers": records.consumers, **records.meta},
+                                              indent=2, default=str) + "\n", encoding="utf-8")
+    info = dict(run_info)
+    info.update({"versions": versions(), "platform": platform.platform(),
+                 "argv": sys.argv[1:], "written_at": _dt.datetime.now().isoformat(timespec="seconds")})
+    (tmp / "run.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (tmp / "summary.txt").write_text(summary_text + "\n", encoding="utf-8")
+    records.ledger.to_parquet(tmp / "ledger.parquet", index=False)
+    records.events.to_parquet(tmp / "events.parquet", index=False)
+    records.cells.to_csv(tmp / "cells.csv", index=False)
+    metrics.weekly(records.ledger, records.events, metrics.tag_groups(records.meta),
+                   days=records.days).to_csv(tmp / "weekly.csv")
+    records.reports.to_csv(tmp / "reports.csv", index=False)
+    if records.trace is not None:
+        records.trace.to_parquet(tmp / "trace.parquet", index=False)
 
 
 def read_run(path: Path) -> RunRecords:
