@@ -163,33 +163,40 @@ def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.D
     step_a = tr["step"].astype(str).to_numpy()
     t0_a = tr["t0_h"].to_numpy(dtype=float)
     t1_a = tr["t1_h"].to_numpy(dtype=float)
-    at_steps = {"queue", "work", "sanitise", "meeting", "hold"}
     rows = []
     for r in sel.itertuples(index=False):
-        rws = idx.path_rows(int(r.report))
-        arrival = float(r.arrival_h)
-        b = dict.fromkeys(BUDGET, 0.0)
         row = {"event_id": int(r.event_id), "consumer": str(r.consumer), "outcome": str(r.outcome),
                "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h)}
-        at: dict[str, float] = {}
-        for i in rws:
-            step, t0 = step_a[i], t0_a[i]
-            if t0 >= arrival or step == "copy":
-                continue
-            dt = min(t1_a[i], arrival) - t0
-            if step in b:
-                b[step] += dt
-            if step in at_steps:
-                key = f"at:{node_a[i]}"
-                at[key] = at.get(key, 0.0) + dt
-        row.update(b)
-        row.update(at)
+        row.update(_budget(idx.path_rows(int(r.report)), float(r.arrival_h), node_a, step_a, t0_a, t1_a))
         rows.append(row)
     out = pd.DataFrame(rows)
     if len(out):
         at = [c for c in out.columns if c.startswith("at:")]
         out[at] = out[at].fillna(0.0)
     return out
+
+
+_AT_STEPS = {"queue", "work", "sanitise", "meeting", "hold"}
+"""The steps counted as hours spent at a node (``at:NODE``)."""
+
+
+def _budget(rows, arrival: float, node_a, step_a, t0_a, t1_a) -> dict[str, float]:
+    """The parts of one path's latency up to ``arrival`` (:data:`BUDGET`), then the
+    hours spent at each node on it (``at:NODE``); copies are not counted twice."""
+    b = dict.fromkeys(BUDGET, 0.0)
+    at: dict[str, float] = {}
+    for i in rows:
+        step, t0 = step_a[i], t0_a[i]
+        if t0 >= arrival or step == "copy":
+            continue
+        dt = min(t1_a[i], arrival) - t0
+        if step in b:
+            b[step] += dt
+        if step in _AT_STEPS:
+            key = f"at:{node_a[i]}"
+            at[key] = at.get(key, 0.0) + dt
+    b.update(at)
+    return b
 
 
 def bottlenecks(records: RunRecords, family: str = "current", budgets: Optional[pd.DataFrame] = None) -> pd.DataFrame:
@@ -202,21 +209,37 @@ def bottlenecks(records: RunRecords, family: str = "current", budgets: Optional[
     this node (withheld, not shared, inbox full, or not passed on); plus each cell's
     utilisation, mean wait and mean queue.
     """
-    from .metrics import cell_table
+    nodes: dict[str, dict] = {}  # node -> its columns, in the order nodes are first met
+    _late_at(time_budgets(records, family) if budgets is None else budgets, nodes)
+    _lost_at(records, family, nodes)
+    _cells_at(records, nodes)
+    out = pd.DataFrame.from_dict(nodes, orient="index")
+    for c in ("late_hours", "late_pairs_led", "lost_events"):
+        if c not in out:
+            out[c] = 0
+    out[["late_hours", "late_pairs_led", "lost_events"]] = out[["late_hours", "late_pairs_led", "lost_events"]].fillna(0)
+    out.index.name = "node"
+    return out.sort_values(["late_hours", "lost_events"], ascending=False)
 
-    b = time_budgets(records, family) if budgets is None else budgets
-    nodes: dict[str, dict] = {}
-    if len(b):
-        late = b[b["outcome"] == "late"]
-        at = [c for c in b.columns if c.startswith("at:")]
-        for c in at:
-            nodes.setdefault(c[3:], {})["late_hours"] = float(late[c].sum())
-        if len(late) and at:
-            leader = late[at].idxmax(axis=1)[late[at].max(axis=1) > 0]
-            for c, n in leader.value_counts().items():
-                nodes.setdefault(c[3:], {})["late_pairs_led"] = int(n)
-    tr = records.trace
-    led = records.ledger
+
+def _late_at(b: pd.DataFrame, nodes: dict) -> None:
+    """``late_hours`` and ``late_pairs_led`` of each node, from the time budgets ``b``."""
+    if not len(b):
+        return
+    late = b[b["outcome"] == "late"]
+    at = [c for c in b.columns if c.startswith("at:")]
+    for c in at:
+        nodes.setdefault(c[3:], {})["late_hours"] = float(late[c].sum())
+    if len(late) and at:
+        leader = late[at].idxmax(axis=1)[late[at].max(axis=1) > 0]
+        for c, n in leader.value_counts().items():
+            nodes.setdefault(c[3:], {})["late_pairs_led"] = int(n)
+
+
+def _lost_at(records: RunRecords, family: str, nodes: dict) -> None:
+    """``lost_events`` (and ``lost:STATE``) of each node where reports of events lost
+    to some consumer stopped."""
+    tr, led = records.trace, records.ledger
     fam_events = records.events[records.events["family"] == family]
     lost = led[led["outcome"].isin(["not_shared", "withheld"]) & led["event_id"].isin(fam_events["event_id"])]
     lost_ids = set(lost["event_id"].unique())
@@ -226,19 +249,17 @@ def bottlenecks(records: RunRecords, family: str = "current", budgets: Optional[
         d["lost_events"] = int(g["event_id"].nunique())
         for state, gs in g.groupby("state"):
             d[f"lost:{state}"] = int(gs["event_id"].nunique())
-    cells = cell_table(records.cells)
-    for name, row in cells.iterrows():
+
+
+def _cells_at(records: RunRecords, nodes: dict) -> None:
+    """Each staff cell's utilisation, mean wait and mean queue."""
+    from .metrics import cell_table
+
+    for name, row in cell_table(records.cells).iterrows():
         d = nodes.setdefault(name, {})
         d["utilisation"] = float(row["utilisation"])
         d["mean_wait_h"] = float(row["mean_wait_h"]) if not math.isnan(row["mean_wait_h"]) else math.nan
         d["mean_queue"] = float(row["mean_queue"])
-    out = pd.DataFrame.from_dict(nodes, orient="index")
-    for c in ("late_hours", "late_pairs_led", "lost_events"):
-        if c not in out:
-            out[c] = 0
-    out[["late_hours", "late_pairs_led", "lost_events"]] = out[["late_hours", "late_pairs_led", "lost_events"]].fillna(0)
-    out.index.name = "node"
-    return out.sort_values(["late_hours", "lost_events"], ascending=False)
 
 
 def occupancy(records: RunRecords, node: str, step: str = "queue", freq_h: float = 1.0) -> pd.Series:
