@@ -177,22 +177,26 @@ def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str,
     led = of_interest(ledger)
     led = led[led["family"] == family]
     if len(led):
-        ok = led["outcome"] == "in_time"
-        happened = led.assign(week=(led["t_h"] // 168).astype(int), ok=ok)
-        if index == "event":
-            table = happened.pivot_table(index="week", columns="consumer", values="ok", aggfunc="mean",
-                                         observed=False)
-        else:
-            base = happened.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
-            learned = led[ok].assign(week=(led.loc[ok, "act_h"] // 168).astype(int))
-            got = learned.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
-            got = got.reindex(index=base.index.union(got.index), columns=base.columns).fillna(0)
-            table = got / base.reindex(got.index).replace(0, np.nan)
+        table = _weekly_in_time(led, index)
         for c in table.columns:
             out[f"in_time:{c}"] = table[c].reindex(out.index)
     if days is not None:
         out["complete"] = (out.index.to_numpy() + 1) * 168.0 <= days * 24.0 + 1e-9
     return out
+
+
+def _weekly_in_time(led: pd.DataFrame, index: str) -> pd.DataFrame:
+    """Weeks x consumers: the in-time share of :func:`weekly` (``index`` as there)."""
+    ok = led["outcome"] == "in_time"
+    happened = led.assign(week=(led["t_h"] // 168).astype(int), ok=ok)
+    if index == "event":
+        return happened.pivot_table(index="week", columns="consumer", values="ok", aggfunc="mean",
+                                    observed=False)
+    base = happened.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
+    learned = led[ok].assign(week=(led.loc[ok, "act_h"] // 168).astype(int))
+    got = learned.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
+    got = got.reindex(index=base.index.union(got.index), columns=base.columns).fillna(0)
+    return got / base.reindex(got.index).replace(0, np.nan)
 
 
 def tag_groups(meta: dict) -> dict[str, list[str]]:
