@@ -113,36 +113,49 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save, overwri
     t0 = time.perf_counter()
     records = simulate(sc, seed, days, trace=trace, warmup_days=warmup_days)
     wall = time.perf_counter() - t0
-    from . import glossary
-    from .provenance import source_texts
-    from .tables import format_summary
-
-    sources = source_texts(str(scenario))
-    kinds = glossary.kinds_info(sc, next(iter(sources.values()), None))
-    summary = {**metrics.summary(records), "kinds": kinds, "definitions": glossary.definitions(),
-               "caveat": glossary.SINGLE_RUN_CAVEAT}
-    text = format_summary(summary, records.meta.get("bypass")) + "\n\n" + glossary.run_notes(kinds)
+    summary, text, sources = _run_summary(sc, str(scenario), records)
     if dest is not None:
-        old = _set_aside(dest) if overwrite else None
-        try:
-            output.check_destination(dest)
-            output.write_run(dest, records, sc.to_toml(), summary, text, {
-                "scenario": sc.name, "source": str(scenario), "seed": seed, "days": days,
-                "warmup_days": warmup_days, "trace": trace, "wall_time_s": round(wall, 3)},
-                sources=sources)
-        except BaseException:
-            if old is not None and not dest.exists():
-                old.rename(dest)
-            raise
-        if old is not None:
-            import shutil
-
-            shutil.rmtree(old, ignore_errors=True)
+        _save_run(dest, overwrite, records, sc, summary, text, sources, {
+            "scenario": sc.name, "source": str(scenario), "seed": seed, "days": days,
+            "warmup_days": warmup_days, "trace": trace, "wall_time_s": round(wall, 3)})
     if as_json:
         click.echo(json.dumps(summary))
     else:
         click.echo(text)
         click.echo(f"\n{wall:.2f} s" + (f"; results in {dest}" if dest else ""))
+
+
+def _run_summary(sc, source: str, records):
+    """A run's summary (with the kinds' shelf lives, the definitions and the caveat),
+    its text, and the scenario texts as written."""
+    from . import glossary
+    from .provenance import source_texts
+    from .tables import format_summary
+
+    sources = source_texts(source)
+    kinds = glossary.kinds_info(sc, next(iter(sources.values()), None))
+    summary = {**metrics.summary(records), "kinds": kinds, "definitions": glossary.definitions(),
+               "caveat": glossary.SINGLE_RUN_CAVEAT}
+    text = format_summary(summary, records.meta.get("bypass")) + "\n\n" + glossary.run_notes(kinds)
+    return summary, text, sources
+
+
+def _save_run(dest: Path, overwrite: bool, records, sc, summary: dict, text: str, sources: dict,
+              info: dict) -> None:
+    """Write the results folder; with ``overwrite``, the earlier run's folder is set
+    aside first and put back if the writing fails."""
+    old = _set_aside(dest) if overwrite else None
+    try:
+        output.check_destination(dest)
+        output.write_run(dest, records, sc.to_toml(), summary, text, info, sources=sources)
+    except BaseException:
+        if old is not None and not dest.exists():
+            old.rename(dest)
+        raise
+    if old is not None:
+        import shutil
+
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _multiplicity_note(result: dict) -> str:

@@ -429,17 +429,7 @@ class Experiment:
         bar = _progress_bar(progress, len(self.members) * reps, self.spec.name)
         try:
             while True:
-                todo = []
-                for job in self.jobs(range(done, reps)):
-                    row = store.load(job) if store is not None and store.has(job) and job.key not in rows else None
-                    if row is not None or job.key in rows:
-                        rows.setdefault(job.key, row)
-                        if bar is not None:
-                            bar.update(1)
-                    else:
-                        if store is not None and job.key in store.rejected:
-                            _note(f"{store.path(job)}: {store.rejected[job.key]}; running it again")
-                        todo.append(job)
+                todo = _still_to_run(self.jobs(range(done, reps)), store, rows, bar)
 
                 def keep(job, row):
                     rows[job.key] = row
@@ -605,6 +595,23 @@ def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
     g = np.array(groups)
     between = sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
     return math.sqrt(min(between / total, 1.0))
+
+
+def _still_to_run(jobs, store: Optional[RunStore], rows: dict, bar) -> list:
+    """The jobs not yet run: a run already in ``rows`` or in the store (when its file is
+    sound) is taken from there, counted on the progress bar, and not run again."""
+    todo = []
+    for job in jobs:
+        row = store.load(job) if store is not None and store.has(job) and job.key not in rows else None
+        if row is not None or job.key in rows:
+            rows.setdefault(job.key, row)
+            if bar is not None:
+                bar.update(1)
+        else:
+            if store is not None and job.key in store.rejected:
+                _note(f"{store.path(job)}: {store.rejected[job.key]}; running it again")
+            todo.append(job)
+    return todo
 
 
 def _note(text: str) -> None:

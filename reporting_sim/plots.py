@@ -133,34 +133,17 @@ def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=No
     run's end (``days``) shaded."""
     import datetime as _dt
 
-    cols = [c for c in weekly.columns if c.startswith("in_time:")]
-    if consumers:
-        cols = [c for c in cols if c[8:] in consumers]
-    if headline and f"in_time:{headline}" in cols:
-        cols.remove(f"in_time:{headline}")
-        cols.insert(0, f"in_time:{headline}")
-    seen = [c for c in weekly.columns if c.startswith("seen:")]
-    panels = cols + (["seen"] if seen else [])
+    panels, seen = _weekly_panels(weekly, consumers, headline)
     n = max(len(panels), 1)
     ncol = 3 if n > 4 else n
     nrow = math.ceil(n / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.2 * nrow + 0.6), sharex=True, sharey=True,
                              squeeze=False)
-    if start is not None:
-        x = [_dt.datetime.combine(start, _dt.time()) + _dt.timedelta(weeks=int(w)) for w in weekly.index]
-    else:
-        x = list(weekly.index)
+    x = ([_dt.datetime.combine(start, _dt.time()) + _dt.timedelta(weeks=int(w)) for w in weekly.index]
+         if start is not None else list(weekly.index))
     partial = days is not None and len(weekly) and (int(weekly.index[-1]) + 1) * 7 > days + 1e-9
     for ax, col in zip(axes.flat, panels):
-        if col == "seen":
-            for c in seen:
-                ax.plot(x, 100 * weekly[c], lw=1.1, label=c[5:])
-            ax.set_title("events seen by collectors of a tag", fontsize=8, loc="left")
-            ax.legend(fontsize=6, loc="upper left")
-        else:
-            ax.plot(x, 100 * weekly[col], lw=1.2, color="#1f78b4")
-            ax.set_title(col[8:] + (" (headline)" if col[8:] == headline else ""), fontsize=8, loc="left",
-                         fontweight="bold" if col[8:] == headline else "normal")
+        _weekly_panel(ax, x, weekly, col, seen, headline)
         if partial and len(x):
             width = _dt.timedelta(days=7) if start is not None else 1
             ax.axvspan(x[-1], x[-1] + width, color="#bbbbbb", alpha=0.35, lw=0)
@@ -181,6 +164,33 @@ def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=No
     fig.supxlabel(("week starting" if start is not None else "week of the mission")
                   + ("; shaded: last week, cut short by the run's end" if partial else ""), fontsize=8)
     return save(fig, path)
+
+
+def _weekly_panels(weekly: pd.DataFrame, consumers, headline: str | None) -> tuple[list[str], list[str]]:
+    """The panels of :func:`weekly_timeliness` (``in_time:`` columns, the headline
+    consumer's first, then ``"seen"`` if any tag's coverage is there) and the ``seen:``
+    columns."""
+    cols = [c for c in weekly.columns if c.startswith("in_time:")]
+    if consumers:
+        cols = [c for c in cols if c[8:] in consumers]
+    if headline and f"in_time:{headline}" in cols:
+        cols.remove(f"in_time:{headline}")
+        cols.insert(0, f"in_time:{headline}")
+    seen = [c for c in weekly.columns if c.startswith("seen:")]
+    return cols + (["seen"] if seen else []), seen
+
+
+def _weekly_panel(ax, x, weekly: pd.DataFrame, col: str, seen: list[str], headline: str | None) -> None:
+    """One panel: a consumer's weekly in-time share, or every tag's coverage."""
+    if col == "seen":
+        for c in seen:
+            ax.plot(x, 100 * weekly[c], lw=1.1, label=c[5:])
+        ax.set_title("events seen by collectors of a tag", fontsize=8, loc="left")
+        ax.legend(fontsize=6, loc="upper left")
+    else:
+        ax.plot(x, 100 * weekly[col], lw=1.2, color="#1f78b4")
+        ax.set_title(col[8:] + (" (headline)" if col[8:] == headline else ""), fontsize=8, loc="left",
+                     fontweight="bold" if col[8:] == headline else "normal")
 
 
 def time_budget(budgets: pd.DataFrame, path: Path) -> Path:
