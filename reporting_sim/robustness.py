@@ -238,23 +238,7 @@ class Study:
         try:
             for first in range(0, self.n_worlds, chunk_worlds):  # a chunk's scenarios in memory at a time
                 planned = [t for w in range(first, min(first + chunk_worlds, self.n_worlds)) for t in self.world_jobs(w)]
-                got: dict[str, dict] = {}
-                todo = []
-                for job, _, _ in planned:
-                    if store is not None and store.has(job):
-                        got[job.key] = store.load(job)
-                        if bar is not None:
-                            bar.update(1)
-                    elif job.key not in got:
-                        todo.append(job)
-
-                def keep(job, row):
-                    got[job.key] = row
-                    if store is not None:
-                        store.save(job, row)
-
-                unique = list({j.key: j for j in todo}.values())
-                execute(unique, keep, n_jobs=n_jobs, dask=dask, progress=bar)
+                got = _run_jobs([job for job, _, _ in planned], store, bar, n_jobs, dask)
                 for job, w, label in planned:
                     rows.append({**got[job.key], "world": w, "scenario": label, "replication": job.replication})
         finally:
@@ -375,6 +359,28 @@ def _paired_sides(frame: pd.DataFrame, base: str, variant: str, metric: str, sig
     return better, worse, judged
 
 
+def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:
+    """Each job's row by job key: from the store when it holds the run, else run (once
+    per key: two worlds can share a scenario) and stored."""
+    got: dict[str, dict] = {}
+    todo = []
+    for job in jobs:
+        if store is not None and store.has(job):
+            got[job.key] = store.load(job)
+            if bar is not None:
+                bar.update(1)
+        elif job.key not in got:
+            todo.append(job)
+
+    def keep(job, row):
+        got[job.key] = row
+        if store is not None:
+            store.save(job, row)
+
+    execute(list({j.key: j for j in todo}.values()), keep, n_jobs=n_jobs, dask=dask, progress=bar)
+    return got
+
+
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
             verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
@@ -382,31 +388,9 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
     ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
     variant -> name)."""
     means = world_means(frame, metrics)
-    scenarios = [base] + variants
     out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}}
     for m in metrics:
-        sign = direction(m)
-        table = means[m].unstack("scenario").reindex(columns=scenarios)
-        signed = sign * table
-        best = signed.max(axis=1, skipna=False)
-        regret = best.to_numpy()[:, None] - signed.to_numpy()
-        ok = ~np.isnan(best.to_numpy())
-        winners = signed[ok].idxmax(axis=1)  # ties go to the first scenario (the base)
-        out["best_counts"][m] = {s: int((winners == s).sum()) for s in scenarios}
-        out["base_regret"][m] = {"regret_p50": _q(regret[ok, 0], 50), "regret_p90": _q(regret[ok, 0], 90)}
-        for j, v in enumerate(variants, start=1):
-            d = (table[v] - table[base]).to_numpy()
-            good = ~np.isnan(d)
-            n, k, same = int(good.sum()), int((sign * d[good] > 0).sum()), int((d[good] == 0).sum())
-            sb, sw, judged = _paired_sides(frame, base, v, m, sign)
-            r = regret[ok, j]
-            out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
-                "share_better": k / n if n else None, "share_better_ci95": _wilson(k, n), "worlds_judged": n,
-                "share_unchanged": same / n if n else None,
-                "share_sig_better": sb / judged if judged else None,
-                "share_sig_worse": sw / judged if judged else None,
-                "diff_p05": _q(d[good], 5), "diff_p50": _q(d[good], 50), "diff_p95": _q(d[good], 95),
-                "regret_p50": _q(r, 50), "regret_p90": _q(r, 90)}
+        _analyse_metric(frame, means, m, base, variants, out)
     for v in variants:
         vm = verdict_metric if isinstance(verdict_metric, str) else verdict_metric[v]
         table = means[vm].unstack("scenario")
@@ -416,6 +400,36 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
         block["fails_when"], block["importance"] = discover(worlds, direction(vm) * d, seed, prim_density, max_boxes)
         block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds)
     return out
+
+
+def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str, variants: list[str],
+                    out: dict) -> None:
+    """Metric ``m`` across the worlds: how often each scenario was best, the base's
+    regret, and for each variant the share of worlds it does better (and significantly
+    better or worse), the spread of its difference and its regret."""
+    sign = direction(m)
+    scenarios = [base] + variants
+    table = means[m].unstack("scenario").reindex(columns=scenarios)
+    signed = sign * table
+    best = signed.max(axis=1, skipna=False)
+    regret = best.to_numpy()[:, None] - signed.to_numpy()
+    ok = ~np.isnan(best.to_numpy())
+    winners = signed[ok].idxmax(axis=1)  # ties go to the first scenario (the base)
+    out["best_counts"][m] = {s: int((winners == s).sum()) for s in scenarios}
+    out["base_regret"][m] = {"regret_p50": _q(regret[ok, 0], 50), "regret_p90": _q(regret[ok, 0], 90)}
+    for j, v in enumerate(variants, start=1):
+        d = (table[v] - table[base]).to_numpy()
+        good = ~np.isnan(d)
+        n, k, same = int(good.sum()), int((sign * d[good] > 0).sum()), int((d[good] == 0).sum())
+        sb, sw, judged = _paired_sides(frame, base, v, m, sign)
+        r = regret[ok, j]
+        out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
+            "share_better": k / n if n else None, "share_better_ci95": _wilson(k, n), "worlds_judged": n,
+            "share_unchanged": same / n if n else None,
+            "share_sig_better": sb / judged if judged else None,
+            "share_sig_worse": sw / judged if judged else None,
+            "diff_p05": _q(d[good], 5), "diff_p50": _q(d[good], 50), "diff_p95": _q(d[good], 95),
+            "regret_p50": _q(r, 50), "regret_p90": _q(r, 90)}
 
 
 def _x_frame(worlds: pd.DataFrame) -> pd.DataFrame:
