@@ -480,19 +480,8 @@ def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: in
             dense = traj[traj["density"] >= density]
             pick = dense if len(dense) else traj  # most coverage, then most density
             i = int(pick.sort_values(["coverage", "density"], kind="stable").index[-1])
-            lims, init = box.box_lims[i], box.box_lims[0]
-            limits = {}
-            for c in x.columns:
-                lo, hi = lims[c].iloc[0], lims[c].iloc[1]
-                if isinstance(lo, set):
-                    if lo != init[c].iloc[0]:
-                        limits[c] = sorted(lo)
-                elif lo > init[c].iloc[0] or hi < init[c].iloc[1]:
-                    limits[c] = [math.ceil(lo), math.floor(hi)] if c in ints else [float(lo), float(hi)]
-            inside = np.ones(len(x), dtype=bool)
-            for c, lim in limits.items():
-                inside &= x[c].astype(str).isin(lim).to_numpy() if x[c].dtype.name == "category" else \
-                    ((x[c] >= lim[0]) & (x[c] <= lim[1])).to_numpy()
+            limits = _box_limits(x, box.box_lims[i], box.box_lims[0], ints)
+            inside = _inside(x, limits)
             n_in, k_in = int(inside.sum()), int((inside & fails).sum())
             if not limits or n_in == 0:
                 break
@@ -504,6 +493,29 @@ def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: in
             if k_in / n_in < density:
                 break
     return out
+
+
+def _box_limits(x: pd.DataFrame, lims, init, ints) -> dict:
+    """The limits of a PRIM box that differ from the initial box: a set of categories,
+    or [low, high] (whole numbers for the integer assumptions ``ints``)."""
+    limits = {}
+    for c in x.columns:
+        lo, hi = lims[c].iloc[0], lims[c].iloc[1]
+        if isinstance(lo, set):
+            if lo != init[c].iloc[0]:
+                limits[c] = sorted(lo)
+        elif lo > init[c].iloc[0] or hi < init[c].iloc[1]:
+            limits[c] = [math.ceil(lo), math.floor(hi)] if c in ints else [float(lo), float(hi)]
+    return limits
+
+
+def _inside(x: pd.DataFrame, limits: dict) -> np.ndarray:
+    """Which worlds (rows of ``x``) lie inside a box's ``limits``."""
+    inside = np.ones(len(x), dtype=bool)
+    for c, lim in limits.items():
+        inside &= x[c].astype(str).isin(lim).to_numpy() if x[c].dtype.name == "category" else \
+            ((x[c] >= lim[0]) & (x[c] <= lim[1])).to_numpy()
+    return inside
 
 
 def _worst_qp(values) -> Optional[float]:
