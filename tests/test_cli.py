@@ -70,6 +70,30 @@ def test_run_json_prints_one_json_object(json_run):
         assert 0 < lat["p50"] <= lat["p90"]
 
 
+def test_run_json_holds_every_key_the_readme_promises(json_run):
+    """The README's ``--json`` contract, key by key: the top level, each consumer's
+    block and its two families; every block's outcome shares sum to 1, or are all
+    null when no event of that family is in the consumer's area of interest."""
+    s = json.loads(json_run[0].stdout)
+    assert {"scenario", "seed", "days", "events", "bypass_rate", "planning_horizon_h", "consumers", "cells",
+            "reports", "duplication", "collectors", "pools"} <= set(s)
+    empty = 0
+    for name, c in s["consumers"].items():
+        assert {"events", "area_of_interest", "outcomes", "latency_h", "act_latency_h", "fidelity",
+                "fidelity_arrived", "by_family"} <= set(c), name
+        assert set(c["by_family"]) == {"current", "long_term"}
+        assert "within_planning" in c["by_family"]["long_term"], name
+        for where, block in [("all", c), *c["by_family"].items()]:
+            assert set(block["outcomes"]) == set(OUTCOMES), (name, where)
+            assert set(block["act_latency_h"]) >= {"p50", "p90"}, (name, where)
+            if block["events"]:
+                assert sum(block["outcomes"].values()) == pytest.approx(1.0, abs=1e-9), (name, where)
+            else:
+                empty += 1
+                assert all(v is None for v in block["outcomes"].values()), (name, where)
+    assert empty < 2 * len(s["consumers"]), "almost every family block was empty: the check would be idle"
+
+
 def test_run_writes_a_complete_results_folder(json_run):
     proc, out = json_run
     assert proc.returncode == 0, proc.stderr
