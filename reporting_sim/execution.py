@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from . import __version__
-from .hashing import canonical as _canonical, digest  # noqa: F401 (digest: callers import it from here too)
+from .hashing import canonical, digest
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ class RunStore:
 
     @staticmethod
     def checksum(key: str, row: dict) -> str:
-        return hashlib.sha256(_canonical([key, row]).encode("utf-8")).hexdigest()
+        return hashlib.sha256(canonical([key, row]).encode("utf-8")).hexdigest()
 
     def save(self, job: Job, row: dict) -> None:
         record = {"key": job.key, "row": row, "sha256": self.checksum(job.key, row)}

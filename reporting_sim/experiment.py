@@ -38,10 +38,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import limits, metric_names, output, scenario as scenario_mod, stats, variants
+from . import limits, output, scenario as scenario_mod, stats, variants
 from .errors import ScenarioError
-from .execution import Job, RunStore, digest, execute, write_atomic
-from .metric_names import flat_names
+from .execution import Job, RunStore, execute, write_atomic
+from .hashing import digest
+from .metric_names import examples, flat_names
 from .streams import replication_seed
 
 KEY_OUTCOMES = ("in_time", "current.in_time", "long_term.in_time", "late", "not_shared", "withheld",
@@ -56,7 +57,7 @@ def default_metrics(consumers: list[str]) -> list[str]:
 
 def _examples(sc) -> str:
     """A few flat metric names of scenario ``sc``, for error messages."""
-    return metric_names.examples(sc.consumers, list(sc.cells))
+    return examples(sc.consumers, list(sc.cells))
 
 
 # ------------------------------------------------------------------ experiment files

@@ -36,7 +36,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .metric_names import FAMILY_NAMES, OUTCOMES, flat_names  # noqa: F401 (flat_names: callers import it from here too)
+from .metric_names import FAMILY_NAMES, OUTCOMES
 from .records import RunRecords
 
 

@@ -296,7 +296,7 @@ def _results_schemas():
 
     from pydantic import BaseModel, ConfigDict
 
-    from .outcomes import OUTCOMES
+    from .metric_names import OUTCOMES
 
     class _Loose(BaseModel):
         model_config = ConfigDict(extra="allow", allow_inf_nan=False)

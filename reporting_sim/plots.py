@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .outcomes import OUTCOMES  # noqa: E402
+from .metric_names import OUTCOMES  # noqa: E402
 from .views import BUDGET, clock  # noqa: E402
 
 OUTCOME_COLOURS = {"in_time": "#1a9850", "late": "#fdae61", "not_observed": "#bdbdbd", "not_reported": "#878787",

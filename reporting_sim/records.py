@@ -9,7 +9,7 @@ into a :class:`RunRecords` of plain pandas frames, judging nothing:
   after how many arrivals, whether precisely, and whether a sharing gate stopped a
   report bound for it (``withheld``). This raw ledger is then judged by
   :func:`reporting_sim.outcomes.judge_records`, which gives each row exactly one
-  ``outcome`` from :data:`~reporting_sim.outcomes.OUTCOMES`, when the consumer could act
+  ``outcome`` from :data:`~reporting_sim.metric_names.OUTCOMES`, when the consumer could act
   (``act_h``) and whether the event is in its area of interest (``interest``);
 * ``events``: one row per ground-truth event (time, sector, kind, family, shelf life,
   how many collectors observed it and how many reports they released, whether it was
@@ -35,7 +35,6 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .outcomes import OUTCOMES  # noqa: F401  (re-exported: it lived here; outcomes are judged there)
 
 FAMILIES = ("current", "long_term")
 _MAX_CHUNK = 65536  # events a recorder column grows by at most (it doubles up to this)

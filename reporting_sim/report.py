@@ -22,7 +22,7 @@ from markupsafe import Markup
 from . import metrics, plots, provenance, views
 from .errors import ScenarioError
 from .output import read_run
-from .outcomes import OUTCOMES
+from .metric_names import OUTCOMES
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}

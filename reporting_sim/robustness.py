@@ -49,7 +49,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import output, scenario as scenario_mod
 from .errors import ScenarioError
-from .execution import Job, RunStore, digest, execute, write_atomic
+from .execution import Job, RunStore, execute, write_atomic
+from .hashing import digest
 from .experiment import Member, Spec, _num, _progress_bar, _unique_labels, resolve_member
 from .streams import replication_seed
 from .uncertainties import Space

@@ -6,7 +6,7 @@ Rendering only: every number comes from a summary dict made by
 
 from __future__ import annotations
 
-from .outcomes import OUTCOMES
+from .metric_names import OUTCOMES
 
 _SHORT = {"in_time": "in time", "late": "late", "not_observed": "not obs", "not_reported": "not rep",
           "withheld": "withheld", "not_shared": "not shrd", "in_flight": "in flight"}

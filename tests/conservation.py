@@ -2,7 +2,7 @@
 ``test_conservation.py`` (the built-in scenario, random small networks) and
 ``test_invariants.py`` (generated networks with every mechanism):
 
-* every (event, consumer) pair has exactly one outcome from ``records.OUTCOMES``;
+* every (event, consumer) pair has exactly one outcome from ``metric_names.OUTCOMES``;
 * every report ends in exactly one terminal state (the ``reports`` frame adds up to the
   reports created; with tracing, each report has exactly one ``end`` step);
 * outcome shares per consumer sum to 1 in ``metrics.summary``;
@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from reporting_sim import metrics
-from reporting_sim.records import OUTCOMES, REPORT_STATES, STEP_KINDS
+from reporting_sim.metric_names import OUTCOMES
+from reporting_sim.records import REPORT_STATES, STEP_KINDS
 
 EPS = 1e-9
 IN_FLIGHT = REPORT_STATES.index("in_flight")

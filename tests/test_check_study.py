@@ -15,7 +15,7 @@ import pytest
 
 from helpers import ROOT, VARIANTS, invoke, write
 from reporting_sim import claims
-from reporting_sim.metrics import flat_names
+from reporting_sim.metric_names import flat_names
 
 TOPICS = {  # what the study's claims must cover, and a word of each that a claim's id holds
     "commander-centric battalions": ("tasked", "formats"), "the bypass of U2": ("bypass", "commander-line"),

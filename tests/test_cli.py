@@ -16,7 +16,7 @@ import pytest
 from helpers import invoke
 from reporting_sim import scenario
 from reporting_sim.model import simulate
-from reporting_sim.records import OUTCOMES
+from reporting_sim.metric_names import OUTCOMES
 
 SCRIPT = Path(sys.executable).with_name("reporting-sim")
 RESULT_FILES = {"scenario.toml", "run.json", "summary.json", "summary.txt", "ledger.parquet",

@@ -1,7 +1,7 @@
 """Conservation laws that every run must obey, on the built-in scenario and on random
 small networks (hypothesis); the checks themselves are in ``conservation.py``:
 
-* every (event, consumer) pair has exactly one outcome from ``records.OUTCOMES``;
+* every (event, consumer) pair has exactly one outcome from ``metric_names.OUTCOMES``;
 * every report ends in exactly one terminal state (the ``reports`` frame adds up to the
   reports created; with tracing, each report has exactly one ``end`` step);
 * outcome shares per consumer sum to 1 in ``metrics.summary``;

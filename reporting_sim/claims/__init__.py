@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .. import experiment, scenario as scenario_mod, stats, variants
 from ..errors import ScenarioError
-from ..execution import digest
+from ..hashing import digest
 from ..metric_names import flat_names
 
 BUILTIN = "minusma.toml"
