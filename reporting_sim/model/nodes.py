@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..distributions import Exponential
 from ..records import REPORT_STATES, STEP_KINDS
 from .context import Sim
 from .items import GROUP, UNIT, Event, Report
@@ -265,9 +264,8 @@ class Cell(Node):
             sim.clock.daily(self.duty.start_h, self._duty_starts)
         bg = spec.background
         if bg is not None and bg.per_day > 0:
-            gaps = Exponential(dist="exponential", mean=24.0 / bg.per_day)
-            sim.clock.process(self._routine(gaps.sampler(sim.streams.get(f"background:{name}")),
-                                            bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
+            gap = sim.streams.exponential_sampler(f"background:{name}", 24.0 / bg.per_day)
+            sim.clock.process(self._routine(gap, bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
 
     def _routine(self, gap, work):
         """The cell's routine work: a task after each ``gap()`` hours (Poisson), into the
