@@ -10,8 +10,10 @@
   function every day at one hour; :meth:`Clock.process` starts any other process.
 
 Routines (patrol departures, duty rosters, tasking, boards, routine work) are SimPy
-processes written with ``yield env.timeout(...)``; only the per-report hot path
-(:mod:`.hotpath`) pushes its events on SimPy's queue directly, for speed.
+processes written with ``yield env.timeout(...)``. What happens to one report or one
+event is not scheduled here: a report or a queued job is itself a SimPy event, put on
+SimPy's queue by the engine, the cells and the hot path (:mod:`.hotpath`), and a
+source's next arrival is one reused event, for speed.
 """
 
 from __future__ import annotations

@@ -364,9 +364,9 @@ class Simulation:
 
     # -- an event's lifetime ----------------------------------------------------------
     # An event is live while anything about it is pending: the collectors considering it,
-    # an observation, a report moving. ``hold`` and ``release`` are the only ways its
-    # count changes (the hot path writes them out, see :mod:`.hotpath`); when nothing is
-    # left, ``_settle`` hands its counts to the recorder and forgets it.
+    # an observation, a report moving. ``hold`` and ``release`` change its count (the
+    # hot path and a source's arrival write them out inline, marked so); when nothing
+    # is left, ``_settle`` hands its counts to the recorder and forgets it.
 
     def hold(self, ev: Event) -> None:
         """Something about ``ev`` is now pending; a board may bring a settled event
@@ -383,8 +383,7 @@ class Simulation:
 
     def _settle(self, ev: Event) -> None:
         """Nothing about ``ev`` is pending: hand its counts to the recorder, forget it."""
-        self.rec.event_counts(ev.id, ev.observed, ev.reported, ev.observers,
-                              ev.analysed.bit_count(), ev.independent)
+        self.rec.event_counts(ev.id, *ev.counts())
         del self.live[ev.id]
 
     # -- running -------------------------------------------------------------------
@@ -409,9 +408,7 @@ class Simulation:
         cells = [node.stats(horizon) for node in self.nodes.values() if isinstance(node, Cell)]
         raw = rec.finish(
             scenario=sc.name, seed=self.seed, days=self.days, warmup_days=self.warmup_days,
-            live_events={eid: (ev.observed, ev.reported, ev.observers, bin(ev.analysed).count("1"),
-                               ev.independent)
-                         for eid, ev in self.live.items()},
+            live_events={eid: ev.counts() for eid, ev in self.live.items()},
             cells=cells, labels=EventLabels.of(sc, {n: self.nodes[n].index for n in sc.collectors}),
         )
         records = outcomes.judge_records(raw, outcomes.terms_of(sc, self.plan.meetings))

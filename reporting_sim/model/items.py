@@ -42,6 +42,11 @@ class Event:
         self.analysed = 0  # bit mask of the analysis cells that worked it
         self.independent = 0  # how many of those analyses were independent of each other
 
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """What the recorder keeps of the event: observations, reports, the observers'
+        mask, how many analysis cells worked it, how many of those independently."""
+        return self.observed, self.reported, self.observers, self.analysed.bit_count(), self.independent
+
 
 class Report:
     """One copy of a report; ``prev`` is the node it last left, ``t_in`` when it
@@ -50,7 +55,7 @@ class Report:
     __slots__ = ("id", "parent", "event", "prev", "t_in", "cls", "cls_group", "cls_org",
                  "imagery", "precise", "lineage", "rework", "callbacks")
 
-    # A report is also its own SimPy event on the hot path (:mod:`.hotpath`): SimPy's
+    # A report is also its own SimPy event (on the general path and the hot path): SimPy's
     # ``Environment.step`` reads only ``callbacks`` and ``_ok`` of an event it pops (and
     # ``_value`` only when ``_ok`` is false), so a report being worked or in transit is
     # pushed on SimPy's queue as it is, with ``callbacks`` naming what happens next,

@@ -12,8 +12,9 @@ report's classification (``classify``), then picks links,
 
 and hands the chosen links to the engine's sharing gates (:mod:`.gates`).
 
-Staff cells are FIFO queues served by ``analysts`` in parallel, written with SimPy
-``Timeout`` callbacks rather than a process per report (several times cheaper); with
+Staff cells are FIFO queues served by ``analysts`` in parallel, written as callbacks
+on the report itself as a SimPy event (:class:`.items.Report`) rather than a process
+per report (several times cheaper); with
 ``current_pull`` they keep current and long-term reports apart and an analyst picks
 current work first with that chance. They also write INTREPs (sanitised reports of
 imagery) as queued work, do their routine work (a SimPy process feeding tasks into
