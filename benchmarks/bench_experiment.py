@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reporting_sim.execution import default_jobs
-from reporting_sim.experiment import Experiment
+from reporting_sim.study.execution import default_jobs
+from reporting_sim.study.experiment import Experiment
 
 STUDY = Path(__file__).resolve().parent.parent / "experiments" / "study-whatifs.toml"
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reporting_sim.execution import default_jobs
-from reporting_sim.robustness import Study
+from reporting_sim.study.execution import default_jobs
+from reporting_sim.study.robustness import Study
 
 STUDY = Path(__file__).resolve().parent.parent / "experiments" / "study-robustness.toml"
 FULL_RUNS = 200 * 10 * 3

@@ -10,6 +10,8 @@ checked when it is read, before anything runs. Plain Python: no SimPy, no pandas
 
 from __future__ import annotations
 
+from .errors import ScenarioError
+
 OUTCOMES = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight")
 """Each (event, consumer) pair's one outcome (see :mod:`reporting_sim.outcomes`)."""
 
@@ -40,3 +42,24 @@ def examples(consumers: list[str], cells: list[str]) -> str:
     c = consumers[0] if consumers else "CONSUMER"
     cell = cells[0] if cells else "CELL"
     return f"{c}.in_time, {c}.current.latency_p50, {c}.fidelity, bypass_rate, cell.{cell}.utilisation"
+
+
+BETTER: dict[str, int] = {
+    "in_time": +1, "within_planning": +1, "fidelity": +1, "fidelity_arrived": +1,
+    "late": -1, "not_observed": -1, "not_reported": -1, "not_shared": -1, "withheld": -1, "in_flight": -1,
+    "latency_p50": -1, "latency_p90": -1, "act_latency_p50": -1, "act_latency_p90": -1,
+    "bypass_rate": -1, "share": -1, "mean_wait_h": -1,
+}
+"""Which way is better, by the last part of a metric's name: +1 higher is better (in
+time, within the planning horizon, fidelity), -1 lower is better (late, lost in any way,
+latency, the bypass rate, duplicated work, waits). A metric not named here (events,
+utilisation) has no better direction and cannot be judged."""
+
+
+def direction(metric: str) -> int:
+    """+1 when a higher value of ``metric`` is better, -1 when lower is better."""
+    last = metric.rsplit(".", 1)[-1]
+    if last not in BETTER:
+        raise ScenarioError("", "metric", f"{metric!r} has no better direction, so no variant can be judged "
+                            f"better on it (judged: names ending in {', '.join(sorted(BETTER))})")
+    return BETTER[last]

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(done.stderr)
         return done.returncode
     sys.path.insert(0, str(ROOT))
-    from reporting_sim.execution import write_atomic
+    from reporting_sim.study.execution import write_atomic
 
     write_atomic(args.out, done.stdout)
     print(args.out)

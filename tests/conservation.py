@@ -17,9 +17,9 @@ import math
 import numpy as np
 import pytest
 
-from reporting_sim import metrics
+from reporting_sim.measures import metrics
 from reporting_sim.metric_names import OUTCOMES
-from reporting_sim.records import REPORT_STATES, STEP_KINDS
+from reporting_sim.model.records import REPORT_STATES, STEP_KINDS
 
 EPS = 1e-9
 IN_FLIGHT = REPORT_STATES.index("in_flight")

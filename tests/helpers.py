@@ -26,6 +26,7 @@ import tomli_w
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
+import reporting_sim
 from reporting_sim import scenario
 from reporting_sim.cli import cli
 
@@ -34,7 +35,7 @@ VARIANTS = ROOT / "experiments" / "variants"
 VARIANT_FILES = sorted(VARIANTS.glob("*.toml"))
 DATA = ROOT / "tests" / "data"
 EXE = Path(sys.executable).with_name("reporting-sim")  # the console script
-PACKAGE_ROOT = Path(scenario.__file__).resolve().parents[1]  # the reporting_sim these tests import
+PACKAGE_ROOT = Path(reporting_sim.__file__).resolve().parents[1]  # the reporting_sim these tests import
 
 
 def write(path: Path, text: str) -> Path:

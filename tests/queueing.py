@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from reporting_sim.metrics import cell_table
+from reporting_sim.measures.metrics import cell_table
 from reporting_sim.model import simulate
 from reporting_sim.scenario import parse
 

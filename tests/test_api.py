@@ -50,7 +50,7 @@ def test_load_reports_bad_input_as_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["scenario", "list"],
-                                  ["validate", str(ROOT / "reporting_sim" / "scenarios" / "minusma-2015.toml")]])
+                                  ["validate", str(ROOT / "reporting_sim" / "scenario" / "builtin" / "minusma-2015.toml")]])
 def test_cheap_commands_load_no_heavy_library(args):
     code = ("import sys, runpy; sys.argv = ['reporting-sim'] + %r\n"
             "try:\n    runpy.run_module('reporting_sim', run_name='__main__')\nexcept SystemExit:\n    pass\n"

@@ -14,7 +14,7 @@ import tomllib
 import pytest
 
 from helpers import ROOT, VARIANTS, invoke, write
-from reporting_sim import claims
+from reporting_sim.study import claims
 from reporting_sim.metric_names import flat_names
 
 TOPICS = {  # what the study's claims must cover, and a word of each that a claim's id holds

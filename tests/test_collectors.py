@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from reporting_sim.model import Simulation
-from reporting_sim.streams import Streams
+from reporting_sim.model.streams import Streams
 
 BOSS = {"boss": {"consumer": True}}
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from conservation import check_all, check_ledger, check_reports
 from helpers import scale_choose_links
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.errors import ScenarioError
 from reporting_sim.model import Simulation, simulate
 

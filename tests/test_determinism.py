@@ -14,7 +14,8 @@ import sys
 import pandas as pd
 import pytest
 
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 
 DAYS = 30
@@ -88,7 +89,8 @@ def test_changing_one_link_keeps_ground_truth_and_other_streams(minusma, run_a):
 
 _CHILD = """
 import hashlib, io, json
-from reporting_sim import scenario, metrics
+from reporting_sim import scenario
+from reporting_sim.measures import metrics
 from reporting_sim.model import simulate
 rec = simulate(scenario.load("minusma-2015"), 7, {days})
 buf = io.StringIO()

@@ -7,7 +7,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from scipy import stats
 
-from reporting_sim.distributions import Distribution
+from reporting_sim.scenario.distributions import Distribution
 
 
 DIST = TypeAdapter(Distribution)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from helpers import base, collector, link
 from reporting_sim import scenario
 from reporting_sim.model import simulate
-from reporting_sim.records import REPORT_STATES
+from reporting_sim.model.records import REPORT_STATES
 
 ABSORBED = REPORT_STATES.index("absorbed")
 DUPLICATE = REPORT_STATES.index("duplicate")

@@ -21,7 +21,7 @@ def test_item7_a_malformed_or_unreachable_dask_address_is_one_line_and_leaves_no
     """Item 7: ``--dask garbage`` or nobody listening gave a traceback after 30 s and
     left the --out folder behind."""
     from reporting_sim.errors import ScenarioError
-    from reporting_sim.execution import connect_dask
+    from reporting_sim.study.execution import connect_dask
 
     small_files(tmp_path)
     code, out, err = run_cli("compare", "small.toml", "v.toml", "--dask", "garbage", "--out", "o",
@@ -83,7 +83,7 @@ def test_item13_an_interrupted_pool_run_leaves_no_thread_traceback(monkeypatch):
     and the first result interrupts the run, so queued runs are always pending."""
     import threading
 
-    from reporting_sim.execution import Job, execute
+    from reporting_sim.study.execution import Job, execute
 
     data = copy.deepcopy(SMALL_SCENARIO)
     jobs = [Job.make("base", data, "small.toml", r, 100 + r, 20.0) for r in range(16)]

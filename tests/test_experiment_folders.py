@@ -80,7 +80,7 @@ def test_item10_an_experiment_that_cannot_write_says_so_in_one_line(tmp_path, mo
     keeps the finished runs and says a rerun resumes."""
     import errno
 
-    from reporting_sim import experiment as exp_mod
+    from reporting_sim.study import experiment as exp_mod
 
     small_files(tmp_path)
     (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
@@ -125,7 +125,7 @@ def test_item11_a_second_process_on_the_same_folder_is_told_in_one_line(experime
     folder is locked while an experiment runs; temporary names are unique."""
     import shutil
 
-    from reporting_sim import output
+    from reporting_sim.study import output
 
     folder = tmp_path / "x"
     shutil.copytree(experiment_folder, folder)

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from scipy import stats as sps
 
 from helpers import EXE, VARIANTS, write
-from reporting_sim import stats
+from reporting_sim.measures import stats
 from reporting_sim.cli import cli
-from reporting_sim.experiment import Experiment
+from reporting_sim.study.experiment import Experiment
 
 
 def small_experiment(tmp_path: Path, reps: int = 3, days: float = 40) -> Path:
@@ -171,7 +171,7 @@ def test_rerunning_a_finished_experiment_runs_nothing(tmp_path, monkeypatch):
     f = small_experiment(tmp_path, reps=2, days=20)
     exp = Experiment.from_file(f)
     exp.run(tmp_path / "o", n_jobs=1)
-    import reporting_sim.execution as ex
+    import reporting_sim.study.execution as ex
 
     def boom(job):
         raise AssertionError("a finished run was run again")

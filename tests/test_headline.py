@@ -10,12 +10,13 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from reporting_sim import metrics, scenario, views
+from reporting_sim.measures import metrics, views
+from reporting_sim import scenario
 from reporting_sim.cli import cli
 from reporting_sim.errors import ScenarioError
-from reporting_sim.experiment import Experiment
+from reporting_sim.study.experiment import Experiment
 from reporting_sim.model import simulate
-from reporting_sim.tables import format_comparison, format_summary, selection
+from reporting_sim.present.tables import format_comparison, format_summary, selection
 
 HAND = {
     "scenario": {"name": "hand", "days": 5, "seed": 1},

@@ -54,7 +54,7 @@ def test_item3_a_key_with_thousands_of_parts_is_refused_at_once(tmp_path):
 def test_item3_the_limits_leave_ordinary_files_alone(tmp_path):
     """Floats, dates, dotted keys of a few parts, strings holding brackets, dots and
     '=' (also multi-line ones) do not count against the limits."""
-    from reporting_sim.limits import check_toml_text
+    from reporting_sim.scenario.limits import check_toml_text
 
     check_toml_text(scenario.builtin_text("minusma-2015"), "minusma")
     text = ('a.b.c = 1.5\nd = 1979-05-27T07:32:00.999\ne = "[[[[ a.b.c.d.e.f = {{{{"\n'

@@ -32,9 +32,10 @@ from hypothesis import strategies as st
 
 import conservation as tc
 from helpers import scale_choose_links
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.model import simulate
-from reporting_sim.records import REPORT_STATES
+from reporting_sim.model.records import REPORT_STATES
 
 EPS = 1e-7
 

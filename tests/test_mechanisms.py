@@ -14,7 +14,8 @@ import copy
 import pytest
 
 from helpers import VARIANTS
-from reporting_sim import metrics, scenario, stats
+from reporting_sim.measures import metrics, stats
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 
 pytestmark = pytest.mark.slow

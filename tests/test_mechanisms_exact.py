@@ -18,7 +18,8 @@ import copy
 import pytest
 
 from helpers import base, collector, link
-from reporting_sim import metrics, scenario, stats
+from reporting_sim.measures import metrics, stats
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 
 

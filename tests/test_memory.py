@@ -8,7 +8,8 @@ import tracemalloc
 
 import pytest
 
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 from reporting_sim.model.engine import Simulation
 

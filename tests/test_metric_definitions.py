@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from helpers import base, collector, link
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 
 

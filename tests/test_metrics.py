@@ -6,7 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 
 
@@ -47,7 +48,7 @@ def test_summary_blocks_match_the_pandas_metrics(rec, family):
 
 
 def test_summary_is_the_same_from_a_results_folder(rec, tmp_path):
-    from reporting_sim import output
+    from reporting_sim.study import output
 
     output.write_run(tmp_path / "r", rec, "", metrics.summary(rec), "", {
         "scenario": rec.scenario, "seed": rec.seed, "days": rec.days})

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reporting_sim.outcomes import OUTCOMES, RAW_LEDGER, ConsumerTerms, classify, judge, judge_records
-from reporting_sim.records import EventLabels, Recorder
+from reporting_sim.model.outcomes import OUTCOMES, RAW_LEDGER, ConsumerTerms, classify, judge, judge_records
+from reporting_sim.model.records import EventLabels, Recorder
 from reporting_sim.scenario import Interest, Meeting
 
 NAN = math.nan
@@ -107,7 +107,7 @@ ROWS = [(0, "desk", 10.0, False),   # exactly at the deadline: in time
         (0, "chief", 5.0, False),   # arrives at 5 h; acts at the 8 h meeting: in time
         (1, "chief", 3.0, False),   # arrives at 3 h, before its deadline (4 h); acts at 8 h: late
         (2, "chief", NAN, False)]
-DAILY_AT_8 = Meeting(first_h=8.0, every_h=24.0)
+DAILY_AT_8 = Meeting(first_h=8.0, every_h=24.0).calendar()
 
 
 def test_judge_gives_the_exact_outcomes_and_act_times():

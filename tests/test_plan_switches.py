@@ -76,20 +76,48 @@ meetings = st.builds(
 
 
 @settings(max_examples=300, deadline=None)
-@given(spec=meetings, t=st.one_of(st.floats(0, 30_000), st.just(math.inf)))
-def test_a_calendar_gives_exactly_the_meeting_times_of_the_scenario(spec, t):
+@given(spec=meetings, t=st.floats(0, 30_000))
+def test_the_next_meeting_is_the_first_one_at_or_after_the_hour(spec, t):
+    """One calendar (scenario.calendar) for the schema, the plan, the CLI and the lab:
+    its next meeting is never before ``t``, lies on the meeting grid, and no meeting of
+    the grid falls between ``t`` and it."""
     meeting = scenario.Meeting(**spec)
-    assert Calendar.of(meeting).next_at(t) == meeting.next_at(t)
+    cal = Calendar.of(meeting)
+    at = cal.next_at(t)
+    assert meeting.next_at(t) == at
+    if at == math.inf:
+        grid = cal.start_h + math.ceil((max(t, cal.start_h) - cal.start_h) / cal.every_h - 1e-9) * cal.every_h
+        assert meeting.until_day is not None and max(grid, t) > meeting.until_day * 24 - 1e-6
+        return
+    assert at >= t and at >= cal.start_h
+    steps = (at - cal.start_h) / cal.every_h
+    assert abs(steps - round(steps)) < 1e-6 or at == t  # on the grid (or t itself, within rounding)
+    assert at - t < cal.every_h + 1e-6 or t < cal.start_h
 
 
 @settings(max_examples=200, deadline=None)
 @given(spec=meetings, ts=st.lists(st.one_of(st.floats(0, 30_000), st.just(math.inf), st.just(math.nan)),
                                   min_size=1, max_size=20))
-def test_a_calendar_over_arrays_gives_exactly_the_scenario_meeting_times(spec, ts):
+def test_a_calendar_over_arrays_gives_exactly_its_one_at_a_time_answers(spec, ts):
     import numpy as np
 
-    meeting = scenario.Meeting(**spec)
-    np.testing.assert_array_equal(Calendar.of(meeting).next_at_array(ts), meeting.next_at_array(ts))
+    cal = Calendar.of(scenario.Meeting(**spec))
+    one = [math.nan if math.isnan(t) else cal.next_at(t) for t in ts]
+    np.testing.assert_array_equal(cal.next_at_array(ts), one)
+
+
+@settings(max_examples=100, deadline=None)
+@given(spec=meetings, t0=st.floats(0, 3000), span=st.floats(0, 2000))
+def test_the_meetings_of_a_span_are_the_calendar_stepped_through(spec, t0, span):
+    cal = Calendar.of(scenario.Meeting(**spec))
+    times = cal.times(t0, t0 + span, limit=5000)
+    assert len(times) <= 5000
+    assert all(t0 <= t <= t0 + span for t in times)
+    assert times == sorted(times) and len(set(times)) == len(times)
+    if times:
+        assert times[0] == cal.next_at(t0)
+        if len(times) < 5000:  # not cut short by the limit: nothing left in the span
+            assert cal.next_at(times[-1] + 1e-6) > t0 + span
 
 
 # -- the interface between the pieces and the engine (reporting_sim.model.context) ------

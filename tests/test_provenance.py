@@ -55,14 +55,14 @@ def test_the_checker_catches_an_untagged_number():
 
 @pytest.mark.parametrize("name", scenario.builtin_names())
 def test_copied_numbers_keep_the_weakest_tag_of_what_they_copy(name):
-    from reporting_sim import provenance
+    from reporting_sim.scenario import provenance
 
     gaps = provenance.inheritance_gaps(scenario.builtin_text(name))
     assert not gaps, "copied settings that drop an [assumption] (or other weaker) tag:\n" + "\n".join(gaps)
 
 
 def test_the_inheritance_checker_catches_a_dropped_assumption():
-    from reporting_sim import provenance
+    from reporting_sim.scenario import provenance
 
     text = ('[collectors.a]\nliteracy = 0.4  # [paper §3 cultural fit] illiterate; [assumption] the value\n'
             '[collectors.b]\nliteracy = 0.4  # [paper §3 cultural fit] as a\n'

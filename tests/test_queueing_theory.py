@@ -49,7 +49,7 @@ from queueing import (
     t_interval,
     traffic_equations,
 )
-from reporting_sim.metrics import cell_table
+from reporting_sim.measures.metrics import cell_table
 from reporting_sim.model import simulate
 from reporting_sim.scenario import parse
 

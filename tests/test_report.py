@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from helpers import assert_one_line_error, run_cli
 from reporting_sim.cli import cli
-from reporting_sim.report import holm
+from reporting_sim.measures.stats import holm
 
 PAYLOAD = "<script>alert('x')</script>"
 

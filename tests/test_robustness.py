@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from helpers import DATA, EXE, ROOT
 from reporting_sim.cli import cli
 from reporting_sim.errors import ScenarioError
-from reporting_sim.robustness import Study, direction
+from reporting_sim.present.robustness import draw_figures
+from reporting_sim.study.robustness import Study, direction
 
 TOY, SURE = str(DATA / "toy-threshold.toml"), str(DATA / "toy-threshold-sure.toml")
 THRESHOLD, LOW, HIGH = 5.0, 1.0, 10.0  # the sure link takes 5 h; shelf life uniform on [1, 10] h
@@ -31,7 +32,10 @@ def toy(worlds=40, replications=2, days=20, seed=3):
 @pytest.fixture(scope="module")
 def toy_result(tmp_path_factory):
     folder = tmp_path_factory.mktemp("toy") / "study"
-    return toy().run(folder, n_jobs=1), folder
+    result = toy().run(folder, n_jobs=1)
+    assert not (folder / "figures").exists()  # the runner computes and stores; it draws nothing
+    draw_figures(folder)
+    return result, folder
 
 
 def frame(folder: Path) -> pd.DataFrame:

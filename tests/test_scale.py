@@ -10,7 +10,8 @@ import math
 import pytest
 
 from helpers import large_scenario, run_cli, write_toml
-from reporting_sim import metrics, scenario
+from reporting_sim.measures import metrics
+from reporting_sim import scenario
 from reporting_sim.model import simulate
 
 

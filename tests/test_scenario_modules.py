@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from reporting_sim import graph, scenario, scenario_checks, scenario_loading, scenario_schema
+from reporting_sim.present import graph
+from reporting_sim import scenario
+from reporting_sim.scenario import (
+    checks as scenario_checks,
+    loading as scenario_loading,
+    schema as scenario_schema,
+)
 from reporting_sim.errors import ScenarioError
 
 MODULES = (scenario, scenario_schema, scenario_loading, scenario_checks)

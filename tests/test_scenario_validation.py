@@ -33,11 +33,31 @@ from helpers import (MINUSMA, MINUSMA_TEXT, SMALL, SMALL_SCENARIO, SMALL_TEXT, V
                      assert_one_line_error, check_refused, dump, hsettings, invoke, refuse_bytes, run_cli,
                      small_with, workdir, write_toml)
 from reporting_sim import scenario
-from reporting_sim.distributions import Exponential, Fixed, Gamma, Lognormal, Triangular, Uniform
+from reporting_sim.scenario.distributions import Exponential, Fixed, Gamma, Lognormal, Triangular, Uniform
 from reporting_sim.errors import ScenarioError
-from reporting_sim.scenario import (Accreditation, Board, Cell, Classify, Collector, Commander, Duty,
-                                    Header, Hoard, Kind, Link, Meeting, Mechanisms, Metrics, Patrols,
-                                    Pool, Rotation, Source, Switch, Tasking, Written)
+from reporting_sim.scenario import (
+    Accreditation,
+    Board,
+    Cell,
+    Classify,
+    Collector,
+    Commander,
+    Duty,
+    Header,
+    Hoard,
+    Kind,
+    Link,
+    Meeting,
+    Mechanisms,
+    Metrics,
+    Patrols,
+    Pool,
+    Rotation,
+    Source,
+    Switch,
+    Tasking,
+    Written,
+)
 
 
 UNKNOWN = "zz_unknown"

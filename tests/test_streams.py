@@ -4,7 +4,7 @@ independent; replication seeds differ."""
 import numpy as np
 import pytest
 
-from reporting_sim.streams import Streams, replication_seed
+from reporting_sim.model.streams import Streams, replication_seed
 
 
 def test_streams_depend_on_seed_and_name_only():

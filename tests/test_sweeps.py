@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from helpers import ROOT, SMALL_SCENARIO, experiment_text, run_cli, write, write_toml
 from reporting_sim.cli import cli
-from reporting_sim.experiment import Experiment, set_param
+from reporting_sim.study.experiment import Experiment, set_param
 
 
 # ------------------------------------------------------------------ designs
@@ -136,7 +136,7 @@ def test_item5_a_grid_over_a_switch_ranks_it_by_its_categorical_effect(tmp_path)
 def test_correlation_ratio_is_zero_without_an_effect_and_one_when_the_setting_decides():
     import numpy as np
 
-    from reporting_sim.experiment import correlation_ratio
+    from reporting_sim.study.experiment import correlation_ratio
 
     assert correlation_ratio(["a", "b", "a", "b"], np.array([1.0, 1.0, 2.0, 2.0])) == 0
     assert correlation_ratio(["a", "b", "a", "b"], np.array([1.0, 2.0, 1.0, 2.0])) == pytest.approx(1)

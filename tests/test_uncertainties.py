@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from reporting_sim import scenario
 from reporting_sim.cli import cli
-from reporting_sim.provenance import assumption_numbers, uncovered
-from reporting_sim.uncertainties import Space, unequal_also
+from reporting_sim.scenario.provenance import assumption_numbers, uncovered
+from reporting_sim.scenario.uncertainties import Space, unequal_also
 
 
 def builtin():
@@ -46,7 +46,7 @@ def test_every_reason_is_given_and_ranges_hold_the_value_as_written():
     text, data, _, sc = builtin()
     space = Space(data, sc)
     assert len(space.items) > 100
-    from reporting_sim.uncertainties import _get
+    from reporting_sim.scenario.uncertainties import _get
 
     for path, u, kind in space.items:
         value = _get(data, path)

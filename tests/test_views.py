@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reporting_sim import scenario, views
+from reporting_sim import scenario
+from reporting_sim.measures import views
 from reporting_sim.model import simulate
 
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import VARIANTS
-from reporting_sim import graph, scenario as scenario_mod
+from reporting_sim.present import graph
+from reporting_sim import scenario as scenario_mod
 from reporting_sim.cli import cli
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from shiny import App, reactive, render, ui
 
-from .. import glossary, graph, scenario as scenario_mod
+from ..present import glossary, graph
+from .. import scenario as scenario_mod
 from ..errors import ScenarioError
 from . import core
 
@@ -107,7 +108,7 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
     folder = Path(variants_dir) if variants_dir is not None else Path("experiments") / "variants"
     preset_paths = core.presets(folder, base_sc.name if base_ref == scenario else scenario)
     presets_data = {name: scenario_mod.read_file(p) for name, p in preset_paths.items()}
-    drawn_against = core.variant_base(scenario) or base_sc  # a variant's changes show against its own base
+    drawn_against = scenario_mod.variant_base(scenario) or base_sc  # a variant's changes show against its own base
     knobs0 = core.Knobs.of(base_sc)
     ids = _key_ids(knobs0)
     headline = base_sc.metrics.bypass_consumer or (base_sc.consumers[-1] if base_sc.consumers else None)
@@ -414,7 +415,7 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
             sc, st, fr = _current()
             if st is None:
                 return "no event to replay"
-            from ..views import clock as _clock, hours
+            from ..measures.views import clock as _clock, hours
 
             return (f"step {frame() + 1} of {len(st['frames'])}: {_clock(sc.scenario.start_date, fr['t_h'])}, "
                     f"+{hours(fr['t_h'] - st['t_h'])} after the event ({st['kind']} in {st['sector']})")
@@ -439,7 +440,7 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
             sc, st, fr = _current()
             if st is None:
                 return None
-            from ..views import hours
+            from ..measures.views import hours
 
             rows = []
             for c in sc.consumers:
@@ -456,7 +457,7 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
             t = traced()
             if t is None:
                 return None
-            from .. import views
+            from ..measures import views
 
             sc, rec = t
             b = views.time_budgets(rec, "current")
@@ -467,7 +468,7 @@ def make_app(scenario: str, *, variants_dir=None, days: float = 60.0, replicatio
             got = budgets()
             if got is None or not len(got[1]):
                 return None
-            from ..views import BUDGET
+            from ..measures.views import BUDGET
 
             sc, b, _ = got
             mean = b.groupby("consumer")[list(BUDGET) + ["latency_h", "act_wait_h"]].mean()

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .. import scenario as scenario_mod, variants
+from .. import scenario as scenario_mod
+from ..scenario import variants
 from ..errors import ScenarioError
 
 
@@ -139,18 +140,6 @@ def resolve(base_data: dict, variant: dict, source: str = "lab settings"):
     return data, scenario_mod.parse(copy.deepcopy(data), source)
 
 
-def variant_base(name: str):
-    """The validated base scenario of variant file ``name`` (None for a scenario)."""
-    path = Path(name)
-    if not path.is_file():
-        return None
-    head = scenario_mod.read_file(path).get("variant")
-    if not isinstance(head, dict) or not isinstance(head.get("base"), str):
-        return None
-    near = path.parent / head["base"]
-    return scenario_mod.load(near if near.exists() else head["base"])
-
-
 def presets(folder: Path, base_name: str) -> dict[str, Path]:
     """Shipped variant files in ``folder`` whose base is ``base_name``: offered as
     starting points (e.g. one per question of the study)."""
@@ -175,8 +164,8 @@ def paired_runs(base_data: dict, changed_data: dict, *, replications: int, days:
                 cancelled: Optional[Callable[[], bool]] = None) -> dict[str, list[dict]]:
     """Rows of flat metrics for ``base`` and ``changed``, replication ``r`` of both
     with seed ``seed + r`` (common random numbers); progress after each run."""
-    from ..execution import Job, run_job
-    from ..streams import replication_seed
+    from ..study.execution import Job, run_job
+    from ..model.streams import replication_seed
 
     rows: dict[str, list[dict]] = {"base": [], "changed": []}
     total = 2 * replications
@@ -197,8 +186,8 @@ def comparison_table(rows: dict[str, list[dict]], metric: str, consumers: list[s
     """Per consumer: base and changed means with 95% intervals, and the paired
     difference with its interval, for metric suffix ``metric`` (e.g.
     ``current.in_time``); shares' intervals are clipped to [0, 1]."""
-    from .. import stats
-    from ..glossary import is_share
+    from ..measures import stats
+    from ..present.glossary import is_share
 
     share = is_share(metric)
     out = []
@@ -263,21 +252,14 @@ def typical_late(rec, headline: Optional[str]) -> Optional[int]:
 
 def meeting_times(sc, name: str, t0: float, t1: float) -> list[float]:
     m = sc.meetings.get(name)
-    out: list[float] = []
-    if m is None:
-        return out
-    t = m.next_at(t0)
-    while t <= t1 and len(out) < 1000:
-        out.append(t)
-        t = m.next_at(t + 1e-6)
-    return out
+    return [] if m is None else m.calendar().times(t0, t1, limit=1000)
 
 
 def replay(rec, sc, event_id: int) -> dict:
     """Frames of one event: at each moment a step begins or ends, which nodes have
     seen a report (``reached``), which hold one now (``holding``), which links carry
     one, and which consumers know (first arrival) or can act (their meeting)."""
-    from ..views import TraceIndex
+    from ..measures.views import TraceIndex
 
     idx = TraceIndex(rec.trace)
     tr = idx.trace

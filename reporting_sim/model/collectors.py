@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import math
 
-from ..distributions import _BATCH
-from ..records import STEP_KINDS
+from ..scenario.distributions import BATCH
+from .records import STEP_KINDS
 from .context import Sim
 from .items import Event
 from .nodes import Node
@@ -120,7 +120,7 @@ class Collector(Node):
 
         def draw() -> tuple:
             if not buf:
-                batch = [c * _BATCH if c.__class__ is tuple else c(_BATCH).tolist() for c in cols]
+                batch = [c * BATCH if c.__class__ is tuple else c(BATCH).tolist() for c in cols]
                 buf.extend(zip(*batch))
                 buf.reverse()
             return buf.pop()

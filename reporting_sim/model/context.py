@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Callable, Protocol
 if TYPE_CHECKING:  # for the annotations only; none of these imports the pieces typed here
     import simpy
 
-    from ..records import Recorder
-    from ..streams import Streams
+    from .records import Recorder
+    from .streams import Streams
     from .clock import Clock
     from .items import Event, Report
     from .plan import Plan

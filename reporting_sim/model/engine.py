@@ -35,10 +35,10 @@ from typing import Optional
 
 import simpy
 
-from .. import outcomes
-from ..records import REPORT_STATES, EventLabels, Recorder, RunRecords
+from . import outcomes
+from .records import REPORT_STATES, EventLabels, Recorder, RunRecords
 from ..scenario import Scenario
-from ..streams import Streams
+from .streams import Streams
 from .clock import Clock
 from .collectors import Collector, Pool
 from . import gates
@@ -47,8 +47,21 @@ from .hotpath import specialise
 from .plan import Plan, build_plan
 from .items import Event, Report
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL as _NORMAL, Wake
-from .nodes import (DUPLICATE, NOT_SHARED, S_BOARD, S_COPY, S_END, S_QUEUE, S_HOLD, S_MEETING, S_TRANSIT, WITHHELD, Cell,
-                    Commander, Link)
+from .nodes import (
+    DUPLICATE,
+    NOT_SHARED,
+    S_BOARD,
+    S_COPY,
+    S_END,
+    S_QUEUE,
+    S_HOLD,
+    S_MEETING,
+    S_TRANSIT,
+    WITHHELD,
+    Cell,
+    Commander,
+    Link,
+)
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 

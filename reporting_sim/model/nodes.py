@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..records import REPORT_STATES, STEP_KINDS
+from .records import REPORT_STATES, STEP_KINDS
 from .context import Sim
 from .items import GROUP, UNIT, Event, Report
 from .plan import NodePlan

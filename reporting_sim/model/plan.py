@@ -20,13 +20,12 @@ plan and a seed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
 from typing import Optional
 
-from ..records import REPORT_STATES
+from ..scenario.calendar import Calendar
+from .records import REPORT_STATES
 
 WITHHELD = REPORT_STATES.index("withheld")
 NOT_SHARED = REPORT_STATES.index("not_shared")
@@ -47,40 +46,6 @@ class LinkPlan:
     allowed: Optional[frozenset]
     blocked: Optional[int]
     written: bool
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """When a meeting is held, as plain numbers: every ``every_h`` hours from hour
-    ``start_h``, until hour ``until_h`` (``inf``: for good)."""
-
-    start_h: float
-    every_h: float
-    until_h: float
-
-    @classmethod
-    def of(cls, meeting) -> "Calendar":
-        until = math.inf if meeting.until_day is None else meeting.until_day * 24
-        return cls(meeting.from_day * 24 + meeting.first_h, meeting.every_h, until)
-
-    def next_at(self, t: float) -> float:
-        """The first meeting at or after hour ``t`` (``inf`` when none is left, or when
-        ``t`` itself is ``inf``: after a wait for a meeting that never comes)."""
-        if t == math.inf:
-            return math.inf
-        start = self.start_h
-        k = 0 if t <= start else math.ceil((t - start) / self.every_h - 1e-12)
-        at = max(start + k * self.every_h, t)  # never before t, whatever the rounding
-        return math.inf if at > self.until_h else at
-
-    def next_at_array(self, t):
-        """:meth:`next_at` over a numpy array of hours (``nan`` stays ``nan``)."""
-        t = np.asarray(t, dtype=float)
-        with np.errstate(invalid="ignore"):
-            k = np.maximum(np.ceil((t - self.start_h) / self.every_h - 1e-12), 0)
-            at = np.maximum(self.start_h + k * self.every_h, t)
-            at = np.where(at > self.until_h, np.inf, at)
-        return np.where(np.isnan(t), np.nan, at)
 
 
 @dataclass(frozen=True)

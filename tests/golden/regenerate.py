@@ -35,7 +35,8 @@ KEY = re.compile(r"^(events|bypass_rate|duplication\.share"
 
 def golden_rows() -> list[tuple[int, str, float]]:
     """(seed, metric, value) for every seed and key metric, freshly computed."""
-    from reporting_sim import metrics, scenario
+    from reporting_sim.measures import metrics
+    from reporting_sim import scenario
     from reporting_sim.model import simulate
 
     sc = scenario.load(SCENARIO)

@@ -1,0 +1,42 @@
+"""The ``reporting-sim`` command: thin commands over the library.
+
+Every command parses its options and calls one library function or a few; what the
+commands share (one line per input problem, exit status 2; finite numbers; the
+executor options) is in :mod:`.options`. The commands, by module:
+
+* :mod:`.runs`: ``run`` and ``validate``;
+* :mod:`.scenarios`: ``scenario list`` / ``show`` / ``graph`` / ``diff``;
+* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``;
+* :mod:`.teaching`: ``trace``, ``bottlenecks``, ``plot``, ``report``, ``lab``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..version import __version__
+from . import runs, scenarios, studies, teaching
+from .options import Group, InputError
+
+__all__ = ["cli", "main", "InputError"]
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reporting-sim")
+def cli():
+    """Simulate how intelligence reports travel through a peace operation's
+    reporting chains, and how much arrives in time, late, or never."""
+
+
+for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
+                 teaching.trace, teaching.bottlenecks, teaching.plot, teaching.report, teaching.lab,
+                 scenarios.scenario, runs.validate):
+    cli.add_command(_command)
+
+
+def main():  # console-script entry point
+    cli(prog_name="reporting-sim")
+
+
+if __name__ == "__main__":
+    main()

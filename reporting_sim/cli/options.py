@@ -1,0 +1,82 @@
+"""What every ``reporting-sim`` command shares: one line per input problem (exit 2),
+finite numbers, the executor options, and the library modules loaded on first use (so
+``--help``, ``scenario list`` and ``validate`` stay fast)."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import click
+
+from ..errors import ScenarioError
+from ..lazy import lazy_module
+
+metrics = lazy_module("reporting_sim.measures.metrics")
+output = lazy_module("reporting_sim.study.output")
+scenario_mod = lazy_module("reporting_sim.scenario")
+
+DEFAULT_SCENARIO = "minusma-2015"
+
+
+class InputError(click.ClickException):
+    """A user-input problem: printed as one line, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"error: {self.message}", err=True)
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """Click's usage error as one line: ``--days: 'nan' is not ...``."""
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        hint = exc.param.get_error_hint(exc.ctx) if exc.ctx is not None else exc.param.name
+        return f"{hint.strip(chr(39)).replace(chr(39) + ' / ' + chr(39), ' / ')}: {exc.message}"
+    return exc.format_message()
+
+
+class Group(click.Group):
+    """Turns every input problem (a scenario's, or a bad option) into one line."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise InputError(usage_line(exc)) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ScenarioError as exc:
+            raise InputError(exc.one_line()) from None
+        except click.UsageError as exc:
+            raise InputError(usage_line(exc)) from None
+
+
+class Finite(click.FloatRange):
+    """A float range that also refuses ``nan`` and infinities."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return value
+
+
+def executor_options(fn):
+    """``--jobs``, ``--dask`` and ``--progress/--no-progress``."""
+    fn = click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
+                      help="Processes to run on (default: all cores; 1 runs serially).")(fn)
+    fn = click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+                      help="Run on a Dask cluster at ADDRESS (e.g. tcp://host:8786) instead.")(fn)
+    fn = click.option("--progress/--no-progress", default=None,
+                      help="Progress bar with time left on stderr (default: when stderr is a terminal).")(fn)
+    return fn
+
+
+def progress_wanted(flag) -> bool:
+    """``--progress`` as given, else whether stderr is a terminal."""
+    return sys.stderr.isatty() if flag is None else flag

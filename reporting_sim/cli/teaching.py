@@ -1,0 +1,146 @@
+"""The commands that explain a run: ``trace`` (one event hop by hop), ``bottlenecks``
+(where the hours go), ``plot`` and ``report`` (figures and the HTML report of a results
+folder) and ``lab`` (the teaching lab in the browser)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ScenarioError
+from .options import DEFAULT_SCENARIO, Finite, InputError, metrics, output, scenario_mod
+
+
+def _figures_folder(out, default: str) -> Path:
+    return output.figures_folder(out if out is not None else Path("results") / default)
+
+
+@click.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_FILE_OR_TRACED_RUN]")
+@click.option("--event", "event_id", type=click.IntRange(min=0), default=None, help="The event to follow (by id).")
+@click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True,
+              help="Without --event: sample an event of this family that reached several consumers.")
+@click.option("--sample-seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Which sampled event (different numbers, different events).")
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=30.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the timeline figure (default: results/trace-...).")
+def trace(scenario, event_id, family, sample_seed, days, seed, out):
+    """Follow one event along every path its reports took, hop by hop, and show
+    what each consumer knew and when; draws a timeline (PNG and SVG). Given a traced
+    run's results folder (run --trace --out FOLDER), reads it instead of simulating
+    (--days and --seed then do not apply)."""
+    from ..measures import views
+    from ..present import plots
+    from ..present.tables import format_event_story
+
+    if out is not None:
+        output.figures_folder(out)  # before the run: a bad --out costs nothing
+    sc, rec = output.traced_run(scenario, days, seed)
+    event_id = _event(rec, sc, event_id, family, sample_seed)
+    story = views.event_story(rec, event_id, sc.scenario.start_date)
+    briefings, who, meeting = views.headline_briefings(sc, rec.days)
+    click.echo(format_event_story(story, briefings, f"{who}'s {meeting}"))
+    folder = _figures_folder(out, f"trace-{sc.name}-seed{rec.seed}-event{event_id}")
+    png = plots.timeline(story, briefings, folder / f"event-{event_id}-timeline", meeting)
+    click.echo(f"\ntimeline: {png} (and .svg)")
+
+
+def _event(rec, sc, event_id, family: str, sample_seed: int) -> int:
+    """The event to follow: ``--event`` checked against the run, or one sampled."""
+    from ..measures import views
+
+    if event_id is None:
+        try:
+            return views.pick_event(rec, family, sample_seed, metrics.headline_consumer(sc))
+        except ValueError as exc:
+            raise InputError(f"--family: {exc}")
+    if event_id >= len(rec.events):
+        raise InputError(f"--event: this run has events 0..{len(rec.events) - 1}")
+    return event_id
+
+
+@click.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_FILE_OR_TRACED_RUN]")
+@click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the figures (default: results/bottlenecks-...).")
+def bottlenecks(scenario, family, days, seed, top, out):
+    """Where the delay goes: a time budget per consumer (transit, queue, work,
+    meeting waits, sanitisation...) and the nodes ranked by late or lost intelligence.
+    Given a traced run's results folder, reads it instead of simulating."""
+    from ..measures import views
+    from ..present import plots
+    from ..present.tables import format_bottlenecks
+
+    if out is not None:
+        output.figures_folder(out)
+    sc, rec = output.traced_run(scenario, days, seed)
+    budgets = views.time_budgets(rec, family)
+    table = views.bottlenecks(rec, family, budgets)
+    click.echo(format_bottlenecks(budgets, table, family, top))
+    folder = _figures_folder(out, f"bottlenecks-{sc.name}-seed{rec.seed}")
+    if len(budgets):
+        plots.time_budget(budgets, folder / "time-budget")
+    cells = [n for n in table.index if n in sc.cells][:4]
+    if cells:
+        plots.occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, folder / "queues")
+    click.echo(f"\nfigures in {folder}")
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the figures (default: FOLDER/figures).")
+def plot(folder, out):
+    """Draw the figures of a run's or an experiment's results FOLDER (PNG and SVG)."""
+    from ..present.figures import results_figures
+
+    output.check_results_folder(folder)
+    out = output.figures_folder(out if out is not None else folder / "figures")
+    try:
+        made = results_figures(folder, out)
+    except ScenarioError as exc:
+        raise InputError(exc.one_line()) from None
+    for p in made:
+        click.echo(f"{p} (and .svg)")
+
+
+@click.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The HTML file to write (default: FOLDER/report.html).")
+def report(folder, out):
+    """Write one self-contained HTML report (figures embedded) of a run's or an
+    experiment's results FOLDER; it opens offline in any browser."""
+    from ..present.report import build
+
+    output.check_results_folder(folder)
+    if out is not None:
+        out = output.report_file(out)
+    click.echo(str(build(folder, out)))
+
+
+@click.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=None,
+              help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL.")
+@click.option("--variants", "variants_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of variant files offered as starting points (default: experiments/variants).")
+def lab(scenario, port, no_browser, variants_dir):
+    """The teaching lab in the browser: the network, replay of an event, live what-if,
+    bottlenecks and export of a variant; serves on 127.0.0.1, works offline."""
+    from .. import lab as lab_mod
+
+    if not lab_mod.available():
+        raise InputError(f"lab: {lab_mod.INSTALL_HINT}")
+    scenario_mod.load(scenario)  # a bad file is one line before any server starts
+    if port is not None and not lab_mod.port_free(port):
+        raise InputError(f"--port: {port} is in use on 127.0.0.1; choose another, or leave --port out for a free one")
+    lab_mod.serve(scenario, port=port, open_browser=not no_browser, variants_dir=variants_dir, echo=click.echo)

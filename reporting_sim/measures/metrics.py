@@ -1,0 +1,383 @@
+"""Metrics: pure functions from a run's records to numbers (pandas and numpy only).
+
+Nothing here knows SimPy or the engine; every number is computed from the frames of
+:class:`~reporting_sim.records.RunRecords`, so the same functions serve single runs,
+replications and stored results read back from Parquet. Each (event, consumer) pair's
+outcome is judged once, when a run ends, by :mod:`reporting_sim.outcomes` (the same
+kind of pure function, of the recorder's raw frames); the functions here count them.
+
+* :func:`outcome_shares`: per consumer, the share of events in each outcome;
+* :func:`latency_quantiles`: per consumer, p50/p90 of the delay from event to knowing
+  (or to when it could act), over what arrived;
+* :func:`bypass_rate`: of the current events the headline consumer heard of (``[metrics]
+  bypass_consumer``), the share it heard first through the command chain before any
+  report of them reached its intelligence branch (``bypass_branch``);
+* :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
+* :func:`fidelity`: per consumer, the share of its events (or of what arrived) whose
+  first report kept the precise time and place;
+* :func:`duplication`: how many events were analysed independently by more than one
+  analysis cell;
+* :func:`weekly`: timeliness and ISR coverage week by week over the mission's time;
+* :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints;
+* :func:`headline` / :func:`headline_consumer`: which metrics and which consumer a
+  scenario puts first in comparison tables, figures and the event picked to follow.
+
+Every per-consumer measure is over the events in the consumer's **area of interest**
+(the ``interest`` column of the ledger: its sectors, kinds or families; all events by
+default). Events that happened during a warm-up (``warmup_days``) are left out
+everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..metric_names import FAMILY_NAMES, OUTCOMES
+from ..model.records import RunRecords
+from .stats import number_or_none
+
+
+def _after_warmup(ledger: pd.DataFrame, warmup_days: float) -> pd.DataFrame:
+    if warmup_days:
+        return ledger[ledger["t_h"] >= warmup_days * 24.0]
+    return ledger
+
+
+def of_interest(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the ledger in each consumer's area of interest: the denominator of
+    every per-consumer measure (results written before areas of interest: all rows)."""
+    if "interest" in ledger:
+        return ledger[ledger["interest"].to_numpy(dtype=bool)]
+    return ledger
+
+
+def _consumers(ledger: pd.DataFrame):
+    return ledger["consumer"].cat.categories if hasattr(ledger["consumer"], "cat") else ledger["consumer"].unique()
+
+
+def outcome_shares(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Rows: consumers; columns: every outcome in :data:`OUTCOMES`: the share of the
+    events in the consumer's area of interest that ended in it; each row sums to 1 (a
+    consumer with no events gets NaN)."""
+    ledger = of_interest(ledger)
+    counts = pd.crosstab(ledger["consumer"], ledger["outcome"], dropna=False)
+    counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
+    return counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0)
+
+
+def latency_quantiles(ledger: pd.DataFrame, qs=(0.5, 0.9), column: str = "latency_h") -> pd.DataFrame:
+    """Rows: consumers; columns ``p50``, ``p90``...: quantiles of ``column`` (hours from
+    the event to the consumer knowing it; ``act_latency_h``: to when it could act) over
+    the events of its interest that reached it (NaN where nothing arrived)."""
+    ledger = of_interest(ledger)
+    arrived = ledger[ledger["arrival_h"].notna()]
+    out = pd.DataFrame(index=pd.Index(_consumers(ledger), name="consumer"))
+    values = arrived[column] if column in arrived else arrived["act_h"] - arrived["t_h"]
+    grouped = values.groupby(arrived["consumer"], observed=False)
+    for q in qs:
+        out[f"p{round(q * 100)}"] = grouped.quantile(q).reindex(out.index)
+    return out
+
+
+def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -> float:
+    """Of the current-intelligence events of its interest that ``consumer`` knew of,
+    the share it knew first through a node of ``chain_nodes`` (the command chain)
+    strictly before any report of the event had reached ``branch`` (``reached_h``: the
+    branch's first knowing, whether or not it had worked it yet), or when none ever
+    did. NaN when the consumer knew of no current event."""
+    top = of_interest(ledger)
+    top = top[(top["consumer"] == consumer) & (top["family"] == "current")].set_index("event_id")
+    when = "reached_h" if "reached_h" in ledger else "arrival_h"
+    br = ledger[ledger["consumer"] == branch].set_index("event_id")[when].reindex(top.index)
+    heard = top["arrival_h"].notna()
+    if not heard.any():
+        return math.nan
+    via_chain = top["via"].isin(list(chain_nodes))
+    before = br.isna() | (top["arrival_h"] < br)
+    return float((heard & via_chain & before).sum() / heard.sum())
+
+
+def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per staff cell: ``utilisation`` (busy analyst-hours, reports and routine work,
+    over analyst-hours available round the clock), mean wait in the inbox of reports
+    started (``mean_wait_h``), time-average inbox length (``mean_queue``), time-average
+    number in the cell (``mean_in_cell``), arrival rate of reports per hour and mean
+    time in the cell of completed reports (for Little's law)."""
+    if cells.empty:
+        return pd.DataFrame(columns=["utilisation", "mean_wait_h", "mean_queue", "mean_in_cell",
+                                     "arrival_rate_h", "mean_sojourn_h", "started", "overflow"])
+    c = cells.set_index("cell")
+    t = c["observed_h"].replace(0, np.nan)
+    capacity = (c["analysts"] * t).replace(0, np.nan)
+    return pd.DataFrame({
+        "utilisation": c["busy_area"] / capacity,
+        "mean_wait_h": c["sum_wait_h"] / c["started"].replace(0, np.nan),
+        "mean_queue": c["queue_area"] / t,
+        "mean_in_cell": (c["queue_area"] + c["busy_area"]) / t,
+        "arrival_rate_h": c["arrivals"] / t,
+        "mean_sojourn_h": c["sum_sojourn_h"] / c["completed"].replace(0, np.nan),
+        "started": c["started"],
+        "overflow": c["overflow"],
+    })
+
+
+def fidelity(ledger: pd.DataFrame, over: str = "events") -> pd.Series:
+    """Per consumer, the share of the events of its interest whose first report reached
+    it with the precise time and place (``over="events"``), or the same share of the
+    events that arrived at all (``over="arrived"``); NaN where the denominator is 0."""
+    ledger = of_interest(ledger)
+    if over == "arrived":
+        ledger = ledger[ledger["arrival_h"].notna()]
+    return ledger.groupby("consumer", observed=False)["precise"].mean().reindex(_consumers(ledger))
+
+
+def duplication(events: pd.DataFrame) -> dict:
+    """Duplication of analysis: of the events some analysis cell worked, how many were
+    analysed independently by more than one (cells that did not get the event from each
+    other; passing it up the branch is not duplication, redoing a board's item is)."""
+    worked = events[events["n_analysed"] > 0]
+    indep = worked["n_independent"] if "n_independent" in worked else worked["n_analysed"]
+    dup = int((indep > 1).sum())
+    return {
+        "events_analysed": int(len(worked)),
+        "events_duplicated": dup,
+        "share_duplicated": number_or_none(dup / len(worked)) if len(worked) else None,
+        "mean_cells_per_event": number_or_none(worked["n_analysed"].mean()) if len(worked) else None,
+        "mean_independent_per_event": number_or_none(indep.mean()) if len(worked) else None,
+    }
+
+
+def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str, list[str]] | None = None,
+           family: str = "current", index: str = "learned", days: float | None = None) -> pd.DataFrame:
+    """Week by week (week 0 starts at hour 0), for each consumer, ``in_time:NAME``:
+
+    * ``index="learned"`` (default): the events of ``family`` in its area of interest
+      that it could act on in time during week w (by the time it could act), over the
+      events of ``family`` in its area of interest that happened in week w. A change
+      shows in the week it happens; a backlog delivered at once can lift a week above 1.
+    * ``index="event"``: of the events of week w, the share it could act on in time
+      (whenever that was).
+
+    Also ``events`` (events that happened in week w), ``seen:TAG`` (the share of them
+    observed by a collector with that tag), and ``complete`` (False for a last week cut
+    short by the end of the run, when ``days`` is given)."""
+    ev = events.assign(week=(events["t_h"] // 168).astype(int))
+    weeks = sorted(ev["week"].unique())
+    if days is not None:
+        weeks = list(range(int(math.ceil(days * 24.0 / 168.0))))
+    out = pd.DataFrame(index=pd.Index(weeks, name="week"))
+    out["events"] = ev.groupby("week").size().reindex(out.index).fillna(0).astype(int)
+    for tag, names in (tag_collectors or {}).items():
+        cols = [f"obs:{n}" for n in names if f"obs:{n}" in ev]
+        if cols:
+            out[f"seen:{tag}"] = ev.assign(seen=ev[cols].any(axis=1)).groupby("week")["seen"].mean()
+    led = of_interest(ledger)
+    led = led[led["family"] == family]
+    if len(led):
+        table = _weekly_in_time(led, index)
+        for c in table.columns:
+            out[f"in_time:{c}"] = table[c].reindex(out.index)
+    if days is not None:
+        out["complete"] = (out.index.to_numpy() + 1) * 168.0 <= days * 24.0 + 1e-9
+    return out
+
+
+def _weekly_in_time(led: pd.DataFrame, index: str) -> pd.DataFrame:
+    """Weeks x consumers: the in-time share of :func:`weekly` (``index`` as there)."""
+    ok = led["outcome"] == "in_time"
+    happened = led.assign(week=(led["t_h"] // 168).astype(int), ok=ok)
+    if index == "event":
+        return happened.pivot_table(index="week", columns="consumer", values="ok", aggfunc="mean",
+                                    observed=False)
+    base = happened.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
+    learned = led[ok].assign(week=(led.loc[ok, "act_h"] // 168).astype(int))
+    got = learned.groupby(["week", "consumer"], observed=False).size().unstack("consumer")
+    got = got.reindex(index=base.index.union(got.index), columns=base.columns).fillna(0)
+    return got / base.reindex(got.index).replace(0, np.nan)
+
+
+def tag_groups(meta: dict) -> dict[str, list[str]]:
+    """Collector names by tag, from a run's metadata."""
+    groups: dict[str, list[str]] = {}
+    for name, tags in meta.get("collector_tags", {}).items():
+        for t in tags:
+            groups.setdefault(t, []).append(name)
+    return groups
+
+
+def _codes(col: pd.Series, categories) -> np.ndarray:
+    """Category codes as int64: pandas stores them in the smallest integer type that
+    fits (int8 below 128 categories), and index arithmetic on those would wrap."""
+    if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(categories):
+        return col.cat.codes.to_numpy().astype(np.int64)
+    return pd.Categorical(col.astype(str), categories=list(categories)).codes.astype(np.int64)
+
+
+def _quantiles(x: np.ndarray) -> tuple[float, float]:
+    if not x.size:
+        return (math.nan, math.nan)
+    with np.errstate(invalid="ignore"):  # an action that never comes is inf
+        return tuple(np.quantile(x, [0.5, 0.9]))
+
+
+def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,
+           within: Optional[int] = None) -> dict:
+    n = int(counts.sum())
+    p50, p90 = _quantiles(lat)
+    a50, a90 = _quantiles(act_lat)
+    block = {
+        "events": n,
+        "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
+        "latency_h": {"p50": number_or_none(p50), "p90": number_or_none(p90)},
+        "act_latency_h": {"p50": number_or_none(a50), "p90": number_or_none(a90)},
+        "fidelity": number_or_none(precise.sum() / n) if n else None,
+        "fidelity_arrived": number_or_none(precise.mean()) if precise.size else None,
+    }
+    if within is not None:
+        block["within_planning"] = number_or_none(within / n) if n else None
+    return block
+
+
+def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon_h: float = 168.0) -> dict:
+    """Per consumer, and per family within it, over the events in its area of interest
+    (the ``events`` of a block: its denominator): outcome shares, latency p50/p90 to
+    knowing and to acting of what arrived, fidelity over the events and over what
+    arrived, and for long-term intelligence the share it could act on within the
+    planning horizon (the blocks of the ``--json`` summary), in one pass over the ledger."""
+    ledger = of_interest(ledger)
+    cons = _codes(ledger["consumer"], consumers)
+    out = _codes(ledger["outcome"], OUTCOMES)
+    fam = _codes(ledger["family"], FAMILY_NAMES)
+    n_c, n_o, n_f = len(consumers), len(OUTCOMES), len(FAMILY_NAMES)
+    ok = (cons >= 0) & (out >= 0)
+    c_all = np.bincount(cons[ok] * n_o + out[ok], minlength=n_c * n_o).reshape(n_c, n_o)
+    okf = ok & (fam >= 0)
+    c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
+                        minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
+    lat = ledger["latency_h"].to_numpy()
+    act_lat = ledger["act_h"].to_numpy() - ledger["t_h"].to_numpy()
+    arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
+    with np.errstate(invalid="ignore"):
+        within = arrived & (act_lat <= planning_horizon_h)
+    precise = ledger["precise"].to_numpy(dtype=bool) if "precise" in ledger else np.ones(len(ledger), bool)
+    lt = FAMILY_NAMES.index("long_term")
+    blocks = {}
+    for c, name in enumerate(consumers):
+        mine = arrived & (cons == c)
+        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine])
+        block["by_family"] = {
+            f: _block(c_fam[c, k], lat[mine & (fam == k)], act_lat[mine & (fam == k)],
+                      precise[mine & (fam == k)],
+                      int((within & (cons == c) & (fam == k)).sum()) if k == lt else None)
+            for k, f in enumerate(FAMILY_NAMES)}
+        blocks[name] = block
+    return blocks
+
+
+def summary(records: RunRecords) -> dict:
+    """The run summary as plain data (the ``--json`` contract, see the README)."""
+    ledger = _after_warmup(records.ledger, records.warmup_days)
+    events = records.events
+    if records.warmup_days:
+        events = events[events["t_h"] >= records.warmup_days * 24.0]
+    meta = records.meta
+    horizon = float(meta.get("planning_horizon_h", 168.0))
+    consumers = consumer_blocks(ledger, records.consumers, horizon)
+    for name, area in meta.get("interest", {}).items():
+        if name in consumers:
+            consumers[name]["area_of_interest"] = area
+    bypass = math.nan
+    if meta.get("bypass"):
+        fc, branch = meta["bypass"]
+        bypass = bypass_rate(ledger, fc, branch, meta.get("chain_nodes", ()))
+    cells = cell_table(records.cells)
+    states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
+    return {
+        "scenario": records.scenario,
+        "seed": records.seed,
+        "days": records.days,
+        "warmup_days": records.warmup_days,
+        "events": int(len(events)),
+        "events_by_family": {fam: int((events["family"] == fam).sum()) for fam in FAMILY_NAMES},
+        "bypass_rate": number_or_none(bypass),
+        "planning_horizon_h": horizon,
+        "consumers": consumers,
+        "cells": {
+            name: {"utilisation": number_or_none(row["utilisation"]), "mean_wait_h": number_or_none(row["mean_wait_h"]),
+                   "mean_queue": number_or_none(row["mean_queue"]), "started": int(row["started"]),
+                   "overflow": int(row["overflow"])}
+            for name, row in cells.iterrows()
+        },
+        "reports": {"created": int(meta.get("reports_created", 0)),
+                    "ended": {str(k): int(v) for k, v in states.items()}},
+        "duplication": duplication(events),
+        "collectors": meta.get("collectors", {}),
+        "pools": meta.get("pools", {}),
+    }
+
+
+def flat(summary_dict: dict) -> dict[str, float]:
+    """A run summary as flat ``name -> number`` pairs, the metrics that comparisons
+    and experiments use (every per-consumer share is over the events of its area of
+    interest): ``CONSUMER.OUTCOME``, ``CONSUMER.current.OUTCOME`` and
+    ``CONSUMER.long_term.OUTCOME``; ``CONSUMER[.FAMILY].latency_p50`` / ``latency_p90``
+    (hours, event to knowing) and ``act_latency_p50`` / ``act_latency_p90`` (event to
+    when it could act); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
+    and ``fidelity_arrived`` (over arrivals); ``CONSUMER.long_term.within_planning``;
+    ``bypass_rate``, ``duplication.share``, ``cell.NAME.utilisation`` and
+    ``cell.NAME.mean_wait_h``; NaN where undefined."""
+    def num(x):
+        return math.nan if x is None else float(x)
+
+    out: dict[str, float] = {"bypass_rate": num(summary_dict.get("bypass_rate")),
+                             "events": float(summary_dict.get("events", 0))}
+    for name, c in summary_dict["consumers"].items():
+        blocks = [(name, c)] + [(f"{name}.{fam}", c["by_family"][fam]) for fam in FAMILY_NAMES]
+        for prefix, b in blocks:
+            for o, v in b["outcomes"].items():
+                out[f"{prefix}.{o}"] = num(v)
+            out[f"{prefix}.latency_p50"] = num(b["latency_h"]["p50"])
+            out[f"{prefix}.latency_p90"] = num(b["latency_h"]["p90"])
+            act = b.get("act_latency_h", {})
+            out[f"{prefix}.act_latency_p50"] = num(act.get("p50"))
+            out[f"{prefix}.act_latency_p90"] = num(act.get("p90"))
+            out[f"{prefix}.fidelity"] = num(b.get("fidelity"))
+            out[f"{prefix}.fidelity_arrived"] = num(b.get("fidelity_arrived"))
+        out[f"{name}.long_term.within_planning"] = num(c["by_family"]["long_term"].get("within_planning"))
+    dup = summary_dict.get("duplication") or {}
+    out["duplication.share"] = num(dup.get("share_duplicated"))
+    out["duplication.mean_cells"] = num(dup.get("mean_cells_per_event"))
+    for name, c in summary_dict.get("cells", {}).items():
+        out[f"cell.{name}.utilisation"] = num(c["utilisation"])
+        out[f"cell.{name}.mean_wait_h"] = num(c["mean_wait_h"])
+    return out
+
+
+def headline(sc) -> list[str]:
+    """The metrics comparison tables and forest plots show, in order: the scenario's
+    ``[metrics] headline``; by default every consumer's ``in_time`` (the headline
+    consumer's first), then ``bypass_rate`` if the scenario defines one, then
+    ``duplication.share``. The names were checked when the scenario was read
+    (:mod:`reporting_sim.scenario_checks`)."""
+    names = list(sc.metrics.headline)
+    if names:
+        return names
+    first = headline_consumer(sc)
+    consumers = ([first] if first else []) + [c for c in sc.consumers if c != first]
+    return ([f"{c}.in_time" for c in consumers] + (["bypass_rate"] if sc.metrics.bypass_consumer else [])
+            + ["duplication.share"])
+
+
+def headline_consumer(sc) -> Optional[str]:
+    """The consumer a scenario puts first: its ``[metrics] bypass_consumer``, else the
+    consumer of its first headline metric, else its first consumer (``None``: none)."""
+    if sc.metrics.bypass_consumer in sc.consumers:
+        return sc.metrics.bypass_consumer
+    for name in sc.metrics.headline:
+        if name.split(".", 1)[0] in sc.consumers:
+            return name.split(".", 1)[0]
+    return sc.consumers[0] if sc.consumers else None

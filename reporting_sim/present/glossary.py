@@ -1,0 +1,185 @@
+"""What every measure means, in one line each: the single place to edit those texts.
+
+Every table, summary, JSON file, report and lab view that shows a measure takes its
+definition from here (numerator, denominator, and when it is counted), so a change to
+a measure is one edit. The definitions are generic: consumers, kinds and shelf lives
+come from the scenario (see :func:`kinds_lines`), never from this file.
+
+* :data:`TERMS`: measure name (the last part of a flat metric name, e.g. ``in_time``
+  of ``force_commander.current.in_time``) -> ``(unit, one-line definition)``;
+* :func:`define`: the definition of any flat metric name;
+* :func:`unit` / :func:`is_share`: ``%`` for shares (shown as percent, differences in
+  percentage points), ``h`` for times (hours), ``""`` for counts;
+* :data:`SINGLE_RUN_CAVEAT`: the warning printed under any single run.
+"""
+
+from __future__ import annotations
+
+SHARE, HOURS, COUNT = "%", "h", ""
+
+# -- edit the texts here ---------------------------------------------------------------
+EVENT_SHARE = "share of the events of interest to the consumer (of the family shown)"
+
+TERMS: dict[str, tuple[str, str]] = {
+    "in_time": (SHARE, EVENT_SHARE + " that it could act on (at its meeting, if it acts at one) before the "
+                "event's shelf life ran out"),
+    "late": (SHARE, EVENT_SHARE + " that reached it only after the shelf life ran out"),
+    "not_observed": (SHARE, EVENT_SHARE + " that no collector observed"),
+    "not_reported": (SHARE, EVENT_SHARE + " observed, but reported by no collector"),
+    "withheld": (SHARE, EVENT_SHARE + " that never reached it because a sharing gate (classification, trust, "
+                 "holding back from rivals) stopped a report bound for it"),
+    "not_shared": (SHARE, EVENT_SHARE + " reported, but never passed on to it"),
+    "in_flight": (SHARE, EVENT_SHARE + " still pending (an observation or a report on its way) when the run ended"),
+    "latency_p50": (HOURS, "median hours from the event to the consumer knowing it (a commander: when the first "
+                    "report arrives; a staff cell: once it has worked it), over the events of interest that reached it"),
+    "latency_p90": (HOURS, "90th percentile of the hours from the event to the consumer knowing it, over the "
+                    "events of interest that reached it"),
+    "act_latency_p50": (HOURS, "median hours from the event to when the consumer could act on it (its meeting "
+                        "after the first arrival), over the events that reached it"),
+    "act_latency_p90": (HOURS, "90th percentile of the hours from the event to when the consumer could act on "
+                        "it, over the events that reached it"),
+    "fidelity": (SHARE, EVENT_SHARE + " whose first report to arrive kept the precise time and place"),
+    "fidelity_arrived": (SHARE, "of the events that reached the consumer, the share whose first report kept "
+                         "the precise time and place"),
+    "within_planning": (SHARE, "share of the long-term events of interest to the consumer that it could act "
+                        "on within the scenario's planning horizon"),
+    "bypass_rate": (SHARE, "of the current events of its interest the headline consumer knew of, the share it "
+                    "heard first through the command chain before any report of them had reached the intelligence "
+                    "branch (its first receiving, not its finished work)"),
+    "duplication.share": (SHARE, "of the events any analysis cell worked, the share analysed independently by "
+                          "more than one (cells that did not get it from each other, or redid a board's item; "
+                          "passing it up the branch is not duplication)"),
+    "duplication.mean_cells": (COUNT, "mean number of analysis cells that worked an event, over the events "
+                               "any cell worked"),
+    "utilisation": (SHARE, "busy analyst-hours (reports, INTREPs and routine work) divided by analysts x hours "
+                    "round the clock (off-duty hours count as available), over the run"),
+    "mean_wait_h": (HOURS, "mean hours a report waited in the cell's inbox before an analyst started on it"),
+    "mean_queue": (COUNT, "time-average number of reports waiting in the cell's inbox"),
+    "events": (COUNT, "ground-truth events that happened in the run (after any warm-up)"),
+}
+"""Measure -> (unit, definition). The families: ``current`` and ``long_term``; a name
+without a family counts both."""
+
+FAMILY_TEXT = {"current": "current intelligence", "long_term": "long-term (X-PMESII) intelligence"}
+
+SINGLE_RUN_CAVEAT = ("One run is one draw of chance: these are point estimates with no interval. Before "
+                     "drawing a conclusion, run `reporting-sim compare BASE VARIANT` (paired replications, "
+                     "95% intervals).")
+
+UNITS_NOTE = "Shares are in percent (%), times in hours (h); differences of shares are in percentage points (pp)."
+# --------------------------------------------------------------------------------------
+
+
+def _measure(name: str) -> str:
+    """The measure part of a flat metric name."""
+    if name.startswith("duplication."):
+        return name
+    if name.startswith("cell."):
+        return name.rsplit(".", 1)[-1]
+    return name.rsplit(".", 1)[-1]
+
+
+def unit(name: str) -> str:
+    """``%``, ``h`` or ``""`` for a flat metric name (or a bare measure)."""
+    term = TERMS.get(_measure(name))
+    if term is not None:
+        return term[0]
+    return HOURS if name.endswith("_h") else COUNT
+
+
+def is_share(name: str) -> bool:
+    return unit(name) == SHARE
+
+
+def define(name: str) -> str:
+    """One line saying what flat metric ``name`` measures, e.g.
+    ``force_commander.current.in_time``."""
+    m = _measure(name)
+    term = TERMS.get(m)
+    if term is None:
+        return "(no definition recorded)"
+    text = term[1]
+    parts = name.split(".")
+    if name.startswith("cell."):
+        return f"cell {parts[1]}: {text}"
+    if m == name or name.startswith("duplication."):
+        return text
+    who = parts[0]
+    fam = parts[1] if len(parts) == 3 else None
+    scope = f" ({FAMILY_TEXT[fam]})" if fam in FAMILY_TEXT else " (all families)"
+    return f"{who}{scope}: {text}"
+
+
+def show(value, name: str, digits: int = 1) -> str:
+    """A value in the unit convention: shares as percent, times as hours."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if is_share(name):
+        return f"{100 * value:.{digits}f}"
+    return f"{value:.{digits}f}"
+
+
+def kinds_lines(kinds: dict) -> list[str]:
+    """One line per kind of event: its family, shelf life and where that number comes
+    from. ``kinds``: name -> ``{"family", "shelf_life_h", "provenance"}``."""
+    out = []
+    for name, k in kinds.items():
+        tag = k.get("provenance") or "no note"
+        out.append(f"{name} ({k['family'].replace('_', '-')}): in time means within {k['shelf_life_h']:g} h "
+                   f"of the event [{tag}]")
+    return out
+
+
+def kinds_info(sc, source_text: str | None = None) -> dict[str, dict]:
+    """Each kind's family, shelf life and provenance note (read from the scenario's
+    source text when given: the comment on its ``shelf_life_h`` line)."""
+    notes: dict[str, str] = {}
+    if source_text:
+        from ..scenario.provenance import notes as _notes
+
+        for item in _notes(source_text):
+            p = item["path"]
+            if p.startswith("kinds.") and p.endswith(".shelf_life_h"):
+                notes[p.split(".")[1]] = item["note"]
+    return {name: {"family": k.family, "shelf_life_h": float(k.shelf_life_h), "provenance": notes.get(name, "")}
+            for name, k in sc.kinds.items()}
+
+
+def glossary_lines() -> list[str]:
+    """The whole glossary, one ``name (unit): definition`` line per measure."""
+    return [f"{name}{' (' + u + ')' if u else ''}: {text}" for name, (u, text) in TERMS.items()]
+
+
+OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight",
+                   "latency_p50", "act_latency_p50", "act_latency_p90", "within_planning")
+
+
+def definitions() -> dict[str, str]:
+    """Measure -> one-line definition (with its unit), for JSON outputs."""
+    word = {SHARE: "[share: a fraction 0..1 in JSON, shown as %] ", HOURS: "[hours] ", COUNT: "[count] "}
+    return {name: word[u] + text for name, (u, text) in TERMS.items()}
+
+
+def run_notes(kinds: dict) -> str:
+    """The block printed under a single run's table (and kept in ``summary.txt``):
+    what each column means, each kind's shelf life with its provenance, the caveat."""
+    from . import tables
+
+    short = {**getattr(tables, "_SHORT", {}), "latency_p50": "know p50", "act_latency_p50": "act p50",
+             "act_latency_p90": "act p90", "within_planning": "plan %"}
+    lines = ["What the numbers mean (" + UNITS_NOTE[0].lower() + UNITS_NOTE[1:] + ")"]
+    for name in OUTCOME_COLUMNS:
+        head = short.get(name, name)
+        alias = f" ({head})" if head != name.replace("_", " ") else ""
+        lines.append(f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}")
+    lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
+    lines.append(f"  duplication: {TERMS['duplication.share'][1]}")
+    lines.append(f"  util %: {TERMS['utilisation'][1]}")
+    if kinds:
+        lines.append("When \"in time\" ends: each kind's shelf life (a setting of the scenario) and where it comes from")
+        for name, k in kinds.items():
+            note = k.get("provenance") or "no provenance note"
+            note = note if len(note) <= 80 else note[:77] + "..."
+            lines.append(f"  {name} ({k['family'].replace('_', '-')}): {k['shelf_life_h']:g} h  {note}")
+    lines.append("Caveat: " + SINGLE_RUN_CAVEAT)
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Figures (matplotlib, written as PNG and SVG): pictures of what a run or an
+experiment says. Each function takes records or results (never SimPy) and a path
+without suffix, writes ``PATH.png`` and ``PATH.svg``, and returns the PNG path.
+
+* :func:`timeline`: one event followed hop by hop, a lane per unit (Gantt-like), with
+  the consumers' arrivals, the deadline and the headline consumer's meetings;
+* :func:`latency_distribution`: how long intelligence takes to reach each consumer;
+* :func:`outcome_breakdown`: where the intelligence was lost, per consumer;
+* :func:`weekly_timeliness`: timeliness and ISR coverage over the mission's time;
+* :func:`time_budget`: where the hours go, per consumer;
+* :func:`occupancy`: queue length of the busiest cells over time;
+* :func:`forest`: what-if differences from the base with their 95% intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..metric_names import OUTCOMES  # noqa: E402
+from ..measures.views import BUDGET, clock  # noqa: E402
+
+OUTCOME_COLOURS = {"in_time": "#1a9850", "late": "#fdae61", "not_observed": "#bdbdbd", "not_reported": "#878787",
+                   "withheld": "#d73027", "not_shared": "#7b3294", "in_flight": "#4393c3"}
+STEP_COLOURS = {"observe": "#c7e9c0", "write": "#74c476", "transit": "#6baed6", "meeting": "#fd8d3c",
+                "queue": "#fdd0a2", "work": "#2171b5", "sanitise": "#9e9ac8", "hold": "#e7298a", "board": "#000000"}
+
+
+def save(fig, path: Path) -> Path:
+    """Write ``path.png`` and ``path.svg``; return the PNG's path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    png = path.with_suffix(".png")
+    fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
+    fig.savefig(path.with_suffix(".svg"), bbox_inches="tight")
+    plt.close(fig)
+    return png
+
+
+def timeline(story: dict, briefings: list[float], path: Path, meeting: str = "meeting") -> Path:
+    """One event's reports, hop by hop: a lane per unit, a bar per step; ``briefings``:
+    times of the headline consumer's ``meeting``, drawn as dotted lines."""
+    lanes: list[str] = []
+    bars = []
+    for rid, p in story["paths"].items():
+        for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"]):
+            if step in ("end",):
+                continue
+            if not math.isfinite(t1):
+                continue
+            if node not in lanes:
+                lanes.append(node)
+            bars.append((node, step, t0, t1, to))
+    for k in story["knew"]:
+        if k["arrival_h"] is not None and k["consumer"] not in lanes:
+            lanes.append(k["consumer"])
+    t_ev = story["t_h"]
+    end = max([t1 for *_, t1, _ in bars] + [k["act_h"] or 0 for k in story["knew"]] + [story["deadline_h"], t_ev + 1])
+    fig, ax = plt.subplots(figsize=(11, 0.45 * max(len(lanes), 3) + 1.8))
+    y = {n: i for i, n in enumerate(lanes)}
+    seen_steps = set()
+    for node, step, t0, t1, _to in bars:
+        width = max(t1 - t0, (end - t_ev) * 0.002)
+        ax.barh(y[node], width, left=t0 - t_ev, color=STEP_COLOURS.get(step, "#999999"), edgecolor="none",
+                height=0.6, label=step if step not in seen_steps else None)
+        seen_steps.add(step)
+    for k in story["knew"]:
+        if k["arrival_h"] is not None:
+            ax.plot(k["arrival_h"] - t_ev, y[k["consumer"]], marker="D", color="black", ms=6)
+            if k["act_h"] is not None and k["act_h"] > k["arrival_h"]:
+                ax.plot([k["arrival_h"] - t_ev, k["act_h"] - t_ev], [y[k["consumer"]]] * 2, ls=":", color="black")
+                ax.plot(k["act_h"] - t_ev, y[k["consumer"]], marker="*", color="black", ms=10)
+    ax.axvline(story["deadline_h"] - t_ev, color=OUTCOME_COLOURS["withheld"], ls="--", lw=1.2,
+               label=f"shelf life ends ({story['shelf_life_h']:g} h)")
+    for i, b in enumerate(x for x in briefings if t_ev <= x <= end):
+        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label=meeting if i == 0 else None)
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.invert_yaxis()
+    ax.set_xlabel("hours after the event")
+    ax.set_title(f"event {story['event_id']}: {story['kind']} in sector {story['sector']}, "
+                 f"{clock(story['start'], t_ev)}  (diamond: knew; star: could act)", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7, ncol=6)
+    ax.grid(axis="x", alpha=0.3)
+    return save(fig, path)
+
+
+def latency_distribution(ledger: pd.DataFrame, path: Path, family: str = "current") -> Path:
+    """Empirical distribution of the latency of ``family`` intelligence per consumer."""
+    led = ledger[(ledger["family"] == family) & ledger["arrival_h"].notna()]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, g in led.groupby("consumer", observed=True):
+        x = np.sort(np.maximum(g["latency_h"].to_numpy(), 1e-2))
+        if len(x):
+            ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", label=f"{name} (n={len(x)})")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"hours from event to first knowing ({family.replace('_', '-')} intelligence)")
+    ax.set_ylabel("share of what arrived")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def outcome_breakdown(ledger: pd.DataFrame, path: Path, family: str = "current") -> Path:
+    """Share of events in each outcome, per consumer (stacked bars)."""
+    led = ledger[ledger["family"] == family]
+    tab = pd.crosstab(led["consumer"], led["outcome"], normalize="index", dropna=False)
+    tab = tab.reindex(columns=list(OUTCOMES), fill_value=0.0)
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(tab) + 1.6))
+    left = np.zeros(len(tab))
+    for o in OUTCOMES:
+        ax.barh(tab.index.astype(str), tab[o], left=left, color=OUTCOME_COLOURS[o], label=o)
+        left += tab[o].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of {family.replace('_', '-')} events")
+    ax.legend(ncol=4, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    return save(fig, path)
+
+
+def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=None, days=None,
+                      headline: str | None = None) -> Path:
+    """Share of each week's current events known in time: small multiples, one panel
+    per consumer (``headline`` first), on one shared percent axis, dated when ``start``
+    is given; the collector tags' coverage in a last panel; a last week cut short by the
+    run's end (``days``) shaded."""
+    import datetime as _dt
+
+    panels, seen = _weekly_panels(weekly, consumers, headline)
+    n = max(len(panels), 1)
+    ncol = 3 if n > 4 else n
+    nrow = math.ceil(n / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.2 * nrow + 0.6), sharex=True, sharey=True,
+                             squeeze=False)
+    x = ([_dt.datetime.combine(start, _dt.time()) + _dt.timedelta(weeks=int(w)) for w in weekly.index]
+         if start is not None else list(weekly.index))
+    partial = days is not None and len(weekly) and (int(weekly.index[-1]) + 1) * 7 > days + 1e-9
+    for ax, col in zip(axes.flat, panels):
+        _weekly_panel(ax, x, weekly, col, seen, headline)
+        if partial and len(x):
+            width = _dt.timedelta(days=7) if start is not None else 1
+            ax.axvspan(x[-1], x[-1] + width, color="#bbbbbb", alpha=0.35, lw=0)
+        ax.xaxis.set_tick_params(labelbottom=True)
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    if start is not None:
+        import matplotlib.dates as mdates
+
+        loc = mdates.AutoDateLocator(maxticks=5)
+        for ax in axes.flat:
+            ax.xaxis.set_major_locator(loc)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    fig.supylabel("% of the week's current events known in time", fontsize=8)
+    fig.supxlabel(("week starting" if start is not None else "week of the mission")
+                  + ("; shaded: last week, cut short by the run's end" if partial else ""), fontsize=8)
+    return save(fig, path)
+
+
+def _weekly_panels(weekly: pd.DataFrame, consumers, headline: str | None) -> tuple[list[str], list[str]]:
+    """The panels of :func:`weekly_timeliness` (``in_time:`` columns, the headline
+    consumer's first, then ``"seen"`` if any tag's coverage is there) and the ``seen:``
+    columns."""
+    cols = [c for c in weekly.columns if c.startswith("in_time:")]
+    if consumers:
+        cols = [c for c in cols if c[8:] in consumers]
+    if headline and f"in_time:{headline}" in cols:
+        cols.remove(f"in_time:{headline}")
+        cols.insert(0, f"in_time:{headline}")
+    seen = [c for c in weekly.columns if c.startswith("seen:")]
+    return cols + (["seen"] if seen else []), seen
+
+
+def _weekly_panel(ax, x, weekly: pd.DataFrame, col: str, seen: list[str], headline: str | None) -> None:
+    """One panel: a consumer's weekly in-time share, or every tag's coverage."""
+    if col == "seen":
+        for c in seen:
+            ax.plot(x, 100 * weekly[c], lw=1.1, label=c[5:])
+        ax.set_title("events seen by collectors of a tag", fontsize=8, loc="left")
+        ax.legend(fontsize=6, loc="upper left")
+    else:
+        ax.plot(x, 100 * weekly[col], lw=1.2, color="#1f78b4")
+        ax.set_title(col[8:] + (" (headline)" if col[8:] == headline else ""), fontsize=8, loc="left",
+                     fontweight="bold" if col[8:] == headline else "normal")
+
+
+def time_budget(budgets: pd.DataFrame, path: Path) -> Path:
+    """Mean hours per part of the time budget, per consumer (stacked bars)."""
+    mean = budgets.groupby("consumer")[list(BUDGET)].mean()
+    fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(mean), 2) + 1.8))
+    left = np.zeros(len(mean))
+    for part in BUDGET:
+        ax.barh(mean.index.astype(str), mean[part], left=left, color=STEP_COLOURS[part], label=part)
+        left += mean[part].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("mean hours from event to first knowing, by where they went")
+    ax.legend(ncol=4, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    return save(fig, path)
+
+
+def occupancy(series: dict[str, pd.Series], path: Path, freq_label: str = "day") -> Path:
+    """Mean inbox length over time for a few cells."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for name, s in series.items():
+        ax.plot(s.index / 24.0, s.to_numpy(), lw=1, label=name)
+    ax.set_xlabel("day of the mission")
+    ax.set_ylabel(f"reports waiting (mean per {freq_label})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def forest(result: dict, path: Path, metrics=None, headline=()) -> Path:
+    """Each variant's paired difference from the base with its 95% interval: shares on
+    ONE shared axis in percentage points (a row per metric and variant), times (hours)
+    on a second panel; filled markers where the interval excludes zero. Shows
+    ``metrics``, or by default the base scenario's ``headline`` ones."""
+    from .glossary import is_share
+    from .tables import selection
+
+    variants = [v for v in result["variants"] if v != result["base"]]
+    block = result["variants"][result["base"]]["metrics"]
+    names = list(metrics or selection(block, headline))
+    groups = [("shares", [m for m in names if is_share(m)], 100.0, "percentage points"),
+              ("times", [m for m in names if not is_share(m)], 1.0, "hours")]
+    groups = [g for g in groups if g[1]]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    heights = [len(g[1]) * len(variants) for g in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 0.2 * sum(heights) + 1.2 * len(groups) + 0.6),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, (_, ms, k, unit) in zip(axes[:, 0], groups):
+        labels = []
+        row = 0
+        for m in ms:
+            for i, v in enumerate(variants):
+                d = result["variants"][v]["metrics"].get(m, {}).get("diff_vs_base")
+                labels.append(f"{m}  |  {v}" if i == 0 else v)
+                if d and d["mean"] is not None:
+                    lo, hi = d["ci95"]
+                    c = colours[i % len(colours)]
+                    excl = lo is not None and hi is not None and (lo > 0 or hi < 0)
+                    if lo is not None and hi is not None:
+                        ax.plot([k * lo, k * hi], [row, row], color=c, lw=2)
+                    ax.plot(k * d["mean"], row, "o", color=c, mfc=c if excl else "white", ms=5)
+                row += 1
+            ax.axhline(row - 0.5, color="#ddd", lw=0.6)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=6)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel(f"difference from {result['base']} ({unit}; paired, 95% interval; filled: excludes 0)",
+                      fontsize=8)
+    return save(fig, path)
+
+
+def run_figures(rec, out: Path, start=None, headline: str | None = None) -> list[Path]:
+    """Every figure the HTML report draws for a run (the time budget and the busiest
+    queues too when the run was traced), written to ``out``; returns the PNG paths."""
+    from ..measures import metrics, views
+
+    out = Path(out)
+    made = [outcome_breakdown(rec.ledger, out / "outcomes-current"),
+            outcome_breakdown(rec.ledger, out / "outcomes-long-term", "long_term"),
+            latency_distribution(rec.ledger, out / "latency-current"),
+            weekly_timeliness(metrics.weekly(rec.ledger, rec.events, metrics.tag_groups(rec.meta)), out / "weekly",
+                              start=start, days=rec.days, headline=headline)]
+    if rec.trace is not None:
+        budgets = views.time_budgets(rec, "current")
+        if len(budgets):
+            made.append(time_budget(budgets, out / "time-budget"))
+            table = views.bottlenecks(rec, "current", budgets)
+            cells = [n for n in table.index if n in set(rec.cells["cell"])][:4]
+            if cells:
+                made.append(occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, out / "queues"))
+    return made

@@ -1,0 +1,187 @@
+"""A robustness study shown: its text table and verdicts, its figures (the differences
+across worlds, PRIM boxes, the assumptions' importance) and its section of the HTML
+report, all drawn from the study's stored results (``result.json``, ``runs.parquet``,
+``worlds.csv``)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..metric_names import direction
+from ..study.robustness.analysis import summary_frame, world_means
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+DEFINITIONS = [
+    ("better in", "share of worlds where the variant's mean over the replications beats the base's, "
+                  "in the metric's better direction; [95% Wilson interval]"),
+    ("sig+ / sig-", "share of worlds whose paired 95% interval is wholly better / wholly worse"),
+    ("p05 p50 p95", "the difference variant - base across worlds, at the 5th, 50th and 95th percentile"),
+    ("regret p50/p90", "how far below the best scenario of each world (base included), in the metric's units"),
+    ("best", "in how many worlds it was the best scenario (ties go to the base)"),
+]
+
+
+def format_result(result: dict) -> str:
+    """The study as text: a table for the verdict metric, then each verdict."""
+    m = result["metric"]
+    lines = [f"robustness of {len(result['variants'])} variant(s) of {result['base']} across "
+             f"{result['worlds']} worlds x {result['replications']} replications of {result['days']:g} days",
+             f"metric: {m} ({'higher' if direction(m) > 0 else 'lower'} is better)", ""]
+    head = f"{'variant':<34} {'better in':>18} {'sig+':>5} {'sig-':>5} {'p05':>8} {'p50':>8} {'p95':>8} " \
+           f"{'regret p50/p90':>16} {'best':>5}"
+    lines += [head, "-" * len(head)]
+    base_best = result["best_counts"][m][result["base"]]
+    for v, block in result["variants"].items():
+        e = block["metrics"][m]
+        lo, hi = e["share_better_ci95"]
+        f = (lambda x: "-" if x is None else f"{x:+.3f}")
+        lines.append(f"{v:<34} {_pct(e['share_better']):>5} [{_pct(lo):>4},{_pct(hi):>5}] "
+                     f"{_pct(e['share_sig_better']):>5} {_pct(e['share_sig_worse']):>5} {f(e['diff_p05']):>8} "
+                     f"{f(e['diff_p50']):>8} {f(e['diff_p95']):>8} "
+                     f"{(e['regret_p50'] or 0):>7.3f}/{(e['regret_p90'] or 0):.3f} "
+                     f"{result['best_counts'][m][v]:>5}")
+    lines.append(f"{'(base: ' + result['base'] + ')':<34} best in {base_best} worlds")
+    lines += ["", *[f"  {k}: {d}" for k, d in DEFINITIONS], "", "verdicts:"]
+    lines += [f"- {block['verdict']}" for block in result["variants"].values()]
+    return "\n".join(lines)
+
+
+def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Path) -> list[Path]:
+    """The differences across worlds (one shared axis), the PRIM boxes of each variant
+    and the assumptions' importance; PNG and SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import save
+
+    m, base = result["metric"], result["base"]
+    variants = list(result["variants"])
+    table = world_means(frame, [m])[m].unstack("scenario")
+    made = []
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(variants)))
+    rng = np.random.default_rng(0)
+    for i, v in enumerate(variants):
+        d = (table[v] - table[base]).dropna().to_numpy()
+        ax.scatter(d, i + rng.uniform(-0.15, 0.15, len(d)), s=8, alpha=0.5, color="#2171b5")
+        if len(d):
+            p05, p50, p95 = np.percentile(d, [5, 50, 95])
+            ax.plot([p05, p95], [i, i], color="black", lw=1.5)
+            ax.plot([p50], [i], "k|", ms=14, mew=2)
+    ax.axvline(0, color="#d73027", lw=1)
+    ax.set_yticks(range(len(variants)), variants)
+    ax.invert_yaxis()
+    better = "higher" if direction(m) > 0 else "lower"
+    ax.set_xlabel(f"{m}: variant - base, one dot per world\n({better} is better; bar: 5th-95th percentile; "
+                  "tick: median)")
+    made.append(save(fig, folder / "differences"))
+    for v, block in result["variants"].items():
+        if block["fails_when"]:
+            made.append(_prim_figure(v, block["fails_when"][0], worlds, folder / f"prim-{v}", plt, save))
+    imp = {v: {e["path"]: e["score"] for e in block.get("importance", [])} for v, block in result["variants"].items()}
+    imp = pd.DataFrame(imp).fillna(0.0)
+    if len(imp):
+        top = imp.max(axis=1).sort_values(ascending=False).index[:12]
+        fig, ax = plt.subplots(figsize=(1.5 + 0.7 * len(variants), 0.8 + 0.35 * len(top)))
+        im = ax.imshow(imp.loc[top].to_numpy(), cmap="Blues", aspect="auto")
+        ax.set_yticks(range(len(top)), top, fontsize=7)
+        ax.set_xticks(range(len(imp.columns)), imp.columns, rotation=45, ha="right", fontsize=7)
+        fig.colorbar(im, ax=ax, label="feature score (extra trees)")
+        ax.set_title("what drives each variant's effect on its verdict metric", fontsize=9)
+        made.append(save(fig, folder / "importance"))
+    return made
+
+
+def _prim_figure(variant: str, box: dict, worlds: pd.DataFrame, path: Path, plt, save) -> Path:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.2))
+    t = box["trajectory"]
+    sc = a.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=14)
+    a.scatter([t["coverage"][box["chosen"]]], [t["density"][box["chosen"]]], s=90, facecolors="none",
+              edgecolors="#d73027")
+    a.set_xlabel("coverage (share of failing worlds in the box)")
+    a.set_ylabel("density (share of box that fails)")
+    a.set_title(f"{variant}: PRIM peeling trajectory", fontsize=9)
+    fig.colorbar(sc, ax=a, label="restricted assumptions")
+    names = list(box["box"])
+    for i, p in enumerate(names):
+        lim = box["box"][p]
+        b.plot([0, 1], [i, i], color="#bdbdbd", lw=6)
+        if isinstance(lim[0], (int, float)) and not isinstance(lim[0], bool):
+            lo, hi = float(worlds[p].min()), float(worlds[p].max())
+            x0, x1 = (lim[0] - lo) / (hi - lo), (lim[1] - lo) / (hi - lo)
+            b.plot([x0, x1], [i, i], color="#d73027", lw=6)
+            b.text(x0, i + 0.25, f"{lim[0]:.3g}", fontsize=7, ha="center")
+            b.text(x1, i + 0.25, f"{lim[1]:.3g}", fontsize=7, ha="center")
+        else:
+            b.text(0.5, i + 0.25, " or ".join(map(str, lim)), fontsize=7, ha="center")
+    b.set_yticks(range(len(names)), names, fontsize=7)
+    b.set_ylim(-0.7, len(names) - 0.3)
+    b.set_xlim(-0.05, 1.05)
+    b.set_xlabel("each assumption's sampled range (grey) and the box (red)")
+    b.set_title(f"where it fails: coverage {box['coverage']:.0%}, density {box['density']:.0%}", fontsize=9)
+    return save(fig, path)
+
+
+# ------------------------------------------------------------------ report hook
+
+def is_results(folder: Path) -> bool:
+    """Whether ``folder`` holds a robustness study's results."""
+    f = Path(folder) / "result.json"
+    if not f.exists():
+        return False
+    try:
+        return "worlds" in json.loads(f.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def _read(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    folder = Path(folder)
+    result = json.loads((folder / "result.json").read_text("utf-8"))
+    return result, pd.read_parquet(folder / "runs.parquet"), pd.read_csv(folder / "worlds.csv", index_col="world")
+
+
+def draw_figures(folder: Path) -> list[Path]:
+    """The figures of the robustness study stored in ``folder``, into ``folder/figures``."""
+    return replot(folder, Path(folder) / "figures")
+
+
+def replot(folder: Path, out: Path) -> list[Path]:
+    """The figures of a robustness results folder, drawn again into ``out``."""
+    return figures(*_read(folder), Path(out))
+
+
+def report_section(folder: Path, work: Path) -> str:
+    """The robustness section of ``reporting-sim report``: verdicts, the table of the
+    verdict metric with its definitions, and the figures."""
+    result, frame, worlds = _read(folder)
+    pngs = figures(result, frame, worlds, Path(work) / "robustness")
+    esc = html.escape
+    body = [f"<h2>Robustness across {result['worlds']} plausible worlds</h2>",
+            f"<p class='meta'>Base {esc(result['base'])}; {result['replications']} replications of "
+            f"{result['days']:g} days per world and scenario, common random numbers; worlds drawn by "
+            f"{esc(result['sampling'])} over {len(result['uncertainties'])} uncertain assumptions "
+            f"(seed {result['seed']}). The table is for {esc(result['metric'])}; each verdict names the "
+            "metric its variant is judged on.</p>", "<ul>"]
+    body += [f"<li>{esc(b['verdict'])}</li>" for b in result["variants"].values()]
+    body.append("</ul>")
+    table = summary_frame(result)
+    table = table[table["metric"] == result["metric"]].drop(columns=["metric"]).set_index("variant")
+    body.append(table.to_html(border=0, na_rep="-", float_format=lambda x: f"{x:.3f}", escape=True))
+    body.append("<ul class='meta'>" + "".join(f"<li><b>{esc(k)}</b>: {esc(d)}</li>" for k, d in DEFINITIONS)
+                + "</ul>")
+    for png in pngs:
+        data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+        body.append(f'<img alt="{esc(Path(png).stem)}" src="data:image/png;base64,{data}">')
+    return "\n".join(body)

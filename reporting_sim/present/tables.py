@@ -1,0 +1,250 @@
+"""Plain-text tables of summaries, for the terminal and ``summary.txt``.
+
+Rendering only: every number comes from a summary dict made by
+:func:`reporting_sim.metrics.summary`.
+"""
+
+from __future__ import annotations
+
+from ..metric_names import OUTCOMES
+
+_SHORT = {"in_time": "in time", "late": "late", "not_observed": "not obs", "not_reported": "not rep",
+          "withheld": "withheld", "not_shared": "not shrd", "in_flight": "in flight"}
+
+
+def _pct(x) -> str:
+    return "   -" if x is None else f"{100 * x:5.1f}"
+
+
+def _h(x) -> str:
+    return "    -" if x is None else f"{x:6.1f}"
+
+
+def format_summary(s: dict, bypass=None) -> str:
+    """The run summary as a readable table (shares in percent, latencies in hours);
+    ``bypass``: the (consumer, branch) pair the bypass rate is of (the run's
+    ``meta["bypass"]``)."""
+    horizon = s.get("planning_horizon_h", 168.0)
+    lines = [
+        f"scenario {s['scenario']}  seed {s['seed']}  days {s['days']:g}"
+        + (f"  (warm-up {s['warmup_days']:g} d left out)" if s.get("warmup_days") else ""),
+        f"events {s['events']}  (current {s['events_by_family']['current']}, "
+        f"long-term {s['events_by_family']['long_term']})  reports {s['reports']['created']}",
+        "",
+        "Current intelligence: per consumer, of the events in its area of interest (n), the share",
+        "in each outcome (%); latency (h) from the event to knowing it and to when it could act",
+        "(its briefing), over what arrived",
+    ]
+    lines += _outcome_table(s, "current")
+    lines += ["", "Long-term (X-PMESII) intelligence; plan % = could act on it within "
+              f"{horizon:g} h (its shelf life is weeks: 'late' is rare)"]
+    lines += _outcome_table(s, "long_term")
+    areas = [f"  {name}: {c['area_of_interest']}" for name, c in s["consumers"].items()
+             if c.get("area_of_interest", "all events") != "all events"]
+    if areas:
+        lines += ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
+    if s.get("bypass_rate") is not None:
+        who, branch = bypass or ("the headline consumer", "its intelligence branch")
+        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events {who} knew of, it "
+                  f"first heard through the command chain before any report reached {branch}"]
+    dup = s.get("duplication") or {}
+    if dup.get("share_duplicated") is not None:
+        lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
+                  "worked by an analysis cell were analysed independently by more than one"]
+    if s.get("cells"):
+        lines += ["", f"{'staff cell':<22}{'util %':>8}{'wait h':>8}{'queue':>8}{'worked':>8}{'overflow':>9}"]
+        for name, c in s["cells"].items():
+            util = "   -" if c["utilisation"] is None else f"{100 * c['utilisation']:6.1f}"
+            lines.append(f"{name:<22}{util:>8}{_h(c['mean_wait_h']):>8}"
+                         f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
+        lines.append("(util: busy analyst-hours, reports and routine work, over analyst-hours round the clock)")
+    return "\n".join(lines)
+
+
+def _outcome_table(s: dict, family: str) -> list[str]:
+    plan = family == "long_term"
+    head = (f"{'consumer':<22}{'n':>6}" + "".join(f"{_SHORT[o]:>10}" for o in OUTCOMES)
+            + f"{'know p50':>9}{'act p50':>9}{'act p90':>9}" + (f"{'plan %':>8}" if plan else ""))
+    rows = [head]
+    for name, c in s["consumers"].items():
+        f = c["by_family"][family]
+        if not f["events"]:
+            continue
+        act = f.get("act_latency_h", {})
+        rows.append(f"{name:<22}{f['events']:>6}" + "".join(f"{_pct(f['outcomes'][o]):>10}" for o in OUTCOMES)
+                    + f"{_h(f['latency_h']['p50']):>9}{_h(act.get('p50')):>9}{_h(act.get('p90')):>9}"
+                    + (f"{_pct(f.get('within_planning')):>8}" if plan else ""))
+    if len(rows) == 1:
+        rows.append("(no events of this family)")
+    return rows
+
+
+def _ci(lo, hi) -> str:
+    if lo is None or hi is None:
+        return "[   -   ,   -   ]"
+    return f"[{lo:+.4f},{hi:+.4f}]"
+
+
+def _val(x) -> str:
+    return "    -   " if x is None else f"{x:8.4f}"
+
+
+def selection(block: dict, headline=()) -> list[str]:
+    """The metrics a comparison shows by default: those of ``headline`` (the base
+    scenario's, :func:`reporting_sim.metrics.headline`) it has, else all of them."""
+    return [m for m in headline if m in block] or list(block)
+
+
+def format_comparison(result: dict, metrics: list[str] | None = None, headline=()) -> str:
+    """A comparison as a table: the base's mean and 95% interval, and for each variant
+    the paired difference from the base; ``*`` marks a difference whose interval
+    excludes zero. Shows ``metrics``, or by default the ``headline`` ones
+    (:func:`selection`)."""
+    labels = list(result["variants"])
+    base = result["base"]
+    block = result["variants"][base]["metrics"]
+    names = metrics or selection(block, headline)
+    lines = [f"{result.get('experiment', '')}: {result['replications']} replications of "
+             f"{result['days']:g} days, seeds {result['seed']}..{result['seed'] + result['replications'] - 1}, "
+             "common random numbers; 95% t intervals; * = the difference's interval excludes 0", ""]
+    for label in labels:
+        lines.append(f"{'scenario ' + label:<44}" + ("base: mean [95% CI]" if label == base else "difference from the base [95% CI]"))
+        for name in names:
+            m = result["variants"][label]["metrics"].get(name)
+            if m is None:
+                continue
+            if label == base:
+                lines.append(f"  {name:<42}{_val(m['mean'])} {_ci(*m['ci95'])}")
+            else:
+                d = m["diff_vs_base"]
+                lo, hi = d["ci95"]
+                star = "*" if lo is not None and hi is not None and (lo > 0 or hi < 0) else " "
+                lines.append(f"  {name:<42}{_val(d['mean'])} {_ci(lo, hi)} {star}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def format_sweep(result: dict) -> str:
+    """A sweep: each point's parameters and mean metric, then the ranking."""
+    sw = result["sweep"]
+    metric = sw["metric"]
+    lines = [f"{result.get('experiment', '')}: {sw['method']} sweep, {sw['points']} points x "
+             f"{result['replications']} replications; metric {metric}", ""]
+    for label, block in list(result["variants"].items())[:40]:
+        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in block.get("parameters", {}).items())
+        m = block["metrics"][metric]
+        lines.append(f"  {label}  {_val(m['mean'])} {_ci(*m['ci95'])}  {params}")
+    if len(result["variants"]) > 40:
+        lines.append(f"  ... {len(result['variants']) - 40} more points in summary.csv")
+    lines += ["", f"parameters ranked by their effect on {metric}:"]
+    for i, name in enumerate(sw["ranking"], 1):
+        idx = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sw["indices"][name].items())
+        lines.append(f"  {i}. {name}  ({idx})")
+    return "\n".join(lines)
+
+
+_LINK_WORDS = {"transit": "transit to", "meeting": "waits for the meeting, then to",
+               "hold": "held back from rival", "board": "passed at the board to"}
+_STEP_WORDS = {"observe": "observed (waiting for a patrol)", "write": "report written", "queue": "in the inbox",
+               "work": "worked by an analyst", "sanitise": "sanitised into an INTREP"}
+
+
+def format_event_story(story: dict, briefings: list[float], meeting: str = "meeting") -> str:
+    """One event followed hop by hop, and what each consumer knew and when; then the
+    times of ``briefings`` (the headline consumer's ``meeting``) around it."""
+    from ..measures.views import clock, hours
+
+    start = story["start"]
+    t_ev = story["t_h"]
+    lines = [f"event {story['event_id']}: {story['kind']} ({story['family'].replace('_', '-')}) in sector "
+             f"{story['sector']} at {clock(start, t_ev)}; useful until {clock(start, story['deadline_h'])} "
+             f"(shelf life {hours(story['shelf_life_h'])})",
+             f"observed by {story['n_observed']} collector(s); {story['n_reported']} report(s) released; "
+             f"{len(story['reports'])} report copies in all", ""]
+    for rid, p in story["paths"].items():
+        lines += _report_lines(rid, p, start, t_ev) + [""]
+    lines.append("what each consumer knew, and when:")
+    lines += [_knew_line(k, start) for k in story["knew"]]
+    near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
+    if near:
+        lines.append("")
+        lines.append(f"around it, {meeting}: " + ", ".join(clock(start, b) for b in near))
+    return "\n".join(lines)
+
+
+def _report_lines(rid: int, p, start, t_ev: float) -> list[str]:
+    """One report's path (its ancestors' steps included), a line per step."""
+    from ..measures.views import clock, hours
+
+    own = p[p["report"] == rid]
+    end = own[own["step"] == "end"]
+    state = end["state"].iloc[-1] if len(end) else "?"
+    where = end["node"].iloc[-1] if len(end) else "?"
+    parent = int(own["parent"].iloc[0]) if len(own) else -1
+    lines = [f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}"]
+    for r in p.itertuples(index=False):
+        if r.step == "end" and r.report != rid:
+            continue
+        if r.step == "end":
+            what = f"ends: {r.state}"
+        elif r.step in _LINK_WORDS:
+            what = f"{_LINK_WORDS[r.step]} {r.to}"
+        else:
+            what = _STEP_WORDS.get(r.step, r.step)
+        dur = r.t1_h - r.t0_h
+        lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
+                     + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
+    return lines
+
+
+def _knew_line(k: dict, start) -> str:
+    """What one consumer knew of the event, when, and where the time went."""
+    from ..measures.views import BUDGET, clock, hours
+
+    if k["arrival_h"] is None:
+        return f"  {k['consumer']:<24} never ({k['outcome']})"
+    act = ""
+    if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
+        act = f"; could act at {clock(start, k['act_h'])}"
+    b = k.get("budget") or {}
+    parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
+    return (f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
+            f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
+            + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
+
+
+def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -> str:
+    """Mean time budget per consumer, then the nodes ranked by late or lost intelligence."""
+    from ..measures.views import BUDGET
+
+    lines = [f"Where the hours go ({family.replace('_', '-')} intelligence, first arrivals; mean hours)", ""]
+    if len(budgets):
+        mean = budgets.groupby("consumer")[list(BUDGET) + ["latency_h", "act_wait_h"]].mean()
+        head = f"{'consumer':<24}" + "".join(f"{p:>9}" for p in BUDGET) + f"{'latency':>9}{'to act':>8}"
+        lines.append(head)
+        for name, row in mean.iterrows():
+            lines.append(f"{name:<24}" + "".join(f"{row[p]:9.2f}" for p in BUDGET)
+                         + f"{row['latency_h']:9.2f}{row['act_wait_h']:8.2f}")
+    else:
+        lines.append("(nothing arrived)")
+    lines += ["", f"Nodes ranked by the late and lost {family.replace('_', '-')} intelligence they account for",
+              f"{'node':<24}{'late h':>9}{'led late':>9}{'lost ev':>9}{'util %':>8}{'wait h':>8}{'queue':>7}"]
+    for name, row in table.head(top).iterrows():
+        util = row.get("utilisation")
+        wait = row.get("mean_wait_h")
+        q = row.get("mean_queue")
+        fmt = lambda x, spec: " " * (int(spec[0]) - 1) + "-" if x is None or x != x else format(x, spec)
+        lines.append(f"{name:<24}{row['late_hours']:9.1f}{int(row['late_pairs_led']):9d}{int(row['lost_events']):9d}"
+                     f"{fmt(None if util is None or util != util else 100 * util, '8.1f')}{fmt(wait, '8.2f')}{fmt(q, '7.2f')}")
+    lines += ["", "late h: hours late first arrivals spent at the node (queue, work, sanitising, waiting for a",
+              "meeting or held back on its links); led late: late pairs for which it was the largest single",
+              "delay; lost ev: events lost to some consumer whose reports stopped there."]
+    return "\n".join(lines)
+
+
+def multiplicity_note(result: dict) -> str:
+    """Under a comparison table: what a star means when many differences are shown."""
+    n = sum(len(b["metrics"]) for v, b in result["variants"].items() if v != result["base"])
+    return (f"\nNote: * marks a 95% interval that excludes zero, unadjusted; among {n} differences about "
+            f"{0.05 * n:.0f} may be starred by chance. `reporting-sim report FOLDER` stars with Holm's adjustment. "
+            "Shares are fractions here (0.01 = 1 percentage point).")

@@ -1,0 +1,1 @@
+"""The built-in scenarios, as TOML files (read with importlib.resources)."""

@@ -1,0 +1,99 @@
+"""Bounds on the work an input may ask for, checked before the work starts.
+
+A small file must not cost minutes or gigabytes: Python's TOML parser recurses once per
+level of nesting (600 nested arrays exhaust the stack) and takes time quadratic in the
+parts of a dotted key (30,000 parts: 47 s, 3.6 GB), and an experiment's design can
+expand to more runs than any machine finishes. Each limit here is generous for real
+scenarios (``minusma-2015`` is 60 kB, nests 3 deep, its longest key has 4 parts) and
+is checked before parsing or expanding; going past one gives a one-line error that
+names the limit and the environment variable that raises it:
+
+==============================  =========  =========================================
+environment variable            default    what it bounds
+==============================  =========  =========================================
+``REPORTING_SIM_MAX_FILE_BYTES``  1048576  size of a scenario, variant or experiment file
+``REPORTING_SIM_MAX_LINE_CHARS``    10000  characters on one line of such a file
+``REPORTING_SIM_MAX_DEPTH``            32  nesting of arrays and inline tables
+``REPORTING_SIM_MAX_KEY_PARTS``        32  parts of one dotted key (``a.b.c`` has 3)
+``REPORTING_SIM_MAX_RUNS``         100000  runs an experiment or comparison may plan
+==============================  =========  =========================================
+
+:func:`check_toml_text` scans the text once with a regular expression (strings and
+comments skipped), without building anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..errors import ScenarioError
+
+DEFAULTS = {"FILE_BYTES": 2**20, "LINE_CHARS": 10_000, "DEPTH": 32, "KEY_PARTS": 32, "RUNS": 100_000}
+WHAT = {"FILE_BYTES": "bytes in a file", "LINE_CHARS": "characters on a line",
+        "DEPTH": "levels of nested arrays and inline tables", "KEY_PARTS": "parts of a dotted key",
+        "RUNS": "runs planned"}
+
+
+def limit(name: str) -> int:
+    """The limit ``name`` (a key of :data:`DEFAULTS`): its environment variable
+    ``REPORTING_SIM_MAX_NAME`` if set to a positive integer, else the default."""
+    raw = os.environ.get(f"REPORTING_SIM_MAX_{name}", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULTS[name]
+    return value if value > 0 else DEFAULTS[name]
+
+
+def too_much(source: str, field: str, name: str, got) -> ScenarioError:
+    """The one-line error for going past limit ``name``."""
+    return ScenarioError(source, field, f"{got} {WHAT[name]}: more than the limit of {limit(name)} "
+                         f"(set REPORTING_SIM_MAX_{name} to raise it)")
+
+
+_TOKENS = re.compile(r'''
+    (?P<ml>"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\')   # multi-line strings
+  | (?P<str>"(?:[^"\\\n]|\\.)*"|'[^'\n]*')         # one-line strings
+  | (?P<comment>\#[^\n]*)
+  | (?P<open>[\[{]) | (?P<close>[\]}])
+  | (?P<dot>\.) | (?P<eq>=) | (?P<comma>,) | (?P<nl>\n)
+  | [^"'\#\[\]{}.=,\n]+ | ["']                     # anything else (an unclosed quote too)
+''', re.VERBOSE | re.DOTALL)
+
+
+def check_toml_text(text: str, source: str) -> None:
+    """Refuse TOML text that is too long, too deeply nested, or has too many parts in
+    a dotted key, before a parser sees it. A bound, not a parser: it never refuses a
+    file the limits allow, and whatever it lets through the parser still checks."""
+    if len(text) > limit("FILE_BYTES"):
+        raise too_much(source, "file", "FILE_BYTES", len(text.encode("utf-8")))
+    longest = max(map(len, text.split("\n"))) if text else 0
+    if longest > limit("LINE_CHARS"):
+        raise too_much(source, "file", "LINE_CHARS", longest)
+    max_depth, max_parts = limit("DEPTH"), limit("KEY_PARTS")
+    stack: list[str] = []
+    in_key, parts, line = True, 1, 1
+    for m in _TOKENS.finditer(text):
+        kind = m.lastgroup
+        if kind == "nl" or kind == "ml":
+            line += m.group().count("\n")
+            if kind == "nl" and not stack:
+                in_key, parts = True, 1
+        elif kind == "open":
+            stack.append(m.group())
+            if len(stack) > max_depth:
+                raise too_much(source, f"line {line}", "DEPTH", len(stack))
+            if m.group() == "{":
+                in_key, parts = True, 1
+        elif kind == "close":
+            if stack:
+                stack.pop()
+        elif kind == "eq":
+            in_key = False
+        elif kind == "comma" and stack and stack[-1] == "{":
+            in_key, parts = True, 1
+        elif kind == "dot" and in_key:
+            parts += 1
+            if parts > max_parts:
+                raise too_much(source, f"line {line}", "KEY_PARTS", f"{parts}+")

@@ -1,0 +1,172 @@
+"""Provenance: the scenario texts as written, and the notes beside their numbers.
+
+A scenario's numbers carry their provenance in comments (``[paper §3 ...]``,
+``[source: key]``, ``[assumption] reason``, ``[derived]``). Validation drops comments,
+so the texts themselves travel with the results: :func:`source_texts` collects the
+file a run used (and, for a variant, its base, recursively), and :func:`notes` lists
+each numeric setting with its dotted path, its value and its note, for the HTML report.
+:func:`uncovered` lists the ``[assumption]`` numbers that no ``[uncertainties]`` entry
+gives a range to (the tests hold the built-in scenario to covering them all).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .. import scenario as scenario_mod
+
+TAG = re.compile(r"\[(paper §[^\]]*|source: [a-z0-9\-]+|assumption|derived)\]")
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r'^\s*("?[A-Za-z0-9_.\-\[\]>]+"?)\s*=\s*(.*)$')
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def source_texts(name_or_path: str) -> dict[str, str]:
+    """File name -> text of the scenario file a run used, and of the bases of a variant:
+    ``scenario-source.toml``, then ``base-source.toml``, ``base2-source.toml``...
+    Bases are found as the loader finds them: relative to the variant's folder, else a
+    built-in name. Texts that cannot be read are left out (the run itself validated them)."""
+    import tomllib
+
+    out: dict[str, str] = {}
+    ref, folder = str(name_or_path), None
+    for depth in range(10):
+        path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
+        try:
+            if path.is_file():
+                text, folder = path.read_text("utf-8", errors="replace"), path.parent
+            elif ref in scenario_mod.builtin_names():
+                text = scenario_mod.builtin_text(ref)
+            else:
+                break
+            base = tomllib.loads(text).get("variant", {}).get("base")
+        except (OSError, tomllib.TOMLDecodeError, AttributeError):
+            break
+        out["scenario-source.toml" if depth == 0 else f"base{'' if depth == 1 else depth}-source.toml"] = text
+        if not isinstance(base, str):
+            break
+        ref = base
+    return out
+
+
+def notes(text: str) -> list[dict]:
+    """Each line of ``text`` that sets a value with a provenance tag: ``path`` (table and
+    key), ``value`` (as written), ``tags`` (the bracketed tags) and ``note`` (the whole
+    comment)."""
+    out = []
+    table = ""
+    in_block = False
+    link_no = {}
+    for line in text.splitlines():
+        if line.count('"""') % 2 == 1:
+            in_block = not in_block
+            continue
+        if in_block or not line.strip() or line.lstrip().startswith("#"):
+            continue
+        mt = _TABLE.match(line)
+        if mt and "=" not in line.split("#")[0]:
+            table = mt.group(1).strip('"')
+            if line.lstrip().startswith("[["):
+                link_no[table] = link_no.get(table, -1) + 1
+                table = f"{table}[{link_no[table]}]"
+            continue
+        code, _, comment = _STRING.sub(lambda m: m.group(0).replace("#", "\0"), line).partition("#")
+        mk = _KEY.match(code)
+        if not mk or not TAG.search(comment):
+            continue
+        key = mk.group(1).strip('"')
+        value = mk.group(2).strip().replace("\0", "#")
+        out.append({"path": f"{table}.{key}" if table else key, "value": value,
+                    "tags": TAG.findall(comment), "note": comment.strip()})
+    return out
+
+
+STRENGTH = ("assumption", "derived", "source", "paper")
+"""Provenance tags from the weakest to the strongest."""
+
+_AS = re.compile(r"\bas (?:the )?([A-Za-z][A-Za-z0-9_\-]*)")
+
+
+def _tag_kinds(tags) -> set[str]:
+    return {t.split(" ")[0].rstrip(":") for t in tags}
+
+
+def inheritance_gaps(text: str) -> list[str]:
+    """Settings copied from another ("as X", X a kind, source or node of the file, or
+    for a link the links leaving node X) that lack the weakest tag of the setting they
+    copy: a number taken over from an assumption is an assumption too, whatever else
+    it rests on. One line per gap."""
+    import tomllib
+
+    data = tomllib.loads(text)
+    by_path = {n["path"]: n for n in notes(text)}
+    tables = {name: f"{sec}.{name}" for sec in ("kinds", "sources", "collectors", "cells", "commanders",
+                                                 "meetings", "pools", "boards")
+              for name in data.get(sec, {})}
+    gaps = []
+    for path, n in by_path.items():
+        key = path.rsplit(".", 1)[1]
+        for ref in _AS.findall(n["note"]):
+            if path.startswith("links["):
+                cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", []))
+                         if link.get("from") == ref]
+                src = next((by_path[c] for c in cands if c in by_path and c != path), None)
+            else:
+                src = by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
+            if src is None:
+                continue
+            weakest = min(_tag_kinds(src["tags"]), key=STRENGTH.index)
+            if weakest not in _tag_kinds(n["tags"]):
+                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{weakest}] tag")
+    return gaps
+
+
+def tag_counts(items: list[dict]) -> dict[str, int]:
+    """How many settings rest on the paper, a public source, an assumption, a derivation."""
+    counts = {"paper": 0, "source": 0, "assumption": 0, "derived": 0}
+    for it in items:
+        kinds = {t.split(" ")[0].rstrip(":") for t in it["tags"]}
+        for k in kinds:
+            counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+# ------------------------------------------------------------------ assumptions covered by uncertainties
+
+_LINK_NO = re.compile(r"^links\[(\d+)\]")
+_WHEN = re.compile(r"\s+when\s+\w+\s*=\s*\w+\s*\]")
+
+
+def assumption_numbers(text: str, data: dict) -> list[str]:
+    """The dotted paths of the numbers tagged ``[assumption]`` in scenario ``text``
+    (links by ``links[FROM->TO]``), outside the ``[uncertainties]`` table itself."""
+    out = []
+    links = data.get("links", [])
+    for note in notes(text):
+        if "assumption" not in note["tags"] or note["path"].startswith("uncertainties"):
+            continue
+        if not re.search(r"\d", _STRING.sub('""', note["value"])):
+            continue  # a name or a switch, not a number
+        path = note["path"]
+        m = _LINK_NO.match(path)
+        if m and int(m.group(1)) < len(links):
+            link = links[int(m.group(1))]
+            path = f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
+        out.append(path)
+    return list(dict.fromkeys(out))
+
+
+def uncovered(text: str, data: dict, uncertainties) -> list[str]:
+    """The assumption-tagged numbers of ``text`` that no uncertainty gives a range to
+    or declares fixed: a setting is covered by an uncertainty on it, inside it
+    (``cells.u2.work_h.mean`` covers ``cells.u2.work_h``) or around it."""
+    named = set()
+    for path, u in uncertainties.items():
+        for p in (path, *u.also):
+            named.add(_WHEN.sub("]", p))
+
+    def covered(p: str) -> bool:
+        return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)
+
+    return [p for p in assumption_numbers(text, data) if not covered(p)]

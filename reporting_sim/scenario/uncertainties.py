@@ -1,0 +1,356 @@
+"""Uncertainties: the plausible ranges of a scenario's assumptions, and worlds drawn from them.
+
+A scenario's ``[uncertainties]`` table (schema: :class:`reporting_sim.scenario.Uncertainty`)
+gives, for a setting named by the dotted path sweeps use (``cells.u2.analysts``,
+``kinds.attack.shelf_life_h``, ``links[u2->asifu].p``, ``cells.u2.work_h.mean``), a
+``low`` and ``high`` (uniform by default, or triangular or log-uniform), or the
+``values`` a switch or choice can take, or ``fixed = true``; each with its reason.
+``also`` lists settings that move with it (the same value in every world: "as bn_west";
+:func:`unequal_also` lists those that do not start equal).
+
+:func:`check` (called when a scenario is parsed) makes sure every path exists, that a
+range is on a number and a list of values on a switch or choice, and that both ends
+of every range are values the field itself accepts (by validating the scenario with the
+end put in: the schema's own bounds, not a second copy of them). A :class:`Space` draws
+*worlds* (one value per uncertain setting) by Latin hypercube or plain random sampling,
+reproducibly from a seed, and writes a world into a scenario's data. Integer settings
+(per the schema, e.g. analysts) stay integers; a switch takes one of its values.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+
+from ..errors import ScenarioError
+from ..hashing import digest
+
+if TYPE_CHECKING:  # numpy only where worlds are drawn: validating a file stays cheap
+    import numpy as np
+
+PATH_EXAMPLES = ("paths look like cells.CELL.analysts, kinds.KIND.shelf_life_h, links[FROM->TO].p, "
+                 "cells.CELL.work_h.mean, with names from the scenario")
+
+
+_LINK = re.compile(r"^links\[\s*([^\]\s]+?)\s*->\s*([^\]\s]+?)(?:\s+when\s+(\w+)\s*=\s*(\w+))?\s*\]\.([\w.]+)$")
+"""The sweeps' link syntax (``links[FROM->TO].FIELD``: every link from FROM to TO),
+also reaching inside a field (``links[FROM->TO].transit_h.mean``) and optionally only
+the links that exist under one setting of a switch (``links[asifu->u2 when
+asifu_position=apart].p``)."""
+
+
+def _links(data: dict, path: str):
+    m = _LINK.match(path)
+    if not m:
+        return None
+    src, dst, switch, choice, rest = m.groups()
+    hits = [link for link in data.get("links", []) if isinstance(link, dict)
+            and link.get("from") == src and link.get("to") == dst
+            and (switch is None or (link.get("when") or {}).get(switch) == choice)]
+    return hits, rest
+
+
+def _get(data: dict, path: str):
+    """The value at ``path`` (``None`` when there is none)."""
+    found = _links(data, path)
+    if found is not None:
+        hits, rest = found
+        return _get(hits[0], rest) if hits else None
+    node = data
+    for k in path.split("."):
+        if not isinstance(node, dict) or k not in node:
+            return None
+        node = node[k]
+    return node
+
+
+get_path = _get
+"""The value at a sweep or uncertainty path (also used by sweeps: ``experiment.get_param``)."""
+
+
+def _set(data: dict, path: str, value, source: str, field: str) -> None:
+    """Set the value at ``path`` (as sweeps do: :func:`reporting_sim.variants.set_path`)."""
+    from .variants import set_path
+
+    found = _links(data, path)
+    if found is not None:
+        hits, rest = found
+        if not hits:
+            raise ScenarioError(source, field, f"no link in {path!r}")
+        for link in hits:
+            set_path(link, rest, value, source, field)
+        return
+    set_path(data, path, value, source, field)
+
+
+def field_name(path: str) -> str:
+    """How an uncertainty is named in error messages (as the schema's own errors name it)."""
+    return f"uncertainties.{path}"
+
+
+def kind_of(raw, resolved) -> str:
+    """``bool``, ``int``, ``float`` or ``choice``: how a setting is sampled, from its value
+    as written (``raw``) and as validated (``resolved``: the schema's own type, so a
+    shelf life written ``6`` is a float and ``analysts = 3`` an integer)."""
+    if isinstance(raw, bool):
+        return "bool"
+    if isinstance(raw, str):
+        return "choice"
+    if isinstance(resolved, dict) and resolved.get("dist") == "fixed":
+        return "float"  # a plain number of hours is a fixed distribution
+    if isinstance(resolved, bool):
+        return "bool"
+    if isinstance(resolved, int):
+        return "int"
+    if isinstance(resolved, (int, float)) and isinstance(raw, (int, float)):
+        return "float"
+    return "table"
+
+
+def typed(value, kind: str):
+    if kind == "int":
+        return int(round(value))
+    if kind == "float":
+        return float(value)
+    return value
+
+
+def _copy(data):
+    """A deep copy of plain TOML data (tables, arrays and immutable values; several
+    times faster than ``copy.deepcopy``, which keeps a memo)."""
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_copy(v) for v in data]
+    return data
+
+
+def without_uncertainties(data: dict) -> dict:
+    """A deep copy of scenario ``data`` without its ``[uncertainties]`` (a world is a point)."""
+    return _copy({k: v for k, v in data.items() if k != "uncertainties"})
+
+
+# ------------------------------------------------------------------ checking
+
+_CHECKED: set = set()
+
+
+def check(data: dict, scenario, source: str, parse: Callable[[dict, str], Any]) -> None:
+    """Check ``scenario.uncertainties`` against the scenario ``data`` they sit in; the
+    first problem is raised as one :class:`ScenarioError` naming the uncertainty. Data
+    already found good in this process is not checked again. ``parse`` validates
+    scenario data (the loader passes its own, so this module imports no loader)."""
+    key = digest(data)
+    if key in _CHECKED:
+        return
+    _check(data, scenario, source, parse)
+    if len(_CHECKED) > 256:
+        _CHECKED.clear()
+    _CHECKED.add(key)
+
+
+def _check(data: dict, scenario, source: str, parse) -> None:
+    resolved = scenario.model_dump(mode="python", by_alias=True, exclude_none=True)
+    kinds = {}
+    for path, u in scenario.uncertainties.items():
+        kinds[path] = _check_paths(data, resolved, path, u, source)
+    _check_ends(data, scenario, kinds, source, parse)
+
+
+def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
+    where = field_name(path)
+    kind = None
+    for i, p in enumerate((path, *u.also)):
+        field = where if i == 0 else f"{where}.also"
+        raw = _get(data, p)
+        if raw is None:  # a field left at its default
+            raw = _get(resolved, p)
+        if raw is None:
+            raise ScenarioError(source, field, f"no setting {p!r} in the scenario ({PATH_EXAMPLES})")
+        k = kind_of(raw, _get(resolved, p))
+        if k == "table" and not u.fixed:
+            raise ScenarioError(source, field, f"{p!r} is a table, not a number, switch or choice; "
+                                f"name a value inside it (e.g. {p}.mean)")
+        if i == 0:
+            kind = k
+        elif k != kind and not u.fixed:
+            raise ScenarioError(source, field, f"{p!r} is a {k} but {path!r} is a {kind}; settings that move "
+                                "together must be of one type")
+    if u.values is not None:
+        for v in u.values:
+            ok = (isinstance(v, bool) if kind == "bool" else isinstance(v, str) if kind == "choice"
+                  else isinstance(v, (int, float)) and not isinstance(v, bool))
+            if not ok:
+                raise ScenarioError(source, f"{where}.values", f"{v!r} is not a value of {path!r} "
+                                    f"(a {'true/false switch' if kind == 'bool' else kind})")
+    elif u.low is not None:
+        if kind not in ("int", "float"):
+            raise ScenarioError(source, where, f"low and high need a number; {path!r} is a "
+                                f"{'true/false switch' if kind == 'bool' else kind}: give values = [...]")
+        if kind == "int" and not (float(u.low).is_integer() and float(u.high).is_integer()):
+            raise ScenarioError(source, where, f"{path!r} is a whole number: low and high must be whole numbers")
+    return kind
+
+
+def _ends(u, kind: str) -> list[tuple[str, Any]]:
+    if u.fixed:
+        return []
+    if u.values is not None:
+        return [(f"values[{i}]", typed(v, kind)) for i, v in enumerate(u.values)]
+    return [("low", typed(u.low, kind)), ("high", typed(u.high, kind))]
+
+
+def _with(base: dict, settings: Iterable[tuple[str, Any]], source: str) -> dict:
+    out = _copy(base)
+    for p, value, field in settings:
+        _set(out, p, value, source, field)
+    return out
+
+
+def _check_ends(data: dict, scenario, kinds: dict, source: str, parse) -> None:
+    """Both ends of every range (every listed value) must be accepted by the field: all
+    lows at once, then all highs (fast); one by one only to name the culprit."""
+    base = without_uncertainties(data)
+    uncs = scenario.uncertainties
+    for end in ("low", "high"):
+        settings = [(p, value, field_name(path)) for path, u in uncs.items()
+                    for name, value in _ends(u, kinds[path]) if name == end for p in (path, *u.also)]
+        if not settings:
+            continue
+        try:
+            parse(_with(base, settings, source), source)
+            continue
+        except ScenarioError as joint:
+            joint_error = joint
+        for path, u in uncs.items():
+            _check_one(base, path, u, kinds[path], source, parse, only=end)
+        raise ScenarioError(source, "uncertainties", f"every {end} at once makes an invalid scenario: "
+                            f"{joint_error.field}: {joint_error.message}")
+    for path, u in uncs.items():
+        if u.values is not None:
+            _check_one(base, path, u, kinds[path], source, parse)
+
+
+def _check_one(base: dict, path: str, u, kind: str, source: str, parse, only: Optional[str] = None) -> None:
+    for name, value in _ends(u, kind):
+        if only is not None and name != only:
+            continue
+        try:
+            parse(_with(base, [(p, value, field_name(path)) for p in (path, *u.also)], source), source)
+        except ScenarioError as exc:
+            raise ScenarioError(source, f"{field_name(path)}.{name}", f"{value!r} is outside what "
+                                f"{exc.field} allows: {exc.message}") from None
+
+
+# ------------------------------------------------------------------ sampling
+
+class Space:
+    """The uncertain settings of a scenario (fixed ones left out), in file order, and
+    the worlds drawn from them."""
+
+    def __init__(self, data: dict, scenario):
+        resolved = scenario.model_dump(mode="python", by_alias=True, exclude_none=True)
+        self.items = []
+        for path, u in scenario.uncertainties.items():
+            if u.fixed:
+                continue
+            raw = _get(data, path)
+            kind = kind_of(raw if raw is not None else _get(resolved, path), _get(resolved, path))
+            self.items.append((path, u, kind))
+        self.fixed = {p: u.reason for p, u in scenario.uncertainties.items() if u.fixed}
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for p, _, _ in self.items]
+
+    def describe(self) -> list[dict]:
+        """The uncertainties as plain data (for result files)."""
+        out = []
+        for path, u, kind in self.items:
+            entry = {"path": path, "kind": kind, "reason": u.reason}
+            if u.values is not None:
+                entry["values"] = list(u.values)
+            else:
+                entry.update(low=typed(u.low, kind), high=typed(u.high, kind), distribution=u.distribution)
+                if u.mode is not None:
+                    entry["mode"] = u.mode
+            if u.also:
+                entry["also"] = list(u.also)
+            out.append(entry)
+        return out
+
+    def unit_sample(self, n: int, seed: int, method: str = "lhs") -> "np.ndarray":
+        """``n`` points in the unit cube (one column per uncertainty), from ``seed`` only."""
+        import numpy as np
+
+        d = len(self.items)
+        rng = np.random.default_rng(seed)
+        if d == 0:
+            return np.zeros((n, 0))
+        if method == "random":
+            return rng.random((n, d))
+        from scipy.stats import qmc
+
+        try:
+            lhs = qmc.LatinHypercube(d=d, rng=rng)
+        except TypeError:  # scipy < 1.15
+            lhs = qmc.LatinHypercube(d=d, seed=rng)
+        return lhs.random(n)
+
+    def worlds(self, n: int, seed: int, method: str = "lhs") -> list[dict]:
+        """``n`` worlds: each a mapping path -> value."""
+        unit = self.unit_sample(n, seed, method)
+        return [{path: value_at(u, kind, float(x)) for (path, u, kind), x in zip(self.items, row)} for row in unit]
+
+    def apply(self, data: dict, world: dict, source: str, held: Iterable[str] = ()) -> dict:
+        """Scenario ``data`` (without its uncertainties) in ``world``; settings in
+        ``held`` (a variant's own changes) keep their value."""
+        held = set(held)
+        out = without_uncertainties(data)
+        for path, u, _ in self.items:
+            for p in (path, *u.also):
+                if p not in held:
+                    _set(out, p, world[path], source, field_name(path))
+        return out
+
+    def held_by(self, variant_data: dict, base_data: dict) -> set[str]:
+        """The uncertain settings a variant changes from its base: in every world they
+        keep the variant's value (its what-if wins over the sampled value)."""
+        out = set()
+        for path, u, _ in self.items:
+            for p in (path, *u.also):
+                if _get(variant_data, p) != _get(base_data, p):
+                    out.add(p)
+        return out
+
+
+def value_at(u, kind: str, x: float):
+    """The value of uncertainty ``u`` at quantile ``x`` in [0, 1)."""
+    x = min(max(x, 0.0), 1.0 - 1e-12)
+    if u.values is not None:
+        return u.values[min(int(x * len(u.values)), len(u.values) - 1)]
+    lo, hi = float(u.low), float(u.high)
+    if kind == "int" and u.distribution == "uniform":
+        return int(min(lo + math.floor(x * (hi - lo + 1)), hi))  # each whole number equally likely
+    if u.distribution == "loguniform":
+        v = math.exp(math.log(lo) + x * (math.log(hi) - math.log(lo)))
+    elif u.distribution == "triangular":
+        from scipy.stats import triang
+
+        v = float(triang.ppf(x, (u.mode - lo) / (hi - lo), loc=lo, scale=hi - lo))
+    else:
+        v = lo + x * (hi - lo)
+    return typed(min(max(v, lo), hi), kind)
+
+
+def unequal_also(data: dict, uncertainties) -> list[str]:
+    """Settings named in ``also`` whose value in ``data`` differs from their first
+    path's (tied settings of a hand-written file should start equal)."""
+    out = []
+    for path, u in uncertainties.items():
+        for p in u.also:
+            if _get(data, p) != _get(data, path):
+                out.append(f"{p} ({_get(data, p)!r}) vs {path} ({_get(data, path)!r})")
+    return out

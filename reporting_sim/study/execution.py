@@ -1,0 +1,348 @@
+"""Running many simulations: jobs, executors (serial, process pool, Dask) and a
+resumable store of finished runs.
+
+A :class:`Job` is everything one run needs as plain, picklable data: the scenario
+(its validated data, not a live object), the seed, the horizon and the warm-up. Its
+``key`` is a content hash of all of that, so a run is identified by what it computes,
+not by when or where it ran. :func:`run_job` turns a job into one flat row of metrics;
+it is a pure function of the job, so results are identical whichever executor ran it.
+
+:func:`execute` runs jobs serially (``jobs=1``), on a local process pool (the
+default: all cores), or on a Dask cluster (``dask=ADDRESS`` or a ``Client``/cluster
+object), reporting each finished row to a callback in completion order; callers sort.
+:class:`RunStore` keeps one small JSON file per finished run, each written atomically
+(write to a temporary name, then rename), so an interrupted experiment loses at most
+the runs that were in progress, and running it again skips what is already there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from ..version import __version__
+from ..hashing import canonical, digest
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run: ``label`` names the scenario within the experiment (the base, a
+    variant, a sweep point), ``data`` is its scenario as plain data."""
+
+    label: str
+    data: dict = field(repr=False, compare=False, hash=False)
+    source: str
+    replication: int
+    seed: int
+    days: float
+    warmup_days: float = 0.0
+    scenario_key: str = ""
+    key: str = ""
+
+    @staticmethod
+    def make(label: str, data: dict, source: str, replication: int, seed: int, days: float,
+             warmup_days: float = 0.0) -> "Job":
+        skey = digest(data)
+        key = digest([skey, int(seed), float(days), float(warmup_days), __version__])
+        return Job(label, data, source, int(replication), int(seed), float(days), float(warmup_days), skey, key)
+
+
+_PARSED: dict = {}
+
+
+def _scenario(job: Job):
+    """The validated scenario of ``job``, parsed once per process."""
+    from ..scenario import parse
+
+    sc = _PARSED.get(job.scenario_key)
+    if sc is None:
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        sc = _PARSED[job.scenario_key] = parse(job.data, job.source)
+    return sc
+
+
+def run_job(job: Job) -> dict:
+    """Run one job and return its row: identity columns and every flat metric."""
+    from ..measures import metrics
+    from ..model import simulate
+
+    sc = _scenario(job)
+    t0 = time.perf_counter()
+    rec = simulate(sc, job.seed, job.days, warmup_days=job.warmup_days)
+    wall = time.perf_counter() - t0
+    row = {"label": job.label, "replication": job.replication, "seed": job.seed,
+           "days": job.days, "warmup_days": job.warmup_days, "key": job.key, "wall_s": wall}
+    row.update(metrics.flat(metrics.summary(rec)))
+    return row
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jobs: Optional[int] = None,
+            dask=None, progress=None) -> None:
+    """Run ``jobs``, calling ``on_result(job, row)`` as each finishes.
+
+    ``n_jobs``: 1 for serial, N for a local pool of N processes, ``None`` for all cores;
+    ``dask``: a scheduler address, a ``distributed.Client`` or a cluster object, to run
+    on Dask instead; ``progress``: a ``tqdm``-like object updated once per job.
+    """
+    jobs = list(jobs)
+    if not jobs:
+        return
+    tick = progress.update if progress is not None else (lambda n=1: None)
+    if dask is not None:
+        _execute_dask(jobs, on_result, dask, tick)
+        return
+    n = default_jobs() if n_jobs is None else int(n_jobs)
+    if n <= 1 or len(jobs) == 1:
+        for job in jobs:
+            on_result(job, run_job(job))
+            tick(1)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx,
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool, _sigterm_interrupts():
+        futures = {pool.submit(run_job, job): job for job in jobs}
+        try:
+            for fut in as_completed(futures):
+                on_result(futures[fut], fut.result())
+                tick(1)
+        except BaseException:
+            # Stop the workers; the pool then fails the runs not yet done itself. They
+            # are not cancelled here first: Python 3.11's pool, finding its workers
+            # gone, sets an exception on every pending future and a cancelled one
+            # makes that raise in its manager thread (a traceback on stderr).
+            _stop_workers(pool)
+            raise
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """While a pool runs, SIGTERM stops the run as Ctrl-C does (KeyboardInterrupt:
+    the pool is shut down, finished runs are kept) instead of killing only this
+    process and leaving its workers behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now rather than after their current runs (Python 3.11
+    has no public way: its process table is read, and left alone if absent)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError, AttributeError):  # pragma: no cover - already gone
+            pass
+
+
+def _worker_init(parent: int) -> None:
+    """In each pool worker: exit when the process that started the pool is gone, even
+    if it was killed outright (SIGKILL), so no worker outlives an interrupted run.
+    On Linux the kernel is asked to signal the worker when its parent (the fork
+    server) ends; everywhere, a watchdog thread looks for ``parent`` every second."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid now belongs to someone else
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
+
+
+def connect_dask(address: str, timeout_s: float = 10.0):
+    """A client of the Dask scheduler at ``address`` (``tcp://host:8786``); a malformed
+    address, a missing Dask or nobody listening is a one-line error."""
+    from ..errors import ScenarioError
+
+    if not isinstance(address, str) or len(address) > 300 or not DASK_ADDRESS.match(address):
+        raise ScenarioError("", "--dask", f"not a scheduler address (like tcp://host:8786): {str(address)[:80]!r}")
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
+    try:
+        return Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ScenarioError("", "--dask", f"cannot reach a scheduler at {address} within {timeout_s:g} s "
+                            f"({exc.__class__.__name__})") from None
+
+
+def _execute_dask(jobs, on_result, dask, tick) -> None:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        from ..errors import ScenarioError
+
+        raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
+
+    own = False
+    if isinstance(dask, Client):
+        client = dask
+    elif isinstance(dask, str):
+        client = connect_dask(dask)
+        own = True
+    else:
+        client = Client(dask)
+        own = True
+    try:
+        futures = client.map(run_job, jobs, pure=False)
+        index = {f.key: job for f, job in zip(futures, jobs)}
+        for fut in dask_completed(futures):
+            on_result(index[fut.key], fut.result())
+            tick(1)
+    finally:
+        if own:
+            client.close()
+
+
+class RunStore:
+    """Finished runs of an experiment, one JSON file each under ``folder/runs``.
+
+    Each file holds the run's row, its job key and a SHA-256 checksum of both, so a
+    file that is empty, truncated, edited or copied from another run is recognised
+    (:meth:`load` returns ``None`` and :attr:`rejected` says why) and the run is done
+    again instead of being trusted."""
+
+    def __init__(self, folder: Path):
+        self.dir = Path(folder) / "runs"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.rejected: dict[str, str] = {}
+
+    def path(self, job: Job) -> Path:
+        return self.dir / f"{job.key}.json"
+
+    def has(self, job: Job) -> bool:
+        return self.path(job).exists()
+
+    @staticmethod
+    def checksum(key: str, row: dict) -> str:
+        return hashlib.sha256(canonical([key, row]).encode("utf-8")).hexdigest()
+
+    def save(self, job: Job, row: dict) -> None:
+        record = {"key": job.key, "row": row, "sha256": self.checksum(job.key, row)}
+        write_atomic(self.path(job), json.dumps(record) + "\n")
+
+    def load(self, job: Job) -> Optional[dict]:
+        """The stored row of ``job``, or ``None`` (noted in :attr:`rejected`) when the
+        file is not a whole, unaltered record of this very job."""
+        try:
+            record = json.loads(self.path(job).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return self._reject(job, f"unreadable ({exc.__class__.__name__})")
+        problem = _record_problem(record, job)
+        return self._reject(job, problem) if problem else record["row"]
+
+    def _reject(self, job: Job, why: str) -> None:
+        self.rejected[job.key] = why
+        return None
+
+
+def _record_problem(record, job: Job) -> str:
+    """What is wrong with a stored record of ``job`` ('' when nothing)."""
+    if not isinstance(record, dict) or set(record) != {"key", "row", "sha256"} or not isinstance(record["row"], dict):
+        return "not a stored run (wrong layout)"
+    if record["key"] != job.key or record["row"].get("key") != job.key:
+        return "the record of another run"
+    if record["sha256"] != RunStore.checksum(job.key, record["row"]):
+        return "checksum mismatch (altered or damaged)"
+    row = record["row"]
+    if row.get("label") is None or row.get("replication") != job.replication or row.get("seed") != job.seed:
+        return "not a stored run (identity columns)"
+    if not all(v is None or isinstance(v, (int, float, str, bool)) for v in row.values()):
+        return "not a stored run (values)"
+    return ""
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``path`` whole or not at all (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+            fh.flush()
+            os.fsync(fh.fileno())  # on disk before it has its name: a crash leaves old or new, whole
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
+        os.replace(tmp, path)
+        fsync_folder(path.parent)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a system without folder descriptors
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def progress_bar(enabled: bool, total: int, desc: str):
+    """A progress bar of ``total`` runs on stderr (tqdm), or ``None`` when not ``enabled``."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,667 @@
+"""Experiments: replications, paired what-if comparisons, sweeps and sensitivity.
+
+An experiment is data (a TOML file, or the arguments of ``reporting-sim compare``):
+
+* a **comparison** runs a base scenario and variants, each for the same replications
+  with the same seeds (common random numbers: replication ``r`` of every scenario
+  uses seed ``seed + r`` and the same named random streams), and reports each metric's
+  mean with a t-based 95% interval and, for each variant, the paired difference from
+  the base with its interval;
+* a **sweep** varies scenario parameters named by dotted path (``cells.u2.analysts``,
+  ``links[soltg->asifu].p``) over a factorial grid, a Latin hypercube, or the designs of
+  SALib's Morris and Sobol methods, runs every point with the same replications, and
+  ranks the parameters by their effect on one metric.
+
+The number of replications is fixed, or grown in batches until a target interval
+half-width holds. Runs go through :mod:`.execution` (serial, a process pool, or Dask)
+and are stored one file per run, so an interrupted experiment resumes where it
+stopped; the folder then gets ``runs.parquet`` (one row per run), ``summary.csv``,
+``result.json``, the resolved scenarios and ``run.json`` (versions, timing).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import io
+import itertools
+import json
+import math
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..scenario import limits, variants
+from . import output
+from .. import scenario as scenario_mod
+from ..measures import stats
+from ..measures.stats import number_or_none
+from ..errors import ScenarioError
+from .execution import Job, RunStore, execute, progress_bar, write_atomic
+from ..hashing import digest
+from ..metric_names import examples, flat_names
+from ..model.streams import replication_seed
+
+KEY_OUTCOMES = ("in_time", "current.in_time", "long_term.in_time", "late", "not_shared", "withheld",
+                "latency_p50", "current.latency_p50", "fidelity")
+
+
+def default_metrics(consumers: list[str]) -> list[str]:
+    """The metrics a comparison reports when none are named."""
+    out = [f"{c}.{m}" for c in consumers for m in KEY_OUTCOMES]
+    return out + ["bypass_rate", "duplication.share"]
+
+
+def _examples(sc) -> str:
+    """A few flat metric names of scenario ``sc``, for error messages."""
+    return examples(sc.consumers, list(sc.cells))
+
+
+# ------------------------------------------------------------------ experiment files
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Target(_Strict):
+    """Add replications in batches until the 95% half-width of ``metric`` is at most
+    ``half_width`` (``on = "diff"``: every variant's paired difference; ``"mean"``:
+    every scenario's mean), or ``max_replications`` is reached."""
+
+    metric: str
+    half_width: Annotated[float, Field(gt=0)]
+    on: Literal["diff", "mean"] = "diff"
+    min_replications: Annotated[int, Field(ge=2, le=100000)] = 5
+    max_replications: Annotated[int, Field(ge=2, le=100000)] = 200
+    batch: Annotated[int, Field(ge=1, le=100000)] = 5
+
+    @model_validator(mode="after")
+    def _min_below_max(self):
+        if self.min_replications > self.max_replications:
+            raise ValueError("min_replications: must be at most max_replications")
+        return self
+
+
+MAX_SWEPT = 1e15
+"""The largest size of a swept number: beyond it an integer parameter loses its
+meaning (and ``high - low`` of two doubles can overflow)."""
+
+
+class Parameter(_Strict):
+    """A swept parameter: ``values`` (grid), or ``low`` and ``high`` (sampled)."""
+
+    values: Optional[Annotated[list, Field(strict=False, min_length=1)]] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.values is None) == (self.low is None or self.high is None):
+            raise ValueError("give either values = [...] or low and high")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError("low must be less than high")
+        if self.low is not None and self.high is not None and max(abs(self.low), abs(self.high)) > MAX_SWEPT:
+            raise ValueError(f"low and high: at most {MAX_SWEPT:g} in size")
+        for v in self.values or ():
+            if isinstance(v, (dict, list)) or (isinstance(v, float) and not math.isfinite(v)) or (
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_SWEPT):
+                raise ValueError(f"values: each a finite number (at most {MAX_SWEPT:g} in size), a boolean "
+                                 f"or a string (got {v!r})")
+        return self
+
+
+class Sweep(_Strict):
+    """``[sweep]``: which design, how many samples, and the metric to rank by."""
+
+    method: Literal["grid", "lhs", "morris", "sobol"]
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
+    samples: Annotated[int, Field(ge=1, le=100000)] = 8
+    metric: Optional[str] = None
+    """The metric to rank by (default: ``CONSUMER.current.in_time`` of the base
+    scenario's headline consumer, :func:`reporting_sim.metrics.headline_consumer`)."""
+    levels: Annotated[int, Field(ge=2, le=20)] = 4
+
+    @model_validator(mode="after")
+    def _forms(self):
+        for name, p in self.parameters.items():
+            if self.method == "grid" and p.values is None:
+                raise ValueError(f"parameters.{name}: a grid needs values = [...]")
+            if self.method != "grid" and p.low is None:
+                raise ValueError(f"parameters.{name}: {self.method} needs low and high")
+        return self
+
+
+class Spec(_Strict):
+    """``[experiment]``: what to run."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=120)]
+    description: str = ""
+    base: str
+    variants: Annotated[list[str], Field(strict=False)] = []
+    metrics: Optional[Annotated[list[str], Field(strict=False)]] = None
+    days: Annotated[float, Field(gt=0, le=36600)] = 365.0
+    seed: Annotated[int, Field(ge=0, lt=2**62)] = 1
+    replications: Annotated[int, Field(ge=1, le=100000)] = 10
+    warmup_days: Annotated[float, Field(ge=0)] = 0.0
+    target: Optional[Target] = None
+
+
+class ExperimentFile(_Strict):
+    experiment: Spec
+    sweep: Optional[Sweep] = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.sweep is not None and self.experiment.variants:
+            raise ValueError("experiment.variants: a sweep varies the base only; leave variants out")
+        if self.experiment.warmup_days >= self.experiment.days:
+            raise ValueError("experiment.warmup_days: must be less than days")
+        return self
+
+
+def load_spec(path: str | Path) -> ExperimentFile:
+    """Read and validate an experiment file."""
+    path = Path(path)
+    data = scenario_mod.read_file(path)
+    try:
+        return ExperimentFile.model_validate(data)
+    except ValidationError as exc:
+        raise scenario_mod.first_error(exc, str(path)) from None
+
+
+# ------------------------------------------------------------------ scenarios
+
+class Member:
+    """One scenario of an experiment: its label, data and source."""
+
+    def __init__(self, label: str, data: dict, source: str, params: Optional[dict] = None):
+        self.label = label
+        self.data = data
+        self.source = source
+        self.params = params or {}
+        self.scenario = scenario_mod.parse(copy.deepcopy(data), source)
+
+
+def resolve_member(ref: str, folder: Optional[Path], source: str = "", field: str = "") -> Member:
+    """A scenario, variant file or built-in named in an experiment; its label is its
+    scenario name. In an experiment file (``folder`` is its folder) a path is relative
+    to that folder only, never the working folder; a missing one is an error naming
+    the experiment file (``source``) and the ``field``."""
+    path = Path(ref)
+    if folder is not None and ref not in scenario_mod.builtin_names() and not path.is_absolute():
+        path = folder / path
+        if not scenario_mod.path_exists(path, field):
+            raise ScenarioError(source, field, f"no file {str(path)!r} (paths are relative to the experiment "
+                                f"file) and no built-in scenario {ref!r}")
+    data, source = scenario_mod.load_data(path if folder is not None else ref)
+    sc = scenario_mod.parse(copy.deepcopy(data), source)
+    return Member(sc.name, data, source)
+
+
+_LINK = re.compile(r"^links\[([^\]]+?)->([^\]]+?)\]\.(\w+)$")
+
+
+def set_param(data: dict, path: str, value, source: str) -> None:
+    """Set a swept parameter: a dotted path, or ``links[FROM->TO].FIELD`` (every link
+    from FROM to TO)."""
+    m = _LINK.match(path)
+    if m:
+        src, dst, fld = m.groups()
+        hits = [link for link in data.get("links", []) if link.get("from") == src and link.get("to") == dst]
+        if not hits:
+            raise ScenarioError(source, f"sweep.parameters.{path}", f"no link from {src!r} to {dst!r}")
+        for link in hits:
+            link[fld] = value
+        return
+    variants.set_path(data, path, value, source, f"sweep.parameters.{path}")
+
+
+def get_param(data: dict, path: str):
+    """The value at a sweep path (``None`` when there is none): the same paths as
+    ``[uncertainties]`` read, so both resolve a path one way."""
+    from ..scenario.uncertainties import get_path
+
+    return get_path(data, path)
+
+
+def design_size(sweep: Sweep) -> int:
+    """How many points a sweep's design has, counted without building it."""
+    d = len(sweep.parameters)
+    if sweep.method == "grid":
+        return math.prod(len(p.values) for p in sweep.parameters.values())
+    return sweep.samples * {"lhs": 1, "morris": d + 1, "sobol": d + 2}[sweep.method]
+
+
+def check_planned_runs(points: int, spec: Spec, source: str, field: str) -> None:
+    """Refuse a plan of more runs than the limit (``REPORTING_SIM_MAX_RUNS``) before
+    anything is expanded or run: ``points`` scenarios, each for the most replications
+    the spec may ask for."""
+    reps = spec.target.max_replications if spec.target is not None else spec.replications
+    if points * reps > limits.limit("RUNS"):
+        raise limits.too_much(source, field, "RUNS", f"{points} scenarios x {reps} replications = {points * reps}")
+
+
+def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], Optional[np.ndarray]]:
+    """The parameter settings of a sweep; for Morris and Sobol also SALib's problem and
+    sample matrix (needed to analyse the results)."""
+    names = list(sweep.parameters)
+    params = sweep.parameters
+    if sweep.method == "grid":
+        grid = itertools.product(*[params[n].values for n in names])
+        return [dict(zip(names, vals)) for vals in grid], None, None
+    bounds = [[params[n].low, params[n].high] for n in names]
+    if sweep.method == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed)).random(sweep.samples)
+        x = qmc.scale(unit, [b[0] for b in bounds], [b[1] for b in bounds])
+        return [dict(zip(names, row.tolist())) for row in x], None, x
+    problem = {"num_vars": len(names), "names": names, "bounds": bounds}
+    if sweep.method == "morris":
+        from SALib.sample import morris as morris_sample
+
+        x = morris_sample.sample(problem, sweep.samples, num_levels=sweep.levels, seed=seed)
+    else:
+        from SALib.sample import sobol as sobol_sample
+
+        x = sobol_sample.sample(problem, sweep.samples, calc_second_order=False, seed=seed)
+    return [dict(zip(names, row.tolist())) for row in x], problem, x
+
+
+def _typed(value, like):
+    if isinstance(like, bool):
+        return bool(round(value)) if isinstance(value, (int, float)) else value
+    if isinstance(like, int) and isinstance(value, float):
+        return int(round(value))
+    return value
+
+
+def sweep_members(base: Member, sweep: Sweep, seed: int):
+    points, problem, x = sweep_points(sweep, seed)
+    members = []
+    for i, point in enumerate(points):
+        data = copy.deepcopy(base.data)
+        typed = {}
+        for path, value in point.items():
+            v = _typed(value, get_param(base.data, path))
+            set_param(data, path, v, base.source)
+            typed[path] = v
+        members.append(Member(f"p{i:04d}", data, f"{base.source} (sweep point {i})", typed))
+    return members, problem, x
+
+
+# ------------------------------------------------------------------ running
+
+DESIGN_FILE = "design.json"
+"""Marks an experiment's folder as its own: the experiment's name and design id."""
+
+class Experiment:
+    """A comparison or a sweep, ready to run (see the module docstring)."""
+
+    def __init__(self, spec: Spec, members: list[Member], sweep: Optional[Sweep] = None,
+                 problem=None, design=None, spec_text: str = ""):
+        self.spec = spec
+        self.members = members
+        if sweep is not None and sweep.metric is None:
+            from ..measures.metrics import headline_consumer
+
+            sweep = sweep.model_copy(update={"metric": f"{headline_consumer(members[0].scenario)}.current.in_time"})
+        self.sweep = sweep
+        self.problem = problem
+        self.design = design
+        self.spec_text = spec_text
+        consumers = members[0].scenario.consumers
+        self.metrics = spec.metrics or default_metrics(consumers)
+        if sweep is not None and sweep.metric not in self.metrics:
+            self.metrics = list(self.metrics) + [sweep.metric]
+        if spec.target is not None and spec.target.metric not in self.metrics:
+            self.metrics = list(self.metrics) + [spec.target.metric]
+        for m in members:
+            known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
+            for name in self.metrics:
+                if name not in known:
+                    raise ScenarioError(spec.name, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
+                                        f"(names look like {_examples(m.scenario)})")
+        self.rows: list[dict] = []
+        self.run_seconds = 0.0
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Experiment":
+        path = Path(path)
+        ef = load_spec(path)
+        folder = path.parent
+        base = resolve_member(ef.experiment.base, folder, str(path), "experiment.base")
+        if ef.sweep is None:
+            check_planned_runs(1 + len(ef.experiment.variants), ef.experiment, str(path), "experiment.replications")
+            members = [base] + [resolve_member(v, folder, str(path), f"experiment.variants[{i}]")
+                                for i, v in enumerate(ef.experiment.variants)]
+            unique_labels(members, str(path))
+            return cls(ef.experiment, members, spec_text=path.read_text("utf-8"))
+        check_planned_runs(design_size(ef.sweep), ef.experiment, str(path), "sweep")
+        members, problem, design = sweep_members(base, ef.sweep, ef.experiment.seed)
+        return cls(ef.experiment, members, ef.sweep, problem, design, path.read_text("utf-8"))
+
+    @classmethod
+    def comparison(cls, base: str, variant_refs: list[str], *, replications: int, days: float, seed: int,
+                   metrics: Optional[list[str]] = None, warmup_days: float = 0.0) -> "Experiment":
+        if (1 + len(variant_refs)) * replications > limits.limit("RUNS"):
+            raise limits.too_much("compare", "--replications", "RUNS",
+                                  f"{1 + len(variant_refs)} scenarios x {replications} replications = "
+                                  f"{(1 + len(variant_refs)) * replications}")
+        members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
+        unique_labels(members, "compare")
+        name = "compare-" + members[0].label + "-" + digest([[m.label, m.data] for m in members]
+                                                            + [replications, days, seed, warmup_days])[:8]
+        spec = Spec(name=name, base=base, variants=list(variant_refs), metrics=metrics, days=days,
+                    seed=seed, replications=replications, warmup_days=warmup_days)
+        return cls(spec, members)
+
+    # -- jobs --------------------------------------------------------------------
+    def jobs(self, replications: range) -> list[Job]:
+        s = self.spec
+        return [Job.make(m.label, m.data, m.source, r, replication_seed(s.seed, r), s.days, s.warmup_days)
+                for r in replications for m in self.members]
+
+    def override(self, *, replications: Optional[int] = None, days: Optional[float] = None) -> str:
+        """Replace the file's replications (a fixed number, no target) and days per run
+        (a smaller trial of the same design); returns the name the overrides give the
+        experiment's default folder (``NAME-r4-d30``)."""
+        update, name = {}, self.spec.name
+        if replications is not None:
+            update.update(replications=replications, target=None)
+            name += f"-r{replications}"
+        if days is not None:
+            if self.spec.warmup_days >= days:
+                raise ScenarioError("", "--days", f"must be more than the file's warmup_days ({self.spec.warmup_days:g})")
+            update["days"] = days
+            name += f"-d{days:g}"
+        self.spec = self.spec.model_copy(update=update)
+        return name
+
+    def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
+            progress: bool = False) -> dict:
+        """Run (or resume) the experiment; returns its result (see :meth:`result`).
+
+        ``folder`` must be new, empty, or this experiment's own (same design); it is
+        locked while the experiment runs. A failure to write (a read-only folder, a
+        full disk) is a one-line error; a folder this call made is removed again
+        unless it holds finished runs (kept for resuming)."""
+        if folder is None:
+            return self._run(None, n_jobs, dask, progress)
+        given = str(folder)
+        folder = output.destination(Path(folder))
+        created = not scenario_mod.path_exists(folder, "--out")
+        try:
+            self._claim(folder, given)
+            with output.folder_lock(folder, given):
+                return self._run(folder, n_jobs, dask, progress)
+        except OSError as exc:
+            kept = created and folder.is_dir() and any((folder / "runs").glob("*.json"))
+            if created and not kept:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
+                                + ("; the finished runs are kept: rerun to resume" if kept else "")) from None
+
+    def design_id(self) -> str:
+        """What the experiment computes, whatever its replication count or metrics:
+        its scenarios, horizon, warm-up, seed and sweep (a rerun with more
+        replications extends the same folder; a different design is refused)."""
+        return digest([[[m.label, m.data] for m in self.members], self.spec.days, self.spec.warmup_days,
+                       self.spec.seed, self.sweep.model_dump() if self.sweep else None])
+
+    def _claim(self, folder: Path, given: str) -> None:
+        """Refuse a folder that is not this experiment's (as ``run`` refuses any that
+        exists), then mark it as this experiment's."""
+        mark = folder / DESIGN_FILE
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise ScenarioError(given, "--out", "must be a folder (an experiment's results; rerunning resumes)")
+        if folder.is_dir() and any(folder.iterdir()):
+            try:
+                theirs = json.loads(mark.read_text("utf-8"))
+                ok = isinstance(theirs, dict) and theirs.get("design") == self.design_id()
+            except (OSError, ValueError):
+                theirs, ok = None, False
+            if not ok:
+                whose = (f"the results of another experiment ({theirs.get('experiment')!r})"
+                         if isinstance(theirs, dict) else "files that are not this experiment's results")
+                raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder "
+                                    "(an experiment resumes only in its own folder, with the same design)")
+        output.check_writable(folder, given)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not mark.exists():
+            write_atomic(mark, json.dumps({"experiment": self.spec.name, "design": self.design_id()}) + "\n")
+
+    def _run(self, folder: Optional[Path], n_jobs, dask, progress) -> dict:
+        store = RunStore(folder) if folder is not None else None
+        if folder is not None:
+            self._write_inputs(folder)
+        started = time.perf_counter()
+        rows: dict[str, dict] = {}
+        target = self.spec.target
+        reps = target.min_replications if target else self.spec.replications
+        done = 0
+        bar = progress_bar(progress, len(self.members) * reps, self.spec.name)
+        try:
+            while True:
+                todo = _still_to_run(self.jobs(range(done, reps)), store, rows, bar)
+
+                def keep(job, row):
+                    rows[job.key] = row
+                    if store is not None:
+                        store.save(job, row)
+
+                execute(todo, keep, n_jobs=n_jobs, dask=dask, progress=bar)
+                done = reps
+                self.rows = self._ordered(rows, reps)
+                if target is None or reps >= target.max_replications or self._target_met(target):
+                    break
+                reps = min(reps + target.batch, target.max_replications)
+                if bar is not None:
+                    bar.total = len(self.members) * reps
+                    bar.refresh()
+        finally:
+            if bar is not None:
+                bar.close()
+        self.run_seconds = sum(float(r.get("wall_s") or 0.0) for r in rows.values())
+        result = self.result()
+        wall = round(time.perf_counter() - started, 3)
+        if folder is not None:
+            self._write_outputs(folder, result, wall)
+        return {**result, "wall_time_s": wall}
+
+    def _ordered(self, rows: dict, reps: int) -> list[dict]:
+        # two points of a design can hold the same scenario: one run serves both labels
+        # and wall times stay out: the metric files are the same however the runs went
+        return [{**{k: v for k, v in rows[j.key].items() if k != "wall_s"}, "label": j.label,
+                 "replication": j.replication} for j in self.jobs(range(reps))]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def _target_met(self, target: Target) -> bool:
+        res = self.result([target.metric])
+        widths = []
+        for label, block in res["variants"].items():
+            m = block["metrics"][target.metric]
+            ci = m["diff_vs_base"]["ci95"] if (target.on == "diff" and "diff_vs_base" in m) else (
+                None if target.on == "diff" else m["ci95"])
+            if ci is not None:
+                widths.append(_half(ci))
+        return bool(widths) and all(w <= target.half_width for w in widths)
+
+    # -- results -------------------------------------------------------------------
+    def result(self, metric_names: Optional[list[str]] = None) -> dict:
+        """The experiment's numbers as plain data: for a comparison, per scenario and
+        metric the mean, its 95% interval and (variants) the paired difference from the
+        base; for a sweep also each point's parameters and means, and the ranking."""
+        names = metric_names or self.metrics
+        df = self.frame()
+        base = self.members[0].label
+        reps = int(df["replication"].nunique()) if len(df) else 0
+        out = {"experiment": self.spec.name, "base": base, "replications": reps, "days": self.spec.days,
+               "seed": self.spec.seed, "variants": {}}
+        by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)} if len(df) else {}
+        base_rows = by_label.get(base)
+        for m in self.members:
+            g = by_label.get(m.label)
+            if g is None:
+                continue
+            block = {}
+            for name in names:
+                if name not in g:
+                    raise ScenarioError(self.spec.name, "metrics", f"unknown metric {name!r} "
+                                        f"(e.g. {', '.join(default_metrics(m.scenario.consumers)[:4])}, bypass_rate)")
+                mean, lo, hi = stats.mean_ci(g[name].tolist())
+                entry = {"mean": number_or_none(mean), "ci95": [number_or_none(lo), number_or_none(hi)]}
+                if m.label != base and self.sweep is None:
+                    d, dlo, dhi = stats.paired_ci(g[name].tolist(), base_rows[name].tolist())
+                    entry["diff_vs_base"] = {"mean": number_or_none(d), "ci95": [number_or_none(dlo), number_or_none(dhi)]}
+                block[name] = entry
+            out["variants"][m.label] = {"metrics": block}
+            if m.params:
+                out["variants"][m.label]["parameters"] = m.params
+        if self.sweep is not None:
+            out["sweep"] = self._sensitivity(df)
+        return out
+
+    def _sensitivity(self, df: pd.DataFrame) -> dict:
+        sw = self.sweep
+        metric = sw.metric
+        means = df.groupby("label", sort=False)[metric].mean()
+        y = np.array([means[m.label] for m in self.members])
+        names = list(sw.parameters)
+        res: dict = {"method": sw.method, "metric": metric, "points": len(self.members)}
+        if sw.method == "morris":
+            from SALib.analyze import morris as morris_analyze
+
+            si = morris_analyze.analyze(self.problem, self.design, y, num_levels=sw.levels, seed=self.spec.seed)
+            table = {n: {"mu_star": number_or_none(si["mu_star"][i]), "mu": number_or_none(si["mu"][i]), "sigma": number_or_none(si["sigma"][i]),
+                         "mu_star_conf": number_or_none(si["mu_star_conf"][i])} for i, n in enumerate(names)}
+            score = {n: abs(table[n]["mu_star"] or 0) for n in names}
+        elif sw.method == "sobol":
+            from SALib.analyze import sobol as sobol_analyze
+
+            si = sobol_analyze.analyze(self.problem, y, calc_second_order=False, seed=self.spec.seed)
+            table = {n: {"S1": number_or_none(si["S1"][i]), "ST": number_or_none(si["ST"][i]), "ST_conf": number_or_none(si["ST_conf"][i])}
+                     for i, n in enumerate(names)}
+            score = {n: abs(table[n]["ST"] or 0) for n in names}
+        else:
+            from scipy.stats import spearmanr
+
+            table, score = {}, {}
+            for n in names:
+                x = [m.params[n] for m in self.members]
+                if all(isinstance(v, (int, float)) for v in x):
+                    rho = spearmanr(np.array(x, float), y).statistic if len(set(x)) > 1 else math.nan
+                    table[n] = {"spearman_rho": number_or_none(rho)}
+                    score[n] = abs(table[n]["spearman_rho"] or 0)
+                else:  # switches, strings: how much of the spread the setting explains
+                    table[n] = {"correlation_ratio": number_or_none(correlation_ratio([str(v) for v in x], y))}
+                    score[n] = table[n]["correlation_ratio"] or 0
+        res["indices"] = table
+        res["ranking"] = sorted(names, key=lambda n: -score[n])
+        return res
+
+    # -- folder --------------------------------------------------------------------
+    def _write_inputs(self, folder: Path) -> None:
+        folder = Path(folder)
+        (folder / "scenarios").mkdir(parents=True, exist_ok=True)
+        if self.spec_text:
+            write_atomic(folder / "experiment.toml", self.spec_text)
+        else:
+            write_atomic(folder / "experiment.json", json.dumps(self.spec.model_dump(), indent=2, default=str) + "\n")
+        for m in self.members:
+            write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+        from ..scenario.provenance import source_texts
+
+        base = self.members[0].source  # the base's file as loaded, or a built-in's label
+        for name, text in source_texts(base if Path(base).is_file() else self.spec.base).items():
+            write_atomic(folder / name, text)
+
+    def _write_outputs(self, folder: Path, result: dict, wall: float) -> None:
+        """runs.parquet, summary.csv and result.json hold only what the runs computed
+        (identical however they ran); timings go to run.json."""
+        folder = Path(folder)
+        buf = io.BytesIO()
+        self.frame().to_parquet(buf, index=False)
+        write_atomic(folder / "runs.parquet", buf.getvalue())
+        write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
+        write_atomic(folder / "result.json", json.dumps(result, indent=2) + "\n")
+        info = {"experiment": self.spec.name, "members": [m.label for m in self.members],
+                "replications": result["replications"], "days": self.spec.days, "seed": self.spec.seed,
+                "seeds": f"seed + replication ({self.spec.seed}..{self.spec.seed + result['replications'] - 1})",
+                "wall_time_s": wall, "run_seconds_total": round(self.run_seconds, 3),
+                "versions": output.versions(), "argv": sys.argv[1:],
+                "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
+        write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
+    """Eta, the correlation ratio of ``y`` on a categorical setting: the square root
+    of the share of ``y``'s spread between the settings' means (0: the setting makes
+    no difference; 1: it decides ``y`` entirely); like Spearman's |rho|, from 0 to 1;
+    ``nan`` when ``y`` does not vary or there is one setting."""
+    y = np.asarray(y, float)
+    total = float(((y - y.mean()) ** 2).sum())
+    labels = sorted(set(groups))
+    if len(labels) < 2 or not total > 0:
+        return math.nan
+    g = np.array(groups)
+    between = sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
+    return math.sqrt(min(between / total, 1.0))
+
+
+def _still_to_run(jobs, store: Optional[RunStore], rows: dict, bar) -> list:
+    """The jobs not yet run: a run already in ``rows`` or in the store (when its file is
+    sound) is taken from there, counted on the progress bar, and not run again."""
+    todo = []
+    for job in jobs:
+        row = store.load(job) if store is not None and store.has(job) and job.key not in rows else None
+        if row is not None or job.key in rows:
+            rows.setdefault(job.key, row)
+            if bar is not None:
+                bar.update(1)
+        else:
+            if store is not None and job.key in store.rejected:
+                _note(f"{store.path(job)}: {store.rejected[job.key]}; running it again")
+            todo.append(job)
+    return todo
+
+
+def _note(text: str) -> None:
+    """A message for the user on stderr (stdout may hold --json)."""
+    print(f"note: {text}", file=sys.stderr)
+
+
+def unique_labels(members: list[Member], source: str) -> None:
+    seen = set()
+    for m in members:
+        if m.label in seen:
+            raise ScenarioError(source, "variants", f"two scenarios are both named {m.label!r}; give each variant its own name")
+        seen.add(m.label)
+
+
+def _half(ci) -> float:
+    lo, hi = ci
+    return math.inf if lo is None or hi is None else (hi - lo) / 2
+
+
+def summary_frame(result: dict) -> pd.DataFrame:
+    """The result as a long table: one row per scenario and metric."""
+    rows = []
+    for label, block in result["variants"].items():
+        for name, m in block["metrics"].items():
+            d = m.get("diff_vs_base")
+            rows.append({"scenario": label, "metric": name, "mean": m["mean"], "ci95_low": m["ci95"][0],
+                         "ci95_high": m["ci95"][1],
+                         "diff_vs_base": d["mean"] if d else None,
+                         "diff_ci95_low": d["ci95"][0] if d else None,
+                         "diff_ci95_high": d["ci95"][1] if d else None})
+    return pd.DataFrame(rows)

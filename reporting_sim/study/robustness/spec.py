@@ -1,0 +1,80 @@
+"""A robustness study's settings: the ``[robustness]`` section of an experiment file,
+the metrics judged when none are named, and the one check that scenario discovery's
+library (the EMA Workbench) is installed."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ... import scenario as scenario_mod
+from ...errors import ScenarioError
+from ..experiment import Spec
+
+INSTALL = 'scenario discovery needs the EMA Workbench: pip install -e ".[explore]" (or pip install ema_workbench)'
+
+
+def default_metrics(consumers: list[str], first: Optional[str] = None) -> list[str]:
+    """The metrics a study reports when none are named: ``first`` (the scenario's
+    headline consumer; by default its first consumer) first."""
+    first = first if first in consumers else consumers[0]
+    out = [f"{first}.current.in_time"]
+    out += [f"{c}.{fam}.in_time" for c in consumers for fam in ("current", "long_term")]
+    out += [f"{first}.current.latency_p50", "bypass_rate"]
+    return list(dict.fromkeys(out))
+
+
+# ------------------------------------------------------------------ study files
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class RobustnessSpec(_Strict):
+    """``[robustness]``: how many worlds, how they are drawn, and the verdict metric."""
+
+    worlds: Annotated[int, Field(ge=2, le=100000)] = 50
+    sampling: Literal["lhs", "random"] = "lhs"
+    metric: Optional[str] = None
+    verdicts: Annotated[dict[str, str], Field(strict=False)] = {}
+    prim_density: Annotated[float, Field(gt=0, le=1)] = 0.9
+    max_boxes: Annotated[int, Field(ge=1, le=10)] = 2
+
+
+class StudyFile(_Strict):
+    experiment: Spec
+    robustness: RobustnessSpec
+
+
+def is_study_file(path: str | Path) -> bool:
+    """Whether an experiment file has a ``[robustness]`` section."""
+    data = scenario_mod.read_file(path)
+    return isinstance(data, dict) and "robustness" in data
+
+
+def load_study_file(path: str | Path) -> StudyFile:
+    path = Path(path)
+    data = scenario_mod.read_file(path)
+    try:
+        sf = StudyFile.model_validate(data)
+    except ValidationError as exc:
+        raise scenario_mod.first_error(exc, str(path)) from None
+    if sf.experiment.target is not None:
+        raise ScenarioError(str(path), "experiment.target", "a robustness study runs a fixed number of "
+                            "replications per world; leave the target out")
+    if sf.experiment.warmup_days >= sf.experiment.days:
+        raise ScenarioError(str(path), "experiment.warmup_days", "must be less than days")
+    return sf
+
+
+def need_explore() -> None:
+    """Fail early, with the command that installs it, when the EMA Workbench is missing."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import ema_workbench.analysis.prim  # noqa: F401
+    except ImportError:
+        raise ScenarioError("", "robustness", INSTALL) from None
