@@ -70,17 +70,23 @@ def test_run_json_prints_one_json_object(json_run):
         assert 0 < lat["p50"] <= lat["p90"]
 
 
-def test_run_json_holds_every_key_the_readme_promises(json_run):
-    """The README's ``--json`` contract, key by key: the top level, each consumer's
-    block and its two families; every block's outcome shares sum to 1, or are all
-    null when no event of that family is in the consumer's area of interest."""
+# the ``--json`` contract that docs/output.md ("The JSON of `run --json`") promises
+JSON_KEYS = {"scenario", "seed", "days", "events", "bypass_rate", "planning_horizon_h", "consumers", "cells",
+             "reports", "duplication", "collectors", "pools"}
+CONSUMER_KEYS = {"events", "area_of_interest", "outcomes", "latency_h", "act_latency_h", "fidelity",
+                 "fidelity_arrived", "by_family"}
+
+
+def test_run_json_holds_every_key_the_docs_promise(json_run):
+    """The ``--json`` contract of docs/output.md (moved there from the README), key by
+    key: the top level, each consumer's block and its two families; every block's
+    outcome shares sum to 1, or are all null when no event of that family is in the
+    consumer's area of interest."""
     s = json.loads(json_run[0].stdout)
-    assert {"scenario", "seed", "days", "events", "bypass_rate", "planning_horizon_h", "consumers", "cells",
-            "reports", "duplication", "collectors", "pools"} <= set(s)
+    assert JSON_KEYS <= set(s)
     empty = 0
     for name, c in s["consumers"].items():
-        assert {"events", "area_of_interest", "outcomes", "latency_h", "act_latency_h", "fidelity",
-                "fidelity_arrived", "by_family"} <= set(c), name
+        assert CONSUMER_KEYS <= set(c), name
         assert set(c["by_family"]) == {"current", "long_term"}
         assert "within_planning" in c["by_family"]["long_term"], name
         for where, block in [("all", c), *c["by_family"].items()]:
@@ -92,6 +98,14 @@ def test_run_json_holds_every_key_the_readme_promises(json_run):
                 empty += 1
                 assert all(v is None for v in block["outcomes"].values()), (name, where)
     assert empty < 2 * len(s["consumers"]), "almost every family block was empty: the check would be idle"
+
+
+def test_the_output_page_names_every_key_of_the_json_contract():
+    """docs/output.md documents each key the test above checks (and the families)."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "output.md").read_text("utf-8")
+    section = page.split("## The JSON of `run --json`", 1)[1].split("\n## ", 1)[0]
+    for key in sorted(JSON_KEYS | CONSUMER_KEYS | {"current", "long_term", "within_planning", "p50", "p90"}):
+        assert f"`{key}`" in section or f'"{key}"' in section, key
 
 
 def test_run_writes_a_complete_results_folder(json_run):
