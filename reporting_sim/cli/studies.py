@@ -157,18 +157,27 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
 @click.option("--metric", "metric_names", multiple=True,
               help="A metric to judge (repeatable; the first gives the verdicts; default: a standard set).")
+@click.option("--min-effect", "min_effects", multiple=True, metavar="METRIC=VALUE",
+              help="The minimum effect worth counting on METRIC in this question (repeatable; default: the "
+                   "glossary's, e.g. 0.01 for a share).")
+@click.option("--max-replications", type=click.IntRange(min=1, max=100000), default=None,
+              help="The most replications a world gets while a verdict is undecided (default: 3 x "
+                   "--replications, at least 6).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and results (default: results/robustness-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
-def robustness(base, variants, worlds, replications, days, seed, sampling, metric_names, out, as_json,
-               n_jobs, dask_address, progress):
-    """Test each VARIANT against BASE across plausible worlds of BASE's assumptions:
-    how often it helps, by how much, and where it does not (PRIM)."""
+def robustness(base, variants, worlds, replications, days, seed, sampling, metric_names, min_effects,
+               max_replications, out, as_json, n_jobs, dask_address, progress):
+    """Test each VARIANT against BASE across plausible worlds of BASE's assumptions: in
+    how many it is better by at least the minimum effect, equivalent or worse, by how
+    much, and where it is not (PRIM, where it beats noise)."""
+    from ..metric_names import parse_min_effects
     from ..study.robustness import Study
 
     study = Study.from_args(base, list(variants), worlds=worlds, replications=replications, days=days,
-                            seed=seed, metrics=list(metric_names) or None, sampling=sampling)
+                            seed=seed, metrics=list(metric_names) or None, sampling=sampling,
+                            min_effects=parse_min_effects(min_effects) or None, max_replications=max_replications)
     _robustness(study, out, as_json, n_jobs, dask_address, progress)
 
 
