@@ -193,3 +193,73 @@ def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     else:
         click.echo(format_result(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs, summary and figures in {folder}")
+
+
+def _decision_worlds_options(fn):
+    """``--worlds N`` and ``--worlds-from FILE``: decide across plausible worlds."""
+    fn = click.option("--worlds-from", "worlds_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help="Decide in each world of a calibration's worlds file (reporting-sim calibrate).")(fn)
+    fn = click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+                      help="Decide in each of N plausible worlds drawn (Latin hypercube) from BASE's "
+                           "[uncertainties] (default: the scenarios as written).")(fn)
+    return fn
+
+
+@click.command("select")
+@click.argument("base", metavar="BASE")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.option("--metric", required=True, help="The metric to select on (its better direction is known).")
+@click.option("--delta", type=Finite(), required=True,
+              help="The smallest difference worth selecting for, in the metric's units (indifference zone).")
+@click.option("--pcs", type=Finite(), default=0.95, show_default=True,
+              help="The probability of correct selection guaranteed when the best is at least --delta better.")
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Replication r uses seed + r in every option (common random numbers); with worlds, each "
+                   "world its own seeds.")
+@click.option("--n0", type=click.IntRange(min=2, max=100000), default=5, show_default=True,
+              help="First-stage replications of every option (the guarantee holds for any; a small first "
+                   "stage lets a clear winner stop early, a larger one suits close options).")
+@_decision_worlds_options
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and result (default: results/select-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def select(base, variants, metric, delta, pcs, days, seed, n0, worlds, worlds_from, out, as_json,
+           n_jobs, dask_address, progress):
+    """Select the best of BASE and the VARIANTs on one metric with Kim & Nelson's fully
+    sequential procedure and common random numbers: the guarantee, the replications
+    each option needed, and what equal allocation would have needed. A VARIANT may be
+    A.toml+B.toml (a package of variants)."""
+    from ..study.packages import resolve_option
+    from ..study.selection import Selection, plausible_worlds
+
+    members = [resolve_option(base)] + [resolve_option(v) for v in variants]
+    from ..study.experiment import unique_labels
+
+    unique_labels(members, "select")
+    drawn, space, source = plausible_worlds(members[0], worlds, worlds_from, seed)
+    sel = Selection(members, metric=metric, delta=delta, pcs=pcs, days=days, seed=seed, n0=n0, worlds=drawn,
+                    worlds_source=source, space=space)
+    folder = _folder(out, sel.name)
+    result = _with_dask(lambda client: sel.run(folder, n_jobs=n_jobs, dask=client,
+                                               progress=progress_wanted(progress)), dask_address)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        from ..present.brief import format_selection
+
+        click.echo(format_selection(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
+def _with_dask(fn, dask_address):
+    """``fn(client)`` with a Dask client when ``--dask`` was given (closed after)."""
+    from ..study.execution import connect_dask
+
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        return fn(client)
+    finally:
+        if client is not None:
+            client.close()
