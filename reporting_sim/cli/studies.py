@@ -263,3 +263,51 @@ def _with_dask(fn, dask_address):
     finally:
         if client is not None:
             client.close()
+
+
+@click.command("packages")
+@click.argument("base", metavar="BASE")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.option("--budget", type=Finite(), required=True,
+              help="The most a package may cost, in the unit the variants' [variant.cost] name.")
+@click.option("--metric", "metric_names", multiple=True, required=True,
+              help="An objective (repeatable; the first also gives the robustness measures).")
+@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+              help="Plausible worlds drawn (Latin hypercube) from BASE's [uncertainties] (default 20).")
+@click.option("--worlds-from", "worlds_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The worlds of a calibration's worlds file instead (reporting-sim calibrate).")
+@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Draws the worlds and each world's seeds, common to every package (common random numbers).")
+@click.option("--threshold", type=Finite(), default=None,
+              help="The level of the first metric a package must meet in a world (default: beat the base of "
+                   "the world by the metric's minimum effect worth counting).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and result (default: results/packages-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def packages(base, variants, budget, metric_names, worlds, worlds_from, replications, days, seed, threshold, out,
+             as_json, n_jobs, dask_address, progress):
+    """Every combination of the VARIANTs (each with a cost) within the budget, run across
+    plausible worlds: the Pareto front of the objectives against cost, and each
+    package's robustness (mean, minimax regret, share of worlds meeting a threshold)."""
+    from ..study.experiment import resolve_member, unique_labels
+    from ..study.packages import Packages
+    from ..study.selection import plausible_worlds
+
+    members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variants]
+    unique_labels(members, "packages")
+    drawn, space, source = plausible_worlds(members[0], worlds if worlds or worlds_from else 20, worlds_from, seed)
+    study = Packages(members[0], members[1:], budget=budget, metrics=list(metric_names), worlds=drawn, space=space,
+                     replications=replications, days=days, seed=seed, threshold=threshold, worlds_source=source)
+    folder = _folder(out, study.name)
+    result = _with_dask(lambda client: study.run(folder, n_jobs=n_jobs, dask=client,
+                                                 progress=progress_wanted(progress)), dask_address)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        from ..present.brief import format_packages
+
+        click.echo(format_packages(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
