@@ -72,7 +72,7 @@ def test_toy_prim_box_ends_near_the_threshold_and_the_shelf_life_matters_most(to
     assert lo <= LOW + 0.3 and abs(hi - THRESHOLD) <= 0.5, box
     assert box["coverage"] >= 0.9 and box["density"] >= 0.9 and box["significant"]
     assert block["importance"][0]["path"] == "kinds.news.shelf_life_h"
-    assert "kinds.news.shelf_life_h is under" in block["verdict"]
+    assert "shelf life (h) of news is under" in block["verdict"]  # named in the scenario's words, not as a path
 
 
 def test_result_contract_and_files(toy_result):

@@ -30,7 +30,7 @@ def cli():
 
 
 for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
-                 studies.select, studies.packages,
+                 studies.select, studies.packages, studies.brief,
                  teaching.trace, teaching.bottlenecks, teaching.plot, teaching.report, teaching.lab,
                  scenarios.scenario, runs.validate):
     cli.add_command(_command)

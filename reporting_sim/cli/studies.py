@@ -311,3 +311,20 @@ def packages(base, variants, budget, metric_names, worlds, worlds_from, replicat
 
         click.echo(format_packages(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
+@click.command("brief")
+@click.argument("folder", type=click.Path(path_type=Path), metavar="RESULTS")
+def brief(folder):
+    """A planner's brief of a RESULTS folder (robustness, select or packages): per
+    question the recommendation, how sure, the cost, what it hinges on and what would
+    change it, in plain words."""
+    from ..present.brief import brief as make
+
+    if not (Path(folder) / "result.json").is_file():
+        raise InputError(f"{folder}: no result.json (a robustness, select or packages results folder)")
+    try:
+        json.loads((Path(folder) / "result.json").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{folder}/result.json: unreadable ({exc.__class__.__name__}); the results folder is damaged")
+    click.echo(make(folder))

@@ -252,14 +252,23 @@ def _field(parts: list[str]) -> str:
 
 
 def words(path: str) -> str:
-    """An uncertain setting in the scenario's words: ``cells.u2.analysts`` -> "u2: analysts
-    (staffing and work)"; ``links[a->b].p`` -> "a to b: chance of passing a report on"."""
+    """An uncertain setting in the scenario's words: ``cells.u2.analysts`` -> "u2's
+    analysts"; ``kinds.attack.shelf_life_h`` -> "shelf life (h) of attack";
+    ``links[a->b].p`` -> "a to b: chance of passing a report on"."""
     m = _LINK.match(path)
     if m:
         src, dst, switch, choice, rest = m.groups()
         when = f" (when {switch} is {choice})" if switch else ""
-        return f"{src} to {dst}{when}: {_field(rest.split('.'))} ({SECTION_WORDS['links']})"
+        return f"{src} to {dst}{when}: {_field(rest.split('.'))}"
     parts = path.split(".")
+    if len(parts) >= 3 and parts[0] == "kinds":
+        return f"{_field(parts[2:])} of {parts[1]}"
     if len(parts) >= 3:
-        return f"{parts[1]}: {_field(parts[2:])} ({SECTION_WORDS.get(parts[0], parts[0])})"
+        return f"{parts[1]}'s {_field(parts[2:])}"
     return _field(parts)
+
+
+def group(path: str) -> str:
+    """The part of the scenario a setting belongs to, in words (staffing and work,
+    shelf lives, collection, passing reports on, ...)."""
+    return SECTION_WORDS["links"] if path.startswith("links[") else SECTION_WORDS.get(path.split(".")[0], path.split(".")[0])

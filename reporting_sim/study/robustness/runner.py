@@ -177,6 +177,8 @@ class Study:
                          permutations=self.permutations)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
+        result["questions"] = {m.label: getattr(m.scenario, "description", "") or "" for m in self.members[1:]}
+        result["costs"] = {m.label: _cost(m) for m in self.members[1:]}
         result["runs"] = len(self.frame)
         result["wall_time_s"] = round(time.perf_counter() - started, 3)
         if folder is not None:
@@ -267,6 +269,17 @@ class Study:
                 "versions": output.versions(), "argv": sys.argv[1:],
                 "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
         write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _cost(member) -> Optional[dict]:
+    """A variant's cost from its file (``[variant.cost]``), or ``None``."""
+    from ..packages import cost_of
+
+    try:
+        amount, unit, reason = cost_of(member)
+    except ScenarioError:
+        return None
+    return {"amount": amount, "unit": unit, "reason": reason}
 
 
 def world_seed(seed: int, world: int, replication: int) -> int:
