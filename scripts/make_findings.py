@@ -52,7 +52,7 @@ def render(folder: Path) -> str:
         "",
         "Each world's verdict is decided from its paired interval against the minimum effect worth counting "
         "(the glossary's, [output.md](output.md)); a box of assumptions or a feature score is named only where it "
-        "beats the same procedure on shuffled outcomes ([method.md](method.md#decisions)).",
+        "beats the same procedure on shuffled outcomes ([decisions.md](decisions.md)).",
         "",
     ]
     lines += brief_lines(result)

@@ -321,7 +321,7 @@ def brief(folder):
     change it, in plain words."""
     from ..present.brief import brief as make
 
-    if not (Path(folder) / "result.json").is_file():
+    if not scenario_mod.path_exists(Path(folder), "RESULTS") or not (Path(folder) / "result.json").is_file():
         raise InputError(f"{folder}: no result.json (a robustness, select or packages results folder)")
     try:
         json.loads((Path(folder) / "result.json").read_text("utf-8"))

@@ -319,7 +319,7 @@ class Packages:
 
     def _jobs(self) -> list[tuple[int, int, int, object]]:
         from .execution import Job
-        from .robustness.runner import world_seed
+        from .seeds import world_seed
 
         out = []
         for p, (combo, member) in enumerate(self.packages):

@@ -223,7 +223,7 @@ class Selection:
                 for m in self.members}
 
     def _job(self, w: Optional[int], label: str, r: int, datas: dict) -> Job:
-        from .robustness.runner import world_seed
+        from .seeds import world_seed
 
         m = self.members[self.labels.index(label)]
         seed = replication_seed(self.seed, r) if w is None else world_seed(self.seed, w, r)

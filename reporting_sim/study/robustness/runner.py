@@ -32,6 +32,7 @@ from ...scenario.uncertainties import Space
 from .. import output
 from ..execution import Job, RunStore, execute, progress_bar, write_atomic
 from ..experiment import Member, resolve_member, unique_labels
+from ..seeds import world_seed
 from .analysis import analyse, look_level, summary_frame, world_effects
 from .spec import default_metrics, load_study_file, need_explore
 
@@ -280,13 +281,6 @@ def _cost(member) -> Optional[dict]:
     except ScenarioError:
         return None
     return {"amount": amount, "unit": unit, "reason": reason}
-
-
-def world_seed(seed: int, world: int, replication: int) -> int:
-    """The seed of replication ``replication`` of world ``world`` in a study seeded
-    ``seed``: a hash of the three (below 2**62), so every world has its own seeds and
-    the base and the variants of one world share them (common random numbers)."""
-    return int(digest(["world-seed", int(seed), int(world), int(replication)]), 16) % (2**62)
 
 
 def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:
