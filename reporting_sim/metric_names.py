@@ -63,3 +63,67 @@ def direction(metric: str) -> int:
         raise ScenarioError("", "metric", f"{metric!r} has no better direction, so no variant can be judged "
                             f"better on it (judged: names ending in {', '.join(sorted(BETTER))})")
     return BETTER[last]
+
+
+MIN_EFFECT: dict[str, tuple[float, str]] = {
+    "in_time": (0.01, "one percentage point of the events of interest: a change a staff would "
+                "not notice in what it knows (no source gives a threshold)"),
+    "within_planning": (0.01, "as in_time"),
+    "fidelity": (0.01, "as in_time: one report in a hundred keeping its time and place"),
+    "fidelity_arrived": (0.01, "as fidelity"),
+    "late": (0.01, "as in_time"), "not_observed": (0.01, "as in_time"), "not_reported": (0.01, "as in_time"),
+    "not_shared": (0.01, "as in_time"), "withheld": (0.01, "as in_time"), "in_flight": (0.01, "as in_time"),
+    "latency_p50": (1.0, "an hour: shelf lives of current intelligence are hours, so an hour can decide "
+                    "whether a report is in time"),
+    "latency_p90": (1.0, "as latency_p50"), "act_latency_p50": (1.0, "as latency_p50"),
+    "act_latency_p90": (1.0, "as latency_p50"),
+    "bypass_rate": (0.01, "one percentage point of the current events the headline consumer knew of"),
+    "share": (0.01, "one percentage point of the events worked (duplication.share)"),
+    "mean_wait_h": (0.5, "half an hour of a report's wait in an inbox"),
+}
+"""The minimum effect worth counting, by the last part of a metric's name (as
+:data:`BETTER`): a difference smaller than this is *equivalent* (no difference a
+planner would act on), in the metric's own units (a fraction for shares, hours for
+times), with the reason for the number [assumption]. The glossary
+(:mod:`reporting_sim.present.glossary`) shows it beside each definition; a study
+may override it per metric (``robustness --min-effect METRIC=VALUE``)."""
+
+
+def min_effect(metric: str, overrides: dict | None = None) -> float:
+    """The minimum effect worth counting on ``metric``: ``overrides[metric]`` when
+    given, else :data:`MIN_EFFECT` of its last part."""
+    if overrides and metric in overrides:
+        return float(overrides[metric])
+    last = metric.rsplit(".", 1)[-1]
+    if last not in MIN_EFFECT:
+        raise ScenarioError("", "metric", f"{metric!r} has no minimum effect worth counting (judged: names ending "
+                            f"in {', '.join(sorted(MIN_EFFECT))})")
+    return MIN_EFFECT[last][0]
+
+
+def parse_min_effects(items, known: list[str] | None = None, field: str = "--min-effect") -> dict[str, float]:
+    """``["METRIC=VALUE", ...]`` (or a mapping) as a mapping metric -> value; each value a
+    positive finite number, each metric one that can be judged (and in ``known``, when given)."""
+    import math
+
+    pairs = items.items() if isinstance(items, dict) else [_split_pair(s, field) for s in items or ()]
+    out: dict[str, float] = {}
+    for name, value in pairs:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            x = math.nan
+        if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
+            raise ScenarioError("", f"{field} {name}", f"must be a positive number (got {value!r})")
+        if known is not None and name not in known:
+            raise ScenarioError("", field, f"unknown metric {name!r} (names look like {examples(['CONSUMER'], ['CELL'])})")
+        direction(name)
+        out[name] = x
+    return out
+
+
+def _split_pair(text: str, field: str) -> tuple[str, str]:
+    name, eq, value = str(text).partition("=")
+    if not eq or not name.strip():
+        raise ScenarioError("", field, f"expected METRIC=VALUE, e.g. asifu.in_time=0.03 (got {text!r})")
+    return name.strip(), value.strip()

@@ -76,6 +76,11 @@ def cheap_args(path, tmp: Path, run_folder: Path) -> list:
                            "--days", "1", "--jobs", "1"],
         ("robustness",): ["su.toml", "v.toml", "--worlds", "2", "--replications", "1", "--days", "1",
                           "--jobs", "1", "--out", "rb"],
+        ("select",): ["small.toml", "vc.toml", "--metric", "force_cdr.in_time", "--delta", "0.1", "--days", "1",
+                      "--n0", "2", "--jobs", "1", "--out", "s"],
+        ("packages",): ["su.toml", "vc.toml", "--budget", "5", "--metric", "force_cdr.in_time", "--worlds", "2",
+                        "--replications", "1", "--days", "1", "--jobs", "1", "--out", "pk"],
+        ("brief",): ["s"],
     }[path]
 
 
@@ -94,6 +99,9 @@ def command_files(tmp_path: Path) -> None:
         "cells.hq_g2.analysts": {"low": 1, "high": 3, "reason": "a test range"}}})
     (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n'
                                      '[set.cells.hq_g2]\nanalysts = 1\n', encoding="utf-8")
+    (tmp_path / "vc.toml").write_text('[variant]\nname = "vc"\nbase = "small.toml"\ncost = { amount = 1, unit = '
+                                      '"officers", reason = "a test" }\n[set.cells.hq_g2]\nanalysts = 2\n',
+                                      encoding="utf-8")
 
 
 def with_value(args: list, opt, param, value) -> list:

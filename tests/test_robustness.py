@@ -3,6 +3,7 @@ known truth, scenario discovery, execution and resumption, the CLI and the repor
 
 from __future__ import annotations
 
+import html
 import json
 import signal
 import subprocess
@@ -72,7 +73,7 @@ def test_toy_prim_box_ends_near_the_threshold_and_the_shelf_life_matters_most(to
     assert lo <= LOW + 0.3 and abs(hi - THRESHOLD) <= 0.5, box
     assert box["coverage"] >= 0.9 and box["density"] >= 0.9 and box["significant"]
     assert block["importance"][0]["path"] == "kinds.news.shelf_life_h"
-    assert "kinds.news.shelf_life_h is under" in block["verdict"]
+    assert "shelf life (h) of news is under" in block["verdict"]  # named in the scenario's words, not as a path
 
 
 def test_result_contract_and_files(toy_result):
@@ -84,7 +85,10 @@ def test_result_contract_and_files(toy_result):
             "regret_p90"} <= set(v["metrics"][METRIC])
     assert {"box", "coverage", "density"} <= set(v["fails_when"][0])
     df = pd.read_parquet(folder / "runs.parquet")
-    assert len(df) == 40 * 2 * 2 and {"world", "scenario", "replication", "u:kinds.news.shelf_life_h"} <= set(df)
+    assert {"world", "scenario", "replication", "u:kinds.news.shelf_life_h"} <= set(df)
+    reps = df.groupby("world")["replication"].nunique()  # replications grow until each world is decided
+    assert len(reps) == 40 and (reps >= 2).all()
+    assert len(df) == 2 * reps.sum()  # base and variant ran every replication of their world
     assert df["u:cells.hq.analysts"].map(type).eq(int).all()  # integers stay integers
     assert json.loads((folder / "result.json").read_text())["worlds"] == 40
     assert len(pd.read_csv(folder / "summary.csv")) == len(result["variants"]) * 4
@@ -153,12 +157,13 @@ worlds = 6
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["experiment", str(f), "--out", str(out), "--jobs", "1"])
     assert res.exit_code == 0, res.output
-    assert "toy-threshold-sure raises hq.current.in_time" in res.output and "better in" in res.output
+    verdict = json.loads((out / "result.json").read_text())["variants"]["toy-threshold-sure"]["verdict"]
+    assert verdict.startswith("toy-threshold-sure ") and verdict in res.output and "better" in res.output
     res = CliRunner().invoke(cli, ["report", str(out)])
     assert res.exit_code == 0, res.output
     page = (out / "report.html").read_text()
     assert "Robustness across 6 plausible worlds" in page and "data:image/png;base64" in page
-    assert "toy-threshold-sure raises" in page
+    assert html.escape(verdict, quote=False) in page
     res = CliRunner().invoke(cli, ["plot", str(out), "--out", str(tmp_path / "figs")])
     assert res.exit_code == 0 and (tmp_path / "figs" / "differences.png").exists(), res.output
     f.write_text(f.read_text().replace("worlds = 6", "worlds = 6\nwhatever = 1"))
@@ -187,10 +192,11 @@ def test_an_interrupted_study_resumes_without_loss(tmp_path):
     res = CliRunner().invoke(cli, args + ["--json"])
     assert res.exit_code == 0, res.output
     after = {p.name: p.read_text() for p in (out / "runs").glob("*.json")}
-    assert len(after) == 32 and all(after[k] == v for k, v in before.items()), "finished runs were redone or changed"
+    assert all(after[k] == v for k, v in before.items()), "finished runs were redone or changed"
     whole = tmp_path / "whole"
     res = CliRunner().invoke(cli, [a if a != str(out) else str(whole) for a in args])
     assert res.exit_code == 0
+    assert len(after) == len(list((whole / "runs").glob("*.json"))) >= 32  # every run of the whole study, once
     pd.testing.assert_frame_equal(frame(out), frame(whole))
 
 
@@ -204,8 +210,10 @@ def test_findings_are_generated_from_a_results_folder(toy_result, tmp_path):
     out = tmp_path / "findings.md"
     assert mod.main([str(folder), "--out", str(out)]) == 0
     text = out.read_text()
-    assert result["variants"]["toy-threshold-sure"]["verdict"] in text
-    assert "**40 worlds**" in text and "depends on the assumptions" in text
+    from reporting_sim.present.brief import brief_lines
+
+    assert "**40 worlds**" in text and "## All variants on" in text
+    assert all(line in text for line in brief_lines(result) if line)  # the brief, generated from the folder
     assert mod.main([str(tmp_path), "--out", str(out)]) == 2  # no results there
 
 

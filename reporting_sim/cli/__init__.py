@@ -6,7 +6,8 @@ executor options) is in :mod:`.options`. The commands, by module:
 
 * :mod:`.runs`: ``run`` and ``validate``;
 * :mod:`.scenarios`: ``scenario list`` / ``show`` / ``graph`` / ``diff``;
-* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``;
+* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``, ``select``,
+  ``packages``, ``brief``;
 * :mod:`.teaching`: ``trace``, ``bottlenecks``, ``plot``, ``report``, ``lab``.
 """
 
@@ -29,6 +30,7 @@ def cli():
 
 
 for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
+                 studies.select, studies.packages, studies.brief,
                  teaching.trace, teaching.bottlenecks, teaching.plot, teaching.report, teaching.lab,
                  scenarios.scenario, runs.validate):
     cli.add_command(_command)

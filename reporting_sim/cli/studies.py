@@ -157,18 +157,27 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
 @click.option("--metric", "metric_names", multiple=True,
               help="A metric to judge (repeatable; the first gives the verdicts; default: a standard set).")
+@click.option("--min-effect", "min_effects", multiple=True, metavar="METRIC=VALUE",
+              help="The minimum effect worth counting on METRIC in this question (repeatable; default: the "
+                   "glossary's, e.g. 0.01 for a share).")
+@click.option("--max-replications", type=click.IntRange(min=1, max=100000), default=None,
+              help="The most replications a world gets while a verdict is undecided (default: 3 x "
+                   "--replications, at least 6).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and results (default: results/robustness-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
-def robustness(base, variants, worlds, replications, days, seed, sampling, metric_names, out, as_json,
-               n_jobs, dask_address, progress):
-    """Test each VARIANT against BASE across plausible worlds of BASE's assumptions:
-    how often it helps, by how much, and where it does not (PRIM)."""
+def robustness(base, variants, worlds, replications, days, seed, sampling, metric_names, min_effects,
+               max_replications, out, as_json, n_jobs, dask_address, progress):
+    """Test each VARIANT against BASE across plausible worlds of BASE's assumptions: in
+    how many it is better by at least the minimum effect, equivalent or worse, by how
+    much, and where it is not (PRIM, where it beats noise)."""
+    from ..metric_names import parse_min_effects
     from ..study.robustness import Study
 
     study = Study.from_args(base, list(variants), worlds=worlds, replications=replications, days=days,
-                            seed=seed, metrics=list(metric_names) or None, sampling=sampling)
+                            seed=seed, metrics=list(metric_names) or None, sampling=sampling,
+                            min_effects=parse_min_effects(min_effects) or None, max_replications=max_replications)
     _robustness(study, out, as_json, n_jobs, dask_address, progress)
 
 
@@ -184,3 +193,138 @@ def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     else:
         click.echo(format_result(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs, summary and figures in {folder}")
+
+
+def _decision_worlds_options(fn):
+    """``--worlds N`` and ``--worlds-from FILE``: decide across plausible worlds."""
+    fn = click.option("--worlds-from", "worlds_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help="Decide in each world of a calibration's worlds file (reporting-sim calibrate).")(fn)
+    fn = click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+                      help="Decide in each of N plausible worlds drawn (Latin hypercube) from BASE's "
+                           "[uncertainties] (default: the scenarios as written).")(fn)
+    return fn
+
+
+@click.command("select")
+@click.argument("base", metavar="BASE")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.option("--metric", required=True, help="The metric to select on (its better direction is known).")
+@click.option("--delta", type=Finite(), required=True,
+              help="The smallest difference worth selecting for, in the metric's units (indifference zone).")
+@click.option("--pcs", type=Finite(), default=0.95, show_default=True,
+              help="The probability of correct selection guaranteed when the best is at least --delta better.")
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Replication r uses seed + r in every option (common random numbers); with worlds, each "
+                   "world its own seeds.")
+@click.option("--n0", type=click.IntRange(min=2, max=100000), default=5, show_default=True,
+              help="First-stage replications of every option (the guarantee holds for any; a small first "
+                   "stage lets a clear winner stop early, a larger one suits close options).")
+@_decision_worlds_options
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and result (default: results/select-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def select(base, variants, metric, delta, pcs, days, seed, n0, worlds, worlds_from, out, as_json,
+           n_jobs, dask_address, progress):
+    """Select the best of BASE and the VARIANTs on one metric with Kim & Nelson's fully
+    sequential procedure and common random numbers: the guarantee, the replications
+    each option needed, and what equal allocation would have needed. A VARIANT may be
+    A.toml+B.toml (a package of variants)."""
+    from ..study.packages import resolve_option
+    from ..study.selection import Selection, plausible_worlds
+
+    members = [resolve_option(base)] + [resolve_option(v) for v in variants]
+    from ..study.experiment import unique_labels
+
+    unique_labels(members, "select")
+    drawn, space, source = plausible_worlds(members[0], worlds, worlds_from, seed)
+    sel = Selection(members, metric=metric, delta=delta, pcs=pcs, days=days, seed=seed, n0=n0, worlds=drawn,
+                    worlds_source=source, space=space)
+    folder = _folder(out, sel.name)
+    result = _with_dask(lambda client: sel.run(folder, n_jobs=n_jobs, dask=client,
+                                               progress=progress_wanted(progress)), dask_address)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        from ..present.brief import format_selection
+
+        click.echo(format_selection(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
+def _with_dask(fn, dask_address):
+    """``fn(client)`` with a Dask client when ``--dask`` was given (closed after)."""
+    from ..study.execution import connect_dask
+
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        return fn(client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+@click.command("packages")
+@click.argument("base", metavar="BASE")
+@click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
+@click.option("--budget", type=Finite(), required=True,
+              help="The most a package may cost, in the unit the variants' [variant.cost] name.")
+@click.option("--metric", "metric_names", multiple=True, required=True,
+              help="An objective (repeatable; the first also gives the robustness measures).")
+@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+              help="Plausible worlds drawn (Latin hypercube) from BASE's [uncertainties] (default 20).")
+@click.option("--worlds-from", "worlds_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The worlds of a calibration's worlds file instead (reporting-sim calibrate).")
+@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Draws the worlds and each world's seeds, common to every package (common random numbers).")
+@click.option("--threshold", type=Finite(), default=None,
+              help="The level of the first metric a package must meet in a world (default: beat the base of "
+                   "the world by the metric's minimum effect worth counting).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and result (default: results/packages-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def packages(base, variants, budget, metric_names, worlds, worlds_from, replications, days, seed, threshold, out,
+             as_json, n_jobs, dask_address, progress):
+    """Every combination of the VARIANTs (each with a cost) within the budget, run across
+    plausible worlds: the Pareto front of the objectives against cost, and each
+    package's robustness (mean, minimax regret, share of worlds meeting a threshold)."""
+    from ..study.experiment import resolve_member, unique_labels
+    from ..study.packages import Packages
+    from ..study.selection import plausible_worlds
+
+    members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variants]
+    unique_labels(members, "packages")
+    drawn, space, source = plausible_worlds(members[0], worlds if worlds or worlds_from else 20, worlds_from, seed)
+    study = Packages(members[0], members[1:], budget=budget, metrics=list(metric_names), worlds=drawn, space=space,
+                     replications=replications, days=days, seed=seed, threshold=threshold, worlds_source=source)
+    folder = _folder(out, study.name)
+    result = _with_dask(lambda client: study.run(folder, n_jobs=n_jobs, dask=client,
+                                                 progress=progress_wanted(progress)), dask_address)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        from ..present.brief import format_packages
+
+        click.echo(format_packages(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
+
+
+@click.command("brief")
+@click.argument("folder", type=click.Path(path_type=Path), metavar="RESULTS")
+def brief(folder):
+    """A planner's brief of a RESULTS folder (robustness, select or packages): per
+    question the recommendation, how sure, the cost, what it hinges on and what would
+    change it, in plain words."""
+    from ..present.brief import brief as make
+
+    if not scenario_mod.path_exists(Path(folder), "RESULTS") or not (Path(folder) / "result.json").is_file():
+        raise InputError(f"{folder}: no result.json (a robustness, select or packages results folder)")
+    try:
+        json.loads((Path(folder) / "result.json").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{folder}/result.json: unreadable ({exc.__class__.__name__}); the results folder is damaged")
+    click.echo(make(folder))

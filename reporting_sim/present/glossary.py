@@ -145,9 +145,29 @@ def kinds_info(sc, source_text: str | None = None) -> dict[str, dict]:
             for name, k in sc.kinds.items()}
 
 
+def min_effect_text(name: str) -> str:
+    """The minimum effect worth counting on a metric (or measure), in its unit, with
+    its reason: ``minimum effect worth counting: 1 pp (...)``; '' when none is set
+    (the numbers sit beside the better direction in :mod:`reporting_sim.metric_names`,
+    where the studies read them)."""
+    from ..metric_names import MIN_EFFECT
+
+    entry = MIN_EFFECT.get(_measure(name).rsplit(".", 1)[-1])
+    if entry is None:
+        return ""
+    value, reason = entry
+    amount = f"{100 * value:g} pp" if is_share(name) else f"{value:g} {unit(name) or ''}".strip()
+    return f"minimum effect worth counting: {amount} ({reason})"
+
+
 def glossary_lines() -> list[str]:
-    """The whole glossary, one ``name (unit): definition`` line per measure."""
-    return [f"{name}{' (' + u + ')' if u else ''}: {text}" for name, (u, text) in TERMS.items()]
+    """The whole glossary, one ``name (unit): definition`` line per measure (with the
+    minimum effect worth counting, where a measure can be judged)."""
+    out = []
+    for name, (u, text) in TERMS.items():
+        least = min_effect_text(name)
+        out.append(f"{name}{' (' + u + ')' if u else ''}: {text}" + (f"; {least}" if least else ""))
+    return out
 
 
 OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight",
@@ -157,7 +177,8 @@ OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld"
 def definitions() -> dict[str, str]:
     """Measure -> one-line definition (with its unit), for JSON outputs."""
     word = {SHARE: "[share: a fraction 0..1 in JSON, shown as %] ", HOURS: "[hours] ", COUNT: "[count] "}
-    return {name: word[u] + text for name, (u, text) in TERMS.items()}
+    return {name: word[u] + text + (f"; {min_effect_text(name)}" if min_effect_text(name) else "")
+            for name, (u, text) in TERMS.items()}
 
 
 def run_notes(kinds: dict) -> str:

@@ -404,8 +404,10 @@ def build(folder: str | Path, out: str | Path | None = None) -> Path:
         from . import robustness
 
         if robustness.is_results(folder):  # a robustness study (issue #10)
-            page = _page(f"reporting-sim robustness: {folder.name}",
-                         [robustness.report_section(folder, Path(tmp)), _provenance_section(folder)])
+            from .brief import brief_html
+
+            page = _page(f"reporting-sim robustness: {folder.name}",  # the planner's brief is the first page
+                         [brief_html(folder), robustness.report_section(folder, Path(tmp)), _provenance_section(folder)])
         elif (folder / "result.json").exists():
             page = experiment_report(folder, Path(tmp))
         else:

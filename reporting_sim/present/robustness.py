@@ -22,9 +22,12 @@ def _pct(x) -> str:
 
 
 DEFINITIONS = [
-    ("better in", "share of worlds where the variant's mean over the replications beats the base's, "
-                  "in the metric's better direction; [95% Wilson interval]"),
-    ("sig+ / sig-", "share of worlds whose paired 95% interval is wholly better / wholly worse"),
+    ("better in", "share of worlds where the variant's paired interval (over the world's replications) lies above "
+                  "zero and its mean difference is at least the minimum effect worth counting; [95% Wilson interval]"),
+    ("equiv / worse / undec", "share of worlds whose interval lies within plus or minus the minimum effect / "
+                              "that are worse as 'better in' is better / not settled when replications ran out"),
+    ("effect, between, within", "the mean effect across worlds; the spread of the true effect between worlds "
+                                "(sd); the error of one world's mean difference (se)"),
     ("p05 p50 p95", "the difference variant - base across worlds, at the 5th, 50th and 95th percentile"),
     ("regret p50/p90", "how far below the best scenario of each world (base included), in the metric's units"),
     ("best", "in how many worlds it was the best scenario (ties go to the base)"),
@@ -36,18 +39,21 @@ def format_result(result: dict) -> str:
     m = result["metric"]
     lines = [f"robustness of {len(result['variants'])} variant(s) of {result['base']} across "
              f"{result['worlds']} worlds x {result['replications']} replications of {result['days']:g} days",
-             f"metric: {m} ({'higher' if direction(m) > 0 else 'lower'} is better)", ""]
-    head = f"{'variant':<34} {'better in':>18} {'sig+':>5} {'sig-':>5} {'p05':>8} {'p50':>8} {'p95':>8} " \
-           f"{'regret p50/p90':>16} {'best':>5}"
+             f"metric: {m} ({'higher' if direction(m) > 0 else 'lower'} is better; minimum effect worth counting "
+             f"{result.get('min_effects', {}).get(m, '-')})", ""]
+    head = f"{'variant':<34} {'better in':>18} {'equiv':>5} {'worse':>5} {'undec':>5} {'effect':>8} " \
+           f"{'between':>7} {'within':>7} {'p05':>8} {'p95':>8} {'regret p50/p90':>16} {'best':>5}"
     lines += [head, "-" * len(head)]
     base_best = result["best_counts"][m][result["base"]]
     for v, block in result["variants"].items():
         e = block["metrics"][m]
         lo, hi = e["share_better_ci95"]
         f = (lambda x: "-" if x is None else f"{x:+.3f}")
+        g = (lambda x: "-" if x is None else f"{x:.3f}")
         lines.append(f"{v:<34} {_pct(e['share_better']):>5} [{_pct(lo):>4},{_pct(hi):>5}] "
-                     f"{_pct(e['share_sig_better']):>5} {_pct(e['share_sig_worse']):>5} {f(e['diff_p05']):>8} "
-                     f"{f(e['diff_p50']):>8} {f(e['diff_p95']):>8} "
+                     f"{_pct(e['share_equivalent']):>5} {_pct(e['share_worse']):>5} {_pct(e['share_undecided']):>5} "
+                     f"{f(e['mean_effect']):>8} {g(e['between_sd']):>7} {g(e['within_se']):>7} {f(e['diff_p05']):>8} "
+                     f"{f(e['diff_p95']):>8} "
                      f"{(e['regret_p50'] or 0):>7.3f}/{(e['regret_p90'] or 0):.3f} "
                      f"{result['best_counts'][m][v]:>5}")
     lines.append(f"{'(base: ' + result['base'] + ')':<34} best in {base_best} worlds")

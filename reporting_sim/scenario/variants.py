@@ -30,7 +30,8 @@ VARIANT_KEYS = {"variant", "set", "set_links", "remove_links", "add", "add_links
 NAMED = {"kinds", "sources", "collectors", "cells", "commanders", "meetings", "switches", "pools", "boards"}
 """Tables of named units: under ``[set]`` a name there must exist in the base (a
 misspelt name must not quietly add a unit; new units go under ``[add]``)."""
-HEADER_KEYS = {"name", "base", "question", "expectation"}
+HEADER_KEYS = {"name", "base", "question", "expectation", "cost"}
+COST_KEYS = {"amount", "unit", "reason"}
 
 
 def is_variant(data: dict) -> bool:
@@ -105,7 +106,28 @@ def _header(data: dict, source: str) -> dict:
     for key in ("name", "base"):
         if not isinstance(head.get(key), str) or not head.get(key):
             raise ScenarioError(source, f"variant.{key}", "required: a non-empty string")
+    if "cost" in head:
+        cost_of(head, source)
     return head
+
+
+def cost_of(head: dict, source: str):
+    """A variant's ``[variant.cost]``: ``(amount, unit, reason)``, or ``None`` when it has
+    none. ``amount`` a finite number >= 0, ``unit`` the planner's (analysts, officers,
+    person-months...), ``reason`` where the number comes from."""
+    import math
+
+    cost = head.get("cost")
+    if cost is None:
+        return None
+    if not isinstance(cost, dict) or set(cost) - COST_KEYS or not {"amount", "unit"} <= set(cost):
+        raise ScenarioError(source, "variant.cost", "a table { amount = NUMBER, unit = \"...\", reason = \"...\" }")
+    amount = cost["amount"]
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
+        raise ScenarioError(source, "variant.cost.amount", f"must be a finite number of at least 0 (got {amount!r})")
+    if not isinstance(cost["unit"], str) or not cost["unit"].strip():
+        raise ScenarioError(source, "variant.cost.unit", "required: a non-empty string (analysts, officers, ...)")
+    return float(amount), cost["unit"].strip(), str(cost.get("reason", ""))
 
 
 def _set_values(out: dict, changes, source: str) -> None:

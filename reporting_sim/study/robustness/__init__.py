@@ -33,10 +33,11 @@ its :class:`~.execution.RunStore`, so an interrupted study resumes. The folder g
 from __future__ import annotations
 
 from ...metric_names import BETTER, direction
-from .analysis import analyse, discover, feature_scores, prim_boxes, summary_frame, verdict, world_means
+from .analysis import analyse, discover, summary_frame, verdict, world_means, world_verdict
+from .discovery import feature_scores, prim_boxes, words
 from .runner import Study
 from .spec import INSTALL, RobustnessSpec, StudyFile, default_metrics, is_study_file, load_study_file, need_explore
 
 __all__ = ["BETTER", "INSTALL", "RobustnessSpec", "Study", "StudyFile", "analyse", "default_metrics", "direction",
            "discover", "feature_scores", "is_study_file", "load_study_file", "need_explore", "prim_boxes",
-           "summary_frame", "verdict", "world_means"]
+           "summary_frame", "verdict", "world_means", "world_verdict", "words"]

@@ -1,7 +1,26 @@
 """A robustness study's numbers, pure functions of its runs and worlds: per variant and
-metric the share of worlds better, the paired-significant shares, the spread of the
-difference and the regret; for the verdict metric, scenario discovery (PRIM boxes and
-extra-trees feature scores, from the EMA Workbench) and a one-sentence verdict."""
+metric each world's verdict (better, equivalent within the minimum effect worth
+counting, worse, or undecided) from its paired interval, the shares of worlds of each
+verdict with Wilson intervals, the variance components (mean effect, spread between
+worlds, error within a world), the spread of the difference and the regret; for the
+verdict metric, scenario discovery (:mod:`.discovery`: PRIM boxes and feature scores,
+each reported only where it beats the same procedure on shuffled outcomes) and a
+one-sentence verdict.
+
+A world's verdict, from the paired differences variant - base over its replications
+(``sign``: +1 when higher is better), their mean ``d`` and interval ``[lo, hi]`` at
+level ``level`` (:func:`world_verdict`), with ``m`` the minimum effect worth counting:
+
+* *no difference*: every paired difference is exactly zero (the variant changes nothing);
+* *better*: ``lo > 0`` and ``d >= m`` (surely better, by at least the minimum on its estimate);
+* *worse*: ``hi < 0`` and ``d <= -m``;
+* *equivalent*: ``-m < lo`` and ``hi < m`` (the whole interval inside the minimum effect);
+* *undecided*: none of these (more replications would decide it).
+
+The three decided verdicts exclude each other. A sequential study looks at a world's
+interval after each batch of replications; with ``L`` looks it uses the level
+``1 - 0.05 / L`` at every look (a union bound), so each world's verdict is wrong with
+probability at most 5% however many looks it took (:func:`look_level`)."""
 
 from __future__ import annotations
 
@@ -13,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ...measures.stats import number_or_none
-from ...metric_names import direction
+from ...metric_names import direction, min_effect
 
 
 def _wilson(k: int, n: int) -> list:
@@ -34,51 +53,128 @@ def world_means(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return frame.groupby(["world", "scenario"], sort=True)[metrics].mean()
 
 
-def _paired_sides(frame: pd.DataFrame, base: str, variant: str, metric: str, sign: int) -> tuple[int, int, int]:
-    """Worlds whose paired 95% interval is wholly better / wholly worse, and worlds judged."""
-    from ...measures.stats import paired_ci
+VERDICTS = ("better", "equivalent", "worse", "undecided")
+NO_DIFFERENCE = "no difference"
 
-    a = frame[frame["scenario"] == variant].set_index(["world", "replication"])[metric]
-    b = frame[frame["scenario"] == base].set_index(["world", "replication"])[metric]
-    better = worse = judged = 0
-    for w, va in a.groupby(level=0):
-        vb = b.loc[w].reindex(va.index.get_level_values(1))
-        _, lo, hi = paired_ci(va.tolist(), vb.tolist())
-        if math.isnan(lo) or math.isnan(hi):
-            continue
-        judged += 1
-        lo, hi = sorted((sign * lo, sign * hi))
-        better += lo > 0
-        worse += hi < 0
-    return better, worse, judged
+
+def look_level(looks: int, alpha: float = 0.05) -> float:
+    """The interval level at each of ``looks`` looks at one world (Bonferroni over the
+    looks: the verdict is wrong with probability at most ``alpha`` overall)."""
+    return 1.0 - alpha / max(1, int(looks))
+
+
+def world_verdict(diffs, m: float, sign: int, level: float = 0.95) -> str:
+    """One world's verdict from its paired differences ``diffs`` (variant - base, one per
+    replication), the minimum effect ``m`` and the better direction ``sign`` (see the
+    module docstring)."""
+    from ...measures.stats import mean_ci
+
+    x = np.asarray([v for v in diffs if v is not None and not math.isnan(v)], dtype=float)
+    if len(x) and not x.any():
+        return NO_DIFFERENCE
+    d, lo, hi = mean_ci((sign * x).tolist(), level)
+    if len(x) < 2 or math.isnan(lo):
+        return "undecided"
+    if lo > 0 and d >= m:
+        return "better"
+    if hi < 0 and d <= -m:
+        return "worse"
+    if -m < lo and hi < m:
+        return "equivalent"
+    return "undecided"
+
+
+def paired_table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``metric`` by (world, replication) rows and scenario columns."""
+    return frame.pivot_table(index=["world", "replication"], columns="scenario", values=metric, aggfunc="first",
+                             dropna=False)
+
+
+def world_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: float, level: float,
+                  table: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+    """Per world: replications paired, mean difference variant - base, its standard
+    error and the world's verdict (in the metric's better direction)."""
+    table = paired_table(frame, metric) if table is None else table
+    sign = direction(metric)
+    d = (table[variant] - table[base]).dropna()
+    rows = []
+    for w, g in d.groupby(level="world"):
+        x = g.to_numpy(dtype=float)
+        se = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
+        rows.append({"world": w, "n": len(x), "diff": float(x.mean()), "se": se,
+                     "verdict": world_verdict(x, m, sign, level)})
+    return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
+
+
+def variance_components(eff: pd.DataFrame) -> dict:
+    """The mean effect across worlds with its 95% interval (t over the worlds), the
+    spread of the true effect between worlds (``between_sd``: the sd of the worlds'
+    mean differences less what their own replication error explains, method of
+    moments) and the error of one world's mean difference (``within_se``: root mean
+    square of the worlds' standard errors)."""
+    from ...measures.stats import mean_ci
+
+    d, se = eff["diff"].to_numpy(float), eff["se"].to_numpy(float)
+    mean, lo, hi = mean_ci(d.tolist())
+    within = float(np.sqrt(np.nanmean(se ** 2))) if np.isfinite(se).any() else math.nan
+    total = float(np.var(d, ddof=1)) if len(d) > 1 else math.nan
+    between = math.sqrt(max(0.0, total - within ** 2)) if not (math.isnan(total) or math.isnan(within)) else math.nan
+    return {"mean_effect": number_or_none(mean), "mean_effect_ci95": [number_or_none(lo), number_or_none(hi)],
+            "between_sd": number_or_none(between), "within_se": number_or_none(within)}
+
+
+def verdict_shares(eff: pd.DataFrame) -> dict:
+    """Shares of worlds of each verdict (no difference counts as equivalent), with 95%
+    Wilson intervals."""
+    n = len(eff)
+    counts = eff["verdict"].replace(NO_DIFFERENCE, "equivalent").value_counts()
+    out: dict = {"worlds_judged": n}
+    for v in VERDICTS:
+        k = int(counts.get(v, 0))
+        out[f"share_{v}"] = k / n if n else None
+        out[f"share_{v}_ci95"] = _wilson(k, n)
+    out["share_no_difference"] = float((eff["verdict"] == NO_DIFFERENCE).mean()) if n else None
+    out["replications_per_world"] = ({"min": int(eff["n"].min()), "median": float(eff["n"].median()),
+                                      "max": int(eff["n"].max())} if n else None)
+    return out
 
 
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
-            verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2) -> dict:
+            verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2,
+            min_effects: Optional[dict] = None, level: float = 0.95, names: Optional[dict] = None,
+            permutations: int = 19) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
     replication) and its worlds (one row per world, one column per uncertainty);
     ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
-    variant -> name)."""
+    variant -> name); ``min_effects``: metric -> minimum effect worth counting
+    (default :func:`reporting_sim.metric_names.min_effect`); ``level``: each world's
+    interval level; ``names``: each uncertainty's words (for the verdicts)."""
+    from .discovery import discover
+
     means = world_means(frame, metrics)
-    out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}}
+    out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}, "min_effects": {}, "world_level": level}
     for m in metrics:
-        _analyse_metric(frame, means, m, base, variants, out)
+        out["min_effects"][m] = min_effect(m, min_effects)
+        _analyse_metric(frame, means, m, base, variants, out, level)
     for v in variants:
         vm = verdict_metric if isinstance(verdict_metric, str) else verdict_metric[v]
-        table = means[vm].unstack("scenario")
-        d = (table[v] - table[base]).reindex(worlds.index)
         block = out["variants"][v]
+        eff = world_effects(frame, base, v, vm, out["min_effects"][vm], level).reindex(worlds.index)
         block["verdict_metric"] = vm
-        block["fails_when"], block["importance"] = discover(worlds, direction(vm) * d, seed, prim_density, max_boxes)
-        block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds)
+        block["world_verdicts"] = eff["verdict"].fillna("undecided").tolist()
+        found = discover(worlds, direction(vm) * eff["diff"], eff["verdict"], seed, prim_density, max_boxes,
+                         permutations=permutations)
+        block["fails_when"], block["importance"], block["discovery"] = found
+        block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds,
+                                   names)
     return out
 
 
 def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str, variants: list[str],
-                    out: dict) -> None:
+                    out: dict, level: float) -> None:
     """Metric ``m`` across the worlds: how often each scenario was best, the base's
-    regret, and for each variant the share of worlds it does better (and significantly
-    better or worse), the spread of its difference and its regret."""
+    regret, and for each variant its worlds' verdicts, the variance components, the
+    spread of its difference and its regret."""
     sign = direction(m)
     scenarios = [base] + variants
     table = means[m].unstack("scenario").reindex(columns=scenarios)
@@ -89,130 +185,41 @@ def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str,
     winners = signed[ok].idxmax(axis=1)  # ties go to the first scenario (the base)
     out["best_counts"][m] = {s: int((winners == s).sum()) for s in scenarios}
     out["base_regret"][m] = {"regret_p50": _q(regret[ok, 0], 50), "regret_p90": _q(regret[ok, 0], 90)}
+    pairs = paired_table(frame, m)
     for j, v in enumerate(variants, start=1):
-        d = (table[v] - table[base]).to_numpy()
-        good = ~np.isnan(d)
-        n, k, same = int(good.sum()), int((sign * d[good] > 0).sum()), int((d[good] == 0).sum())
-        sb, sw, judged = _paired_sides(frame, base, v, m, sign)
+        eff = world_effects(frame, base, v, m, out["min_effects"][m], level, pairs)
+        d = eff["diff"].to_numpy(float)
+        n, k, same = len(d), int((sign * d > 0).sum()), int((d == 0).sum())
+        sig_b = int(((sign * eff["diff"] - _half95(eff)) > 0).sum())
+        sig_w = int(((sign * eff["diff"] + _half95(eff)) < 0).sum())
+        judged = int(eff["se"].notna().sum())
         r = regret[ok, j]
         out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
-            "share_better": k / n if n else None, "share_better_ci95": _wilson(k, n), "worlds_judged": n,
+            **verdict_shares(eff), **variance_components(eff), "min_effect": out["min_effects"][m],
+            "share_mean_better": k / n if n else None, "share_mean_better_ci95": _wilson(k, n),
             "share_unchanged": same / n if n else None,
-            "share_sig_better": sb / judged if judged else None,
-            "share_sig_worse": sw / judged if judged else None,
-            "diff_p05": _q(d[good], 5), "diff_p50": _q(d[good], 50), "diff_p95": _q(d[good], 95),
+            "share_sig_better": sig_b / judged if judged else None,
+            "share_sig_worse": sig_w / judged if judged else None,
+            "diff_p05": _q(d, 5), "diff_p50": _q(d, 50), "diff_p95": _q(d, 95),
             "regret_p50": _q(r, 50), "regret_p90": _q(r, 90)}
 
 
-def _x_frame(worlds: pd.DataFrame) -> pd.DataFrame:
-    x = worlds.copy()
-    for c in x.columns:
-        if x[c].dtype == bool or x[c].dtype == object:
-            x[c] = x[c].astype(str).astype("category")
-        else:
-            x[c] = x[c].astype(float)
-    return x[[c for c in x.columns if x[c].nunique() > 1]]
+def _half95(eff: pd.DataFrame) -> pd.Series:
+    """Each world's 95% t half-width (NaN below two replications)."""
+    from scipy.stats import t
+
+    n = eff["n"].to_numpy(float)
+    q = np.where(n > 1, t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
+    return pd.Series(q * eff["se"].to_numpy(float), index=eff.index)
 
 
-def discover(worlds: pd.DataFrame, gain: pd.Series, seed: int, density: float, max_boxes: int):
-    """PRIM boxes of the worlds where ``gain`` (the signed difference) is not positive,
-    and extra-trees scores of how much each assumption drives ``gain``."""
-    good = gain.notna().to_numpy()
-    x = _x_frame(worlds[good]).reset_index(drop=True)
-    y = gain.to_numpy()[good]
-    fails = y <= 0
-    ints = {c for c in worlds.columns if pd.api.types.is_integer_dtype(worlds[c]) and worlds[c].dtype != bool}
-    boxes = prim_boxes(x, fails, density, max_boxes, ints) if 0 < fails.sum() < len(fails) else []
-    return boxes, feature_scores(x, y, seed)
+def discover(worlds, gain, seed, density, max_boxes):
+    """Scenario discovery as before this study beat noise (kept for callers): see
+    :func:`.discovery.discover`."""
+    from .discovery import discover as _discover
 
-
-def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: int,
-               ints: frozenset = frozenset()) -> list[dict]:
-    """Up to ``max_boxes`` PRIM boxes (EMA Workbench) around the failing worlds: on each
-    peeling trajectory, the box of greatest coverage among those of at least ``density``
-    (else of all), the densest of equal coverage. ``coverage``: share of all failing worlds inside the box;
-    ``density``: share of the worlds inside the box that fail; ``qp``: each limit's quasi-p
-    value (a one-sided binomial test of the limit; ``significant`` when all are below 0.05). Limits of integer
-    assumptions (``ints``) are the whole numbers inside the box."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ema_workbench.analysis import prim
-
-        p = prim.Prim(x, fails, threshold=density, peel_alpha=0.05, paste_alpha=0.05, mass_min=0.05)
-        out = []
-        total = int(fails.sum())
-        for _ in range(max_boxes):
-            try:
-                box = p.find_box()
-            except Exception:  # ema raises once nothing is left to find
-                break
-            if box is None:
-                break
-            traj = box.peeling_trajectory.reset_index(drop=True)
-            dense = traj[traj["density"] >= density]
-            pick = dense if len(dense) else traj  # most coverage, then most density
-            i = int(pick.sort_values(["coverage", "density"], kind="stable").index[-1])
-            limits = _box_limits(x, box.box_lims[i], box.box_lims[0], ints)
-            inside = _inside(x, limits)
-            n_in, k_in = int(inside.sum()), int((inside & fails).sum())
-            if not limits or n_in == 0:
-                break
-            qp = {c: _worst_qp(box.qp[i].get(c)) for c in limits}
-            out.append({"box": limits, "coverage": k_in / total, "density": k_in / n_in, "worlds": n_in,
-                        "qp": qp, "significant": all(q is not None and q < 0.05 for q in qp.values()),
-                        "trajectory": traj[["coverage", "density", "mass", "res_dim"]].astype(float).round(6)
-                        .to_dict(orient="list"), "chosen": i})
-            if k_in / n_in < density:
-                break
-    return out
-
-
-def _box_limits(x: pd.DataFrame, lims, init, ints) -> dict:
-    """The limits of a PRIM box that differ from the initial box: a set of categories,
-    or [low, high] (whole numbers for the integer assumptions ``ints``)."""
-    limits = {}
-    for c in x.columns:
-        lo, hi = lims[c].iloc[0], lims[c].iloc[1]
-        if isinstance(lo, set):
-            if lo != init[c].iloc[0]:
-                limits[c] = sorted(lo)
-        elif lo > init[c].iloc[0] or hi < init[c].iloc[1]:
-            limits[c] = [math.ceil(lo), math.floor(hi)] if c in ints else [float(lo), float(hi)]
-    return limits
-
-
-def _inside(x: pd.DataFrame, limits: dict) -> np.ndarray:
-    """Which worlds (rows of ``x``) lie inside a box's ``limits``."""
-    inside = np.ones(len(x), dtype=bool)
-    for c, lim in limits.items():
-        inside &= x[c].astype(str).isin(lim).to_numpy() if x[c].dtype.name == "category" else \
-            ((x[c] >= lim[0]) & (x[c] <= lim[1])).to_numpy()
-    return inside
-
-
-def _worst_qp(values) -> Optional[float]:
-    """The larger quasi-p value of a limit's two ends (Bryant and Lempert 2010; -1: no limit)."""
-    vals = [float(v) for v in (values or []) if v is not None and not math.isnan(float(v)) and float(v) >= 0]
-    return max(vals) if vals else None
-
-
-def feature_scores(x: pd.DataFrame, y: np.ndarray, seed: int) -> list[dict]:
-    """Extra-trees importance (EMA Workbench) of each assumption for ``y``, highest first."""
-    if len(x.columns) == 0 or len(y) < 4 or np.nanstd(y) == 0:
-        return []
-    xn = x.copy()
-    for c in xn.columns:
-        if xn[c].dtype.name == "category":
-            xn[c] = xn[c].cat.codes.astype(float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ema_workbench.analysis import feature_scoring
-        from ema_workbench.analysis.scenario_discovery_util import RuleInductionType
-
-        scores = feature_scoring.get_ex_feature_scores(xn, y, mode=RuleInductionType.REGRESSION,
-                                                      nr_trees=200, random_state=int(seed) % 2**32)[0]
-    col = scores.columns[0]
-    return [{"path": str(p), "score": float(s)} for p, s in scores[col].sort_values(ascending=False).items()]
+    boxes, scores, _ = _discover(worlds, gain, None, seed, density, max_boxes)
+    return boxes, scores
 
 
 # ------------------------------------------------------------------ verdicts
@@ -221,50 +228,69 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-def _condition(box: dict, worlds: pd.DataFrame) -> str:
+def _label(path: str, names: Optional[dict]) -> str:
+    from .discovery import words
+
+    return (names or {}).get(path) or words(path)
+
+
+def _condition(box: dict, worlds: pd.DataFrame, names: Optional[dict] = None) -> str:
     parts = []
     for p, lim in box.items():
+        w = _label(p, names)
         if isinstance(lim[0], str) or isinstance(lim[0], bool):
-            parts.append(f"{p} is {' or '.join(map(str, lim))}")
+            parts.append(f"{w} is {' or '.join(map(str, lim))}")
             continue
         full_lo, full_hi = float(worlds[p].min()), float(worlds[p].max())
         lo, hi = lim
         if lo == hi:
-            parts.append(f"{p} is {lo:.3g}")
+            parts.append(f"{w} is {lo:.3g}")
         elif lo > full_lo and hi < full_hi:
-            parts.append(f"{p} is between {lo:.3g} and {hi:.3g}")
+            parts.append(f"{w} is between {lo:.3g} and {hi:.3g}")
         elif lo > full_lo:
-            parts.append(f"{p} is over {lo:.3g}")
+            parts.append(f"{w} is over {lo:.3g}")
         else:
-            parts.append(f"{p} is under {hi:.3g}")
+            parts.append(f"{w} is under {hi:.3g}")
     return " and ".join(parts)
 
 
+def _effect_text(m: dict) -> str:
+    lo, hi = m.get("mean_effect_ci95") or [None, None]
+    if m.get("mean_effect") is None:
+        return ""
+    ci = f" [{lo:+.3g}, {hi:+.3g}]" if lo is not None and hi is not None else ""
+    return (f"; mean effect {m['mean_effect']:+.3g}{ci}, spread between worlds (sd) "
+            f"{_g(m.get('between_sd'))}, error within a world (se) {_g(m.get('within_se'))}")
+
+
+def _g(x) -> str:
+    return "-" if x is None else f"{x:.2g}"
+
+
 def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: list[dict],
-            worlds: pd.DataFrame) -> str:
-    """One sentence a planner can read: how often the variant helps, by how much, and
-    where it does not."""
+            worlds: pd.DataFrame, names: Optional[dict] = None) -> str:
+    """One sentence a planner can read: in how many worlds the variant is better by at
+    least the minimum effect, equivalent or worse; the mean effect and its spread; and,
+    only where it beats the permutation null, where it fails and what drives it."""
     n = m["worlds_judged"]
     if not n:
         return f"{variant}: no world gave a value of {metric}."
-    if m["share_unchanged"] == 1:
-        return f"{variant} leaves {metric} unchanged in all {n} plausible worlds."
+    if m.get("share_no_difference") == 1:
+        return f"{variant} makes no difference to {metric} in any of the {n} plausible worlds."
     lo, hi = m["share_better_ci95"]
-    way = "raises" if direction(metric) > 0 else "lowers"
-    s = (f"{variant} {way} {metric} (better) in {_pct(m['share_better'])} [{_pct(lo)}, {_pct(hi)}] of "
-         f"{n} plausible worlds (median change {m['diff_p50']:+.3g}; 5th-95th percentile "
-         f"{m['diff_p05']:+.3g} to {m['diff_p95']:+.3g})")
-    if m["share_better"] == 1:
-        return s + "."
-    sig = [b for b in boxes if b.get("significant")]
-    if sig:
-        b = sig[0]
-        return (s + f"; where it does not, {_condition(b['box'], worlds)} ({_pct(b['coverage'])} of those "
-                f"worlds lie in that box, {_pct(b['density'])} of the worlds in it are ones where it does not help).")
+    s = (f"{variant} is better on {metric} by at least {m['min_effect']:g} in {_pct(m['share_better'])} "
+         f"[{_pct(lo)}, {_pct(hi)}] of {n} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
+         f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])}" + _effect_text(m))
+    if boxes:
+        b = boxes[0]
+        return (s + f"; it fails to be better mainly where {_condition(b['box'], worlds, names)} "
+                f"({_pct(b['coverage'])} of those worlds lie there, {_pct(b['density'])} of the worlds there are "
+                f"such; beats the permutation null, p {b['p_null']:.2g}).")
     if importance:
-        return s + ("; no clear box of assumptions where it fails (PRIM: none with every quasi-p < 0.05)"
-                    if boxes else "") + f"; its effect depends most on {importance[0]['path']}."
-    return s + "."
+        return s + f"; its effect depends most on {_label(importance[0]['path'], names)} (beats the permutation null)."
+    if m["share_better"] in (0, 1) or m.get("share_equivalent") == 1:
+        return s + "."
+    return s + "; no assumption decides it (no box or feature score beats the same procedure on shuffled outcomes)."
 
 
 def summary_frame(result: dict) -> pd.DataFrame:
@@ -273,10 +299,15 @@ def summary_frame(result: dict) -> pd.DataFrame:
     for v, block in result["variants"].items():
         for m, e in block["metrics"].items():
             rows.append({"variant": v, "metric": m, "better": "higher" if direction(m) > 0 else "lower",
+                         "min_effect": e["min_effect"],
                          "share_better": e["share_better"], "share_better_ci95_low": e["share_better_ci95"][0],
                          "share_better_ci95_high": e["share_better_ci95"][1],
+                         "share_equivalent": e["share_equivalent"], "share_worse": e["share_worse"],
+                         "share_undecided": e["share_undecided"], "mean_effect": e["mean_effect"],
+                         "between_sd": e["between_sd"], "within_se": e["within_se"],
+                         "share_mean_better": e["share_mean_better"],
                          "share_sig_better": e["share_sig_better"], "share_sig_worse": e["share_sig_worse"],
-                         "share_unchanged": e["share_unchanged"], "diff_p05": e["diff_p05"], "diff_p50": e["diff_p50"], "diff_p95": e["diff_p95"],
-                         "regret_p50": e["regret_p50"], "regret_p90": e["regret_p90"],
+                         "share_unchanged": e["share_unchanged"], "diff_p05": e["diff_p05"], "diff_p50": e["diff_p50"],
+                         "diff_p95": e["diff_p95"], "regret_p50": e["regret_p50"], "regret_p90": e["regret_p90"],
                          "best_in_worlds": result["best_counts"][m][v], "worlds": e["worlds_judged"]})
     return pd.DataFrame(rows)

@@ -2,12 +2,22 @@
 every variant run in each world with common random numbers, through the executors and
 the resumable run store; the runs, worlds, summary and result written to the study's
 folder. The runner computes and stores; it draws no figure (that is
-:mod:`reporting_sim.present.robustness`, from the stored results)."""
+:mod:`reporting_sim.present.robustness`, from the stored results).
+
+Each world has its own seeds (:func:`world_seed`: replication ``r`` of world ``w``),
+common to the base and every variant within the world, so replication noise is
+independent between worlds. Replications are added sequentially: every world starts
+with ``replications``; after each round, a world where some variant's verdict on its
+verdict metric is still undecided (:func:`.analysis.world_verdict`) gets ``batch`` more
+replications of the base and of those variants, until every verdict is decided or
+``max_replications`` is reached. The rounds depend only on the runs' numbers, so the
+study is the same serially, on a pool or on Dask, and a rerun resumes it."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -17,13 +27,13 @@ import pandas as pd
 
 from ...errors import ScenarioError
 from ...hashing import digest
-from ...metric_names import direction
-from ...model.streams import replication_seed
+from ...metric_names import direction, min_effect
 from ...scenario.uncertainties import Space
 from .. import output
 from ..execution import Job, RunStore, execute, progress_bar, write_atomic
 from ..experiment import Member, resolve_member, unique_labels
-from .analysis import analyse, summary_frame
+from ..seeds import world_seed
+from .analysis import analyse, look_level, summary_frame, world_effects
 from .spec import default_metrics, load_study_file, need_explore
 
 
@@ -34,7 +44,8 @@ class Study:
                  seed: int, metrics: Optional[list[str]] = None, metric: Optional[str] = None,
                  sampling: str = "lhs", warmup_days: float = 0.0, prim_density: float = 0.9,
                  max_boxes: int = 2, spec_text: str = "", source: str = "robustness",
-                 verdicts: Optional[dict[str, str]] = None):
+                 verdicts: Optional[dict[str, str]] = None, min_effects: Optional[dict[str, float]] = None,
+                 max_replications: Optional[int] = None, batch: int = 2, permutations: int = 19):
         unique_labels(members, source)
         need_explore()
         self.name, self.members, self.base = name, members, members[0]
@@ -61,7 +72,14 @@ class Study:
                                     f"(variants: {', '.join(self.verdicts)})")
             self.verdicts[label] = name
         self.metrics += [n for n in self.verdicts.values() if n not in self.metrics]
+        self.metrics += [n for n in (min_effects or {}) if n not in self.metrics]  # a question's own measure
         self._check_metrics(source)
+        self.min_effects = {m: min_effect(m, min_effects) for m in self.metrics}
+        self.deciding = {label: list(dict.fromkeys([vm, *(min_effects or {})])) for label, vm in self.verdicts.items()}
+        """Per variant, the metrics whose worlds' verdicts must be decided: its verdict
+        metric and every metric given a minimum effect of its own."""
+        self.max_replications = max(replications, max_replications or max(3 * replications, 6))
+        self.batch, self.permutations = max(1, int(batch)), permutations
         self.worlds = self.space.worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
 
@@ -78,16 +96,19 @@ class Study:
                    days=days or e.days, seed=e.seed,
                    metrics=e.metrics, metric=r.metric, sampling=r.sampling, warmup_days=e.warmup_days,
                    prim_density=r.prim_density, max_boxes=r.max_boxes, spec_text=path.read_text("utf-8"),
-                   source=str(path), verdicts=r.verdicts)
+                   source=str(path), verdicts=r.verdicts, min_effects=r.min_effect or None,
+                   max_replications=r.max_replications)
 
     @classmethod
     def from_args(cls, base: str, variant_refs: list[str], *, worlds: int, replications: int, days: float,
-                  seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs") -> "Study":
+                  seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs",
+                  min_effects: Optional[dict[str, float]] = None, max_replications: Optional[int] = None) -> "Study":
         members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
         name = "robustness-" + members[0].label + "-" + digest(
-            [[m.label, m.data] for m in members] + [worlds, replications, days, seed, sampling, metrics])[:8]
+            [[m.label, m.data] for m in members] + [worlds, replications, days, seed, sampling, metrics]
+            + ([min_effects, max_replications] if min_effects or max_replications else []))[:8]
         return cls(name, members, worlds=worlds, replications=replications, days=days, seed=seed,
-                   metrics=metrics, sampling=sampling)
+                   metrics=metrics, sampling=sampling, min_effects=min_effects, max_replications=max_replications)
 
     def _check_metrics(self, source: str) -> None:
         from ...metric_names import flat_names
@@ -106,51 +127,99 @@ class Study:
                 raise ScenarioError(source, "metrics", exc.message) from None
 
     # -- jobs ----------------------------------------------------------------------
-    def world_jobs(self, w: int) -> list[tuple[Job, int, str]]:
-        """The runs of world ``w``: (job, world, scenario label), replication-major."""
+    def world_data(self, w: int) -> dict[str, dict]:
+        """Each scenario's data in world ``w``."""
+        return {m.label: self.space.apply(m.data, self.worlds[w], m.source, self.held[m.label]) for m in self.members}
+
+    def world_jobs(self, w: int, counts: Optional[dict[str, int]] = None,
+                   datas: Optional[dict] = None) -> list[tuple[Job, int, str]]:
+        """The runs of world ``w``: (job, world, scenario label), replication-major;
+        ``counts``: replications per scenario label (default: ``replications`` each)."""
+        datas = datas or self.world_data(w)
+        counts = counts or {m.label: self.replications for m in self.members}
         out = []
-        datas = {m.label: self.space.apply(m.data, self.worlds[w], m.source, self.held[m.label])
-                 for m in self.members}
-        for r in range(self.replications):
+        for r in range(max(counts.values())):
             for m in self.members:
-                job = Job.make(f"{m.label}@w{w}", datas[m.label], f"{m.source} (world {w})", r,
-                               replication_seed(self.seed, r), self.days, self.warmup_days)
-                out.append((job, w, m.label))
+                if r < counts[m.label]:
+                    job = Job.make(f"{m.label}@w{w}", datas[m.label], f"{m.source} (world {w})", r,
+                                   world_seed(self.seed, w, r), self.days, self.warmup_days)
+                    out.append((job, w, m.label))
         return out
+
+    def looks(self) -> int:
+        """How many times a world's interval may be looked at (rounds of replications)."""
+        return 1 + math.ceil(max(0, self.max_replications - self.replications) / self.batch)
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False, chunk_worlds: int = 50) -> dict:
-        """Run (or resume) every world; returns the result (see :func:`analyse`)."""
+        """Run (or resume) every world, adding replications where a verdict is still
+        undecided (module docstring); returns the result (see :func:`analyse`)."""
         store = RunStore(folder) if folder is not None else None
         if folder is not None:
             self._write_inputs(Path(folder))
         started = time.perf_counter()
-        per_world = self.replications * len(self.members)
-        bar = progress_bar(progress, self.n_worlds * per_world, self.name)
-        rows: list[dict] = []
+        counts = {w: {m.label: self.replications for m in self.members} for w in range(self.n_worlds)}
+        bar = progress_bar(progress, self.n_worlds * self.replications * len(self.members), self.name)
+        rows: dict[tuple, dict] = {}
+        self.rounds = 0
         try:
-            for first in range(0, self.n_worlds, chunk_worlds):  # a chunk's scenarios in memory at a time
-                planned = [t for w in range(first, min(first + chunk_worlds, self.n_worlds)) for t in self.world_jobs(w)]
-                got = _run_jobs([job for job, _, _ in planned], store, bar, n_jobs, dask)
-                for job, w, label in planned:
-                    rows.append({**got[job.key], "world": w, "scenario": label, "replication": job.replication})
+            todo = set(range(self.n_worlds))
+            while todo:
+                self._run_round(sorted(todo), counts, rows, store, bar, n_jobs, dask, chunk_worlds)
+                self.rounds += 1
+                todo = self._grow(sorted(todo), counts, rows, bar)
         finally:
             if bar is not None:
                 bar.close()
-        self.frame = self._frame(rows)
+        self.frame = self._frame([rows[k] for k in sorted(rows)])
         result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
                          self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
-                         max_boxes=self.max_boxes)
+                         max_boxes=self.max_boxes, min_effects=self.min_effects, level=look_level(self.looks()),
+                         permutations=self.permutations)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
+        result["questions"] = {m.label: getattr(m.scenario, "description", "") or "" for m in self.members[1:]}
+        result["costs"] = {m.label: _cost(m) for m in self.members[1:]}
+        result["runs"] = len(self.frame)
         result["wall_time_s"] = round(time.perf_counter() - started, 3)
         if folder is not None:
             self._write_outputs(Path(folder), result)
         return result
 
+    def _run_round(self, worlds: list[int], counts, rows, store, bar, n_jobs, dask, chunk_worlds) -> None:
+        """Run what ``counts`` asks of ``worlds`` and is not yet in ``rows``, a chunk of
+        worlds' scenarios in memory at a time."""
+        for first in range(0, len(worlds), chunk_worlds):
+            planned = [t for w in worlds[first:first + chunk_worlds] for t in self.world_jobs(w, counts[w])
+                       if (w, t[2], t[0].replication) not in rows]
+            got = _run_jobs([job for job, _, _ in planned], store, bar, n_jobs, dask)
+            for job, w, label in planned:
+                rows[(w, label, job.replication)] = {**got[job.key], "world": w, "scenario": label,
+                                                     "replication": job.replication}
+
+    def _grow(self, worlds: list[int], counts, rows, bar) -> set[int]:
+        """Add ``batch`` replications (up to the cap) to the base and to every variant
+        still undecided on its verdict metric, per world; the worlds that grew."""
+        frame = pd.DataFrame([r for (w, _, _), r in rows.items() if w in set(worlds)])
+        level, need = look_level(self.looks()), set()
+        base = self.base.label
+        for label, metric in [(v, m) for v, ms in self.deciding.items() for m in ms]:
+            eff = world_effects(frame, base, label, metric, self.min_effects[metric], level)
+            need |= {(w, label) for w in worlds if counts[w][label] < self.max_replications
+                     and (w not in eff.index or eff.at[w, "verdict"] == "undecided")}
+        for w, label in sorted(need):
+            counts[w][label] = min(counts[w][label] + self.batch, self.max_replications)
+            counts[w][base] = max(counts[w][base], counts[w][label])
+        grown = {w for w, _ in need}
+        if bar is not None and grown:
+            bar.total = sum(sum(c.values()) for c in counts.values())
+            bar.refresh()
+        return grown
+
     def _header(self) -> dict:
         return {"study": self.name, "base": self.base.label, "worlds": self.n_worlds,
-                "replications": self.replications, "days": self.days, "seed": self.seed,
+                "replications": self.replications, "max_replications": self.max_replications,
+                "batch": self.batch, "days": self.days, "seed": self.seed,
                 "sampling": self.sampling, "metric": self.metric,
                 "held": {k: sorted(v) for k, v in self.held.items() if v}}
 
@@ -194,12 +263,24 @@ class Study:
         write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
         write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
         info = {**self._header(), "members": [m.label for m in self.members], "runs": len(self.frame),
-                "seeds": f"seed + replication ({self.seed}..{self.seed + self.replications - 1}) in every world",
+                "seeds": "world_seed(seed, world, replication): each world its own, common to its scenarios",
+                "rounds": getattr(self, "rounds", None),
                 "wall_time_s": result.get("wall_time_s"),
                 "run_seconds_total": round(float(self.frame["wall_s"].sum()), 3),
                 "versions": output.versions(), "argv": sys.argv[1:],
                 "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
         write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _cost(member) -> Optional[dict]:
+    """A variant's cost from its file (``[variant.cost]``), or ``None``."""
+    from ..packages import cost_of
+
+    try:
+        amount, unit, reason = cost_of(member)
+    except ScenarioError:
+        return None
+    return {"amount": amount, "unit": unit, "reason": reason}
 
 
 def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:

@@ -42,6 +42,12 @@ class RobustnessSpec(_Strict):
     verdicts: Annotated[dict[str, str], Field(strict=False)] = {}
     prim_density: Annotated[float, Field(gt=0, le=1)] = 0.9
     max_boxes: Annotated[int, Field(ge=1, le=10)] = 2
+    min_effect: Annotated[dict[str, Annotated[float, Field(gt=0)]], Field(strict=False)] = {}
+    """Metric -> the minimum effect worth counting in this question (default: the
+    glossary's, :data:`reporting_sim.metric_names.MIN_EFFECT`)."""
+    max_replications: Optional[Annotated[int, Field(ge=1, le=100000)]] = None
+    """The most replications a world gets while its verdicts are undecided (default:
+    three times the experiment's replications, at least 6)."""
 
 
 class StudyFile(_Strict):

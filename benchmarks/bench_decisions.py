@@ -1,0 +1,54 @@
+"""Benchmark: the shipped study's questions answered to a settled verdict with
+sequential replications, against equal allocation (every world and scenario given the
+replications the sequential study may give its hardest world).
+
+    python benchmarks/bench_decisions.py [--worlds 24] [--days 90] [--jobs 2] [--out results/bench-decisions]
+
+It runs experiments/study-robustness.toml (optionally at a smaller size) with 2 jobs
+and reports: runs, CPU time (the runs' own seconds, summed) and wall time; the share
+of (world, question) verdicts settled; and the runs equal allocation needs for the
+same per-world guarantee (computed from the study's own cap: worlds x scenarios x
+max_replications; not run). Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None) -> int:
+    from reporting_sim.study.robustness import Study
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--worlds", type=int, default=None)
+    ap.add_argument("--days", type=float, default=None)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench-decisions")
+    args = ap.parse_args(argv)
+    study = Study.from_file(ROOT / "experiments" / "study-robustness.toml", worlds=args.worlds, days=args.days)
+    t0, c0 = time.perf_counter(), os.times()
+    result = study.run(args.out, n_jobs=args.jobs)
+    wall, c1 = time.perf_counter() - t0, os.times()
+    scenarios = len(study.members)
+    verdicts = [v for b in result["variants"].values() for v in b["world_verdicts"]]
+    equal = study.n_worlds * scenarios * study.max_replications
+    out = {"worlds": study.n_worlds, "scenarios": scenarios, "days": study.days,
+           "replications_start": study.replications, "max_replications": study.max_replications,
+           "runs": result["runs"], "rounds": study.rounds, "wall_s": round(wall, 1),
+           "cpu_s_runs": round(float(study.frame["wall_s"].sum()), 1),
+           "cpu_s_process": round((c1.user + c1.children_user) - (c0.user + c0.children_user), 1),
+           "settled_share": round(sum(v != "undecided" for v in verdicts) / len(verdicts), 3),
+           "equal_allocation_runs": equal, "ratio": round(equal / result["runs"], 2),
+           "load_average": os.getloadavg()}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

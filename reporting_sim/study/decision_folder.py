@@ -1,0 +1,62 @@
+"""The one place where the decision commands (``select``, ``packages``) take their
+results folder: refused unless new, empty or their own (the same design), locked while
+they run, and kept when it holds finished runs, as experiments are. Issue #25's
+guarded path for every study command can replace :func:`claimed` in one edit."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+from typing import Iterator, Optional
+
+from .. import scenario as scenario_mod
+from ..errors import ScenarioError
+from . import output
+from .execution import write_atomic
+
+MARK = "design.json"
+
+
+@contextlib.contextmanager
+def claimed(folder: Optional[Path], name: str, design: str) -> Iterator[Optional[Path]]:
+    """``folder`` (resolved) for a study named ``name`` whose design id is ``design``,
+    claimed and locked for the duration; ``None`` stays ``None`` (nothing stored)."""
+    if folder is None:
+        yield None
+        return
+    given = str(folder)
+    folder = output.destination(Path(folder))
+    created = not scenario_mod.path_exists(folder, "--out")
+    try:
+        _claim(folder, given, name, design)
+        with output.folder_lock(folder, given):
+            yield folder
+    except OSError as exc:
+        kept = created and folder.is_dir() and any((folder / "runs").glob("*.json"))
+        if created and not kept:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
+                            + ("; the finished runs are kept: rerun to resume" if kept else "")) from None
+
+
+def _claim(folder: Path, given: str, name: str, design: str) -> None:
+    mark = folder / MARK
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ScenarioError(given, "--out", "must be a folder (a study's results; rerunning resumes)")
+    if folder.is_dir() and any(folder.iterdir()):
+        try:
+            theirs = json.loads(mark.read_text("utf-8"))
+            ok = isinstance(theirs, dict) and theirs.get("design") == design
+        except (OSError, ValueError):
+            theirs, ok = None, False
+        if not ok:
+            whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
+                     else "files that are not this study's results")
+            raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a study resumes only in "
+                                "its own folder, with the same design)")
+    output.check_writable(folder, given)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not mark.exists():
+        write_atomic(mark, json.dumps({"experiment": name, "design": design}) + "\n")

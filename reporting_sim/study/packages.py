@@ -1,0 +1,393 @@
+"""Packages of variants within a budget: several what-ifs applied together, each with a
+cost, judged across plausible worlds.
+
+**Composition** (:func:`compose`): each variant is its base plus its changes; a package
+applies the changes of all its variants to the base. The changes are compared leaf by
+leaf (a value under ``[set]``, a link by its ends); two variants that change the same
+setting to different values cannot be composed (one line naming both and the setting).
+
+**Costs** (:func:`cost_of`): a variant file's ``[variant.cost]`` table gives ``amount``
+(a number >= 0), ``unit`` (the planner's: analysts, officers, person-months...) and
+``reason`` (its provenance). A package costs the sum of its variants' amounts; every
+variant of one study must name the same unit.
+
+**The study** (:class:`Packages`): every combination of the variants within the budget
+(the empty package is the base, cost 0), or, above :data:`ENUMERATE_MAX` combinations,
+a search (:func:`search_packages`); each package runs in ``N`` plausible worlds (Latin
+hypercube over the base's ``[uncertainties]``, or a calibration's worlds file) for ``R``
+replications with the world's seeds, common to every package (common random numbers).
+Per package and metric the objective is the mean over the worlds of the world's mean.
+The **front** holds the packages no other package beats on cost and every objective
+at once (in each metric's better direction). Each package's **robustness** on the first
+metric, by three measures that can rank packages differently (McPhail et al. 2018,
+"Robustness metrics: how are they calculated, when should they be used and why do they
+give different results?", Earth's Future 6):
+
+* ``mean``: the mean over worlds (an expected value, indifferent to spread);
+* ``minimax_regret``: the largest shortfall, over the worlds, from the best package of
+  that world (Savage's regret; lower is better);
+* ``satisficing``: the share of worlds where the package meets the threshold (Starr's
+  domain criterion): by default, where it beats the base of the same world by at least
+  the metric's minimum effect worth counting; or an absolute level (``--threshold``).
+
+``ranking`` says how stable the order is across the three: Kendall's tau between each
+pair of rankings and whether they agree on the best package.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .. import scenario as scenario_mod
+from ..errors import ScenarioError
+from ..hashing import canonical, digest
+
+ENUMERATE_MAX = 256
+"""Up to this many combinations within the budget, every one is run; above it a search."""
+
+_REMOVED = "<removed>"
+
+
+# ------------------------------------------------------------------ composition
+
+def _link_key(link: dict) -> str:
+    return f"links[{link.get('from')}->{link.get('to')}]" + (f" when {canonical(link['when'])}" if link.get("when") else "")
+
+
+def _links_by_key(links: list) -> dict[str, dict]:
+    out, seen = {}, {}
+    for link in links or []:
+        k = _link_key(link)
+        seen[k] = seen.get(k, 0) + 1
+        out[k if seen[k] == 1 else f"{k}#{seen[k]}"] = link
+    return out
+
+
+def _flatten(data, prefix: tuple = ()) -> dict[tuple, object]:
+    """Leaves of nested tables by their key path (a tuple: keys may hold dots)."""
+    out = {}
+    for k, v in data.items():
+        path = prefix + (k,)
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, path))
+        else:
+            out[path] = v
+    return out
+
+
+KEPT = ("links", "uncertainties")
+"""Top-level tables not compared leaf by leaf: links (by their ends) and the base's
+uncertainties (a variant has the base's)."""
+
+
+def changes(base: dict, variant: dict) -> dict[str, object]:
+    """What ``variant`` (a whole scenario's data) changes from ``base``: setting path ->
+    new value (``links[A->B]`` a whole link; a removed setting or link: ``"<removed>"``)."""
+    fb = _flatten({k: v for k, v in base.items() if k not in KEPT})
+    fv = _flatten({k: v for k, v in variant.items() if k not in KEPT})
+    out = {".".join(p): (p, v) for p, v in fv.items() if fb.get(p, _REMOVED) != v}
+    out.update({".".join(p): (p, _REMOVED) for p in fb if p not in fv})
+    lb, lv = _links_by_key(base.get("links", [])), _links_by_key(variant.get("links", []))
+    out.update({k: (k, v) for k, v in lv.items() if lb.get(k) != v})
+    out.update({k: (k, _REMOVED) for k in lb if k not in lv})
+    for p in ("scenario.name", "scenario.description"):
+        out.pop(p, None)
+    return out
+
+
+def compose(base, variants: list, label: Optional[str] = None):
+    """One member with the changes of every variant in ``variants`` (members of the same
+    base) applied to ``base``; a one-line error where two change one setting differently."""
+    from .experiment import Member
+
+    if not variants:
+        return base
+    diffs = [(v, changes(base.data, v.data)) for v in variants]
+    _check_conflicts(diffs)
+    flat = _flatten({k: v for k, v in base.data.items() if k not in KEPT})
+    links = _links_by_key(base.data.get("links", []))
+    for _, d in diffs:
+        for name, (p, value) in d.items():
+            (links if isinstance(p, str) else flat)[p] = value
+    data = _unflatten({p: v for p, v in flat.items() if not _is_removed(v)})
+    data["links"] = [copy.deepcopy(v) for v in links.values() if not _is_removed(v)]
+    # no [uncertainties]: a package, like a variant, is a point; worlds come from the base's
+    names = "+".join(v.label for v in variants)
+    data.setdefault("scenario", {})["name"] = "pkg-" + digest(names)[:8]
+    data["scenario"]["description"] = f"Package: {names}"
+    return Member(label or names, data, " + ".join(v.source for v in variants))
+
+
+def _check_conflicts(diffs: list) -> None:
+    seen: dict[str, tuple] = {}
+    for v, d in diffs:
+        for p, (_, value) in d.items():
+            if p in seen and seen[p][1] != value:
+                other = seen[p][0]
+                raise ScenarioError(v.source, p, f"changed differently by {other.label!r} ({_short(seen[p][1])}) and "
+                                    f"{v.label!r} ({_short(value)}): these variants cannot be composed")
+            seen.setdefault(p, (v, value))
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_removed(value) -> bool:
+    return isinstance(value, str) and value == _REMOVED
+
+
+def _unflatten(flat: dict[tuple, object]) -> dict:
+    out: dict = {}
+    for keys, value in flat.items():
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = copy.deepcopy(value)
+    return out
+
+
+def resolve_option(ref: str):
+    """A base, variant or ``A.toml+B.toml`` (the variants composed) named on the command line."""
+    from .experiment import resolve_member
+
+    parts = [p for p in ref.split("+") if p]
+    if len(parts) <= 1 or scenario_mod.path_exists(Path(ref), "VARIANT"):
+        return resolve_member(ref, None)
+    members = [resolve_member(p, None) for p in parts]
+    bases = {_base_of(m) for m in members}
+    if len(bases) > 1:
+        raise ScenarioError(ref, "VARIANT", f"the variants of one package must share a base (got {', '.join(sorted(bases))})")
+    base = resolve_member(bases.pop(), None)
+    return compose(base, members)
+
+
+def _base_of(member) -> str:
+    head = (scenario_mod.read_file(member.source) or {}).get("variant", {}) if Path(member.source).is_file() else {}
+    base = head.get("base") if isinstance(head, dict) else None
+    if not base:
+        raise ScenarioError(member.source, "variant.base", "only variants can be composed into a package")
+    path = Path(member.source).parent / base
+    return str(path) if path.is_file() else base
+
+
+# ------------------------------------------------------------------ costs
+
+def cost_of(member) -> tuple[float, str, str]:
+    """A variant's cost ``(amount, unit, reason)`` from its file's ``[variant.cost]``;
+    a one-line error naming the file when it has none."""
+    from ..scenario.variants import cost_of as parse_cost
+
+    data = scenario_mod.read_file(member.source) if Path(member.source).is_file() else {}
+    head = data.get("variant") if isinstance(data, dict) else None
+    cost = parse_cost(head, member.source) if isinstance(head, dict) else None
+    if cost is None:
+        raise ScenarioError(member.source, "variant.cost", "a package's variants each need a cost: "
+                            "cost = { amount = NUMBER, unit = \"person-months\", reason = \"...\" } under [variant]")
+    return cost
+
+
+def combinations(labels: list[str], costs: dict[str, float], budget: float) -> list[tuple[str, ...]]:
+    """Every combination of ``labels`` (the empty one included) whose cost is within ``budget``."""
+    out = []
+    for size in range(len(labels) + 1):
+        for combo in itertools.combinations(labels, size):
+            if sum(costs[a] for a in combo) <= budget + 1e-9:
+                out.append(combo)
+    return out
+
+
+def pareto_front(costs: list[float], objectives: np.ndarray) -> list[int]:
+    """The indices of the packages no other beats: no other costs no more and is at
+    least as good on every objective (``objectives``: one row per package, signed so
+    that higher is better) and strictly better on cost or one objective."""
+    objectives = np.asarray(objectives, float)
+    keep = []
+    for i in range(len(costs)):
+        dominated = any(costs[j] <= costs[i] and np.all(objectives[j] >= objectives[i])
+                        and (costs[j] < costs[i] or np.any(objectives[j] > objectives[i]))
+                        for j in range(len(costs)) if j != i)
+        if not dominated:
+            keep.append(i)
+    return keep
+
+
+def robustness_measures(values: np.ndarray, base: np.ndarray, sign: int, least: float,
+                        threshold: Optional[float] = None) -> dict[str, np.ndarray]:
+    """Per package (rows of ``values``: package x world), the three robustness measures
+    of the module docstring, in the metric's units: ``mean``, ``minimax_regret`` and
+    ``satisficing`` (share of worlds meeting the threshold)."""
+    signed = sign * np.asarray(values, float)
+    regret = signed.max(axis=0)[None, :] - signed
+    if threshold is None:
+        meets = signed - sign * np.asarray(base, float)[None, :] >= least - 1e-12
+    else:
+        meets = signed >= sign * threshold
+    return {"mean": np.asarray(values, float).mean(axis=1), "minimax_regret": regret.max(axis=1),
+            "satisficing": meets.mean(axis=1)}
+
+
+def ranking_stability(measures: dict[str, np.ndarray], sign: int, labels: list[str]) -> dict:
+    """How the three measures rank the packages: each one's best, Kendall's tau between
+    each pair of rankings (1: the same order), and whether all agree on the best."""
+    from scipy.stats import kendalltau
+
+    score = {"mean": sign * measures["mean"], "minimax_regret": -measures["minimax_regret"],
+             "satisficing": measures["satisficing"]}
+    best = {k: labels[int(np.argmax(v))] for k, v in score.items()}
+    taus = {}
+    for a, b in itertools.combinations(score, 2):
+        tau = kendalltau(score[a], score[b]).statistic if len(labels) > 1 else float("nan")
+        taus[f"{a}~{b}"] = None if tau is None or math.isnan(tau) else float(tau)
+    return {"best_by": best, "same_best": len(set(best.values())) == 1, "kendall_tau": taus}
+
+
+# ------------------------------------------------------------------ the study
+
+class Packages:
+    """Combinations of costed variants of one base within a budget, across plausible
+    worlds (module docstring)."""
+
+    def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: list[dict], space,
+                 replications: int, days: float, seed: int, threshold: Optional[float] = None,
+                 min_effects: Optional[dict] = None, worlds_source: str = ""):
+        from ..metric_names import flat_names, min_effect
+        from .selection import check_spec
+
+        if not variants:
+            raise ScenarioError("packages", "VARIANT", "give at least one variant")
+        known = flat_names(base.scenario.consumers, list(base.scenario.cells))
+        for m in metrics:
+            check_spec(m, 1.0, 0.5, known, "packages")
+        self.base, self.variants, self.metrics = base, variants, list(dict.fromkeys(metrics))
+        self.costs, self.unit = self._costs(variants)
+        self._check_budget(budget)
+        self.budget, self.worlds, self.space, self.worlds_source = float(budget), worlds, space, worlds_source
+        self.replications, self.days, self.seed, self.threshold = replications, days, seed, threshold
+        self.least = min_effect(self.metrics[0], min_effects)
+        self.packages, self.excluded = self._packages()
+        self.name = "packages-" + base.label + "-" + self.design()[:8]
+
+    def _costs(self, variants) -> tuple[dict[str, float], str]:
+        costs, units = {}, {}
+        for v in variants:
+            amount, unit, _ = cost_of(v)
+            costs[v.label], units[v.label] = amount, unit
+        if len(set(units.values())) > 1:
+            a, b = sorted(set(units.values()))[:2]
+            raise ScenarioError("packages", "variant.cost.unit", f"the variants' costs are in different units "
+                                f"({a} and {b}); give every variant of one study the same unit")
+        return costs, next(iter(units.values()))
+
+    def _check_budget(self, budget: float) -> None:
+        if not math.isfinite(budget) or budget < 0:
+            raise ScenarioError("packages", "--budget", f"must be a finite number of at least 0 (got {budget!r})")
+        cheapest = min(self.costs.values())
+        if budget < cheapest:
+            raise ScenarioError("packages", "--budget", f"{budget:g} {self.unit} is below every option's cost (the "
+                                f"cheapest, {min(self.costs, key=self.costs.get)}, costs {cheapest:g})")
+
+    def _packages(self) -> tuple[list, list[dict]]:
+        labels = [v.label for v in self.variants]
+        combos = combinations(labels, self.costs, self.budget)
+        if len(combos) > ENUMERATE_MAX:
+            raise ScenarioError("packages", "--budget", f"{len(combos)} combinations are within the budget, more "
+                                f"than the {ENUMERATE_MAX} this version runs one by one; lower the budget or give "
+                                "fewer variants")
+        by = {v.label: v for v in self.variants}
+        out, excluded = [], []
+        for combo in combos:
+            try:
+                out.append((combo, compose(self.base, [by[a] for a in combo], "+".join(combo) or self.base.label)))
+            except ScenarioError as exc:
+                excluded.append({"variants": list(combo), "why": exc.one_line()})
+        return out, excluded
+
+    def design(self) -> str:
+        return digest([[self.base.label, self.base.data], [[v.label, v.data] for v in self.variants], self.budget,
+                       self.metrics, self.worlds, self.replications, self.days, self.seed, self.threshold, self.least])
+
+    def _jobs(self) -> list[tuple[int, int, int, object]]:
+        from .execution import Job
+        from .seeds import world_seed
+
+        out = []
+        for p, (combo, member) in enumerate(self.packages):
+            held = self.space.held_by(member.data, self.base.data)
+            for w, world in enumerate(self.worlds):
+                data = self.space.apply(member.data, world, member.source, held)
+                for r in range(self.replications):
+                    job = Job.make(f"{member.label}@w{w}", data, f"{member.source} (world {w})", r,
+                                   world_seed(self.seed, w, r), self.days)
+                    out.append((p, w, r, job))
+        return out
+
+    def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
+            progress: bool = False) -> dict:
+        """Run (or resume) every package in every world; returns the result."""
+        from .decision_folder import claimed
+
+        with claimed(folder, self.name, self.design()) as where:
+            return self._run(where, n_jobs, dask, progress)
+
+    def _run(self, folder, n_jobs, dask, progress) -> dict:
+        from .execution import RunStore, progress_bar, write_atomic
+        from .selection import run_jobs
+
+        started = time.perf_counter()
+        store = RunStore(folder) if folder is not None else None
+        jobs = self._jobs()
+        bar = progress_bar(progress, 0, self.name)
+        try:
+            rows = run_jobs([j for *_, j in jobs], store, n_jobs, dask, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        values = {m: np.full((len(self.packages), len(self.worlds), self.replications), np.nan) for m in self.metrics}
+        for p, w, r, job in jobs:
+            for m in self.metrics:
+                v = rows[job.key].get(m)
+                values[m][p, w, r] = np.nan if v is None else float(v)
+        result = self.result({m: np.nanmean(v, axis=2) for m, v in values.items()})
+        result["wall_time_s"] = round(time.perf_counter() - started, 3)
+        if folder is not None:
+            write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
+            write_atomic(folder / "run.json", json.dumps({"study": self.name, "argv": sys.argv[1:], "runs": len(jobs),
+                                                          "wall_time_s": result["wall_time_s"]}, indent=2) + "\n")
+        return result
+
+    def result(self, means: dict[str, np.ndarray]) -> dict:
+        """The study as plain data from each package's per-world means (package x world)."""
+        from ..metric_names import direction
+
+        first = self.metrics[0]
+        sign = direction(first)
+        labels = [member.label for _, member in self.packages]
+        costs = [sum(self.costs[a] for a in combo) for combo, _ in self.packages]
+        objectives = {m: means[m].mean(axis=1) for m in self.metrics}
+        signed = np.column_stack([direction(m) * objectives[m] for m in self.metrics])
+        rob = robustness_measures(means[first], means[first][0], sign, self.least, self.threshold)
+        front = set(pareto_front(costs, signed))
+        entries = [{"variants": list(combo), "label": labels[p], "cost": costs[p],
+                    "objectives": {m: float(objectives[m][p]) for m in self.metrics},
+                    "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
+                   for p, (combo, _) in enumerate(self.packages)]
+        return {"budget": self.budget, "unit": self.unit, "metrics": self.metrics, "base": self.base.label,
+                "front": sorted([e for e in entries if e["on_front"]], key=lambda e: e["cost"]),
+                "packages": entries, "excluded": self.excluded,
+                "ranking": ranking_stability(rob, sign, labels),
+                "satisficing": ({"threshold": self.threshold} if self.threshold is not None else
+                                {"beats_base_by": self.least}),
+                "costs": {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants},
+                "worlds": len(self.worlds), "worlds_source": self.worlds_source, "replications": self.replications,
+                "days": self.days, "seed": self.seed, "runs": len(self.packages) * len(self.worlds) * self.replications}

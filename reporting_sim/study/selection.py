@@ -1,0 +1,375 @@
+"""Ranking and selection: which option is best on one metric, with a guarantee.
+
+``reporting-sim select BASE VARIANT... --metric M --delta D --pcs P`` runs the options
+(the base and each variant) with common random numbers (replication ``r`` of every
+option uses the same seed) and Kim and Nelson's fully sequential procedure KN (Kim &
+Nelson 2001, "A fully sequential procedure for indifference-zone selection in
+simulation", ACM TOMACS 11(3)), :class:`KN`:
+
+1. every option runs ``n0`` replications (first stage; 5 by default: the guarantee
+   holds for any ``n0 >= 2``; a small first stage lets a clear winner stop early, a
+   larger one (Kim and Nelson use 10) narrows the continuation region for close options); ``S2[i, l]`` is the sample
+   variance of the paired differences ``X_i - X_l`` over them (CRN make it small);
+2. with ``k`` options and ``alpha = 1 - P``, ``eta = ((2 alpha / (k - 1)) ** (-2 / (n0 - 1)) - 1) / 2``
+   and ``h2 = 2 eta (n0 - 1)``;
+3. after each further replication ``r`` (the survivors only), option ``i`` is dropped
+   when, for some survivor ``l``, its mean is below ``l``'s by more than
+   ``W[i, l](r) = max(0, D / (2 r) * (h2 S2[i, l] / D**2 - r))``;
+4. it stops when one option is left, or when ``r`` exceeds every survivor pair's
+   ``h2 S2 / D**2`` (all ``W`` are 0: the best mean is taken; ties go to the first, the base).
+
+Guarantee: if the best option is at least ``D`` better than every other (in the
+metric's better direction), it is selected with probability at least ``P``
+(normal outputs; KN's theorem). ``equal_allocation_replications`` is what a design
+giving every option the same number of replications needs for the same guarantee,
+from the same first stage: the two-stage procedure with CRN and a Bonferroni bound
+over the ``k - 1`` pairs (Clark & Yang 1986), where every option gets
+``N = max(n0, max over pairs of ceil(t**2 S2[i, l] / D**2))`` replications,
+``t`` the ``1 - alpha / (k - 1)`` quantile of Student's t with ``n0 - 1`` degrees of
+freedom; in all ``k N``.
+
+Across plausible worlds (``--worlds N``: Latin hypercube over the base's
+``[uncertainties]``; ``--worlds-from FILE``: the worlds a calibration kept) the
+procedure runs in each world with the world's own seeds, and the result gives the
+share of worlds in which each option is selected. Runs go through the executors and
+the resumable run store (:mod:`.execution`); rounds depend only on the runs' numbers,
+so a rerun or another executor gives the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import ScenarioError
+from ..hashing import digest
+from ..metric_names import direction, flat_names
+from ..model.streams import replication_seed
+from .execution import Job, RunStore, execute, progress_bar, write_atomic
+
+
+# ------------------------------------------------------------------ the procedure
+
+def kn_h2(k: int, pcs: float, n0: int) -> float:
+    """KN's ``h**2`` for ``k`` options, the nominal probability of correct selection
+    ``pcs`` and a first stage of ``n0`` replications."""
+    alpha = 1.0 - pcs
+    eta = 0.5 * ((2.0 * alpha / (k - 1)) ** (-2.0 / (n0 - 1)) - 1.0)
+    return 2.0 * eta * (n0 - 1)
+
+
+def equal_allocation(s2: np.ndarray, delta: float, pcs: float, n0: int) -> int:
+    """Replications per option of the two-stage Bonferroni procedure with CRN (module
+    docstring) from the first-stage variances of the differences ``s2``."""
+    from scipy.stats import t
+
+    k = len(s2)
+    q = float(t.ppf(1.0 - (1.0 - pcs) / (k - 1), n0 - 1))
+    return int(max(n0, math.ceil(q * q * float(np.max(s2)) / delta ** 2)))
+
+
+class KN:
+    """The state of one KN selection (module docstring): feed it each option's value
+    per replication (:meth:`add`), ask what to run next (:meth:`wanted`), and read
+    :attr:`selected` once :attr:`done`. Values are signed so that higher is better."""
+
+    def __init__(self, labels: list[str], delta: float, pcs: float, n0: int = 10, batch: int = 1):
+        if len(labels) < 2:
+            raise ValueError("selection needs at least two options")
+        self.labels, self.delta, self.pcs, self.n0, self.batch = list(labels), delta, pcs, n0, max(1, batch)
+        self.h2 = kn_h2(len(labels), pcs, n0)
+        self.values: dict[str, list] = {a: [] for a in labels}
+        self.alive, self.r = list(labels), 0
+        self.eliminated: dict[str, dict] = {}
+        self.s2: Optional[np.ndarray] = None
+        self.selected: Optional[str] = None
+
+    @property
+    def done(self) -> bool:
+        return self.selected is not None
+
+    def wanted(self) -> list[tuple[str, int]]:
+        """The (option, replication) pairs to run next."""
+        if self.done:
+            return []
+        upto = self.n0 if self.r < self.n0 else self.r + self.batch
+        return [(a, r) for r in range(self.r, upto) for a in self.alive if len(self.values[a]) <= r]
+
+    def add(self, label: str, r: int, value: float) -> None:
+        vals = self.values[label]
+        vals.extend([None] * (r + 1 - len(vals)))
+        vals[r] = float(value)
+
+    def _have(self, r: int) -> bool:
+        return all(len(self.values[a]) > r and self.values[a][r] is not None for a in self.alive)
+
+    def advance(self) -> None:
+        """Take in every replication all survivors have, dropping options as KN says."""
+        if self.r < self.n0:
+            if not self._have(self.n0 - 1):
+                return
+            x = np.array([self.values[a][:self.n0] for a in self.labels], dtype=float)
+            self.s2 = np.array([[np.var(x[i] - x[j], ddof=1) for j in range(len(x))] for i in range(len(x))])
+            self.r = self.n0
+            self._screen()
+        while not self.done and self._have(self.r):
+            self.r += 1
+            self._screen()
+
+    def _mean(self, a: str) -> float:
+        return float(np.mean(self.values[a][:self.r]))
+
+    def _screen(self) -> None:
+        idx = {a: i for i, a in enumerate(self.labels)}
+        means = {a: self._mean(a) for a in self.alive}
+        out = []
+        for a in self.alive:
+            for b in self.alive:
+                if a != b and means[a] < means[b] - self._w(idx[a], idx[b]):
+                    out.append(a)
+                    self.eliminated[a] = {"at": self.r, "by": b}
+                    break
+        self.alive = [a for a in self.alive if a not in out]
+        if len(self.alive) == 1:
+            self.selected = self.alive[0]
+        elif self._closed():
+            self.selected = max(self.alive, key=lambda a: (means[a], -idx[a]))
+
+    def _w(self, i: int, j: int) -> float:
+        return max(0.0, self.delta / (2 * self.r) * (self.h2 * self.s2[i, j] / self.delta ** 2 - self.r))
+
+    def _closed(self) -> bool:
+        """Every survivor pair's continuation region has closed (all ``W`` are 0)."""
+        idx = [self.labels.index(a) for a in self.alive]
+        return all(self.r >= self.h2 * self.s2[i, j] / self.delta ** 2 for i in idx for j in idx if i != j)
+
+    def equal_allocation(self) -> Optional[int]:
+        return None if self.s2 is None else equal_allocation(self.s2, self.delta, self.pcs, self.n0)
+
+
+def kn_select(draw: Callable[[int, list[int]], list[float]], k: int, delta: float, pcs: float,
+              n0: int = 10, max_replications: int = 100000) -> tuple[int, dict[int, int]]:
+    """KN on a sampler: ``draw(r, options)`` gives replication ``r`` of the listed
+    options (higher is better; common random numbers are the sampler's business).
+    Returns the selected option and each option's replications."""
+    kn = KN([str(i) for i in range(k)], delta, pcs, n0)
+    while not kn.done:
+        want = kn.wanted()
+        if not want or max(r for _, r in want) >= max_replications:
+            raise RuntimeError("KN did not stop within max_replications")
+        by_r: dict[int, list[int]] = {}
+        for a, r in want:
+            by_r.setdefault(r, []).append(int(a))
+        for r, opts in sorted(by_r.items()):
+            for a, v in zip(opts, draw(r, opts)):
+                kn.add(str(a), r, v)
+        kn.advance()
+    return int(kn.selected), {int(a): len(v) for a, v in kn.values.items()}
+
+
+# ------------------------------------------------------------------ the study
+
+def check_spec(metric: str, delta: float, pcs: float, known: list[str], source: str = "select") -> None:
+    """One line for a bad metric, ``delta`` or ``pcs``."""
+    if metric not in known:
+        raise ScenarioError(source, "--metric", f"unknown metric {metric!r} (names look like "
+                            f"{known[4] if len(known) > 4 else 'CONSUMER.current.in_time'})")
+    try:
+        direction(metric)
+    except ScenarioError as exc:
+        raise ScenarioError(source, "--metric", exc.message) from None
+    if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
+        raise ScenarioError(source, "--delta", f"must be a positive number, the smallest difference worth "
+                            f"selecting for (got {delta!r})")
+    if not (isinstance(pcs, (int, float)) and 0 < pcs < 1):
+        raise ScenarioError(source, "--pcs", f"must be a probability between 0 and 1, exclusive (got {pcs!r})")
+
+
+class Selection:
+    """Options (``members``: the base first), a metric and a guarantee, in one world
+    (the scenarios as written) or across plausible worlds (module docstring)."""
+
+    def __init__(self, members: list, *, metric: str, delta: float, pcs: float, days: float, seed: int,
+                 n0: int = 5, worlds: Optional[list[dict]] = None, worlds_source: str = "",
+                 warmup_days: float = 0.0, batch: int = 1, space=None):
+        if len(members) < 2:
+            raise ScenarioError("select", "VARIANT", "give at least one variant besides the base")
+        base = members[0]
+        check_spec(metric, delta, pcs, flat_names(base.scenario.consumers, list(base.scenario.cells)))
+        if not 2 <= n0 <= 100000:
+            raise ScenarioError("select", "--n0", f"must be at least 2 (got {n0})")
+        self.members, self.metric, self.delta, self.pcs = members, metric, float(delta), float(pcs)
+        self.days, self.seed, self.n0, self.warmup_days, self.batch = days, seed, n0, warmup_days, batch
+        self.sign = direction(metric)
+        self.worlds, self.worlds_source, self.space = worlds, worlds_source, space
+        self.labels = [m.label for m in members]
+        self.name = "select-" + self.labels[0] + "-" + self.design()[:8]
+
+    def design(self) -> str:
+        return digest([[[m.label, m.data] for m in self.members], self.metric, self.delta, self.pcs, self.days,
+                       self.seed, self.n0, self.warmup_days, self.batch, self.worlds])
+
+    # -- jobs ----------------------------------------------------------------------
+    def _datas(self, w: Optional[int]) -> dict[str, dict]:
+        if w is None:
+            return {m.label: m.data for m in self.members}
+        base = self.members[0]
+        return {m.label: self.space.apply(m.data, self.worlds[w], m.source, self.space.held_by(m.data, base.data))
+                for m in self.members}
+
+    def _job(self, w: Optional[int], label: str, r: int, datas: dict) -> Job:
+        from .seeds import world_seed
+
+        m = self.members[self.labels.index(label)]
+        seed = replication_seed(self.seed, r) if w is None else world_seed(self.seed, w, r)
+        where = "" if w is None else f"@w{w}"
+        return Job.make(label + where, datas[label], m.source + ("" if w is None else f" (world {w})"), r, seed,
+                        self.days, self.warmup_days)
+
+    # -- running -------------------------------------------------------------------
+    def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
+            progress: bool = False) -> dict:
+        """Run (or resume) the selection; returns its result (module docstring)."""
+        from .decision_folder import claimed
+
+        with claimed(folder, self.name, self.design()) as where:
+            return self._run(where, n_jobs, dask, progress)
+
+    def _run(self, folder: Optional[Path], n_jobs, dask, progress) -> dict:
+        store = RunStore(folder) if folder is not None else None
+        started = time.perf_counter()
+        keys = [None] if self.worlds is None else list(range(len(self.worlds)))
+        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch) for w in keys}
+        datas = {w: self._datas(w) for w in keys}
+        bar = progress_bar(progress, 0, self.name)
+        try:
+            while any(not s.done for s in states.values()):
+                planned = [(w, a, r, self._job(w, a, r, datas[w])) for w, s in states.items() for a, r in s.wanted()]
+                rows = run_jobs([p[3] for p in planned], store, n_jobs, dask, bar)
+                for w, a, r, job in planned:
+                    states[w].add(a, r, self.sign * _value(rows[job.key], self.metric))
+                for s in states.values():
+                    s.advance()
+        finally:
+            if bar is not None:
+                bar.close()
+        result = self.result(states)
+        result["wall_time_s"] = round(time.perf_counter() - started, 3)
+        if folder is not None:
+            write_atomic(folder / "result.json", _json(result))
+            write_atomic(folder / "run.json", _json({"study": self.name, "argv": sys.argv[1:],
+                                                     "wall_time_s": result["wall_time_s"]}))
+        return result
+
+    def result(self, states: dict) -> dict:
+        """The selection as plain data (the contract of ``select --json``)."""
+        opts = {a: {"replications": 0, "mean": None, "selected_in": 0, "eliminated": []} for a in self.labels}
+        means: dict[str, list] = {a: [] for a in self.labels}
+        for w, s in states.items():
+            opts[s.selected]["selected_in"] += 1
+            for a in self.labels:
+                vals = [v for v in s.values[a] if v is not None]
+                opts[a]["replications"] += len(vals)
+                means[a].append(self.sign * float(np.mean(vals)))
+                if a in s.eliminated:
+                    opts[a]["eliminated"].append({"world": w, **s.eliminated[a]})
+        for a in self.labels:
+            opts[a]["mean"] = float(np.mean(means[a]))
+        counts = {a: opts[a]["selected_in"] for a in self.labels}
+        selected = max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
+        eq = sum(len(self.labels) * s.equal_allocation() for s in states.values())
+        out = {"selected": selected, "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
+               "better": "higher" if self.sign > 0 else "lower", "options": opts,
+               "equal_allocation_replications": eq,
+               "replications": sum(o["replications"] for o in opts.values()),
+               "procedure": {"name": "KN (Kim & Nelson 2001), common random numbers", "n0": self.n0,
+                             "h2": kn_h2(len(self.labels), self.pcs, self.n0),
+                             "equal_allocation": "two-stage Bonferroni with CRN (Clark & Yang 1986)"},
+               "days": self.days, "seed": self.seed, "worlds": None}
+        if self.worlds is not None:
+            out["worlds"] = _world_shares(counts, len(states), self.worlds_source)
+        return out
+
+
+def _world_shares(counts: dict[str, int], n: int, source: str) -> dict:
+    from scipy.stats import binomtest
+
+    shares = {a: k / n for a, k in counts.items()}
+    ci = {a: [float(c.low), float(c.high)] for a, k in counts.items()
+          for c in [binomtest(k, n).proportion_ci(0.95, method="wilson")]}
+    return {"count": n, "source": source, "share_selected": shares, "share_selected_ci95": ci}
+
+
+def _value(row: dict, metric: str) -> float:
+    v = row.get(metric)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        raise ScenarioError("select", "--metric", f"{metric!r} has no value in a run of {row.get('label')!r} "
+                            "(no event of its kind reached the consumer); choose another metric or more days")
+    return float(v)
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj, indent=2, default=str) + "\n"
+
+
+def run_jobs(jobs: list[Job], store: Optional[RunStore], n_jobs, dask, bar) -> dict[str, dict]:
+    """Each job's row by key: from the store when it holds a sound record, else run
+    (once per key) and stored."""
+    got: dict[str, dict] = {}
+    todo = []
+    for job in jobs:
+        row = store.load(job) if store is not None and store.has(job) else None
+        if row is not None:
+            got[job.key] = row
+        elif job.key not in {j.key for j in todo}:
+            todo.append(job)
+
+    def keep(job, row):
+        got[job.key] = row
+        if store is not None:
+            store.save(job, row)
+
+    if bar is not None:
+        bar.total = (bar.total or 0) + len(todo)
+        bar.refresh()
+    execute(todo, keep, n_jobs=n_jobs, dask=dask, progress=bar)
+    return got
+
+
+# ------------------------------------------------------------------ worlds
+
+def plausible_worlds(base, n: Optional[int], path: Optional[Path], seed: int, sampling: str = "lhs"):
+    """The worlds to decide in: ``None`` (the scenario as written) when neither ``n`` nor
+    ``path``; else ``(worlds, space, source)``, the worlds from a calibration's worlds file
+    (:func:`reporting_sim.study.worlds.read_worlds`) or ``n`` drawn by ``sampling``."""
+    from ..scenario.uncertainties import Space
+
+    if n is None and path is None:
+        return None, None, ""
+    if n is not None and path is not None:
+        raise ScenarioError(str(path), "--worlds-from", "give --worlds or --worlds-from, not both")
+    if not base.scenario.uncertainties:
+        raise ScenarioError(base.source, "uncertainties", "the base scenario has no [uncertainties] table: no "
+                            "plausible worlds to draw")
+    space = Space(base.data, base.scenario)
+    if path is None:
+        return space.worlds(n, seed, sampling), space, f"{sampling} ({n} worlds, seed {seed})"
+    try:
+        from .worlds import read_worlds
+    except ImportError:
+        raise ScenarioError(str(path), "--worlds-from", "reading a worlds file needs the calibration's reader "
+                            "(reporting_sim.study.worlds), which this version does not have") from None
+    frame = read_worlds(path, space)
+    return [{p: _plain(row[p]) for p in space.paths} for _, row in frame.iterrows()], space, str(path)
+
+
+def _plain(value):
+    """A value of a worlds file as plain Python (numpy scalars become numbers)."""
+    return value.item() if hasattr(value, "item") else value
