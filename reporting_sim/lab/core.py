@@ -140,8 +140,12 @@ def variant_toml(data: dict, note: str = "") -> str:
 
 
 def resolve(base_data: dict, variant: dict, source: str = "lab settings"):
-    """The changed scenario: ``variant`` applied to ``base_data``, validated."""
+    """The changed scenario: ``variant`` applied to ``base_data``, validated. As when a
+    variant file is loaded, the base's ``[uncertainties]`` go: a what-if is a point
+    (robustness draws worlds from the base), and a bound the variant moves past (a
+    faster accreditation) is no error."""
     data = variants.apply(copy.deepcopy(variant), source, copy.deepcopy(base_data))
+    data.pop("uncertainties", None)
     return data, scenario_mod.parse(copy.deepcopy(data), source)
 
 

@@ -16,8 +16,9 @@ class sees is what the numbers count. No web framework; plain lists for JSON.
 * ``counters``: per consumer, each event of its area of interest with the hour its
   outcome is settled: ``in time`` and ``late`` when it could act (``act_h``), ``lost``
   (never observed, never reported, withheld, not shared) at the end of the event's
-  shelf life; counted up to the clock they give, at the end, exactly the ledger's
-  outcomes (events still in flight at the end are not counted).
+  shelf life, and at the latest when the run ends; counted up to the clock they give,
+  at the end, exactly the ledger's outcomes (events still in flight at the end are not
+  counted).
 """
 
 from __future__ import annotations
@@ -85,10 +86,13 @@ def meetings(sc, hours: float) -> list[dict]:
 
 
 def settled_at(row, end: float) -> float:
-    """The hour an (event, consumer) outcome is settled (see the module docstring)."""
+    """The hour an (event, consumer) outcome is settled (see the module docstring); at
+    the latest the end of the run (a meeting after it still counts what arrived)."""
     if row.outcome in ("in_time", "late"):
-        return float(row.act_h if row.act_h == row.act_h else row.arrival_h)
-    return min(float(row.t_h + row.shelf_life_h), end)
+        t = float(row.act_h if row.act_h == row.act_h else row.arrival_h)
+    else:
+        t = float(row.t_h + row.shelf_life_h)
+    return min(t, end)
 
 
 def counters(rec, sc) -> list[dict]:

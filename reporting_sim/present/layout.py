@@ -122,13 +122,17 @@ def layers(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> 
     """Each name's layer: the longest path to it from a root over ``edges``, back edges
     of cycles (found by a depth-first search from the roots) left out. Of a pair of
     nodes linked both ways, the link that points up is the one that makes the fewest
-    layers (the first :data:`MAX_TRIED` pairs are tried both ways), so the diagram is
-    as short as the links allow."""
+    layers (the first :data:`MAX_TRIED` pairs are tried both ways; a choice that leaves
+    a node with no link into it is not taken), so the diagram is as short as the links
+    allow."""
     pairs = sorted({tuple(sorted(e)) for e in edges if (e[1], e[0]) in set(edges) and e[0] != e[1]})[:MAX_TRIED]
     best: Optional[tuple[int, dict]] = None
     for choice in itertools.product((0, 1), repeat=len(pairs)):
         drop = {p if c == 0 else (p[1], p[0]) for p, c in zip(pairs, choice)}
-        layer = _longest(names, [e for e in edges if e not in drop], roots)
+        kept = [e for e in edges if e not in drop]
+        if best is not None and not {b for _, b in drop} <= {b for _, b in kept}:
+            continue  # a node fed only by the dropped link would float to the top
+        layer = _longest(names, kept, roots)
         depth = max(layer.values(), default=0)
         if best is None or depth < best[0]:
             best = (depth, layer)

@@ -32,13 +32,24 @@ def ui_panel(lab: Lab):
             ui.input_select("exercise", "question", choices={e.key: e.title for e in exs}),
             ui.input_numeric("teams", "teams", value=4, min=1, max=MAX_TEAMS), col_widths=(9, 3)),
         ui.output_ui("exercise_text"),
-        ui.output_ui("team_inputs"),
+        team_rows(),
         ui.input_task_button("exercise_run", "Run, and show the predictions against the result"),
         ui.div(ui.output_ui("exercise_progress"), class_="progress-line"),
         ui.output_ui("exercise_result"),
         ui.download_button("exercise_csv", "Download the class record (CSV)"),
         note("The class record holds one row per team and run: the prediction, the result with its 95% "
              "interval, the error, and the runs that gave the result."))
+
+
+def team_rows() -> ui.Tag:
+    """A name and a prediction box per team, as many shown as there are teams (all on
+    the page from the start: nothing typed is lost when the number changes)."""
+    rows = [ui.panel_conditional(f"input.teams >= {i}",
+                                 ui.div(ui.input_text(f"team_name_{i}", None, value=f"Team {i}"),
+                                        ui.input_text(f"team_pred_{i}", None, value="",
+                                                      placeholder="predicted change"), class_="team-row"))
+            for i in range(1, MAX_TEAMS + 1)]
+    return ui.div(*rows, class_="teams")
 
 
 def server(input, output, lab: Lab, shared: Shared) -> None:
@@ -68,19 +79,6 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
     def n_teams() -> int:
         n = input.teams()
         return max(1, min(MAX_TEAMS, int(n))) if isinstance(n, (int, float)) and math.isfinite(n) else 1
-
-    @render.ui
-    def team_inputs():
-        rows = []
-        for i in range(1, n_teams() + 1):
-            with reactive.isolate():
-                name = input[f"team_name_{i}"]() if f"team_name_{i}" in input else f"Team {i}"
-                pred = input[f"team_pred_{i}"]() if f"team_pred_{i}" in input else ""
-            rows.append(ui.div(ui.input_text(f"team_name_{i}", None, value=name or f"Team {i}"),
-                               ui.input_text(f"team_pred_{i}", None, value=pred or "",
-                                             placeholder=f"change in {exercises.unit(current().measure)}"),
-                               class_="team-row"))
-        return ui.div(*rows, class_="teams")
 
     def predictions() -> dict[str, float]:
         out = {}
