@@ -55,6 +55,7 @@ class Lab:
                   width=900, height=500, legend=False)
         graph.diff(self.drawn_against, self.base_sc).lines(self.drawn_against, self.base_sc)
         self.traced("base", self.base_sc, days, seed)
+        _read_sources()
 
     @staticmethod
     def of(scenario: str, *, variants_dir=None, days: float = 60.0, replications: int = 6) -> "Lab":
@@ -88,3 +89,18 @@ class Shared:
     run: object = None  # calc: the what-if's checked RunSettings, or an error line
     pairs: object = None  # reactive value: rows so far of the paired runs, and their settings
     extra: dict = field(default_factory=dict)
+
+
+def _read_sources() -> None:
+    """Read the source of every loaded module once: the web framework names each
+    reactive value it makes from the source line that makes it (``inspect.stack``),
+    which reads those files; read now, the first session does not wait for it."""
+    import inspect
+    import linecache
+    import sys
+
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if path and path.endswith(".py"):
+            linecache.getlines(path)
+    inspect.stack()  # fills inspect's map of files to modules

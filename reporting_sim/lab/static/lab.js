@@ -230,6 +230,7 @@
     meetings(s, t);
     if (lab.follow) states(s, t);
     hideRest(s);
+    s.shapes = s.used.circle + s.used.rect + s.used.path;
     return shown;
   }
 
@@ -312,15 +313,17 @@
   }
 
   function draw(force) {
-    var t = lab.t, shown = 0, now = [];
+    var t = lab.t, shown = 0, shapes = 0, now = [];
     for (var side in lab.sides) {
       var s = lab.sides[side];
       s.side = side;
       if (!s.svg) bind(side);
       shown += drawSide(s, t);
+      shapes += s.shapes || 0;
       (s.now || []).forEach(function (m) { if (now.indexOf(m) < 0) now.push(m); });
     }
-    lab.drawn = shown;
+    lab.drawn = shown;  // reports in flight on both sides (moving, waiting, held, worked on, queued)
+    lab.shapes = shapes;  // marks on the page (a queue's stack shows at most 40)
     var c = $("clock"); if (c) c.textContent = clockText(t);
     var ts = performance.now();
     if (force || ts - lab.lastCount > 120) {
