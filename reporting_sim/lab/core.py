@@ -174,11 +174,9 @@ def knob_value(key: str, raw, like, label: str):
     is the scenario schema's to say (:func:`resolve`)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ScenarioError("lab settings", label, "enter a value")
-    if isinstance(like, bool) or isinstance(like, str):
-        return raw
-    if isinstance(raw, float) and isinstance(like, int) and raw.is_integer():
+    if type(like) is int and isinstance(raw, float) and raw.is_integer():
         return int(raw)  # 3.0 analysts are 3; 2.5 stay 2.5 for the schema to refuse
-    if isinstance(like, float) and isinstance(raw, int):
+    if type(like) is float and type(raw) is int:
         return float(raw)
     return raw
 
@@ -386,6 +384,22 @@ def _consumer_states(t: float, knows: dict, states: dict[str, str]) -> None:
             states[c] = "knows"
 
 
+def _knows(led) -> tuple[dict, dict]:
+    """Per consumer of one event: ``(first arrival, could act)`` where it arrived, and
+    its outcome."""
+    rows = list(led.itertuples(index=False))
+    knows = {str(r.consumer): (float(r.arrival_h), float(r.act_h)) for r in rows if r.arrival_h == r.arrival_h}
+    return knows, {str(r.consumer): str(r.outcome) for r in rows}
+
+
+def _moments(t_ev: float, steps: list, knows: dict) -> list[float]:
+    """Every moment a step begins or ends, a consumer knows or can act."""
+    times = {t_ev} | {s[2] for s in steps} | {s[3] for s in steps}
+    for arr, act in knows.values():
+        times |= {arr, act} if act == act else {arr}
+    return sorted(times)
+
+
 def replay(rec, sc, event_id: int) -> dict:
     """Frames of one event: at each moment a step begins or ends, which nodes have
     seen a report (``reached``), which hold one now (``holding``), which links carry
@@ -393,22 +407,18 @@ def replay(rec, sc, event_id: int) -> dict:
     steps = event_steps(rec, event_id)
     ev = rec.events.set_index("event_id").loc[event_id]
     t_ev = float(ev["t_h"])
-    led = rec.ledger[rec.ledger["event_id"] == event_id]
-    knows = {str(r.consumer): (float(r.arrival_h), float(r.act_h)) for r in led.itertuples(index=False)
-             if r.arrival_h == r.arrival_h}
-    outcome = {str(r.consumer): str(r.outcome) for r in led.itertuples(index=False)}
-    times = {t_ev} | {s[2] for s in steps} | {s[3] for s in steps} | {a for a, _ in knows.values()} | \
-        {b for _, b in knows.values() if b == b}
+    knows, outcome = _knows(rec.ledger[rec.ledger["event_id"] == event_id])
+    times = _moments(t_ev, steps, knows)
     meetings = sorted({sc.nodes[c].acts_at for c in knows if c in sc.nodes and sc.nodes[c].acts_at})
     frames = []
-    for t in sorted(times):
+    for t in times:
         states, links = _step_states(t, steps)
         _consumer_states(t, knows, states)
         frames.append({"t_h": t, "states": states, "links": sorted(links)})
     return {"event_id": int(event_id), "t_h": t_ev, "kind": str(ev["kind"]), "family": str(ev["family"]),
             "sector": str(ev["sector"]), "deadline_h": t_ev + float(ev["shelf_life_h"]), "frames": frames,
             "knows": knows, "outcome": outcome,
-            "meetings": {m: meeting_times(sc, m, t_ev, max(times)) for m in meetings}}
+            "meetings": {m: meeting_times(sc, m, t_ev, times[-1]) for m in meetings}}
 
 
 # --------------------------------------------------------------------- ceilings
@@ -445,12 +455,15 @@ def ceiling_stages(result: dict, family: str = "current") -> dict[str, list[tupl
     out: dict[str, list[tuple[str, float]]] = {}
     for name, block in (result.get("consumers") or {}).items():
         fam = (block or {}).get(family)
-        if not isinstance(fam, dict) or not isinstance(fam.get("in_time"), (int, float)):
-            continue
-        stages = [("today", float(fam["in_time"]))]
-        for stage, v in (fam.get("ceilings") or {}).items():
-            v = v.get("in_time") if isinstance(v, dict) else v
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                stages.append((str(stage), float(v)))
-        out[str(name)] = stages
+        if isinstance(fam, dict) and _number(fam.get("in_time")):
+            out[str(name)] = [("today", float(fam["in_time"]))] + _stages(fam.get("ceilings") or {})
     return out
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _stages(ceilings: dict) -> list[tuple[str, float]]:
+    got = [(str(stage), v.get("in_time") if isinstance(v, dict) else v) for stage, v in ceilings.items()]
+    return [(stage, float(v)) for stage, v in got if _number(v)]

@@ -177,20 +177,27 @@ def view(sc, collapsed=(), extra_nodes=(), extra_edges=()) -> View:
     """The boxes of ``sc``'s network with the groups named in ``collapsed`` closed
     (``extra_nodes`` / ``extra_edges``: a base's nodes and links a variant removed)."""
     every = unit_groups(sc)
-    first = [n for g in every for n in g.members]  # the field sector by sector, as the groups hold it
-    nodes = list(dict.fromkeys(first + list(sc.nodes))) + [n for n in extra_nodes if n not in sc.nodes]
+    nodes = _box_order(sc, every, extra_nodes)
     groups = {g.key: g for g in every if g.key in set(collapsed)}
     owner = {n: n for n in nodes}
     for g in groups.values():
         owner.update(dict.fromkeys(g.members, g.key))
     names = list(dict.fromkeys(owner[n] for n in nodes))
-    edges: list[tuple[str, str]] = []
-    for a, b in _edges(sc) + [e for e in extra_edges if e[0] in owner and e[1] in owner]:
-        pair = (owner[a], owner[b])
-        if pair[0] != pair[1] and pair not in edges:
-            edges.append(pair)
-    roots = [n for n in names if n in groups or n in sc.collectors]
-    return View(names, owner, groups, edges, roots)
+    edges = _box_edges(owner, _edges(sc) + list(extra_edges))
+    return View(names, owner, groups, edges, [n for n in names if n in groups or n in sc.collectors])
+
+
+def _box_order(sc, groups: list[Group], extra_nodes) -> list[str]:
+    """Every node, the field first sector by sector (as the groups hold it), then the
+    rest in the scenario's order, then a base's nodes a variant removed."""
+    return list(dict.fromkeys([n for g in groups for n in g.members] + list(sc.nodes) + list(extra_nodes)))
+
+
+def _box_edges(owner: dict[str, str], edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The edges between boxes, once each (none within a closed group; none to a node
+    not drawn)."""
+    pairs = [(owner[a], owner[b]) for a, b in edges if a in owner and b in owner]
+    return list(dict.fromkeys(p for p in pairs if p[0] != p[1]))
 
 
 def _edges(sc) -> list[tuple[str, str]]:
@@ -246,15 +253,20 @@ class Changes:
         for n in sorted(self.changed_nodes):
             for path, a, b in _dict_diff(_node_data(base, n), _node_data(changed, n)):
                 out.append(f"~ {base.node_type(n)}s.{n}.{path}: {_short(a)} -> {_short(b)}")
-        out += [f"+ link {k[0]} -> {k[1]}" + (f" ({k[2]})" if k[2] != "report" else "")
-                + (f" at {k[3]}" if k[3] else "") for k in sorted(self.added_links)]
-        out += [f"- link {k[0]} -> {k[1]}" + (f" at {k[3]}" if k[3] else "") for k in sorted(self.removed_links)]
+        out += [f"+ link {k[0]} -> {k[1]}{_channel_note(k)}{_at(k)}" for k in sorted(self.added_links)]
+        out += [f"- link {k[0]} -> {k[1]}{_at(k)}" for k in sorted(self.removed_links)]
         for k in sorted(self.changed_links):
-            a = _link_data(base, k)
-            b = _link_data(changed, k)
-            for path, x, y in _dict_diff(a, b):
+            for path, x, y in _dict_diff(_link_data(base, k), _link_data(changed, k)):
                 out.append(f"~ link {k[0]} -> {k[1]}: {path}: {_short(x)} -> {_short(y)}")
         return out + self.other
+
+
+def _channel_note(key: tuple) -> str:
+    return f" ({key[2]})" if key[2] != "report" else ""
+
+
+def _at(key: tuple) -> str:
+    return f" at {key[3]}" if key[3] else ""
 
 
 def _node_data(sc, name: str) -> dict:
@@ -289,8 +301,7 @@ def diff(base, changed) -> Changes:
     bn, cn = set(base.nodes), set(changed.nodes)
     ch.added_nodes = cn - bn
     ch.removed_nodes = bn - cn
-    ch.changed_nodes = {n for n in bn & cn if base.node_type(n) == changed.node_type(n)
-                        and _node_data(base, n) != _node_data(changed, n)}
+    ch.changed_nodes = {n for n in bn & cn if _node_changed(base, changed, n)}
     bl = {_link_key(k): k for k in base.active_links}
     cl = {_link_key(k): k for k in changed.active_links}
     ch.added_links = set(cl) - set(bl)
@@ -298,17 +309,22 @@ def diff(base, changed) -> Changes:
     ch.changed_links = {k for k in set(bl) & set(cl) if bl[k] != cl[k]}
     for section in ("scenario", "kinds", "sources", "meetings", "switches", "pools", "boards", "mechanisms",
                     "metrics"):
-        a = getattr(base, section)
-        b = getattr(changed, section)
-        a = a.model_dump(mode="json") if hasattr(a, "model_dump") else {k: v.model_dump(mode="json")
-                                                                        for k, v in a.items()}
-        b = b.model_dump(mode="json") if hasattr(b, "model_dump") else {k: v.model_dump(mode="json")
-                                                                        for k, v in b.items()}
-        for path, x, y in _dict_diff(a, b, section):
-            if path in ("scenario.name", "scenario.description"):
-                continue
-            ch.other.append(f"~ {path}: {_short(x)} -> {_short(y)}")
+        for path, x, y in _dict_diff(_section(base, section), _section(changed, section), section):
+            if path not in ("scenario.name", "scenario.description"):
+                ch.other.append(f"~ {path}: {_short(x)} -> {_short(y)}")
     return ch
+
+
+def _node_changed(base, changed, name: str) -> bool:
+    return base.node_type(name) == changed.node_type(name) and _node_data(base, name) != _node_data(changed, name)
+
+
+def _section(sc, section: str) -> dict:
+    """A top-level section of a scenario as plain data (a table, or a table of tables)."""
+    got = getattr(sc, section)
+    if hasattr(got, "model_dump"):
+        return got.model_dump(mode="json")
+    return {k: v.model_dump(mode="json") for k, v in got.items()}
 
 
 # ------------------------------------------------------------------------ SVG
@@ -333,23 +349,26 @@ def svg(sc, base=None, states: Optional[dict[str, str]] = None, active_links: Op
     removed_links = sorted(ch.removed_links)
     v = view(sc, collapsed, sorted(ch.removed_nodes), [(k[0], k[1]) for k in removed_links])
     st = style or Style.for_width(width)
-    top = st.line + 8 if legend else 0.0
-    lay = _arrange(sc, v, st, width, height, base, top)
+    lay = _arrange(sc, v, st, width, height, base, st.line + 8 if legend else 0.0)
     plan, run = run_links(sc)
     d = _Drawing(sc, base, ch, lay, plan, states or {}, active_links or set(), v, uid,
                  {n: g.key for g in unit_groups(sc) for n in g.members})
     foot = _legend(lay, uid) if legend else ("", 0.0)
-    out = _svg_head(sc, lay, title, uid, foot[1], legend)
+    out = _svg_head(sc, lay, title, uid, foot[1], legend) + _body(d, run, removed_links)
+    return "\n".join(out + [foot[0], "</svg>"])
+
+
+def _body(d: _Drawing, run: list, removed_links: list) -> list[str]:
+    """The links (those of the run, then those the variant removed), then the boxes."""
+    out: list[str] = []
     drawn: set = set()
-    for lk, lp in zip(sc.active_links, run):
+    for lk, lp in zip(d.sc.active_links, run):
         out += _svg_link(d, lk, False, lp, drawn)
     for k in removed_links:
         out += _svg_link(d, k, True, None, drawn)
-    for name, (x, y) in lay.pos.items():
-        out += _svg_group(d, name, x, y) if name in v.groups else _svg_node(d, name, x, y)
-    out.append(foot[0])
-    out.append("</svg>")
-    return "\n".join(out)
+    for name, (x, y) in d.lay.pos.items():
+        out += _svg_group(d, name, x, y) if name in d.view.groups else _svg_node(d, name, x, y)
+    return out
 
 
 def _arrange(sc, v: View, st: Style, width, height, base, top: float) -> Layout:
@@ -416,13 +435,21 @@ def _point(c: tuple[float, ...], t: float) -> tuple[float, float]:
     return (sum(k[i] * c[2 * i] for i in range(4)), sum(k[i] * c[2 * i + 1] for i in range(4)))
 
 
-def _svg_link(d: _Drawing, lk, removed: bool, lp, drawn: set) -> list[str]:
-    """One link (``lk``: a scenario link, or the key of a link the variant removed;
-    ``lp``: its plan) as a curve from box to box, with a clock mark where it waits for
-    a meeting; links that a closed group makes one are drawn once."""
+def _link_parts(d: _Drawing, lk, removed: bool, lp) -> tuple:
+    """``(key, from box, to box, channel, meeting)`` of a link (``lk``: a scenario link,
+    or the key of a link the variant removed; ``lp``: its plan)."""
     key = lk if removed else _link_key(lk)
-    src, dst = d.view.owner.get(key[0]), d.view.owner.get(key[1])
-    kind, meeting = (key[2], key[3]) if removed else (channel(d.sc, lk), (lp.meeting if lp is not None else lk.meeting) or "")
+    if removed:
+        kind, meeting = key[2], key[3]
+    else:
+        kind, meeting = channel(d.sc, lk), (lp.meeting if lp is not None else lk.meeting) or ""
+    return key, d.view.owner.get(key[0]), d.view.owner.get(key[1]), kind, meeting
+
+
+def _svg_link(d: _Drawing, lk, removed: bool, lp, drawn: set) -> list[str]:
+    """One link as a curve from box to box, with a clock mark where it waits for a
+    meeting; links that a closed group makes one are drawn once."""
+    key, src, dst, kind, meeting = _link_parts(d, lk, removed, lp)
     if src is None or dst is None or src == dst or (src, dst, kind, meeting, removed) in drawn:
         return []
     drawn.add((src, dst, kind, meeting, removed))
@@ -430,21 +457,29 @@ def _svg_link(d: _Drawing, lk, removed: bool, lp, drawn: set) -> list[str]:
     cls, colour, marker, dash, width = _link_style(d, lk, key, kind, removed, idle)
     c = _curve(d.lay, src, dst)
     path = f"M{c[0]:.1f},{c[1]:.1f} C{c[2]:.1f},{c[3]:.1f} {c[4]:.1f},{c[5]:.1f} {c[6]:.1f},{c[7]:.1f}"
-    tip = f"{_name(d, key[0])} → {_name(d, key[1])} ({kind}{', at ' + meeting.replace('_', ' ') if meeting else ''}" \
-          f"{', removed' if removed else ''}{'; ' + idle if idle else ''})"
+    tip = _link_tip(d, key, kind, meeting, removed, idle)
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     out = [f'<g class="{" ".join(cls)}" data-from="{escape(src)}" data-to="{escape(dst)}" '
            f'data-meeting="{escape(meeting)}" data-curve="{" ".join(f"{x:.1f}" for x in c)}">'
            f"<title>{escape(tip)}</title>"
            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}"{dash_attr} '
            f'marker-end="url(#{d.uid}arrow-{marker})"/>']
-    if meeting:  # a link that waits for a meeting: a clock mark at its middle
-        mx, my = _point(c, 0.5)
-        out.append(f'<circle class="meeting-mark" cx="{mx:.1f}" cy="{my:.1f}" r="7" fill="#fff" '
-                   f'stroke="{MEETING_COLOUR}" stroke-width="2"/><path d="M{mx:.1f},{my - 4:.1f} L{mx:.1f},{my:.1f} '
-                   f'L{mx + 3.5:.1f},{my:.1f}" stroke="{MEETING_COLOUR}" stroke-width="1.6" fill="none"/>')
+    if meeting:
+        out.append(_meeting_mark(*_point(c, 0.5)))
     out.append("</g>")
     return out
+
+
+def _link_tip(d: _Drawing, key: tuple, kind: str, meeting: str, removed: bool, idle: str) -> str:
+    notes = [kind] + ([f"at {meeting.replace('_', ' ')}"] if meeting else []) + (["removed"] if removed else [])
+    return f"{_name(d, key[0])} → {_name(d, key[1])} ({', '.join(notes)}{'; ' + idle if idle else ''})"
+
+
+def _meeting_mark(mx: float, my: float) -> str:
+    """A clock at the middle of a link that waits for a meeting."""
+    return (f'<circle class="meeting-mark" cx="{mx:.1f}" cy="{my:.1f}" r="7" fill="#fff" stroke="{MEETING_COLOUR}" '
+            f'stroke-width="2"/><path d="M{mx:.1f},{my - 4:.1f} L{mx:.1f},{my:.1f} L{mx + 3.5:.1f},{my:.1f}" '
+            f'stroke="{MEETING_COLOUR}" stroke-width="1.6" fill="none"/>')
 
 
 def _name(d: _Drawing, name: str) -> str:
@@ -460,20 +495,21 @@ def _link_style(d: _Drawing, lk, key: tuple, kind: str, removed: bool, idle: str
     if idle:
         cls.append("idle")
         colour, marker, dash = IDLE_COLOUR, "idle", "1,4"
-    if removed:
-        cls.append("removed")
-        colour, marker, dash = CHANGE_COLOUR, "change", "4,5"
-    elif key in d.ch.added_links or key in d.ch.changed_links:
-        cls.append("added" if key in d.ch.added_links else "changed")
-        colour, marker, width = CHANGE_COLOUR, "change", 3.0
+    change = "removed" if removed else _link_change(d, key)
+    if change:
+        cls.append(change)
+        colour, marker = CHANGE_COLOUR, "change"
+        dash, width = ("4,5", width) if removed else (dash, 3.0)
     if (key[0], key[1]) in d.active_links:
         cls.append("active")
         colour, marker, width = ACTIVE_COLOUR, "active", 3.6
-    if not removed and lk.informal:
-        cls.append("informal")
-    if not removed and lk.pull:
-        cls.append("pull")
+    if not removed:
+        cls += [c for c in ("informal", "pull") if getattr(lk, c)]
     return cls, colour, marker, dash, width
+
+
+def _link_change(d: _Drawing, key: tuple) -> str:
+    return "added" if key in d.ch.added_links else "changed" if key in d.ch.changed_links else ""
 
 
 def _box_attrs(d: _Drawing, name: str, x: float, y: float) -> str:

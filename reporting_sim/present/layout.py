@@ -125,18 +125,27 @@ def layers(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> 
     layers (the first :data:`MAX_TRIED` pairs are tried both ways; a choice that leaves
     a node with no link into it is not taken), so the diagram is as short as the links
     allow."""
-    pairs = sorted({tuple(sorted(e)) for e in edges if (e[1], e[0]) in set(edges) and e[0] != e[1]})[:MAX_TRIED]
-    best: Optional[tuple[int, dict]] = None
-    for choice in itertools.product((0, 1), repeat=len(pairs)):
-        drop = {p if c == 0 else (p[1], p[0]) for p, c in zip(pairs, choice)}
+    tried = []
+    for i, drop in enumerate(_choices(edges)):
         kept = [e for e in edges if e not in drop]
-        if best is not None and not {b for _, b in drop} <= {b for _, b in kept}:
-            continue  # a node fed only by the dropped link would float to the top
-        layer = _longest(names, kept, roots)
-        depth = max(layer.values(), default=0)
-        if best is None or depth < best[0]:
-            best = (depth, layer)
-    return best[1] if best is not None else {}
+        if i == 0 or _all_fed(drop, kept):  # a node fed only by a dropped link would float to the top
+            layer = _longest(names, kept, roots)
+            tried.append((max(layer.values(), default=0), i, layer))
+    return min(tried)[2]
+
+
+def _all_fed(drop: set, kept: list[tuple[str, str]]) -> bool:
+    """Whether every node a dropped link led to still has a link into it."""
+    return {b for _, b in drop} <= {b for _, b in kept}
+
+
+def _choices(edges: list[tuple[str, str]]):
+    """For the first :data:`MAX_TRIED` two-way pairs, every way of dropping one link of
+    each (the set of links dropped)."""
+    both = set(edges)
+    pairs = sorted({tuple(sorted(e)) for e in edges if (e[1], e[0]) in both and e[0] != e[1]})[:MAX_TRIED]
+    for choice in itertools.product((0, 1), repeat=len(pairs)):
+        yield {p if c == 0 else (p[1], p[0]) for p, c in zip(pairs, choice)}
 
 
 def _longest(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> dict[str, int]:
@@ -184,11 +193,7 @@ def order_rows(names: list[str], layer: dict[str, int], edges: list[tuple[str, s
     rows: dict[int, list[str]] = {}
     for n in names:
         rows.setdefault(layer[n], []).append(n)
-    preds: dict[str, list[str]] = {n: [] for n in names}
-    succs: dict[str, list[str]] = {n: [] for n in names}
-    for a, b in edges:
-        preds[b].append(a)
-        succs[a].append(b)
+    preds, succs = _neighbours(names, edges)
     index = {n: float(i) for row in rows.values() for i, n in enumerate(row)}
     depth = max(rows) if rows else 0
     for sweep in range(sweeps):
@@ -196,6 +201,15 @@ def order_rows(names: list[str], layer: dict[str, int], edges: list[tuple[str, s
         for k in (range(1, depth + 1) if down else range(depth - 1, 0, -1)):
             _sort_row(rows.get(k, []), preds if down else succs, index)
     return dict(sorted(rows.items()))
+
+
+def _neighbours(names: list[str], edges: list[tuple[str, str]]) -> tuple[dict, dict]:
+    preds: dict[str, list[str]] = {n: [] for n in names}
+    succs: dict[str, list[str]] = {n: [] for n in names}
+    for a, b in edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    return preds, succs
 
 
 def _sort_row(row: list[str], nbrs: dict[str, list[str]], index: dict[str, float]) -> None:
@@ -243,26 +257,39 @@ def arrange(names: list[str], edges: list[tuple[str, str]], roots: list[str],
     layer fit in one row of ``width`` where it can."""
     layer = layers(names, edges, roots)
     rows = order_rows(names, layer, edges)
-    if width:
-        most = max((len(r) for r in rows.values()), default=1)
-        per = (width - 2 * st.margin - st.gap_x * (most - 1)) / most - 2 * st.pad_x
-        st = replace(st, line_em=min(16.0, max(st.line_em, per / st.font)))
+    st = _fit_lines(st, rows, width)
     boxes = {n: box(label, st, extra) for n, (label, extra) in labels.items()}
     widest = max((sum(boxes[n].w for n in r) + st.gap_x * (len(r) - 1) for r in rows.values()), default=0.0)
     room = max(width - 2 * st.margin, max(b.w for b in boxes.values())) if width else widest
     cut = {k: _split(r, boxes, room, st.gap_x) for k, r in rows.items()}
     top += st.font + 4  # room for the gate badges above the first row
     gap_y = _layer_gap(cut, boxes, st, height, top)
+    pos, bottom = _place(cut, boxes, st, room, st.margin + top, gap_y)
+    return Layout(pos, layer, room + 2 * st.margin, max(bottom + st.margin, height or 0.0), boxes, st)
+
+
+def _fit_lines(st: Style, rows: dict[int, list[str]], width: Optional[float]) -> Style:
+    """The style with label lines as wide as the widest layer allows in ``width``."""
+    if not width:
+        return st
+    most = max((len(r) for r in rows.values()), default=1)
+    per = (width - 2 * st.margin - st.gap_x * (most - 1)) / most - 2 * st.pad_x
+    return replace(st, line_em=min(16.0, max(st.line_em, per / st.font)))
+
+
+def _place(cut: dict[int, list[list[str]]], boxes: dict[str, Box], st: Style, room: float, y: float,
+           gap_y: float) -> tuple[dict[str, tuple[float, float]], float]:
+    """Centres of the boxes, row by row from ``y``; and the bottom of the last row."""
     pos: dict[str, tuple[float, float]] = {}
-    y = st.margin + top
-    for k, parts in cut.items():
+    bottom = y
+    for parts in cut.values():
         for i, part in enumerate(parts):
             h = max(boxes[n].h for n in part)
             for n, x in _spread(part, boxes, st.margin, room, st.gap_x).items():
                 pos[n] = (x, y + h / 2)
-            y += h + (st.row_gap if i < len(parts) - 1 else gap_y)
-    total_h = y - gap_y + st.margin
-    return Layout(pos, layer, room + 2 * st.margin, max(total_h, height or 0.0), boxes, st)
+            bottom = y + h
+            y = bottom + (st.row_gap if i < len(parts) - 1 else gap_y)
+    return pos, bottom
 
 
 def _layer_gap(cut: dict[int, list[list[str]]], boxes: dict[str, Box], st: Style, height: Optional[float],

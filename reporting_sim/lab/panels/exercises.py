@@ -65,28 +65,41 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
 
     @render.ui
     def exercise_text():
-        ex = current()
-        what = f"the shipped variant {ex.variant}" if ex.variant else ""
-        if ex.set:
-            what += (" and " if what else "") + ", ".join(f"{k} = {v}" for k, v in ex.set.items())
-        u = exercises.unit(ex.measure)
-        return ui.div(ui.h4(ex.question), note(ex.study),
-                      note(f"Settings: {what}. Runs: {ex.replications} paired replications of {ex.days:g} days "
-                           f"from seed {ex.seed}."),
-                      note(f"Predict the change (what-if minus as it is) in {u} of: "
-                           f"{glossary.define(ex.measure)}."), class_="exercise-text")
+        return describe(current())
 
-    def n_teams() -> int:
-        n = input.teams()
-        return max(1, min(MAX_TEAMS, int(n))) if isinstance(n, (int, float)) and math.isfinite(n) else 1
+    task = _task(prog)
+    _start(input, lab, current, task, prog, last)
+    _record(lab, task, last, record)
+    _outputs(task, prog, last)
 
-    def predictions() -> dict[str, float]:
-        out = {}
-        for i in range(1, n_teams() + 1):
-            team = (input[f"team_name_{i}"]() or f"Team {i}").strip() or f"Team {i}"
-            out[team] = exercises.parse_prediction(team, input[f"team_pred_{i}"]())
-        return out
+    @render.download_button(filename=lambda: f"class-record-{lab.base_sc.name}.csv")
+    def exercise_csv():
+        yield exercises.record_csv(record)
 
+
+def describe(ex: exercises.Exercise) -> ui.Tag:
+    """The question, the study's words, the settings and runs, and what to predict."""
+    what = [f"the shipped variant {ex.variant}"] if ex.variant else []
+    what += [f"{k} = {v}" for k, v in ex.set.items()]
+    return ui.div(ui.h4(ex.question), note(ex.study),
+                  note(f"Settings: {' and '.join(what)}. Runs: {ex.replications} paired replications of "
+                       f"{ex.days:g} days from seed {ex.seed}."),
+                  note(f"Predict the change (what-if minus as it is) in {exercises.unit(ex.measure)} of: "
+                       f"{glossary.define(ex.measure)}."), class_="exercise-text")
+
+
+def predictions(input) -> dict[str, float]:
+    """Each shown team's name and prediction (a one-line error for one that is not a number)."""
+    n = input.teams()
+    n = max(1, min(MAX_TEAMS, int(n))) if isinstance(n, (int, float)) and math.isfinite(n) else 1
+    out = {}
+    for i in range(1, n + 1):
+        team = (input[f"team_name_{i}"]() or "").strip() or f"Team {i}"
+        out[team] = exercises.parse_prediction(team, input[f"team_pred_{i}"]())
+    return out
+
+
+def _task(prog: dict):
     @ui.bind_task_button(button_id="exercise_run")
     @reactive.extended_task
     async def run(base_d, changed_d, rs: core.RunSettings):
@@ -96,13 +109,16 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
             return core.paired_runs(base_d, changed_d, replications=rs.replications, days=rs.days, seed=rs.seed,
                                     on_progress=lambda d, t: prog.update(done=d, total=t))
         return await asyncio.to_thread(work)
+    return run
 
+
+def _start(input, lab: Lab, current, task, prog: dict, last) -> None:
     @reactive.effect
     @reactive.event(input.exercise_run)
-    def _start():
+    def _go():
         ex = current()
         try:
-            preds = predictions()
+            preds = predictions(input)
             rs = core.check_run(ex.replications, ex.days, ex.seed)
             data, _ = core.resolve(lab.base_data, exercises.settings(ex, lab.base_ref, lab.presets_data))
         except ScenarioError as exc:
@@ -111,53 +127,55 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
             return
         prog["error"] = None
         last.set({"ex": ex, "preds": preds, "rs": rs, "recorded": False})
-        run.invoke(copy.deepcopy(lab.base_data), data, rs)
+        task.invoke(copy.deepcopy(lab.base_data), data, rs)
 
+
+def _record(lab: Lab, task, last, record: list) -> None:
+    """Once a run is done: its result, and one row per team in the class record."""
     @reactive.effect
-    def _record():
-        if run.status() != "success":
+    def _keep():
+        if task.status() != "success":
             return
         with reactive.isolate():
             got = last()
         if got is None or got["recorded"]:
             return
-        res = exercises.result(run.result(), got["ex"].measure)
+        res = exercises.result(task.result(), got["ex"].measure)
         if res is not None:
             record.extend(exercises.record_rows(got["ex"], got["preds"], res, got["rs"], lab.base_sc.name))
         last.set({**got, "recorded": True, "result": res})
 
+
+def _outputs(task, prog: dict, last) -> None:
     @render.ui
     def exercise_progress():
-        st = run.status()
+        st = task.status()
         if prog["error"]:
             return ui.div(f"error: {prog['error']}", class_="lab-error")
         if st == "running":
             reactive.invalidate_later(0.3)
             return ui.div(ui.tags.progress(value=str(prog["done"]), max=str(max(1, prog["total"]))),
                           f" running: {prog['done']} of {prog['total']} runs")
-        if st == "success" and last() is not None:
-            return f"done: {last()['rs'].describe()}"
-        return None
+        return f"done: {last()['rs'].describe()}" if st == "success" and last() is not None else None
 
     @render.ui
     def exercise_result():
         got = last()
         if got is None or not got.get("recorded"):
             return None
-        res = got.get("result")
-        if res is None:
+        if got.get("result") is None:
             return note("The measure has no value in these runs (no event of its kind).")
-        u = exercises.unit(got["ex"].measure)
-        rows = [[t, f"{p:+.1f}", f"{p - res['diff']:+.1f}", "yes" if res["lo"] <= p <= res["hi"] else "no"]
-                for t, p in got["preds"].items()]
-        return ui.div(ui.HTML(strip_svg(got["preds"], res, u)),
-                      ui.p(ui.tags.b(f"Result: {res['diff']:+.1f} {u} [{res['lo']:+.1f}, {res['hi']:+.1f}] "
-                                     f"(95% paired interval, {res['n']} pairs)")),
-                      html_table(["team", f"prediction ({u})", "error", "inside the interval"], rows))
+        return result_view(got["preds"], got["result"], exercises.unit(got["ex"].measure))
 
-    @render.download_button(filename=lambda: f"class-record-{lab.base_sc.name}.csv")
-    def exercise_csv():
-        yield exercises.record_csv(record)
+
+def result_view(preds: dict[str, float], res: dict, u: str) -> ui.Tag:
+    """The predictions against the result: the strip, the result line, the table."""
+    rows = [[t, f"{p:+.1f}", f"{p - res['diff']:+.1f}", "yes" if res["lo"] <= p <= res["hi"] else "no"]
+            for t, p in preds.items()]
+    return ui.div(ui.HTML(strip_svg(preds, res, u)),
+                  ui.p(ui.tags.b(f"Result: {res['diff']:+.1f} {u} [{res['lo']:+.1f}, {res['hi']:+.1f}] "
+                                 f"(95% paired interval, {res['n']} pairs)")),
+                  html_table(["team", f"prediction ({u})", "error", "inside the interval"], rows))
 
 
 def strip_svg(preds: dict[str, float], res: dict, u: str) -> str:

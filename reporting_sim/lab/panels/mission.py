@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shiny import reactive, render, ui
 
+from ...hashing import digest
 from ...present import glossary, graph
 from ...present.layout import Style
 from .. import core, mission
@@ -76,25 +77,7 @@ def _side(side: str, title) -> ui.Tag:
 
 def server(input, output, session, lab: Lab, shared: Shared) -> None:
     opened = reactive.value(False, name="replay opened")
-
-    @reactive.calc
-    def seed() -> int:
-        got = shared.run()
-        return got.seed if isinstance(got, core.RunSettings) else 1
-
-    @reactive.calc
-    def traces():
-        """The two traced runs: ``(scenario, records, mission data)`` per side."""
-        days = float(input.mission_days() or 30)
-        _, data, changed, _ = shared.settings()
-        base = lab.traced("base", lab.base_sc, days, seed())
-        if changed is None or not graph.diff(lab.base_sc, changed).lines(lab.base_sc, changed):
-            return {"base": base, "changed": base}
-        from ...hashing import digest
-
-        return {"base": base, "changed": lab.traced(digest(data), changed, days, seed())}
-
-    shared.traces = traces
+    shared.traces = _traces(input, lab, shared)
 
     @reactive.effect
     @reactive.event(input.tabs)
@@ -103,43 +86,76 @@ def server(input, output, session, lab: Lab, shared: Shared) -> None:
             ui.update_sidebar("side", show=False)
             opened.set(True)
 
+    _messages(input, session, lab, shared.traces, opened)
+    _texts(lab, shared)
+    _diagrams(lab, shared)
+
+    @render.ui
+    def running_diff():
+        return running(lab, shared, input)
+
+
+def _traces(input, lab: Lab, shared: Shared):
+    """The two traced runs, ``(scenario, records, mission data)`` per side: the
+    scenario as it is and the settings, both with the what-if's first seed."""
+    @reactive.calc
+    def traces():
+        got = shared.run()
+        seed = got.seed if isinstance(got, core.RunSettings) else 1
+        days = float(input.mission_days() or 30)
+        _, data, changed, _ = shared.settings()
+        base = lab.traced("base", lab.base_sc, days, seed)
+        if changed is None or not graph.diff(lab.base_sc, changed).lines(lab.base_sc, changed):
+            return {"base": base, "changed": base}
+        return {"base": base, "changed": lab.traced(digest(data), changed, days, seed)}
+    return traces
+
+
+def _messages(input, session, lab: Lab, traces, opened) -> None:
+    """What goes to the lab's script: each side's run, once the replay is first wanted
+    (the first view is not kept waiting), the events worth following, and the frames
+    of the event followed."""
     @reactive.effect
     async def _send():
-        if not opened():  # the data goes once the replay is first wanted: the first view is not kept waiting
+        if not opened():
             return
         t = traces()
         await session.send_custom_message("mission", {"panel": "base", "data": t["base"][2]})
-        same = t["changed"] is t["base"]
-        await session.send_custom_message("mission", {"panel": "changed", **({"same": "base"} if same else
-                                                                              {"data": t["changed"][2]})})
+        same = {"same": "base"} if t["changed"] is t["base"] else {"data": t["changed"][2]}
+        await session.send_custom_message("mission", {"panel": "changed", **same})
 
     @reactive.effect
     def _events():
         if not opened():
             return
-        sc, rec, _ = traces()["base"]
-        choices = {"": "follow one event: none"}
-        typ = core.typical_late(rec, lab.headline)
-        if typ is not None:
-            choices[str(typ)] = f"a typical current event that reached {graph.display(sc, lab.headline)} late"
-        for e, text in core.candidate_events(rec, lab.headline):
-            choices.setdefault(str(e), text)
+        choices = follow_choices(lab, *traces()["base"][:2])
         with reactive.isolate():
             keep = input.follow() if input.follow() in choices else ""
         ui.update_select("follow", choices=choices, selected=keep)
 
     @reactive.effect
     async def _follow():
-        ev = input.follow()
-        t = traces()
-        msg = {"event": None}
-        if ev:
-            msg = {"event": int(ev), **{side: core.replay(t[side][1], t[side][0], int(ev)) for side in t}}
+        ev, t = input.follow(), traces()
+        msg = {"event": int(ev), **{side: core.replay(t[side][1], t[side][0], int(ev)) for side in t}} if ev else \
+            {"event": None}
         await session.send_custom_message("follow", msg)
 
+
+def follow_choices(lab: Lab, sc, rec) -> dict[str, str]:
+    """Events worth following: a typical late one of the headline consumer first."""
+    choices = {"": "follow one event: none"}
+    typ = core.typical_late(rec, lab.headline)
+    if typ is not None:
+        choices[str(typ)] = f"a typical current event that reached {graph.display(sc, lab.headline)} late"
+    for e, text in core.candidate_events(rec, lab.headline):
+        choices.setdefault(str(e), text)
+    return choices
+
+
+def _texts(lab: Lab, shared: Shared) -> None:
     @render.text
     def mission_note():
-        sc, rec, _ = traces()["base"]
+        rec = shared.traces()["base"][1]
         return (f"Both panels replay {rec.days:g} days of seed {rec.seed} (the what-if's first seed): the same "
                 "events on both sides. Marks are the traced reports; the counters count each consumer's events "
                 "of its area of interest as they are settled (in time or late: when it could act; lost: at the "
@@ -157,10 +173,11 @@ def server(input, output, session, lab: Lab, shared: Shared) -> None:
         n = len(graph.diff(lab.base_sc, changed).lines(lab.base_sc, changed))
         return f"What-if: {variant['variant']['name']}" + ("" if n else " (no change yet: use the side bar)")
 
+
+def _diagrams(lab: Lab, shared: Shared) -> None:
     def panel_svg(side: str):
-        size = shared.size()
-        sc = traces()[side][0]
-        w = (size["w"] - 24) / 2
+        sc = shared.traces()[side][0]
+        w = (shared.size()["w"] - 24) / 2
         return ui.HTML(graph.svg(sc, base=lab.base_sc if side == "changed" else None, collapsed=shared.closed(),
                                  width=w, legend=False, uid=f"m{side[0]}-", style=Style.compact()))
 
@@ -171,10 +188,6 @@ def server(input, output, session, lab: Lab, shared: Shared) -> None:
     @render.ui
     def mission_changed():
         return panel_svg("changed")
-
-    @render.ui
-    def running_diff():
-        return running(lab, shared, input)
 
 
 def running(lab: Lab, shared: Shared, input) -> ui.Tag:

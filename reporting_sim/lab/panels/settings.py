@@ -80,37 +80,42 @@ def server(input, lab: Lab, shared: Shared) -> None:
             if k.values.get(key) is not None:
                 _update(iid, key, k.values[key])
 
-    def values() -> dict:
-        vals = {}
-        for iid, key in lab.ids.items():
-            vals[key] = core.knob_value(key, input[iid](), lab.knobs0.values[key],
-                                        knob_label(lab.base_sc, key))
-        return vals
-
     @reactive.calc
     def settings():
-        _, sc, preset = start()
-        head = (lab.presets_data.get(input.preset()) or {}).get("variant", {})
-        meta = dict(name=input.vname() or "lab-what-if", question=input.question() or head.get("question", ""),
-                    expectation=input.expectation() or head.get("expectation", ""), preset=preset)
-        try:
-            changes = core.Knobs(values()).changes(core.Knobs.of(sc), sc)
-        except ScenarioError as exc:
-            return core.variant_data(lab.base_ref, {}, **meta), None, None, exc.one_line()
-        variant = core.variant_data(lab.base_ref, changes, **meta)
-        if preset is None and not changes:
-            return variant, lab.base_data, lab.base_sc, None  # nothing to resolve: the scenario as it is
-        try:
-            data, changed = core.resolve(lab.base_data, variant)
-        except ScenarioError as exc:
-            return variant, None, None, exc.one_line()
-        return variant, data, changed, None
+        return what_if(input, lab, *start())
 
+    shared.start, shared.settings = start, settings
+    _page(input, lab, shared)
+
+
+def what_if(input, lab: Lab, data, sc, preset) -> tuple:
+    """``(variant, data, changed scenario, error line)`` of the side bar's settings
+    on top of where they start from (the scenario, or a shipped variant)."""
+    head = (lab.presets_data.get(input.preset()) or {}).get("variant", {})
+    meta = dict(name=input.vname() or "lab-what-if", question=input.question() or head.get("question", ""),
+                expectation=input.expectation() or head.get("expectation", ""), preset=preset)
+    try:
+        values = {key: core.knob_value(key, input[iid](), lab.knobs0.values[key], knob_label(lab.base_sc, key))
+                  for iid, key in lab.ids.items()}
+        changes = core.Knobs(values).changes(core.Knobs.of(sc), sc)
+    except ScenarioError as exc:
+        return core.variant_data(lab.base_ref, {}, **meta), None, None, exc.one_line()
+    variant = core.variant_data(lab.base_ref, changes, **meta)
+    if preset is None and not changes:
+        return variant, lab.base_data, lab.base_sc, None  # nothing to resolve: the scenario as it is
+    try:
+        data, changed = core.resolve(lab.base_data, variant)
+    except ScenarioError as exc:
+        return variant, None, None, exc.one_line()
+    return variant, data, changed, None
+
+
+def _page(input, lab: Lab, shared: Shared) -> None:
+    """The panel's size (from the lab's script) and the unit groups left closed."""
     @reactive.calc
     def size():
         got = input.lab_size() or {}
-        w = float(got.get("w") or 900)
-        return {"w": max(320.0, w), "h": max(360.0, float(got.get("h") or 600)),
+        return {"w": max(320.0, float(got.get("w") or 900)), "h": max(360.0, float(got.get("h") or 600)),
                 "net_h": max(320.0, float(got.get("net_h") or 560)), "class_view": bool(got.get("class_view"))}
 
     @reactive.calc
@@ -118,4 +123,4 @@ def server(input, lab: Lab, shared: Shared) -> None:
         opened = set(input.open_groups() or ())
         return [g.key for g in graph.unit_groups(lab.base_sc) if g.key not in opened]
 
-    shared.start, shared.settings, shared.size, shared.closed = start, settings, size, closed
+    shared.size, shared.closed = size, closed

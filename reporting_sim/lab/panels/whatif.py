@@ -35,7 +35,7 @@ def ui_panel(lab: Lab):
 
 
 def server(input, output, lab: Lab, shared: Shared) -> None:
-    prog: dict = {"done": 0, "total": 0, "rows": None, "settings": None}
+    prog: dict = {"done": 0, "total": 0, "rows": None, "settings": None, "error": None}
 
     @reactive.calc
     def run_settings():
@@ -45,7 +45,15 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
             return exc.one_line()
 
     shared.run = run_settings
+    task = _task(prog)
+    _start(input, lab, shared, task, prog)
+    shared.pairs = _pairs(task, prog)
+    _progress(task, prog, run_settings)
+    _results(input, lab, shared, task)
 
+
+def _task(prog: dict):
+    """The paired runs in the background, reporting each run and each pair to ``prog``."""
     @ui.bind_task_button(button_id="run")
     @reactive.extended_task
     async def comparison(base_d, changed_d, rs: core.RunSettings):
@@ -56,59 +64,62 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
                                     on_progress=lambda d, t: prog.update(done=d, total=t),
                                     on_pair=lambda rows: prog.update(rows=rows))
         return await asyncio.to_thread(work), rs
+    return comparison
 
+
+def _start(input, lab: Lab, shared: Shared, task, prog: dict) -> None:
     @reactive.effect
     @reactive.event(input.run)
     def _start_run():
         _, data, _, err = shared.settings()
-        rs = run_settings()
-        err = err or (rs if isinstance(rs, str) else None)
-        if err:
-            prog.update(error=err)
-            ui.notification_show(err, type="error", duration=8)
+        rs = shared.run()
+        prog["error"] = err or (rs if isinstance(rs, str) else None)
+        if prog["error"]:
+            ui.notification_show(prog["error"], type="error", duration=8)
             return
-        prog.pop("error", None)
-        comparison.invoke(copy.deepcopy(lab.base_data), data, rs)
+        task.invoke(copy.deepcopy(lab.base_data), data, rs)
 
+
+def _pairs(task, prog: dict):
     @reactive.calc
     def pairs():
         """The rows so far: polled while the runs go on, the result once done."""
-        st = comparison.status()
+        st = task.status()
         if st == "running":
             reactive.invalidate_later(0.4)
             return {"rows": prog["rows"], "settings": prog["settings"]} if prog["rows"] else None
         if st == "success":
-            rows, rs = comparison.result()
+            rows, rs = task.result()
             return {"rows": rows, "settings": rs}
         return None
+    return pairs
 
-    shared.pairs = pairs
 
+def _progress(task, prog: dict, run_settings) -> None:
     @render.ui
     def progress():
-        st = comparison.status()
+        st = task.status()
         rs = run_settings()
         if st == "running":
             reactive.invalidate_later(0.3)
             return ui.div(ui.tags.progress(value=str(prog["done"]), max=str(max(1, prog["total"]))),
                           f" running: {prog['done']} of {prog['total']} runs done ({prog['settings'].describe()})")
-        if prog.get("error"):
-            return ui.div(f"error: {prog['error']}", class_="lab-error")
+        problem = prog["error"] or ("the run failed" if st == "error" else None) or (rs if isinstance(rs, str) else None)
+        if problem:
+            return ui.div(f"error: {problem}", class_="lab-error")
         if st == "success":
             return f"done: {prog['total']} runs, {prog['settings'].describe()}"
-        if st == "error":
-            return ui.div("the run failed", class_="lab-error")
-        if isinstance(rs, str):
-            return ui.div(f"error: {rs}", class_="lab-error")
         return f"Press Run to compare the scenario as it is with the current settings: {rs.describe()}."
 
+
+def _results(input, lab: Lab, shared: Shared, task) -> None:
     @render.text
     def metric_definition():
         return "Measure: " + glossary.define("CONSUMER." + input.metric()).replace("CONSUMER", "each consumer") \
             + ". " + glossary.UNITS_NOTE
 
     def table():
-        got = pairs()
+        got = shared.pairs()
         return None if got is None else core.comparison_table(got["rows"], input.metric(), lab.consumers)
 
     @render.ui
@@ -116,24 +127,27 @@ def server(input, output, lab: Lab, shared: Shared) -> None:
         tab = table()
         if tab is None:
             return None
-        share = glossary.is_share(input.metric())
-        unit, d = ("%", "pp") if share else ("h", "h")
-        rows = [[graph.display(lab.base_sc, r["consumer"]), fmt(r["base"], share),
-                 interval(r["base_lo"], r["base_hi"], share), fmt(r["changed"], share),
-                 interval(r["changed_lo"], r["changed_hi"], share), fmt(r["diff"], share, True),
-                 interval(r["diff_lo"], r["diff_hi"], share, True)] for r in tab]
-        n = len(pairs()["rows"]["changed"])
-        return ui.div(html_table(["consumer", f"base ({unit})", "95% interval", f"changed ({unit})",
-                                  "95% interval", f"difference ({d})", "95% interval"], rows),
-                      note(f"{n} pairs so far. Differences are paired by replication (same seeds on both sides). "
-                           + glossary.UNITS_NOTE))
+        return ui.div(table_html(tab, lab.base_sc, input.metric()),
+                      note(f"{len(shared.pairs()['rows']['changed'])} pairs so far. Differences are paired by "
+                           "replication (same seeds on both sides). " + glossary.UNITS_NOTE))
 
     @render.plot(alt="outcome bars per consumer, and the paired differences")
     def outcome_plot():
         tab = table()
-        if tab is None or comparison.status() != "success":
+        if tab is None or task.status() != "success":
             return None
         return bars(tab, lab.base_sc, input.metric())
+
+
+def table_html(tab: list[dict], sc, metric: str):
+    """Per consumer: both means with their intervals and the paired difference."""
+    share = glossary.is_share(metric)
+    unit, d = ("%", "pp") if share else ("h", "h")
+    rows = [[graph.display(sc, r["consumer"]), fmt(r["base"], share), interval(r["base_lo"], r["base_hi"], share),
+             fmt(r["changed"], share), interval(r["changed_lo"], r["changed_hi"], share), fmt(r["diff"], share, True),
+             interval(r["diff_lo"], r["diff_hi"], share, True)] for r in tab]
+    return html_table(["consumer", f"base ({unit})", "95% interval", f"changed ({unit})", "95% interval",
+                       f"difference ({d})", "95% interval"], rows)
 
 
 def bars(tab: list[dict], sc, metric: str):
