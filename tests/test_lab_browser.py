@@ -105,6 +105,7 @@ def _open(b, url, width=1280, height=720, **kw):
     return page, watch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_the_network_is_readable_on_a_projector(lab_url, size):
     sc = scenario_mod.load("minusma-2015")
@@ -137,6 +138,7 @@ def _state(page):
     return page.evaluate("() => ({t: RSLab.t, playing: RSLab.playing, end: RSLab.end})")
 
 
+@pytest.mark.slow
 def test_the_mission_plays_pauses_and_steps_from_the_keyboard(lab_url):
     with browser()() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -235,6 +237,13 @@ def test_side_by_side_numbers_equal_compare_and_the_class_record_downloads(lab_u
                 want.append([graph.display(sc, c), fmt(base["mean"], True), fmt(var["mean"], True),
                              fmt(d["mean"], True, True), interval(*d["ci95"], True, True)])
             assert [[r[0], r[1], r[3], r[5], r[6]] for r in shown] == want
+            page.click("a[data-value='Replay']")  # the running difference beside the two panels
+            page.select_option("#diff_consumer", "u2")
+            fc = got["variants"]["trained-u2"]["metrics"]["u2.current.in_time"]["diff_vs_base"]
+            page.wait_for_function("t => document.querySelector('#running_diff').innerText.includes(t)",
+                                   arg=f"difference {fmt(fc['mean'], True, True)} points [{interval(*fc['ci95'], True, True)}]",
+                                   timeout=30000)
+            assert "After 2 of 2 pairs" in page.inner_text("#running_diff")
 
             page.click("a[data-value='Exercises']")
             page.select_option("#exercise", "asifu-apart-or-inside")

@@ -65,7 +65,10 @@ def ui_panel(lab: Lab):
                class_="mission-pair"),
         ui.div("", id="mission_now", class_="mission-now"),
         ui.HTML(f'<div class="legend-html">{key}</div>'),
-        ui.output_ui("running_diff"),
+        ui.div(ui.input_select("diff_consumer", "paired difference for",
+                               choices={c: graph.display(lab.base_sc, c) for c in lab.consumers},
+                               selected=lab.headline),
+               ui.output_ui("running_diff"), class_="controls"),
         ui.div(ui.output_text("mission_note"), class_="lab-note"))
 
 
@@ -102,7 +105,7 @@ def _traces(input, lab: Lab, shared: Shared):
     def traces():
         got = shared.run()
         seed = got.seed if isinstance(got, core.RunSettings) else 1
-        days = float(input.mission_days() or 30)
+        days = float(input.mission_days()) if input.mission_days() in DAYS else 30.0
         _, data, changed, _ = shared.settings()
         base = lab.traced("base", lab.base_sc, days, seed)
         if changed is None or not graph.diff(lab.base_sc, changed).lines(lab.base_sc, changed):
@@ -136,8 +139,9 @@ def _messages(input, session, lab: Lab, traces, opened) -> None:
     @reactive.effect
     async def _follow():
         ev, t = input.follow(), traces()
-        msg = {"event": int(ev), **{side: core.replay(t[side][1], t[side][0], int(ev)) for side in t}} if ev else \
-            {"event": None}
+        known = isinstance(ev, str) and ev.isdigit() and int(ev) < len(t["base"][1].events)
+        msg = {"event": int(ev), **{side: core.replay(t[side][1], t[side][0], int(ev)) for side in t}} if known \
+            else {"event": None}
         await session.send_custom_message("follow", msg)
 
 
@@ -191,11 +195,11 @@ def _diagrams(lab: Lab, shared: Shared) -> None:
 
 
 def running(lab: Lab, shared: Shared, input) -> ui.Tag:
-    """The running paired difference of the chosen measure, for the headline consumer,
-    over the what-if's pairs so far."""
+    """The running paired difference of the chosen measure (the What-if tab's) for the
+    chosen consumer (the headline one at first), over the what-if's pairs so far."""
     got = shared.pairs()
     metric = input.metric()
-    who = lab.headline
+    who = input.diff_consumer() if input.diff_consumer() in lab.consumers else lab.headline
     if not got or not got["rows"]["changed"] or who is None:
         return note("Run the what-if (What-if tab) to see the paired difference build up here, pair by pair.")
     name = f"{who}.{metric}"

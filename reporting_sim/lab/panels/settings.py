@@ -6,6 +6,8 @@ value the schema refuses is one line on the page, never a silent default)."""
 
 from __future__ import annotations
 
+import math
+
 from shiny import reactive, ui
 
 from ...errors import ScenarioError
@@ -66,9 +68,9 @@ def server(input, lab: Lab, shared: Shared) -> None:
     @reactive.calc
     def start():
         name = input.preset()
-        if not name:
+        preset = lab.presets_data.get(name)
+        if preset is None:  # "" (or a name the page never offered): the scenario as it is
             return lab.base_data, lab.base_sc, None
-        preset = lab.presets_data[name]
         data, sc = core.resolve(lab.base_data, core.variant_data(lab.base_ref, {}, preset=preset, name=name))
         return data, sc, preset
 
@@ -114,9 +116,10 @@ def _page(input, lab: Lab, shared: Shared) -> None:
     """The panel's size (from the lab's script) and the unit groups left closed."""
     @reactive.calc
     def size():
-        got = input.lab_size() or {}
-        return {"w": max(320.0, float(got.get("w") or 900)), "h": max(360.0, float(got.get("h") or 600)),
-                "net_h": max(320.0, float(got.get("net_h") or 560)), "class_view": bool(got.get("class_view"))}
+        got = input.lab_size()
+        got = got if isinstance(got, dict) else {}
+        return {"w": _px(got.get("w"), 900, 320), "h": _px(got.get("h"), 600, 360),
+                "net_h": _px(got.get("net_h"), 560, 320), "class_view": bool(got.get("class_view"))}
 
     @reactive.calc
     def closed():
@@ -124,3 +127,12 @@ def _page(input, lab: Lab, shared: Shared) -> None:
         return [g.key for g in graph.unit_groups(lab.base_sc) if g.key not in opened]
 
     shared.size, shared.closed = size, closed
+
+
+def _px(value, default: float, least: float) -> float:
+    """A size the page sent, in CSS px: a finite number from ``least`` to 10000, else ``default``."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return default
+    return min(10000.0, max(least, x)) if math.isfinite(x) else default

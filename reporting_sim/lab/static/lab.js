@@ -377,8 +377,11 @@
     if (ev.target.id === "scrub") { lab.t = +ev.target.value; draw(true); }
   });
   document.addEventListener("change", function (ev) {
-    if (ev.target.id === "speed") lab.speed = +ev.target.value;
-    if (ev.target.id === "count_family") draw(true);
+    var id = ev.target.id;
+    if (id === "speed") lab.speed = +ev.target.value;
+    if (id === "count_family") draw(true);
+    // the replay's choices hand the keyboard back to the clock once made
+    if (["speed", "count_family", "mission_days", "follow", "diff_consumer"].indexOf(id) >= 0) ev.target.blur();
   });
   document.addEventListener("keydown", function (ev) {
     var tag = (ev.target.tagName || "").toLowerCase();
