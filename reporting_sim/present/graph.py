@@ -4,16 +4,19 @@ changes against its base.
 Everything here reads a validated :class:`~reporting_sim.scenario.Scenario`, and what a
 run makes of its network from the network plan (:mod:`.model.plan`, worked out without
 running anything: the SVG only), and is shared by ``reporting-sim scenario graph``
-(files for slides) and the browser lab (:mod:`reporting_sim.lab`, which redraws the
-SVG for every replay frame):
+(files for slides) and the browser lab (:mod:`reporting_sim.lab`, which draws it for
+the size of each panel and animates the mission over it):
 
+* :func:`unit_groups` and :func:`view`: the collectors grouped by sector (with the
+  chiefs and staff only they feed), each group drawn as one box until opened;
 * :func:`layout`: nodes in layers from the field (collectors, top) down to the consumers
-  they feed (longest path over the links, back edges of cycles left out), each layer
-  ordered to keep links short;
+  they feed, boxes sized to their labels and rows fitted to the panel (the algorithm is
+  :mod:`.layout`'s, which knows no scenario);
 * :func:`diff`: nodes and links a changed scenario adds, removes or changes;
 * :func:`svg`: the diagram: nodes by type, links by channel (report, written, imagery),
   meetings and gates marked, a variant's changes highlighted, and optional replay
-  states per node (``reached``, ``holding``, ``knows``, ``acts``). From the plan
+  states per node (``reached``, ``holding``, ``knows``, ``acts``); each box and link
+  carries its place (``data-x``, ``data-curve``...) for the lab's animation. From the plan
   (:func:`run_links`): links no report passes along in a run are drawn dotted grey (an
   informal bridge its sender does not build; a fixed gate of the sender's coping, every
   report on it ``not_shared`` or ``withheld``), a meeting is marked where a run waits
