@@ -134,13 +134,18 @@ def report(folder, out):
 @click.option("--variants", "variants_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of variant files offered as starting points (default: experiments/variants).")
 def lab(scenario, port, no_browser, variants_dir):
-    """The teaching lab in the browser: the network, replay of an event, live what-if,
-    bottlenecks and export of a variant; serves on 127.0.0.1, works offline."""
+    """The teaching lab in the browser: the network (readable on a projector), the
+    mission in motion with a what-if side by side, paired what-if runs, predict-then-run
+    exercises, ceilings, bottlenecks and export of a variant; serves on 127.0.0.1 only,
+    answers only its own pages, works offline."""
     from .. import lab as lab_mod
 
     if not lab_mod.available():
         raise InputError(f"lab: {lab_mod.INSTALL_HINT}")
     scenario_mod.load(scenario)  # a bad file is one line before any server starts
+    if variants_dir is not None and not variants_dir.is_dir():
+        raise InputError(f"--variants: {variants_dir}: no such folder (give a folder of variant files, "
+                         "e.g. experiments/variants)")
     if port is not None and not lab_mod.port_free(port):
         raise InputError(f"--port: {port} is in use on 127.0.0.1; choose another, or leave --port out for a free one")
     lab_mod.serve(scenario, port=port, open_browser=not no_browser, variants_dir=variants_dir, echo=click.echo)

@@ -8,12 +8,17 @@
 * :func:`variant_data` / :func:`variant_toml`: the current settings as a variant file
   (optionally on top of a shipped variant chosen as a starting point) that ``validate``,
   ``compare`` and ``robustness`` accept;
+* :func:`check_run`: the what-if's replications, days and seed checked by the rules
+  ``compare`` and the scenario schema apply (one line naming the input otherwise);
 * :func:`paired_runs`: base and changed scenario over N paired replications (same
-  seeds: common random numbers), reporting progress, and :func:`comparison_table`:
-  means with 95% intervals (shares clipped to [0, 1]) and paired differences;
+  seeds: common random numbers, as ``compare`` runs them), reporting progress and each
+  finished pair, and :func:`comparison_table`: means with 95% intervals (shares
+  clipped to [0, 1]) and paired differences, the numbers ``compare`` gives;
 * :func:`replay`: the frames of one event moving through the network (who holds a
   report, which link it is on, which consumer knows and which can act), against a clock
-  with the acting consumers' meetings marked.
+  with the acting consumers' meetings marked;
+* :func:`ceilings`: the ceilings waterfall per consumer (how far each stage of the
+  chain caps what is in time), from the library's ceilings study when it is installed.
 """
 
 from __future__ import annotations
@@ -135,8 +140,12 @@ def variant_toml(data: dict, note: str = "") -> str:
 
 
 def resolve(base_data: dict, variant: dict, source: str = "lab settings"):
-    """The changed scenario: ``variant`` applied to ``base_data``, validated."""
+    """The changed scenario: ``variant`` applied to ``base_data``, validated. As when a
+    variant file is loaded, the base's ``[uncertainties]`` go: a what-if is a point
+    (robustness draws worlds from the base), and a bound the variant moves past (a
+    faster accreditation) is no error."""
     data = variants.apply(copy.deepcopy(variant), source, copy.deepcopy(base_data))
+    data.pop("uncertainties", None)
     return data, scenario_mod.parse(copy.deepcopy(data), source)
 
 
@@ -157,13 +166,78 @@ def presets(folder: Path, base_name: str) -> dict[str, Path]:
     return out
 
 
+# --------------------------------------------------------------------- the inputs
+
+def knob_value(key: str, raw, like, label: str):
+    """One setting as the side bar gives it, typed like the scenario's value ``like``;
+    an empty box is an error (never a silent default). Whether the value is allowed
+    is the scenario schema's to say (:func:`resolve`)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise ScenarioError("lab settings", label, "enter a value")
+    if type(like) is int and isinstance(raw, float) and raw.is_integer():
+        return int(raw)  # 3.0 analysts are 3; 2.5 stay 2.5 for the schema to refuse
+    if type(like) is float and type(raw) is int:
+        return float(raw)
+    return raw
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The what-if's replications, days per run and seed, checked."""
+
+    replications: int
+    days: float
+    seed: int
+
+    def describe(self) -> str:
+        """The horizon used, for the page: e.g. ``4 paired replications of 90 days, seeds 1-4``."""
+        last = self.seed + self.replications - 1
+        return (f"{self.replications} paired replications of {self.days:g} days, seeds {self.seed}-{last} "
+                "(the same seed on both sides)")
+
+
+def check_run(replications, days, seed, runs_per_replication: int = 2) -> RunSettings:
+    """The what-if's inputs checked as ``reporting-sim compare`` checks its options:
+    replications a whole number from 2 to 100000 within the run limit
+    (``REPORTING_SIM_MAX_RUNS``), days and seed by the scenario schema's rules for
+    ``[scenario] days`` and ``seed``. Raises a one-line :class:`ScenarioError`."""
+    from ..scenario import limits
+    from ..scenario.loading import first_error
+    from ..scenario.schema import Header
+    from pydantic import ValidationError
+
+    reps = _whole(replications, "paired replications")
+    if not 2 <= reps <= 100000:
+        raise ScenarioError("what-if", "paired replications", f"must be from 2 to 100000 (got {reps})")
+    if reps * runs_per_replication > limits.limit("RUNS"):
+        raise limits.too_much("what-if", "paired replications", "RUNS",
+                              f"{runs_per_replication} scenarios x {reps} replications = {reps * runs_per_replication}")
+    for label, v in (("days per run", days), ("seed", seed)):
+        if v is None or isinstance(v, (str, bool)):
+            raise ScenarioError("what-if", label, "enter a number")
+    try:
+        head = Header.model_validate({"name": "lab", "days": float(days), "seed": _whole(seed, "seed")})
+    except ValidationError as exc:
+        err = first_error(exc, "what-if")
+        raise ScenarioError("what-if", {"days": "days per run"}.get(err.field, err.field), err.message) from None
+    return RunSettings(reps, float(head.days), int(head.seed))
+
+
+def _whole(v, label: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+        raise ScenarioError("what-if", label, f"must be a whole number (got {v!r})")
+    return int(v)
+
+
 # --------------------------------------------------------------------- paired runs
 
 def paired_runs(base_data: dict, changed_data: dict, *, replications: int, days: float, seed: int,
                 on_progress: Optional[Callable[[int, int], None]] = None,
-                cancelled: Optional[Callable[[], bool]] = None) -> dict[str, list[dict]]:
+                cancelled: Optional[Callable[[], bool]] = None,
+                on_pair: Optional[Callable[[dict], None]] = None) -> dict[str, list[dict]]:
     """Rows of flat metrics for ``base`` and ``changed``, replication ``r`` of both
-    with seed ``seed + r`` (common random numbers); progress after each run."""
+    with seed ``seed + r`` (common random numbers, the jobs ``compare`` runs); progress
+    after each run, and the rows so far after each finished pair (``on_pair``)."""
     from ..study.execution import Job, run_job
     from ..model.streams import replication_seed
 
@@ -179,6 +253,8 @@ def paired_runs(base_data: dict, changed_data: dict, *, replications: int, days:
             done += 1
             if on_progress is not None:
                 on_progress(done, total)
+        if on_pair is not None:
+            on_pair({k: list(v) for k, v in rows.items()})
     return rows
 
 
@@ -186,25 +262,31 @@ def comparison_table(rows: dict[str, list[dict]], metric: str, consumers: list[s
     """Per consumer: base and changed means with 95% intervals, and the paired
     difference with its interval, for metric suffix ``metric`` (e.g.
     ``current.in_time``); shares' intervals are clipped to [0, 1]."""
+    out = []
+    for c in consumers:
+        row = metric_row(rows, f"{c}.{metric}")
+        if row is not None:  # None: no event of this family in its area of interest (JMAC's current, say)
+            out.append({"consumer": c, **row})
+    return out
+
+
+def metric_row(rows: dict[str, list[dict]], name: str) -> Optional[dict]:
+    """Base and changed means with 95% intervals and the paired difference with its
+    interval, for flat metric ``name`` (``None`` when neither side has a value)."""
     from ..measures import stats
     from ..present.glossary import is_share
 
-    share = is_share(metric)
-    out = []
-    for c in consumers:
-        name = f"{c}.{metric}"
-        b = [r.get(name, math.nan) for r in rows["base"]]
-        v = [r.get(name, math.nan) for r in rows["changed"]]
-        if all(math.isnan(x) for x in b + v):
-            continue  # no event of this family in its area of interest (JMAC's current, say)
-        bm, blo, bhi = stats.mean_ci(b)
-        vm, vlo, vhi = stats.mean_ci(v)
-        d, dlo, dhi = stats.paired_ci(v, b)
-        if share:
-            blo, bhi, vlo, vhi = (_clip(x) for x in (blo, bhi, vlo, vhi))
-        out.append({"consumer": c, "base": bm, "base_lo": blo, "base_hi": bhi, "changed": vm, "changed_lo": vlo,
-                    "changed_hi": vhi, "diff": d, "diff_lo": dlo, "diff_hi": dhi})
-    return out
+    b = [r.get(name, math.nan) for r in rows["base"]]
+    v = [r.get(name, math.nan) for r in rows["changed"]]
+    if all(math.isnan(x) for x in b + v):
+        return None
+    bm, blo, bhi = stats.mean_ci(b)
+    vm, vlo, vhi = stats.mean_ci(v)
+    d, dlo, dhi = stats.paired_ci(v, b)
+    if is_share(name):
+        blo, bhi, vlo, vhi = (_clip(x) for x in (blo, bhi, vlo, vhi))
+    return {"base": bm, "base_lo": blo, "base_hi": bhi, "changed": vm, "changed_lo": vlo, "changed_hi": vhi,
+            "diff": d, "diff_lo": dlo, "diff_hi": dhi, "n": len(v)}
 
 
 def _clip(x: float) -> float:
@@ -255,54 +337,133 @@ def meeting_times(sc, name: str, t0: float, t1: float) -> list[float]:
     return [] if m is None else m.calendar().times(t0, t1, limit=1000)
 
 
-def replay(rec, sc, event_id: int) -> dict:
-    """Frames of one event: at each moment a step begins or ends, which nodes have
-    seen a report (``reached``), which hold one now (``holding``), which links carry
-    one, and which consumers know (first arrival) or can act (their meeting)."""
+_EPS = 1e-9
+_CARRY = ("transit", "meeting", "hold", "board")  # steps on a link: the report is between two nodes
+
+
+def event_steps(rec, event_id: int) -> list[tuple[str, str, float, float, Optional[str]]]:
+    """Every step of every report of one event, with its history before copies:
+    ``(node, step, t0, t1, to)``, once each, finished steps only."""
     from ..measures.views import TraceIndex
 
     idx = TraceIndex(rec.trace)
-    tr = idx.trace
-    mine = tr[tr["event_id"] == event_id]
+    mine = idx.trace[idx.trace["event_id"] == event_id]
     steps = []
     for rid in dict.fromkeys(mine["report"].tolist()):
         p = idx.path(rid)
         for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"]):
-            if step in ("copy", "end") or not math.isfinite(t1):
-                continue
-            steps.append((str(node), str(step), float(t0), float(t1), None if to is None or to != to else str(to)))
-    steps = list(dict.fromkeys(steps))
+            if step not in ("copy", "end") and math.isfinite(t1):
+                steps.append((str(node), str(step), float(t0), float(t1), None if to is None or to != to else str(to)))
+    return list(dict.fromkeys(steps))
+
+
+def _step_states(t: float, steps: list) -> tuple[dict[str, str], set]:
+    """Which nodes a report has reached by ``t``, which hold one at ``t``, and the
+    links that carry one at ``t``."""
+    states: dict[str, str] = {}
+    links = set()
+    for node, step, t0, t1, to in steps:
+        if t0 > t + _EPS:
+            continue
+        states.setdefault(node, "reached")
+        if to is not None and t1 <= t + _EPS:
+            states.setdefault(to, "reached")
+        if t + _EPS < t1:
+            if to is not None and step in _CARRY:
+                links.add((node, to))
+            else:
+                states[node] = "holding"
+    return states, links
+
+
+def _consumer_states(t: float, knows: dict, states: dict[str, str]) -> None:
+    for c, (arr, act) in knows.items():
+        if act == act and act <= t + _EPS:
+            states[c] = "acts"
+        elif arr <= t + _EPS:
+            states[c] = "knows"
+
+
+def _knows(led) -> tuple[dict, dict]:
+    """Per consumer of one event: ``(first arrival, could act)`` where it arrived, and
+    its outcome."""
+    rows = list(led.itertuples(index=False))
+    knows = {str(r.consumer): (float(r.arrival_h), float(r.act_h)) for r in rows if r.arrival_h == r.arrival_h}
+    return knows, {str(r.consumer): str(r.outcome) for r in rows}
+
+
+def _moments(t_ev: float, steps: list, knows: dict) -> list[float]:
+    """Every moment a step begins or ends, a consumer knows or can act."""
+    times = {t_ev} | {s[2] for s in steps} | {s[3] for s in steps}
+    for arr, act in knows.values():
+        times |= {arr, act} if act == act else {arr}
+    return sorted(times)
+
+
+def replay(rec, sc, event_id: int) -> dict:
+    """Frames of one event: at each moment a step begins or ends, which nodes have
+    seen a report (``reached``), which hold one now (``holding``), which links carry
+    one, and which consumers know (first arrival) or can act (their meeting)."""
+    steps = event_steps(rec, event_id)
     ev = rec.events.set_index("event_id").loc[event_id]
     t_ev = float(ev["t_h"])
-    led = rec.ledger[rec.ledger["event_id"] == event_id]
-    knows = {str(r.consumer): (float(r.arrival_h), float(r.act_h)) for r in led.itertuples(index=False)
-             if r.arrival_h == r.arrival_h}
-    outcome = {str(r.consumer): str(r.outcome) for r in led.itertuples(index=False)}
-    times = {t_ev} | {s[2] for s in steps} | {s[3] for s in steps} | {a for a, _ in knows.values()} | \
-        {b for _, b in knows.values() if b == b}
-    end = max(times)
+    knows, outcome = _knows(rec.ledger[rec.ledger["event_id"] == event_id])
+    times = _moments(t_ev, steps, knows)
     meetings = sorted({sc.nodes[c].acts_at for c in knows if c in sc.nodes and sc.nodes[c].acts_at})
-    marks = {m: meeting_times(sc, m, t_ev, end) for m in meetings}
     frames = []
-    for t in sorted(times):
-        states: dict[str, str] = {}
-        links = set()
-        for node, step, t0, t1, to in steps:
-            if t0 <= t + 1e-9:
-                states.setdefault(node, "reached")
-                if to is not None and t1 <= t + 1e-9:
-                    states.setdefault(to, "reached")
-            if t0 <= t + 1e-9 < t1:
-                if to is not None and step in ("transit", "meeting", "hold", "board"):
-                    links.add((node, to))
-                else:
-                    states[node] = "holding"
-        for c, (arr, act) in knows.items():
-            if act == act and act <= t + 1e-9:
-                states[c] = "acts"
-            elif arr <= t + 1e-9:
-                states[c] = "knows"
+    for t in times:
+        states, links = _step_states(t, steps)
+        _consumer_states(t, knows, states)
         frames.append({"t_h": t, "states": states, "links": sorted(links)})
     return {"event_id": int(event_id), "t_h": t_ev, "kind": str(ev["kind"]), "family": str(ev["family"]),
             "sector": str(ev["sector"]), "deadline_h": t_ev + float(ev["shelf_life_h"]), "frames": frames,
-            "knows": knows, "outcome": outcome, "meetings": marks}
+            "knows": knows, "outcome": outcome,
+            "meetings": {m: meeting_times(sc, m, t_ev, times[-1]) for m in meetings}}
+
+
+# --------------------------------------------------------------------- ceilings
+
+CEILINGS_NEEDED = ("The ceilings waterfall needs the ceilings study of `reporting-sim ceilings` (the issue on "
+                   "acting by channel), which this installation does not have yet.")
+
+
+def ceilings_function():
+    """The library's ceilings study (``reporting-sim ceilings``), or ``None`` when this
+    installation does not have it."""
+    try:
+        from ..study.ceilings import ceilings as found
+    except ImportError:
+        return None
+    return found
+
+
+def ceilings(data: dict, *, days: float, seed: int, replications: int,
+             family: str = "current") -> Optional[dict[str, list[tuple[str, float]]]]:
+    """Per consumer, the waterfall of its ceilings for ``family``: ``("today", share)``
+    then each stage and the in-time share it would allow, in the order the study gives;
+    ``None`` when the library has no ceilings study (:data:`CEILINGS_NEEDED`)."""
+    fn = ceilings_function()
+    if fn is None:
+        return None
+    return ceiling_stages(fn(data, days=days, seed=seed, replications=replications), family)
+
+
+def ceiling_stages(result: dict, family: str = "current") -> dict[str, list[tuple[str, float]]]:
+    """The waterfall from a ceilings result (the ``ceilings --json`` contract:
+    ``consumers.NAME.FAMILY.in_time`` and ``.ceilings.STAGE`` as a share or
+    ``{"in_time": share}``)."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for name, block in (result.get("consumers") or {}).items():
+        fam = (block or {}).get(family)
+        if isinstance(fam, dict) and _number(fam.get("in_time")):
+            out[str(name)] = [("today", float(fam["in_time"]))] + _stages(fam.get("ceilings") or {})
+    return out
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _stages(ceilings: dict) -> list[tuple[str, float]]:
+    got = [(str(stage), v.get("in_time") if isinstance(v, dict) else v) for stage, v in ceilings.items()]
+    return [(stage, float(v)) for stage, v in got if _number(v)]

@@ -4,16 +4,19 @@ changes against its base.
 Everything here reads a validated :class:`~reporting_sim.scenario.Scenario`, and what a
 run makes of its network from the network plan (:mod:`.model.plan`, worked out without
 running anything: the SVG only), and is shared by ``reporting-sim scenario graph``
-(files for slides) and the browser lab (:mod:`reporting_sim.lab`, which redraws the
-SVG for every replay frame):
+(files for slides) and the browser lab (:mod:`reporting_sim.lab`, which draws it for
+the size of each panel and animates the mission over it):
 
+* :func:`unit_groups` and :func:`view`: the collectors grouped by sector (with the
+  chiefs and staff only they feed), each group drawn as one box until opened;
 * :func:`layout`: nodes in layers from the field (collectors, top) down to the consumers
-  they feed (longest path over the links, back edges of cycles left out), each layer
-  ordered to keep links short;
+  they feed, boxes sized to their labels and rows fitted to the panel (the algorithm is
+  :mod:`.layout`'s, which knows no scenario);
 * :func:`diff`: nodes and links a changed scenario adds, removes or changes;
 * :func:`svg`: the diagram: nodes by type, links by channel (report, written, imagery),
   meetings and gates marked, a variant's changes highlighted, and optional replay
-  states per node (``reached``, ``holding``, ``knows``, ``acts``). From the plan
+  states per node (``reached``, ``holding``, ``knows``, ``acts``); each box and link
+  carries its place (``data-x``, ``data-curve``...) for the lab's animation. From the plan
   (:func:`run_links`): links no report passes along in a run are drawn dotted grey (an
   informal bridge its sender does not build; a fixed gate of the sender's coping, every
   report on it ``not_shared`` or ``withheld``), a meeting is marked where a run waits
@@ -31,20 +34,26 @@ from pathlib import Path
 from html import escape
 from typing import Optional
 
+from .layout import Layout, Style, arrange, text_width
+
 NODE_TYPES = ("collector", "cell", "commander")
-TYPE_FILL = {"collector": "#e5f5e0", "cell": "#deebf7", "commander": "#fee6ce"}
-TYPE_STROKE = {"collector": "#31a354", "cell": "#3182bd", "commander": "#e6550d"}
-CHANNEL_STYLE = {"report": ("#555555", ""), "written": ("#3182bd", "6,3"), "imagery": ("#756bb1", "2,3")}
-STATE_FILL = {"reached": "#fff7bc", "holding": "#fec44f", "knows": "#a1d99b", "acts": "#31a354"}
-CHANGE_COLOUR = "#d6006f"
-IDLE_COLOUR = "#aaaaaa"
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 128, 38, 18, 70, 20
+# A palette that stays apart for colour-blind eyes and on a washed-out projector:
+# Okabe & Ito's colours (and Paul Tol's purple) as strokes, pale fills, dark text.
+TYPE_FILL = {"collector": "#e3f2ea", "cell": "#e1eef9", "commander": "#fdebd7"}
+TYPE_STROKE = {"collector": "#117733", "cell": "#0072b2", "commander": "#b35900"}
+CHANNEL_STYLE = {"report": ("#333333", ""), "written": ("#0072b2", "7,4"), "imagery": ("#6a3d9a", "2,4")}
+STATE_FILL = {"reached": "#fff2a8", "holding": "#f0b429", "knows": "#a6dba0", "acts": "#5aae61"}
+CHANGE_COLOUR = "#aa3377"
+ACTIVE_COLOUR = "#d55e00"
+MEETING_COLOUR = "#b35900"
+GATE_COLOUR = "#8c1a1a"
+IDLE_COLOUR = "#999999"
 
 
 def display(sc, name: str) -> str:
     """A node's display label: its ``label`` in the scenario, else its name."""
     node = sc.nodes.get(name)
-    return (getattr(node, "label", None) or name) if node is not None else name
+    return (getattr(node, "label", None) or name.replace("_", " ")) if node is not None else name
 
 
 def channel(sc, link) -> str:
@@ -113,14 +122,85 @@ def reach_count(node_plan) -> int:
 
 # ------------------------------------------------------------------------ layout
 
-@dataclass
-class Layout:
-    """Positions (centre x, y) per node, and the layer of each node."""
+@dataclass(frozen=True)
+class Group:
+    """Units drawn as one box until opened: a sector's collectors (or those covering
+    several sectors) with the chiefs and staff that only they feed."""
 
-    pos: dict[str, tuple[float, float]]
-    layer: dict[str, int]
-    width: float
-    height: float
+    key: str
+    label: str
+    members: tuple[str, ...]
+
+
+def unit_groups(sc) -> list[Group]:
+    """The collectors by sector (one sector each; ``mission-wide`` for those covering
+    several), each group with the nodes that only its members feed and that are no
+    consumer and apply no gate (a battalion's chief, its S2): the units' own chain."""
+    by: dict[str, list[str]] = {}
+    for name, c in sc.collectors.items():
+        by.setdefault(c.sectors[0] if len(c.sectors) == 1 else "", []).append(name)
+    preds: dict[str, set] = {}
+    for a, b in _edges(sc):
+        preds.setdefault(b, set()).add(a)
+    out = []
+    for sector in sorted(by, key=lambda s: (s == "", sc.sectors.index(s) if s in sc.sectors else 0)):
+        members = _absorb(sc, list(by[sector]), preds)
+        label = f"Sector {sector.replace('_', ' ').title()}" if sector else "Mission-wide"
+        out.append(Group(f"group:{sector or 'mission'}", label, tuple(members)))
+    return out
+
+
+def _absorb(sc, members: list[str], preds: dict[str, set]) -> list[str]:
+    """``members`` and, repeatedly, every plain node fed only by them."""
+    grown = True
+    while grown:
+        grown = False
+        for name, node in sc.nodes.items():
+            if name in members or node.consumer or gates(node) or not preds.get(name):
+                continue
+            if preds[name] <= set(members):
+                members.append(name)
+                grown = True
+    return members
+
+
+@dataclass
+class View:
+    """What one drawing shows: its boxes (nodes, and groups left closed), the box each
+    node is drawn in, and the edges between boxes."""
+
+    names: list[str]
+    owner: dict[str, str]
+    groups: dict[str, Group]
+    edges: list[tuple[str, str]]
+    roots: list[str]
+
+
+def view(sc, collapsed=(), extra_nodes=(), extra_edges=()) -> View:
+    """The boxes of ``sc``'s network with the groups named in ``collapsed`` closed
+    (``extra_nodes`` / ``extra_edges``: a base's nodes and links a variant removed)."""
+    every = unit_groups(sc)
+    nodes = _box_order(sc, every, extra_nodes)
+    groups = {g.key: g for g in every if g.key in set(collapsed)}
+    owner = {n: n for n in nodes}
+    for g in groups.values():
+        owner.update(dict.fromkeys(g.members, g.key))
+    names = list(dict.fromkeys(owner[n] for n in nodes))
+    edges = _box_edges(owner, _edges(sc) + list(extra_edges))
+    return View(names, owner, groups, edges, [n for n in names if n in groups or n in sc.collectors])
+
+
+def _box_order(sc, groups: list[Group], extra_nodes) -> list[str]:
+    """Every node, the field first sector by sector (as the groups hold it), then the
+    rest in the scenario's order, then a base's nodes a variant removed."""
+    return list(dict.fromkeys([n for g in groups for n in g.members] + list(sc.nodes) + list(extra_nodes)))
+
+
+def _box_edges(owner: dict[str, str], edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The edges between boxes, once each (none within a closed group; none to a node
+    not drawn)."""
+    pairs = [(owner[a], owner[b]) for a, b in edges if a in owner and b in owner]
+    return list(dict.fromkeys(p for p in pairs if p[0] != p[1]))
 
 
 def _edges(sc) -> list[tuple[str, str]]:
@@ -132,81 +212,22 @@ def _edges(sc) -> list[tuple[str, str]]:
     return out
 
 
-def _layers(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> dict[str, int]:
-    succ: dict[str, list[str]] = {n: [] for n in names}
-    for a, b in edges:
-        succ[a].append(b)
-    state: dict[str, int] = {}
-    dag: dict[str, list[str]] = {n: [] for n in names}
-    order: list[str] = []
-
-    def visit(start: str) -> None:  # iterative DFS: drop back edges, record post-order
-        stack = [(start, iter(succ[start]))]
-        state[start] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                order.append(node)
-                stack.pop()
-            elif state.get(nxt) is None:
-                dag[node].append(nxt)
-                state[nxt] = 1
-                stack.append((nxt, iter(succ[nxt])))
-            elif state[nxt] == 2:
-                dag[node].append(nxt)
-
-    for n in roots + names:
-        if n not in state:
-            visit(n)
-    layer = dict.fromkeys(names, 0)
-    for n in reversed(order):  # topological order of the DAG
-        for m in dag[n]:
-            layer[m] = max(layer[m], layer[n] + 1)
-    return layer
+def box_label(sc, v: View, name: str, base=None) -> tuple[str, tuple[str, ...]]:
+    """A box's label and any extra line (a closed group says how many units it holds)."""
+    if name in v.groups:
+        return v.groups[name].label, (f"{len(v.groups[name].members)} units",)
+    owner = sc if name in sc.nodes or base is None else base
+    return display(owner, name), ()
 
 
-def layout(sc, extra_nodes: Optional[list[str]] = None, extra_edges: Optional[list[tuple[str, str]]] = None
-           ) -> Layout:
-    """Layers top-down from the collectors; each layer ordered by the mean position of
-    its predecessors (a few sweeps), then spread evenly."""
-    names = list(sc.nodes) + [n for n in (extra_nodes or []) if n not in sc.nodes]
-    edges = _edges(sc) + [e for e in (extra_edges or []) if e[0] in names and e[1] in names]
-    roots = [n for n in names if n in sc.collectors]
-    layer = _layers(names, edges, roots)
-    rows: dict[int, list[str]] = {}
-    for n in names:
-        rows.setdefault(layer[n], []).append(n)
-    preds: dict[str, list[str]] = {n: [] for n in names}
-    succs: dict[str, list[str]] = {n: [] for n in names}
-    for a, b in edges:
-        preds[b].append(a)
-        succs[a].append(b)
-    index = {n: float(i) for row in rows.values() for i, n in enumerate(row)}
-    depth = max(rows) if rows else 0
-    for sweep in range(4):
-        rng = range(1, depth + 1) if sweep % 2 == 0 else range(depth - 1, -1, -1)
-        for k in rng:
-            row = rows.get(k, [])
-            nbrs = preds if sweep % 2 == 0 else succs
-
-            def key(n, nbrs=nbrs):
-                near = [index[m] for m in nbrs[n] if m in index]
-                return sum(near) / len(near) if near else index[n]
-            row.sort(key=key)
-            for i, n in enumerate(row):
-                index[n] = float(i)
-    widest = max((len(r) for r in rows.values()), default=1)
-    width = 2 * MARGIN + widest * BOX_W + (widest - 1) * GAP_X
-    pos = {}
-    for k, row in rows.items():
-        span = len(row) * BOX_W + (len(row) - 1) * GAP_X
-        x0 = (width - span) / 2
-        for i, n in enumerate(row):
-            pos[n] = (x0 + i * (BOX_W + GAP_X) + BOX_W / 2, MARGIN + 24 + k * (BOX_H + GAP_Y) + BOX_H / 2)
-    height = MARGIN * 2 + 24 + (depth + 1) * (BOX_H + GAP_Y) + 40
-    return Layout(pos, layer, width, height)
+def layout(sc, extra_nodes: Optional[list[str]] = None, extra_edges: Optional[list[tuple[str, str]]] = None,
+           *, collapsed=(), width: Optional[float] = None, height: Optional[float] = None,
+           base=None) -> Layout:
+    """Layers top-down from the collectors (see :mod:`.layout`), boxes sized to their
+    labels, in rows that fit ``width`` and spread to fill ``height`` (CSS px) when
+    given; ``collapsed``: keys of :func:`unit_groups` drawn as one box each."""
+    v = view(sc, collapsed, extra_nodes or (), extra_edges or ())
+    return _arrange(sc, v, Style.for_width(width), width, height, base, 0.0)
 
 
 # ------------------------------------------------------------------------ changes
@@ -235,15 +256,20 @@ class Changes:
         for n in sorted(self.changed_nodes):
             for path, a, b in _dict_diff(_node_data(base, n), _node_data(changed, n)):
                 out.append(f"~ {base.node_type(n)}s.{n}.{path}: {_short(a)} -> {_short(b)}")
-        out += [f"+ link {k[0]} -> {k[1]}" + (f" ({k[2]})" if k[2] != "report" else "")
-                + (f" at {k[3]}" if k[3] else "") for k in sorted(self.added_links)]
-        out += [f"- link {k[0]} -> {k[1]}" + (f" at {k[3]}" if k[3] else "") for k in sorted(self.removed_links)]
+        out += [f"+ link {k[0]} -> {k[1]}{_channel_note(k)}{_at(k)}" for k in sorted(self.added_links)]
+        out += [f"- link {k[0]} -> {k[1]}{_at(k)}" for k in sorted(self.removed_links)]
         for k in sorted(self.changed_links):
-            a = _link_data(base, k)
-            b = _link_data(changed, k)
-            for path, x, y in _dict_diff(a, b):
+            for path, x, y in _dict_diff(_link_data(base, k), _link_data(changed, k)):
                 out.append(f"~ link {k[0]} -> {k[1]}: {path}: {_short(x)} -> {_short(y)}")
         return out + self.other
+
+
+def _channel_note(key: tuple) -> str:
+    return f" ({key[2]})" if key[2] != "report" else ""
+
+
+def _at(key: tuple) -> str:
+    return f" at {key[3]}" if key[3] else ""
 
 
 def _node_data(sc, name: str) -> dict:
@@ -278,8 +304,7 @@ def diff(base, changed) -> Changes:
     bn, cn = set(base.nodes), set(changed.nodes)
     ch.added_nodes = cn - bn
     ch.removed_nodes = bn - cn
-    ch.changed_nodes = {n for n in bn & cn if base.node_type(n) == changed.node_type(n)
-                        and _node_data(base, n) != _node_data(changed, n)}
+    ch.changed_nodes = {n for n in bn & cn if _node_changed(base, changed, n)}
     bl = {_link_key(k): k for k in base.active_links}
     cl = {_link_key(k): k for k in changed.active_links}
     ch.added_links = set(cl) - set(bl)
@@ -287,61 +312,71 @@ def diff(base, changed) -> Changes:
     ch.changed_links = {k for k in set(bl) & set(cl) if bl[k] != cl[k]}
     for section in ("scenario", "kinds", "sources", "meetings", "switches", "pools", "boards", "mechanisms",
                     "metrics"):
-        a = getattr(base, section)
-        b = getattr(changed, section)
-        a = a.model_dump(mode="json") if hasattr(a, "model_dump") else {k: v.model_dump(mode="json")
-                                                                        for k, v in a.items()}
-        b = b.model_dump(mode="json") if hasattr(b, "model_dump") else {k: v.model_dump(mode="json")
-                                                                        for k, v in b.items()}
-        for path, x, y in _dict_diff(a, b, section):
-            if path in ("scenario.name", "scenario.description"):
-                continue
-            ch.other.append(f"~ {path}: {_short(x)} -> {_short(y)}")
+        for path, x, y in _dict_diff(_section(base, section), _section(changed, section), section):
+            if path not in ("scenario.name", "scenario.description"):
+                ch.other.append(f"~ {path}: {_short(x)} -> {_short(y)}")
     return ch
+
+
+def _node_changed(base, changed, name: str) -> bool:
+    return base.node_type(name) == changed.node_type(name) and _node_data(base, name) != _node_data(changed, name)
+
+
+def _section(sc, section: str) -> dict:
+    """A top-level section of a scenario as plain data (a table, or a table of tables)."""
+    got = getattr(sc, section)
+    if hasattr(got, "model_dump"):
+        return got.model_dump(mode="json")
+    return {k: v.model_dump(mode="json") for k, v in got.items()}
 
 
 # ------------------------------------------------------------------------ SVG
 
-def _wrap(text: str, width: int = 18) -> list[str]:
-    if len(text) <= width:
-        return [text]
-    parts = text.replace("_", "_\u200b").replace(" ", " \u200b").split("\u200b")
-    lines, cur = [], ""
-    for p in parts:
-        if cur and len(cur) + len(p) > width:
-            lines.append(cur)
-            cur = p
-        else:
-            cur += p
-    lines.append(cur)
-    if len(lines) > 2:
-        lines = [lines[0], "".join(lines[1:])]
-    return [ln if len(ln) <= width + 2 else ln[: width] + "…" for ln in lines]
+FONT_FAMILY = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
 
 
 def svg(sc, base=None, states: Optional[dict[str, str]] = None, active_links: Optional[set] = None,
-        title: str = "") -> str:
-    """The network diagram as an SVG document (a string).
+        title: str = "", *, collapsed=(), width: Optional[float] = None, height: Optional[float] = None,
+        legend: bool = True, uid: str = "", style: Optional[Style] = None) -> str:
+    """The network diagram as an SVG document (a string), one unit a CSS pixel.
 
     ``base``: draw ``sc`` as a variant of ``base``, its changes highlighted (removed
     nodes and links drawn faded); ``states``: replay state per node (see
-    :data:`STATE_FILL`); ``active_links``: ``(from, to)`` pairs a report is on right now.
+    :data:`STATE_FILL`); ``active_links``: ``(from, to)`` pairs a report is on right now;
+    ``collapsed``: groups of :func:`unit_groups` drawn closed; ``width`` / ``height``:
+    the panel to fill (px); ``legend``: draw the key below the diagram (the lab shows
+    it beside); ``uid``: a prefix for the ids inside, when a page holds several;
+    ``style``: the sizes (by default :meth:`Style.for_width`).
     """
     ch = diff(base, sc) if base is not None else Changes()
-    removed_links = list(ch.removed_links)
-    lay = layout(sc, sorted(ch.removed_nodes), [(k[0], k[1]) for k in removed_links])
+    removed_links = sorted(ch.removed_links)
+    v = view(sc, collapsed, sorted(ch.removed_nodes), [(k[0], k[1]) for k in removed_links])
+    st = style or Style.for_width(width)
+    lay = _arrange(sc, v, st, width, height, base, st.line + 8 if legend else 0.0)
     plan, run = run_links(sc)
-    d = _Drawing(sc, base, ch, lay, plan, states or {}, active_links or set())
-    out = _svg_head(sc, lay, title)
-    for lk, lp in zip(sc.active_links, run):
-        out += _svg_link(d, lk, False, lp)
+    d = _Drawing(sc, base, ch, lay, plan, states or {}, active_links or set(), v, uid,
+                 {n: g.key for g in unit_groups(sc) for n in g.members})
+    foot = _legend(lay, uid) if legend else ("", 0.0)
+    out = _svg_head(sc, lay, title, uid, foot[1], legend) + _body(d, run, removed_links)
+    return "\n".join(out + [foot[0], "</svg>"])
+
+
+def _body(d: _Drawing, run: list, removed_links: list) -> list[str]:
+    """The links (those of the run, then those the variant removed), then the boxes."""
+    out: list[str] = []
+    drawn: set = set()
+    for lk, lp in zip(d.sc.active_links, run):
+        out += _svg_link(d, lk, False, lp, drawn)
     for k in removed_links:
-        out += _svg_link(d, k, True, None)
-    for name, (x, y) in lay.pos.items():
-        out += _svg_node(d, name, x, y)
-    out.append(_legend(lay))
-    out.append("</svg>")
-    return "\n".join(out)
+        out += _svg_link(d, k, True, None, drawn)
+    for name, (x, y) in d.lay.pos.items():
+        out += _svg_group(d, name, x, y) if name in d.view.groups else _svg_node(d, name, x, y)
+    return out
+
+
+def _arrange(sc, v: View, st: Style, width, height, base, top: float) -> Layout:
+    labels = {n: box_label(sc, v, n, base) for n in v.names}
+    return arrange(v.names, v.edges, v.roots, labels, st, width, height, top)
 
 
 @dataclass
@@ -355,115 +390,188 @@ class _Drawing:
     plan: object
     states: dict
     active_links: set
+    view: View
+    uid: str = ""
+    group_of: dict = field(default_factory=dict)
 
 
-def _svg_head(sc, lay: Layout, title: str) -> list[str]:
+def _svg_head(sc, lay: Layout, title: str, uid: str, foot_h: float, caption: bool) -> list[str]:
     """The document's opening tag, title, arrow markers and caption."""
     markers = (("report", CHANNEL_STYLE["report"][0]), ("written", CHANNEL_STYLE["written"][0]),
-               ("imagery", CHANNEL_STYLE["imagery"][0]), ("change", CHANGE_COLOUR), ("active", "#e31a1c"),
+               ("imagery", CHANNEL_STYLE["imagery"][0]), ("change", CHANGE_COLOUR), ("active", ACTIVE_COLOUR),
                ("idle", IDLE_COLOUR))
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" '
-            f'width="{lay.width:.0f}" height="{lay.height:.0f}" font-family="sans-serif" font-size="11" role="img">',
-            f"<title>{escape(title or 'reporting network of ' + sc.name)}</title>",
-            "<defs>" + "".join(
-                f'<marker id="arrow-{n}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-                f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
-                for n, c in markers) + "</defs>",
-            f'<text x="{MARGIN}" y="{MARGIN}" font-size="12" fill="#444">field (collectors) at the top; '
-            'each layer one step further from the field</text>']
+    w, h = lay.width, lay.height + foot_h
+    st = lay.style
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {w:.0f} {h:.0f}" '
+           f'width="{w:.0f}" height="{h:.0f}" font-family="{FONT_FAMILY}" font-size="{st.font:.1f}" '
+           f'data-font="{st.font:.1f}" role="img">',
+           f"<title>{escape(title or 'reporting network of ' + sc.name)}</title>",
+           "<defs>" + "".join(
+               f'<marker id="{uid}arrow-{n}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" '
+               f'markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+               f'<path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
+               for n, c in markers) + "</defs>"]
+    if caption:
+        out.append(f'<text x="{st.margin:.0f}" y="{st.margin + st.font:.0f}" fill="#333">field (collectors) at '
+                   'the top; each layer one step further from the field</text>')
+    return out
 
 
-def _svg_link(d: _Drawing, lk, removed: bool, lp) -> list[str]:
-    """One link (``lk``: a scenario link, or the key of a link the variant removed;
-    ``lp``: its plan) as a curve from box to box, with a clock mark where it waits for
-    a meeting."""
+def _curve(lay: Layout, src: str, dst: str) -> tuple[float, ...]:
+    """A link's cubic curve, box edge to box edge: down, up, or over the top when both
+    boxes sit in one row."""
+    (x1, y1), (x2, y2) = lay.pos[src], lay.pos[dst]
+    h1, h2 = lay.boxes[src].h / 2, lay.boxes[dst].h / 2
+    if abs(y2 - y1) < 1:
+        lift = min(h1, h2) + 34
+        return (x1, y1 - h1, x1, y1 - lift, x2, y2 - lift, x2, y2 - h2)
+    s = 1 if y2 > y1 else -1
+    a, b = y1 + s * h1, y2 - s * h2
+    mid = (a + b) / 2
+    return (x1, a, x1, mid, x2, mid, x2, b)
+
+
+def _point(c: tuple[float, ...], t: float) -> tuple[float, float]:
+    """The point at ``t`` (0..1) of cubic curve ``c``."""
+    u = 1 - t
+    k = (u ** 3, 3 * u * u * t, 3 * u * t * t, t ** 3)
+    return (sum(k[i] * c[2 * i] for i in range(4)), sum(k[i] * c[2 * i + 1] for i in range(4)))
+
+
+def _link_parts(d: _Drawing, lk, removed: bool, lp) -> tuple:
+    """``(key, from box, to box, channel, meeting)`` of a link (``lk``: a scenario link,
+    or the key of a link the variant removed; ``lp``: its plan)."""
     key = lk if removed else _link_key(lk)
-    src, dst = key[0], key[1]
-    if src not in d.lay.pos or dst not in d.lay.pos:
-        return []
-    (x1, y1), (x2, y2) = d.lay.pos[src], d.lay.pos[dst]
-    y1s = y1 + BOX_H / 2 if y2 > y1 else y1 - BOX_H / 2
-    y2s = y2 - BOX_H / 2 if y2 > y1 else y2 + BOX_H / 2
     if removed:
         kind, meeting = key[2], key[3]
     else:
-        kind, meeting = channel(d.sc, lk), ((lp.meeting if lp is not None else lk.meeting) or "")
+        kind, meeting = channel(d.sc, lk), (lp.meeting if lp is not None else lk.meeting) or ""
+    return key, d.view.owner.get(key[0]), d.view.owner.get(key[1]), kind, meeting
+
+
+def _svg_link(d: _Drawing, lk, removed: bool, lp, drawn: set) -> list[str]:
+    """One link as a curve from box to box, with a clock mark where it waits for a
+    meeting; links that a closed group makes one are drawn once."""
+    key, src, dst, kind, meeting = _link_parts(d, lk, removed, lp)
+    if src is None or dst is None or src == dst or (src, dst, kind, meeting, removed) in drawn:
+        return []
+    drawn.add((src, dst, kind, meeting, removed))
     idle = "" if removed else idle_note(lp)
     cls, colour, marker, dash, width = _link_style(d, lk, key, kind, removed, idle)
-    mid = (y1s + y2s) / 2
-    path = f"M{x1:.1f},{y1s:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2s:.1f}"
-    tip = f"{_name(d.sc, src)} → {_name(d.sc, dst)} ({kind}{', at ' + meeting if meeting else ''}" \
-          f"{', removed' if removed else ''}{'; ' + idle if idle else ''})"
-    out = [f'<g class="{" ".join(cls)}" data-from="{escape(src)}" data-to="{escape(dst)}">'
+    c = _curve(d.lay, src, dst)
+    path = f"M{c[0]:.1f},{c[1]:.1f} C{c[2]:.1f},{c[3]:.1f} {c[4]:.1f},{c[5]:.1f} {c[6]:.1f},{c[7]:.1f}"
+    tip = _link_tip(d, key, kind, meeting, removed, idle)
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    out = [f'<g class="{" ".join(cls)}" data-from="{escape(src)}" data-to="{escape(dst)}" '
+           f'data-meeting="{escape(meeting)}" data-curve="{" ".join(f"{x:.1f}" for x in c)}">'
            f"<title>{escape(tip)}</title>"
-           f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}" '
-           f'{"stroke-dasharray=" + chr(34) + dash + chr(34) if dash else ""} opacity="0.85" '
-           f'marker-end="url(#arrow-{marker})"/>']
-    if meeting:  # a link that waits for a meeting: a clock mark at its middle
-        mx, my = (x1 + x2) / 2, mid
-        out.append(f'<circle class="meeting-mark" cx="{mx:.1f}" cy="{my:.1f}" r="5" fill="#fff" '
-                   f'stroke="#e6550d" stroke-width="1.5"/><path d="M{mx:.1f},{my - 3:.1f} L{mx:.1f},{my:.1f} '
-                   f'L{mx + 2.5:.1f},{my:.1f}" stroke="#e6550d" fill="none"/>')
+           f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}"{dash_attr} '
+           f'marker-end="url(#{d.uid}arrow-{marker})"/>']
+    if meeting:
+        out.append(_meeting_mark(*_point(c, 0.5)))
     out.append("</g>")
     return out
 
 
-def _name(sc, name: str) -> str:
-    return display(sc, name) if name in sc.nodes else name
+def _link_tip(d: _Drawing, key: tuple, kind: str, meeting: str, removed: bool, idle: str) -> str:
+    notes = [kind] + ([f"at {meeting.replace('_', ' ')}"] if meeting else []) + (["removed"] if removed else [])
+    return f"{_name(d, key[0])} → {_name(d, key[1])} ({', '.join(notes)}{'; ' + idle if idle else ''})"
+
+
+def _meeting_mark(mx: float, my: float) -> str:
+    """A clock at the middle of a link that waits for a meeting."""
+    return (f'<circle class="meeting-mark" cx="{mx:.1f}" cy="{my:.1f}" r="7" fill="#fff" stroke="{MEETING_COLOUR}" '
+            f'stroke-width="2"/><path d="M{mx:.1f},{my - 4:.1f} L{mx:.1f},{my:.1f} L{mx + 3.5:.1f},{my:.1f}" '
+            f'stroke="{MEETING_COLOUR}" stroke-width="1.6" fill="none"/>')
+
+
+def _name(d: _Drawing, name: str) -> str:
+    owner = d.sc if name in d.sc.nodes or d.base is None else d.base
+    return display(owner, name) if name in owner.nodes else name
 
 
 def _link_style(d: _Drawing, lk, key: tuple, kind: str, removed: bool, idle: str) -> tuple:
     """``(classes, colour, marker, dash, width)`` of a link: by channel, then idle in a
     run, removed, added or changed by the variant, carrying a report in a replay."""
     colour, dash = CHANNEL_STYLE.get(kind, CHANNEL_STYLE["report"])
-    marker, cls, width = kind, ["link", kind], 1.1
+    marker, cls, width = kind, ["link", kind], 1.6
     if idle:
         cls.append("idle")
-        colour, marker, dash = IDLE_COLOUR, "idle", "1,3"
-    if removed:
-        cls.append("removed")
-        colour, marker, dash = CHANGE_COLOUR, "change", "3,4"
-    elif key in d.ch.added_links or key in d.ch.changed_links:
-        cls.append("added" if key in d.ch.added_links else "changed")
-        colour, marker, width = CHANGE_COLOUR, "change", 2.4
+        colour, marker, dash = IDLE_COLOUR, "idle", "1,4"
+    change = "removed" if removed else _link_change(d, key)
+    if change:
+        cls.append(change)
+        colour, marker = CHANGE_COLOUR, "change"
+        dash, width = ("4,5", width) if removed else (dash, 3.0)
     if (key[0], key[1]) in d.active_links:
         cls.append("active")
-        colour, marker, width = "#e31a1c", "active", 3.2
-    if not removed and lk.informal:
-        cls.append("informal")
-    if not removed and lk.pull:
-        cls.append("pull")
+        colour, marker, width = ACTIVE_COLOUR, "active", 3.6
+    if not removed:
+        cls += [c for c in ("informal", "pull") if getattr(lk, c)]
     return cls, colour, marker, dash, width
+
+
+def _link_change(d: _Drawing, key: tuple) -> str:
+    return "added" if key in d.ch.added_links else "changed" if key in d.ch.changed_links else ""
+
+
+def _box_attrs(d: _Drawing, name: str, x: float, y: float) -> str:
+    b = d.lay.boxes[name]
+    return f'data-node="{escape(name)}" data-x="{x:.1f}" data-y="{y:.1f}" data-w="{b.w:.1f}" data-h="{b.h:.1f}"'
+
+
+def _label_lines(d: _Drawing, name: str, x: float, y: float, weight: str = "") -> list[str]:
+    b, st = d.lay.boxes[name], d.lay.style
+    out = []
+    for i, ln in enumerate(b.lines):
+        ty = y + (i - (len(b.lines) - 1) / 2) * st.line + st.font * 0.36
+        out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle" fill="#111"{weight}>{escape(ln)}</text>')
+    return out
 
 
 def _svg_node(d: _Drawing, name: str, x: float, y: float) -> list[str]:
     """One node as a box (shape by type) with its label, its meeting mark if it acts
-    at one, and its gate marks."""
+    at one, and its gate marks (a badge above the box's right corner)."""
     removed = name in d.ch.removed_nodes
     owner = d.sc if not removed else d.base
     node = owner.nodes[name]
     ntype = owner.node_type(name)
     cls, fill, stroke, sw = _node_style(d, name, node, ntype, removed)
     st = d.states.get(name)
-    rx = 12 if ntype == "commander" else 4 if ntype == "cell" else 0
-    label = display(owner, name)
+    b = d.lay.boxes[name]
+    rx = 14 if ntype == "commander" else 5 if ntype == "cell" else 0
     marks = gates(node)
-    out = [f'<g class="{" ".join(cls)}" data-node="{escape(name)}"'
-           f'{" data-state=" + chr(34) + st + chr(34) if st else ""}>'
-           f"<title>{escape(_node_tip(d, name, node, ntype, label, marks, removed))}</title>"
-           f'<rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" width="{BOX_W}" height="{BOX_H}" '
-           f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"'
-           f'{" stroke-dasharray=" + chr(34) + "4,3" + chr(34) if removed else ""}/>']
-    lines = _wrap(label)
-    for i, ln in enumerate(lines):
-        ty = y + (i - (len(lines) - 1) / 2) * 12 + 4
-        out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{escape(ln)}</text>')
+    group = d.group_of.get(name, "")
+    state = f' data-state="{st}"' if st else ""
+    dash = ' stroke-dasharray="5,4"' if removed else ""
+    out = [f'<g class="{" ".join(cls)}" {_box_attrs(d, name, x, y)} data-group="{group}"{state}>'
+           f"<title>{escape(_node_tip(d, name, node, ntype, display(owner, name), marks, removed))}</title>"
+           f'<rect x="{x - b.w / 2:.1f}" y="{y - b.h / 2:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" '
+           f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>']
+    out += _label_lines(d, name, x, y, ' font-weight="bold"' if node.consumer else "")
     if node.acts_at:
-        out.append(f'<circle cx="{x - BOX_W / 2 + 8:.1f}" cy="{y - BOX_H / 2 + 8:.1f}" r="5" fill="#fff" '
-                   f'stroke="#e6550d" stroke-width="1.5"><title>acts at {escape(node.acts_at)}</title></circle>')
+        out.append(f'<circle class="acts-mark" cx="{x - b.w / 2:.1f}" cy="{y - b.h / 2:.1f}" r="7" fill="#fff" '
+                   f'stroke="{MEETING_COLOUR}" stroke-width="2"><title>acts at {escape(node.acts_at)}</title></circle>')
     if marks:
-        out.append(f'<text class="gates" x="{x + BOX_W / 2 - 3:.1f}" y="{y - BOX_H / 2 + 10:.1f}" '
-                   f'text-anchor="end" font-size="9" font-weight="bold" fill="#b30000">{"".join(marks)}</text>')
+        out.append(f'<text class="gates" x="{x + b.w / 2:.1f}" y="{y - b.h / 2 - 5:.1f}" text-anchor="end" '
+                   f'font-weight="bold" fill="{GATE_COLOUR}">{" ".join(marks)}</text>')
+    out.append("</g>")
+    return out
+
+
+def _svg_group(d: _Drawing, key: str, x: float, y: float) -> list[str]:
+    """A closed group: a stack of boxes with the group's name and how many units it
+    holds (click to open, in the lab)."""
+    g, b = d.view.groups[key], d.lay.boxes[key]
+    ntype = "collector"
+    names = ", ".join(display(d.sc, n) for n in g.members)
+    out = [f'<g class="node group" {_box_attrs(d, key, x, y)} data-members="{escape(" ".join(g.members))}">'
+           f"<title>{escape(g.label)}: {escape(names)}</title>"
+           f'<rect x="{x - b.w / 2 + 5:.1f}" y="{y - b.h / 2 - 5:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" '
+           f'fill="{TYPE_FILL[ntype]}" stroke="{TYPE_STROKE[ntype]}" stroke-width="1.4"/>'
+           f'<rect x="{x - b.w / 2:.1f}" y="{y - b.h / 2:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" '
+           f'fill="{TYPE_FILL[ntype]}" stroke="{TYPE_STROKE[ntype]}" stroke-width="2"/>']
+    out += _label_lines(d, key, x, y)
     out.append("</g>")
     return out
 
@@ -472,14 +580,14 @@ def _node_style(d: _Drawing, name: str, node, ntype: str, removed: bool) -> tupl
     """``(classes, fill, stroke, stroke width)`` of a node: by type, consumer, changed
     by the variant, replay state."""
     cls = ["node", ntype]
-    stroke, sw = TYPE_STROKE[ntype], 1.2
+    stroke, sw = TYPE_STROKE[ntype], 1.6
     fill = TYPE_FILL[ntype]
     if node.consumer:
         cls.append("consumer")
-        sw = 2.6
+        sw = 3.4
     if name in d.ch.added_nodes or name in d.ch.changed_nodes or removed:
         cls.append("added" if name in d.ch.added_nodes else "removed" if removed else "changed")
-        stroke, sw = CHANGE_COLOUR, 3.0
+        stroke, sw = CHANGE_COLOUR, 3.6
     st = d.states.get(name)
     if st:
         cls.append(f"state-{st}")
@@ -497,35 +605,47 @@ def _node_tip(d: _Drawing, name: str, node, ntype: str, label: str, marks: list,
     return tip + ")"
 
 
-def _legend(lay: Layout) -> str:
-    y = lay.height - 22
+def legend_items() -> list[tuple[str, str]]:
+    """The key of the diagram: ``(swatch kind, text)`` pairs, for the SVG and the lab."""
+    items = [(f"type:{t}", t) for t in NODE_TYPES] + [("consumer", "consumer (measured)")]
+    items += [(f"channel:{k}", k) for k in CHANNEL_STYLE]
+    items += [("meeting", "waits for a meeting"), ("gates", "gates: C classification, S sanitisation, "
+                                                            "H held back, A accreditation"),
+              ("change", "changed by the variant"), ("idle", "no report passes in a run")]
+    return items
+
+
+def _swatch(kind: str, x: float, y: float) -> str:
+    """A legend swatch at ``(x, y)`` (its left end, on the text's middle)."""
+    if kind.startswith("type:"):
+        t = kind[5:]
+        return f'<rect x="{x}" y="{y - 7}" width="18" height="14" fill="{TYPE_FILL[t]}" stroke="{TYPE_STROKE[t]}" stroke-width="1.6"/>'
+    if kind == "consumer":
+        return f'<rect x="{x}" y="{y - 7}" width="18" height="14" fill="#fff" stroke="#111" stroke-width="3.4"/>'
+    if kind == "meeting":
+        return f'<circle cx="{x + 9}" cy="{y}" r="7" fill="#fff" stroke="{MEETING_COLOUR}" stroke-width="2"/>'
+    if kind == "gates":
+        return f'<rect x="{x}" y="{y - 7}" width="18" height="14" fill="{GATE_COLOUR}"/>'
+    colour, dash = {"change": (CHANGE_COLOUR, ""), "idle": (IDLE_COLOUR, "1,4")}.get(
+        kind, CHANNEL_STYLE.get(kind.partition(":")[2], ("#333", "")))
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    return f'<line x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}" stroke="{colour}" stroke-width="2.4"{dash_attr}/>'
+
+
+def _legend(lay: Layout, uid: str = "") -> tuple[str, float]:
+    """The key below the diagram, in rows that fit its width; returns the SVG and the
+    height it adds."""
+    st = lay.style
+    x, y = st.margin, lay.height + st.line / 2
     items = []
-    x = MARGIN
-    for t in NODE_TYPES:
-        items.append(f'<rect x="{x}" y="{y - 10}" width="14" height="12" fill="{TYPE_FILL[t]}" '
-                     f'stroke="{TYPE_STROKE[t]}"/><text x="{x + 18}" y="{y}">{t}</text>')
-        x += 90
-    items.append(f'<rect x="{x}" y="{y - 10}" width="14" height="12" fill="#fff" stroke="#333" stroke-width="2.6"/>'
-                 f'<text x="{x + 18}" y="{y}">consumer (measured)</text>')
-    x += 150
-    for kind, (c, dash) in CHANNEL_STYLE.items():
-        items.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 24}" y2="{y - 4}" stroke="{c}" stroke-width="1.5"'
-                     f'{" stroke-dasharray=" + chr(34) + dash + chr(34) if dash else ""}/>'
-                     f'<text x="{x + 28}" y="{y}">{kind}</text>')
-        x += 95
-    items.append(f'<circle cx="{x + 5}" cy="{y - 4}" r="5" fill="#fff" stroke="#e6550d" stroke-width="1.5"/>'
-                 f'<text x="{x + 14}" y="{y}">waits for a meeting</text>')
-    x += 140
-    items.append(f'<text x="{x}" y="{y}" fill="#b30000" font-weight="bold">C S H A</text>'
-                 f'<text x="{x + 52}" y="{y}">gates: classification, sanitisation, held back, accreditation</text>')
-    y2 = y + 16
-    items.append(f'<line x1="{MARGIN}" y1="{y2 - 4}" x2="{MARGIN + 24}" y2="{y2 - 4}" stroke="{CHANGE_COLOUR}" '
-                 f'stroke-width="2.4"/><text x="{MARGIN + 28}" y="{y2}">changed by the variant</text>')
-    x2 = MARGIN + 200
-    items.append(f'<line x1="{x2}" y1="{y2 - 4}" x2="{x2 + 24}" y2="{y2 - 4}" stroke="{IDLE_COLOUR}" '
-                 f'stroke-width="1.5" stroke-dasharray="1,3"/><text x="{x2 + 28}" y="{y2}">no report passes in a run '
-                 "(a bridge not built, or the sender's coping)</text>")
-    return f'<g class="legend">{"".join(items)}</g>'
+    for kind, text in legend_items():
+        w = 32 + text_width(text, st.font) + 22
+        if x + w > lay.width - st.margin and x > st.margin:
+            x, y = st.margin, y + st.line + 6
+        items.append(_swatch(kind, x, y) + f'<text x="{x + 30:.1f}" y="{y + st.font * 0.36:.1f}" fill="#111">'
+                     f"{escape(text)}</text>")
+        x += w
+    return f'<g class="legend">{"".join(items)}</g>', y - lay.height + st.line
 
 
 # ------------------------------------------------------------------------ text formats
