@@ -57,7 +57,8 @@ class Simulation:
     """One run of one scenario with one seed. Use :func:`simulate` for the usual case."""
 
     def __init__(self, scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None,
-                 *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True):
+                 *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True,
+                 per_task_routine: bool = False):
         self.plan = scenario if isinstance(scenario, Plan) else build_plan(scenario)
         self.scenario = sc = self.plan.scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
@@ -69,6 +70,9 @@ class Simulation:
         self.warmup_days = float(warmup_days)
         self.horizon = self.days * 24.0
         self.tracing = bool(trace)
+        # True: each routine task of a cell is its own SimPy event (tests compare the
+        # two; see .routine)
+        self.per_task_routine = bool(per_task_routine)
         self.env = simpy.Environment()
         self.clock = Clock(self.env)
         self.schedule = self.env.schedule
@@ -174,6 +178,7 @@ class Simulation:
         now = self.env.now
         for node in self.nodes.values():
             if isinstance(node, Cell):
+                node.catch_up(now)
                 node._account(now)
                 node.reset_stats(now)
 

@@ -67,7 +67,8 @@ def _plain_routing(sim, node) -> bool:
 
 
 def _plain_cell(cell) -> bool:
-    return cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
+    return (cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
+            and cell.routine is None)  # routine tasks played lazily: the general path does
 
 
 def _compile_cell(sim, cell) -> None:

@@ -31,6 +31,7 @@ from ..records import REPORT_STATES, STEP_KINDS
 from .context import Sim
 from .items import GROUP, UNIT, Event, Report
 from .plan import NodePlan
+from .routine import RoutineWork
 from .wake import NORMAL
 
 ABSORBED = REPORT_STATES.index("absorbed")
@@ -263,18 +264,34 @@ class Cell(Node):
         self.reset_stats(0.0)
         if self.duty is not None:
             sim.clock.daily(self.duty.start_h, self._duty_starts)
+        self.routine = None  # a RoutineWork: routine tasks played lazily (see .routine)
+        self.work_waiting = 0  # jobs other than routine tasks in the inbox
         bg = spec.background
         if bg is not None and bg.per_day > 0:
-            gap = sim.streams.exponential_sampler(f"background:{name}", 24.0 / bg.per_day)
-            sim.clock.process(self._routine(gap, bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
+            mean_gap = 24.0 / bg.per_day
+            if sim.per_task_routine:
+                gap = sim.streams.exponential_sampler(f"background:{name}", mean_gap)
+                work = bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))
+                sim.clock.process(self._routine(gap, work))
+            else:  # the same streams, the same batches
+                r_gap, r_work = sim.streams.get(f"background:{name}"), sim.streams.get(f"background_work:{name}")
+                self.routine = RoutineWork(self, lambda n: r_gap.exponential(mean_gap, n),
+                                           lambda n: bg.work_h.batch(r_work, n), BackgroundJob)
 
     def _routine(self, gap, work):
-        """The cell's routine work: a task after each ``gap()`` hours (Poisson), into the
-        same inbox as the reports."""
+        """The cell's routine work on the per-task path: a task after each ``gap()``
+        hours (Poisson), into the same inbox as the reports."""
         env = self.sim.env
         while True:
             yield env.timeout(gap())
             self._enqueue(BackgroundJob(work(), env.now))
+
+    def catch_up(self, now: float) -> None:
+        """Play the routine tasks that arrived or ended by ``now`` (see .routine); called
+        first whenever anything happens at the cell."""
+        routine = self.routine
+        if routine is not None and routine.due <= now:
+            routine.advance(now)
 
     def reset_stats(self, now: float) -> None:
         self.t_last = now
@@ -314,6 +331,8 @@ class Cell(Node):
     def accept(self, rep: Report) -> None:
         """A report reaches the inbox (the hot path: written out for speed)."""
         now = rep.t_in
+        if self.routine is not None:
+            self.catch_up(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
@@ -331,9 +350,12 @@ class Cell(Node):
             r.t_in = now
         self._enqueue(IntrepJob(reps, links, now))
 
-    def _enqueue(self, job) -> None:
-        """``job`` is a report to work, or an :class:`IntrepJob`."""
-        now = self.sim.env.now
+    def _enqueue(self, job, now=None) -> None:
+        """``job`` is a report to work, an :class:`IntrepJob` or a routine task
+        arriving at ``now`` (default: the present moment)."""
+        if now is None:
+            now = self.sim.env.now
+            self.catch_up(now)
         self._account(now)
         normal = job.__class__ is Report
         if normal:
@@ -359,8 +381,18 @@ class Cell(Node):
         waiting = len(self.queue) + len(self.queue_lt)
         if waiting > self.max_queue:
             self.max_queue = waiting
+        if job.__class__ is not BackgroundJob:
+            self.work_waiting += 1
+            if self.routine is not None:
+                self.routine.wake()  # an analyst ending a task must take it up at once
 
     def _next(self):
+        job = self._pick()
+        if job.__class__ is not BackgroundJob:
+            self.work_waiting -= 1
+        return job
+
+    def _pick(self):
         if self.pull is None or not self.queue_lt:
             return self.queue.popleft()
         if not self.queue or self.u_pull() >= self.pull:
@@ -382,6 +414,9 @@ class Cell(Node):
             sim.schedule(job, NORMAL, work)
             return
         if job.__class__ is BackgroundJob:
+            if self.routine is not None:
+                self.routine.started(now + job.work)
+                return
             job.callbacks = self.on_routine_done
             sim.schedule(job, NORMAL, job.work)
             return
@@ -403,6 +438,8 @@ class Cell(Node):
     def _done(self, rep) -> None:
         sim = self.sim
         now = sim.env.now
+        if self.routine is not None:
+            self.catch_up(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
@@ -425,18 +462,22 @@ class Cell(Node):
         self.routine_done += 1
 
     def _done_intrep(self, job) -> None:
-        self._free(self.sim.env.now)
+        now = self.sim.env.now
+        self.catch_up(now)
+        self._free(now)
         self.intreps += 1
         self.sim.send_intrep(job.reps, job.links)
 
     def _duty_starts(self) -> None:
         now = self.sim.env.now
+        self.catch_up(now)
         self._account(now)
         while (self.queue or self.queue_lt) and self.busy < self.c:
             self._start(self._next(), now)
 
     def stats(self, now: float) -> dict:
         """The cell's counters and areas since the last reset, up to ``now``."""
+        self.catch_up(now)
         self._account(now)
         return {
             "cell": self.name,
