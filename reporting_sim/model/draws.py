@@ -28,3 +28,38 @@ def buffered(batch):
         return buf.pop()
 
     return buf.pop, refill
+
+
+def sampler(pair):
+    """A zero-argument sampler over ``(pop, refill)`` (for the general path), keeping
+    the pair as ``.pair`` for the hot path, which draws from the same buffer."""
+    pop, refill = pair
+
+    def draw() -> float:
+        try:
+            return pop()
+        except IndexError:
+            return refill()
+
+    draw.pair = pair
+    return draw
+
+
+def uniform(streams, name: str):
+    """:meth:`~reporting_sim.streams.Streams.uniform_sampler`: the same numbers."""
+    rng = streams.get(name)
+    return sampler(buffered(rng.random))
+
+
+def exponential(streams, name: str, mean: float):
+    """:meth:`~reporting_sim.streams.Streams.exponential_sampler`: the same numbers."""
+    rng = streams.get(name)
+    return sampler(buffered(lambda n: rng.exponential(mean, n)))
+
+
+def of(dist, rng):
+    """``dist.sampler(rng)``: the same numbers (a fixed value stays the distribution's
+    own sampler, which the hot path recognises by its ``fixed`` attribute)."""
+    if getattr(dist, "dist", None) == "fixed":
+        return dist.sampler(rng)
+    return sampler(buffered(lambda n: dist.batch(rng, n)))

@@ -41,7 +41,7 @@ from ..scenario import Scenario
 from ..streams import Streams
 from .clock import Clock
 from .collectors import Collector, Pool
-from . import gates
+from . import draws, gates
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
 from .plan import Plan, build_plan
@@ -87,6 +87,8 @@ class Simulation:
         self.sanitise = self.plan.sanitise
         self.shelf_lives = [k.shelf_life_h for k in sc.kinds.values()]
         self.current_kinds = frozenset(i for i, k in enumerate(sc.kinds.values()) if k.family == "current")
+        self._settle = self._settler()
+        self.flushes: list = []  # counts kept by the hot path, added to the records at the end
         self._build()
         if specialised:  # False: the general path everywhere (tests compare the two)
             specialise(self)
@@ -122,7 +124,7 @@ class Simulation:
         """The plan's links at run time, each with its own transit stream."""
         meetings = self.plan.meetings
         for lp in self.plan.links:
-            transit = lp.transit.sampler(self.streams.get(f"transit:{lp.key}"))
+            transit = draws.of(lp.transit, self.streams.get(f"transit:{lp.key}"))
             src, dst = self.nodes[lp.src], self.nodes[lp.dst]
             meeting = meetings[lp.meeting] if lp.meeting else None
             link = Link(src, dst, lp.p, transit, meeting, lp.allowed, lp.blocked)
@@ -133,10 +135,12 @@ class Simulation:
         from the source's mix, offered at once to the collectors of its sector."""
         if src.rate_per_day <= 0:
             return
-        next_gap = self.streams.exponential_sampler(f"arrivals:{name}", 24.0 / src.rate_per_day)
+        gap_pop, gap_refill = draws.exponential(self.streams, f"arrivals:{name}", 24.0 / src.rate_per_day).pair
         pick_kind = self._kind_picker(name, src)
         collectors = self.collectors_by_sector[src.sector]
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
+        heap, seq = env._queue, env._eid
+        tick = Wake(None, None)  # one pending arrival at a time: the same event serves
 
         def arrive(_tick) -> None:
             now = env._now
@@ -150,23 +154,25 @@ class Simulation:
             ev.pending -= 1  # Simulation.release, written out
             if not ev.pending:
                 settle(ev)
-            next_arrival()
+            tick.callbacks = tick_callbacks  # the next arrival (scheduled last, as it always was)
+            try:
+                gap = gap_pop()
+            except IndexError:
+                gap = gap_refill()
+            heappush(heap, (env._now + gap, _NORMAL, next(seq), tick))
 
-        heap, seq = env._queue, env._eid
-        tick = Wake(arrive, None)  # one pending arrival at a time: the same event serves
-        tick_callbacks = tick.callbacks
-
-        def next_arrival() -> None:
-            tick.callbacks = tick_callbacks
-            heappush(heap, (env._now + next_gap(), _NORMAL, next(seq), tick))
-
-        next_arrival()
+        tick_callbacks = tick.callbacks = [arrive]
+        try:
+            gap = gap_pop()
+        except IndexError:
+            gap = gap_refill()
+        heappush(heap, (env._now + gap, _NORMAL, next(seq), tick))
 
     def _kind_picker(self, name: str, src):
         """A zero-argument function giving the kind (index) of source ``name``'s next
         event: a draw from its mix, or, for a one-kind mix, that kind without a draw
         (the stream serves only this choice)."""
-        u_kind = self.streams.uniform_sampler(f"kinds:{name}")
+        u_kind = draws.uniform(self.streams, f"kinds:{name}")
         kinds = [self.kind_index[k] for k in src.mix]
         if len(kinds) == 1:
             return lambda only=kinds[0]: only
@@ -387,9 +393,29 @@ class Simulation:
             self._settle(ev)
 
     def _settle(self, ev: Event) -> None:
-        """Nothing about ``ev`` is pending: hand its counts to the recorder, forget it."""
+        """Nothing about ``ev`` is pending: hand its counts to the recorder, forget it
+        (replaced by :meth:`_settler`'s function when the simulation is built)."""
         self.rec.event_counts(ev.id, *ev.counts())
         del self.live[ev.id]
+
+    def _settler(self):
+        """:meth:`_settle` as one function on the recorder's own columns (it runs once
+        per event and more: :meth:`.Recorder.event_counts` and :meth:`.Event.counts`
+        written out)."""
+        rec, live = self.rec, self.live
+        observed, reported, observers = rec.ev_observed, rec.ev_reported, rec.ev_observers
+        analysed, independent = rec.ev_analysed, rec.ev_independent
+
+        def settle(ev: Event) -> None:
+            eid = ev.id
+            observed[eid] = ev.observed
+            reported[eid] = ev.reported
+            observers[eid] = ev.observers
+            analysed[eid] = ev.analysed.bit_count()
+            independent[eid] = ev.independent
+            del live[eid]
+
+        return settle
 
     # -- running -------------------------------------------------------------------
     def run(self) -> RunRecords:
@@ -403,6 +429,8 @@ class Simulation:
     def _finish(self, horizon: float) -> RunRecords:
         sc = self.scenario
         rec = self.rec
+        for flush in self.flushes:
+            flush()
         rec.reports_created = self.next_report
         in_flight = self.next_report - sum(rec.report_ends.values())
         if in_flight:

@@ -30,6 +30,7 @@ from collections import deque
 from ..records import REPORT_STATES, STEP_KINDS
 from .context import Sim
 from .items import GROUP, UNIT, Event, Report
+from . import draws
 from .plan import NodePlan
 from .routine import RoutineWork
 from .wake import NORMAL
@@ -77,7 +78,7 @@ class Node:
         self.choose = spec.routing == "choose"
         self.consumer = plan.consumer
         self.links: list[Link] = []
-        self.u = sim.streams.uniform_sampler(f"route:{name}")
+        self.u = draws.uniform(sim.streams, f"route:{name}")
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
@@ -247,7 +248,7 @@ class Cell(Node):
         spec, name = plan.spec, plan.name
         self.c = spec.analysts
         self.inbox = spec.inbox
-        self.work = spec.work_h.sampler(sim.streams.get(f"work:{name}"))
+        self.work = draws.of(spec.work_h, sim.streams.get(f"work:{name}"))
         self.duty = spec.duty
         self.pull = spec.current_pull
         self.current_kinds = sim.current_kinds
