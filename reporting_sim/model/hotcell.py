@@ -79,15 +79,15 @@ def arrival(sim, cell, done_list, duplicate):
 
 def work_end(sim, cell, done_list, absorbed):
     """The end of a report's work at a plain cell (the report is its own SimPy event,
-    see :class:`.items.Report`), with the cell's routing written out when it is a plain
-    ``choose`` (its ``tables``: see :func:`.hotpath.choose`), else calling the cell's
-    ``forward``. ``absorbed`` ends a report no link takes."""
+    see :class:`.items.Report`): account, take up the next job, count, record what a
+    consumer now knows, pass the report on (:func:`_routed`: a plain ``choose`` written
+    out). ``absorbed`` ends a report no link takes."""
     env, queue = sim.env, cell.queue
     next_job = _next_job(sim, cell, done_list)
-    consumer, analysis, forward = cell.consumer, cell.analysis, cell.forward
-    known = knows(sim.rec, consumer)
-    tables = getattr(forward, "tables", None)
-    route = _route(forward, cell, tables, absorbed) if tables is not None else forward
+    analysis, forward = cell.analysis, cell.forward
+    known = knows(sim.rec, cell.consumer)
+    if getattr(forward, "tables", None) is not None:
+        return _routed(sim, cell, next_job, known, absorbed)
 
     def done(rep) -> None:
         now = env._now
@@ -111,34 +111,55 @@ def work_end(sim, cell, done_list, absorbed):
             known(rep, now)
         if analysis:
             cell.analyse(rep)
-        route(rep)
+        forward(rep)
 
     return done
 
 
-def _route(forward, cell, tables, absorbed):
-    """``choose`` routing of a plain cell from its tables, for :func:`work_end`: one
-    draw, the first link whose cumulative chance exceeds it. The end of work is a SimPy
-    callback, so no zero-delay hop is under way (the depth is 0): a fixed zero hop into
-    a plain cell is its arrival, called at once."""
-    u_pop, u_refill = forward.draws
-    index = cell.index
-    moves = [[(acc, hop if receive is None else receive) for acc, hop, receive in table] for table in tables]
-    only = moves[0] if len(moves) == 1 else None
+def _routed(sim, cell, next_job, known, absorbed):
+    """:func:`work_end` for a cell with plain ``choose`` routing, the routing written
+    out (its forward's ``tables`` and ``draws``: see :func:`.hotpath.choose`). The end
+    of work is a SimPy callback, so no zero-delay hop is under way (the depth is 0): a
+    fixed zero hop into a plain cell is that cell's arrival, called at once."""
+    env, queue, analysis, index = sim.env, cell.queue, cell.analysis, cell.index
+    u_pop, u_refill = cell.forward.draws
+    moves = [[(acc, hop if receive is None else receive) for acc, hop, receive in table]
+             for table in cell.forward.tables]
 
-    def route(rep) -> None:
+    def done(rep) -> None:
+        now = env._now
+        dt = now - cell.t_last
+        if queue:
+            if dt:
+                cell.busy_area += cell.busy * dt
+                cell.queue_area += len(queue) * dt
+                cell.t_last = now
+            next_job(now)
+        else:
+            if dt:
+                cell.busy_area += cell.busy * dt
+                cell.t_last = now
+            cell.busy -= 1
+        t_in = rep.t_in
+        if t_in >= cell.t_reset:
+            cell.completed += 1
+            cell.sum_sojourn += now - t_in
+        if known is not None:
+            known(rep, now)
+        if analysis:
+            cell.analyse(rep)
         try:
             x = u_pop()
         except IndexError:
             x = u_refill()
-        for acc, target in (only if only is not None else moves[rep.event.kind]):
+        for acc, move in moves[rep.event.kind]:
             if x < acc:
                 rep.prev = index
-                target(rep)
+                move(rep)
                 return
         absorbed(rep)
 
-    return route
+    return done
 
 
 def _next_job(sim, cell, done_list):

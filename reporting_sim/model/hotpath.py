@@ -47,8 +47,11 @@ def specialise(sim) -> None:
     cells = [node for node in nodes if node.__class__ is Cell and _plain_cell(node)]
     for cell in cells:
         _compile_arrival(sim, cell)
-    for col in (node for node in nodes if node.__class__ is Collector and _plain_collector(node)):
-        col.consider = _consider_certain(sim, col) if _certain(col) else _consider(sim, col)
+    for col in (node for node in nodes if node.__class__ is Collector):
+        if _plain_collector(col):
+            col.consider = _consider_certain(sim, col) if _certain(col) else _consider(sim, col)
+        elif col.interval and col.pool is None:
+            col.consider = _consider_patrols(sim, col)
     for link in (link for node in nodes for link in node.links if link.meeting is None):
         link.go = _plain_link(sim, link)
     for node in nodes:
@@ -121,6 +124,39 @@ def _consider(sim, col):
                 col.forward(rep)
             else:
                 later(delay, release, ev, now, precise or imagery, False)
+
+    return consider
+
+
+def _consider_patrols(sim, col):
+    """:meth:`.Collector.consider` for a unit on patrols of its own (no pool): the same
+    draws and steps, its chance to observe fixed unless a rotation or tasking changes
+    it, the patrol's timing worked out in place."""
+    kinds_seen, draws, shelf, active_from = col.kinds_seen, col.draws, sim.shelf_lives, col.active_from
+    interval, patrol_h, first_h, observed, after = col.interval, col.patrol_h, col.first_h, col._observed, sim.clock.after
+    fixed = col.rotation is None and (col.tasking is None or col.tasking.p_observe is None)
+    p_observe, chance, env = col.p_observe, col.chance_to_observe, sim.env
+
+    def consider(ev) -> None:
+        if kinds_seen is not None and ev.kind not in kinds_seen:
+            return
+        d = draws()  # the same numbers whatever happens next (common random numbers)
+        now = env._now
+        if now < active_from or d[0] >= (p_observe if fixed else chance(now)):
+            return
+        ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
+        into = (now - first_h) % interval
+        if into < patrol_h:
+            t_obs, back = now, now - into + patrol_h
+        else:
+            t_obs = now + interval - into
+            back = t_obs + patrol_h
+        if t_obs > ev.t + shelf[ev.kind]:
+            sim.release(ev)  # the next patrol comes too late: nothing left to see
+        elif t_obs == now:
+            observed(ev, back, d)
+        else:
+            after(t_obs - now, observed, ev, back, d)
 
     return consider
 

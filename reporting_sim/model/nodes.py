@@ -48,7 +48,7 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
@@ -59,6 +59,9 @@ class Link:
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
         self.go = None  # a specialised send for a plain link (see .hotpath)
+        # no fixed gate and no competition on it: a report marked for the whole mission
+        # without raw imagery passes every gate (see .gates.gate)
+        self.open = blocked is None and not (src.hoard is not None and dst.index in src.rivals)
 
 
 class Node:
@@ -170,8 +173,8 @@ class Node:
         chosen = self._choose_one(kind, links) if self.choose else self._each_firing(kind, links)
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
-        elif sim.ungated and len(chosen) == 1:
-            sim.send(rep, chosen[0])
+        elif len(chosen) == 1 and (sim.ungated or (chosen[0].open and not rep.cls and rep.imagery is None)):
+            sim.send(rep, chosen[0])  # what the gates would let through, without asking them
         else:
             sim.dispatch(self, rep, chosen)
 
@@ -332,8 +335,9 @@ class Cell(Node):
     def accept(self, rep: Report) -> None:
         """A report reaches the inbox (the hot path: written out for speed)."""
         now = rep.t_in
-        if self.routine is not None:
-            self.catch_up(now)
+        routine = self.routine
+        if routine is not None and routine.due <= now:
+            routine.advance(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
@@ -438,9 +442,10 @@ class Cell(Node):
 
     def _done(self, rep) -> None:
         sim = self.sim
-        now = sim.env.now
-        if self.routine is not None:
-            self.catch_up(now)
+        now = sim.env._now
+        routine = self.routine
+        if routine is not None and routine.due <= now:
+            routine.advance(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt

@@ -116,7 +116,7 @@ def _fast_advance(rw: RoutineWork):
     gap_pop, gap_refill = rw._gap
     work_pop, work_refill = rw._work
     inbox = cell.queue if cell.pull is None else cell.queue_lt  # a task is long-term work
-    on_duty = _duty_test(cell)
+    lo, hi, wraps = _duty_hours(cell)
     c = cell.c
     busy = t_last = busy_area = queue_area = waiting = longest = 0
 
@@ -141,7 +141,7 @@ def _fast_advance(rw: RoutineWork):
             busy_area += busy * dt
             queue_area += waiting * dt
             t_last = now
-        if waiting and on_duty(now):  # only tasks wait: the next one
+        if waiting and (lo <= now % 24.0 < hi) != wraps:  # on duty, only tasks wait: the next one
             waiting -= 1
             heapreplace(ends, now + inbox.popleft().work)
         else:
@@ -160,7 +160,7 @@ def _fast_advance(rw: RoutineWork):
             busy_area += busy * dt
             queue_area += waiting * dt
             t_last = now
-        if busy < c and on_duty(now):
+        if busy < c and (lo <= now % 24.0 < hi) != wraps:  # an analyst free and on duty
             busy += 1
             heappush(ends, now + work)
         else:
@@ -195,8 +195,13 @@ def _fast_advance(rw: RoutineWork):
     return advance
 
 
-def _duty_test(cell):
-    """``Cell.on_duty`` as a function of the hour (always true without duty hours)."""
-    if cell.duty is None:
-        return lambda _t: True
-    return cell.on_duty
+def _duty_hours(cell) -> tuple[float, float, bool]:
+    """``(lo, hi, wraps)``: the cell is on duty at hour ``t`` when ``(lo <= t % 24 < hi)
+    != wraps`` (``Cell.on_duty``: duty past midnight is off duty from its end to its
+    start; without duty hours always, as ``t % 24`` is below 24)."""
+    duty = cell.duty
+    if duty is None:
+        return 0.0, 24.0, False
+    if duty.start_h < duty.end_h:
+        return duty.start_h, duty.end_h, False
+    return duty.end_h, duty.start_h, True
