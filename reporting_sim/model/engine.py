@@ -273,7 +273,7 @@ class Simulation:
             self.depth -= 1
         else:
             rep.callbacks = link.dst.on_arrival
-            self.schedule(rep, _NORMAL, delay)
+            heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), rep))  # Environment.schedule
 
     def _trace_send(self, rep: Report, link: Link, now: float, hold: float, start: float,
                     transit: float) -> None:

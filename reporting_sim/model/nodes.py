@@ -26,11 +26,12 @@ once.
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 from ..records import REPORT_STATES, STEP_KINDS
 from .context import Sim
 from .items import GROUP, UNIT, Event, Report
-from . import draws
+from . import draws, hotcell
 from .plan import NodePlan
 from .routine import RoutineWork
 from .wake import NORMAL
@@ -100,15 +101,18 @@ class Node:
         self.on_arrival = [self.receive]  # a report in transit is its own event (.items.Report)
         self.boards: list = []  # (board, list of held items) for boards this node sits on
         self.reach = list(plan.reach)  # per kind: bit mask of the consumers reachable from here
+        self._count_arrival = hotcell.counts_arrival(sim.rec, self.consumer)
+        self._known = hotcell.knows(sim.rec, self.consumer)
 
     # -- arriving ------------------------------------------------------------------
     def receive(self, rep: Report) -> None:
         sim = self.sim
         ev = rep.event
-        if self.consumer >= 0:
-            sim.rec.count_arrival(ev.id, self.consumer, sim.env.now)
+        if self.consumer >= 0:  # Recorder.count_arrival and .known, on this consumer's columns
+            now = sim.env._now
+            self._count_arrival(ev.id, now)
             if self.knows_on_arrival:
-                sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
+                self._known(rep, now)
         if self.dedupe:
             if ev.seen & self.bit:
                 sim.end(rep, self.index, DUPLICATE)
@@ -416,7 +420,8 @@ class Cell(Node):
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
             job.callbacks = self.on_done
-            sim.schedule(job, NORMAL, work)
+            env = sim.env  # Environment.schedule written out (see tests/test_simpy_contract.py)
+            heappush(env._queue, (env._now + work, NORMAL, next(env._eid), job))
             return
         if job.__class__ is BackgroundJob:
             if self.routine is not None:
@@ -458,7 +463,7 @@ class Cell(Node):
             self.completed += 1
             self.sum_sojourn += now - rep.t_in
         if self.consumer >= 0:
-            sim.rec.known(rep.event.id, self.consumer, now, rep.prev, rep.precise, rep.id)
+            self._known(rep, now)
         if self.analysis:
             self.analyse(rep)
         self.forward(rep)
