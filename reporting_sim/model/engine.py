@@ -256,9 +256,9 @@ class Simulation:
         """Move ``rep`` along ``link``: held back (competition), then wait for the
         link's meeting (if any), then transit."""
         env = self.env
-        now = env.now
+        now = env._now
         rep.prev = link.src.index
-        transit = link.transit()
+        transit = link.transit() if link.fixed is None else link.fixed
         ready = now + hold
         start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:

@@ -49,13 +49,14 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
         self.dst = dst  # Node
         self.p = p
         self.transit = transit  # zero-argument sampler
+        self.fixed = getattr(transit, "fixed", None)  # a fixed transit time: no call needed
         self.meeting = meeting  # plan.Calendar or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
@@ -256,6 +257,7 @@ class Cell(Node):
         self.c = spec.analysts
         self.inbox = spec.inbox
         self.work = draws.of(spec.work_h, sim.streams.get(f"work:{name}"))
+        self._work_pop, self._work_refill = hotcell.pair(self.work)
         self.duty = spec.duty
         self.pull = spec.current_pull
         self.current_kinds = sim.current_kinds
@@ -415,7 +417,10 @@ class Cell(Node):
             if job.t_in >= self.t_reset:
                 self.started += 1
                 self.sum_wait += now - job.t_in
-            work = self.work()
+            try:
+                work = self._work_pop()  # self.work(), from its buffer (see .draws)
+            except IndexError:
+                work = self._work_refill()
             if sim.tracing:
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
