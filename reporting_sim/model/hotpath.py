@@ -50,18 +50,32 @@ def specialise(sim) -> None:
     cells = [node for node in nodes if node.__class__ is Cell and _plain_cell(node)]
     for cell in cells:
         _compile_arrival(sim, cell)
-    for col in (node for node in nodes if node.__class__ is Collector):
-        if _plain_collector(col):
-            col.consider = _consider_certain(sim, col) if _certain(col) else _consider(sim, col)
-        elif col.interval and col.pool is None:
-            col.consider = _consider_patrols(sim, col)
+    for node in nodes:
+        _specialise_collector(sim, node)
+    _specialise_routing(sim, nodes)
+    for cell in cells:
+        cell.on_done.append(hotcell.work_end(sim, cell, cell.on_done, _ender(sim, cell.index, ABSORBED)))
+
+
+def _specialise_collector(sim, col) -> None:
+    """A plain collector's consideration of an event (without draws when they cannot
+    matter), or a patrolling one's."""
+    if col.__class__ is not Collector:
+        return
+    if _plain_collector(col):
+        col.consider = _consider_certain(sim, col) if _certain(col) else _consider(sim, col)
+    elif col.interval and col.pool is None:
+        col.consider = _consider_patrols(sim, col)
+
+
+def _specialise_routing(sim, nodes: list) -> None:
+    """Plain links (without a meeting), then the routing of nodes whose links are all
+    plain, in a network without gates."""
     for link in (link for node in nodes for link in node.links if link.meeting is None):
         link.go = _plain_link(sim, link)
     for node in nodes:
         if _plain_routing(sim, node):
             node.forward = (choose(sim, node) if node.choose else _each(sim, node))
-    for cell in cells:
-        cell.on_done.append(hotcell.work_end(sim, cell, cell.on_done, _ender(sim, cell.index, ABSORBED)))
 
 
 def _plain_routing(sim, node) -> bool:

@@ -65,6 +65,11 @@ class Link:
         # without raw imagery passes every gate (see .gates.gate)
         self.open = blocked is None and not (src.hoard is not None and dst.index in src.rivals)
 
+    def passes(self, rep) -> bool:
+        """Whether every gate lets ``rep`` through at once: an open link, a report for
+        the whole mission, no raw imagery (see :func:`.gates.gate`)."""
+        return self.open and not rep.cls and rep.imagery is None
+
 
 class Node:
     """Behaviour shared by all nodes (see the module docstring)."""
@@ -178,7 +183,7 @@ class Node:
         chosen = self._choose_one(kind, links) if self.choose else self._each_firing(kind, links)
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
-        elif len(chosen) == 1 and (sim.ungated or (chosen[0].open and not rep.cls and rep.imagery is None)):
+        elif len(chosen) == 1 and (sim.ungated or chosen[0].passes(rep)):
             sim.send(rep, chosen[0])  # what the gates would let through, without asking them
         else:
             sim.dispatch(self, rep, chosen)
@@ -379,11 +384,7 @@ class Cell(Node):
     def _wait(self, job) -> None:
         """No analyst free (or off duty): into the inbox, unless it is full."""
         if self.inbox is not None and len(self.queue) + len(self.queue_lt) >= self.inbox:
-            if job.__class__ is BackgroundJob:
-                self.routine_dropped += 1
-            for r in ((job,) if job.__class__ is Report else job.reps):
-                self.overflow += 1
-                self.sim.end(r, self.index, OVERFLOW)
+            self._overflow(job)
             return
         if self.pull is not None and (job.event is None or job.event.kind not in self.current_kinds):
             self.queue_lt.append(job)
@@ -396,6 +397,15 @@ class Cell(Node):
             self.work_waiting += 1
             if self.routine is not None:
                 self.routine.wake()  # an analyst ending a task must take it up at once
+
+    def _overflow(self, job) -> None:
+        """The inbox is full: a routine task is dropped, a report (or an INTREP's
+        reports) ends here."""
+        if job.__class__ is BackgroundJob:
+            self.routine_dropped += 1
+        for r in ((job,) if job.__class__ is Report else job.reps):
+            self.overflow += 1
+            self.sim.end(r, self.index, OVERFLOW)
 
     def _next(self):
         job = self._pick()
@@ -453,9 +463,7 @@ class Cell(Node):
     def _done(self, rep) -> None:
         sim = self.sim
         now = sim.env._now
-        routine = self.routine
-        if routine is not None and routine.due <= now:
-            routine.advance(now)
+        self.catch_up(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
