@@ -380,7 +380,8 @@ def bench_minusma_year(runs: int, seed: int) -> dict:
         t0 = time.process_time()
         sim = Simulation(sc, seed + r, 365.0)
         t1 = time.process_time()
-        sim.env.run(until=sim.horizon)
+        with _gc_paused():  # as Simulation.run does (trees before issue #23: no pause)
+            sim.env.run(until=sim.horizon)
         t2 = time.process_time()
         rec = sim.records()
         t3 = time.process_time()
@@ -393,6 +394,15 @@ def bench_minusma_year(runs: int, seed: int) -> dict:
             "engine_s": statistics.median(engine), "engine_s_all": engine,
             **{k: statistics.median(v) for k, v in parts.items()},
             "events": len(rec.events), "reports": int(rec.meta["reports_created"])}
+
+
+def _gc_paused():
+    """What ``Simulation.run`` wraps SimPy's run in, where the tree has it."""
+    import contextlib
+
+    from reporting_sim.model import engine
+
+    return getattr(engine, "cyclic_gc_paused", contextlib.nullcontext)()
 
 
 def _maxrss_mib() -> float:

@@ -33,9 +33,10 @@ FULL_RUNS = 200 * 10 * 3
 
 def timed(args, folder: Path, **how) -> tuple[float, pd.DataFrame, Study, dict]:
     study = Study.from_file(STUDY, worlds=args.worlds, replications=args.replications, days=args.days)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = study.run(folder, **how)
     wall = time.perf_counter() - t0
+    result = dict(result or {}, cpu_s=time.process_time() - c0)  # this process's CPU (all of it, serially)
     frame = pd.read_parquet(folder / "runs.parquet").drop(columns=["wall_s"])
     return wall, frame.sort_values(["world", "scenario", "replication"]).reset_index(drop=True), study, result
 
@@ -53,8 +54,9 @@ def main(argv=None) -> int:
     print(f"robustness benchmark: {default_jobs()} CPUs, load average {load0:.2f} at the start")
     fig: dict = {"cpus": default_jobs(), "load_at_start": round(load0, 2)}
     with tempfile.TemporaryDirectory() as tmp:
-        serial, a, study, _ = timed(args, Path(tmp) / "serial", n_jobs=1)
+        serial, a, study, serial_result = timed(args, Path(tmp) / "serial", n_jobs=1)
         runs = len(a)
+        fig["serial_cpu_s"] = round(serial_result["cpu_s"], 1)
         run_cpu = float(pd.read_parquet(Path(tmp) / "serial" / "runs.parquet")["wall_s"].mean())
         pool, b, _, _ = timed(args, Path(tmp) / "pool", n_jobs=args.jobs)
         pd.testing.assert_frame_equal(a, b)
@@ -71,6 +73,9 @@ def main(argv=None) -> int:
             fig["dask_s"] = round(dask_s, 1)
     per_run_pool = fig["pool_s"] / runs
     fig["projected_full_study_this_machine_min"] = round(per_run_pool * FULL_RUNS / 60, 1)
+    # CPU time is what a loaded machine disturbs least: the serial study's CPU per run,
+    # over this machine's cores (runs are independent; perfect sharing assumed)
+    fig["projected_full_study_from_cpu_min"] = round(fig["serial_cpu_s"] / runs * FULL_RUNS / args.jobs / 60, 1)
     fig["projected_full_study_64_core_dask_min"] = round(fig["seconds_per_run_in_simulate"] * FULL_RUNS / 64 / 60, 1)
     fig["load_at_end"] = round(os.getloadavg()[0], 2)
     print(f"{args.worlds} worlds x {fig['scenarios']} scenarios x {args.replications} replications of "
@@ -78,11 +83,14 @@ def main(argv=None) -> int:
           + ("" if args.no_dask else " and Dask"))
     print(f"serial (--jobs 1):      {serial:7.1f} s   ({serial / runs:.2f} s per run, of which "
           f"{run_cpu:.2f} s in the simulation itself)")
+    print(f"serial CPU time:        {fig['serial_cpu_s']:7.1f} s   ({fig['serial_cpu_s'] / runs:.2f} s per run)")
     print(f"process pool (--jobs {args.jobs}): {pool:7.1f} s   ({per_run_pool:.2f} s per run)")
     if "dask_s" in fig:
         print(f"local Dask ({args.jobs} workers): {fig['dask_s']:7.1f} s   ({fig['dask_s'] / runs:.2f} s per run)")
     print(f"projected full study ({FULL_RUNS} runs): {fig['projected_full_study_this_machine_min']:.0f} min on this "
           f"machine's pool; {fig['projected_full_study_64_core_dask_min']:.1f} min on a 64-core Dask cluster")
+    print(f"projected from CPU time: {fig['projected_full_study_from_cpu_min']:.0f} min on {args.jobs} cores "
+          f"(serial CPU per run x {FULL_RUNS} / {args.jobs}, every core busy)")
     print(f"load average {fig['load_at_end']:.2f} at the end (a loaded machine makes every figure larger)")
     if args.json:
         args.json.write_text(json.dumps(fig, indent=2) + "\n")

@@ -68,3 +68,31 @@ def test_a_report_is_its_own_event_for_simpy():
     assert rep._ok is True
     rep.callbacks = [print]
     assert rep.callbacks == [print]
+
+
+def test_a_link_every_report_takes_skips_its_draw_only_without_written_links(network):
+    # a commander-centric unit: the word to its chief on a link taken always, written
+    # reports on a link taken half the time; both draw from the unit's route stream, so
+    # the always-taken link must keep drawing (the general path draws for both)
+    data = tiny_network(collector={"culture": "commander", "written": {"p": 0.7, "delay_h": 1.0}},
+                        commanders={"chief": {"consumer": True}},
+                        cells={"g2": {"analysts": 3, "consumer": True}}, rate_per_day=40.0)
+    data["links"] = [{"from": "watcher", "to": "chief"},
+                     {"from": "watcher", "to": "g2", "channel": "written", "p": 0.5}]
+    rec = assert_same(scenario.parse(data, "written"))
+    assert rec.meta["collectors"]["watcher"]["written_reports"] > 100
+
+
+def test_open_links_pass_what_the_gates_would_pass(minusma_2015):
+    # Node.forward sends a mission-wide report without imagery along an open link (no
+    # fixed gate, no rival) straight away; through the gates every time, the same
+    fast = Simulation(minusma_2015, 4, 30.0).run()
+    sim = Simulation(minusma_2015, 4, 30.0)
+    links = [link for node in sim.nodes.values() for link in node.links + getattr(node, "written_links", [])]
+    assert sum(link.open for link in links) > 20
+    for link in links:
+        link.open = False
+    slow = sim.run()
+    for a, b in zip((fast.ledger, fast.events, fast.reports, fast.cells),
+                    (slow.ledger, slow.events, slow.reports, slow.cells)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)

@@ -33,6 +33,7 @@ class Sim(Protocol):
     plan: "Plan"
     streams: "Streams"
     tracing: bool
+    per_task_routine: bool  # routine tasks as SimPy events (see .routine)
     sanitise: bool
     ungated: bool
     shelf_lives: list[float]

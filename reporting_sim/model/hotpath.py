@@ -16,11 +16,14 @@ traced run, keep the general path.
 process per report: a report is itself the SimPy event of its next step
 (:class:`.items.Report`, pushed on SimPy's own event queue), where a process costs
 several events and a generator resumption per hop. On the reference network of
-``benchmarks/`` (issue #12) the engine with this path does 2.65x the plain SimPy
-process-per-report model in CPU time (1.22x before the refactor; 2.7x on the original
-network; measured in one run on a quiet 2-core machine, see ``benchmarks/README.md``).
-The long-lived routines (boards, patrols, duty, routine work) are few and stay SimPy
-processes or plain timeouts.
+``benchmarks/`` (issue #12) the engine with this path does 2.97x the plain SimPy
+process-per-report model in CPU time (2.39x at a29c454, 1.22x before issue #12;
+measured in one run on the shared 2-core machine under load, see
+``benchmarks/README.md``). The long-lived routines (boards, patrols, duty) are few and
+stay SimPy processes or plain timeouts; routine work is played lazily by each cell
+(:mod:`.routine`). Where this path reads or writes SimPy's private attributes
+(``Environment._queue``, ``_eid``, ``_now``), ``tests/test_simpy_contract.py`` checks
+them on SimPy itself.
 """
 
 from __future__ import annotations
@@ -28,37 +31,51 @@ from __future__ import annotations
 import math
 from heapq import heappush
 
+from . import hotcell
 from .collectors import Collector
+from .hotcell import pair as _pair
 from .items import Report
 from .nodes import ABSORBED, DUPLICATE, Cell
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 
 
-
 def specialise(sim) -> None:
-    """Swap plain cells, links and routing for their specialised closures, in the order
-    they depend on each other: arrivals (which links deliver to), links (which routing
-    uses), routing (which the end of work calls)."""
+    """Swap plain cells, collectors, links and routing for their specialised closures,
+    in the order they depend on each other: arrivals (which links deliver to), links
+    (which routing uses), routing, and last the cells' ends of work (which call the
+    routing, or write a plain ``choose`` out)."""
     if sim.tracing:
         return  # a traced run records every step: the general path does
     nodes = list(sim.nodes.values())
+    cells = [node for node in nodes if node.__class__ is Cell and _plain_cell(node)]
+    for cell in cells:
+        _compile_arrival(sim, cell)
     for node in nodes:
-        _specialise_arrival(sim, node)
+        _specialise_collector(sim, node)
+    _specialise_routing(sim, nodes)
+    for cell in cells:
+        cell.on_done.append(hotcell.work_end(sim, cell, cell.on_done, _ender(sim, cell.index, ABSORBED)))
+
+
+def _specialise_collector(sim, col) -> None:
+    """A plain collector's consideration of an event (without draws when they cannot
+    matter), or a patrolling one's."""
+    if col.__class__ is not Collector:
+        return
+    if _plain_collector(col):
+        col.consider = _consider_certain(sim, col) if _certain(col) else _consider(sim, col)
+    elif col.interval and col.pool is None:
+        col.consider = _consider_patrols(sim, col)
+
+
+def _specialise_routing(sim, nodes: list) -> None:
+    """Plain links (without a meeting), then the routing of nodes whose links are all
+    plain, in a network without gates."""
     for link in (link for node in nodes for link in node.links if link.meeting is None):
         link.go = _plain_link(sim, link)
     for node in nodes:
         if _plain_routing(sim, node):
-            node.forward = (_choose(sim, node) if node.choose else _each(sim, node))
-    for node in nodes:
-        if node.__class__ is Cell and hasattr(node.on_done[0], "bind"):
-            node.on_done[0].bind()  # the end of work calls the cell's final forward directly
-
-
-def _specialise_arrival(sim, node) -> None:
-    if node.__class__ is Cell and _plain_cell(node):
-        _compile_cell(sim, node)
-    elif node.__class__ is Collector and _plain_collector(node):
-        node.consider = _consider(sim, node)
+            node.forward = (choose(sim, node) if node.choose else _each(sim, node))
 
 
 def _plain_routing(sim, node) -> bool:
@@ -67,151 +84,18 @@ def _plain_routing(sim, node) -> bool:
 
 
 def _plain_cell(cell) -> bool:
-    return cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
+    return (cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
+            and cell.routine is None)  # routine tasks played lazily: the general path does
 
 
-def _compile_cell(sim, cell) -> None:
-    """A plain cell's arrival and end of work, each as one closure."""
-    done = _cell_work(sim, cell)
-    receive = _cell_arrival(sim, cell, done)
+def _compile_arrival(sim, cell) -> None:
+    """A plain cell's arrival as one closure; its end of work comes last (see
+    :func:`specialise`) into ``on_done``, the list every report it works points to
+    (also a report the general path starts)."""
+    cell.on_done = []
+    receive = hotcell.arrival(sim, cell, cell.on_done, _ender(sim, cell.index, DUPLICATE))
     cell.receive = receive
     cell.on_arrival = [receive]
-    cell.on_done = [done]  # also for a report the general path starts
-
-
-def _cell_work(sim, cell):
-    """The end of a report's work at a plain cell (the report is its own SimPy event,
-    see :class:`.items.Report`): account, start the next job, count, record what a
-    consumer now knows, pass the report on."""
-    env, queue = sim.env, cell.queue
-    done_list: list = []  # SimPy only iterates an event's callbacks: one list serves all
-    next_job = _cell_next_job(sim, cell, done_list)
-    consumer, analysis, forward = cell.consumer, cell.analysis, cell.forward
-    known = _knows(sim.rec, consumer)
-
-    def done(rep) -> None:
-        now = env._now
-        dt = now - cell.t_last
-        if dt:
-            cell.busy_area += cell.busy * dt
-            cell.queue_area += len(queue) * dt
-            cell.t_last = now
-        if queue:
-            next_job(now)
-        else:
-            cell.busy -= 1
-        if rep.t_in >= cell.t_reset:
-            cell.completed += 1
-            cell.sum_sojourn += now - rep.t_in
-        if known is not None:
-            known(rep, now)
-        if analysis:
-            cell.analyse(rep)
-        forward(rep)
-
-    def bind() -> None:
-        nonlocal forward
-        forward = cell.forward
-
-    done.bind = bind
-    done_list.append(done)
-    return done
-
-
-def _cell_next_job(sim, cell, done_list):
-    """When an analyst at a plain cell finishes and the inbox is not empty: a report
-    next in line starts at once (its end is ``done_list``'s function); an INTREP or
-    routine work goes to the general path."""
-    queue, heap, eid, work = cell.queue, sim.env._queue, sim.env._eid, cell.work
-
-    def next_job(now) -> None:
-        job = queue.popleft()
-        if job.__class__ is Report:  # the analyst goes on with it (busy unchanged)
-            if job.t_in >= cell.t_reset:
-                cell.started += 1
-                cell.sum_wait += now - job.t_in
-            job.callbacks = done_list
-            heappush(heap, (now + work(), NORMAL, next(eid), job))
-        else:
-            cell.busy -= 1
-            cell._start(job, now)
-
-    return next_job
-
-
-def _knows(rec, consumer: int):
-    """:meth:`.Recorder.known` for one consumer, on its own columns (``None`` for a
-    node that is not a consumer)."""
-    if consumer < 0:
-        return None
-    times, via, precise, report = (rec.arr_t[consumer], rec.arr_via[consumer],
-                                   rec.arr_precise[consumer], rec.arr_report[consumer])
-
-    def known(rep, now: float) -> None:
-        eid = rep.event.id
-        if times[eid] != times[eid]:  # still nan: the first time counts
-            times[eid] = now
-            via[eid] = rep.prev
-            precise[eid] = 1 if rep.precise else 0
-            report[eid] = rep.id
-
-    return known
-
-
-def _counts_arrival(rec, consumer: int):
-    """:meth:`.Recorder.count_arrival` for one consumer, on its own columns."""
-    if consumer < 0:
-        return None
-    count, reached = rec.arr_n[consumer], rec.reach_t[consumer]
-
-    def count_arrival(eid: int, now: float) -> None:
-        count[eid] += 1
-        if reached[eid] != reached[eid]:  # still nan
-            reached[eid] = now
-
-    return count_arrival
-
-
-def _cell_arrival(sim, cell, done):
-    """A report reaching a plain cell: receive, accept and start (or queue) in one. It
-    never delivers anything at once (the work ends later), so callers need not count
-    the depth of zero-delay hops for it."""
-    env, queue = sim.env, cell.queue
-    heap, eid, work = env._queue, env._eid, cell.work
-    c, bit, index, dedupe = cell.c, cell.bit, cell.index, cell.dedupe
-    done_list = [done]
-    count_arrival = _counts_arrival(sim.rec, cell.consumer)
-    duplicate = _ender(sim, index, DUPLICATE)
-
-    def receive(rep) -> None:
-        now = env._now
-        if count_arrival is not None:
-            count_arrival(rep.event.id, now)
-        if dedupe:
-            ev = rep.event
-            if ev.seen & bit:
-                duplicate(rep)
-                return
-            ev.seen |= bit
-        rep.t_in = now
-        dt = now - cell.t_last
-        if dt:
-            cell.busy_area += cell.busy * dt
-            cell.queue_area += len(queue) * dt
-            cell.t_last = now
-        cell.arrivals += 1
-        if cell.busy < c:  # start at once: it arrived now (t_in >= t_reset), no wait
-            cell.busy += 1
-            cell.started += 1
-            rep.callbacks = done_list
-            heappush(heap, (now + work(), NORMAL, next(eid), rep))
-        else:
-            queue.append(rep)
-            if len(queue) > cell.max_queue:
-                cell.max_queue = len(queue)
-
-    receive.never_at_once = True
-    return receive
 
 
 def _plain_collector(col) -> bool:
@@ -261,6 +145,85 @@ def _consider(sim, col):
     return consider
 
 
+def _consider_patrols(sim, col):
+    """:meth:`.Collector.consider` for a unit on patrols of its own (no pool): the same
+    draws and steps, its chance to observe fixed unless a rotation or tasking changes
+    it, the patrol's timing worked out in place."""
+    kinds_seen, draws, shelf, active_from = col.kinds_seen, col.draws, sim.shelf_lives, col.active_from
+    interval, patrol_h, first_h, observed, after = col.interval, col.patrol_h, col.first_h, col._observed, sim.clock.after
+    fixed = col.rotation is None and (col.tasking is None or col.tasking.p_observe is None)
+    p_observe, chance, env = col.p_observe, col.chance_to_observe, sim.env
+
+    def consider(ev) -> None:
+        if kinds_seen is not None and ev.kind not in kinds_seen:
+            return
+        d = draws()  # the same numbers whatever happens next (common random numbers)
+        now = env._now
+        if now < active_from or d[0] >= (p_observe if fixed else chance(now)):
+            return
+        ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
+        into = (now - first_h) % interval
+        if into < patrol_h:
+            t_obs, back = now, now - into + patrol_h
+        else:
+            t_obs = now + interval - into
+            back = t_obs + patrol_h
+        if t_obs > ev.t + shelf[ev.kind]:
+            sim.release(ev)  # the next patrol comes too late: nothing left to see
+        elif t_obs == now:
+            observed(ev, back, d)
+        else:
+            after(t_obs - now, observed, ev, back, d)
+
+    return consider
+
+
+def _certain(col) -> bool:
+    """A plain collector whose draws cannot change anything: it observes every event it
+    sees, reports always or never, keeps the precise time and place always or never,
+    after a fixed delay. Its streams are then never read (a stream serves one purpose
+    only, so no other number changes)."""
+    delay = col.spec.report_delay_h
+    return (col.p_observe == 1.0 and col.p_report in (0.0, 1.0) and col.precision in (0.0, 1.0)
+            and getattr(delay, "dist", None) == "fixed")
+
+
+def _consider_certain(sim, col):
+    """:func:`_consider` for a collector whose draws cannot matter (:func:`_certain`):
+    the same, without drawing."""
+    kinds_seen, shelf, bit, index, channel = col.kinds_seen, sim.shelf_lives, col.bit, col.index, col.imagery
+    precise = (col.formats or col.precision == 1.0) if col.branch else col.precision == 1.0
+    precise = precise or channel is not None
+    reports, delay, release, later = col.p_report == 1.0, float(col.spec.report_delay_h.value), col._release, sim.clock.after
+    env = sim.env
+
+    def consider(ev) -> None:
+        if kinds_seen is not None and ev.kind not in kinds_seen:
+            return
+        now = env._now
+        if now > ev.t + shelf[ev.kind]:
+            return  # nothing left to see
+        ev.observed += 1
+        col.observed += 1
+        ev.observers |= bit
+        if not reports:
+            return
+        ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
+        if delay == 0:  # Collector._release and Simulation.new_report written out
+            ev.reported += 1
+            col.released += 1
+            rid = sim.next_report
+            sim.next_report = rid + 1
+            rep = Report(rid, -1, ev, index, now)
+            rep.precise = precise
+            rep.imagery = channel
+            col.forward(rep)
+        else:
+            later(delay, release, ev, now, precise, False)
+
+    return consider
+
+
 def _hop(sim, dst, transit):
     """Moving a report to ``dst`` after a ``transit`` sampler's time, as one function:
     at once when the time is zero and fewer than ``_MAX_DEPTH`` such hops are under way
@@ -281,6 +244,7 @@ def _hop(sim, dst, transit):
                 receive(rep)
             else:
                 later(rep, 0.0)
+        hop.receive = receive  # callers may write the hop out: this, when the depth allows
         return hop
 
     def hop(rep) -> None:
@@ -311,10 +275,14 @@ def _plain_link(sim, link):
     return go
 
 
-def _choose(sim, node):
+def choose(sim, node):
     """``choose`` routing without gates: one draw, cumulative chances per kind of event,
-    and the plain link's move (:func:`_hop`)."""
-    general, u, index = node.forward, node.u, node.index
+    and the plain link's move (:func:`_hop`; a fixed zero hop into a plain cell written
+    out). The function keeps its ``tables`` (per kind: ``(cumulative chance, move,
+    arrival or None)``) and its ``draws`` for a cell's end of work to write it out
+    (:func:`.hotcell.work_end`)."""
+    general, index = node.forward, node.index
+    u_pop, u_refill = _pair(node.u)
     absorbed = _ender(sim, index, ABSORBED)
     tables = []
     for kind in range(len(sim.kind_names)):
@@ -322,36 +290,55 @@ def _choose(sim, node):
         for link in node.links:
             if link.allowed is None or kind in link.allowed:
                 acc += link.p
-                table.append((acc, _hop(sim, link.dst, link.transit)))
+                hop = _hop(sim, link.dst, link.transit)
+                table.append((acc, hop, getattr(hop, "receive", None)))
         tables.append(table)
 
     def forward(rep, links=None) -> None:
         if links is not None:
             general(rep, links)
             return
-        x = u()
-        for acc, hop in tables[rep.event.kind]:
+        try:
+            x = u_pop()
+        except IndexError:
+            x = u_refill()
+        for acc, hop, receive in tables[rep.event.kind]:
             if x < acc:
                 rep.prev = index
-                hop(rep)
+                if receive is not None and sim.depth < _MAX_DEPTH:
+                    receive(rep)
+                else:
+                    hop(rep)
                 return
         absorbed(rep)
 
+    forward.tables, forward.draws = tables, (u_pop, u_refill)
     return forward
 
 
 def _ender(sim, index: int, state: int):
     """:meth:`.Simulation.end` for reports ending at node ``index`` in ``state``, in an
-    untraced run: count the end, settle the event if nothing else is pending."""
+    untraced run: count the end, settle the event if nothing else is pending. The count
+    is kept here and added to the recorder's when the records are made
+    (``Simulation.flushes``; nothing reads it before)."""
     ends, key, settle = sim.rec.report_ends, (index, state), sim._settle
+    count = 0
 
     def end(rep) -> None:
-        ends[key] = ends.get(key, 0) + 1
+        nonlocal count
+        count += 1
         ev = rep.event
         ev.pending -= 1
         if not ev.pending:
             settle(ev)
 
+    def flush() -> None:
+        nonlocal count
+        if count:
+            ends[key] = ends.get(key, 0) + count
+            count = 0
+
+    sim.flushes.append(flush)
     return end
 
 
@@ -380,18 +367,49 @@ def _each(sim, node):
 
 def _each_one(sim, node):
     """``each`` routing over a single link without gates: one draw, then that link or
-    nowhere."""
-    general, u, index = node.forward, node.u, node.index
+    nowhere (a fixed zero hop into a plain cell written out). A link taken with chance
+    1 by every kind needs no draw when only this function draws from the node's route
+    stream (a collector with written links also draws from it for them)."""
+    general, index = node.forward, node.index
+    u_pop, u_refill = _pair(node.u)
     absorbed = _ender(sim, index, ABSORBED)
     link = node.links[0]
-    p, allowed, go = link.p, link.allowed, link.go
+    p, allowed = link.p, link.allowed
+    hop = _hop(sim, link.dst, link.transit)
+    receive = getattr(hop, "receive", None)
+    if p >= 1.0 and allowed is None and not getattr(node, "written_links", None):
+        return _always(sim, general, index, hop, receive)
 
     def forward(rep, chosen_links=None) -> None:
         if chosen_links is not None:
             general(rep, chosen_links)
-        elif u() < p and (allowed is None or rep.event.kind in allowed):
-            go(rep)
+            return
+        try:
+            x = u_pop()
+        except IndexError:
+            x = u_refill()
+        if x < p and (allowed is None or rep.event.kind in allowed):
+            rep.prev = index
+            if receive is not None and sim.depth < _MAX_DEPTH:
+                receive(rep)
+            else:
+                hop(rep)
         else:
             absorbed(rep)
+
+    return forward
+
+
+def _always(sim, general, index: int, hop, receive):
+    """:func:`_each_one` for a link every report takes: the move, without a draw."""
+    def forward(rep, chosen_links=None) -> None:
+        if chosen_links is not None:
+            general(rep, chosen_links)
+            return
+        rep.prev = index
+        if receive is not None and sim.depth < _MAX_DEPTH:
+            receive(rep)
+        else:
+            hop(rep)
 
     return forward

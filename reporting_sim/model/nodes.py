@@ -26,11 +26,14 @@ once.
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 from .records import REPORT_STATES, STEP_KINDS
 from .context import Sim
 from .items import GROUP, UNIT, Event, Report
+from . import draws, hotcell
 from .plan import NodePlan
+from .routine import RoutineWork
 from .wake import NORMAL
 
 ABSORBED = REPORT_STATES.index("absorbed")
@@ -46,17 +49,26 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
         self.dst = dst  # Node
         self.p = p
         self.transit = transit  # zero-argument sampler
+        self.fixed = getattr(transit, "fixed", None)  # a fixed transit time: no call needed
         self.meeting = meeting  # plan.Calendar or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
         self.go = None  # a specialised send for a plain link (see .hotpath)
+        # no fixed gate and no competition on it: a report marked for the whole mission
+        # without raw imagery passes every gate (see .gates.gate)
+        self.open = blocked is None and not (src.hoard is not None and dst.index in src.rivals)
+
+    def passes(self, rep) -> bool:
+        """Whether every gate lets ``rep`` through at once: an open link, a report for
+        the whole mission, no raw imagery (see :func:`.gates.gate`)."""
+        return self.open and not rep.cls and rep.imagery is None
 
 
 class Node:
@@ -76,7 +88,7 @@ class Node:
         self.choose = spec.routing == "choose"
         self.consumer = plan.consumer
         self.links: list[Link] = []
-        self.u = sim.streams.uniform_sampler(f"route:{name}")
+        self.u = draws.uniform(sim.streams, f"route:{name}")
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
@@ -95,15 +107,18 @@ class Node:
         self.on_arrival = [self.receive]  # a report in transit is its own event (.items.Report)
         self.boards: list = []  # (board, list of held items) for boards this node sits on
         self.reach = list(plan.reach)  # per kind: bit mask of the consumers reachable from here
+        self._count_arrival = hotcell.counts_arrival(sim.rec, self.consumer)
+        self._known = hotcell.knows(sim.rec, self.consumer)
 
     # -- arriving ------------------------------------------------------------------
     def receive(self, rep: Report) -> None:
         sim = self.sim
         ev = rep.event
-        if self.consumer >= 0:
-            sim.rec.count_arrival(ev.id, self.consumer, sim.env.now)
+        if self.consumer >= 0:  # Recorder.count_arrival and .known, on this consumer's columns
+            now = sim.env._now
+            self._count_arrival(ev.id, now)
             if self.knows_on_arrival:
-                sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
+                self._known(rep, now)
         if self.dedupe:
             if ev.seen & self.bit:
                 sim.end(rep, self.index, DUPLICATE)
@@ -168,8 +183,8 @@ class Node:
         chosen = self._choose_one(kind, links) if self.choose else self._each_firing(kind, links)
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
-        elif sim.ungated and len(chosen) == 1:
-            sim.send(rep, chosen[0])
+        elif len(chosen) == 1 and (sim.ungated or chosen[0].passes(rep)):
+            sim.send(rep, chosen[0])  # what the gates would let through, without asking them
         else:
             sim.dispatch(self, rep, chosen)
 
@@ -246,7 +261,8 @@ class Cell(Node):
         spec, name = plan.spec, plan.name
         self.c = spec.analysts
         self.inbox = spec.inbox
-        self.work = spec.work_h.sampler(sim.streams.get(f"work:{name}"))
+        self.work = draws.of(spec.work_h, sim.streams.get(f"work:{name}"))
+        self._work_pop, self._work_refill = hotcell.pair(self.work)
         self.duty = spec.duty
         self.pull = spec.current_pull
         self.current_kinds = sim.current_kinds
@@ -263,18 +279,34 @@ class Cell(Node):
         self.reset_stats(0.0)
         if self.duty is not None:
             sim.clock.daily(self.duty.start_h, self._duty_starts)
+        self.routine = None  # a RoutineWork: routine tasks played lazily (see .routine)
+        self.work_waiting = 0  # jobs other than routine tasks in the inbox
         bg = spec.background
         if bg is not None and bg.per_day > 0:
-            gap = sim.streams.exponential_sampler(f"background:{name}", 24.0 / bg.per_day)
-            sim.clock.process(self._routine(gap, bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))))
+            mean_gap = 24.0 / bg.per_day
+            if sim.per_task_routine:
+                gap = sim.streams.exponential_sampler(f"background:{name}", mean_gap)
+                work = bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))
+                sim.clock.process(self._routine(gap, work))
+            else:  # the same streams, the same batches
+                r_gap, r_work = sim.streams.get(f"background:{name}"), sim.streams.get(f"background_work:{name}")
+                self.routine = RoutineWork(self, lambda n: r_gap.exponential(mean_gap, n),
+                                           lambda n: bg.work_h.batch(r_work, n), BackgroundJob)
 
     def _routine(self, gap, work):
-        """The cell's routine work: a task after each ``gap()`` hours (Poisson), into the
-        same inbox as the reports."""
+        """The cell's routine work on the per-task path: a task after each ``gap()``
+        hours (Poisson), into the same inbox as the reports."""
         env = self.sim.env
         while True:
             yield env.timeout(gap())
             self._enqueue(BackgroundJob(work(), env.now))
+
+    def catch_up(self, now: float) -> None:
+        """Play the routine tasks that arrived or ended by ``now`` (see .routine); called
+        first whenever anything happens at the cell."""
+        routine = self.routine
+        if routine is not None and routine.due <= now:
+            routine.advance(now)
 
     def reset_stats(self, now: float) -> None:
         self.t_last = now
@@ -314,6 +346,9 @@ class Cell(Node):
     def accept(self, rep: Report) -> None:
         """A report reaches the inbox (the hot path: written out for speed)."""
         now = rep.t_in
+        routine = self.routine
+        if routine is not None and routine.due <= now:
+            routine.advance(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
@@ -331,9 +366,12 @@ class Cell(Node):
             r.t_in = now
         self._enqueue(IntrepJob(reps, links, now))
 
-    def _enqueue(self, job) -> None:
-        """``job`` is a report to work, or an :class:`IntrepJob`."""
-        now = self.sim.env.now
+    def _enqueue(self, job, now=None) -> None:
+        """``job`` is a report to work, an :class:`IntrepJob` or a routine task
+        arriving at ``now`` (default: the present moment)."""
+        if now is None:
+            now = self.sim.env.now
+            self.catch_up(now)
         self._account(now)
         normal = job.__class__ is Report
         if normal:
@@ -346,11 +384,7 @@ class Cell(Node):
     def _wait(self, job) -> None:
         """No analyst free (or off duty): into the inbox, unless it is full."""
         if self.inbox is not None and len(self.queue) + len(self.queue_lt) >= self.inbox:
-            if job.__class__ is BackgroundJob:
-                self.routine_dropped += 1
-            for r in ((job,) if job.__class__ is Report else job.reps):
-                self.overflow += 1
-                self.sim.end(r, self.index, OVERFLOW)
+            self._overflow(job)
             return
         if self.pull is not None and (job.event is None or job.event.kind not in self.current_kinds):
             self.queue_lt.append(job)
@@ -359,8 +393,27 @@ class Cell(Node):
         waiting = len(self.queue) + len(self.queue_lt)
         if waiting > self.max_queue:
             self.max_queue = waiting
+        if job.__class__ is not BackgroundJob:
+            self.work_waiting += 1
+            if self.routine is not None:
+                self.routine.wake()  # an analyst ending a task must take it up at once
+
+    def _overflow(self, job) -> None:
+        """The inbox is full: a routine task is dropped, a report (or an INTREP's
+        reports) ends here."""
+        if job.__class__ is BackgroundJob:
+            self.routine_dropped += 1
+        for r in ((job,) if job.__class__ is Report else job.reps):
+            self.overflow += 1
+            self.sim.end(r, self.index, OVERFLOW)
 
     def _next(self):
+        job = self._pick()
+        if job.__class__ is not BackgroundJob:
+            self.work_waiting -= 1
+        return job
+
+    def _pick(self):
         if self.pull is None or not self.queue_lt:
             return self.queue.popleft()
         if not self.queue or self.u_pull() >= self.pull:
@@ -374,14 +427,21 @@ class Cell(Node):
             if job.t_in >= self.t_reset:
                 self.started += 1
                 self.sum_wait += now - job.t_in
-            work = self.work()
+            try:
+                work = self._work_pop()  # self.work(), from its buffer (see .draws)
+            except IndexError:
+                work = self._work_refill()
             if sim.tracing:
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_QUEUE, job.t_in, now)
                 sim.rec.step(job.id, job.parent, job.event.id, self.index, S_WORK, now, now + work)
             job.callbacks = self.on_done
-            sim.schedule(job, NORMAL, work)
+            env = sim.env  # Environment.schedule written out (see tests/test_simpy_contract.py)
+            heappush(env._queue, (env._now + work, NORMAL, next(env._eid), job))
             return
         if job.__class__ is BackgroundJob:
+            if self.routine is not None:
+                self.routine.started(now + job.work)
+                return
             job.callbacks = self.on_routine_done
             sim.schedule(job, NORMAL, job.work)
             return
@@ -402,7 +462,8 @@ class Cell(Node):
 
     def _done(self, rep) -> None:
         sim = self.sim
-        now = sim.env.now
+        now = sim.env._now
+        self.catch_up(now)
         dt = now - self.t_last
         if dt:
             self.busy_area += self.busy * dt
@@ -415,7 +476,7 @@ class Cell(Node):
             self.completed += 1
             self.sum_sojourn += now - rep.t_in
         if self.consumer >= 0:
-            sim.rec.known(rep.event.id, self.consumer, now, rep.prev, rep.precise, rep.id)
+            self._known(rep, now)
         if self.analysis:
             self.analyse(rep)
         self.forward(rep)
@@ -425,18 +486,22 @@ class Cell(Node):
         self.routine_done += 1
 
     def _done_intrep(self, job) -> None:
-        self._free(self.sim.env.now)
+        now = self.sim.env.now
+        self.catch_up(now)
+        self._free(now)
         self.intreps += 1
         self.sim.send_intrep(job.reps, job.links)
 
     def _duty_starts(self) -> None:
         now = self.sim.env.now
+        self.catch_up(now)
         self._account(now)
         while (self.queue or self.queue_lt) and self.busy < self.c:
             self._start(self._next(), now)
 
     def stats(self, now: float) -> dict:
         """The cell's counters and areas since the last reset, up to ``now``."""
+        self.catch_up(now)
         self._account(now)
         return {
             "cell": self.name,

@@ -1,0 +1,95 @@
+#!/usr/bin/env python
+"""This tree beside a reference tree, in one run: a simulated year of minusma-2015 and
+the reference network of bench_engine.py, each in fresh processes, alternating.
+
+    python benchmarks/bench_versus.py --ref-python /tmp/ref/.venv/bin/python
+
+The reference is another checkout installed in its own virtual environment, e.g. the
+commit before issue #23::
+
+    git clone -q . /tmp/ref && git -C /tmp/ref checkout -q a29c454
+    python3 -m venv /tmp/ref/.venv && /tmp/ref/.venv/bin/pip install -q -e /tmp/ref
+
+(an editable install: before issue #19 a plain install of the package left out the
+built-in scenario). Every child runs from an empty temporary folder, so ``python -c``
+imports the package of its own environment and never a tree in the current folder.
+
+Printed, for each measure, the least CPU time (``time.process_time`` inside the child,
+around the timed call only) over ``--reps`` repetitions of each, run alternately:
+
+1. ``reporting_sim.simulate(load("minusma-2015"), seed=1, days=365)`` after a 20-day
+   warm-up run, in this tree and in the reference: the ratio this/reference;
+2. the reference network (``bench_engine.reference_scenario``, written as a TOML file
+   both trees read) for ``--reports`` reports: ``simulate`` and ``metrics.summary``,
+   in both trees, and the plain SimPy model of bench_engine.py (a process per report,
+   ``simpy.Resource`` nodes, numpy draws handed out one by one) in this environment:
+   the ratio plain/engine for each tree.
+
+The load average is printed at the start and the end: read the ratios, not the times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+YEAR = ("import time, reporting_sim as rs; sc = rs.load('minusma-2015'); rs.simulate(sc, seed=9, days=20); "
+        "t = time.process_time(); rs.simulate(sc, seed=1, days=365); print(time.process_time() - t)")
+NET = ("import time, reporting_sim as rs; from reporting_sim import metrics; sc = rs.load({path!r}); "
+       "rs.simulate(sc, seed=9, days=2.0); t = time.process_time(); "
+       "rec = rs.simulate(sc, seed=1, days={days!r}); metrics.summary(rec); print(time.process_time() - t)")
+PLAIN = ("import sys, time; sys.path.insert(0, {here!r}); import bench_engine as b; b.run_plain_reference(1, 2.0); "
+         "print(b.run_plain_reference(1, {days!r})['cpu_s'])")
+
+
+def child(python: str, code: str, cwd: str) -> float:
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=cwd)
+    if out.returncode:
+        raise SystemExit(f"{python}: {(out.stderr.strip().splitlines() or ['failed'])[-1]}")
+    return float(out.stdout.split()[-1])
+
+
+def load() -> str:
+    return " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref-python", required=True, help="the python of the reference tree's environment")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--reports", type=int, default=100_000)
+    args = ap.parse_args()
+    import bench_engine
+
+    days = args.reports / (bench_engine.REF_ARRIVALS_PER_HOUR * 24.0)
+    cwd = tempfile.mkdtemp(prefix="bench-versus-")
+    path = os.path.join(cwd, "reference-network.toml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(bench_engine.reference_scenario(days).to_toml())
+    here, ref = sys.executable, args.ref_python
+    jobs = [("year, this tree", here, YEAR), ("year, reference", ref, YEAR),
+            ("network, this tree", here, NET.format(path=path, days=days)),
+            ("network, reference", ref, NET.format(path=path, days=days)),
+            ("network, plain SimPy", here, PLAIN.format(here=HERE, days=days))]
+    print(f"load average at the start: {load()}; {args.reps} repetitions, {args.reports} reports a network run")
+    best: dict[str, float] = {}
+    for r in range(args.reps):
+        for name, python, code in (jobs if r % 2 == 0 else jobs[::-1]):
+            best[name] = min(best.get(name, float("inf")), child(python, code, cwd))
+    for name, t in best.items():
+        print(f"  {name:22s} {t:7.3f} s CPU (least of {args.reps})")
+    print(f"year of minusma-2015: this tree / reference = {best['year, this tree'] / best['year, reference']:.3f}")
+    for tree in ("this tree", "reference"):
+        print(f"reference network, {tree}: plain SimPy / engine = "
+              f"{best['network, plain SimPy'] / best[f'network, {tree}']:.2f}x")
+    print(f"load average at the end: {load()}")
+
+
+if __name__ == "__main__":
+    main()

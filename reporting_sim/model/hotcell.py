@@ -1,0 +1,221 @@
+"""A plain staff cell's per-report path as closures (see :mod:`.hotpath`).
+
+A plain cell (no duty hours, inbox limit, current pull, board seat or routine work)
+gets two functions: :func:`arrival` (a report reaches it: receive, accept, start or
+queue) and :func:`work_end` (a report's work ends: account, take up the next job,
+count, record what a consumer now knows, pass the report on, with ``choose`` routing
+written out when the cell has it). In a plain cell the inbox is empty whenever an
+analyst is free (nothing holds a job back), so its time-weighted area grows only while
+every analyst is busy; adding nothing to it is left out (it changes no number). Every
+number is the one the general path (:class:`.nodes.Cell`) computes, in the same order.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+
+from .items import Report
+from .wake import NORMAL
+
+
+def pair(sampler):
+    """The ``(pop, refill)`` a sampler of :mod:`.draws` hands out from (a sampler of
+    another kind, such as a fixed value's: the pair of a buffer that never empties)."""
+    got = getattr(sampler, "pair", None)
+    if got is not None:
+        return got
+    return (lambda: sampler()), sampler
+
+
+def arrival(sim, cell, done_list, duplicate):
+    """A report reaching a plain cell: receive, accept and start (or queue) in one. It
+    never delivers anything at once (the work ends later), so callers need not count
+    the depth of zero-delay hops for it. ``done_list`` holds the end of work;
+    ``duplicate`` ends a report of an event the cell already holds (``dedupe``)."""
+    env, queue = sim.env, cell.queue
+    heap, eid = env._queue, env._eid
+    work_pop, work_refill = pair(cell.work)
+    c, bit, dedupe = cell.c, cell.bit, cell.dedupe
+    count_arrival = counts_arrival(sim.rec, cell.consumer)
+
+    def receive(rep) -> None:
+        now = env._now
+        if count_arrival is not None:
+            count_arrival(rep.event.id, now)
+        if dedupe:
+            ev = rep.event
+            if ev.seen & bit:
+                duplicate(rep)
+                return
+            ev.seen |= bit
+        rep.t_in = now
+        cell.arrivals += 1
+        busy = cell.busy
+        dt = now - cell.t_last
+        if busy < c:  # start at once: it arrived now (t_in >= t_reset), no wait
+            if dt:
+                cell.busy_area += busy * dt
+                cell.t_last = now
+            cell.busy = busy + 1
+            cell.started += 1
+            rep.callbacks = done_list
+            try:
+                work = work_pop()
+            except IndexError:
+                work = work_refill()
+            heappush(heap, (now + work, NORMAL, next(eid), rep))
+            return
+        if dt:
+            cell.busy_area += busy * dt
+            cell.queue_area += len(queue) * dt
+            cell.t_last = now
+        queue.append(rep)
+        if len(queue) > cell.max_queue:
+            cell.max_queue = len(queue)
+
+    receive.never_at_once = True
+    return receive
+
+
+def work_end(sim, cell, done_list, absorbed):
+    """The end of a report's work at a plain cell (the report is its own SimPy event,
+    see :class:`.items.Report`): account, take up the next job, count, record what a
+    consumer now knows, pass the report on (:func:`_routed`: a plain ``choose`` written
+    out). ``absorbed`` ends a report no link takes."""
+    env, queue = sim.env, cell.queue
+    next_job = _next_job(sim, cell, done_list)
+    analysis, forward = cell.analysis, cell.forward
+    known = knows(sim.rec, cell.consumer)
+    if getattr(forward, "tables", None) is not None:
+        return _routed(sim, cell, next_job, known, absorbed)
+
+    def done(rep) -> None:
+        now = env._now
+        dt = now - cell.t_last
+        if queue:
+            if dt:
+                cell.busy_area += cell.busy * dt
+                cell.queue_area += len(queue) * dt
+                cell.t_last = now
+            next_job(now)
+        else:
+            if dt:
+                cell.busy_area += cell.busy * dt
+                cell.t_last = now
+            cell.busy -= 1
+        t_in = rep.t_in
+        if t_in >= cell.t_reset:
+            cell.completed += 1
+            cell.sum_sojourn += now - t_in
+        if known is not None:
+            known(rep, now)
+        if analysis:
+            cell.analyse(rep)
+        forward(rep)
+
+    return done
+
+
+def _routed(sim, cell, next_job, known, absorbed):
+    """:func:`work_end` for a cell with plain ``choose`` routing, the routing written
+    out (its forward's ``tables`` and ``draws``: see :func:`.hotpath.choose`). The end
+    of work is a SimPy callback, so no zero-delay hop is under way (the depth is 0): a
+    fixed zero hop into a plain cell is that cell's arrival, called at once."""
+    env, queue, analysis, index = sim.env, cell.queue, cell.analysis, cell.index
+    u_pop, u_refill = cell.forward.draws
+    moves = [[(acc, hop if receive is None else receive) for acc, hop, receive in table]
+             for table in cell.forward.tables]
+
+    def done(rep) -> None:
+        now = env._now
+        dt = now - cell.t_last
+        if queue:
+            if dt:
+                cell.busy_area += cell.busy * dt
+                cell.queue_area += len(queue) * dt
+                cell.t_last = now
+            next_job(now)
+        else:
+            if dt:
+                cell.busy_area += cell.busy * dt
+                cell.t_last = now
+            cell.busy -= 1
+        t_in = rep.t_in
+        if t_in >= cell.t_reset:
+            cell.completed += 1
+            cell.sum_sojourn += now - t_in
+        if known is not None:
+            known(rep, now)
+        if analysis:
+            cell.analyse(rep)
+        try:
+            x = u_pop()
+        except IndexError:
+            x = u_refill()
+        for acc, move in moves[rep.event.kind]:
+            if x < acc:
+                rep.prev = index
+                move(rep)
+                return
+        absorbed(rep)
+
+    return done
+
+
+def _next_job(sim, cell, done_list):
+    """When an analyst at a plain cell finishes and the inbox is not empty: a report
+    next in line starts at once (its end is ``done_list``'s function); an INTREP goes to
+    the general path."""
+    queue, heap, eid = cell.queue, sim.env._queue, sim.env._eid
+    work_pop, work_refill = pair(cell.work)
+
+    def next_job(now) -> None:
+        job = queue.popleft()
+        if job.__class__ is Report:  # the analyst goes on with it (busy unchanged)
+            if job.t_in >= cell.t_reset:
+                cell.started += 1
+                cell.sum_wait += now - job.t_in
+            job.callbacks = done_list
+            try:
+                work = work_pop()
+            except IndexError:
+                work = work_refill()
+            heappush(heap, (now + work, NORMAL, next(eid), job))
+        else:
+            cell.busy -= 1
+            cell._start(job, now)
+
+    return next_job
+
+
+def knows(rec, consumer: int):
+    """:meth:`.Recorder.known` for one consumer, on its own columns (``None`` for a
+    node that is not a consumer)."""
+    if consumer < 0:
+        return None
+    times, via, precise, report = (rec.arr_t[consumer], rec.arr_via[consumer],
+                                   rec.arr_precise[consumer], rec.arr_report[consumer])
+
+    def known(rep, now: float) -> None:
+        eid = rep.event.id
+        if times[eid] != times[eid]:  # still nan: the first time counts
+            times[eid] = now
+            via[eid] = rep.prev
+            precise[eid] = 1 if rep.precise else 0
+            report[eid] = rep.id
+
+    return known
+
+
+def counts_arrival(rec, consumer: int):
+    """:meth:`.Recorder.count_arrival` for one consumer, on its own columns."""
+    if consumer < 0:
+        return None
+    count, reached = rec.arr_n[consumer], rec.reach_t[consumer]
+
+    def count_arrival(eid: int, now: float) -> None:
+        count[eid] += 1
+        if reached[eid] != reached[eid]:  # still nan
+            reached[eid] = now
+
+    return count_arrival

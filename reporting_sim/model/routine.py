@@ -1,0 +1,207 @@
+"""A staff cell's routine work without a SimPy event per task.
+
+Routine tasks (``[cells.X.background]``) arrive as a Poisson stream into the cell's
+inbox, each taking one analyst for its work time, first in first out with the reports
+(:class:`.nodes.BackgroundJob`). Nothing outside the cell sees a task: it only takes
+an analyst's time. So the cell need not hear of a task when it arrives or ends; it
+works them out when it is next looked at. :class:`RoutineWork` keeps the time of the
+next task's arrival and the end times of the tasks being worked (a small heap), and
+:meth:`RoutineWork.advance` plays every arrival and end up to the present moment in
+time order, before anything else happens at the cell (a report arriving, a report's
+work ending, the duty starting, the statistics being read: :meth:`.nodes.Cell.catch_up`).
+It does for each task what the per-task path's ``Cell._enqueue`` and ``Cell._free``
+do, in the same order on the same numbers, so the cell's state, its monitors (the
+time-weighted areas summed in the same order) and every random draw are exactly what
+they are with one SimPy event per task.
+
+The one thing that cannot wait is a report (or an INTREP) that an analyst takes up
+when a task ends: its work must start at that moment, as a SimPy event. So whenever
+work other than routine waits in the inbox while tasks are being worked, the earliest
+task end is put on SimPy's queue as a :class:`.wake.Wake` (:meth:`RoutineWork.wake`);
+when it comes, the cell advances to it and the analyst starts what is next (through
+``Cell._free``). A year of minusma-2015 has about 43,000 routine tasks (two SimPy
+events each on the per-task path) and about 6,700 such wakes.
+
+``Simulation(..., per_task_routine=True)`` runs the per-task path instead (a SimPy
+process feeding the tasks into the inbox, each task its own event while worked);
+``tests/test_routine.py`` checks that the two give the same records.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappop, heappush, heapreplace
+
+from .draws import buffered
+from .wake import NORMAL, Wake
+
+INF = math.inf
+
+
+class RoutineWork:
+    """The routine work of one cell, played lazily (see the module docstring).
+    ``gap`` and ``work`` give a batch of draws (the hours between tasks, a task's work
+    time), handed out in order as their samplers would."""
+
+    __slots__ = ("cell", "next_at", "ends", "due", "wake_at", "env", "advance", "_job", "_gap", "_work")
+
+    def __init__(self, cell, gap, work, job_class):
+        self.cell = cell
+        self._job = job_class
+        self._gap, self._work = buffered(gap), buffered(work)
+        self.env = cell.sim.env
+        self.next_at = _draw(self._gap)  # the first task's arrival (the per-task process draws it at 0)
+        self.ends: list[float] = []  # end times of the tasks being worked
+        self.due = self.next_at  # the earliest of both: nothing to do before it
+        self.wake_at = INF  # the earliest wake on SimPy's queue
+        self.advance = self._advance if cell.inbox is not None else _fast_advance(self)
+
+    def _advance(self, t: float) -> None:
+        """Play every task arrival and task end at or before ``t``, in time order,
+        through the cell's own methods (a cell with an inbox limit)."""
+        ends, cell = self.ends, self.cell
+        while self.due <= t:
+            if ends and ends[0] < self.next_at:
+                cell._free(heappop(ends))  # what the per-task path's end of a task does
+                cell.routine_done += 1
+            else:
+                at = self.next_at
+                job = self._job(_draw(self._work), at)
+                self.next_at = at + _draw(self._gap)
+                cell._enqueue(job, at)
+            self.due = min(self.next_at, ends[0]) if ends else self.next_at
+
+    def started(self, end: float) -> None:
+        """An analyst took up a task that ends at ``end`` (from ``Cell._start``)."""
+        heappush(self.ends, end)
+        if end < self.due:
+            self.due = end
+        self.wake()
+
+    def wake(self) -> None:
+        """If other work waits and a task is being worked, make sure SimPy wakes the
+        cell at the earliest task end (a wake already due by then is enough)."""
+        ends = self.ends
+        if ends and self.cell.work_waiting and ends[0] < self.wake_at:
+            self.wake_at = at = ends[0]
+            env = self.env
+            # pushed at the exact end time (Environment.schedule adds a delay to now,
+            # which need not give back the same float)
+            heappush(env._queue, (at, NORMAL, next(env._eid), Wake(self._woken, None)))
+
+    def _woken(self, _wake) -> None:
+        now = self.env._now
+        if now == self.wake_at:
+            self.wake_at = INF
+        self.advance(now)
+        self.wake()
+
+
+def _draw(pair) -> float:
+    pop, refill = pair
+    try:
+        return pop()
+    except IndexError:
+        return refill()
+
+
+def _fast_advance(rw: RoutineWork):
+    """:meth:`RoutineWork._advance` for a cell without an inbox limit, written out on
+    the cell's numbers held in local variables while it runs (it plays about 86,000
+    arrivals and ends a simulated year of minusma-2015). The arithmetic is the cell's
+    own (``Cell._account``, ``_enqueue``, ``_start``, ``_free``), in the same order; a
+    task ending while other work waits goes through ``Cell._free`` itself (the analyst
+    may take up a report)."""
+    cell, ends, job = rw.cell, rw.ends, rw._job
+    gap_pop, gap_refill = rw._gap
+    work_pop, work_refill = rw._work
+    inbox = cell.queue if cell.pull is None else cell.queue_lt  # a task is long-term work
+    lo, hi, wraps = _duty_hours(cell)
+    c = cell.c
+    busy = t_last = busy_area = queue_area = waiting = longest = 0
+
+    def load() -> None:
+        nonlocal busy, t_last, busy_area, queue_area, waiting, longest
+        busy, t_last, busy_area, queue_area = cell.busy, cell.t_last, cell.busy_area, cell.queue_area
+        waiting, longest = len(cell.queue) + len(cell.queue_lt), cell.max_queue
+
+    def store() -> None:
+        cell.busy, cell.t_last, cell.busy_area, cell.queue_area = busy, t_last, busy_area, queue_area
+        cell.max_queue = longest
+
+    def task_ends(now: float) -> None:
+        nonlocal busy, waiting, t_last, busy_area, queue_area
+        if cell.work_waiting:  # the analyst may take up a report: the cell's own method
+            store()
+            cell._free(heappop(ends))
+            load()
+            return
+        dt = now - t_last  # Cell._account, written out here and below
+        if dt:
+            busy_area += busy * dt
+            queue_area += waiting * dt
+            t_last = now
+        if waiting and (lo <= now % 24.0 < hi) != wraps:  # on duty, only tasks wait: the next one
+            waiting -= 1
+            heapreplace(ends, now + inbox.popleft().work)
+        else:
+            heappop(ends)
+            busy -= 1
+
+    def task_arrives(now: float) -> float:
+        """The task arriving ``now``; gives the next one's arrival."""
+        nonlocal busy, waiting, longest, t_last, busy_area, queue_area
+        try:
+            work = work_pop()
+        except IndexError:
+            work = work_refill()
+        dt = now - t_last
+        if dt:
+            busy_area += busy * dt
+            queue_area += waiting * dt
+            t_last = now
+        if busy < c and (lo <= now % 24.0 < hi) != wraps:  # an analyst free and on duty
+            busy += 1
+            heappush(ends, now + work)
+        else:
+            inbox.append(job(work, now))
+            waiting += 1
+            if waiting > longest:
+                longest = waiting
+        try:
+            return now + gap_pop()
+        except IndexError:
+            return now + gap_refill()
+
+    def advance(t: float) -> None:
+        load()
+        at, done = rw.next_at, 0
+        while True:
+            end = ends[0] if ends else INF
+            if end < at:
+                if end > t:
+                    break
+                task_ends(end)
+                done += 1
+            elif at <= t:
+                at = task_arrives(at)
+            else:
+                break
+        store()
+        cell.routine_done += done
+        rw.next_at = at
+        rw.due = min(at, ends[0]) if ends else at
+
+    return advance
+
+
+def _duty_hours(cell) -> tuple[float, float, bool]:
+    """``(lo, hi, wraps)``: the cell is on duty at hour ``t`` when ``(lo <= t % 24 < hi)
+    != wraps`` (``Cell.on_duty``: duty past midnight is off duty from its end to its
+    start; without duty hours always, as ``t % 24`` is below 24)."""
+    duty = cell.duty
+    if duty is None:
+        return 0.0, 24.0, False
+    if duty.start_h < duty.end_h:
+        return duty.start_h, duty.end_h, False
+    return duty.end_h, duty.start_h, True
