@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reporting_sim.model import simulate  # noqa: E402
 from reporting_sim.scenario import load, parse  # noqa: E402
-from reporting_sim.scenario_loading import load_data  # noqa: E402
+from reporting_sim.scenario.loading import load_data  # noqa: E402
 
 SWITCHES = ("classification", "sanitisation", "accreditation", "tasking", "competition", "boards",
             "coping", "escorts", "pull", "literacy", "rotations")

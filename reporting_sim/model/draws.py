@@ -15,7 +15,7 @@ Python frame), which raises ``IndexError`` when the batch is used up; then
 
 from __future__ import annotations
 
-from ..distributions import _BATCH
+from ..scenario.distributions import BATCH
 
 
 def buffered(batch):
@@ -24,7 +24,7 @@ def buffered(batch):
     buf: list[float] = []
 
     def refill() -> float:
-        buf.extend(batch(_BATCH)[::-1].tolist())
+        buf.extend(batch(BATCH)[::-1].tolist())
         return buf.pop()
 
     return buf.pop, refill

@@ -30,7 +30,7 @@ from heapq import heappush
 
 from .records import REPORT_STATES, STEP_KINDS
 from .context import Sim
-from .items import GROUP, UNIT, Event, Report
+from .items import GROUP, UNIT, Report
 from . import draws, hotcell
 from .plan import NodePlan
 from .routine import RoutineWork

@@ -132,7 +132,7 @@ def robustness_brief(result: dict) -> list[str]:
                   f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])} (each world's verdict wrong "
                   f"with probability at most 5%); mean effect {_num(m['mean_effect'])} [{_num(ci[0])}, "
                   f"{_num(ci[1])}], minimum worth counting {m['min_effect']:g}.",
-                  f"- **Cost**: " + (f"{cost['amount']:g} {cost['unit']} ({cost['reason']})" if cost else "not given"),
+                  "- **Cost**: " + (f"{cost['amount']:g} {cost['unit']} ({cost['reason']})" if cost else "not given"),
                   f"- **What it hinges on**: {_hinges(block, result, words)}.",
                   f"- **What would change it**: {_would_change(block, m)}.", ""]
     return lines
@@ -162,7 +162,7 @@ def packages_brief(result: dict) -> list[str]:
             f"- **Recommendation**: {best['label']} (best mean of `{result['metrics'][0]}` over "
             f"{result['worlds']} plausible worlds; {agree}).",
             f"- **Cost**: {best['cost']:g} {result['unit']}.",
-            f"- **The front** (no cheaper package is as good): " + "; ".join(
+            "- **The front** (no cheaper package is as good): " + "; ".join(
                 f"{e['label']} ({e['cost']:g})" for e in result["front"]) + ".", ""]
 
 

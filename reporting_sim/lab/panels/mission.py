@@ -13,7 +13,7 @@ from shiny import reactive, render, ui
 from ...hashing import digest
 from ...present import glossary, graph
 from ...present.layout import Style
-from .. import core, mission
+from .. import core
 from .common import fmt, interval, note
 from .context import Lab, Shared
 from .network import zoom_bar

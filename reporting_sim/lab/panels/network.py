@@ -9,7 +9,6 @@ from html import escape
 from shiny import render, ui
 
 from ...present import graph
-from .common import note
 from .context import Lab, Shared
 
 

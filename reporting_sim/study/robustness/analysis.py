@@ -25,7 +25,6 @@ probability at most 5% however many looks it took (:func:`look_level`)."""
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Optional
 
 import numpy as np
