@@ -601,6 +601,7 @@ def scale_time(data: dict, k: float) -> dict:
     for sec in ("collectors", "cells", "commanders"):
         for node in out.get(sec, {}).values():
             assert "duty" not in node, "duty hours follow the clock: no time scaling"
+            assert not any("duty" in r for r in node.get("acts", {}).values()), "acting hours follow the clock"
             for key in ("report_delay_h", "work_h", "intrep_h", "dictation_h"):
                 if key in node:
                     node[key] = scale_dist(node[key], k)
@@ -693,6 +694,9 @@ def test_scaling_time_in_minusma(k):
     data = scenario.load("minusma-2015").to_dict()
     for cell in data["cells"].values():
         cell.pop("duty", None)  # duty hours follow the clock
+    for node in data["commanders"].values():
+        for rule in node.get("acts", {}).values():
+            rule.pop("duty", None)  # so do the hours a commander acts on a call
     data["scenario"]["days"] = 120.0
     a = simulate(scenario.parse(copy.deepcopy(data), "base"), 5)
     b = simulate(scenario.parse(scale_time(data, k), "scaled"), 5)

@@ -281,7 +281,7 @@ def replay(rec, sc, event_id: int) -> dict:
     times = {t_ev} | {s[2] for s in steps} | {s[3] for s in steps} | {a for a, _ in knows.values()} | \
         {b for _, b in knows.values() if b == b}
     end = max(times)
-    meetings = sorted({sc.nodes[c].acts_at for c in knows if c in sc.nodes and sc.nodes[c].acts_at})
+    meetings = sorted({m for c in knows if c in sc.nodes for m in sc.nodes[c].acting_meetings()})
     marks = {m: meeting_times(sc, m, t_ev, end) for m in meetings}
     frames = []
     for t in sorted(times):

@@ -88,7 +88,7 @@ class Simulation:
         self.streams = Streams(self.seed)
         self.kind_names = list(sc.kinds)
         self.kind_index = {k: i for i, k in enumerate(self.kind_names)}
-        self.rec = Recorder(sc.consumers, list(sc.nodes), trace=self.tracing)
+        self.rec = Recorder(sc.consumers, list(sc.nodes), trace=self.tracing, channels=self.plan.channels)
         self.live: dict[int, Event] = {}
         self.live_reports: dict[int, Report] = {}  # only when tracing
         self.next_report = 0

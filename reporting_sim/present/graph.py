@@ -458,9 +458,9 @@ def _svg_node(d: _Drawing, name: str, x: float, y: float) -> list[str]:
     for i, ln in enumerate(lines):
         ty = y + (i - (len(lines) - 1) / 2) * 12 + 4
         out.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{escape(ln)}</text>')
-    if node.acts_at:
+    if node.acting_meetings():
         out.append(f'<circle cx="{x - BOX_W / 2 + 8:.1f}" cy="{y - BOX_H / 2 + 8:.1f}" r="5" fill="#fff" '
-                   f'stroke="#e6550d" stroke-width="1.5"><title>acts at {escape(node.acts_at)}</title></circle>')
+                   f'stroke="#e6550d" stroke-width="1.5"><title>{escape(node.describe_acting())}</title></circle>')
     if marks:
         out.append(f'<text class="gates" x="{x + BOX_W / 2 - 3:.1f}" y="{y - BOX_H / 2 + 10:.1f}" '
                    f'text-anchor="end" font-size="9" font-weight="bold" fill="#b30000">{"".join(marks)}</text>')
@@ -490,7 +490,7 @@ def _node_style(d: _Drawing, name: str, node, ntype: str, removed: bool) -> tupl
 def _node_tip(d: _Drawing, name: str, node, ntype: str, label: str, marks: list, removed: bool) -> str:
     """A node's tooltip: type, consumer, meeting, gates, and how far its reports reach."""
     tip = f"{label} ({ntype}{', consumer' if node.consumer else ''}"
-    tip += f"{', acts at ' + node.acts_at if node.acts_at else ''}"
+    tip += f"{', ' + node.describe_acting() if node.describe_acting() else ''}"
     tip += "".join(f", {GATE_NAMES[m]}" for m in marks) + (", removed by the variant" if removed else "")
     if not removed:
         tip += f"; its reports can reach {reach_count(d.plan.node(name))} of {len(d.sc.consumers)} consumers"
