@@ -12,6 +12,9 @@ kind of pure function, of the recorder's raw frames); the functions here count t
 * :func:`bypass_rate`: of the current events the headline consumer heard of (``[metrics]
   bypass_consumer``), the share it heard first through the command chain before any
   report of them reached its intelligence branch (``bypass_branch``);
+  :func:`bypass_before_briefing`: the share it heard so before the branch could have
+  briefed it on them (the branch's next briefing after it knew: this one moves with
+  the branch's speed);
 * :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
 * :func:`fidelity`: per consumer, the share of its events (or of what arrived) whose
   first report kept the precise time and place;
@@ -31,6 +34,7 @@ everywhere.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Optional
 
 import numpy as np
@@ -38,6 +42,7 @@ import pandas as pd
 
 from ..metric_names import FAMILY_NAMES, OUTCOMES
 from ..model.records import RunRecords
+from ..scenario.calendar import Calendar
 from .stats import number_or_none
 
 
@@ -98,6 +103,31 @@ def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -
         return math.nan
     via_chain = top["via"].isin(list(chain_nodes))
     before = br.isna() | (top["arrival_h"] < br)
+    return float((heard & via_chain & before).sum() / heard.sum())
+
+
+def bypass_before_briefing(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes,
+                           briefing: Optional[dict] = None) -> float:
+    """Of the current-intelligence events of its interest that ``consumer`` knew of,
+    the share it knew first through a node of ``chain_nodes`` (the command chain)
+    strictly before ``branch`` could have briefed it on them: the first sitting of
+    ``briefing`` (the meeting of the branch's link to the consumer, as plain data with
+    ``first_h``, ``every_h``, ``from_day``, ``until_day``; ``None``: at once) at or
+    after the branch knew the event (had worked it), or when the branch never knew it.
+    Unlike :func:`bypass_rate`, this moves with the branch's speed. NaN when the
+    consumer knew of no current event."""
+    top = of_interest(ledger)
+    top = top[(top["consumer"] == consumer) & (top["family"] == "current")].set_index("event_id")
+    known = ledger[ledger["consumer"] == branch].set_index("event_id")["arrival_h"].reindex(top.index)
+    could = known.to_numpy(dtype=float)
+    if briefing is not None:
+        could = Calendar.of(SimpleNamespace(**{"until_day": None, "from_day": 0.0, **briefing})).next_at_array(could)
+    heard = top["arrival_h"].notna().to_numpy()
+    if not heard.any():
+        return math.nan
+    via_chain = top["via"].isin(list(chain_nodes)).to_numpy()
+    with np.errstate(invalid="ignore"):
+        before = np.isnan(could) | (top["arrival_h"].to_numpy(dtype=float) < could)
     return float((heard & via_chain & before).sum() / heard.sum())
 
 
@@ -290,10 +320,12 @@ def summary(records: RunRecords) -> dict:
     for name, area in meta.get("interest", {}).items():
         if name in consumers:
             consumers[name]["area_of_interest"] = area
-    bypass = math.nan
+    bypass = bypass_brief = math.nan
     if meta.get("bypass"):
         fc, branch = meta["bypass"]
         bypass = bypass_rate(ledger, fc, branch, meta.get("chain_nodes", ()))
+        bypass_brief = bypass_before_briefing(ledger, fc, branch, meta.get("chain_nodes", ()),
+                                              meta.get("bypass_briefing"))
     cells = cell_table(records.cells)
     states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
     return {
@@ -304,6 +336,7 @@ def summary(records: RunRecords) -> dict:
         "events": int(len(events)),
         "events_by_family": {fam: int((events["family"] == fam).sum()) for fam in FAMILY_NAMES},
         "bypass_rate": number_or_none(bypass),
+        "bypass_before_briefing": number_or_none(bypass_brief),
         "planning_horizon_h": horizon,
         "consumers": consumers,
         "cells": {
@@ -328,12 +361,13 @@ def flat(summary_dict: dict) -> dict[str, float]:
     (hours, event to knowing) and ``act_latency_p50`` / ``act_latency_p90`` (event to
     when it could act); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
     and ``fidelity_arrived`` (over arrivals); ``CONSUMER.long_term.within_planning``;
-    ``bypass_rate``, ``duplication.share``, ``cell.NAME.utilisation`` and
+    ``bypass_rate``, ``bypass_before_briefing``, ``duplication.share``, ``cell.NAME.utilisation`` and
     ``cell.NAME.mean_wait_h``; NaN where undefined."""
     def num(x):
         return math.nan if x is None else float(x)
 
     out: dict[str, float] = {"bypass_rate": num(summary_dict.get("bypass_rate")),
+                             "bypass_before_briefing": num(summary_dict.get("bypass_before_briefing")),
                              "events": float(summary_dict.get("events", 0))}
     for name, c in summary_dict["consumers"].items():
         blocks = [(name, c)] + [(f"{name}.{fam}", c["by_family"][fam]) for fam in FAMILY_NAMES]

@@ -44,7 +44,7 @@ from .collectors import Collector, Pool
 from . import gates
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
-from .plan import Plan, build_plan
+from .plan import Plan, briefing, build_plan
 from .items import Event, Report
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL as _NORMAL, Wake
 from .nodes import (
@@ -463,6 +463,8 @@ class Simulation:
             "planning_horizon_h": sc.metrics.planning_horizon_h,
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]
                        if sc.metrics.bypass_consumer else None),
+            "bypass_briefing": (briefing(sc, self.plan.links, sc.metrics.bypass_branch, sc.metrics.bypass_consumer)
+                                if sc.metrics.bypass_consumer else None),
             "streams": self.streams.names,
         }
 

@@ -110,6 +110,16 @@ def build_plan(sc) -> Plan:
                 channels=knowing_channels(sc))
 
 
+def briefing(sc, plan_links, src: str, dst: str) -> Optional[dict]:
+    """The meeting at which ``src`` passes reports to ``dst`` over a link that exists
+    (its first such link), as plain data (``first_h``, ``every_h``, ``from_day``,
+    ``until_day``), or ``None`` when a direct link has no meeting or there is none."""
+    link = next((lp for lp in plan_links if lp.src == src and lp.dst == dst), None)
+    if link is None or link.meeting is None:
+        return None
+    return sc.meetings[link.meeting].model_dump(mode="python")
+
+
 NODE_CHANNEL = {"commander": "call", "cell": "product", "collector": "report"}
 """The channel of news that last left a node of each type (see ``scenario.CHANNELS``)."""
 

@@ -21,8 +21,9 @@ SHARE, HOURS, COUNT = "%", "h", ""
 EVENT_SHARE = "share of the events of interest to the consumer (of the family shown)"
 
 TERMS: dict[str, tuple[str, str]] = {
-    "in_time": (SHARE, EVENT_SHARE + " that it could act on (at its meeting, if it acts at one) before the "
-                "event's shelf life ran out"),
+    "in_time": (SHARE, EVENT_SHARE + " that it could act on before the event's shelf life ran out (when the "
+                "news came, or, by the consumer's rule for the channel it came by, within its duty hours or at "
+                "its meeting)"),
     "late": (SHARE, EVENT_SHARE + " that reached it only after the shelf life ran out"),
     "not_observed": (SHARE, EVENT_SHARE + " that no collector observed"),
     "not_reported": (SHARE, EVENT_SHARE + " observed, but reported by no collector"),
@@ -43,9 +44,15 @@ TERMS: dict[str, tuple[str, str]] = {
                          "the precise time and place"),
     "within_planning": (SHARE, "share of the long-term events of interest to the consumer that it could act "
                         "on within the scenario's planning horizon"),
-    "bypass_rate": (SHARE, "of the current events of its interest the headline consumer knew of, the share it "
-                    "heard first through the command chain before any report of them had reached the intelligence "
-                    "branch (its first receiving, not its finished work)"),
+    "bypass_rate": (SHARE, "bypass before the branch heard: of the current events of its interest the headline "
+                    "consumer knew of, the share it heard first through the command chain before any report of "
+                    "them had reached the intelligence branch (its first receiving, not its finished work); the "
+                    "branch's speed cannot change it"),
+    "bypass_before_briefing": (SHARE, "bypass before the branch could brief: of the current events of its "
+                               "interest the headline consumer knew of, the share it heard first through the "
+                               "command chain before the intelligence branch could have briefed it on them (the "
+                               "branch's first briefing to it after the branch had worked the event), or that the "
+                               "branch never knew; a faster branch lowers it"),
     "duplication.share": (SHARE, "of the events any analysis cell worked, the share analysed independently by "
                           "more than one (cells that did not get it from each other, or redid a board's item; "
                           "passing it up the branch is not duplication)"),
@@ -173,6 +180,7 @@ def run_notes(kinds: dict) -> str:
         alias = f" ({head})" if head != name.replace("_", " ") else ""
         lines.append(f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}")
     lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
+    lines.append(f"  bypass before briefing: {TERMS['bypass_before_briefing'][1]}")
     lines.append(f"  duplication: {TERMS['duplication.share'][1]}")
     lines.append(f"  util %: {TERMS['utilisation'][1]}")
     if kinds:

@@ -187,6 +187,9 @@ def _run_header(rec, info: dict, summary: dict, start) -> list:
     if summary.get("bypass_rate") is not None:
         body.append(h("<p>Bypass rate: <b>{{ v }}%</b>: {{ d }}.</p>", v=_pct(summary["bypass_rate"]),
                       d=glossary.define("bypass_rate")))
+    if summary.get("bypass_before_briefing") is not None:
+        body.append(h("<p>Bypass before briefing: <b>{{ v }}%</b>: {{ d }}.</p>",
+                      v=_pct(summary["bypass_before_briefing"]), d=glossary.define("bypass_before_briefing")))
     return body
 
 

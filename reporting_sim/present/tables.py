@@ -33,7 +33,7 @@ def format_summary(s: dict, bypass=None) -> str:
         "",
         "Current intelligence: per consumer, of the events in its area of interest (n), the share",
         "in each outcome (%); latency (h) from the event to knowing it and to when it could act",
-        "(its briefing), over what arrived",
+        "(by the rule of the channel the news came by), over what arrived",
     ]
     lines += _outcome_table(s, "current")
     lines += ["", "Long-term (X-PMESII) intelligence; plan % = could act on it within "
@@ -47,6 +47,9 @@ def format_summary(s: dict, bypass=None) -> str:
         who, branch = bypass or ("the headline consumer", "its intelligence branch")
         lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events {who} knew of, it "
                   f"first heard through the command chain before any report reached {branch}"]
+        if s.get("bypass_before_briefing") is not None:
+            lines += [f"bypass before briefing: {100 * s['bypass_before_briefing']:.1f}%, before {branch} could "
+                      "have briefed it on them"]
     dup = s.get("duplication") or {}
     if dup.get("share_duplicated") is not None:
         lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
