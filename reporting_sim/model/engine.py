@@ -14,7 +14,9 @@ in flight when the horizon is reached. Coordination boards (the JCB) are SimPy
 processes that meet at their meeting's times; at each meeting the members pass each
 other part of what they hold, as competition, classification and othering allow, and a
 member told of analysed work takes note of it or redoes it
-(:meth:`Simulation._board_meets`).
+(:meth:`Simulation._board_meets`); a deconflicting board's analysis members also declare
+what they hold in its register, which keeps the others from analysing it again
+(:meth:`Simulation._register`, :meth:`.nodes.Node.deconflicted`).
 
 Once built, the plain pieces of the per-report path are swapped for specialised
 callbacks (:mod:`.hotpath`, where the benchmark figure and the reason for callbacks are
@@ -110,11 +112,13 @@ class Simulation:
             self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
         self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
+        self.register_slots: dict[tuple[str, str], int] = {}  # (board, member) -> its place in the register
         for bname in self.plan.boards:
             board = sc.boards[bname]
             members = [self.nodes[m] for m in board.members]
             for m in members:
                 m.boards.append((bname, []))
+            self._register(bname, board, members)
             self._schedule_board(bname, board, members)
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
@@ -294,6 +298,24 @@ class Simulation:
         self.release(rep.event)
 
     # -- coordination boards -------------------------------------------------------
+    def _register(self, name: str, board, members: list) -> None:
+        """A deconflicting board's register: a place (one bit of ``Event.declared``) for
+        each analysis member; each analysis member consults the others' places (and with
+        ``consult`` enters its own at once, not only at the meeting)."""
+        if board.p_deconflict <= 0:
+            return
+        analysts = [m for m in members if m.analysis]
+        for m in analysts:
+            self.register_slots[(name, m.name)] = 1 << len(self.register_slots)
+        for m in analysts:
+            mine = self.register_slots[(name, m.name)]
+            m.peer_slots |= sum(self.register_slots[(name, o.name)] for o in analysts if o is not m)
+            if board.consult:
+                m.live_slots |= mine
+            if m.deconflict == 0.0:
+                m.u_deconflict = self.streams.uniform_sampler(f"deconflict:{m.name}")
+            m.deconflict = max(m.deconflict, board.p_deconflict)
+
     def _schedule_board(self, name: str, board, members: list) -> None:
         self.clock.process(self._board(name, board, members))
 
@@ -319,6 +341,7 @@ class Simulation:
         now = self.env.now
         shelf = self.shelf_lives
         held = {m.index: next(h for b, h in m.boards if b == name) for m in members}
+        self._declare(name, members, held)
         for m in members:
             items = held[m.index]
             if not items:
@@ -339,6 +362,15 @@ class Simulation:
                     rework = u_rework() < board.p_rework
                     item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
                     self._board_tell(m, n, item, othering, rework, now)
+
+    def _declare(self, name: str, members: list, held: dict) -> None:
+        """At the meeting the analysis members declare in the register every event they
+        have got since the last one (held or in work)."""
+        for m in members:
+            slot = self.register_slots.get((name, m.name))
+            if slot:
+                for item in held[m.index]:
+                    item[0].declared |= slot
 
     def _board_tell(self, m, n, item, othering: bool, rework: bool, now: float) -> None:
         """At the board, ``m`` tells ``n`` of an item it holds: a new report, which the

@@ -429,12 +429,21 @@ class Board(_Strict):
     (it judges what the others need); competition, classification and othering still
     apply. A member told of an event that another member has already analysed works it
     again itself with chance ``p_rework`` (duplication of effort), else takes note of
-    it without analysing it."""
+    it without analysing it.
+
+    It also **deconflicts**: at each meeting the analysis members declare what they
+    hold and are working on (its register); an analysis member that later gets a
+    report of an event another member has declared, by another path, does not analyse
+    it again with chance ``p_deconflict`` (it takes note of it), else works it anyway.
+    With ``consult``, members enter what they get in the register at once and consult
+    it between meetings, not only what was declared at the last one."""
 
     meeting: Name
     members: Seq(Name, 2)
     p_bring: Prob = 1.0
     p_rework: Prob = 1.0
+    p_deconflict: Prob = 0.0
+    consult: bool = False
 
 
 class Mechanisms(_Strict):
