@@ -19,7 +19,7 @@ FAMILY_NAMES = ("current", "long_term")
 """The families of intelligence a consumer's block is also split by."""
 
 BLOCK_NUMBERS = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "fidelity",
-                 "fidelity_arrived")
+                 "fidelity_arrived", "known_in_time")
 """The numbers of a consumer's block besides the outcome shares."""
 
 
@@ -45,7 +45,7 @@ def examples(consumers: list[str], cells: list[str]) -> str:
 
 
 BETTER: dict[str, int] = {
-    "in_time": +1, "within_planning": +1, "fidelity": +1, "fidelity_arrived": +1,
+    "in_time": +1, "known_in_time": +1, "within_planning": +1, "fidelity": +1, "fidelity_arrived": +1,
     "late": -1, "not_observed": -1, "not_reported": -1, "not_shared": -1, "withheld": -1, "in_flight": -1,
     "latency_p50": -1, "latency_p90": -1, "act_latency_p50": -1, "act_latency_p90": -1,
     "bypass_rate": -1, "bypass_before_briefing": -1, "share": -1, "mean_wait_h": -1,

@@ -7,7 +7,7 @@ executor options) is in :mod:`.options`. The commands, by module:
 * :mod:`.runs`: ``run`` and ``validate``;
 * :mod:`.scenarios`: ``scenario list`` / ``show`` / ``graph`` / ``diff``;
 * :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``;
-* :mod:`.teaching`: ``trace``, ``bottlenecks``, ``plot``, ``report``, ``lab``.
+* :mod:`.teaching`: ``trace``, ``bottlenecks``, ``ceilings``, ``plot``, ``report``, ``lab``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def cli():
 
 
 for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
-                 teaching.trace, teaching.bottlenecks, teaching.plot, teaching.report, teaching.lab,
+                 teaching.trace, teaching.bottlenecks, teaching.ceilings, teaching.plot, teaching.report, teaching.lab,
                  scenarios.scenario, runs.validate):
     cli.add_command(_command)
 

@@ -255,13 +255,14 @@ def _quantiles(x: np.ndarray) -> tuple[float, float]:
 
 
 def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,
-           within: Optional[int] = None) -> dict:
+           within: Optional[int] = None, known: int = 0) -> dict:
     n = int(counts.sum())
     p50, p90 = _quantiles(lat)
     a50, a90 = _quantiles(act_lat)
     block = {
         "events": n,
         "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
+        "known_in_time": number_or_none(known / n) if n else None,
         "latency_h": {"p50": number_or_none(p50), "p90": number_or_none(p90)},
         "act_latency_h": {"p50": number_or_none(a50), "p90": number_or_none(a90)},
         "fidelity": number_or_none(precise.sum() / n) if n else None,
@@ -274,8 +275,9 @@ def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np
 
 def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon_h: float = 168.0) -> dict:
     """Per consumer, and per family within it, over the events in its area of interest
-    (the ``events`` of a block: its denominator): outcome shares, latency p50/p90 to
-    knowing and to acting of what arrived, fidelity over the events and over what
+    (the ``events`` of a block: its denominator): outcome shares, the share it knew of
+    within the shelf life (``known_in_time``: its in-time share, had it acted on
+    arrival), latency p50/p90 to knowing and to acting of what arrived, fidelity over the events and over what
     arrived, and for long-term intelligence the share it could act on within the
     planning horizon (the blocks of the ``--json`` summary), in one pass over the ledger."""
     ledger = of_interest(ledger)
@@ -293,16 +295,18 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
     with np.errstate(invalid="ignore"):
         within = arrived & (act_lat <= planning_horizon_h)
+        known = arrived & ok & (lat <= ledger["shelf_life_h"].to_numpy())  # acting on arrival: in time
     precise = ledger["precise"].to_numpy(dtype=bool) if "precise" in ledger else np.ones(len(ledger), bool)
     lt = FAMILY_NAMES.index("long_term")
     blocks = {}
     for c, name in enumerate(consumers):
         mine = arrived & (cons == c)
-        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine])
+        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine], known=int((known & (cons == c)).sum()))
         block["by_family"] = {
             f: _block(c_fam[c, k], lat[mine & (fam == k)], act_lat[mine & (fam == k)],
                       precise[mine & (fam == k)],
-                      int((within & (cons == c) & (fam == k)).sum()) if k == lt else None)
+                      int((within & (cons == c) & (fam == k)).sum()) if k == lt else None,
+                      known=int((known & (cons == c) & (fam == k)).sum()))
             for k, f in enumerate(FAMILY_NAMES)}
         blocks[name] = block
     return blocks
@@ -359,7 +363,8 @@ def flat(summary_dict: dict) -> dict[str, float]:
     interest): ``CONSUMER.OUTCOME``, ``CONSUMER.current.OUTCOME`` and
     ``CONSUMER.long_term.OUTCOME``; ``CONSUMER[.FAMILY].latency_p50`` / ``latency_p90``
     (hours, event to knowing) and ``act_latency_p50`` / ``act_latency_p90`` (event to
-    when it could act); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
+    when it could act); ``CONSUMER[.FAMILY].known_in_time`` (the share it knew within
+    the shelf life: in time had it acted on arrival); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
     and ``fidelity_arrived`` (over arrivals); ``CONSUMER.long_term.within_planning``;
     ``bypass_rate``, ``bypass_before_briefing``, ``duplication.share``, ``cell.NAME.utilisation`` and
     ``cell.NAME.mean_wait_h``; NaN where undefined."""
@@ -379,6 +384,7 @@ def flat(summary_dict: dict) -> dict[str, float]:
             act = b.get("act_latency_h", {})
             out[f"{prefix}.act_latency_p50"] = num(act.get("p50"))
             out[f"{prefix}.act_latency_p90"] = num(act.get("p90"))
+            out[f"{prefix}.known_in_time"] = num(b.get("known_in_time"))
             out[f"{prefix}.fidelity"] = num(b.get("fidelity"))
             out[f"{prefix}.fidelity_arrived"] = num(b.get("fidelity_arrived"))
         out[f"{name}.long_term.within_planning"] = num(c["by_family"]["long_term"].get("within_planning"))

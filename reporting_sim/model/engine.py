@@ -305,16 +305,21 @@ class Simulation:
         if board.p_deconflict <= 0:
             return
         analysts = [m for m in members if m.analysis]
+        slots = {m.name: 1 << (len(self.register_slots) + i) for i, m in enumerate(analysts)}
+        self.register_slots.update({(name, n): bit for n, bit in slots.items()})
+        everyone = sum(slots.values())
         for m in analysts:
-            self.register_slots[(name, m.name)] = 1 << len(self.register_slots)
-        for m in analysts:
-            mine = self.register_slots[(name, m.name)]
-            m.peer_slots |= sum(self.register_slots[(name, o.name)] for o in analysts if o is not m)
-            if board.consult:
-                m.live_slots |= mine
-            if m.deconflict == 0.0:
-                m.u_deconflict = self.streams.uniform_sampler(f"deconflict:{m.name}")
-            m.deconflict = max(m.deconflict, board.p_deconflict)
+            self._seat(m, everyone & ~slots[m.name], slots[m.name] if board.consult else 0, board.p_deconflict)
+
+    def _seat(self, m, peers: int, live: int, p: float) -> None:
+        """Analysis member ``m`` consults the register places ``peers``, enters its own
+        ``live`` ones at once, and leaves work to others with chance ``p`` (the highest
+        of its boards'); its draws come from its own stream."""
+        if m.deconflict == 0.0:
+            m.u_deconflict = self.streams.uniform_sampler(f"deconflict:{m.name}")
+        m.peer_slots |= peers
+        m.live_slots |= live
+        m.deconflict = max(m.deconflict, p)
 
     def _schedule_board(self, name: str, board, members: list) -> None:
         self.clock.process(self._board(name, board, members))
@@ -495,10 +500,16 @@ class Simulation:
             "planning_horizon_h": sc.metrics.planning_horizon_h,
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]
                        if sc.metrics.bypass_consumer else None),
-            "bypass_briefing": (briefing(sc, self.plan.links, sc.metrics.bypass_branch, sc.metrics.bypass_consumer)
-                                if sc.metrics.bypass_consumer else None),
+            "bypass_briefing": self._bypass_briefing(),
             "streams": self.streams.names,
         }
+
+
+    def _bypass_briefing(self):
+        """The meeting at which the bypass branch briefs the bypass consumer (plain
+        data), or ``None``."""
+        m = self.scenario.metrics
+        return briefing(self.scenario, self.plan.links, m.bypass_branch, m.bypass_consumer) if m.bypass_consumer else None
 
 
 def simulate(scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None, *,

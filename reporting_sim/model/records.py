@@ -72,6 +72,14 @@ class KnowingChannels:
     of_node: tuple = ()
     tracked: frozenset = frozenset()
 
+    def columns(self, n_consumers: int) -> list:
+        """Per consumer, ``None``, or (its channels count) one column per channel for
+        the first time it knew by it."""
+        return [self._columns() if c in self.tracked else None for c in range(n_consumers)]
+
+    def _columns(self) -> list:
+        return [array("d") for _ in self.names]
+
 
 @dataclass
 class RunRecords:
@@ -123,9 +131,7 @@ class Recorder:
         self.trace = trace
         n = len(self.consumers)
         self.channels = channels or KnowingChannels()
-        # per consumer whose channels count: per channel, the first time it knew by it
-        self.by_channel = [[array("d") for _ in self.channels.names] if c in self.channels.tracked else None
-                           for c in range(n)]
+        self.by_channel = self.channels.columns(n)
         self.n_events = 0
         self.capacity = 0  # columns are grown a chunk at a time (:meth:`_grow`)
         self.ev_t = array("d")

@@ -233,13 +233,12 @@ class _Node(_Strict):
         """The meetings at which this consumer acts on news of some channel
         (``acts_at`` first), each once."""
         names = [self.acts_at] + [rule.at for rule in (self.acts or {}).values()]
-        return list(dict.fromkeys(n for n in names if n is not None and n != ON_ARRIVAL))
+        return list(dict.fromkeys(n for n in names if n not in (None, ON_ARRIVAL)))
 
     def describe_acting(self) -> str:
         """When this consumer can act, in words (``""``: on arrival, by every channel)."""
         parts = [f"on a {ch} {_rule_words(rule)}" for ch, rule in (self.acts or {}).items()]
-        if self.acts_at is not None:
-            parts.append(f"{'otherwise ' if parts else ''}at {self.acts_at}")
+        parts += [f"{'otherwise ' if parts else ''}at {m}" for m in (self.acts_at,) if m is not None]
         return "acts " + ", ".join(parts) if parts else ""
 
     @model_validator(mode="after")
