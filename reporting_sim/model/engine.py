@@ -504,7 +504,6 @@ class Simulation:
             "streams": self.streams.names,
         }
 
-
     def _bypass_briefing(self):
         """The meeting at which the bypass branch briefs the bypass consumer (plain
         data), or ``None``."""
