@@ -19,14 +19,14 @@ FAMILY_NAMES = ("current", "long_term")
 """The families of intelligence a consumer's block is also split by."""
 
 BLOCK_NUMBERS = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "fidelity",
-                 "fidelity_arrived")
+                 "fidelity_arrived", "known_in_time")
 """The numbers of a consumer's block besides the outcome shares."""
 
 
 def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
     """Every name :func:`reporting_sim.metrics.flat` produces for a scenario with these
     consumers and staff cells."""
-    names = ["bypass_rate", "events", "duplication.share", "duplication.mean_cells"]
+    names = ["bypass_rate", "bypass_before_briefing", "events", "duplication.share", "duplication.mean_cells"]
     for c in consumers:
         for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
             names += [f"{prefix}.{o}" for o in OUTCOMES]
@@ -45,14 +45,14 @@ def examples(consumers: list[str], cells: list[str]) -> str:
 
 
 BETTER: dict[str, int] = {
-    "in_time": +1, "within_planning": +1, "fidelity": +1, "fidelity_arrived": +1,
+    "in_time": +1, "known_in_time": +1, "within_planning": +1, "fidelity": +1, "fidelity_arrived": +1,
     "late": -1, "not_observed": -1, "not_reported": -1, "not_shared": -1, "withheld": -1, "in_flight": -1,
     "latency_p50": -1, "latency_p90": -1, "act_latency_p50": -1, "act_latency_p90": -1,
-    "bypass_rate": -1, "share": -1, "mean_wait_h": -1,
+    "bypass_rate": -1, "bypass_before_briefing": -1, "share": -1, "mean_wait_h": -1,
 }
 """Which way is better, by the last part of a metric's name: +1 higher is better (in
 time, within the planning horizon, fidelity), -1 lower is better (late, lost in any way,
-latency, the bypass rate, duplicated work, waits). A metric not named here (events,
+latency, the two bypass rates, duplicated work, waits). A metric not named here (events,
 utilisation) has no better direction and cannot be judged."""
 
 

@@ -65,6 +65,7 @@ def cheap_args(path, tmp: Path, run_folder: Path) -> list:
         ("experiment",): ["e.toml", "--jobs", "1", "--out", "x"],
         ("trace",): ["small.toml", "--days", "2", "--out", "t"],
         ("bottlenecks",): ["small.toml", "--days", "2", "--out", "b"],
+        ("ceilings",): ["small.toml", "--days", "1", "--replications", "2", "--jobs", "1", "--out", "ce"],
         ("plot",): [str(run_folder), "--out", "p"],
         ("report",): [str(run_folder), "--out", "r.html"],
         ("scenario", "show"): ["minusma-2015"],

@@ -401,13 +401,17 @@ def check_trace_paths(sc, rec):
     by_report = {rid: g for rid, g in tr.groupby("report", sort=False)}
     best = quickest(sc, bounds)
     sectors = rec.events.set_index("event_id")["sector"]
+    # analysis members of a deconflicting board: they may note on arrival what the register
+    # says another member holds, without working it
+    noting = {m for b in sc.boards.values() if b.p_deconflict > 0 and sc.mechanisms.boards
+              for m in b.members if sc.nodes[m].analysis}
     for row in a.itertuples():
         c, T, rid = row.consumer, row.arrival_h, int(row.report)
         g = by_report[rid]
         assert int(g["event_id"].iloc[0]) == row.event_id
         if c in sc.cells:  # once worked, or at a board, taking note of another member's analysis
-            hit = g[((g["step"] == "work") & (g["node"] == c) | g["step"].isin(["board", "hold"]) & (g["to"] == c))
-                    & (np.abs(g["t1_h"] - T) <= 1e-9)]
+            took = g["step"].isin(["board", "hold"] + (["transit"] if c in noting else [])) & (g["to"] == c)
+            hit = g[((g["step"] == "work") & (g["node"] == c) | took) & (np.abs(g["t1_h"] - T) <= 1e-9)]
         else:
             hit = g[g["step"].isin(["transit", "board"]) & (g["to"] == c) & (np.abs(g["t1_h"] - T) <= 1e-9)]
         assert len(hit), f"{c} knew of event {row.event_id} at {T} by report {rid}, which did not arrive then:\n{g}"
@@ -601,6 +605,7 @@ def scale_time(data: dict, k: float) -> dict:
     for sec in ("collectors", "cells", "commanders"):
         for node in out.get(sec, {}).values():
             assert "duty" not in node, "duty hours follow the clock: no time scaling"
+            assert not any("duty" in r for r in node.get("acts", {}).values()), "acting hours follow the clock"
             for key in ("report_delay_h", "work_h", "intrep_h", "dictation_h"):
                 if key in node:
                     node[key] = scale_dist(node[key], k)
@@ -693,6 +698,9 @@ def test_scaling_time_in_minusma(k):
     data = scenario.load("minusma-2015").to_dict()
     for cell in data["cells"].values():
         cell.pop("duty", None)  # duty hours follow the clock
+    for node in data["commanders"].values():
+        for rule in node.get("acts", {}).values():
+            rule.pop("duty", None)  # so do the hours a commander acts on a call
     data["scenario"]["days"] = 120.0
     a = simulate(scenario.parse(copy.deepcopy(data), "base"), 5)
     b = simulate(scenario.parse(scale_time(data, k), "scaled"), 5)

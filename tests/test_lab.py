@@ -304,8 +304,11 @@ def test_ceilings_come_from_the_library_or_say_what_they_need(monkeypatch):
                                                               ("reported", 0.4)]}
     monkeypatch.setattr(core, "ceilings_function", lambda: None)
     assert core.ceilings({}, days=5, seed=1, replications=2) is None
-    calls = []
-    monkeypatch.setattr(core, "ceilings_function",
-                        lambda: lambda data, **kw: calls.append(kw) or result)
-    assert core.ceilings({}, days=5, seed=1, replications=2)["force_commander"][0] == ("today", 0.11)
-    assert calls == [{"days": 5, "seed": 1, "replications": 2}]
+    monkeypatch.undo()
+    data, _ = scenario_mod.load_data("minusma-2015")
+    got = core.ceilings(data, days=10, seed=1, replications=2)  # the lab's settings, through the library
+    from reporting_sim.study.ceilings import ceilings
+
+    want = core.ceiling_stages(ceilings(scenario_mod.load("minusma-2015"), days=10, seed=1, replications=2,
+                                        waterfall=False, n_jobs=1))
+    assert got == want and got["force_commander"][0][0] == "today" and len(got["force_commander"]) >= 7

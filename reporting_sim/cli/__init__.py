@@ -8,7 +8,7 @@ executor options) is in :mod:`.options`. The commands, by module:
 * :mod:`.scenarios`: ``scenario list`` / ``show`` / ``graph`` / ``diff``;
 * :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``, ``select``,
   ``packages``, ``brief``;
-* :mod:`.teaching`: ``trace``, ``bottlenecks``, ``plot``, ``report``, ``lab``.
+* :mod:`.teaching`: ``trace``, ``bottlenecks``, ``ceilings``, ``plot``, ``report``, ``lab``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def cli():
 
 for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
                  studies.select, studies.packages, studies.brief,
-                 teaching.trace, teaching.bottlenecks, teaching.plot, teaching.report, teaching.lab,
+                 teaching.trace, teaching.bottlenecks, teaching.ceilings, teaching.plot, teaching.report, teaching.lab,
                  scenarios.scenario, runs.validate):
     cli.add_command(_command)
 

@@ -1,15 +1,18 @@
 """The commands that explain a run: ``trace`` (one event hop by hop), ``bottlenecks``
-(where the hours go), ``plot`` and ``report`` (figures and the HTML report of a results
-folder) and ``lab`` (the teaching lab in the browser)."""
+(where the hours go), ``ceilings`` (which stage caps each consumer's share), ``plot``
+and ``report`` (figures and the HTML report of a results folder) and ``lab`` (the
+teaching lab in the browser)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from ..errors import ScenarioError
-from .options import DEFAULT_SCENARIO, Finite, InputError, metrics, output, scenario_mod
+from .options import (DEFAULT_SCENARIO, Finite, InputError, executor_options, metrics, output, progress_wanted,
+                      scenario_mod)
 
 
 def _figures_folder(out, default: str) -> Path:
@@ -68,15 +71,20 @@ def _event(rec, sc, event_id, family: str, sample_seed: int) -> int:
 @click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--ceilings/--no-ceilings", "with_ceilings", default=True, show_default=True,
+              help="Also each consumer's ceiling per stage (one rerun per stage, same seed and days).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the figures (default: results/bottlenecks-...).")
-def bottlenecks(scenario, family, days, seed, top, out):
+def bottlenecks(scenario, family, days, seed, top, with_ceilings, out):
     """Where the delay goes: a time budget per consumer (transit, queue, work,
-    meeting waits, sanitisation...) and the nodes ranked by late or lost intelligence.
-    Given a traced run's results folder, reads it instead of simulating."""
+    meeting waits, sanitisation...), the nodes ranked by late or lost intelligence, and
+    which stage caps each consumer's share (its ceilings; see `ceilings`). Given a
+    traced run's results folder, reads it instead of simulating."""
     from ..measures import views
     from ..present import plots
+    from ..present.ceilings import format_ceilings
     from ..present.tables import format_bottlenecks
+    from ..study.ceilings import ceilings as compute
 
     if out is not None:
         output.figures_folder(out)
@@ -84,6 +92,11 @@ def bottlenecks(scenario, family, days, seed, top, out):
     budgets = views.time_budgets(rec, family)
     table = views.bottlenecks(rec, family, budgets)
     click.echo(format_bottlenecks(budgets, table, family, top))
+    if with_ceilings:
+        result = compute(sc, days=rec.days, replications=1, seed=rec.seed, warmup_days=rec.warmup_days,
+                         waterfall=False)
+        click.echo("\n" + format_ceilings(result, metrics.headline_consumer(sc), family)
+                   + "\n(one replication, this run's seed: no interval; `reporting-sim ceilings` gives them)")
     folder = _figures_folder(out, f"bottlenecks-{sc.name}-seed{rec.seed}")
     if len(budgets):
         plots.time_budget(budgets, folder / "time-budget")
@@ -91,6 +104,57 @@ def bottlenecks(scenario, family, days, seed, top, out):
     if cells:
         plots.occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, folder / "queues")
     click.echo(f"\nfigures in {folder}")
+
+
+@click.command()
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO]")
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
+              help="Days per run (default: the scenario's).")
+@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=4, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+              help="Replication r uses seed + r, in every world (common random numbers).")
+@click.option("--warmup-days", type=Finite(min=0), default=0.0)
+@click.option("--consumer", default=None, help="The consumer shown in detail and drawn (default: the headline one).")
+@click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the waterfall figure (default: results/ceilings-...).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def ceilings(scenario, days, replications, seed, warmup_days, consumer, family, out, as_json,
+             n_jobs, dask_address, progress):
+    """Which stage caps each consumer's in-time share: today's share and what it would
+    be with each stage in turn perfect (every event observed, every observation
+    reported, no transit time, no analysis queue, no classification or sanitisation
+    loss, no meeting wait, acting on arrival), shelf lives unchanged; and a waterfall of
+    where the share is lost."""
+    from ..present import glossary, plots
+    from ..present.ceilings import format_ceilings
+    from ..study.ceilings import ceilings as compute
+    from ..study.execution import connect_dask
+
+    sc = scenario_mod.load(scenario)
+    who = consumer or metrics.headline_consumer(sc)
+    if who not in sc.consumers:
+        raise InputError(f"--consumer: {who!r} is not a consumer of {sc.name} ({', '.join(sc.consumers)})")
+    if out is not None:
+        output.figures_folder(out)  # before the runs: a bad --out costs nothing
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        result = compute(sc, days=days, replications=replications, seed=seed, warmup_days=warmup_days,
+                         n_jobs=n_jobs, dask=client, progress=progress_wanted(progress))
+    finally:
+        if client is not None:
+            client.close()
+    if as_json:
+        click.echo(json.dumps({**result, "definitions": {**glossary.CEILINGS, **{
+            s: text for s, (_, text) in glossary.STAGES.items()}}}))
+        return
+    click.echo(format_ceilings(result, who, family))
+    block = result["consumers"][who].get(family)
+    if block is not None:
+        folder = _figures_folder(out, f"ceilings-{sc.name}-seed{seed}")
+        png = plots.waterfall(block, folder / f"waterfall-{who}-{family}", f"{who}, {family}: where the share is lost")
+        click.echo(f"\nwaterfall: {png} (and .svg)")
 
 
 @click.command()

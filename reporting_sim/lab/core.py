@@ -409,7 +409,7 @@ def replay(rec, sc, event_id: int) -> dict:
     t_ev = float(ev["t_h"])
     knows, outcome = _knows(rec.ledger[rec.ledger["event_id"] == event_id])
     times = _moments(t_ev, steps, knows)
-    meetings = sorted({sc.nodes[c].acts_at for c in knows if c in sc.nodes and sc.nodes[c].acts_at})
+    meetings = sorted({m for c in knows if c in sc.nodes for m in sc.nodes[c].acting_meetings()})
     frames = []
     for t in times:
         states, links = _step_states(t, steps)
@@ -445,7 +445,9 @@ def ceilings(data: dict, *, days: float, seed: int, replications: int,
     fn = ceilings_function()
     if fn is None:
         return None
-    return ceiling_stages(fn(data, days=days, seed=seed, replications=replications), family)
+    sc = scenario_mod.parse(copy.deepcopy(data), "lab settings")
+    result = fn(sc, days=days, seed=seed, replications=replications, waterfall=False, n_jobs=1)
+    return ceiling_stages(result, family)
 
 
 def ceiling_stages(result: dict, family: str = "current") -> dict[str, list[tuple[str, float]]]:

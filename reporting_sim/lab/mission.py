@@ -78,7 +78,7 @@ def meetings(sc, hours: float) -> list[dict]:
     out = []
     for name, m in sc.meetings.items():
         times = m.calendar().times(0.0, hours, limit=100000)
-        acts = [c for c in sc.consumers if sc.nodes[c].acts_at == name]
+        acts = [c for c in sc.consumers if name in sc.nodes[c].acting_meetings()]
         links = sorted({(lk.src, lk.to) for lk in sc.active_links if lk.meeting == name})
         out.append({"name": name, "label": name.replace("_", " "), "times": _r(times), "acts": acts,
                     "links": [list(p) for p in links]})

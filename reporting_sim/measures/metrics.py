@@ -12,6 +12,9 @@ kind of pure function, of the recorder's raw frames); the functions here count t
 * :func:`bypass_rate`: of the current events the headline consumer heard of (``[metrics]
   bypass_consumer``), the share it heard first through the command chain before any
   report of them reached its intelligence branch (``bypass_branch``);
+  :func:`bypass_before_briefing`: the share it heard so before the branch could have
+  briefed it on them (the branch's next briefing after it knew: this one moves with
+  the branch's speed);
 * :func:`cell_table`: per staff cell, utilisation, mean queue wait and queue length;
 * :func:`fidelity`: per consumer, the share of its events (or of what arrived) whose
   first report kept the precise time and place;
@@ -31,6 +34,7 @@ everywhere.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Optional
 
 import numpy as np
@@ -38,6 +42,7 @@ import pandas as pd
 
 from ..metric_names import FAMILY_NAMES, OUTCOMES
 from ..model.records import RunRecords
+from ..scenario.calendar import Calendar
 from .stats import number_or_none
 
 
@@ -98,6 +103,31 @@ def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -
         return math.nan
     via_chain = top["via"].isin(list(chain_nodes))
     before = br.isna() | (top["arrival_h"] < br)
+    return float((heard & via_chain & before).sum() / heard.sum())
+
+
+def bypass_before_briefing(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes,
+                           briefing: Optional[dict] = None) -> float:
+    """Of the current-intelligence events of its interest that ``consumer`` knew of,
+    the share it knew first through a node of ``chain_nodes`` (the command chain)
+    strictly before ``branch`` could have briefed it on them: the first sitting of
+    ``briefing`` (the meeting of the branch's link to the consumer, as plain data with
+    ``first_h``, ``every_h``, ``from_day``, ``until_day``; ``None``: at once) at or
+    after the branch knew the event (had worked it), or when the branch never knew it.
+    Unlike :func:`bypass_rate`, this moves with the branch's speed. NaN when the
+    consumer knew of no current event."""
+    top = of_interest(ledger)
+    top = top[(top["consumer"] == consumer) & (top["family"] == "current")].set_index("event_id")
+    known = ledger[ledger["consumer"] == branch].set_index("event_id")["arrival_h"].reindex(top.index)
+    could = known.to_numpy(dtype=float)
+    if briefing is not None:
+        could = Calendar.of(SimpleNamespace(**{"until_day": None, "from_day": 0.0, **briefing})).next_at_array(could)
+    heard = top["arrival_h"].notna().to_numpy()
+    if not heard.any():
+        return math.nan
+    via_chain = top["via"].isin(list(chain_nodes)).to_numpy()
+    with np.errstate(invalid="ignore"):
+        before = np.isnan(could) | (top["arrival_h"].to_numpy(dtype=float) < could)
     return float((heard & via_chain & before).sum() / heard.sum())
 
 
@@ -225,13 +255,14 @@ def _quantiles(x: np.ndarray) -> tuple[float, float]:
 
 
 def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,
-           within: Optional[int] = None) -> dict:
+           within: Optional[int] = None, known: int = 0) -> dict:
     n = int(counts.sum())
     p50, p90 = _quantiles(lat)
     a50, a90 = _quantiles(act_lat)
     block = {
         "events": n,
         "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
+        "known_in_time": number_or_none(known / n) if n else None,
         "latency_h": {"p50": number_or_none(p50), "p90": number_or_none(p90)},
         "act_latency_h": {"p50": number_or_none(a50), "p90": number_or_none(a90)},
         "fidelity": number_or_none(precise.sum() / n) if n else None,
@@ -244,8 +275,9 @@ def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np
 
 def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon_h: float = 168.0) -> dict:
     """Per consumer, and per family within it, over the events in its area of interest
-    (the ``events`` of a block: its denominator): outcome shares, latency p50/p90 to
-    knowing and to acting of what arrived, fidelity over the events and over what
+    (the ``events`` of a block: its denominator): outcome shares, the share it knew of
+    within the shelf life (``known_in_time``: its in-time share, had it acted on
+    arrival), latency p50/p90 to knowing and to acting of what arrived, fidelity over the events and over what
     arrived, and for long-term intelligence the share it could act on within the
     planning horizon (the blocks of the ``--json`` summary), in one pass over the ledger."""
     ledger = of_interest(ledger)
@@ -263,16 +295,18 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
     with np.errstate(invalid="ignore"):
         within = arrived & (act_lat <= planning_horizon_h)
+        known = arrived & ok & (lat <= ledger["shelf_life_h"].to_numpy())  # acting on arrival: in time
     precise = ledger["precise"].to_numpy(dtype=bool) if "precise" in ledger else np.ones(len(ledger), bool)
     lt = FAMILY_NAMES.index("long_term")
     blocks = {}
     for c, name in enumerate(consumers):
         mine = arrived & (cons == c)
-        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine])
+        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine], known=int((known & (cons == c)).sum()))
         block["by_family"] = {
             f: _block(c_fam[c, k], lat[mine & (fam == k)], act_lat[mine & (fam == k)],
                       precise[mine & (fam == k)],
-                      int((within & (cons == c) & (fam == k)).sum()) if k == lt else None)
+                      int((within & (cons == c) & (fam == k)).sum()) if k == lt else None,
+                      known=int((known & (cons == c) & (fam == k)).sum()))
             for k, f in enumerate(FAMILY_NAMES)}
         blocks[name] = block
     return blocks
@@ -290,10 +324,12 @@ def summary(records: RunRecords) -> dict:
     for name, area in meta.get("interest", {}).items():
         if name in consumers:
             consumers[name]["area_of_interest"] = area
-    bypass = math.nan
+    bypass = bypass_brief = math.nan
     if meta.get("bypass"):
         fc, branch = meta["bypass"]
         bypass = bypass_rate(ledger, fc, branch, meta.get("chain_nodes", ()))
+        bypass_brief = bypass_before_briefing(ledger, fc, branch, meta.get("chain_nodes", ()),
+                                              meta.get("bypass_briefing"))
     cells = cell_table(records.cells)
     states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
     return {
@@ -304,6 +340,7 @@ def summary(records: RunRecords) -> dict:
         "events": int(len(events)),
         "events_by_family": {fam: int((events["family"] == fam).sum()) for fam in FAMILY_NAMES},
         "bypass_rate": number_or_none(bypass),
+        "bypass_before_briefing": number_or_none(bypass_brief),
         "planning_horizon_h": horizon,
         "consumers": consumers,
         "cells": {
@@ -326,14 +363,16 @@ def flat(summary_dict: dict) -> dict[str, float]:
     interest): ``CONSUMER.OUTCOME``, ``CONSUMER.current.OUTCOME`` and
     ``CONSUMER.long_term.OUTCOME``; ``CONSUMER[.FAMILY].latency_p50`` / ``latency_p90``
     (hours, event to knowing) and ``act_latency_p50`` / ``act_latency_p90`` (event to
-    when it could act); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
+    when it could act); ``CONSUMER[.FAMILY].known_in_time`` (the share it knew within
+    the shelf life: in time had it acted on arrival); ``CONSUMER[.FAMILY].fidelity`` (precise arrivals over events)
     and ``fidelity_arrived`` (over arrivals); ``CONSUMER.long_term.within_planning``;
-    ``bypass_rate``, ``duplication.share``, ``cell.NAME.utilisation`` and
+    ``bypass_rate``, ``bypass_before_briefing``, ``duplication.share``, ``cell.NAME.utilisation`` and
     ``cell.NAME.mean_wait_h``; NaN where undefined."""
     def num(x):
         return math.nan if x is None else float(x)
 
     out: dict[str, float] = {"bypass_rate": num(summary_dict.get("bypass_rate")),
+                             "bypass_before_briefing": num(summary_dict.get("bypass_before_briefing")),
                              "events": float(summary_dict.get("events", 0))}
     for name, c in summary_dict["consumers"].items():
         blocks = [(name, c)] + [(f"{name}.{fam}", c["by_family"][fam]) for fam in FAMILY_NAMES]
@@ -345,6 +384,7 @@ def flat(summary_dict: dict) -> dict[str, float]:
             act = b.get("act_latency_h", {})
             out[f"{prefix}.act_latency_p50"] = num(act.get("p50"))
             out[f"{prefix}.act_latency_p90"] = num(act.get("p90"))
+            out[f"{prefix}.known_in_time"] = num(b.get("known_in_time"))
             out[f"{prefix}.fidelity"] = num(b.get("fidelity"))
             out[f"{prefix}.fidelity_arrived"] = num(b.get("fidelity_arrived"))
         out[f"{name}.long_term.within_planning"] = num(c["by_family"]["long_term"].get("within_planning"))

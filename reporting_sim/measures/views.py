@@ -284,13 +284,14 @@ def occupancy(records: RunRecords, node: str, step: str = "queue", freq_h: float
 
 
 def headline_briefings(sc, days: float) -> tuple[list[float], str, str]:
-    """The meetings at which the scenario's headline consumer acts, over a run of
-    ``days`` (and two days more): their hours, the consumer's display name and the
-    meeting's (``[]`` when it acts on arrival)."""
+    """The meetings at which the scenario's headline consumer acts (on news of some
+    channel: the first it names), over a run of ``days`` (and two days more): their
+    hours, the consumer's display name and the meeting's (``[]`` when it acts on
+    arrival by every channel)."""
     from .metrics import headline_consumer
 
     who = headline_consumer(sc)
-    name = sc.nodes[who].acts_at if who else None
+    name = next(iter(sc.nodes[who].acting_meetings()), None) if who else None
     if name is None:
         return [], "", ""
     times = sc.meetings[name].calendar().times(0.0, days * 24 + 48)

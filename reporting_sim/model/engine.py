@@ -14,7 +14,9 @@ in flight when the horizon is reached. Coordination boards (the JCB) are SimPy
 processes that meet at their meeting's times; at each meeting the members pass each
 other part of what they hold, as competition, classification and othering allow, and a
 member told of analysed work takes note of it or redoes it
-(:meth:`Simulation._board_meets`).
+(:meth:`Simulation._board_meets`); a deconflicting board's analysis members also declare
+what they hold in its register, which keeps the others from analysing it again
+(:meth:`Simulation._register`, :meth:`.nodes.Node.deconflicted`).
 
 Once built, the plain pieces of the per-report path are swapped for specialised
 callbacks (:mod:`.hotpath`, where the benchmark figure and the reason for callbacks are
@@ -46,7 +48,7 @@ from .collectors import Collector, Pool
 from . import draws, gates
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
-from .plan import Plan, build_plan
+from .plan import Plan, briefing, build_plan
 from .items import Event, Report
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL as _NORMAL, Wake
 from .nodes import (
@@ -94,7 +96,7 @@ class Simulation:
         self.streams = Streams(self.seed)
         self.kind_names = list(sc.kinds)
         self.kind_index = {k: i for i, k in enumerate(self.kind_names)}
-        self.rec = Recorder(sc.consumers, list(sc.nodes), trace=self.tracing)
+        self.rec = Recorder(sc.consumers, list(sc.nodes), trace=self.tracing, channels=self.plan.channels)
         self.live: dict[int, Event] = {}
         self.live_reports: dict[int, Report] = {}  # only when tracing
         self.next_report = 0
@@ -118,11 +120,13 @@ class Simulation:
             self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
         self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
+        self.register_slots: dict[tuple[str, str], int] = {}  # (board, member) -> its place in the register
         for bname in self.plan.boards:
             board = sc.boards[bname]
             members = [self.nodes[m] for m in board.members]
             for m in members:
                 m.boards.append((bname, []))
+            self._register(bname, board, members)
             self._schedule_board(bname, board, members)
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
@@ -311,6 +315,29 @@ class Simulation:
         self.release(rep.event)
 
     # -- coordination boards -------------------------------------------------------
+    def _register(self, name: str, board, members: list) -> None:
+        """A deconflicting board's register: a place (one bit of ``Event.declared``) for
+        each analysis member; each analysis member consults the others' places (and with
+        ``consult`` enters its own at once, not only at the meeting)."""
+        if board.p_deconflict <= 0:
+            return
+        analysts = [m for m in members if m.analysis]
+        slots = {m.name: 1 << (len(self.register_slots) + i) for i, m in enumerate(analysts)}
+        self.register_slots.update({(name, n): bit for n, bit in slots.items()})
+        everyone = sum(slots.values())
+        for m in analysts:
+            self._seat(m, everyone & ~slots[m.name], slots[m.name] if board.consult else 0, board.p_deconflict)
+
+    def _seat(self, m, peers: int, live: int, p: float) -> None:
+        """Analysis member ``m`` consults the register places ``peers``, enters its own
+        ``live`` ones at once, and leaves work to others with chance ``p`` (the highest
+        of its boards'); its draws come from its own stream."""
+        if m.deconflict == 0.0:
+            m.u_deconflict = self.streams.uniform_sampler(f"deconflict:{m.name}")
+        m.peer_slots |= peers
+        m.live_slots |= live
+        m.deconflict = max(m.deconflict, p)
+
     def _schedule_board(self, name: str, board, members: list) -> None:
         self.clock.process(self._board(name, board, members))
 
@@ -336,6 +363,7 @@ class Simulation:
         now = self.env.now
         shelf = self.shelf_lives
         held = {m.index: next(h for b, h in m.boards if b == name) for m in members}
+        self._declare(name, members, held)
         for m in members:
             items = held[m.index]
             if not items:
@@ -356,6 +384,15 @@ class Simulation:
                     rework = u_rework() < board.p_rework
                     item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
                     self._board_tell(m, n, item, othering, rework, now)
+
+    def _declare(self, name: str, members: list, held: dict) -> None:
+        """At the meeting the analysis members declare in the register every event they
+        have got since the last one (held or in work)."""
+        for m in members:
+            slot = self.register_slots.get((name, m.name))
+            if slot:
+                for item in held[m.index]:
+                    item[0].declared |= slot
 
     def _board_tell(self, m, n, item, othering: bool, rework: bool, now: float) -> None:
         """At the board, ``m`` tells ``n`` of an item it holds: a new report, which the
@@ -504,8 +541,15 @@ class Simulation:
             "planning_horizon_h": sc.metrics.planning_horizon_h,
             "bypass": ([sc.metrics.bypass_consumer, sc.metrics.bypass_branch]
                        if sc.metrics.bypass_consumer else None),
+            "bypass_briefing": self._bypass_briefing(),
             "streams": self.streams.names,
         }
+
+    def _bypass_briefing(self):
+        """The meeting at which the bypass branch briefs the bypass consumer (plain
+        data), or ``None``."""
+        m = self.scenario.metrics
+        return briefing(self.scenario, self.plan.links, m.bypass_branch, m.bypass_consumer) if m.bypass_consumer else None
 
 
 @contextlib.contextmanager

@@ -193,6 +193,8 @@ def knows(rec, consumer: int):
     node that is not a consumer)."""
     if consumer < 0:
         return None
+    if rec.by_channel[consumer] is not None:  # its channels count: the recorder's own method keeps them
+        return lambda rep, now: rec.known(rep.event.id, consumer, now, rep.prev, rep.precise, rep.id)
     times, via, precise, report = (rec.arr_t[consumer], rec.arr_via[consumer],
                                    rec.arr_precise[consumer], rec.arr_report[consumer])
 

@@ -28,7 +28,7 @@ class Event:
     """A ground-truth event while it is live (see the module docstring)."""
 
     __slots__ = ("id", "t", "kind", "pending", "seen", "observed", "reported", "observers", "analysed",
-                 "independent")
+                 "independent", "declared")
 
     def __init__(self, eid: int, t: float, kind: int):
         self.id = eid
@@ -41,6 +41,7 @@ class Event:
         self.observers = 0  # bit mask of the collectors that observed it
         self.analysed = 0  # bit mask of the analysis cells that worked it
         self.independent = 0  # how many of those analyses were independent of each other
+        self.declared = 0  # bit mask of the board register places that declared it (see engine)
 
     def counts(self) -> tuple[int, int, int, int, int]:
         """What the recorder keeps of the event: observations, reports, the observers'

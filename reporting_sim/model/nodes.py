@@ -106,6 +106,11 @@ class Node:
         self.analysis = spec.analysis
         self.on_arrival = [self.receive]  # a report in transit is its own event (.items.Report)
         self.boards: list = []  # (board, list of held items) for boards this node sits on
+        # board registers (set by the engine for analysis members of deconflicting boards):
+        # the places of the other members, its own places entered at once (consult), the chance
+        self.peer_slots = 0
+        self.live_slots = 0
+        self.deconflict = 0.0
         self.reach = list(plan.reach)  # per kind: bit mask of the consumers reachable from here
         self._count_arrival = hotcell.counts_arrival(sim.rec, self.consumer)
         self._known = hotcell.knows(sim.rec, self.consumer)
@@ -126,10 +131,30 @@ class Node:
             ev.seen |= self.bit
         if self.boards:
             self.hold_for_boards(rep)
+            if self.peer_slots and self.deconflicted(rep):
+                return
         if self.analysis and self.knows_on_arrival:
             self.analyse(rep)
         rep.t_in = sim.env.now
         self.accept(rep)
+
+    def deconflicted(self, rep: Report) -> bool:
+        """A board's register says another member holds or works on ``rep``'s event, and
+        ``rep`` would be independent work here (it did not come from an analysis cell):
+        with chance ``deconflict`` this member does not analyse it again but notes it
+        (knows it now and passes it on). One draw per report that would be independent
+        work, whether or not the event is declared (common random numbers)."""
+        if rep.lineage:
+            return False
+        u = self.u_deconflict()
+        if not rep.event.declared & self.peer_slots or u >= self.deconflict:
+            return False
+        sim = self.sim
+        if self.consumer >= 0 and not self.knows_on_arrival:
+            sim.rec.known(rep.event.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
+        rep.t_in = sim.env.now
+        self.forward(rep)
+        return True
 
     def take_note(self, rep: Report) -> None:
         """Told of an event at a board that another member has already analysed: know
@@ -156,6 +181,8 @@ class Node:
         rep.lineage |= self.bit
 
     def hold_for_boards(self, rep: Report) -> None:
+        if self.live_slots:  # it enters what it gets in its boards' registers at once (consult)
+            rep.event.declared |= self.live_slots
         item = (rep.event, rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise, rep.lineage)
         for _board, held in self.boards:
             held.append(item)

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 from typing import Optional
 
+from ..scenario import CHANNELS
 from ..scenario.calendar import Calendar
-from .records import REPORT_STATES
+from .records import REPORT_STATES, KnowingChannels
 
 WITHHELD = REPORT_STATES.index("withheld")
 NOT_SHARED = REPORT_STATES.index("not_shared")
@@ -86,6 +87,7 @@ class Plan:
     ungated: bool
     sanitise: bool  # raw imagery leaves its channel only as an INTREP
     meetings: dict  # name -> Calendar
+    channels: KnowingChannels = KnowingChannels()  # which channel news came by, where it counts
 
     def node(self, name: str) -> NodePlan:
         return next(n for n in self.nodes if n.name == name)
@@ -104,7 +106,30 @@ def build_plan(sc) -> Plan:
     return Plan(scenario=sc, kinds=kinds, nodes=nodes, links=links,
                 boards=tuple(sc.boards) if sc.mechanisms.boards else (),
                 ungated=not _gated(sc, links), sanitise=sc.mechanisms.sanitisation,
-                meetings={name: Calendar.of(m) for name, m in sc.meetings.items()})
+                meetings={name: Calendar.of(m) for name, m in sc.meetings.items()},
+                channels=knowing_channels(sc))
+
+
+def briefing(sc, plan_links, src: str, dst: str) -> Optional[dict]:
+    """The meeting at which ``src`` passes reports to ``dst`` over a link that exists
+    (its first such link), as plain data (``first_h``, ``every_h``, ``from_day``,
+    ``until_day``), or ``None`` when a direct link has no meeting or there is none."""
+    link = next((lp for lp in plan_links if lp.src == src and lp.dst == dst), None)
+    if link is None or link.meeting is None:
+        return None
+    return sc.meetings[link.meeting].model_dump(mode="python")
+
+
+NODE_CHANNEL = {"commander": "call", "cell": "product", "collector": "report"}
+"""The channel of news that last left a node of each type (see ``scenario.CHANNELS``)."""
+
+
+def knowing_channels(sc) -> KnowingChannels:
+    """Each node's channel, and the consumers with rules for acting by channel
+    (``acts``): the only ones whose knowing is recorded channel by channel."""
+    of_node = tuple(CHANNELS.index(NODE_CHANNEL[sc.node_type(n)]) for n in sc.nodes)
+    tracked = frozenset(c for c, name in enumerate(sc.consumers) if sc.nodes[name].acts is not None)
+    return KnowingChannels(CHANNELS, of_node, tracked)
 
 
 def _node(sc, name: str, i: int, kinds: tuple, reach: tuple, index: dict) -> NodePlan:

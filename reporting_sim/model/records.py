@@ -6,8 +6,10 @@ into a :class:`RunRecords` of plain pandas frames, judging nothing:
 * ``ledger``: one row per (event, consumer): when a report of it first reached the
   consumer (``reached_h``), when the consumer knew it (``arrival_h``: on arrival for a
   commander, once worked for a staff cell), the node it came from, by which report,
-  after how many arrivals, whether precisely, and whether a sharing gate stopped a
-  report bound for it (``withheld``). This raw ledger is then judged by
+  after how many arrivals, whether precisely, whether a sharing gate stopped a
+  report bound for it (``withheld``), and, for the consumers whose channels count (they
+  act on a call at other times than on a product), when it first knew by each channel
+  (``known_CHANNEL_h``; :class:`KnowingChannels`). This raw ledger is then judged by
   :func:`reporting_sim.outcomes.judge_records`, which gives each row exactly one
   ``outcome`` from :data:`~reporting_sim.metric_names.OUTCOMES`, when the consumer could act
   (``act_h``) and whether the event is in its area of interest (``interest``);
@@ -59,6 +61,26 @@ number (the node's index, or the index in :data:`REPORT_STATES`)."""
 LINK_STEPS = ("meeting", "transit", "hold", "board")
 
 
+@dataclass(frozen=True)
+class KnowingChannels:
+    """Which channel a consumer's knowing came by, for the consumers whose channels
+    count (they act on news by one channel at other times than by another): the
+    channels' ``names``, each node's channel (``of_node``, by node index: the channel of
+    news that last left that node) and the ``tracked`` consumers (indices)."""
+
+    names: tuple = ()
+    of_node: tuple = ()
+    tracked: frozenset = frozenset()
+
+    def columns(self, n_consumers: int) -> list:
+        """Per consumer, ``None``, or (its channels count) one column per channel for
+        the first time it knew by it."""
+        return [self._columns() if c in self.tracked else None for c in range(n_consumers)]
+
+    def _columns(self) -> list:
+        return [array("d") for _ in self.names]
+
+
 @dataclass
 class RunRecords:
     """Everything a run produced, as frames; metrics read only this."""
@@ -102,11 +124,14 @@ class EventLabels:
 class Recorder:
     """Collects what happens during a run, cheaply; see the module docstring."""
 
-    def __init__(self, consumers: list[str], node_names: list[str], trace: bool = False):
+    def __init__(self, consumers: list[str], node_names: list[str], trace: bool = False,
+                 channels: Optional["KnowingChannels"] = None):
         self.consumers = list(consumers)
         self.node_names = list(node_names)
         self.trace = trace
         n = len(self.consumers)
+        self.channels = channels or KnowingChannels()
+        self.by_channel = self.channels.columns(n)
         self.n_events = 0
         self.capacity = 0  # columns are grown a chunk at a time (:meth:`_grow`)
         self.ev_t = array("d")
@@ -136,6 +161,8 @@ class Recorder:
         for cols, start in ((self.arr_t, nan), (self.arr_via, -1), (self.arr_n, 0), (self.reach_t, nan),
                             (self.arr_precise, 0), (self.arr_report, -1), (self.withheld, 0)):
             yield from ((col, start) for col in cols)
+        for cols in self.by_channel:
+            yield from ((col, nan) for col in cols or ())
 
     def _grow(self) -> None:
         """Room for the next chunk of events in every column, filled with start values."""
@@ -188,7 +215,13 @@ class Recorder:
     def known(self, eid: int, consumer: int, t: float, via: int, precise: bool = True, report: int = -1) -> None:
         """Consumer ``consumer`` knows of ``eid`` at ``t``, from node ``via`` by report
         ``report``, with or without the precise time and place; only the first time
-        counts."""
+        counts (for a consumer whose channels count, the first time by each channel too:
+        the channel of the node it came from)."""
+        by = self.by_channel[consumer]
+        if by is not None:
+            col = by[self.channels.of_node[via]]
+            if col[eid] != col[eid]:  # still nan
+                col[eid] = t
         times = self.arr_t[consumer]
         if times[eid] != times[eid]:  # still nan
             times[eid] = t
@@ -297,7 +330,18 @@ class Recorder:
             "precise": stack(self.arr_precise, np.int8).astype(bool),
             "report": stack(self.arr_report, np.int64),
             "withheld": stack(self.withheld, np.int8).astype(bool),
+            **self._known_by_channel(),
         })
+
+    def _known_by_channel(self) -> dict:
+        """``known_CHANNEL_h``: per (event, consumer), the first time the consumer knew of
+        the event by that channel (NaN: never, or its channels do not count)."""
+        n_ev = self.n_events
+        blank = np.full(n_ev, np.nan)
+        return {f"known_{name}_h": np.concatenate(
+                    [np.frombuffer(by[k], dtype=float) if by is not None else blank for by in self.by_channel])
+                if n_ev and self.by_channel else np.zeros(0)
+                for k, name in enumerate(self.channels.names)}
 
     def _reports(self) -> pd.DataFrame:
         """How many reports ended in each state at each node."""

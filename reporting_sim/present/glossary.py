@@ -21,9 +21,12 @@ SHARE, HOURS, COUNT = "%", "h", ""
 EVENT_SHARE = "share of the events of interest to the consumer (of the family shown)"
 
 TERMS: dict[str, tuple[str, str]] = {
-    "in_time": (SHARE, EVENT_SHARE + " that it could act on (at its meeting, if it acts at one) before the "
-                "event's shelf life ran out"),
-    "late": (SHARE, EVENT_SHARE + " that reached it only after the shelf life ran out"),
+    "in_time": (SHARE, EVENT_SHARE + " that it could act on before the event's shelf life ran out (when the "
+                "news came, or, by the consumer's rule for the channel it came by, within its duty hours or at "
+                "its meeting)"),
+    "known_in_time": (SHARE, EVENT_SHARE + " that it knew of before the event's shelf life ran out: its in-time "
+                      "share had it acted on everything when it came (the ceiling of acting on arrival)"),
+    "late": (SHARE, EVENT_SHARE + " that it could act on only after the shelf life ran out"),
     "not_observed": (SHARE, EVENT_SHARE + " that no collector observed"),
     "not_reported": (SHARE, EVENT_SHARE + " observed, but reported by no collector"),
     "withheld": (SHARE, EVENT_SHARE + " that never reached it because a sharing gate (classification, trust, "
@@ -43,9 +46,15 @@ TERMS: dict[str, tuple[str, str]] = {
                          "the precise time and place"),
     "within_planning": (SHARE, "share of the long-term events of interest to the consumer that it could act "
                         "on within the scenario's planning horizon"),
-    "bypass_rate": (SHARE, "of the current events of its interest the headline consumer knew of, the share it "
-                    "heard first through the command chain before any report of them had reached the intelligence "
-                    "branch (its first receiving, not its finished work)"),
+    "bypass_rate": (SHARE, "bypass before the branch heard: of the current events of its interest the headline "
+                    "consumer knew of, the share it heard first through the command chain before any report of "
+                    "them had reached the intelligence branch (its first receiving, not its finished work); the "
+                    "branch's speed cannot change it"),
+    "bypass_before_briefing": (SHARE, "bypass before the branch could brief: of the current events of its "
+                               "interest the headline consumer knew of, the share it heard first through the "
+                               "command chain before the intelligence branch could have briefed it on them (the "
+                               "branch's first briefing to it after the branch had worked the event), or that the "
+                               "branch never knew; a faster branch lowers it"),
     "duplication.share": (SHARE, "of the events any analysis cell worked, the share analysed independently by "
                           "more than one (cells that did not get it from each other, or redid a board's item; "
                           "passing it up the branch is not duplication)"),
@@ -59,6 +68,33 @@ TERMS: dict[str, tuple[str, str]] = {
 }
 """Measure -> (unit, definition). The families: ``current`` and ``long_term``; a name
 without a family counts both."""
+
+STAGES: dict[str, tuple[str, str]] = {
+    "every_event_observed": ("observed", "every collector watches all the time and observes every event of its "
+                             "sectors and kinds when it happens (no patrol gaps, accreditation, rotation dip or "
+                             "escort)"),
+    "every_observation_reported": ("reported", "every observation gives its main report"),
+    "no_transit_time": ("transit", "every link delivers at once (transit 0)"),
+    "no_analysis_queue": ("queue", "every staff cell starts each report when it comes (analysts without limit, no "
+                          "duty hours); the work itself stays"),
+    "no_classification_loss": ("classif.", "no classification marks and no sanitisation of imagery (no INTREP)"),
+    "no_meeting_wait": ("meetings", "no link waits for its meeting (briefings, summaries, requests)"),
+    "acting_on_arrival": ("acting", "the consumer acts on everything when it comes (no briefing or night wait)"),
+}
+"""Stage of the chain -> (short column name, what it is like when perfect): the stages
+of ``reporting-sim ceilings``, in the order a report meets them."""
+
+CEILINGS = {
+    "ceiling": "the higher of today's in-time share and the share with this stage alone perfect (shelf lives "
+               "unchanged): the most that stage can give",
+    "as_run": "the in-time share with this stage alone perfect, side effects and all (more reports can swamp a "
+              "cell downstream)",
+    "method": "ledger: exact, from today's runs (the share known within the shelf life); rerun: the scenario "
+              "with the stage perfect, run with the same seeds (common random numbers)",
+    "waterfall": "the stages made perfect one after another, in the order a report meets them, each step never "
+                 "below the one before: what each stage costs given those before it",
+}
+"""What the numbers of ``reporting-sim ceilings`` mean."""
 
 FAMILY_TEXT = {"current": "current intelligence", "long_term": "long-term (X-PMESII) intelligence"}
 
@@ -194,6 +230,7 @@ def run_notes(kinds: dict) -> str:
         alias = f" ({head})" if head != name.replace("_", " ") else ""
         lines.append(f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}")
     lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
+    lines.append(f"  bypass before briefing: {TERMS['bypass_before_briefing'][1]}")
     lines.append(f"  duplication: {TERMS['duplication.share'][1]}")
     lines.append(f"  util %: {TERMS['utilisation'][1]}")
     if kinds:

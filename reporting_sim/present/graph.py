@@ -549,9 +549,9 @@ def _svg_node(d: _Drawing, name: str, x: float, y: float) -> list[str]:
            f'<rect x="{x - b.w / 2:.1f}" y="{y - b.h / 2:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" '
            f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>']
     out += _label_lines(d, name, x, y, ' font-weight="bold"' if node.consumer else "")
-    if node.acts_at:
+    if node.acting_meetings():
         out.append(f'<circle class="acts-mark" cx="{x - b.w / 2:.1f}" cy="{y - b.h / 2:.1f}" r="7" fill="#fff" '
-                   f'stroke="{MEETING_COLOUR}" stroke-width="2"><title>acts at {escape(node.acts_at)}</title></circle>')
+                   f'stroke="{MEETING_COLOUR}" stroke-width="2"><title>{escape(node.describe_acting())}</title></circle>')
     if marks:
         out.append(f'<text class="gates" x="{x + b.w / 2:.1f}" y="{y - b.h / 2 - 5:.1f}" text-anchor="end" '
                    f'font-weight="bold" fill="{GATE_COLOUR}">{" ".join(marks)}</text>')
@@ -598,7 +598,7 @@ def _node_style(d: _Drawing, name: str, node, ntype: str, removed: bool) -> tupl
 def _node_tip(d: _Drawing, name: str, node, ntype: str, label: str, marks: list, removed: bool) -> str:
     """A node's tooltip: type, consumer, meeting, gates, and how far its reports reach."""
     tip = f"{label} ({ntype}{', consumer' if node.consumer else ''}"
-    tip += f"{', acts at ' + node.acts_at if node.acts_at else ''}"
+    tip += f"{', ' + node.describe_acting() if node.describe_acting() else ''}"
     tip += "".join(f", {GATE_NAMES[m]}" for m in marks) + (", removed by the variant" if removed else "")
     if not removed:
         tip += f"; its reports can reach {reach_count(d.plan.node(name))} of {len(d.sc.consumers)} consumers"

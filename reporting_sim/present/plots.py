@@ -9,7 +9,9 @@ without suffix, writes ``PATH.png`` and ``PATH.svg``, and returns the PNG path.
 * :func:`weekly_timeliness`: timeliness and ISR coverage over the mission's time;
 * :func:`time_budget`: where the hours go, per consumer;
 * :func:`occupancy`: queue length of the busiest cells over time;
-* :func:`forest`: what-if differences from the base with their 95% intervals.
+* :func:`forest`: what-if differences from the base with their 95% intervals;
+* :func:`waterfall`: where a consumer's in-time share is lost, stage by stage
+  (``reporting-sim ceilings``).
 """
 
 from __future__ import annotations
@@ -260,6 +262,38 @@ def forest(result: dict, path: Path, metrics=None, headline=()) -> Path:
         ax.grid(axis="x", alpha=0.3)
         ax.set_xlabel(f"difference from {result['base']} ({unit}; paired, 95% interval; filled: excludes 0)",
                       fontsize=8)
+    return save(fig, path)
+
+
+def waterfall(block: dict, path: Path, title: str = "") -> Path:
+    """Where a consumer's in-time share is lost, from ``block`` (one consumer and
+    family of ``reporting-sim ceilings``): from today's share, each stage made perfect
+    in turn (in the order a report meets them) adds a step, up to the share with every
+    stage perfect; what is left to 100% is lost otherwise. Horizontal bars, percent."""
+    from .glossary import STAGES
+
+    steps = block["waterfall"]
+    rows = [("today", 0.0, block["in_time"], "#1a9850")]
+    prev = block["in_time"]
+    for step in steps:
+        gain = step["in_time"] - prev
+        rows.append((f"+ {STAGES[step['stage']][0]}", prev, gain, "#fdae61" if gain > 0 else "#dddddd"))
+        prev = step["in_time"]
+    rows.append(("lost otherwise", prev, 1.0 - prev, "#878787"))
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.4))
+    for i, (label, left, width, colour) in enumerate(rows):
+        ax.barh(i, 100 * width, left=100 * left, color=colour, edgecolor="white", height=0.65)
+        signed = 0 < i < len(rows) - 1
+        ax.text(100 * (left + width) + 0.8, i, f"{100 * width:+.1f}" if signed else f"{100 * width:.1f}",
+                va="center", fontsize=7)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, 108)
+    ax.set_xlabel("% of the events of interest: in time today, then regained as each stage is made perfect "
+                  "in turn (the order a report meets them)", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=9)
     return save(fig, path)
 
 

@@ -3,7 +3,8 @@
 The page carries everything inline (figures as base64 PNG, styles in the page, no
 scripts, no links to fetch), so it opens offline in any browser and can be mailed as
 one file: the summary tables, the figures of :mod:`.plots`, the bottlenecks when the
-run was traced, the comparisons and forest plot of an experiment, and the scenario's
+run was traced, which stage caps each consumer's share (its ceilings, from reruns of the
+run's scenario), the comparisons and forest plot of an experiment, and the scenario's
 provenance notes (which settings rest on the study, a public source or an assumption).
 """
 
@@ -163,7 +164,7 @@ def run_report(folder: Path, work: Path) -> str:
     labels = _labels(folder)
     body = _run_header(rec, info, summary, start) + _run_outcomes(summary, labels)
     body += _run_figures(rec, work, start)
-    body += _run_cells(rec, labels) + _run_hours(rec, work)
+    body += _run_cells(rec, labels) + _run_hours(rec, work) + _run_ceilings(folder, rec, work)
     body.append(_glossary_section(_kinds(folder)))
     body.append(_provenance_section(folder))
     return _page(f"reporting-sim: {rec.scenario}", body)
@@ -187,6 +188,9 @@ def _run_header(rec, info: dict, summary: dict, start) -> list:
     if summary.get("bypass_rate") is not None:
         body.append(h("<p>Bypass rate: <b>{{ v }}%</b>: {{ d }}.</p>", v=_pct(summary["bypass_rate"]),
                       d=glossary.define("bypass_rate")))
+    if summary.get("bypass_before_briefing") is not None:
+        body.append(h("<p>Bypass before briefing: <b>{{ v }}%</b>: {{ d }}.</p>",
+                      v=_pct(summary["bypass_before_briefing"]), d=glossary.define("bypass_before_briefing")))
     return body
 
 
@@ -258,6 +262,29 @@ def _run_hours(rec, work: Path) -> list:
         body.append(_img(plots.occupancy(series, work / "occupancy"), "queue length over time",
                          "Figure 5. Reports waiting in the inbox of the busiest cells, mean per day."))
     return body
+
+
+def _run_ceilings(folder: Path, rec, work: Path) -> list:
+    """Which stage caps each consumer's share: the run's scenario rerun once per stage
+    made perfect (its seed and days), with the waterfall of the headline consumer."""
+    from ..study.ceilings import ceilings
+    from .ceilings import html_section
+
+    sc = _stored_scenario(folder)
+    if sc is None:
+        return []
+    result = ceilings(sc, days=rec.days, replications=1, seed=rec.seed, warmup_days=rec.warmup_days)
+    who = metrics.headline_consumer(sc)
+    block = (result["consumers"].get(who) or {}).get("current") if who else None
+    figure = None
+    if block is not None:
+        figure = _img(plots.waterfall(block, work / "waterfall", f"{who}, current intelligence"),
+                      "where the in-time share is lost, stage by stage",
+                      "Figure 6. The headline consumer's in-time share of current intelligence today, then what "
+                      "each stage made perfect in turn would add (in the order a report meets them), and what "
+                      "stays lost otherwise. One replication with this run's seed: `reporting-sim ceilings` "
+                      "gives intervals.")
+    return [html_section(result, who, figure)]
 
 
 def stored_headline(folder: Path, base: str) -> list[str]:

@@ -33,7 +33,7 @@ def format_summary(s: dict, bypass=None) -> str:
         "",
         "Current intelligence: per consumer, of the events in its area of interest (n), the share",
         "in each outcome (%); latency (h) from the event to knowing it and to when it could act",
-        "(its briefing), over what arrived",
+        "(by the rule of the channel the news came by), over what arrived",
     ]
     lines += _outcome_table(s, "current")
     lines += ["", "Long-term (X-PMESII) intelligence; plan % = could act on it within "
@@ -43,10 +43,7 @@ def format_summary(s: dict, bypass=None) -> str:
              if c.get("area_of_interest", "all events") != "all events"]
     if areas:
         lines += ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
-    if s.get("bypass_rate") is not None:
-        who, branch = bypass or ("the headline consumer", "its intelligence branch")
-        lines += ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events {who} knew of, it "
-                  f"first heard through the command chain before any report reached {branch}"]
+    lines += _bypass_lines(s, bypass)
     dup = s.get("duplication") or {}
     if dup.get("share_duplicated") is not None:
         lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
@@ -59,6 +56,19 @@ def format_summary(s: dict, bypass=None) -> str:
                          f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
         lines.append("(util: busy analyst-hours, reports and routine work, over analyst-hours round the clock)")
     return "\n".join(lines)
+
+
+def _bypass_lines(s: dict, bypass=None) -> list[str]:
+    """The two bypass measures, in words (none when the scenario defines no bypass)."""
+    if s.get("bypass_rate") is None:
+        return []
+    who, branch = bypass or ("the headline consumer", "its intelligence branch")
+    lines = ["", f"bypass rate: {100 * s['bypass_rate']:.1f}% of the current events {who} knew of, it "
+             f"first heard through the command chain before any report reached {branch}"]
+    if s.get("bypass_before_briefing") is not None:
+        lines.append(f"bypass before briefing: {100 * s['bypass_before_briefing']:.1f}%, before {branch} could "
+                     "have briefed it on them")
+    return lines
 
 
 def _outcome_table(s: dict, family: str) -> list[str]:

@@ -53,10 +53,13 @@ from .loading import (
     variant_base,
 )
 from .schema import (
+    CHANNELS,
     COPING,
     FAMILIES,
     MIN_MEETING_EVERY_H,
+    ON_ARRIVAL,
     Accreditation,
+    Acting,
     Background,
     Board,
     Cell,
@@ -92,8 +95,8 @@ from .schema import (
 )
 
 __all__ = [
-    "BUILTIN_PACKAGE", "COPING", "FAMILIES", "MAX_CYCLE_HOPS", "MIN_MEETING_EVERY_H",
-    "Accreditation", "Background", "Board", "Cell", "Classify", "Collector", "Commander", "Duty", "Family",
+    "BUILTIN_PACKAGE", "CHANNELS", "COPING", "FAMILIES", "MAX_CYCLE_HOPS", "MIN_MEETING_EVERY_H", "ON_ARRIVAL",
+    "Accreditation", "Acting", "Background", "Board", "Cell", "Classify", "Collector", "Commander", "Duty", "Family",
     "FrozenDict", "Header", "Hoard", "HourOfDay", "Interest", "Kind", "Link", "Mechanisms", "Meeting", "Metrics",
     "Name", "NonNeg", "Patrols", "Pool", "Positive", "Prob", "Rotation", "Scenario", "ScenarioError", "Seq",
     "Source", "Switch", "Tasking", "Uncertainty", "Written",

@@ -18,7 +18,7 @@ from typing import Optional
 
 from ..errors import ScenarioError
 from ..metric_names import examples, flat_names
-from .schema import Scenario
+from .schema import ON_ARRIVAL, Scenario
 
 NODE_SECTIONS = ("collectors", "cells", "commanders")
 
@@ -118,6 +118,21 @@ def _check_consumer_fields(c: _Context) -> None:
             if not node.consumer:
                 c.fail(where, "only a consumer (consumer = true) acts at a meeting")
             c.known(where, "meeting", node.acts_at, c.sc.meetings)
+        _check_acting(c, name, node)
+
+
+def _check_acting(c: _Context, name: str, node) -> None:
+    """A consumer's rules for acting by channel name meetings that exist (or
+    ``"arrival"``)."""
+    if node.acts is None:
+        return
+    where = f"{c.where(name)}.acts"
+    if not node.consumer:
+        c.fail(where, "only a consumer (consumer = true) has rules for when it acts")
+    for channel, rule in node.acts.items():
+        if rule.at != ON_ARRIVAL and rule.at not in c.sc.meetings:
+            c.fail(f"{where}.{channel}.at", f"{rule.at!r} is neither {ON_ARRIVAL!r} (act when it comes) nor a "
+                   f"meeting (meetings: {', '.join(c.sc.meetings) or 'none'})")
 
 
 # ------------------------------------------------------------------ links

@@ -161,15 +161,64 @@ class Interest(_Strict):
         return "; ".join(parts) or "all events"
 
 
+class Duty(_Strict):
+    """Daily duty hours of a staff cell; outside them nothing new is started."""
+
+    start_h: HourOfDay
+    end_h: HourOfDay
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if self.start_h == self.end_h:
+            raise ValueError("end_h: duty hours must not be empty (start_h == end_h)")
+        return self
+
+    def holds(self, hour: float) -> bool:
+        """Whether hour of the day ``hour`` (0 <= hour < 24) is within duty."""
+        if self.start_h < self.end_h:
+            return self.start_h <= hour < self.end_h
+        return hour >= self.start_h or hour < self.end_h
+
+
+CHANNELS = ("call", "product", "report")
+"""The kinds of link news reaches a consumer by, named after the node it last left: a
+commander's word (``call``: by phone or radio), a staff cell's ``product`` (a written
+product or briefing; also what a board member passes on), a collecting unit's own
+``report``."""
+
+ON_ARRIVAL = "arrival"
+"""``Acting.at`` for news acted on when it comes (not at a meeting)."""
+
+
+class Acting(_Strict):
+    """``acts.CHANNEL``: when a consumer can act on news that reached it by one channel:
+    at the next ``at`` meeting (``"arrival"``: when it comes), and, with ``duty``, only
+    within those hours of the day (news outside them waits for the start of duty)."""
+
+    at: Name = ON_ARRIVAL
+    duty: Optional[Duty] = None
+
+
+def _rule_words(rule: Acting) -> str:
+    when = "when it comes" if rule.at == ON_ARRIVAL else f"at {rule.at}"
+    if rule.duty is not None:
+        when += f" within {rule.duty.start_h:g}-{rule.duty.end_h:g} h"
+    return when
+
+
 class _Node(_Strict):
     """Fields every node has: how it forwards, whether it is a consumer (and over which
-    events it is measured), whom it trusts and how it copes."""
+    events it is measured, and when it can act on what it knows), whom it trusts and
+    how it copes."""
 
     routing: Literal["each", "choose"] = "each"
     dedupe: bool = True
     consumer: bool = False
     interest: Optional[Interest] = None
     acts_at: Optional[Name] = None
+    """The meeting at which a consumer acts on news by a channel ``acts`` does not name."""
+    acts: Optional[FrozenDict(Literal[CHANNELS], Acting)] = None
+    """Per channel (:data:`CHANNELS`), when the consumer can act on news that came by it."""
     groups: Seq(Name) = ()
     org: Optional[Name] = None
     coping: Seq(Literal[COPING]) = ()
@@ -179,6 +228,18 @@ class _Node(_Strict):
     analysis: bool = False
     label: Optional[Annotated[str, Field(min_length=1, max_length=80)]] = None
     """Display name in tables, figures and the lab (the node's name when absent)."""
+
+    def acting_meetings(self) -> list[str]:
+        """The meetings at which this consumer acts on news of some channel
+        (``acts_at`` first), each once."""
+        names = [self.acts_at] + [rule.at for rule in (self.acts or {}).values()]
+        return list(dict.fromkeys(n for n in names if n not in (None, ON_ARRIVAL)))
+
+    def describe_acting(self) -> str:
+        """When this consumer can act, in words (``""``: on arrival, by every channel)."""
+        parts = [f"on a {ch} {_rule_words(rule)}" for ch, rule in (self.acts or {}).items()]
+        parts += [f"{'otherwise ' if parts else ''}at {m}" for m in (self.acts_at,) if m is not None]
+        return "acts " + ", ".join(parts) if parts else ""
 
     @model_validator(mode="after")
     def _coping_consistent(self):
@@ -267,19 +328,6 @@ class Collector(_Node):
             raise ValueError("dictation_h: needed when literacy < 1 (the delay when the patrol cannot write)")
         if self.tasking is not None and self.written is None and self.culture == "commander":
             raise ValueError("tasking: a commander-centric unit's tasking acts on its written reports; add [written]")
-        return self
-
-
-class Duty(_Strict):
-    """Daily duty hours of a staff cell; outside them nothing new is started."""
-
-    start_h: HourOfDay
-    end_h: HourOfDay
-
-    @model_validator(mode="after")
-    def _not_empty(self):
-        if self.start_h == self.end_h:
-            raise ValueError("end_h: duty hours must not be empty (start_h == end_h)")
         return self
 
 
@@ -380,12 +428,21 @@ class Board(_Strict):
     (it judges what the others need); competition, classification and othering still
     apply. A member told of an event that another member has already analysed works it
     again itself with chance ``p_rework`` (duplication of effort), else takes note of
-    it without analysing it."""
+    it without analysing it.
+
+    It also **deconflicts**: at each meeting the analysis members declare what they
+    hold and are working on (its register); an analysis member that later gets a
+    report of an event another member has declared, by another path, does not analyse
+    it again with chance ``p_deconflict`` (it takes note of it), else works it anyway.
+    With ``consult``, members enter what they get in the register at once and consult
+    it between meetings, not only what was declared at the last one."""
 
     meeting: Name
     members: Seq(Name, 2)
     p_bring: Prob = 1.0
     p_rework: Prob = 1.0
+    p_deconflict: Prob = 0.0
+    consult: bool = False
 
 
 class Mechanisms(_Strict):

@@ -25,8 +25,8 @@ DAYS = 60.0
 
 # outcome shares per consumer and per family, latency p50/p90 to knowing and to
 # acting, fidelity (over events and over arrivals), long-term within_planning, the
-# bypass rate, duplication, cell utilisation and waits, and the number of events
-KEY = re.compile(r"^(events|bypass_rate|duplication\.share"
+# two bypass rates, duplication, cell utilisation and waits, and the number of events
+KEY = re.compile(r"^(events|bypass_rate|bypass_before_briefing|duplication\.share"
                  r"|[A-Za-z0-9_\-]+(\.(current|long_term))?"
                  r"\.(in_time|late|not_observed|not_reported|withheld|not_shared|in_flight|latency_p50|latency_p90"
                  r"|act_latency_p50|act_latency_p90|fidelity|fidelity_arrived|within_planning)"
