@@ -19,6 +19,7 @@ expected side of zero. Claims that make the same change share their runs.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,9 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .. import experiment
+from . import patterns
 from ... import scenario as scenario_mod
+from ...measures import patterns as pm
 from ...measures import stats
 from ...scenario import variants
 from ...errors import ScenarioError
@@ -35,24 +38,42 @@ from ...hashing import digest
 from ...metric_names import flat_names
 
 BUILTIN = "minusma.toml"
+BUILTIN_PATTERNS = "minusma-patterns.toml"
 CHANGE_KEYS = ("set", "set_links", "remove_links", "add", "add_links")
 PASS_RULE = ("pass = the 95% interval of the paired difference (changed - base) lies entirely "
              "on the expected side of zero")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
 
 class Claim(_Strict):
-    """One ``[[claims]]`` table."""
+    """One ``[[claims]]`` table: a mechanism check (a change and the direction it moves
+    a metric) or a study pattern (:mod:`.patterns`: a level, an ordering or a pattern
+    over time, with its acceptance range; a change is optional)."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)]
+    kind: Literal["mechanism", "pattern"] = "mechanism"
     claim: Annotated[str, Field(min_length=1, max_length=400)]
     section: Annotated[str, Field(pattern=r"^\[[^\]]+\]$", max_length=120)]
-    change: Annotated[str, Field(min_length=1, max_length=200)]
-    metric: Annotated[str, Field(min_length=1)]
-    expected: Literal["+", "-"]
+    change: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    metric: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    expected: Optional[Literal["+", "-"]] = None
+    holds_by: Optional[Literal["definition", "construction", "crn"]] = None
+    form: Optional[Literal["level", "ordering", "stretches", "window", "step"]] = None
+    quote: Optional[Annotated[str, Field(max_length=1200)]] = None
+    reading: Optional[Annotated[str, Field(max_length=1200)]] = None
+    accept: Optional[Annotated[list, Field(strict=False, max_length=10)]] = None
+    than: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    series: Optional[Annotated[list[str], Field(min_length=1, max_length=20)]] = None
+    below: Optional[Annotated[float, Field(strict=False, allow_inf_nan=False)]] = None
+    statistic: Optional[Literal["share", "longest"]] = None
+    from_: Optional[_dt.date] = Field(default=None, alias="from")
+    until: Optional[_dt.date] = None
+    before: Optional[_dt.date] = None
+    after: Optional[_dt.date] = None
+    tolerance: Optional[Annotated[float, Field(strict=False, ge=0, allow_inf_nan=False)]] = None
     variant: Optional[str] = None
     same_change_as: Optional[str] = None
     set: dict[str, Any] = {}
@@ -64,10 +85,20 @@ class Claim(_Strict):
     @model_validator(mode="after")
     def _changes_something(self):
         own = self.variant is not None or any(getattr(self, k) for k in CHANGE_KEYS)
+        if self.kind == "pattern":
+            if own and self.same_change_as is not None:
+                raise ValueError("a pattern takes at most one change: its own, or same_change_as")
+            return self
         if own == (self.same_change_as is not None):
             raise ValueError("a claim needs exactly one change: variant = \"FILE\", any of "
                              f"{', '.join(CHANGE_KEYS)}, or same_change_as = \"ID\" (another claim's)")
+        for key in ("change", "metric", "expected"):
+            if getattr(self, key) is None:
+                raise ValueError(f"a mechanism claim needs {key} (or kind = \"pattern\")")
         return self
+
+    def has_change(self) -> bool:
+        return self.variant is not None or self.same_change_as is not None or any(getattr(self, k) for k in CHANGE_KEYS)
 
     def change_body(self) -> dict:
         """The inline changes, in the variant format."""
@@ -96,8 +127,8 @@ class ClaimRef:
 
 # ------------------------------------------------------------------ reading
 
-def builtin_text() -> str:
-    return resources.files(__name__).joinpath(BUILTIN).read_text("utf-8")
+def builtin_text(name: str = BUILTIN) -> str:
+    return resources.files(__name__).joinpath(name).read_text("utf-8")
 
 
 def parse(data: dict, source: str) -> list[ClaimRef]:
@@ -107,11 +138,17 @@ def parse(data: dict, source: str) -> list[ClaimRef]:
     except ValidationError as exc:
         err = scenario_mod.first_error(exc, source)
         if "unknown key (not part of the scenario format" in err.message:
-            err = ScenarioError(source, err.field, "unknown key (allowed: id, claim, section, change, metric, "
-                                f"expected, variant, same_change_as, {', '.join(CHANGE_KEYS)})")
+            err = ScenarioError(source, err.field, "unknown key (allowed: id, kind, claim, section, change, metric, "
+                                f"expected, holds_by, variant, same_change_as, {', '.join(CHANGE_KEYS)}; "
+                                f"patterns also: {', '.join(patterns.PATTERN_KEYS)})")
         raise err from None
     refs = [ClaimRef(c, source, i) for i, c in enumerate(cf.claims)]
     _unique_ids(refs)
+    for r in refs:
+        if r.spec.kind == "pattern":
+            patterns.check_form(r)
+        elif any(patterns.field_value(r.spec, k) is not None for k in patterns.PATTERN_KEYS):
+            raise r.error("kind", "pattern keys (form, accept, than, series...) need kind = \"pattern\"")
     return _resolve_shared(refs)
 
 
@@ -120,9 +157,17 @@ def load(path: str | Path) -> list[ClaimRef]:
     return parse(scenario_mod.read_file(path), str(path))
 
 
-def load_builtin() -> list[ClaimRef]:
-    label = f"{BUILTIN} (built-in claims)"
-    return parse(scenario_mod.read_toml_text(builtin_text(), label), label)
+def load_builtin(names: tuple[str, ...] = (BUILTIN, BUILTIN_PATTERNS)) -> list[ClaimRef]:
+    """The built-in claims: the mechanism checks, then the study's patterns."""
+    refs = []
+    for name in names:
+        label = f"{name} (built-in claims)"
+        refs += parse(scenario_mod.read_toml_text(builtin_text(name), label), label)
+    return refs
+
+
+def load_builtin_patterns() -> list[ClaimRef]:
+    return load_builtin((BUILTIN_PATTERNS,))
 
 
 def gather(files: list[str | Path], builtin: bool = True, only: tuple[str, ...] | list[str] = ()) -> list[ClaimRef]:
@@ -216,14 +261,45 @@ def _check_metric(ref: ClaimRef, sc: scenario_mod.Scenario) -> None:
                         "bypass_rate, duplication.share, cell.u2.utilisation)")
 
 
+def _check_names(ref: ClaimRef, sc: scenario_mod.Scenario) -> None:
+    if ref.spec.kind == "pattern":
+        patterns.check_names(ref, pm.Names.of(sc), sc.name)
+    else:
+        _check_metric(ref, sc)
+
+
+def fit_run(refs: list[ClaimRef], sc: scenario_mod.Scenario, days: float,
+            warmup_days: float = 0.0) -> tuple[list[ClaimRef], list[dict]]:
+    """The claims whose patterns fit runs of ``days`` of scenario ``sc``, and those left
+    out (``{"id", "why"}``). A pattern of a user's file with a date outside the run is
+    an error; a built-in pattern that a shorter run cannot judge is left out."""
+    kept, left = [], []
+    for ref in refs:
+        if ref.spec.kind == "pattern":
+            patterns.check_names(ref, pm.Names.of(sc), sc.name)
+            try:
+                patterns.check_dates(ref, patterns.scenario_start(sc), days, warmup_days)
+            except ScenarioError as exc:
+                if "(built-in claims)" not in ref.source:
+                    raise
+                left.append({"id": ref.spec.id, "why": exc.message})
+                continue
+        kept.append(ref)
+    return kept, left
+
+
 def prepare(scenario_ref: str, refs: list[ClaimRef]) -> tuple[experiment.Member, list[experiment.Member], list[str]]:
-    """The base member, one member per distinct change, and each claim's member label.
-    Every change and metric is checked here, before anything runs."""
+    """The base member, one member per distinct change, and each claim's member label
+    (a pattern without a change: the base's). Every change and metric is checked
+    here, before anything runs."""
     base = experiment.resolve_member(scenario_ref, None)
     members: dict[str, experiment.Member] = {}
     labels = []
     for ref in refs:
-        _check_metric(ref, base.scenario)
+        _check_names(ref, base.scenario)
+        if not ref.spec.has_change():
+            labels.append(base.label)
+            continue
         data = changed_data(ref, base.data, base.source)
         label = data["scenario"]["name"]
         if label not in members:
@@ -234,7 +310,7 @@ def prepare(scenario_ref: str, refs: list[ClaimRef]) -> tuple[experiment.Member,
         if _without_header(members[label].scenario.to_dict()) == _without_header(base.scenario.to_dict()):
             raise ref.error("", "the change leaves the scenario as it was (every value already so); "
                             "a claim must change something")
-        _check_metric(ref, members[label].scenario)
+        _check_names(ref, members[label].scenario)
         labels.append(label)
     return base, list(members.values()), labels
 
@@ -245,27 +321,40 @@ def check(scenario_ref: str, refs: list[ClaimRef], *, replications: int, days: f
           n_jobs: Optional[int] = None, dask=None, progress: bool = False) -> dict:
     """Run the base and every change for ``replications`` paired replications and
     judge each claim (the ``--json`` contract of ``check-study``)."""
+    base = experiment.resolve_member(scenario_ref, None)
+    refs, left = fit_run(refs, base.scenario, days)
     base, members, labels = prepare(scenario_ref, refs)
-    metric_names = sorted({r.spec.metric for r in refs})
+    flat = pm.Names.of(base.scenario).flat()
+    metric_names = sorted({n for r in refs for n in (r.spec.metric, r.spec.than) if n in flat})
+    extra = sorted({n for r in refs if r.spec.kind == "pattern" for n in patterns.extra(r.spec, flat)})
     spec = experiment.Spec(name="check-study", base=scenario_ref, metrics=metric_names, days=days,
                            seed=seed, replications=replications)
-    exp = experiment.Experiment(spec, [base] + members)
+    exp = experiment.Experiment(spec, [base] + members, extra=tuple(extra))
     exp.run(None, n_jobs=n_jobs, dask=dask, progress=progress)
     df = exp.frame()
     by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)}
-    rows = [judge(r, by_label[label][r.spec.metric].tolist(), by_label[base.label][r.spec.metric].tolist())
-            for r, label in zip(refs, labels)]
-    return {"scenario": base.label, "replications": replications, "days": days, "claims": rows}
+    start = patterns.scenario_start(base.scenario)
+    rows = []
+    for r, label in zip(refs, labels):
+        if r.spec.kind == "pattern":
+            rows.append(patterns.judge(r, by_label[label].to_dict("records"), start))
+        else:
+            rows.append(judge(r, by_label[label][r.spec.metric].tolist(), by_label[base.label][r.spec.metric].tolist()))
+    return {"scenario": base.label, "replications": replications, "days": days, "claims": rows, "left_out": left}
 
 
 def judge(ref: ClaimRef, changed: list[float], base: list[float]) -> dict:
-    """One claim's row: the paired mean difference, its 95% interval and the verdict."""
+    """One mechanism claim's row: the paired mean difference, its 95% interval and the verdict."""
     d, lo, hi = stats.paired_ci(changed, base)
     d, lo, hi = stats.number_or_none(d), stats.number_or_none(lo), stats.number_or_none(hi)
     c = ref.spec
     ok = lo is not None and hi is not None and (lo > 0 if c.expected == "+" else hi < 0)
-    return {"claim": c.claim, "section": c.section, "metric": c.metric, "expected": c.expected,
-            "diff": d, "ci95": [lo, hi], "pass": bool(ok)}
+    row = {"id": c.id, "kind": "mechanism", "claim": c.claim, "section": c.section, "change": c.change,
+           "metric": c.metric, "expected": c.expected, "diff": d, "ci95": [lo, hi], "pass": bool(ok),
+           "judged": PASS_RULE}
+    if c.holds_by:
+        row["holds_by"] = c.holds_by
+    return row
 
 
 # ------------------------------------------------------------------ showing
