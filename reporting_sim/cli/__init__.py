@@ -6,7 +6,7 @@ executor options) is in :mod:`.options`. The commands, by module:
 
 * :mod:`.runs`: ``run`` and ``validate``;
 * :mod:`.scenarios`: ``scenario list`` / ``show`` / ``graph`` / ``diff``;
-* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``;
+* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``, ``calibrate``;
 * :mod:`.teaching`: ``trace``, ``bottlenecks``, ``plot``, ``report``, ``lab``.
 """
 
@@ -28,7 +28,7 @@ def cli():
     reporting chains, and how much arrives in time, late, or never."""
 
 
-for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
+for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness, studies.calibrate,
                  teaching.trace, teaching.bottlenecks, teaching.plot, teaching.report, teaching.lab,
                  scenarios.scenario, runs.validate):
     cli.add_command(_command)

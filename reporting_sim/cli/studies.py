@@ -184,3 +184,59 @@ def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     else:
         click.echo(format_result(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs, summary and figures in {folder}")
+
+
+@click.command("calibrate")
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--waves", type=click.IntRange(min=1, max=20), default=None, help="Waves of history matching [2].")
+@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+              help="Worlds run in each wave (the first by Latin hypercube) [40].")
+@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=None,
+              help="Replications per world (common random numbers) [2].")
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None, help="Days per run [240].")
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=None,
+              help="Draws the worlds; replication r uses seed + r in every world [1].")
+@click.option("--candidates", type=click.IntRange(min=1, max=10_000_000), default=None,
+              help="Candidate worlds each later wave screens through the emulators [100 x worlds].")
+@click.option("--cutoff", type=Finite(min=0, min_open=True, max=100), default=None,
+              help="Implausibility cut-off [3].")
+@click.option("--patterns", "patterns_file", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="A claims file of patterns to match instead of the study's built-in ones.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and results (default: results/calibrate-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def calibrate(scenario, waves, worlds, replications, days, seed, candidates, cutoff, patterns_file, out, as_json,
+              n_jobs, dask_address, progress):
+    """History matching: narrow SCENARIO_OR_FILE's [uncertainties] (default:
+    minusma-2015) to the worlds consistent with the field study's patterns, in waves
+    screened by Gaussian-process emulators; writes the plausible worlds for
+    `robustness --worlds-from`. A calibration experiment file ([calibrate]) may be
+    given instead of a scenario. An interrupted calibration resumes."""
+    from ..present.calibrate import format_result
+    from ..study import calibrate as cal
+
+    if cal.is_calibration_file(scenario):
+        run = cal.from_file(scenario, waves=waves, worlds=worlds, replications=replications, days=days, seed=seed)
+        if candidates is not None or cutoff is not None or patterns_file is not None:
+            raise InputError("--candidates, --cutoff, --patterns: set these in the file's [calibrate] table")
+    else:
+        run = cal.from_args(scenario, waves=waves or 2, worlds=worlds or 40, replications=replications or 2,
+                            days=days or 240.0, seed=1 if seed is None else seed,
+                            patterns=None if patterns_file is None else str(patterns_file),
+                            candidates=candidates, cutoff=cutoff or cal.CUTOFF)
+    folder = _folder(out, run.name)
+    scenario_mod.path_exists(folder, "--out")
+    from ..study.execution import connect_dask
+
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        result = run.run(folder, n_jobs=n_jobs, dask=client, progress=progress_wanted(progress))
+    finally:
+        if client is not None:
+            client.close()
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        click.echo(format_result(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; runs, worlds and plausible worlds in {folder}")

@@ -140,7 +140,7 @@ def compute(rec: RunRecords, wanted: Iterable[str], sc=None) -> dict:
 def _one(rec: RunRecords, interest: pd.DataFrame, events: pd.DataFrame, name: str, sc) -> float:
     parts = name.split(".")
     if parts[0] == "collector":
-        return collector_rate(rec, parts[1], parts[2], patrols_sent(rec, sc, parts[1]))
+        return collector_rate(rec, parts[1], parts[2], patrols_sent(rec, sc, parts[1]), _branch(sc, parts[1]))
     if parts[-2] == "reach":
         return reach(interest, events, parts[0], _sources(rec, parts[-1]))
     family = parts[1] if len(parts) == 4 else None
@@ -185,14 +185,21 @@ def patrols_sent(rec: RunRecords, sc, name: str) -> float:
     return float(patrols.per_day) * rec.days if patrols is not None else 0.0
 
 
-def collector_rate(rec: RunRecords, name: str, measure: str, patrols: float = 0.0) -> float:
+def _branch(sc, name: str) -> bool:
+    spec = sc.collectors.get(name) if sc is not None else None
+    return spec is not None and spec.culture == "branch"
+
+
+def collector_rate(rec: RunRecords, name: str, measure: str, patrols: float = 0.0, branch: bool = False) -> float:
     """A collector's reports (written reports, observations) per patrol sent out
-    (``patrols``; NaN when none) or per week, over the whole run."""
+    (``patrols``; NaN when none) or per week, over the whole run. Written reports: a
+    branch-culture unit's every report (its patrol report is written), a
+    commander-centric unit's written reports only (not the word to its chief)."""
     c = rec.meta.get("collectors", {}).get(name, {})
     weeks = rec.days * 24.0 / WEEK_H
     what, per = measure.split("_per_")
-    count = {"written": c.get("written_reports", 0), "reports": c.get("reports", 0),
-             "observed": c.get("observed", 0)}[what]
+    written = c.get("reports", 0) if branch else c.get("written_reports", 0)
+    count = {"written": written, "reports": c.get("reports", 0), "observed": c.get("observed", 0)}[what]
     if per == "patrol":
         return count / patrols if patrols else math.nan
     return count / weeks if weeks else math.nan
