@@ -97,6 +97,10 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
 
     if robustness.is_study_file(file):  # an experiment file with a [robustness] section
         return _robustness(robustness.Study.from_file(file), out, as_json, n_jobs, dask_address, progress)
+    from ..study import calibrate as cal
+
+    if cal.is_calibration_file(file):  # an experiment file with a [calibrate] section
+        raise InputError(f"{file}: a calibration ([calibrate]): run it with reporting-sim calibrate {file}")
     exp = Experiment.from_file(file)
     name = exp.spec.name
     if replications is not None or days is not None:
@@ -157,18 +161,25 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
 @click.option("--metric", "metric_names", multiple=True,
               help="A metric to judge (repeatable; the first gives the verdicts; default: a standard set).")
+@click.option("--worlds-from", "worlds_from", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Use the plausible worlds of a calibration (its Parquet file) instead of drawing --worlds.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and results (default: results/robustness-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
-def robustness(base, variants, worlds, replications, days, seed, sampling, metric_names, out, as_json,
+def robustness(base, variants, worlds, replications, days, seed, sampling, worlds_from, metric_names, out, as_json,
                n_jobs, dask_address, progress):
     """Test each VARIANT against BASE across plausible worlds of BASE's assumptions:
-    how often it helps, by how much, and where it does not (PRIM)."""
+    how often it helps, by how much, and where it does not (PRIM). With
+    --worlds-from, the worlds are those a calibration kept."""
     from ..study.robustness import Study
 
+    if worlds_from is not None and not scenario_mod.path_exists(worlds_from, "--worlds-from"):
+        raise InputError(f"--worlds-from: no file {str(worlds_from)!r} (give the plausible-worlds file of "
+                         "reporting-sim calibrate)")
     study = Study.from_args(base, list(variants), worlds=worlds, replications=replications, days=days,
-                            seed=seed, metrics=list(metric_names) or None, sampling=sampling)
+                            seed=seed, metrics=list(metric_names) or None, sampling=sampling,
+                            worlds_from=None if worlds_from is None else str(worlds_from))
     _robustness(study, out, as_json, n_jobs, dask_address, progress)
 
 

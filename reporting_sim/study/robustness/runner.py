@@ -34,7 +34,7 @@ class Study:
                  seed: int, metrics: Optional[list[str]] = None, metric: Optional[str] = None,
                  sampling: str = "lhs", warmup_days: float = 0.0, prim_density: float = 0.9,
                  max_boxes: int = 2, spec_text: str = "", source: str = "robustness",
-                 verdicts: Optional[dict[str, str]] = None):
+                 verdicts: Optional[dict[str, str]] = None, worlds_from: Optional[str] = None):
         unique_labels(members, source)
         need_explore()
         self.name, self.members, self.base = name, members, members[0]
@@ -62,7 +62,15 @@ class Study:
             self.verdicts[label] = name
         self.metrics += [n for n in self.verdicts.values() if n not in self.metrics]
         self._check_metrics(source)
-        self.worlds = self.space.worlds(worlds, seed, sampling)
+        self.worlds_from = worlds_from
+        if worlds_from is not None:  # the plausible worlds of a calibration, instead of a fresh draw
+            from ..worlds import read_worlds
+
+            table = read_worlds(worlds_from, self.space)
+            self.worlds = [dict(zip(self.space.paths, row)) for row in table.itertuples(index=False, name=None)]
+            self.n_worlds, self.sampling = len(self.worlds), "plausible worlds from " + str(worlds_from)
+        else:
+            self.worlds = self.space.worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
 
     @classmethod
@@ -74,20 +82,26 @@ class Study:
         sf = load_study_file(path)
         e, r = sf.experiment, sf.robustness
         members = [resolve_member(e.base, path.parent)] + [resolve_member(v, path.parent) for v in e.variants]
+        worlds_from = None if r.worlds_from is None else str(path.parent / r.worlds_from)
+        if worlds_from is not None and not Path(worlds_from).is_file():
+            raise ScenarioError(str(path), "robustness.worlds_from", f"no file {worlds_from!r} (paths are relative "
+                                "to the experiment file; run the calibration first: reporting-sim calibrate)")
         return cls(e.name, members, worlds=worlds or r.worlds, replications=replications or e.replications,
                    days=days or e.days, seed=e.seed,
                    metrics=e.metrics, metric=r.metric, sampling=r.sampling, warmup_days=e.warmup_days,
                    prim_density=r.prim_density, max_boxes=r.max_boxes, spec_text=path.read_text("utf-8"),
-                   source=str(path), verdicts=r.verdicts)
+                   source=str(path), verdicts=r.verdicts, worlds_from=worlds_from)
 
     @classmethod
     def from_args(cls, base: str, variant_refs: list[str], *, worlds: int, replications: int, days: float,
-                  seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs") -> "Study":
+                  seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs",
+                  worlds_from: Optional[str] = None) -> "Study":
         members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
+        drawn = [worlds, sampling] if worlds_from is None else [_file_digest(worlds_from)]
         name = "robustness-" + members[0].label + "-" + digest(
-            [[m.label, m.data] for m in members] + [worlds, replications, days, seed, sampling, metrics])[:8]
+            [[m.label, m.data] for m in members] + drawn + [replications, days, seed, metrics])[:8]
         return cls(name, members, worlds=worlds, replications=replications, days=days, seed=seed,
-                   metrics=metrics, sampling=sampling)
+                   metrics=metrics, sampling=sampling, worlds_from=worlds_from)
 
     def _check_metrics(self, source: str) -> None:
         from ...metric_names import flat_names
@@ -149,7 +163,8 @@ class Study:
         return result
 
     def _header(self) -> dict:
-        return {"study": self.name, "base": self.base.label, "worlds": self.n_worlds,
+        head = {"worlds_from": self.worlds_from} if self.worlds_from else {}
+        return {**head, "study": self.name, "base": self.base.label, "worlds": self.n_worlds,
                 "replications": self.replications, "days": self.days, "seed": self.seed,
                 "sampling": self.sampling, "metric": self.metric,
                 "held": {k: sorted(v) for k, v in self.held.items() if v}}
@@ -200,6 +215,16 @@ class Study:
                 "versions": output.versions(), "argv": sys.argv[1:],
                 "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
         write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _file_digest(path: str) -> str:
+    """The content hash of a worlds file (a missing one is read, and refused, later)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return str(path)
 
 
 def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:

@@ -42,6 +42,9 @@ class RobustnessSpec(_Strict):
     verdicts: Annotated[dict[str, str], Field(strict=False)] = {}
     prim_density: Annotated[float, Field(gt=0, le=1)] = 0.9
     max_boxes: Annotated[int, Field(ge=1, le=10)] = 2
+    worlds_from: Optional[str] = None
+    """A plausible-worlds file (``reporting-sim calibrate``), relative to the study
+    file: its rows are the worlds, instead of ``worlds`` drawn by ``sampling``."""
 
 
 class StudyFile(_Strict):
