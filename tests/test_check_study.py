@@ -132,11 +132,13 @@ def test_json_contract_and_a_claim_built_to_fail(tmp_path):
     res = tiny("--no-builtin", "--claims", f, "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert set(out) == {"scenario", "replications", "days", "claims"}
+    assert set(out) == {"scenario", "replications", "days", "claims", "left_out"}
     assert out["scenario"] == "minusma-2015" and out["replications"] == 2 and out["days"] == 6
     assert len(out["claims"]) == 2
     for row in out["claims"]:
-        assert set(row) == {"claim", "section", "metric", "expected", "diff", "ci95", "pass"}
+        assert set(row) == {"id", "kind", "claim", "section", "change", "metric", "expected", "diff", "ci95",
+                            "pass", "judged"}
+        assert row["kind"] == "mechanism"
         assert row["expected"] in ("+", "-") and isinstance(row["pass"], bool) and len(row["ci95"]) == 2
     dead = out["claims"][0]
     assert dead["diff"] == 0 and dead["ci95"] == [0, 0] and dead["pass"] is False
@@ -147,7 +149,7 @@ def test_text_output_says_the_rule_and_shows_every_claim(tmp_path):
     assert res.exit_code == 0, res.output
     assert "pass = the 95% interval" in res.stdout and "diff = mean" in res.stdout
     assert "jmac-must-ask" in res.stdout and "intrep-loses-precision" in res.stdout
-    assert re.search(r"\d+ of 2 claims pass", res.stdout)
+    assert re.search(r"\d+ of 2 mechanism checks pass", res.stdout)
 
 
 def test_check_study_gives_the_paired_difference_of_compare(tmp_path):
