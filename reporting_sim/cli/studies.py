@@ -225,29 +225,31 @@ def calibrate(scenario, waves, worlds, replications, days, seed, candidates, cut
     `robustness --worlds-from`. A calibration experiment file ([calibrate]) may be
     given instead of a scenario. An interrupted calibration resumes."""
     from ..present.calibrate import format_result
-    from ..study import calibrate as cal
 
-    if cal.is_calibration_file(scenario):
-        run = cal.from_file(scenario, waves=waves, worlds=worlds, replications=replications, days=days, seed=seed)
-        if candidates is not None or cutoff is not None or patterns_file is not None:
-            raise InputError("--candidates, --cutoff, --patterns: set these in the file's [calibrate] table")
-    else:
-        run = cal.from_args(scenario, waves=waves or 2, worlds=worlds or 40, replications=replications or 2,
-                            days=days or 240.0, seed=1 if seed is None else seed,
-                            patterns=None if patterns_file is None else str(patterns_file),
-                            candidates=candidates, cutoff=cutoff or cal.CUTOFF)
+    run = _calibration(scenario, dict(waves=waves, worlds=worlds, replications=replications, days=days, seed=seed),
+                       candidates, cutoff, patterns_file)
     folder = _folder(out, run.name)
     scenario_mod.path_exists(folder, "--out")
-    from ..study.execution import connect_dask
-
-    client = connect_dask(dask_address) if dask_address is not None else None
-    try:
-        result = run.run(folder, n_jobs=n_jobs, dask=client, progress=progress_wanted(progress))
-    finally:
-        if client is not None:
-            client.close()
+    result = _run_experiment(run, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result, default=str))
     else:
         click.echo(format_result(result))
         click.echo(f"\n{result['wall_time_s']:.1f} s; runs, worlds and plausible worlds in {folder}")
+
+
+CALIBRATE_DEFAULTS = {"waves": 2, "worlds": 40, "replications": 2, "days": 240.0, "seed": 1}
+
+
+def _calibration(scenario, sizes: dict, candidates, cutoff, patterns_file):
+    """A calibration from an experiment file (the options override its sizes) or a
+    scenario (the options, or their defaults)."""
+    from ..study import calibrate as cal
+
+    if cal.is_calibration_file(scenario):
+        if candidates is not None or cutoff is not None or patterns_file is not None:
+            raise InputError("--candidates, --cutoff, --patterns: set these in the file's [calibrate] table")
+        return cal.from_file(scenario, **sizes)
+    sizes = {k: CALIBRATE_DEFAULTS[k] if v is None else v for k, v in sizes.items()}
+    return cal.from_args(scenario, **sizes, patterns=None if patterns_file is None else str(patterns_file),
+                         candidates=candidates, cutoff=cutoff or cal.CUTOFF)

@@ -88,15 +88,19 @@ def _consumer_problem(parts: list, names: Names) -> Optional[str]:
     who, what, target = parts[0], parts[-2], parts[-1]
     if who not in names.consumers:
         return f"{who!r} is not a consumer (consumers: {', '.join(names.consumers)})"
-    if len(parts) == 4 and (what != "via" or parts[1] not in FAMILY_NAMES):
-        return "a family goes only with via: CONSUMER.FAMILY.via.NODE"
-    if len(parts) > 4:
-        return "too many parts"
-    if what == "reach" and target not in names.collectors and target not in names.tags:
-        return f"reach.SOURCE needs a collector or a collector tag ({', '.join(sorted(names.tags))})"
-    if what == "via" and target not in names.nodes:
-        return f"via.NODE needs a node of the scenario, not {target!r}"
-    return None
+    if len(parts) > 4 or (len(parts) == 4 and (what != "via" or parts[1] not in FAMILY_NAMES)):
+        return "CONSUMER.reach.SOURCE, CONSUMER.via.NODE or CONSUMER.FAMILY.via.NODE"
+    return _reach_problem(target, names) if what == "reach" else _via_problem(target, names)
+
+
+def _reach_problem(target: str, names: Names) -> Optional[str]:
+    if target in names.collectors or target in names.tags:
+        return None
+    return f"reach.SOURCE needs a collector or a collector tag ({', '.join(sorted(names.tags))})"
+
+
+def _via_problem(target: str, names: Names) -> Optional[str]:
+    return None if target in names.nodes else f"via.NODE needs a node of the scenario, not {target!r}"
 
 
 def series_problem(name: str, names: Names) -> Optional[str]:

@@ -68,17 +68,35 @@ def read_worlds(path, space: Space) -> pd.DataFrame:
     """The worlds of a plausible-worlds file, checked against ``space`` (the base
     scenario's uncertainties): index ``world``, one column per uncertain path, in the
     space's order."""
-    path = Path(path)
     src = str(path)
+    frame = _read(Path(path))
+    _check_ids(frame, src)
+    _check_columns(frame, space, src)
+    for p, u, kind in space.items:
+        for i, v in enumerate(frame[p].tolist()):
+            why = _out_of_range(v, u, kind)
+            if why:
+                raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
+    out = frame.set_index("world")[space.paths].copy()
+    for p, _, kind in space.items:
+        out[p] = [_typed(v, kind) for v in out[p].tolist()]
+    return out
+
+
+def _read(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise ScenarioError(src, "--worlds-from", f"not a readable Parquet file of worlds ({exc.__class__.__name__})") from None
+        raise ScenarioError(str(path), "--worlds-from", "not a readable Parquet file of worlds "
+                            f"({exc.__class__.__name__})") from None
     if "world" not in frame.columns:
-        raise ScenarioError(src, "world", "missing: a plausible-worlds file has a column world (0..n-1)")
+        raise ScenarioError(str(path), "world", "missing: a plausible-worlds file has a column world (0..n-1)")
     if len(frame) == 0:
-        raise ScenarioError(src, "world", "no worlds in the file (history matching kept none: see its conflicts)")
-    _check_ids(frame, src)
+        raise ScenarioError(str(path), "world", "no worlds in the file (history matching kept none: see its conflicts)")
+    return frame
+
+
+def _check_columns(frame: pd.DataFrame, space: Space, src: str) -> None:
     known = space.paths
     for col in frame.columns:
         if col != "world" and col not in known:
@@ -87,15 +105,6 @@ def read_worlds(path, space: Space) -> pd.DataFrame:
     for p in known:
         if p not in frame.columns:
             raise ScenarioError(src, p, "missing path: the base scenario's uncertainties need a column each")
-    for p, u, kind in space.items:
-        for i, v in enumerate(frame[p].tolist()):
-            why = _out_of_range(v, u, kind)
-            if why:
-                raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
-    out = frame.set_index("world")[known].copy()
-    for p, _, kind in space.items:
-        out[p] = [_typed(v, kind) for v in out[p].tolist()]
-    return out
 
 
 def _check_ids(frame: pd.DataFrame, src: str) -> None:
@@ -119,9 +128,13 @@ def _out_of_range(v, u, kind: str) -> str:
     if u.values is not None:
         ok = any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in u.values)
         return "" if ok else f"{v!r} is not one of {list(u.values)}"
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+    if not _is_number(v):
         return f"{v!r} is not a number"
     if kind == "int" and float(v) != int(v):
         return f"{v!r} is not a whole number"
     lo, hi = float(u.low), float(u.high)
     return "" if lo - 1e-9 <= float(v) <= hi + 1e-9 else f"{v!r} is outside [{lo:g}, {hi:g}]"
+
+
+def _is_number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v))

@@ -77,12 +77,18 @@ def patterns_of(path: Optional[str], sc, days: float, warmup_days: float = 0.0):
         refs, text = claims.load_builtin_patterns(), claims.builtin_text(claims.BUILTIN_PATTERNS)
     else:
         refs, text = claims.load(path), Path(path).read_text("utf-8")
-    left = [{"id": r.spec.id, "why": "a mechanism check, not a pattern"} for r in refs if r.spec.kind != "pattern"]
-    left += [{"id": r.spec.id, "why": "a pattern with a change needs its own runs in every world; "
-              "calibration matches the base scenario"} for r in refs if r.spec.kind == "pattern" and r.spec.has_change()]
-    refs = [r for r in refs if r.spec.kind == "pattern" and not r.spec.has_change()]
-    refs, more = claims.fit_run(refs, sc, days, warmup_days)
+    left = [{"id": r.spec.id, "why": _why_not(r.spec)} for r in refs if _why_not(r.spec)]
+    refs, more = claims.fit_run([r for r in refs if not _why_not(r.spec)], sc, days, warmup_days)
     return refs, left + more, text
+
+
+def _why_not(spec) -> str:
+    """Why a claim is not matched in a calibration ('' when it is)."""
+    if spec.kind != "pattern":
+        return "a mechanism check, not a pattern"
+    if spec.has_change():
+        return "a pattern with a change needs its own runs in every world; calibration matches the base scenario"
+    return ""
 
 
 def from_args(scenario_ref: str, *, waves: int, worlds: int, replications: int, days: float, seed: int,

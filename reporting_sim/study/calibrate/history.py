@@ -62,13 +62,15 @@ def conflicts(imp: np.ndarray, ids: list[str], cutoff: float) -> list[dict]:
         return []
     out = [{"patterns": [ids[j]], "worlds_meeting": [0], "worlds_meeting_all": 0,
             "why": "no world run meets this pattern"} for j in range(len(ids)) if not met[:, j].any()]
-    for a in range(len(ids)):
-        for b in range(a + 1, len(ids)):
-            na, nb, both = int(met[:, a].sum()), int(met[:, b].sum()), int((met[:, a] & met[:, b]).sum())
-            if na and nb and not both:
-                out.append({"patterns": [ids[a], ids[b]], "worlds_meeting": [na, nb], "worlds_meeting_all": 0,
-                            "why": "some worlds meet each, none both"})
-    return out
+    return out + [c for a in range(len(ids)) for b in range(a + 1, len(ids)) for c in _pair(met, ids, a, b)]
+
+
+def _pair(met: np.ndarray, ids: list[str], a: int, b: int) -> list[dict]:
+    na, nb, both = int(met[:, a].sum()), int(met[:, b].sum()), int((met[:, a] & met[:, b]).sum())
+    if not (na and nb) or both:
+        return []
+    return [{"patterns": [ids[a], ids[b]], "worlds_meeting": [na, nb], "worlds_meeting_all": 0,
+             "why": "some worlds meet each, none both"}]
 
 
 def summary(values: np.ndarray, cutoff: float = CUTOFF) -> dict:

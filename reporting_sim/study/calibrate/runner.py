@@ -53,25 +53,32 @@ def study_folder(folder: Path, given: str, name: str, design: str):
     lock while the body runs: a folder that holds another study's files, or that
     another process is working in, is a one-line error. (The one place calibrate's
     folder is guarded: the hardening issue's shared guard replaces it at merge.)"""
-    mark = folder / DESIGN_FILE
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise ScenarioError(given, "--out", "must be a folder (a calibration's results; rerunning resumes)")
-    if folder.is_dir() and any(folder.iterdir()):
-        try:
-            theirs = json.loads(mark.read_text("utf-8"))
-        except (OSError, ValueError):
-            theirs = None
-        if not (isinstance(theirs, dict) and theirs.get("design") == design):
-            whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
-                     else "files that are not this calibration's results")
-            raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a calibration resumes "
-                                "only in its own folder, with the same design)")
+    _check_folder(folder, given, design)
     output.check_writable(folder, given)
     folder.mkdir(parents=True, exist_ok=True)
+    mark = folder / DESIGN_FILE
     if not mark.exists():
         write_atomic(mark, json.dumps({"experiment": name, "design": design}) + "\n")
     with output.folder_lock(folder, given):
         yield
+
+
+def _check_folder(folder: Path, given: str, design: str) -> None:
+    """Refuse a folder that is not new, empty or this very design's."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ScenarioError(given, "--out", "must be a folder (a calibration's results; rerunning resumes)")
+    if not (folder.is_dir() and any(folder.iterdir())):
+        return
+    try:
+        theirs = json.loads((folder / DESIGN_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        theirs = None
+    if isinstance(theirs, dict) and theirs.get("design") == design:
+        return
+    whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
+             else "files that are not this calibration's results")
+    raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a calibration resumes only in "
+                        "its own folder, with the same design)")
 
 
 class Calibration:
@@ -90,24 +97,22 @@ class Calibration:
         self.patterns_text, self.spec_text = patterns_text, spec_text
         self.left_out = list(left_out or [])
         self.run_seconds = 0.0
-        if not base.scenario.uncertainties:
-            raise ScenarioError(base.source, "uncertainties", "the base scenario has no [uncertainties] table: "
-                                "nothing to calibrate")
-        self.space = Space(base.data, base.scenario)
-        if not self.space.items:
-            raise ScenarioError(base.source, "uncertainties", "every uncertainty is fixed: nothing to calibrate")
-        if not refs:
-            raise ScenarioError("", "patterns", "no pattern to match (every pattern was left out: "
-                                + "; ".join(f"{x['id']}: {x['why']}" for x in self.left_out) + ")")
-        planned = waves * worlds * replications
-        if planned > limits.limit("RUNS"):
-            raise limits.too_much("calibrate", "--worlds", "RUNS",
-                                  f"{waves} waves x {worlds} worlds x {replications} replications = {planned}")
+        self.space = _space(base)
+        self._check_plan(refs)
         flat = cp_flat(base.scenario)
         self.extra = tuple(sorted({n for r in refs for n in cp.extra(r.spec, flat)}))
         self.start = cp.scenario_start(base.scenario)
         self.ids = [r.spec.id for r in refs]
         self.name = name or ("calibrate-" + base.label + "-" + self.design_id()[:8])
+
+    def _check_plan(self, refs: list) -> None:
+        if not refs:
+            raise ScenarioError("", "patterns", "no pattern to match (every pattern was left out: "
+                                + "; ".join(f"{x['id']}: {x['why']}" for x in self.left_out) + ")")
+        planned = self.waves * self.n_worlds * self.replications
+        if planned > limits.limit("RUNS"):
+            raise limits.too_much("calibrate", "--worlds", "RUNS", f"{self.waves} waves x {self.n_worlds} worlds "
+                                  f"x {self.replications} replications = {planned}")
 
     # -- identity --------------------------------------------------------------------
     def patterns_digest(self) -> str:
@@ -206,12 +211,12 @@ class Calibration:
         jobs = self._jobs(k, unit)
         got = _run_jobs([j for js in jobs for j in js], store, bar, n_jobs, dask)
         self.run_seconds += sum(float(got[j.key].get("wall_s") or 0.0) for js in jobs for j in js)
-        means = np.full((len(unit), len(self.ids)), np.nan)
-        var = np.full_like(means, np.nan)
-        for i, js in enumerate(jobs):
-            vals = np.array([[cp.value(r.spec, got[j.key], self.start) for r in self.refs] for j in js])
-            means[i], var[i] = _mean_var(vals)
-        return means, var
+        pairs = [_mean_var(self._values([got[j.key] for j in js])) for js in jobs]
+        return np.array([m for m, _ in pairs]), np.array([v for _, v in pairs])
+
+    def _values(self, rows: list[dict]) -> np.ndarray:
+        """Replications x patterns: each run's number for each pattern."""
+        return np.array([[cp.value(r.spec, row, self.start) for r in self.refs] for row in rows])
 
     def _implausibility(self, x: np.ndarray, var: np.ndarray) -> np.ndarray:
         out = np.empty_like(x)
@@ -309,6 +314,17 @@ class Done:
 
     def all_keep(self) -> np.ndarray:
         return self.keep
+
+
+def _space(base) -> Space:
+    """The base scenario's uncertain settings (one-line errors when there are none)."""
+    if not base.scenario.uncertainties:
+        raise ScenarioError(base.source, "uncertainties", "the base scenario has no [uncertainties] table: "
+                            "nothing to calibrate")
+    space = Space(base.data, base.scenario)
+    if not space.items:
+        raise ScenarioError(base.source, "uncertainties", "every uncertainty is fixed: nothing to calibrate")
+    return space
 
 
 def cp_flat(sc) -> set:

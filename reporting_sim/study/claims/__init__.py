@@ -334,13 +334,15 @@ def check(scenario_ref: str, refs: list[ClaimRef], *, replications: int, days: f
     df = exp.frame()
     by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)}
     start = patterns.scenario_start(base.scenario)
-    rows = []
-    for r, label in zip(refs, labels):
-        if r.spec.kind == "pattern":
-            rows.append(patterns.judge(r, by_label[label].to_dict("records"), start))
-        else:
-            rows.append(judge(r, by_label[label][r.spec.metric].tolist(), by_label[base.label][r.spec.metric].tolist()))
+    rows = [_row(r, by_label[label], by_label[base.label], start) for r, label in zip(refs, labels)]
     return {"scenario": base.label, "replications": replications, "days": days, "claims": rows, "left_out": left}
+
+
+def _row(ref: ClaimRef, mine, base, start) -> dict:
+    """A claim's row from its member's runs (``mine``) and the base's."""
+    if ref.spec.kind == "pattern":
+        return patterns.judge(ref, mine.to_dict("records"), start)
+    return judge(ref, mine[ref.spec.metric].tolist(), base[ref.spec.metric].tolist())
 
 
 def judge(ref: ClaimRef, changed: list[float], base: list[float]) -> dict:

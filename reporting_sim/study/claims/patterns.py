@@ -42,6 +42,14 @@ def check_form(ref) -> None:
     c = ref.spec
     if c.form is None:
         raise ref.error("form", f"a pattern needs a form: one of {', '.join(FORMS)}")
+    _check_keys(ref)
+    if c.accept is not None:
+        check_range(ref, list(c.accept))
+    _check_order(ref)
+
+
+def _check_keys(ref) -> None:
+    c = ref.spec
     for key in NEEDS[c.form]:
         if field_value(c, key) is None:
             raise ref.error(key, f"required for a {c.form} pattern")
@@ -49,14 +57,17 @@ def check_form(ref) -> None:
                 "before", "after"):
         if field_value(c, key) is not None and key not in ALLOWED[c.form]:
             raise ref.error(key, f"not part of a {c.form} pattern (it takes {', '.join(sorted(ALLOWED[c.form]))})")
-    if c.accept is not None:
-        check_range(ref, list(c.accept))
+
+
+def _check_order(ref) -> None:
+    """An ordering of two metrics, a step after its before, a window that is not empty."""
+    c = ref.spec
     if c.form == "ordering" and c.than == c.metric:
         raise ref.error("than", f"orders {c.metric!r} against itself; name another metric")
     if c.form == "step" and c.after < c.before:
         raise ref.error("after", f"{c.after} is before `before` ({c.before}): a step compares the weeks before "
                         "`before` with the weeks from `after` on")
-    if c.form == "window" and c.from_ is not None and c.until is not None and c.until <= c.from_:
+    if c.form == "window" and None not in (c.from_, c.until) and c.until <= c.from_:
         raise ref.error("until", f"{c.until} is not after `from` ({c.from_}): the window is empty")
 
 
@@ -93,20 +104,29 @@ def hours(start: _dt.date, day: Optional[_dt.date]) -> Optional[float]:
 def check_dates(ref, start: _dt.date, days: float, warmup_days: float = 0.0) -> None:
     """Every date inside the run, and at least one complete week in each window."""
     c = ref.spec
-    end = start + _dt.timedelta(days=days)
-    for key in ("from", "until", "before", "after"):
-        d = field_value(c, key)
-        if d is not None and not start <= d <= end:
-            raise ref.error(key, f"{d} is outside the run ({start} to {end}, {days:g} days): give a date inside it")
-    if c.form not in ("window", "step"):
-        return
+    _inside_run(ref, start, days)
     weeks = pm.complete_weeks(days, warmup_days)
-    spans = ([(hours(start, c.from_) or 0.0, hours(start, c.until) or math.inf)] if c.form == "window" else
-             [(0.0, hours(start, c.before)), (hours(start, c.after), math.inf)])
-    for lo, hi in spans:
+    for lo, hi in _spans(c, start):
         if not any(w * pm.WEEK_H >= lo - 1e-9 and (w + 1) * pm.WEEK_H <= hi + 1e-9 for w in weeks):
             raise ref.error("until" if c.form == "window" else "before", "no complete week of the run lies in "
                             f"the span between hour {lo:g} and {hi:g}: give dates a week or more apart, inside the run")
+
+
+def _inside_run(ref, start: _dt.date, days: float) -> None:
+    end = start + _dt.timedelta(days=days)
+    for key in ("from", "until", "before", "after"):
+        d = field_value(ref.spec, key)
+        if d is not None and not start <= d <= end:
+            raise ref.error(key, f"{d} is outside the run ({start} to {end}, {days:g} days): give a date inside it")
+
+
+def _spans(c, start: _dt.date) -> list[tuple[float, float]]:
+    """The spans of hours a window or step averages over (none for other forms)."""
+    if c.form == "window":
+        return [(hours(start, c.from_) or 0.0, hours(start, c.until) or math.inf)]
+    if c.form == "step":
+        return [(0.0, hours(start, c.before)), (hours(start, c.after), math.inf)]
+    return []
 
 
 def extra(spec, flat: set) -> list[str]:
@@ -122,12 +142,16 @@ def value(spec, row: dict, start: _dt.date) -> float:
         return _num(row.get(spec.metric))
     if spec.form == "ordering":
         return _num(row.get(spec.metric)) - _num(row.get(spec.than))
-    kw = dict(below=spec.below or 0.0, statistic=spec.statistic or "share",
-              start_h=hours(start, spec.from_) if spec.from_ else -math.inf,
-              end_h=hours(start, spec.until) if spec.until else math.inf,
-              before_h=hours(start, spec.before) or 0.0, after_h=hours(start, spec.after) or 0.0)
+    kw = _statistic_args(spec, start)
     vals = [pm.statistic(pm.series_of(row, s), spec.form, **kw) for s in spec.series]
     return math.nan if any(math.isnan(v) for v in vals) else sum(vals) / len(vals)
+
+
+def _statistic_args(spec, start: _dt.date) -> dict:
+    return dict(below=spec.below or 0.0, statistic=spec.statistic or "share",
+                start_h=hours(start, spec.from_) if spec.from_ else -math.inf,
+                end_h=hours(start, spec.until) if spec.until else math.inf,
+                before_h=hours(start, spec.before) or 0.0, after_h=hours(start, spec.after) or 0.0)
 
 
 def _num(x) -> float:
@@ -145,22 +169,34 @@ def tolerance(spec) -> float:
     return DEFAULT_TOLERANCE if spec.tolerance is None else float(spec.tolerance)
 
 
+def _in(c) -> str:
+    return f"in [{c.accept[0]:g}, {c.accept[1]:g}]"
+
+
+def _stretches(c) -> str:
+    stat = "share of weeks" if c.statistic == "share" else "longest run of weeks"
+    return f"stretches: {stat} with {' and '.join(c.series)} below {c.below:g}, {_in(c)}"
+
+
+def _window(c) -> str:
+    return f"window: mean weekly {' and '.join(c.series)} from {c.from_ or 'the start'} until {c.until or 'the end'}, {_in(c)}"
+
+
+def _step(c) -> str:
+    return f"step: mean weekly {' and '.join(c.series)} from {c.after} on minus before {c.before}, {_in(c)}"
+
+
+def _ordering(c) -> str:
+    return f"ordering: {c.metric} {'above' if c.expected == '+' else 'below'} {c.than}"
+
+
+DESCRIBE = {"level": lambda c: f"level: {c.metric} {_in(c)}", "ordering": _ordering, "stretches": _stretches,
+            "window": _window, "step": _step}
+
+
 def describe(spec) -> str:
     """The pattern in words: what is measured and the range it must lie in."""
-    c = spec
-    if c.form == "level":
-        return f"level: {c.metric} in [{c.accept[0]:g}, {c.accept[1]:g}]"
-    if c.form == "ordering":
-        return f"ordering: {c.metric} {'above' if c.expected == '+' else 'below'} {c.than}"
-    what = " and ".join(c.series)
-    if c.form == "stretches":
-        stat = "share of weeks" if c.statistic == "share" else "longest run of weeks"
-        return f"stretches: {stat} with {what} below {c.below:g}, in [{c.accept[0]:g}, {c.accept[1]:g}]"
-    if c.form == "window":
-        span = f"from {c.from_ or 'the start'} until {c.until or 'the end'}"
-        return f"window: mean weekly {what} {span}, in [{c.accept[0]:g}, {c.accept[1]:g}]"
-    return (f"step: mean weekly {what} from {c.after} on minus before {c.before}, "
-            f"in [{c.accept[0]:g}, {c.accept[1]:g}]")
+    return DESCRIBE[spec.form](spec)
 
 
 def judged(spec) -> str:
@@ -172,26 +208,30 @@ def judged(spec) -> str:
     return f"pass = the 95% interval of the mean of {per} (over the replications) lies inside the range"
 
 
+def passes(spec, lo, hi) -> bool:
+    """Whether a 95% interval ``[lo, hi]`` meets the pattern (inside its range; an
+    ordering: wholly on its side of zero)."""
+    if lo is None or hi is None:
+        return False
+    if spec.form == "ordering":
+        return lo > 0 if spec.expected == "+" else hi < 0
+    low, high = target(spec)
+    return low <= lo and hi <= high
+
+
 def judge(ref, rows: list[dict], start: _dt.date) -> dict:
     """One pattern's row of ``check-study``: its number's mean, 95% interval and verdict."""
     c = ref.spec
-    m, lo, hi = stats.mean_ci([value(c, r, start) for r in rows])
-    m, lo, hi = stats.number_or_none(m), stats.number_or_none(lo), stats.number_or_none(hi)
-    low, high = target(c)
-    ok = lo is not None and hi is not None and (
-        (lo > 0 if c.expected == "+" else hi < 0) if c.form == "ordering" else (low <= lo and hi <= high))
+    m, lo, hi = (stats.number_or_none(x) for x in stats.mean_ci([value(c, r, start) for r in rows]))
     row = {"id": c.id, "kind": "pattern", "form": c.form, "claim": c.claim, "section": c.section,
            "quote": c.quote, "reading": c.reading, "pattern": describe(c), "judged": judged(c),
-           "value": m, "ci95": [lo, hi], "pass": bool(ok), "tolerance": tolerance(c)}
+           "value": m, "ci95": [lo, hi], "pass": passes(c, lo, hi), "tolerance": tolerance(c)}
     if c.form == "ordering":
         row.update(metric=c.metric, than=c.than, expected=c.expected, diff=m)
     else:
         row["accept"] = [float(c.accept[0]), float(c.accept[1])]
         row.update({"metric": c.metric} if c.metric else {"series": list(c.series)})
-    if c.holds_by:
-        row["holds_by"] = c.holds_by
-    if c.change:
-        row["change"] = c.change
+    row.update({k: getattr(c, k) for k in ("holds_by", "change") if getattr(c, k)})
     return row
 
 

@@ -63,15 +63,19 @@ class Study:
         self.metrics += [n for n in self.verdicts.values() if n not in self.metrics]
         self._check_metrics(source)
         self.worlds_from = worlds_from
-        if worlds_from is not None:  # the plausible worlds of a calibration, instead of a fresh draw
-            from ..worlds import read_worlds
-
-            table = read_worlds(worlds_from, self.space)
-            self.worlds = [dict(zip(self.space.paths, row)) for row in table.itertuples(index=False, name=None)]
-            self.n_worlds, self.sampling = len(self.worlds), "plausible worlds from " + str(worlds_from)
-        else:
-            self.worlds = self.space.worlds(worlds, seed, sampling)
+        self.worlds = self._draw_worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
+
+    def _draw_worlds(self, n: int, seed: int, sampling: str) -> list[dict]:
+        """``n`` worlds drawn from the space, or the plausible worlds of a calibration."""
+        if self.worlds_from is None:
+            return self.space.worlds(n, seed, sampling)
+        from ..worlds import read_worlds
+
+        table = read_worlds(self.worlds_from, self.space)
+        worlds = [dict(zip(self.space.paths, row)) for row in table.itertuples(index=False, name=None)]
+        self.n_worlds, self.sampling = len(worlds), "plausible worlds from " + str(self.worlds_from)
+        return worlds
 
     @classmethod
     def from_file(cls, path: str | Path, *, worlds: Optional[int] = None, replications: Optional[int] = None,
@@ -82,10 +86,7 @@ class Study:
         sf = load_study_file(path)
         e, r = sf.experiment, sf.robustness
         members = [resolve_member(e.base, path.parent)] + [resolve_member(v, path.parent) for v in e.variants]
-        worlds_from = None if r.worlds_from is None else str(path.parent / r.worlds_from)
-        if worlds_from is not None and not Path(worlds_from).is_file():
-            raise ScenarioError(str(path), "robustness.worlds_from", f"no file {worlds_from!r} (paths are relative "
-                                "to the experiment file; run the calibration first: reporting-sim calibrate)")
+        worlds_from = _worlds_file(path, r.worlds_from)
         return cls(e.name, members, worlds=worlds or r.worlds, replications=replications or e.replications,
                    days=days or e.days, seed=e.seed,
                    metrics=e.metrics, metric=r.metric, sampling=r.sampling, warmup_days=e.warmup_days,
@@ -215,6 +216,17 @@ class Study:
                 "versions": output.versions(), "argv": sys.argv[1:],
                 "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
         write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _worlds_file(path: Path, name: Optional[str]) -> Optional[str]:
+    """A study file's ``worlds_from``, relative to the file (a missing file is one line)."""
+    if name is None:
+        return None
+    worlds_from = str(path.parent / name)
+    if not Path(worlds_from).is_file():
+        raise ScenarioError(str(path), "robustness.worlds_from", f"no file {worlds_from!r} (paths are relative "
+                            "to the experiment file; run the calibration first: reporting-sim calibrate)")
+    return worlds_from
 
 
 def _file_digest(path: str) -> str:
