@@ -94,7 +94,7 @@ def fit(x: np.ndarray, y: np.ndarray, var: np.ndarray, *, k: int = 5, seed: int 
         return Emulator([], math.nan, 1.0, spread=math.nan)
     mean, scale = float(y.mean()), float(y.std()) or 1.0
     spread = float(y.std(ddof=1)) if len(y) > 1 else 0.0
-    active = screen(x, y, min(k, max(1, len(y) // 4)))
+    active = screen(x, y, min(k, max(1, len(y) // 8)))  # few inputs for few worlds: spurious ones overfit
     if len(y) < 4 or not active:
         return Emulator([], mean, scale, spread=spread)
     gp = _gp(len(active), seed, var / scale ** 2 + 1e-8)
@@ -108,9 +108,13 @@ def _gp(d: int, seed: int, alpha: np.ndarray):
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, RBF, WhiteKernel
 
-    kernel = (ConstantKernel(1.0, (1e-3, 1e2)) * RBF(np.full(d, 0.5), (0.05, 20.0))
-              + WhiteKernel(0.1, (1e-6, 1.0)))
-    return GaussianProcessRegressor(kernel, alpha=alpha, normalize_y=False, n_restarts_optimizer=2,
+    # a floor under the white noise (5% of the spread) and under the length scales (a
+    # fifth of a range): with a few dozen worlds the fit otherwise interpolates noise
+    # and its intervals are too narrow (held-out coverage 70% instead of 85% on a
+    # 12-world wave of minusma-2015)
+    kernel = (ConstantKernel(1.0, (1e-3, 1e2)) * RBF(np.full(d, 0.5), (0.2, 20.0))
+              + WhiteKernel(0.1, (0.05, 1.0)))
+    return GaussianProcessRegressor(kernel, alpha=alpha, normalize_y=False, n_restarts_optimizer=0,
                                     random_state=seed)
 
 
