@@ -5,6 +5,7 @@ screen per real run.
     python benchmarks/bench_calibrate.py                          # the shipped size: 2 waves x 40 worlds x 2 x 240 days
     python benchmarks/bench_calibrate.py --worlds 12 --days 120   # a smoke version
     python benchmarks/bench_calibrate.py --json out.json          # also every figure as JSON
+    python benchmarks/bench_calibrate.py --keep results/calibrate-minusma   # and keep the folder
 
 It runs into a fresh temporary folder (nothing resumed) on ``--jobs`` processes and
 prints the load average first: the machine is shared, so read CPU time per run, not
@@ -34,15 +35,20 @@ def main(argv=None) -> dict:
     ap.add_argument("--replications", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="Run into this new folder and keep it (e.g. results/calibrate-minusma) instead of a temporary one.")
     args = ap.parse_args(argv)
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     run = cal.from_file(FILE, worlds=args.worlds, days=args.days, replications=args.replications)
+    if args.keep is not None and args.keep.exists():
+        raise SystemExit(f"{args.keep}: exists already (the benchmark runs into a fresh folder)")
     with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp) / "c"
         cpu0, t0 = time.process_time(), time.perf_counter()
-        result = run.run(Path(tmp) / "c", n_jobs=args.jobs)
+        result = run.run(folder, n_jobs=args.jobs)
         wall, analysis = time.perf_counter() - t0, time.process_time() - cpu0
-        info = json.loads((Path(tmp) / "c" / "run.json").read_text())
+        info = json.loads((folder / "run.json").read_text())
     runs = info["runs"]
     out = {"load_average": list(load), "waves": run.waves, "worlds": run.n_worlds, "replications": run.replications,
            "days": run.days, "runs": runs, "run_cpu_s": info["run_seconds_total"],
