@@ -121,3 +121,16 @@ def test_robustness_runs_in_the_plausible_worlds(toy_run, tmp_path):
     assert study["variants"]["toy-calibrate-slow"]["metrics"]["hq.current.in_time"]["share_better"] == 0
     code, out, err = run_cli("robustness", TOY, slow, "--worlds-from", tmp_path / "none.parquet")
     assert_one_line_error(code, out, err, "--worlds-from", "no file")
+
+
+@pytest.mark.slow
+def test_calibration_on_dask_is_the_same(toy_run, tmp_path):
+    result, _ = toy_run
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code, out, err = run_cli("calibrate", TOY, "--patterns", PATTERNS, "--waves", 2, "--worlds", 16,
+                                 "--replications", 2, "--days", 20, "--seed", 5, "--candidates", 400,
+                                 "--dask", cluster.scheduler_address, "--json", "--out", tmp_path / "d")
+    assert code == 0, err
+    assert json.loads(out)["waves"] == result["waves"]
