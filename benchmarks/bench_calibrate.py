@@ -9,9 +9,10 @@ screen per real run.
 
 It runs into a fresh temporary folder (nothing resumed) on ``--jobs`` processes and
 prints the load average first: the machine is shared, so read CPU time per run, not
-wall time, and compare only figures taken on a quiet machine. CPU time of the runs is
-the sum of each run's own time (measured in the worker around the simulation);
-"analysis" is the CPU time of this process (history matching, emulator fits, screening).
+wall time, and compare only figures taken on a quiet machine. ``run_s`` is the sum of
+each run's own time (wall clock measured in the worker around the simulation: its CPU
+time on a quiet machine, more under load); ``analysis_cpu_s`` is the CPU time of this
+process (history matching, emulator fits, cross-validated coverage, screening).
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def main(argv=None) -> dict:
         info = json.loads((folder / "run.json").read_text())
     runs = info["runs"]
     out = {"load_average": list(load), "waves": run.waves, "worlds": run.n_worlds, "replications": run.replications,
-           "days": run.days, "runs": runs, "run_cpu_s": info["run_seconds_total"],
-           "run_cpu_s_per_run": info["run_seconds_total"] / runs, "analysis_cpu_s": analysis, "wall_s": wall,
+           "days": run.days, "runs": runs, "run_s": info["run_seconds_total"],
+           "run_s_per_run": info["run_seconds_total"] / runs, "analysis_cpu_s": analysis, "wall_s": wall,
            "jobs": args.jobs, "candidates_screened_per_run": [w.get("screened_per_run") for w in result["waves"]],
            "non_implausible_fraction": [w["non_implausible_fraction"] for w in result["waves"]],
            "coverage": [w["coverage"] for w in result["waves"]], "plausible": result["plausible"]}
