@@ -153,6 +153,25 @@ def calibration_of(result: dict) -> dict:
     return json.loads(path.read_text("utf-8")) if path is not None and path.exists() else {}
 
 
+def missed_note(plaus: dict, cal: dict) -> str:
+    """Which patterns the kept worlds still miss (each may miss one under hmer's
+    second-largest rule), from the calibration's worlds.csv."""
+    src = plaus.get("worlds_from")
+    table = Path(src).parent / "worlds.csv" if src else None
+    if not cal or table is None or not table.exists():
+        return ""
+    import pandas as pd
+
+    kept = pd.read_csv(table)
+    kept = kept[kept["plausible"]]
+    miss = {p: float((kept[f"implausibility:{p}"] > cal["cutoff"]).mean()) for p in cal["patterns"]}
+    worst = [f"`{p}` ({pct(v)})" for p, v in sorted(miss.items(), key=lambda kv: -kv[1]) if v > 0]
+    if not worst:
+        return " Every kept world meets every pattern."
+    return (" Kept worlds may each miss one pattern (the second-largest rule); the share of kept worlds "
+            "that miss each: " + ", ".join(worst) + ".")
+
+
 def verdict_change(a: dict, b: dict) -> str:
     """How a verdict moved between the uniform worlds (``a``) and the plausible ones (``b``)."""
     sa, sb = a["share_better"], b["share_better"]
@@ -174,7 +193,7 @@ def render_plausible(uniform: dict, folder: Path) -> list[str]:
     lines = ["## Over the worlds the study's patterns kept", "",
              f"The same questions over the plausible worlds of the calibration: {kept}; the study "
              f"`{plaus.get('study', folder.name)}` ran every variant in each of those {plaus['worlds']} worlds "
-             "(docs/calibration.md).", "",
+             f"(docs/calibration.md).{missed_note(plaus, cal)}", "",
              "| variant | judged on | better in, all sampled worlds | better in, plausible worlds | verdict |",
              "|---|---|---|---|---|"]
     for v, block in uniform["variants"].items():
