@@ -3,6 +3,7 @@
     reporting-sim experiment experiments/study-robustness.toml
     python scripts/make_findings.py results/study-robustness            # -> docs/findings.md
     python scripts/make_findings.py FOLDER --out OTHER.md
+    python scripts/make_findings.py results/study-robustness --plausible results/study-robustness-plausible
 
 For each question of the study (each variant of the study file) it gives the planner's
 brief (``reporting-sim brief``: the recommendation, how sure, the cost, what it hinges
@@ -70,15 +71,83 @@ def render(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def calibration_of(result: dict) -> dict:
+    """The result of the calibration whose plausible worlds a study used ({} if none)."""
+    src = result.get("worlds_from")
+    path = Path(src).parent / "result.json" if src else None
+    return json.loads(path.read_text("utf-8")) if path is not None and path.exists() else {}
+
+
+def missed_note(plaus: dict, cal: dict) -> str:
+    """Which patterns the kept worlds still miss (each may miss one under hmer's
+    second-largest rule), from the calibration's worlds.csv."""
+    src = plaus.get("worlds_from")
+    table = Path(src).parent / "worlds.csv" if src else None
+    if not cal or table is None or not table.exists():
+        return ""
+    import pandas as pd
+
+    kept = pd.read_csv(table)
+    kept = kept[kept["plausible"]]
+    miss = {p: float((kept[f"implausibility:{p}"] > cal["cutoff"]).mean()) for p in cal["patterns"]}
+    worst = [f"`{p}` ({pct(v)})" for p, v in sorted(miss.items(), key=lambda kv: -kv[1]) if v > 0]
+    if not worst:
+        return " Every kept world meets every pattern."
+    return (" Kept worlds may each miss one pattern (the second-largest rule); the share of kept worlds "
+            "that miss each: " + ", ".join(worst) + ".")
+
+
+def verdict_change(a: dict, b: dict) -> str:
+    """How a verdict moved between the uniform worlds (``a``) and the plausible ones (``b``)."""
+    sa, sb = a["share_better"], b["share_better"]
+    if sa is None or sb is None:
+        return "not measured"
+    if strength(a) == strength(b):
+        return f"unchanged ({strength(b)})"
+    return f"{strength(a)} -> {strength(b)}"
+
+
+def render_plausible(uniform: dict, folder: Path) -> list[str]:
+    """The section comparing each verdict across all sampled worlds and across the
+    worlds the study's patterns kept (a robustness study run with --worlds-from)."""
+    plaus = json.loads((folder / "result.json").read_text("utf-8"))
+    cal = calibration_of(plaus)
+    kept = (f"history matching kept **{cal['plausible']} of the {cal['worlds_run']} worlds** it ran "
+            f"({len(cal['waves'])} waves, {len(cal['patterns'])} patterns, cut-off {cal['cutoff']:g} on the "
+            f"{cal['implausibility_measure']} implausibility)" if cal else f"{plaus['worlds']} plausible worlds")
+    lines = ["## Over the worlds the study's patterns kept", "",
+             f"The same questions over the plausible worlds of the calibration: {kept}; the study "
+             f"`{plaus.get('study', folder.name)}` ran every variant in each of those {plaus['worlds']} worlds "
+             f"(docs/calibration.md).{missed_note(plaus, cal)}", "",
+             "| variant | judged on | better in, all sampled worlds | better in, plausible worlds | verdict |",
+             "|---|---|---|---|---|"]
+    for v, block in uniform["variants"].items():
+        vm = block.get("verdict_metric", uniform["metric"])
+        other = plaus["variants"].get(v)
+        if other is None or vm not in other["metrics"]:
+            continue
+        a, b = block["metrics"][vm], other["metrics"][vm]
+        lines.append(f"| {v} | `{vm}` | {pct(a['share_better'])} of {a['worlds_judged']} | "
+                     f"{pct(b['share_better'])} of {b['worlds_judged']} | {verdict_change(a, b)} |")
+    return lines + [""]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path, help="a robustness study's results folder")
+    ap.add_argument("--plausible", type=Path, default=None,
+                    help="the same study run over a calibration's plausible worlds (robustness --worlds-from)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "findings.md")
     args = ap.parse_args(argv)
-    if not (args.folder / "result.json").exists():
-        print(f"error: {args.folder}: no result.json (run the study first)", file=sys.stderr)
-        return 2
-    args.out.write_text(render(args.folder), encoding="utf-8")
+    for folder in [args.folder] + ([args.plausible] if args.plausible else []):
+        if not (folder / "result.json").exists():
+            print(f"error: {folder}: no result.json (run the study first)", file=sys.stderr)
+            return 2
+    text = render(args.folder)
+    if args.plausible is not None:
+        uniform = json.loads((args.folder / "result.json").read_text("utf-8"))
+        text += "\n".join(render_plausible(uniform, args.plausible))
+    args.out.write_text(text, encoding="utf-8")
     print(args.out)
     return 0
 

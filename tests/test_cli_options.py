@@ -82,6 +82,8 @@ def cheap_args(path, tmp: Path, run_folder: Path) -> list:
         ("packages",): ["su.toml", "vc.toml", "--budget", "5", "--metric", "force_cdr.in_time", "--worlds", "2",
                         "--replications", "1", "--days", "1", "--jobs", "1", "--out", "pk"],
         ("brief",): ["s"],
+        ("calibrate",): ["su.toml", "--patterns", "pt.toml", "--waves", "1", "--worlds", "2", "--replications",
+                         "1", "--days", "1", "--jobs", "1", "--out", "cb"],
     }[path]
 
 
@@ -90,12 +92,17 @@ CLAIMS = ('[[claims]]\nid = "more-g2"\nclaim = "One more analyst, sooner known."
           'expected = "+"\n[claims.set.cells.hq_g2]\nanalysts = 2\n')
 
 
+PATTERN = ('[[claims]]\nid = "known"\nkind = "pattern"\nform = "level"\nclaim = "Some is known in time."\n'
+           'section = "[paper §3 strategic fit]"\nmetric = "force_cdr.in_time"\naccept = [0.0, 1.0]\n')
+
+
 def command_files(tmp_path: Path) -> None:
     """The small scenario and its variant, an experiment, a claims file and the small
     scenario with one uncertainty (for robustness)."""
     small_files(tmp_path)
     (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
     (tmp_path / "cl.toml").write_text(CLAIMS, encoding="utf-8")
+    (tmp_path / "pt.toml").write_text(PATTERN, encoding="utf-8")
     write_toml(tmp_path / "su.toml", {**SMALL_SCENARIO, "uncertainties": {
         "cells.hq_g2.analysts": {"low": 1, "high": 3, "reason": "a test range"}}})
     (tmp_path / "v.toml").write_text('[variant]\nname = "v"\nbase = "small.toml"\n'

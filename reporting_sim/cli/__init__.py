@@ -6,8 +6,8 @@ executor options) is in :mod:`.options`. The commands, by module:
 
 * :mod:`.runs`: ``run`` and ``validate``;
 * :mod:`.scenarios`: ``scenario list`` / ``show`` / ``graph`` / ``diff``;
-* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``, ``select``,
-  ``packages``, ``brief``;
+* :mod:`.studies`: ``compare``, ``experiment``, ``check-study``, ``robustness``, ``calibrate``,
+  ``select``, ``packages``, ``brief``;
 * :mod:`.teaching`: ``trace``, ``bottlenecks``, ``ceilings``, ``plot``, ``report``, ``lab``.
 """
 
@@ -29,7 +29,7 @@ def cli():
     reporting chains, and how much arrives in time, late, or never."""
 
 
-for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness,
+for _command in (runs.run, studies.compare, studies.experiment, studies.check_study, studies.robustness, studies.calibrate,
                  studies.select, studies.packages, studies.brief,
                  teaching.trace, teaching.bottlenecks, teaching.ceilings, teaching.plot, teaching.report, teaching.lab,
                  scenarios.scenario, runs.validate):

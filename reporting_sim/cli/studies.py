@@ -97,6 +97,10 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
 
     if robustness.is_study_file(file):  # an experiment file with a [robustness] section
         return _robustness(robustness.Study.from_file(file), out, as_json, n_jobs, dask_address, progress)
+    from ..study import calibrate as cal
+
+    if cal.is_calibration_file(file):  # an experiment file with a [calibrate] section
+        raise InputError(f"{file}: a calibration ([calibrate]): run it with reporting-sim calibrate {file}")
     exp = Experiment.from_file(file)
     name = exp.spec.name
     if replications is not None or days is not None:
@@ -163,21 +167,28 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.option("--max-replications", type=click.IntRange(min=1, max=100000), default=None,
               help="The most replications a world gets while a verdict is undecided (default: 3 x "
                    "--replications, at least 6).")
+@click.option("--worlds-from", "worlds_from", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Use the plausible worlds of a calibration (its Parquet file) instead of drawing --worlds.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and results (default: results/robustness-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
-def robustness(base, variants, worlds, replications, days, seed, sampling, metric_names, min_effects,
+def robustness(base, variants, worlds, replications, days, seed, sampling, worlds_from, metric_names, min_effects,
                max_replications, out, as_json, n_jobs, dask_address, progress):
     """Test each VARIANT against BASE across plausible worlds of BASE's assumptions: in
     how many it is better by at least the minimum effect, equivalent or worse, by how
-    much, and where it is not (PRIM, where it beats noise)."""
+    much, and where it is not (PRIM, where it beats noise). With --worlds-from, the
+    worlds are those a calibration kept."""
     from ..metric_names import parse_min_effects
     from ..study.robustness import Study
 
+    if worlds_from is not None and not scenario_mod.path_exists(worlds_from, "--worlds-from"):
+        raise InputError(f"--worlds-from: no file {str(worlds_from)!r} (give the plausible-worlds file of "
+                         "reporting-sim calibrate)")
     study = Study.from_args(base, list(variants), worlds=worlds, replications=replications, days=days,
                             seed=seed, metrics=list(metric_names) or None, sampling=sampling,
-                            min_effects=parse_min_effects(min_effects) or None, max_replications=max_replications)
+                            min_effects=parse_min_effects(min_effects) or None, max_replications=max_replications,
+                            worlds_from=None if worlds_from is None else str(worlds_from))
     _robustness(study, out, as_json, n_jobs, dask_address, progress)
 
 
@@ -328,3 +339,61 @@ def brief(folder):
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{folder}/result.json: unreadable ({exc.__class__.__name__}); the results folder is damaged")
     click.echo(make(folder))
+
+
+@click.command("calibrate")
+@click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
+@click.option("--waves", type=click.IntRange(min=1, max=20), default=None, help="Waves of history matching [2].")
+@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+              help="Worlds run in each wave (the first by Latin hypercube) [40].")
+@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=None,
+              help="Replications per world (common random numbers) [2].")
+@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None, help="Days per run [240].")
+@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=None,
+              help="Draws the worlds; replication r uses seed + r in every world [1].")
+@click.option("--candidates", type=click.IntRange(min=1, max=10_000_000), default=None,
+              help="Candidate worlds each later wave screens through the emulators [100 x worlds].")
+@click.option("--cutoff", type=Finite(min=0, min_open=True, max=100), default=None,
+              help="Implausibility cut-off [3].")
+@click.option("--patterns", "patterns_file", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="A claims file of patterns to match instead of the study's built-in ones.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the runs and results (default: results/calibrate-...; rerunning resumes).")
+@click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
+@executor_options
+def calibrate(scenario, waves, worlds, replications, days, seed, candidates, cutoff, patterns_file, out, as_json,
+              n_jobs, dask_address, progress):
+    """History matching: narrow SCENARIO_OR_FILE's [uncertainties] (default:
+    minusma-2015) to the worlds consistent with the field study's patterns, in waves
+    screened by Gaussian-process emulators; writes the plausible worlds for
+    `robustness --worlds-from`. A calibration experiment file ([calibrate]) may be
+    given instead of a scenario. An interrupted calibration resumes."""
+    from ..present.calibrate import format_result
+
+    run = _calibration(scenario, dict(waves=waves, worlds=worlds, replications=replications, days=days, seed=seed),
+                       candidates, cutoff, patterns_file)
+    folder = _folder(out, run.name)
+    scenario_mod.path_exists(folder, "--out")
+    result = _run_experiment(run, folder, n_jobs, dask_address, progress)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        click.echo(format_result(result))
+        click.echo(f"\n{result['wall_time_s']:.1f} s; runs, worlds and plausible worlds in {folder}")
+
+
+CALIBRATE_DEFAULTS = {"waves": 2, "worlds": 40, "replications": 2, "days": 240.0, "seed": 1}
+
+
+def _calibration(scenario, sizes: dict, candidates, cutoff, patterns_file):
+    """A calibration from an experiment file (the options override its sizes) or a
+    scenario (the options, or their defaults)."""
+    from ..study import calibrate as cal
+
+    if cal.is_calibration_file(scenario):
+        if candidates is not None or cutoff is not None or patterns_file is not None:
+            raise InputError("--candidates, --cutoff, --patterns: set these in the file's [calibrate] table")
+        return cal.from_file(scenario, **sizes)
+    sizes = {k: CALIBRATE_DEFAULTS[k] if v is None else v for k, v in sizes.items()}
+    return cal.from_args(scenario, **sizes, patterns=None if patterns_file is None else str(patterns_file),
+                         candidates=candidates, cutoff=cutoff or cal.CUTOFF)

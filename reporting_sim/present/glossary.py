@@ -96,6 +96,27 @@ CEILINGS = {
 }
 """What the numbers of ``reporting-sim ceilings`` mean."""
 
+PATTERN_TERMS: dict[str, tuple[str, str]] = {
+    "reach": (SHARE, "of the events of interest to the consumer that the source (a collector, or any collector "
+              "with that tag) observed, the share that reached the consumer by the end of the run"),
+    "via": (SHARE, "of the events of interest to the consumer (of the family shown) that reached it, the share "
+            "whose first arrival came from the node named last"),
+    "written_per_patrol": (COUNT, "written reports the collector released per patrol it sent out, over the run "
+                           "(a branch-culture unit: every report; a commander-centric one: its written reports "
+                           "to the intelligence branch, not the word to its chief)"),
+    "reports_per_patrol": (COUNT, "reports the collector released per patrol it sent out, over the run"),
+    "observed_per_week": (COUNT, "events the collector observed per week of the run"),
+    "reports_per_week": (COUNT, "reports the collector released per week of the run"),
+    "written_per_week": (COUNT, "written reports the collector released per week of the run"),
+    "weekly in_time": (SHARE, "week by week: of the week's events of that family in the consumer's area of "
+                       "interest, the share it could act on in time (complete weeks only)"),
+    "weekly duplication.share": (SHARE, "week by week: of the week's events some analysis cell worked, the share "
+                                 "analysed independently by more than one"),
+    "weekly observed": (COUNT, "week by week: the week's events the collector observed"),
+}
+"""The measures the study's patterns use beyond the flat metrics (``CONSUMER.reach.SOURCE``,
+``CONSUMER[.FAMILY].via.NODE``, ``collector.NAME.MEASURE``) and their weekly series."""
+
 FAMILY_TEXT = {"current": "current intelligence", "long_term": "long-term (X-PMESII) intelligence"}
 
 SINGLE_RUN_CAVEAT = ("One run is one draw of chance: these are point estimates with no interval. Before "
@@ -127,9 +148,23 @@ def is_share(name: str) -> bool:
     return unit(name) == SHARE
 
 
+def define_pattern(name: str) -> str | None:
+    """The definition of a pattern measure (``None`` when ``name`` is not one)."""
+    parts = name.split(".")
+    if parts[0] == "collector" and len(parts) == 3 and parts[2] in PATTERN_TERMS:
+        return f"collector {parts[1]}: {PATTERN_TERMS[parts[2]][1]}"
+    if len(parts) >= 3 and parts[-2] in ("reach", "via"):
+        fam = f" ({FAMILY_TEXT[parts[1]]})" if len(parts) == 4 and parts[1] in FAMILY_TEXT else ""
+        return f"{parts[0]}{fam}, {parts[-2]} {parts[-1]}: {PATTERN_TERMS[parts[-2]][1]}"
+    return None
+
+
 def define(name: str) -> str:
     """One line saying what flat metric ``name`` measures, e.g.
     ``force_commander.current.in_time``."""
+    pattern = define_pattern(name)
+    if pattern is not None:
+        return pattern
     m = _measure(name)
     term = TERMS.get(m)
     if term is None:

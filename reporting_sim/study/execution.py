@@ -50,13 +50,18 @@ class Job:
     warmup_days: float = 0.0
     scenario_key: str = ""
     key: str = ""
+    extra: tuple = ()
+    """Measures beyond the flat metrics that the run's row must hold (the study's
+    patterns: :mod:`reporting_sim.measures.patterns`); part of the key only when given."""
 
     @staticmethod
     def make(label: str, data: dict, source: str, replication: int, seed: int, days: float,
-             warmup_days: float = 0.0) -> "Job":
+             warmup_days: float = 0.0, extra: tuple = ()) -> "Job":
         skey = digest(data)
-        key = digest([skey, int(seed), float(days), float(warmup_days), __version__])
-        return Job(label, data, source, int(replication), int(seed), float(days), float(warmup_days), skey, key)
+        extra = tuple(sorted(set(extra)))
+        ident = [skey, int(seed), float(days), float(warmup_days), __version__] + ([list(extra)] if extra else [])
+        return Job(label, data, source, int(replication), int(seed), float(days), float(warmup_days), skey,
+                   digest(ident), extra)
 
 
 _PARSED: dict = {}
@@ -86,6 +91,10 @@ def run_job(job: Job) -> dict:
     row = {"label": job.label, "replication": job.replication, "seed": job.seed,
            "days": job.days, "warmup_days": job.warmup_days, "key": job.key, "wall_s": wall}
     row.update(metrics.flat(metrics.summary(rec)))
+    if job.extra:
+        from ..measures import patterns
+
+        row.update(patterns.compute(rec, job.extra, sc))
     return row
 
 

@@ -306,8 +306,9 @@ class Experiment:
     """A comparison or a sweep, ready to run (see the module docstring)."""
 
     def __init__(self, spec: Spec, members: list[Member], sweep: Optional[Sweep] = None,
-                 problem=None, design=None, spec_text: str = ""):
+                 problem=None, design=None, spec_text: str = "", extra: tuple = ()):
         self.spec = spec
+        self.extra = tuple(extra)  # measures beyond the flat metrics (the study's patterns)
         self.members = members
         if sweep is not None and sweep.metric is None:
             from ..measures.metrics import headline_consumer
@@ -366,8 +367,8 @@ class Experiment:
     # -- jobs --------------------------------------------------------------------
     def jobs(self, replications: range) -> list[Job]:
         s = self.spec
-        return [Job.make(m.label, m.data, m.source, r, replication_seed(s.seed, r), s.days, s.warmup_days)
-                for r in replications for m in self.members]
+        return [Job.make(m.label, m.data, m.source, r, replication_seed(s.seed, r), s.days, s.warmup_days,
+                         self.extra) for r in replications for m in self.members]
 
     def override(self, *, replications: Optional[int] = None, days: Optional[float] = None) -> str:
         """Replace the file's replications (a fixed number, no target) and days per run

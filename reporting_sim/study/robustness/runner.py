@@ -45,7 +45,8 @@ class Study:
                  sampling: str = "lhs", warmup_days: float = 0.0, prim_density: float = 0.9,
                  max_boxes: int = 2, spec_text: str = "", source: str = "robustness",
                  verdicts: Optional[dict[str, str]] = None, min_effects: Optional[dict[str, float]] = None,
-                 max_replications: Optional[int] = None, batch: int = 2, permutations: int = 19):
+                 max_replications: Optional[int] = None, batch: int = 2, permutations: int = 19,
+                 worlds_from: Optional[str] = None):
         unique_labels(members, source)
         need_explore()
         self.name, self.members, self.base = name, members, members[0]
@@ -80,8 +81,20 @@ class Study:
         metric and every metric given a minimum effect of its own."""
         self.max_replications = max(replications, max_replications or max(3 * replications, 6))
         self.batch, self.permutations = max(1, int(batch)), permutations
-        self.worlds = self.space.worlds(worlds, seed, sampling)
+        self.worlds_from = worlds_from
+        self.worlds = self._draw_worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
+
+    def _draw_worlds(self, n: int, seed: int, sampling: str) -> list[dict]:
+        """``n`` worlds drawn from the space, or the plausible worlds of a calibration."""
+        if self.worlds_from is None:
+            return self.space.worlds(n, seed, sampling)
+        from ..worlds import read_worlds
+
+        table = read_worlds(self.worlds_from, self.space)
+        worlds = [dict(zip(self.space.paths, row)) for row in table.itertuples(index=False, name=None)]
+        self.n_worlds, self.sampling = len(worlds), "plausible worlds from " + str(self.worlds_from)
+        return worlds
 
     @classmethod
     def from_file(cls, path: str | Path, *, worlds: Optional[int] = None, replications: Optional[int] = None,
@@ -92,23 +105,27 @@ class Study:
         sf = load_study_file(path)
         e, r = sf.experiment, sf.robustness
         members = [resolve_member(e.base, path.parent)] + [resolve_member(v, path.parent) for v in e.variants]
+        worlds_from = _worlds_file(path, r.worlds_from)
         return cls(e.name, members, worlds=worlds or r.worlds, replications=replications or e.replications,
                    days=days or e.days, seed=e.seed,
                    metrics=e.metrics, metric=r.metric, sampling=r.sampling, warmup_days=e.warmup_days,
                    prim_density=r.prim_density, max_boxes=r.max_boxes, spec_text=path.read_text("utf-8"),
                    source=str(path), verdicts=r.verdicts, min_effects=r.min_effect or None,
-                   max_replications=r.max_replications)
+                   max_replications=r.max_replications, worlds_from=worlds_from)
 
     @classmethod
     def from_args(cls, base: str, variant_refs: list[str], *, worlds: int, replications: int, days: float,
                   seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs",
-                  min_effects: Optional[dict[str, float]] = None, max_replications: Optional[int] = None) -> "Study":
+                  min_effects: Optional[dict[str, float]] = None, max_replications: Optional[int] = None,
+                  worlds_from: Optional[str] = None) -> "Study":
         members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
+        drawn = [worlds, sampling] if worlds_from is None else [_file_digest(worlds_from)]
         name = "robustness-" + members[0].label + "-" + digest(
-            [[m.label, m.data] for m in members] + [worlds, replications, days, seed, sampling, metrics]
+            [[m.label, m.data] for m in members] + drawn + [replications, days, seed, metrics]
             + ([min_effects, max_replications] if min_effects or max_replications else []))[:8]
         return cls(name, members, worlds=worlds, replications=replications, days=days, seed=seed,
-                   metrics=metrics, sampling=sampling, min_effects=min_effects, max_replications=max_replications)
+                   metrics=metrics, sampling=sampling, min_effects=min_effects, max_replications=max_replications,
+                   worlds_from=worlds_from)
 
     def _check_metrics(self, source: str) -> None:
         from ...metric_names import flat_names
@@ -217,7 +234,8 @@ class Study:
         return grown
 
     def _header(self) -> dict:
-        return {"study": self.name, "base": self.base.label, "worlds": self.n_worlds,
+        head = {"worlds_from": self.worlds_from} if self.worlds_from else {}
+        return {**head, "study": self.name, "base": self.base.label, "worlds": self.n_worlds,
                 "replications": self.replications, "max_replications": self.max_replications,
                 "batch": self.batch, "days": self.days, "seed": self.seed,
                 "sampling": self.sampling, "metric": self.metric,
@@ -281,6 +299,27 @@ def _cost(member) -> Optional[dict]:
     except ScenarioError:
         return None
     return {"amount": amount, "unit": unit, "reason": reason}
+
+
+def _worlds_file(path: Path, name: Optional[str]) -> Optional[str]:
+    """A study file's ``worlds_from``, relative to the file (a missing file is one line)."""
+    if name is None:
+        return None
+    worlds_from = str(path.parent / name)
+    if not Path(worlds_from).is_file():
+        raise ScenarioError(str(path), "robustness.worlds_from", f"no file {worlds_from!r} (paths are relative "
+                            "to the experiment file; run the calibration first: reporting-sim calibrate)")
+    return worlds_from
+
+
+def _file_digest(path: str) -> str:
+    """The content hash of a worlds file (a missing one is read, and refused, later)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return str(path)
 
 
 def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:

@@ -48,6 +48,9 @@ class RobustnessSpec(_Strict):
     max_replications: Optional[Annotated[int, Field(ge=1, le=100000)]] = None
     """The most replications a world gets while its verdicts are undecided (default:
     three times the experiment's replications, at least 6)."""
+    worlds_from: Optional[str] = None
+    """A plausible-worlds file (``reporting-sim calibrate``), relative to the study
+    file: its rows are the worlds, instead of ``worlds`` drawn by ``sampling``."""
 
 
 class StudyFile(_Strict):

@@ -1,0 +1,243 @@
+"""The study's patterns as claims: their checks, the number each is judged on, and the verdict.
+
+A pattern (a claim of ``kind = "pattern"``) takes one of five forms (see
+``minusma-patterns.toml``): a *level* (a metric in ``accept = [low, high]``), an
+*ordering* (``metric`` above or below ``than`` in the same runs) and three patterns
+over time on weekly series: *stretches* (the share of weeks below a level, or the
+longest run of them), a *window* (the mean over a span of weeks) and a *step* (the
+mean after a date minus the mean before another). Each reduces every run to one
+number (:func:`value`); ``check-study`` judges the mean of those numbers over the
+replications by its 95% interval, and ``calibrate`` matches worlds to the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Optional
+
+from ...errors import ScenarioError
+from ...measures import patterns as pm
+from ...measures import stats
+
+FORMS = ("level", "ordering", "stretches", "window", "step")
+TIME_FORMS = ("stretches", "window", "step")
+PATTERN_KEYS = ("form", "quote", "reading", "accept", "than", "series", "below", "statistic", "from",
+                "until", "before", "after", "tolerance")
+NEEDS = {"level": ("metric", "accept"), "ordering": ("metric", "than", "expected"),
+         "stretches": ("series", "below", "statistic", "accept"), "window": ("series", "accept"),
+         "step": ("series", "before", "after", "accept")}
+ALLOWED = {"level": {"metric", "accept"}, "ordering": {"metric", "than", "expected"},
+           "stretches": {"series", "below", "statistic", "accept"},
+           "window": {"series", "from", "until", "accept"}, "step": {"series", "before", "after", "accept"}}
+DEFAULT_TOLERANCE = 0.05
+
+
+def field_value(spec, key: str):
+    return getattr(spec, "from_" if key == "from" else key)
+
+
+def check_form(ref) -> None:
+    """What a pattern's form needs and allows, and a sound range (one-line errors)."""
+    c = ref.spec
+    if c.form is None:
+        raise ref.error("form", f"a pattern needs a form: one of {', '.join(FORMS)}")
+    _check_keys(ref)
+    if c.accept is not None:
+        check_range(ref, list(c.accept))
+    _check_order(ref)
+
+
+def _check_keys(ref) -> None:
+    c = ref.spec
+    for key in NEEDS[c.form]:
+        if field_value(c, key) is None:
+            raise ref.error(key, f"required for a {c.form} pattern")
+    for key in ("metric", "accept", "than", "expected", "series", "below", "statistic", "from", "until",
+                "before", "after"):
+        if field_value(c, key) is not None and key not in ALLOWED[c.form]:
+            raise ref.error(key, f"not part of a {c.form} pattern (it takes {', '.join(sorted(ALLOWED[c.form]))})")
+
+
+def _check_order(ref) -> None:
+    """An ordering of two metrics, a step after its before, a window that is not empty."""
+    c = ref.spec
+    if c.form == "ordering" and c.than == c.metric:
+        raise ref.error("than", f"orders {c.metric!r} against itself; name another metric")
+    if c.form == "step" and c.after < c.before:
+        raise ref.error("after", f"{c.after} is before `before` ({c.before}): a step compares the weeks before "
+                        "`before` with the weeks from `after` on")
+    if c.form == "window" and None not in (c.from_, c.until) and c.until <= c.from_:
+        raise ref.error("until", f"{c.until} is not after `from` ({c.from_}): the window is empty")
+
+
+def check_range(ref, accept: list) -> None:
+    if len(accept) == 0:
+        raise ref.error("accept", "empty range: give [low, high]")
+    if len(accept) != 2:
+        raise ref.error("accept", f"give two numbers [low, high], not {len(accept)}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in accept):
+        raise ref.error("accept", "low and high must be finite numbers")
+    if accept[0] > accept[1]:
+        raise ref.error("accept", f"low {accept[0]:g} is above high {accept[1]:g}")
+
+
+def check_names(ref, names: pm.Names, sc_name: str) -> None:
+    """Every metric and series a pattern names exists in the scenario."""
+    c = ref.spec
+    for key in ("metric", "than"):
+        name = getattr(c, key)
+        if name is not None:
+            why = pm.metric_problem(name, names)
+            if why:
+                raise ref.error(key, f"unknown metric {name!r} for scenario {sc_name!r}: {why}")
+    for i, name in enumerate(c.series or ()):
+        why = pm.series_problem(name, names)
+        if why:
+            raise ref.error(f"series[{i}]", f"unknown weekly series {name!r}: {why}")
+
+
+def hours(start: _dt.date, day: Optional[_dt.date]) -> Optional[float]:
+    return None if day is None else (day - start).days * 24.0
+
+
+def check_dates(ref, start: _dt.date, days: float, warmup_days: float = 0.0) -> None:
+    """Every date inside the run, and at least one complete week in each window."""
+    c = ref.spec
+    _inside_run(ref, start, days)
+    weeks = pm.complete_weeks(days, warmup_days)
+    for lo, hi in _spans(c, start):
+        if not any(w * pm.WEEK_H >= lo - 1e-9 and (w + 1) * pm.WEEK_H <= hi + 1e-9 for w in weeks):
+            raise ref.error("until" if c.form == "window" else "before", "no complete week of the run lies in "
+                            f"the span between hour {lo:g} and {hi:g}: give dates a week or more apart, inside the run")
+
+
+def _inside_run(ref, start: _dt.date, days: float) -> None:
+    end = start + _dt.timedelta(days=days)
+    for key in ("from", "until", "before", "after"):
+        d = field_value(ref.spec, key)
+        if d is not None and not start <= d <= end:
+            raise ref.error(key, f"{d} is outside the run ({start} to {end}, {days:g} days): give a date inside it")
+
+
+def _spans(c, start: _dt.date) -> list[tuple[float, float]]:
+    """The spans of hours a window or step averages over (none for other forms)."""
+    if c.form == "window":
+        return [(hours(start, c.from_) or 0.0, hours(start, c.until) or math.inf)]
+    if c.form == "step":
+        return [(0.0, hours(start, c.before)), (hours(start, c.after), math.inf)]
+    return []
+
+
+def extra(spec, flat: set) -> list[str]:
+    """The measures a pattern needs its runs to hold beyond the flat metrics."""
+    out = [n for n in (spec.metric, spec.than) if n is not None and n not in flat]
+    return out + [pm.SERIES_PREFIX + s for s in spec.series or ()]
+
+
+def value(spec, row: dict, start: _dt.date) -> float:
+    """The number one run gives a pattern: the metric (a level), the difference
+    metric - than (an ordering), or the series' statistic (their mean over several)."""
+    if spec.form == "level":
+        return _num(row.get(spec.metric))
+    if spec.form == "ordering":
+        return _num(row.get(spec.metric)) - _num(row.get(spec.than))
+    kw = _statistic_args(spec, start)
+    vals = [pm.statistic(pm.series_of(row, s), spec.form, **kw) for s in spec.series]
+    return math.nan if any(math.isnan(v) for v in vals) else sum(vals) / len(vals)
+
+
+def _statistic_args(spec, start: _dt.date) -> dict:
+    return dict(below=spec.below or 0.0, statistic=spec.statistic or "share",
+                start_h=hours(start, spec.from_) if spec.from_ else -math.inf,
+                end_h=hours(start, spec.until) if spec.until else math.inf,
+                before_h=hours(start, spec.before) or 0.0, after_h=hours(start, spec.after) or 0.0)
+
+
+def _num(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def target(spec) -> tuple[float, float]:
+    """The range the pattern's number must lie in (an ordering: one side of zero)."""
+    if spec.form == "ordering":
+        return (0.0, math.inf) if spec.expected == "+" else (-math.inf, 0.0)
+    return float(spec.accept[0]), float(spec.accept[1])
+
+
+def tolerance(spec) -> float:
+    return DEFAULT_TOLERANCE if spec.tolerance is None else float(spec.tolerance)
+
+
+def _in(c) -> str:
+    return f"in [{c.accept[0]:g}, {c.accept[1]:g}]"
+
+
+def _stretches(c) -> str:
+    stat = "share of weeks" if c.statistic == "share" else "longest run of weeks"
+    return f"stretches: {stat} with {' and '.join(c.series)} below {c.below:g}, {_in(c)}"
+
+
+def _window(c) -> str:
+    return f"window: mean weekly {' and '.join(c.series)} from {c.from_ or 'the start'} until {c.until or 'the end'}, {_in(c)}"
+
+
+def _step(c) -> str:
+    return f"step: mean weekly {' and '.join(c.series)} from {c.after} on minus before {c.before}, {_in(c)}"
+
+
+def _ordering(c) -> str:
+    return f"ordering: {c.metric} {'above' if c.expected == '+' else 'below'} {c.than}"
+
+
+DESCRIBE = {"level": lambda c: f"level: {c.metric} {_in(c)}", "ordering": _ordering, "stretches": _stretches,
+            "window": _window, "step": _step}
+
+
+def describe(spec) -> str:
+    """The pattern in words: what is measured and the range it must lie in."""
+    return DESCRIBE[spec.form](spec)
+
+
+def judged(spec) -> str:
+    """How the pattern's verdict is reached."""
+    if spec.form == "ordering":
+        return ("pass = the 95% interval of the paired difference (metric - than, same runs) lies wholly "
+                f"{'above' if spec.expected == '+' else 'below'} zero")
+    per = "each run's value" if spec.form == "level" else "each run's statistic of its weekly series"
+    return f"pass = the 95% interval of the mean of {per} (over the replications) lies inside the range"
+
+
+def passes(spec, lo, hi) -> bool:
+    """Whether a 95% interval ``[lo, hi]`` meets the pattern (inside its range; an
+    ordering: wholly on its side of zero)."""
+    if lo is None or hi is None:
+        return False
+    if spec.form == "ordering":
+        return lo > 0 if spec.expected == "+" else hi < 0
+    low, high = target(spec)
+    return low <= lo and hi <= high
+
+
+def judge(ref, rows: list[dict], start: _dt.date) -> dict:
+    """One pattern's row of ``check-study``: its number's mean, 95% interval and verdict."""
+    c = ref.spec
+    m, lo, hi = (stats.number_or_none(x) for x in stats.mean_ci([value(c, r, start) for r in rows]))
+    row = {"id": c.id, "kind": "pattern", "form": c.form, "claim": c.claim, "section": c.section,
+           "quote": c.quote, "reading": c.reading, "pattern": describe(c), "judged": judged(c),
+           "value": m, "ci95": [lo, hi], "pass": passes(c, lo, hi), "tolerance": tolerance(c)}
+    if c.form == "ordering":
+        row.update(metric=c.metric, than=c.than, expected=c.expected, diff=m)
+    else:
+        row["accept"] = [float(c.accept[0]), float(c.accept[1])]
+        row.update({"metric": c.metric} if c.metric else {"series": list(c.series)})
+    row.update({k: getattr(c, k) for k in ("holds_by", "change") if getattr(c, k)})
+    return row
+
+
+def scenario_start(sc) -> _dt.date:
+    return sc.scenario.start_date
+
+
+def bad(source: str, field: str, message: str) -> ScenarioError:
+    return ScenarioError(source, field, message)

@@ -1,0 +1,140 @@
+"""A file of plausible worlds: the worlds history matching kept, for the studies that use them.
+
+``reporting-sim calibrate`` writes the worlds consistent with the study's patterns as
+one Parquet file; ``robustness --worlds-from FILE`` (and ``select`` and ``packages``)
+read it and use its rows as the worlds instead of drawing them. The format:
+
+* one row per world; a column ``world`` (int, ``0..n-1``, the row's id) and one column
+  per uncertain setting, named by its ``[uncertainties]`` path exactly as a robustness
+  study's ``worlds.csv`` names it (``cells.u2.analysts``), values in the setting's own
+  type (an integer setting an int, a switch a bool, a choice a string);
+* Parquet key-value metadata ``reporting_sim``: JSON with at least
+  ``scenario_digest``, ``patterns_digest``, ``seed``, ``wave`` and ``version``.
+
+:func:`read_worlds` checks the columns against the base scenario's uncertainties (a
+:class:`~reporting_sim.scenario.uncertainties.Space`): an unknown path, a missing one
+or a value out of its range is one line naming the file, the column and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ScenarioError
+from ..scenario.uncertainties import Space
+from .execution import write_atomic
+
+META_KEY = b"reporting_sim"
+REQUIRED_META = ("scenario_digest", "patterns_digest", "seed", "wave", "version")
+
+
+def write_worlds(path: Path, worlds: pd.DataFrame, meta: dict) -> None:
+    """Write ``worlds`` (one row per world, one column per uncertain path, in the
+    setting's own type) with provenance ``meta``, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise ValueError(f"plausible worlds need provenance: {', '.join(missing)}")
+    frame = worlds.reset_index(drop=True).copy()
+    frame.insert(0, "world", range(len(frame)))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           META_KEY: json.dumps(meta, sort_keys=True).encode("utf-8")})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    write_atomic(Path(path), buf.getvalue())
+
+
+def read_meta(path: Path) -> dict:
+    """The provenance of a plausible-worlds file (``{}`` when it has none)."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(META_KEY)
+    try:
+        return json.loads(raw.decode("utf-8")) if raw else {}
+    except ValueError:
+        return {}
+
+
+def read_worlds(path, space: Space) -> pd.DataFrame:
+    """The worlds of a plausible-worlds file, checked against ``space`` (the base
+    scenario's uncertainties): index ``world``, one column per uncertain path, in the
+    space's order."""
+    src = str(path)
+    frame = _read(Path(path))
+    _check_ids(frame, src)
+    _check_columns(frame, space, src)
+    for p, u, kind in space.items:
+        for i, v in enumerate(frame[p].tolist()):
+            why = _out_of_range(v, u, kind)
+            if why:
+                raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
+    out = frame.set_index("world")[space.paths].copy()
+    for p, _, kind in space.items:
+        out[p] = [_typed(v, kind) for v in out[p].tolist()]
+    return out
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(str(path), "--worlds-from", "not a readable Parquet file of worlds "
+                            f"({exc.__class__.__name__})") from None
+    if "world" not in frame.columns:
+        raise ScenarioError(str(path), "world", "missing: a plausible-worlds file has a column world (0..n-1)")
+    if len(frame) == 0:
+        raise ScenarioError(str(path), "world", "no worlds in the file (history matching kept none: see its conflicts)")
+    return frame
+
+
+def _check_columns(frame: pd.DataFrame, space: Space, src: str) -> None:
+    known = space.paths
+    for col in frame.columns:
+        if col != "world" and col not in known:
+            raise ScenarioError(src, col, f"unknown path: not an uncertainty of the base scenario "
+                                f"(it has {len(known)}, e.g. {', '.join(known[:3])})")
+    for p in known:
+        if p not in frame.columns:
+            raise ScenarioError(src, p, "missing path: the base scenario's uncertainties need a column each")
+
+
+def _check_ids(frame: pd.DataFrame, src: str) -> None:
+    ids = frame["world"].tolist()
+    if ids != list(range(len(ids))):
+        raise ScenarioError(src, "world", f"must be 0..{len(ids) - 1} in order, one per row")
+
+
+def _typed(v, kind: str):
+    if kind == "int":
+        return int(v)
+    if kind == "float":
+        return float(v)
+    if kind == "bool":
+        return bool(v)
+    return v
+
+
+def _out_of_range(v, u, kind: str) -> str:
+    """Why ``v`` is not a value uncertainty ``u`` allows ('' when it is one)."""
+    if u.values is not None:
+        ok = any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in u.values)
+        return "" if ok else f"{v!r} is not one of {list(u.values)}"
+    if not _is_number(v):
+        return f"{v!r} is not a number"
+    if kind == "int" and float(v) != int(v):
+        return f"{v!r} is not a whole number"
+    lo, hi = float(u.low), float(u.high)
+    return "" if lo - 1e-9 <= float(v) <= hi + 1e-9 else f"{v!r} is outside [{lo:g}, {hi:g}]"
+
+
+def _is_number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v))
