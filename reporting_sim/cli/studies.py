@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from .options import DEFAULT_SCENARIO, Finite, InputError, executor_options, metrics, progress_wanted, scenario_mod
+from .. import arguments
+from .options import DEFAULT_SCENARIO, DAYS, STUDY_SEED, WARMUP, count, InputError, executor_options, metrics, progress_wanted
 
 
 def _folder(out, name: str) -> Path:
@@ -20,16 +21,9 @@ def _folder(out, name: str) -> Path:
 
 
 def _run_experiment(exp, folder, n_jobs, dask_address, progress) -> dict:
-    """Run ``exp`` into ``folder``; with ``--dask``, connect first (a bad address is
-    an error before any folder is made) and close the connection after."""
-    from ..study.execution import connect_dask
-
-    client = connect_dask(dask_address) if dask_address is not None else None
-    try:
-        return exp.run(folder, n_jobs=n_jobs, dask=client, progress=progress_wanted(progress))
-    finally:
-        if client is not None:
-            client.close()
+    """Run ``exp`` into ``folder`` through the study guard (with ``--dask``, it connects
+    before making the folder: a bad address leaves nothing)."""
+    return exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=progress_wanted(progress))
 
 
 def _headline_of(exp) -> list[str]:
@@ -54,11 +48,11 @@ def _show_comparison(result: dict, folder: Path, metric_names, headline, as_json
 @click.command()
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
-@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=10, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(2), default=10, show_default=True)
+@click.option("--days", type=DAYS, default=365.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Replication r uses seed + r, in every scenario (common random numbers).")
-@click.option("--warmup-days", type=Finite(min=0), default=0.0)
+@click.option("--warmup-days", type=WARMUP, default=0.0)
 @click.option("--metric", "metric_names", multiple=True, help="A metric to report (repeatable; default: a standard set).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and summary (default: results/compare-...; rerunning resumes).")
@@ -70,8 +64,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
     intervals and each variant's paired difference from the base."""
     from ..study.experiment import Experiment
 
-    if warmup_days >= days:
-        raise InputError(f"--warmup-days: must be less than --days ({days:g})")
+    arguments.warmup(warmup_days, days, "--warmup-days")
     exp = Experiment.comparison(base, list(variants), replications=replications, days=days, seed=seed,
                                 metrics=list(metric_names) or None, warmup_days=warmup_days)
     folder = _folder(out, exp.spec.name)
@@ -84,9 +77,9 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the results (default: results/NAME; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
-@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=None,
+@click.option("--replications", "-r", type=count(2), default=None,
               help="Override the file's replications (a fixed number; replaces any [experiment.target]).")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=DAYS, default=None,
               help="Override the file's days per run.")
 @executor_options
 def experiment(file, out, as_json, replications, days, n_jobs, dask_address, progress):
@@ -108,9 +101,9 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
 
 @click.command("check-study")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
-@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=4, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=240.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(2), default=4, show_default=True)
+@click.option("--days", type=DAYS, default=240.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Replication r uses seed + r, in the base and every change (common random numbers).")
 @click.option("--claims", "claim_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
               help="A claims file of your own (repeatable), checked after the built-in claims.")
@@ -148,11 +141,11 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.command("robustness")
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
-@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=50, show_default=True,
+@click.option("--worlds", type=count(2), default=50, show_default=True,
               help="Plausible worlds drawn from BASE's [uncertainties].")
-@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(1), default=2, show_default=True)
+@click.option("--days", type=DAYS, default=365.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Draws the worlds; replication r uses seed + r in every world (common random numbers).")
 @click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
 @click.option("--metric", "metric_names", multiple=True,
@@ -176,7 +169,6 @@ def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     from ..present.robustness import draw_figures, format_result
 
     folder = _folder(out, study.name)
-    scenario_mod.path_exists(folder, "--out")  # a name the system cannot use is one line
     result = study.run(folder, n_jobs=n_jobs, dask=dask_address, progress=progress_wanted(progress))
     draw_figures(folder)
     if as_json:

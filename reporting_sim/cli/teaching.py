@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import ScenarioError
-from .options import DEFAULT_SCENARIO, Finite, InputError, metrics, output, scenario_mod
+from .options import DEFAULT_SCENARIO, DAYS, SEED, InputError, metrics, output, scenario_mod
 
 
 def _figures_folder(out, default: str) -> Path:
@@ -23,8 +23,8 @@ def _figures_folder(out, default: str) -> Path:
               help="Without --event: sample an event of this family that reached several consumers.")
 @click.option("--sample-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which sampled event (different numbers, different events).")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=30.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--days", type=DAYS, default=30.0, show_default=True)
+@click.option("--seed", type=SEED, default=None)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the timeline figure (default: results/trace-...).")
 def trace(scenario, event_id, family, sample_seed, days, seed, out):
@@ -65,8 +65,8 @@ def _event(rec, sc, event_id, family: str, sample_seed: int) -> int:
 @click.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_FILE_OR_TRACED_RUN]")
 @click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--days", type=DAYS, default=90.0, show_default=True)
+@click.option("--seed", type=SEED, default=None)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the figures (default: results/bottlenecks-...).")

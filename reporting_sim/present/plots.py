@@ -34,13 +34,21 @@ STEP_COLOURS = {"observe": "#c7e9c0", "write": "#74c476", "transit": "#6baed6", 
 
 
 def save(fig, path: Path) -> Path:
-    """Write ``path.png`` and ``path.svg``; return the PNG's path."""
+    """Write ``path.png`` and ``path.svg``; return the PNG's path. The same figure gives
+    the same bytes (no date in the files, SVG ids from a fixed salt), and matplotlib's
+    "tight layout not applied" warning stays off the terminal: ``bbox_inches="tight"``
+    keeps long labels whole anyway."""
+    import warnings
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Tt]ight.?layout", category=UserWarning)
+        fig.tight_layout()
     png = path.with_suffix(".png")
-    fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
-    fig.savefig(path.with_suffix(".svg"), bbox_inches="tight")
+    with plt.rc_context({"svg.hashsalt": "reporting-sim"}):
+        fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
+        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     return png
 

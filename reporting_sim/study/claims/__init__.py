@@ -249,7 +249,7 @@ def check(scenario_ref: str, refs: list[ClaimRef], *, replications: int, days: f
     metric_names = sorted({r.spec.metric for r in refs})
     spec = experiment.Spec(name="check-study", base=scenario_ref, metrics=metric_names, days=days,
                            seed=seed, replications=replications)
-    exp = experiment.Experiment(spec, [base] + members)
+    exp = experiment.Experiment(spec, [base] + members, where=("check-study", "--replications"))
     exp.run(None, n_jobs=n_jobs, dask=dask, progress=progress)
     df = exp.frame()
     by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)}

@@ -6,10 +6,8 @@ folder. The runner computes and stores; it draws no figure (that is
 
 from __future__ import annotations
 
-import datetime as _dt
+import io
 import json
-import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -20,8 +18,8 @@ from ...hashing import digest
 from ...metric_names import direction
 from ...model.streams import replication_seed
 from ...scenario.uncertainties import Space
-from .. import output
-from ..execution import Job, RunStore, execute, progress_bar, write_atomic
+from .. import guard, output
+from ..execution import Job, progress_bar
 from ..experiment import Member, resolve_member, unique_labels
 from .analysis import analyse, summary_frame
 from .spec import default_metrics, load_study_file, need_explore
@@ -62,6 +60,8 @@ class Study:
             self.verdicts[label] = name
         self.metrics += [n for n in self.verdicts.values() if n not in self.metrics]
         self._check_metrics(source)
+        self.source = source
+        guard.check_runs(self.planned_runs(), source, self.runs_field(source), self.runs_how())
         self.worlds = self.space.worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
 
@@ -118,35 +118,55 @@ class Study:
                 out.append((job, w, m.label))
         return out
 
+    # -- the study guard -----------------------------------------------------------
+    def planned_runs(self) -> int:
+        return self.n_worlds * self.replications * len(self.members)
+
+    def runs_how(self) -> str:
+        return f"{self.n_worlds} worlds x {len(self.members)} scenarios x {self.replications} replications"
+
+    @staticmethod
+    def runs_field(source: str) -> str:
+        return "robustness.worlds" if source.endswith(".toml") else "--worlds"
+
+    def design_id(self) -> str:
+        """What the study computes, whatever its replications or metrics: its scenarios,
+        worlds, horizon, warm-up and seed (a rerun resumes; another design is refused)."""
+        return digest([[[m.label, m.data] for m in self.members], self.worlds, self.days, self.warmup_days,
+                       self.seed, self.sampling])
+
+    def plan(self) -> guard.Plan:
+        return guard.Plan("robustness", self.name, self.design_id(), self.planned_runs(), source=self.source,
+                          field=self.runs_field(self.source), how=self.runs_how())
+
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False, chunk_worlds: int = 50) -> dict:
-        """Run (or resume) every world; returns the result (see :func:`analyse`)."""
-        store = RunStore(folder) if folder is not None else None
-        if folder is not None:
-            self._write_inputs(Path(folder))
-        started = time.perf_counter()
-        per_world = self.replications * len(self.members)
-        bar = progress_bar(progress, self.n_worlds * per_world, self.name)
-        rows: list[dict] = []
-        try:
-            for first in range(0, self.n_worlds, chunk_worlds):  # a chunk's scenarios in memory at a time
-                planned = [t for w in range(first, min(first + chunk_worlds, self.n_worlds)) for t in self.world_jobs(w)]
-                got = _run_jobs([job for job, _, _ in planned], store, bar, n_jobs, dask)
-                for job, w, label in planned:
-                    rows.append({**got[job.key], "world": w, "scenario": label, "replication": job.replication})
-        finally:
-            if bar is not None:
-                bar.close()
-        self.frame = self._frame(rows)
-        result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
-                         self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
-                         max_boxes=self.max_boxes)
-        result.update(self._header())
-        result["uncertainties"] = self.space.describe()
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            self._write_outputs(Path(folder), result)
-        return result
+        """Run (or resume) every world through the study guard (:mod:`..guard`: the run
+        limit, the folder's claim and lock, checksummed resumable runs); returns the
+        result (see :func:`analyse`) and its ``wall_time_s``."""
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            self._write_inputs(g)
+            per_world = self.replications * len(self.members)
+            bar = progress_bar(progress, self.n_worlds * per_world, self.name)
+            rows: list[dict] = []
+            try:
+                for first in range(0, self.n_worlds, chunk_worlds):  # a chunk's scenarios in memory at a time
+                    planned = [t for w in range(first, min(first + chunk_worlds, self.n_worlds))
+                               for t in self.world_jobs(w)]
+                    got = g.run([job for job, _, _ in planned], bar)
+                    for job, w, label in planned:
+                        rows.append({**got[job.key], "world": w, "scenario": label, "replication": job.replication})
+            finally:
+                if bar is not None:
+                    bar.close()
+            self.frame = self._frame(rows)
+            result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
+                             self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
+                             max_boxes=self.max_boxes)
+            result.update(self._header())
+            result["uncertainties"] = self.space.describe()
+            self._write_outputs(g, result)
+        return {**result, "wall_time_s": g.wall_s}
 
     def _header(self) -> dict:
         return {"study": self.name, "base": self.base.label, "worlds": self.n_worlds,
@@ -161,7 +181,7 @@ class Study:
 
     def _frame(self, rows: list[dict]) -> pd.DataFrame:
         df = pd.DataFrame(rows)
-        keep = ["world", "scenario", "replication", "seed", "key", "wall_s"] + [m for m in self.metrics]
+        keep = ["world", "scenario", "replication", "seed", "key"] + [m for m in self.metrics]
         others = [c for c in df.columns if c not in keep and c not in ("label", "days", "warmup_days")]
         df = df[keep + others]
         worlds = self.worlds_frame().reset_index()
@@ -169,56 +189,34 @@ class Study:
         return df.merge(worlds, on="world", how="left")
 
     # -- folder --------------------------------------------------------------------
-    def _write_inputs(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    def _write_inputs(self, g: guard.Claim) -> None:
         if self.spec_text:
-            write_atomic(folder / "study.toml", self.spec_text)
-        write_atomic(folder / "worlds.csv", self.worlds_frame().to_csv())
-        (folder / "scenarios").mkdir(exist_ok=True)
+            g.write("study.toml", self.spec_text)
+        g.write("worlds.csv", self.worlds_frame().to_csv())
         for m in self.members:
-            write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+            g.write(f"scenarios/{m.label}.toml", m.scenario.to_toml())
         from ...scenario.provenance import source_texts
 
         base = self.base.source  # the base's file, or a built-in's label
         for name, text in source_texts(base if Path(base).is_file() else base.split(" (built-in)")[0]).items():
-            write_atomic(folder / name, text)
+            g.write(name, text)
 
-    def _write_outputs(self, folder: Path, result: dict) -> None:
-        tmp = folder / ".runs.parquet.tmp"
+    def _write_outputs(self, g: guard.Claim, result: dict) -> None:
+        """The runs, summary, result and run.json: what was computed and how, never
+        when or how fast (the guard keeps that in timings.jsonl), so two clean runs of
+        one study write the same bytes."""
+        if g.folder is None:
+            return
         frame = self.frame.copy()
         for c in frame.columns:  # a column of mixed or non-numeric values is written as text
             if frame[c].dtype == object:
                 frame[c] = frame[c].astype(str)
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(folder / "runs.parquet")
-        write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
-        write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        g.write("runs.parquet", buf.getvalue())
+        g.write("summary.csv", summary_frame(result).to_csv(index=False))
+        g.write("result.json", json.dumps(result, indent=2, default=str) + "\n")
         info = {**self._header(), "members": [m.label for m in self.members], "runs": len(self.frame),
                 "seeds": f"seed + replication ({self.seed}..{self.seed + self.replications - 1}) in every world",
-                "wall_time_s": result.get("wall_time_s"),
-                "run_seconds_total": round(float(self.frame["wall_s"].sum()), 3),
-                "versions": output.versions(), "argv": sys.argv[1:],
-                "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
-        write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
-
-
-def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:
-    """Each job's row by job key: from the store when it holds the run, else run (once
-    per key: two worlds can share a scenario) and stored."""
-    got: dict[str, dict] = {}
-    todo = []
-    for job in jobs:
-        if store is not None and store.has(job):
-            got[job.key] = store.load(job)
-            if bar is not None:
-                bar.update(1)
-        elif job.key not in got:
-            todo.append(job)
-
-    def keep(job, row):
-        got[job.key] = row
-        if store is not None:
-            store.save(job, row)
-
-    execute(list({j.key: j for j in todo}.values()), keep, n_jobs=n_jobs, dask=dask, progress=bar)
-    return got
+                "versions": output.versions(), "timings": guard.TIMINGS_FILE}
+        g.write("run.json", json.dumps(info, indent=2) + "\n")
