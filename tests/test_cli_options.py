@@ -142,3 +142,14 @@ def test_every_option_of_every_command_answers_hostile_values_cleanly(path, name
             assert code == 2, (args[:8], code, out[-300:], err[-300:])
             lines = err.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("error: "), (args[:8], err[:600])
+
+
+@pytest.mark.parametrize("args,name", [(["scenario", "diff", "minusma-2015"], "VARIANT"),
+                                       (["compare", "minusma-2015"], "VARIANT..."),
+                                       (["report"], "FOLDER")])
+def test_h3_item27_a_missing_argument_names_what_is_missing(args, name):
+    """Item 27: a missing argument printed ``error: VARIANT:`` with nothing after the colon."""
+    from helpers import run_cli
+
+    code, out, err = run_cli(*args)
+    assert code == 2 and err.strip() == f"error: {name}: required but missing", err

@@ -216,3 +216,19 @@ def test_without_the_explore_extra_the_command_says_how_to_install(monkeypatch, 
     res = CliRunner().invoke(cli, ["robustness", TOY, SURE, "--worlds", "2", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and 'pip install -e ".[explore]"' in res.output, res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_h3_item8_a_variant_that_sets_the_only_uncertainty_is_judged(tmp_path):
+    """Item 8: a base whose only uncertainty the variant sets (here the link the sure
+    variant makes certain) failed after all its runs (sklearn: max_features 0); with one
+    or two assumptions the feature scores still rank them."""
+    text = Path(TOY).read_text("utf-8").split("[uncertainties]")[0]
+    base = tmp_path / "toy-threshold.toml"
+    base.write_text(text + '[uncertainties]\n"links[scout->hq].p" = { low = 0.3, high = 0.9, reason = "a test" }\n',
+                    encoding="utf-8")
+    (tmp_path / "toy-threshold-sure.toml").write_text(Path(SURE).read_text("utf-8"), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["robustness", str(base), str(tmp_path / "toy-threshold-sure.toml"), "--worlds", "6",
+                                   "-r", "1", "--days", "5", "--jobs", "1", "--json", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    block = json.loads(res.stdout)["variants"]["toy-threshold-sure"]
+    assert [e["path"] for e in block["importance"]] == ["links[scout->hq].p"]

@@ -31,9 +31,11 @@ class InputError(click.ClickException):
 
 def usage_line(exc: click.UsageError) -> str:
     """Click's usage error as one line: ``--days: 'nan' is not ...``."""
-    if isinstance(exc, click.BadParameter) and exc.param is not None:
+    if isinstance(exc, (click.BadParameter, click.MissingParameter)) and exc.param is not None:
         hint = exc.param.get_error_hint(exc.ctx) if exc.ctx is not None else exc.param.name
-        return f"{hint.strip(chr(39)).replace(chr(39) + ' / ' + chr(39), ' / ')}: {exc.message}"
+        message = exc.message or ("required but missing" if isinstance(exc, click.MissingParameter) else
+                                  exc.format_message())
+        return f"{hint.strip(chr(39)).replace(chr(39) + ' / ' + chr(39), ' / ')}: {message}"
     return exc.format_message()
 
 

@@ -162,17 +162,22 @@ def replot(folder: Path, out: Path) -> list[Path]:
     return figures(*_read(folder), Path(out))
 
 
-def report_section(folder: Path, work: Path) -> str:
-    """The robustness section of ``reporting-sim report``: verdicts, the table of the
-    verdict metric with its definitions, and the figures."""
+def report_section(folder: Path, work: Path):
+    """The robustness section of ``reporting-sim report`` as HTML markup (every value
+    read from the folder escaped here, so the page embeds it as it is): verdicts, the
+    table of the verdict metric with its definitions, and the figures."""
+    from markupsafe import Markup
+
     result, frame, worlds = _read(folder)
     pngs = figures(result, frame, worlds, Path(work) / "robustness")
-    esc = html.escape
-    body = [f"<h2>Robustness across {result['worlds']} plausible worlds</h2>",
-            f"<p class='meta'>Base {esc(result['base'])}; {result['replications']} replications of "
-            f"{result['days']:g} days per world and scenario, common random numbers; worlds drawn by "
-            f"{esc(result['sampling'])} over {len(result['uncertainties'])} uncertain assumptions "
-            f"(seed {result['seed']}). The table is for {esc(result['metric'])}; each verdict names the "
+
+    def esc(x) -> str:
+        return html.escape(str(x))
+    body = [f"<h2>Robustness across {esc(result['worlds'])} plausible worlds</h2>",
+            f"<p class='meta'>Base {esc(result['base'])}; {esc(result['replications'])} replications of "
+            f"{esc(format(float(result['days']), 'g'))} days per world and scenario, common random numbers; worlds "
+            f"drawn by {esc(result['sampling'])} over {len(result['uncertainties'])} uncertain assumptions "
+            f"(seed {esc(result['seed'])}). The table is for {esc(result['metric'])}; each verdict names the "
             "metric its variant is judged on.</p>", "<ul>"]
     body += [f"<li>{esc(b['verdict'])}</li>" for b in result["variants"].values()]
     body.append("</ul>")
@@ -184,4 +189,4 @@ def report_section(folder: Path, work: Path) -> str:
     for png in pngs:
         data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
         body.append(f'<img alt="{esc(Path(png).stem)}" src="data:image/png;base64,{data}">')
-    return "\n".join(body)
+    return Markup("\n".join(body))

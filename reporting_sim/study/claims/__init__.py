@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .. import experiment
 from ... import scenario as scenario_mod
@@ -44,17 +44,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _printable(text: str) -> str:
+    """Text a person reads, or a path: no control characters (a NUL byte in a path, a
+    terminal's escape codes in a claim)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("must not hold control characters (a NUL byte, a tab, escape codes)")
+    return text
+
+
+Text = AfterValidator(_printable)
+
+
 class Claim(_Strict):
     """One ``[[claims]]`` table."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)]
-    claim: Annotated[str, Field(min_length=1, max_length=400)]
-    section: Annotated[str, Field(pattern=r"^\[[^\]]+\]$", max_length=120)]
-    change: Annotated[str, Field(min_length=1, max_length=200)]
-    metric: Annotated[str, Field(min_length=1)]
+    claim: Annotated[str, Field(min_length=1, max_length=400), Text]
+    section: Annotated[str, Field(pattern=r"^\[[^\]]+\]$", max_length=120), Text]
+    change: Annotated[str, Field(min_length=1, max_length=200), Text]
+    metric: Annotated[str, Field(min_length=1, max_length=200), Text]
     expected: Literal["+", "-"]
-    variant: Optional[str] = None
-    same_change_as: Optional[str] = None
+    variant: Optional[Annotated[str, Field(min_length=1, max_length=1000), Text]] = None
+    same_change_as: Optional[Annotated[str, Field(max_length=80), Text]] = None
     set: dict[str, Any] = {}
     set_links: list[dict[str, Any]] = []
     remove_links: list[dict[str, Any]] = []
@@ -309,8 +320,17 @@ def format_text(result: dict, refs: list[ClaimRef], seed: int) -> str:
     return "\n".join(lines)
 
 
+_MD_SPECIAL = "\\`*_[]|"
+
+
 def _md(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """``text`` safe in a Markdown table cell: one line, HTML escaped (a claim's
+    ``<script>`` shows as text), and the characters Markdown reads as links, code or
+    emphasis, and the cell separator, backslash-escaped."""
+    import html
+
+    flat = html.escape(" ".join(str(text).split()), quote=False)
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
 
 
 def format_markdown(result: dict, refs: list[ClaimRef], seed: int, command: str) -> str:
