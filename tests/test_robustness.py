@@ -154,12 +154,12 @@ worlds = 6
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["experiment", str(f), "--out", str(out), "--jobs", "1"])
     assert res.exit_code == 0, res.output
-    assert "toy-threshold-sure raises hq.current.in_time" in res.output and "better in" in res.output
+    assert "toy-threshold-sure does better than the base on hq.current.in_time" in res.output and "better in" in res.output
     res = CliRunner().invoke(cli, ["report", str(out)])
     assert res.exit_code == 0, res.output
     page = (out / "report.html").read_text()
     assert "Robustness across 6 plausible worlds" in page and "data:image/png;base64" in page
-    assert "toy-threshold-sure raises" in page
+    assert "toy-threshold-sure does better than the base" in page
     res = CliRunner().invoke(cli, ["plot", str(out), "--out", str(tmp_path / "figs")])
     assert res.exit_code == 0 and (tmp_path / "figs" / "differences.png").exists(), res.output
     f.write_text(f.read_text().replace("worlds = 6", "worlds = 6\nwhatever = 1"))

@@ -31,8 +31,23 @@ def _headline_of(exp) -> list[str]:
     return metrics.headline(exp.members[0].scenario)
 
 
-def _show_comparison(result: dict, folder: Path, metric_names, headline, as_json: bool) -> None:
-    from ..present.tables import format_comparison, format_sweep, multiplicity_note
+def _chosen(exp, metric_names) -> str:
+    """The measure a comparison's last line ranks the options by: the first --metric,
+    else the headline consumer's current intelligence in time, else the first shown."""
+    if metric_names:
+        return metric_names[0]
+    first = metrics.headline_consumer(exp.members[0].scenario)
+    wanted = f"{first}.current.in_time"
+    return wanted if wanted in exp.metrics else (_headline_of(exp) or exp.metrics)[0]
+
+
+def _labels(exp) -> dict:
+    sc = exp.members[0].scenario
+    return {n: node.label for n, node in sc.nodes.items() if getattr(node, "label", None)}
+
+
+def _show_comparison(result: dict, folder: Path, metric_names, exp, as_json: bool) -> None:
+    from ..present.tables import format_comparison, format_sweep, multiplicity_note, ranking_line
 
     if as_json:
         click.echo(json.dumps(result))
@@ -40,8 +55,10 @@ def _show_comparison(result: dict, folder: Path, metric_names, headline, as_json
     if "sweep" in result:
         click.echo(format_sweep(result))
     else:
+        headline = _headline_of(exp)
         click.echo(format_comparison(result, metric_names, headline))
-        click.echo(multiplicity_note(result))
+        click.echo(multiplicity_note(result, metric_names, headline))
+        click.echo("\n" + ranking_line(result, _chosen(exp, metric_names), _labels(exp)))
     click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
 
 
@@ -69,7 +86,7 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
                                 metrics=list(metric_names) or None, warmup_days=warmup_days)
     folder = _folder(out, exp.spec.name)
     result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
-    _show_comparison(result, folder, list(metric_names) or None, _headline_of(exp), as_json)
+    _show_comparison(result, folder, list(metric_names) or None, exp, as_json)
 
 
 @click.command()
@@ -96,7 +113,7 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
         name = exp.override(replications=replications, days=days)  # the default folder names the overrides
     folder = _folder(out, name)
     result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
-    _show_comparison(result, folder, exp.spec.metrics, _headline_of(exp), as_json)
+    _show_comparison(result, folder, exp.spec.metrics, exp, as_json)
 
 
 @click.command("check-study")

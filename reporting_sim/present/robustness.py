@@ -25,35 +25,57 @@ DEFINITIONS = [
     ("better in", "share of worlds where the variant's mean over the replications beats the base's, "
                   "in the metric's better direction; [95% Wilson interval]"),
     ("sig+ / sig-", "share of worlds whose paired 95% interval is wholly better / wholly worse"),
-    ("p05 p50 p95", "the difference variant - base across worlds, at the 5th, 50th and 95th percentile"),
-    ("regret p50/p90", "how far below the best scenario of each world (base included), in the metric's units"),
+    ("p05 p50 p95", "the difference variant - base across worlds, at the 5th, 50th and 95th percentile "
+                    "(percentage points for shares, hours for times)"),
+    ("regret p50/p90", "how far short of the best scenario of each world (base included), in the metric's units "
+                       "(percentage points for shares)"),
     ("best", "in how many worlds it was the best scenario (ties go to the base)"),
 ]
 
 
-def format_result(result: dict) -> str:
-    """The study as text: a table for the verdict metric, then each verdict."""
+def format_result(result: dict, labels: dict | None = None) -> str:
+    """The study as text: a table for the verdict metric (differences in the metric's
+    units: percentage points for shares, hours for times), each verdict, then one line
+    ranking the options (:func:`ranking_line`)."""
+    from .glossary import TEXT_UNITS, change
+
     m = result["metric"]
     lines = [f"robustness of {len(result['variants'])} variant(s) of {result['base']} across "
              f"{result['worlds']} worlds x {result['replications']} replications of {result['days']:g} days",
-             f"metric: {m} ({'higher' if direction(m) > 0 else 'lower'} is better)", ""]
-    head = f"{'variant':<34} {'better in':>18} {'sig+':>5} {'sig-':>5} {'p05':>8} {'p50':>8} {'p95':>8} " \
-           f"{'regret p50/p90':>16} {'best':>5}"
+             f"metric: {m} ({'higher' if direction(m) > 0 else 'lower'} is better); units: {TEXT_UNITS}", ""]
+    head = f"{'variant':<34} {'better in':>18} {'sig+':>5} {'sig-':>5} {'p05':>9} {'p50':>9} {'p95':>9} " \
+           f"{'regret p50/p90':>19} {'best':>5}"
     lines += [head, "-" * len(head)]
     base_best = result["best_counts"][m][result["base"]]
     for v, block in result["variants"].items():
         e = block["metrics"][m]
         lo, hi = e["share_better_ci95"]
-        f = (lambda x: "-" if x is None else f"{x:+.3f}")
+        regret = f"{change(e['regret_p50'] or 0, m)}/{change(e['regret_p90'] or 0, m)}".replace("+", "")
         lines.append(f"{v:<34} {_pct(e['share_better']):>5} [{_pct(lo):>4},{_pct(hi):>5}] "
-                     f"{_pct(e['share_sig_better']):>5} {_pct(e['share_sig_worse']):>5} {f(e['diff_p05']):>8} "
-                     f"{f(e['diff_p50']):>8} {f(e['diff_p95']):>8} "
-                     f"{(e['regret_p50'] or 0):>7.3f}/{(e['regret_p90'] or 0):.3f} "
+                     f"{_pct(e['share_sig_better']):>5} {_pct(e['share_sig_worse']):>5} {change(e['diff_p05'], m):>9} "
+                     f"{change(e['diff_p50'], m):>9} {change(e['diff_p95'], m):>9} {regret:>19} "
                      f"{result['best_counts'][m][v]:>5}")
     lines.append(f"{'(base: ' + result['base'] + ')':<34} best in {base_best} worlds")
     lines += ["", *[f"  {k}: {d}" for k, d in DEFINITIONS], "", "verdicts:"]
     lines += [f"- {block['verdict']}" for block in result["variants"].values()]
+    lines += ["", ranking_line(result, labels)]
     return "\n".join(lines)
+
+
+def ranking_line(result: dict, labels: dict | None = None) -> str:
+    """One sentence for the verdict metric: the options ranked by their median change
+    across the worlds, best first, each with its 5th-95th percentile and the share of
+    worlds where it does better than the base."""
+    from .glossary import change, plain
+
+    m = result["metric"]
+    way = direction(m)
+    rows = sorted(result["variants"].items(), key=lambda kv: -(way * (kv[1]["metrics"][m]["diff_p50"] or 0)))
+    parts = [f"{v} {change(b['metrics'][m]['diff_p50'], m)} [{change(b['metrics'][m]['diff_p05'], m)} to "
+             f"{change(b['metrics'][m]['diff_p95'], m)}], better in {_pct(b['metrics'][m]['share_better'])} of worlds"
+             for v, b in rows]
+    return (f"For {plain(m, labels)} ({m}; {'higher' if way > 0 else 'lower'} is better), the median change from "
+            f"{result['base']} across {result['worlds']} worlds [5th to 95th percentile]: " + "; ".join(parts) + ".")
 
 
 def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Path) -> list[Path]:

@@ -42,7 +42,7 @@ from ..measures.stats import number_or_none
 from ..errors import ScenarioError
 from .execution import Job, progress_bar
 from ..hashing import digest
-from ..metric_names import examples, flat_names
+from ..metric_names import JSON_UNITS, clip, examples, flat_names
 from ..model.streams import replication_seed
 
 KEY_OUTCOMES = ("in_time", "current.in_time", "long_term.in_time", "late", "not_shared", "withheld",
@@ -283,6 +283,7 @@ def sweep_members(base: Member, sweep: Sweep, seed: int):
     members = []
     for i, point in enumerate(points):
         data = copy.deepcopy(base.data)
+        data.pop("uncertainties", None)  # a sweep point is one world: the base's ranges may tie what it sets apart
         typed = {}
         for path, value in point.items():
             v = _typed(value, get_param(base.data, path))
@@ -459,7 +460,7 @@ class Experiment:
         base = self.members[0].label
         reps = int(df["replication"].nunique()) if len(df) else 0
         out = {"experiment": self.spec.name, "base": base, "replications": reps, "days": self.spec.days,
-               "seed": self.spec.seed, "variants": {}}
+               "seed": self.spec.seed, "units": JSON_UNITS, "variants": {}}
         by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)} if len(df) else {}
         base_rows = by_label.get(base)
         for m in self.members:
@@ -472,7 +473,8 @@ class Experiment:
                     raise ScenarioError(self.spec.name, "metrics", f"unknown metric {name!r} "
                                         f"(e.g. {', '.join(default_metrics(m.scenario.consumers)[:4])}, bypass_rate)")
                 mean, lo, hi = stats.mean_ci(g[name].tolist())
-                entry = {"mean": number_or_none(mean), "ci95": [number_or_none(lo), number_or_none(hi)]}
+                lo, hi = clip(name, number_or_none(lo), number_or_none(hi))  # a share stays in 0..1, hours >= 0
+                entry = {"mean": number_or_none(mean), "ci95": [lo, hi]}
                 if m.label != base and self.sweep is None:
                     d, dlo, dhi = stats.paired_ci(g[name].tolist(), base_rows[name].tolist())
                     entry["diff_vs_base"] = {"mean": number_or_none(d), "ci95": [number_or_none(dlo), number_or_none(dhi)]}

@@ -32,7 +32,7 @@ from ...measures import stats
 from ...scenario import variants
 from ...errors import ScenarioError
 from ...hashing import digest
-from ...metric_names import flat_names
+from ...metric_names import amount, flat_names
 
 BUILTIN = "minusma.toml"
 CHANGE_KEYS = ("set", "set_links", "remove_links", "add", "add_links")
@@ -281,16 +281,16 @@ def judge(ref: ClaimRef, changed: list[float], base: list[float]) -> dict:
 
 # ------------------------------------------------------------------ showing
 
-DIFF_RULE = ("diff = mean over the paired replications of (changed - base), in the metric's own "
-             "unit (a share 0-1, hours, a utilisation); 95% = the t interval of that mean")
+DIFF_RULE = ("diff = mean over the paired replications of (changed - base), in percentage points (pp) for a "
+             "share, hours (h) for a time; 95% = the t interval of that mean; --json keeps shares as fractions 0..1")
 
 
-def _g(x: Optional[float]) -> str:
-    return "n/a" if x is None else f"{x:+.3g}"
+def _g(x: Optional[float], metric: str) -> str:
+    return "n/a" if x is None else amount(x, metric)
 
 
-def _interval(ci) -> str:
-    return f"[{_g(ci[0])}, {_g(ci[1])}]"
+def _interval(ci, metric: str) -> str:
+    return f"[{_g(ci[0], metric)}, {_g(ci[1], metric)}]"
 
 
 def _verdict(row: dict) -> str:
@@ -310,8 +310,8 @@ def format_text(result: dict, refs: list[ClaimRef], seed: int) -> str:
     lines = [header(result, seed), DIFF_RULE, PASS_RULE, "",
              f"{'#':>3}  {'result':<6}  {'exp':<3}  {'diff':>9}  {'95% interval':<22}  metric"]
     for i, (row, ref) in enumerate(zip(result["claims"], refs), 1):
-        lines.append(f"{i:>3}  {_verdict(row):<6}  {row['expected']:<3}  {_g(row['diff']):>9}  "
-                     f"{_interval(row['ci95']):<22}  {row['metric']}")
+        lines.append(f"{i:>3}  {_verdict(row):<6}  {row['expected']:<3}  {_g(row['diff'], row['metric']):>9}  "
+                     f"{_interval(row['ci95'], row['metric']):<22}  {row['metric']}")
         text = f"{ref.spec.id}: {row['claim']} {row['section']}"
         lines += textwrap.wrap(text, 96, initial_indent=" " * 5, subsequent_indent=" " * 5)
         lines += textwrap.wrap(f"change: {ref.spec.change}", 96, initial_indent=" " * 5, subsequent_indent=" " * 13)
@@ -353,6 +353,6 @@ def format_markdown(result: dict, refs: list[ClaimRef], seed: int, command: str)
     ]
     for i, (row, ref) in enumerate(zip(result["claims"], refs), 1):
         out.append(f"| {i} | **{ref.spec.id}**: {_md(row['claim'])} | {_md(row['section'])} | {_md(ref.spec.change)} "
-                   f"| `{row['metric']}` | {row['expected']} | {_g(row['diff'])} | {_interval(row['ci95'])} "
+                   f"| `{row['metric']}` | {row['expected']} | {_g(row['diff'], row['metric'])} | {_interval(row['ci95'], row['metric'])} "
                    f"| {_verdict(row)} |")
     return "\n".join(out) + "\n"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...measures.stats import number_or_none
-from ...metric_names import direction
+from ...metric_names import amount, direction
 
 
 def _wilson(k: int, n: int) -> list:
@@ -54,11 +54,12 @@ def _paired_sides(frame: pd.DataFrame, base: str, variant: str, metric: str, sig
 
 
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
-            verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2) -> dict:
+            verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2,
+            held: Optional[dict] = None) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
     replication) and its worlds (one row per world, one column per uncertainty);
     ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
-    variant -> name)."""
+    variant -> name); ``held``: variant -> the uncertain settings it changes itself."""
     means = world_means(frame, metrics)
     out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}}
     for m in metrics:
@@ -70,7 +71,8 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
         block = out["variants"][v]
         block["verdict_metric"] = vm
         block["fails_when"], block["importance"] = discover(worlds, direction(vm) * d, seed, prim_density, max_boxes)
-        block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds)
+        block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds,
+                                   frozenset((held or {}).get(v, ())))
     return out
 
 
@@ -243,19 +245,21 @@ def _condition(box: dict, worlds: pd.DataFrame) -> str:
 
 
 def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: list[dict],
-            worlds: pd.DataFrame) -> str:
-    """One sentence a planner can read: how often the variant helps, by how much, and
-    where it does not."""
+            worlds: pd.DataFrame, held: frozenset = frozenset()) -> str:
+    """One sentence a planner can read: how often the variant does better than the
+    base, by how much (percentage points for shares), and where it does not; ``held``:
+    the settings the variant changes itself (named as such when its effect depends on
+    the base's value of one)."""
     n = m["worlds_judged"]
     if not n:
         return f"{variant}: no world gave a value of {metric}."
     if m["share_unchanged"] == 1:
         return f"{variant} leaves {metric} unchanged in all {n} plausible worlds."
     lo, hi = m["share_better_ci95"]
-    way = "raises" if direction(metric) > 0 else "lowers"
-    s = (f"{variant} {way} {metric} (better) in {_pct(m['share_better'])} [{_pct(lo)}, {_pct(hi)}] of "
-         f"{n} plausible worlds (median change {m['diff_p50']:+.3g}; 5th-95th percentile "
-         f"{m['diff_p05']:+.3g} to {m['diff_p95']:+.3g})")
+    way = "higher" if direction(metric) > 0 else "lower"
+    s = (f"{variant} does better than the base on {metric} ({way} is better) in {_pct(m['share_better'])} "
+         f"[{_pct(lo)}, {_pct(hi)}] of {n} plausible worlds (median change {amount(m['diff_p50'], metric)}; "
+         f"5th-95th percentile {amount(m['diff_p05'], metric)} to {amount(m['diff_p95'], metric)})")
     if m["share_better"] == 1:
         return s + "."
     sig = [b for b in boxes if b.get("significant")]
@@ -263,10 +267,17 @@ def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: l
         b = sig[0]
         return (s + f"; where it does not, {_condition(b['box'], worlds)} ({_pct(b['coverage'])} of those "
                 f"worlds lie in that box, {_pct(b['density'])} of the worlds in it are ones where it does not help).")
-    if importance:
-        return s + ("; no clear box of assumptions where it fails (PRIM: none with every quasi-p < 0.05)"
-                    if boxes else "") + f"; its effect depends most on {importance[0]['path']}."
-    return s + "."
+    return s + _drivers(importance, boxes, held) + "."
+
+
+def _drivers(importance: list[dict], boxes: list[dict], held: frozenset) -> str:
+    """The verdict's last clause: no clear box, and the assumption its effect depends on most."""
+    if not importance:
+        return ""
+    top = importance[0]["path"]
+    whose = " (a setting this variant replaces: the effect depends on the base's value of it)" if top in held else ""
+    return ("; no clear box of assumptions where it fails (PRIM: none with every quasi-p < 0.05)" if boxes else "") + \
+        f"; its effect depends most on {top}{whose}"
 
 
 def summary_frame(result: dict) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ...errors import ScenarioError
 from ...hashing import digest
-from ...metric_names import direction
+from ...metric_names import JSON_UNITS, direction
 from ...model.streams import replication_seed
 from ...scenario.uncertainties import Space
 from .. import guard, output
@@ -162,7 +162,7 @@ class Study:
             self.frame = self._frame(rows)
             result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
                              self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
-                             max_boxes=self.max_boxes)
+                             max_boxes=self.max_boxes, held=self.held)
             result.update(self._header())
             result["uncertainties"] = self.space.describe()
             self._write_outputs(g, result)
@@ -171,7 +171,7 @@ class Study:
     def _header(self) -> dict:
         return {"study": self.name, "base": self.base.label, "worlds": self.n_worlds,
                 "replications": self.replications, "days": self.days, "seed": self.seed,
-                "sampling": self.sampling, "metric": self.metric,
+                "sampling": self.sampling, "metric": self.metric, "units": JSON_UNITS,
                 "held": {k: sorted(v) for k, v in self.held.items() if v}}
 
     def worlds_frame(self) -> pd.DataFrame:
