@@ -22,7 +22,7 @@ MAX_DAYS = 36600
 """The longest horizon (a century of days; the calendar and the schema allow no more)."""
 MAX_RUN_SEED = 2**63 - 1
 """The largest seed of one run."""
-MAX_STUDY_SEED = 2**62
+MAX_STUDY_SEED = 2**62 - 1
 """The largest first seed of a study (replication ``r`` uses ``seed + r``, which must stay a seed)."""
 MAX_COUNT = 100_000
 """The most replications, worlds or points one option may ask for (the run limit,

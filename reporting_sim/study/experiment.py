@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..scenario import variants
 from . import guard, output
+from .. import arguments
 from .. import scenario as scenario_mod
 from ..measures import stats
 from ..measures.stats import number_or_none
@@ -143,7 +144,7 @@ class Spec(_Strict):
     variants: Annotated[list[str], Field(strict=False)] = []
     metrics: Optional[Annotated[list[str], Field(strict=False)]] = None
     days: Annotated[float, Field(gt=0, le=36600)] = 365.0
-    seed: Annotated[int, Field(ge=0, lt=2**62)] = 1
+    seed: Annotated[int, Field(ge=0, le=arguments.MAX_STUDY_SEED)] = 1
     replications: Annotated[int, Field(ge=1, le=100000)] = 10
     warmup_days: Annotated[float, Field(ge=0)] = 0.0
     target: Optional[Target] = None
