@@ -298,3 +298,37 @@ def test_every_study_command_goes_through_the_guard():
     assert "guard.claim(" in (root / "experiment.py").read_text() and \
         "guard.claim(" in (root / "robustness" / "runner.py").read_text()
     assert os.path.exists(root / "guard.py")
+
+
+def test_a_new_study_command_needs_only_the_guard(tmp_path, monkeypatch):
+    """The example of docs/development.md ("Adding a study command"), run: a study kind
+    the guard has never seen gets the limit, the claim, resumption and clean files."""
+    from reporting_sim.hashing import digest
+    from reporting_sim.study.execution import progress_bar
+    from reporting_sim.study.experiment import resolve_member
+
+    members = [resolve_member(TOY, None), resolve_member(SURE, None)]
+
+    def calibrate(samples, replications, days, seed, folder):
+        n = len(samples) * len(members) * replications
+        guard.check_runs(n, "calibrate", "--samples", f"{len(samples)} samples x {replications} replications")
+        design = digest([[m.label, m.data] for m in members] + [samples, days, seed])
+        plan = guard.Plan("calibration", "calibrate-" + design[:8], design, n, source="calibrate", field="--samples")
+        with guard.claim(folder, plan, n_jobs=1) as g:
+            g.write("samples.json", json.dumps(samples))
+            jobs = [Job.make(m.label, m.data, m.source, r, seed + r, days) for m in members for r in range(replications)]
+            rows = g.run(jobs, progress_bar(False, len(jobs), plan.name))
+            result = {"mean": sum(r["hq.current.in_time"] for r in rows.values()) / len(rows)}
+            g.write("result.json", json.dumps(result) + "\n")
+        return {**result, "wall_time_s": g.wall_s}
+
+    first = calibrate([1], 2, 1.0, 3, tmp_path / "cal")
+    again = calibrate([1], 2, 1.0, 3, tmp_path / "cal")  # resumes: every run from the store
+    assert first["mean"] == again["mean"]
+    assert [json.loads(x)["runs_reused"] for x in (tmp_path / "cal" / guard.TIMINGS_FILE).read_text().splitlines()] == [0, 4]
+    with pytest.raises(ScenarioError, match="another calibration study"):
+        calibrate([2], 2, 1.0, 3, tmp_path / "cal")
+    monkeypatch.setenv("REPORTING_SIM_MAX_RUNS", "3")
+    with pytest.raises(ScenarioError, match="calibrate: --samples: 1 samples x 2 replications = 4"):
+        calibrate([1], 2, 1.0, 3, tmp_path / "cal2")
+    assert not (tmp_path / "cal2").exists()
