@@ -185,8 +185,11 @@ def robustness(base, variants, worlds, replications, days, seed, sampling, metri
 def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     from ..present.robustness import draw_figures, format_result
 
+    from ..study import guard
+
     folder = _folder(out, study.name)
     result = study.run(folder, n_jobs=n_jobs, dask=dask_address, progress=progress_wanted(progress))
+    guard.inside(folder, "figures")  # drawn into the study's own folder, never through a link
     draw_figures(folder)
     if as_json:
         click.echo(json.dumps(result, default=str))

@@ -128,11 +128,8 @@ class Claim:
         without a folder. A symbolic link on the way inside the folder is refused."""
         if self.folder is None:
             return
-        path = self.folder / name
-        for part in [*reversed(path.relative_to(self.folder).parents)][1:]:
-            if (self.folder / part).is_symlink():
-                raise ScenarioError(str(self.folder / part), "--out", "is a symbolic link inside the study's "
-                                    "folder; results are written only into the folder itself")
+        path = inside(self.folder, str(Path(name).parent)) / Path(name).name if Path(name).parent != Path(".") \
+            else self.folder / name
         write_atomic(path, data)
 
     def run(self, jobs: Iterable[Job], bar=None) -> dict[str, dict]:
@@ -179,6 +176,18 @@ class Claim:
                 "run_seconds_total": round(self.run_seconds, 3), "runs_run": self.ran, "runs_reused": self.reused,
                 "executor": "dask" if self.client is not None else f"jobs={self.n_jobs or 'all cores'}",
                 "host": platform.node(), "argv": sys.argv[1:]}
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder/name``, refused (one line) when a part of it inside ``folder`` is a
+    symbolic link: what a command writes after the study (its figures) lands in the
+    study's own folder."""
+    path = Path(folder) / name
+    for part in [*reversed(path.relative_to(folder).parents)][1:] + [path.relative_to(folder)]:
+        if (Path(folder) / part).is_symlink():
+            raise ScenarioError(str(Path(folder) / part), "--out", "is a symbolic link inside the study's folder; "
+                                "results are written only into the folder itself")
+    return path
 
 
 def _tick(bar, n: int) -> None:
