@@ -5,15 +5,17 @@ holds every module to importing only its own layer or lower ones, and only publi
 names across modules; docs/architecture.md tells the whole story):
 
 * plain leaves: :mod:`.errors`, :mod:`.hashing`, :mod:`.metric_names` (flat metric names
-  and which way is better), :mod:`.lazy`, :mod:`.version`;
+  and which way is better), :mod:`.arguments` (the rules for seeds, horizons and
+  counts the command line and the API share), :mod:`.lazy`, :mod:`.version`;
 * :mod:`.scenario`: the scenario as data, read and checked before any simulation
   (schema, loading, checks, distributions, uncertainties, variants, limits,
   provenance; no SimPy);
 * :mod:`.model`: the plan worked out from a scenario, and the SimPy engine that turns a
   plan and a seed into records (streams, records, outcomes);
 * :mod:`.measures`: pure pandas functions from records to numbers and stories;
-* :mod:`.study`: many runs, stored and resumable: execution, results folders,
-  experiments, robustness, the study's claims;
+* :mod:`.study`: many runs, stored and resumable: execution, the study guard (the one
+  guarded path of every study command), results folders, experiments, robustness, the
+  study's claims;
 * :mod:`.present`: what a person reads: glossary, tables, figures, the network
   diagram, the HTML report;
 * :mod:`.lab`: the teaching lab in the browser;

@@ -13,12 +13,19 @@ class ScenarioError(Exception):
     """A scenario (or other user input) is not valid; the message is one line."""
 
     def __init__(self, source: str, field: str, message: str):
-        self.source = source
-        self.field = field
-        self.message = " ".join(str(message).split())
+        self.source = _printable(source)
+        self.field = _printable(field)
+        self.message = _printable(" ".join(str(message).split()))
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
         where = f"{self.source}: " if self.source else ""
         what = f"{self.field}: " if self.field else ""
         return f"{where}{what}{self.message}"
+
+
+def _printable(text) -> str:
+    """``text`` on one line: a control character (a newline or a NUL byte in a file
+    name, a terminal's escape code) is written as its escape (``\\n``, ``\\x00``)."""
+    text = str(text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -44,6 +44,43 @@ def examples(consumers: list[str], cells: list[str]) -> str:
     return f"{c}.in_time, {c}.current.latency_p50, {c}.fidelity, bypass_rate, cell.{cell}.utilisation"
 
 
+SHARE_MEASURES = OUTCOMES + ("fidelity", "fidelity_arrived", "within_planning", "bypass_rate",
+                             "bypass_before_briefing", "known_in_time", "share", "utilisation")
+"""The measures (last parts of flat names) that are shares, from 0 to 1."""
+
+
+JSON_UNITS = ("shares are fractions from 0 to 1 (0.25 = 25%; a difference of 0.01 = 1 percentage point), "
+              "times are hours, counts are counts; intervals of means are clipped to what the quantity allows "
+              "(a share to 0..1, hours and counts to 0 and above)")
+"""What the JSON of a study says of its numbers (its ``units`` entry): JSON keeps fractions,
+a person reads percent (``reporting_sim.present.glossary``)."""
+
+
+def amount(value: float, metric: str) -> str:
+    """A change of ``metric`` in words a person reads (the rule of
+    ``reporting_sim.present.glossary``): percentage points for a share, hours for a
+    time, else the number: ``+1.2 pp``, ``-0.5 h``."""
+    last = metric.rsplit(".", 1)[-1]
+    if last in SHARE_MEASURES:
+        return f"{100 * value:+.1f} pp" if round(100 * value, 1) else "0.0 pp"
+    if "latency" in last or last.endswith("_h"):
+        return f"{value:+.1f} h" if round(value, 1) else "0.0 h"
+    return f"{value:+.3g}"
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """Where a flat metric's value can lie: every one is a share, hours or a count, so
+    never below 0; a share is at most 1. A mean's interval is clipped to these (a t
+    interval of a positive quantity can reach below 0 with few replications)."""
+    return (0.0, 1.0 if metric.rsplit(".", 1)[-1] in SHARE_MEASURES else float("inf"))
+
+
+def clip(metric: str, lo, hi) -> tuple:
+    """A mean's 95% interval ``[lo, hi]`` within :func:`bounds` (``None`` kept)."""
+    low, high = bounds(metric)
+    return (None if lo is None else max(lo, low), None if hi is None else min(hi, high))
+
+
 BETTER: dict[str, int] = {
     "in_time": +1, "known_in_time": +1, "within_planning": +1, "fidelity": +1, "fidelity_arrived": +1,
     "late": -1, "not_observed": -1, "not_reported": -1, "not_shared": -1, "withheld": -1, "in_flight": -1,

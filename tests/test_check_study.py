@@ -236,3 +236,38 @@ def test_every_builtin_claim_runs_end_to_end():
     assert sorted(ran) == sorted(r.spec.id for r in claims.load_builtin())
     assert [c["claim"] for c in out["claims"] if c["kind"] == "mechanism"] == [
         r.spec.claim for r in claims.load_builtin() if r.spec.kind == "mechanism"]
+
+
+
+# ------------------------------------------------------------------ hardening 3
+
+def test_h3_item4_a_nul_byte_in_a_claims_variant_path_is_one_line(tmp_path):
+    """Item 4: ``variant = "a\\u0000b"`` gave ``ValueError: embedded null byte``."""
+    f = write(tmp_path / "nul.toml", CLAIM.format(id="c", metric="u2.in_time", expected="+") + 'variant = "a\\u0000b"\n')
+    line = one_error_line(tiny("--no-builtin", "--claims", f))
+    assert "claims[0].variant" in line and "control characters" in line and "\x00" not in line, line
+    f = write(tmp_path / "esc.toml", CLAIM.format(id="c", metric="u2.in_time", expected="+").replace(
+        'claim = "A claim."', 'claim = "A \\u001b[2J claim."') + "[claims.set.mechanisms]\npull = false\n")
+    assert "claims[0].claim" in one_error_line(tiny("--no-builtin", "--claims", f))
+
+
+def test_h3_item4_a_nul_byte_in_any_file_name_is_one_line():
+    from reporting_sim import scenario as scenario_mod
+
+    with pytest.raises(scenario_mod.ScenarioError, match="NUL byte"):
+        scenario_mod.read_file("a\x00b.toml")
+
+
+def test_h3_item17_markdown_escapes_what_a_claim_says():
+    """Item 17: ``check-study --markdown`` printed a claim's ``<script>`` unescaped."""
+    ref = claims.parse({"claims": [{"id": "c", "claim": "<script>alert(1)</script> [x](javascript:y) | *z*",
+                                    "section": "[paper §3 <b>]", "change": "a | b", "metric": "u2.in_time",
+                                    "expected": "+", "set": {"mechanisms": {"pull": False}}}]}, "t.toml")
+    row = claims.judge(ref[0], [0.1, 0.2], [0.0, 0.0])
+    text = claims.format_markdown({"scenario": "s", "replications": 2, "days": 1, "claims": [row]}, ref, 1, "cmd")
+    line = [ln for ln in text.splitlines() if ln.startswith("| 1 |")][0]
+    assert "<script>" not in text and "<b>" not in text and "&lt;script&gt;" in line
+    assert "\\[x\\](javascript:y)" in line and "\\*z\\*" in line
+    cells = re.split(r"(?<!\\)\|", line)[1:-1]
+    head = [ln for ln in text.splitlines() if ln.startswith("| #")][-1]
+    assert len(cells) == len(head.split("|")[1:-1]), cells  # a '|' in a claim cannot add a column

@@ -80,11 +80,11 @@ def test_item10_an_experiment_that_cannot_write_says_so_in_one_line(tmp_path, mo
     keeps the finished runs and says a rerun resumes."""
     import errno
 
-    from reporting_sim.study import experiment as exp_mod
+    from reporting_sim.study import guard as guard_mod
 
     small_files(tmp_path)
     (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
-    real = exp_mod.write_atomic
+    real = guard_mod.write_atomic  # every study's files are written by the study guard
 
     def full_disk(when):
         def write(path, text):
@@ -93,15 +93,15 @@ def test_item10_an_experiment_that_cannot_write_says_so_in_one_line(tmp_path, mo
             return real(path, text)
         return write
 
-    monkeypatch.setattr(exp_mod, "write_atomic", full_disk("design.json"))
+    monkeypatch.setattr(guard_mod, "write_atomic", full_disk("design.json"))
     code, out, err = run_cli("experiment", "e.toml", "--out", "o", "--jobs", "1", cwd=tmp_path)
     assert_one_line_error(code, out, err, "--out", "No space left on device")
     assert not (tmp_path / "o").exists()
-    monkeypatch.setattr(exp_mod, "write_atomic", full_disk("summary.csv"))
+    monkeypatch.setattr(guard_mod, "write_atomic", full_disk("summary.csv"))
     code, out, err = run_cli("experiment", "e.toml", "--out", "o", "--jobs", "1", cwd=tmp_path)
     assert_one_line_error(code, out, err, "No space left on device", "rerun to resume")
     assert len(list((tmp_path / "o" / "runs").glob("*.json"))) == 2
-    monkeypatch.setattr(exp_mod, "write_atomic", real)
+    monkeypatch.setattr(guard_mod, "write_atomic", real)
     code, out, err = run_cli("experiment", "e.toml", "--out", "o", "--jobs", "1", cwd=tmp_path)
     assert code == 0, err
 
@@ -181,12 +181,13 @@ def test_item15_a_damaged_stored_run_is_run_again_and_said_so(experiment_folder,
 
 def test_item17_metric_files_are_byte_identical_serial_or_parallel(tmp_path):
     """Item 17: outputs differed between --jobs 1 and --jobs 2 in wall times only;
-    runs.parquet, summary.csv and result.json now hold no timing (run.json does)."""
+    runs.parquet, summary.csv, result.json and run.json now hold no timing (the study
+    guard's timings.jsonl does; hardening 3, item 20)."""
     small_files(tmp_path)
     (tmp_path / "e.toml").write_text(experiment_text(), encoding="utf-8")
     for name, jobs in (("s", "1"), ("p", "2")):
         code, out, err = run_cli("experiment", "e.toml", "--out", name, "--jobs", jobs, cwd=tmp_path)
         assert code == 0, err
-    for name in ("runs.parquet", "summary.csv", "result.json"):
+    for name in ("runs.parquet", "summary.csv", "result.json", "run.json"):
         assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes(), name
-    assert "wall_time_s" in json.loads((tmp_path / "s" / "run.json").read_text("utf-8"))
+    assert "wall_time_s" in json.loads((tmp_path / "s" / "timings.jsonl").read_text("utf-8").splitlines()[-1])

@@ -148,3 +148,45 @@ def test_item7_a_path_part_over_255_bytes_is_an_error_not_a_traceback(args, tmp_
         else run_cli(*args, cwd=tmp_path)
     assert_one_line_error(code, out, err)
     assert "255" in err or "too long" in err, err
+
+
+# ------------------------------------------------------------------ the limit variables themselves (hardening 3, items 9, 19)
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1e999", "", "0", "1.5", "nan", "99999999999999999999999", "1_000"])
+@pytest.mark.parametrize("name", ["REPORTING_SIM_MAX_RUNS", "REPORTING_SIM_MAX_FILE_BYTES", "REPORTING_SIM_MAX_DEPTH"])
+def test_h3_item19_a_limit_variable_that_is_not_a_whole_number_in_range_is_named(name, value, monkeypatch):
+    """Item 19: -1, abc, 1e999, an empty value, 0, 1.5 or nan silently meant the
+    default; item 9: a huge REPORTING_SIM_MAX_FILE_BYTES gave OverflowError. Every
+    command, whatever limits it uses, refuses a bad one in one line naming it."""
+    monkeypatch.setenv(name, value)
+    assert_one_line_error(*run_cli("validate", "minusma-2015"), name, "not a whole number from 1 to")
+
+
+def test_h3_item9_the_depth_limit_cannot_be_raised_past_the_stack(tmp_path, monkeypatch):
+    """Item 9: REPORTING_SIM_MAX_DEPTH=100000 let 3,000 nested arrays through to the
+    parser: RecursionError. A limit is bounded by its maximum (DEPTH: 100)."""
+    from reporting_sim.scenario import limits
+
+    monkeypatch.setenv("REPORTING_SIM_MAX_DEPTH", "100000")
+    f = tmp_path / "deep.toml"
+    f.write_text("x = " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
+    assert_one_line_error(*run_cli("validate", f), "REPORTING_SIM_MAX_DEPTH", f"1 to {limits.MAXIMA['DEPTH']}")
+    monkeypatch.setenv("REPORTING_SIM_MAX_DEPTH", str(limits.MAXIMA["DEPTH"]))
+    assert_one_line_error(*run_cli("validate", f), "deep.toml", "REPORTING_SIM_MAX_DEPTH")
+    f.write_text("x = " + "[" * 99 + "]" * 99 + "\n", encoding="utf-8")  # at the maximum, the parser copes
+    scenario.read_file(f)
+
+
+def test_h3_a_limit_variable_of_no_limit_is_named_and_a_good_one_is_read(monkeypatch):
+    from reporting_sim.scenario import limits
+
+    monkeypatch.setenv("REPORTING_SIM_MAX_RUN", "5")  # a typo would otherwise do nothing, silently
+    assert_one_line_error(*run_cli("validate", "minusma-2015"), "REPORTING_SIM_MAX_RUN", "not a limit")
+    monkeypatch.delenv("REPORTING_SIM_MAX_RUN")
+    monkeypatch.setenv("REPORTING_SIM_MAX_RUNS", " 7 ")
+    assert limits.limit("RUNS") == 7 and limits.settings()["DEPTH"] == limits.DEFAULTS["DEPTH"]
+    import reporting_sim as rs
+
+    monkeypatch.setenv("REPORTING_SIM_MAX_RUNS", "x")
+    with pytest.raises(scenario.ScenarioError, match="REPORTING_SIM_MAX_RUNS"):
+        rs.load("minusma-2015")  # the API checks them as every command does

@@ -22,7 +22,7 @@ FACE = "reporting_sim"  # the package's __init__: re-exports the API
 
 # Each layer's rank; a module's layer is the first part of its name below the package
 # (a top-level module is a leaf, or the API). A module may import ranks <= its own.
-LEAVES = ("errors", "hashing", "metric_names", "lazy", "version")
+LEAVES = ("errors", "hashing", "metric_names", "lazy", "version", "arguments")
 RANKS = {**{leaf: 0 for leaf in LEAVES}, "scenario": 1, "model": 2, "measures": 3, "study": 4,
          "present": 5, "lab": 6, "cli": 7, "api": 8, "__main__": 9, "": 9}
 

@@ -75,3 +75,29 @@ def test_item7_report_and_plot_of_a_damaged_results_folder_give_one_line(damage,
     shutil.copytree(experiment_folder if name == "result.json" else run_folder, folder)
     (folder / name).write_text(text, encoding="utf-8")
     assert_one_line_error(*run_cli(command, folder), str(folder))
+
+
+def test_h3_item22_a_robustness_report_renders_its_section_as_html(tmp_path):
+    """Item 22: ``report`` on a robustness folder showed the whole robustness section
+    as escaped text (``&lt;h2&gt;``, ``&lt;table``, base64 images); values read from
+    the folder are still escaped."""
+    from helpers import DATA
+
+    out = tmp_path / "rob"
+    code, o, err = run_cli("robustness", DATA / "toy-threshold.toml", DATA / "toy-threshold-sure.toml", "--worlds", "4",
+                           "-r", "1", "--days", "2", "--jobs", "1", "--out", out)
+    assert code == 0, err
+    result = json.loads((out / "result.json").read_text())
+    result["variants"]["toy-threshold-sure"]["verdict"] = PAYLOAD
+    (out / "result.json").write_text(json.dumps(result))
+    code, o, err = run_cli("report", out)
+    assert code == 0, err
+    page = (out / "report.html").read_text()
+    assert "&lt;h2&gt;" not in page and "&lt;table" not in page and "&lt;img" not in page
+    assert "<h2>Robustness across 4 plausible worlds</h2>" in page and "<table" in page
+    assert '<img alt="differences" src="data:image/png;base64,' in page
+    assert "<script" not in page.lower() and "&lt;script&gt;" in page
+
+    result["base"] = PAYLOAD  # a base the study does not hold: damaged, one line (not a KeyError)
+    (out / "result.json").write_text(json.dumps(result))
+    assert_one_line_error(*run_cli("report", out), "result.json", "base", "damaged")

@@ -68,3 +68,25 @@ def test_experiment_report_renders_its_forest_plot(tmp_path):
     assert [i["alt"] for i in page["images"]] == ["forest plot of differences"]
     assert page["images"][0]["w"] > 100
     assert "trained-u2" in page["text"]
+
+
+@pytest.mark.slow
+def test_robustness_report_renders_its_section_and_figures(tmp_path):
+    """Hardening 3, item 22: the robustness section of a report rendered as escaped
+    text; in a browser it shows its heading, table, verdicts and figures."""
+    from helpers import DATA
+
+    r = CliRunner().invoke(cli, ["robustness", str(DATA / "toy-threshold.toml"), str(DATA / "toy-threshold-sure.toml"),
+                                 "--worlds", "6", "-r", "1", "--days", "3", "--jobs", "1", "--out", str(tmp_path / "rob")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["report", str(tmp_path / "rob")])
+    assert r.exit_code == 0, r.output
+    page = render(tmp_path / "rob" / "report.html")
+    assert not page["errors"] and not [c for c in page["console"] if c[0] in ("error", "warning")], page
+    assert [u for u in page["requests"] if not u.startswith(("file:", "data:"))] == []
+    assert "Robustness across 6 plausible worlds" in page["text"] and "<h2>" not in page["text"]
+    assert "<table" not in page["text"] and "base64" not in page["text"]
+    assert "toy-threshold-sure" in page["text"] and "better in" in page["text"]
+    alts = {i["alt"] for i in page["images"]}
+    assert "differences" in alts, alts
+    assert all(i["complete"] and i["w"] > 100 for i in page["images"]), page["images"]

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -40,7 +41,8 @@ def toy_result(tmp_path_factory):
 
 
 def frame(folder: Path) -> pd.DataFrame:
-    df = pd.read_parquet(folder / "runs.parquet").drop(columns=["wall_s"])
+    df = pd.read_parquet(folder / "runs.parquet")
+    assert "wall_s" not in df  # timings stay out of the identity files (hardening 3, item 20)
     return df.sort_values(["world", "scenario", "replication"]).reset_index(drop=True)
 
 
@@ -223,3 +225,24 @@ def test_without_the_explore_extra_the_command_says_how_to_install(monkeypatch, 
     res = CliRunner().invoke(cli, ["robustness", TOY, SURE, "--worlds", "2", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and 'pip install -e ".[explore]"' in res.output, res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_h3_item8_a_variant_that_sets_the_only_uncertainty_is_judged(tmp_path):
+    """Item 8: a base whose only uncertainty the variant sets (here the link the sure
+    variant makes certain) failed after all its runs (sklearn: max_features 0); with one
+    or two assumptions the feature scores still rank them."""
+    text = Path(TOY).read_text("utf-8").split("[uncertainties]")[0]
+    base = tmp_path / "toy-threshold.toml"
+    base.write_text(text + '[uncertainties]\n"links[scout->hq].p" = { low = 0.3, high = 0.9, reason = "a test" }\n',
+                    encoding="utf-8")
+    (tmp_path / "toy-threshold-sure.toml").write_text(Path(SURE).read_text("utf-8"), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["robustness", str(base), str(tmp_path / "toy-threshold-sure.toml"), "--worlds", "6",
+                                   "-r", "1", "--days", "5", "--jobs", "1", "--json", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    block = json.loads(res.stdout)["variants"]["toy-threshold-sure"]
+    assert isinstance(block["importance"], list)  # reported only where it beats the permutation null (#22)
+    from reporting_sim.study.robustness.discovery import feature_scores
+
+    x = pd.DataFrame({"links[scout->hq].p": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]})
+    scores = feature_scores(x, np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5]), seed=1)
+    assert [e["path"] for e in scores] == ["links[scout->hq].p"]  # one assumption is still ranked

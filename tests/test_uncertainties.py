@@ -100,6 +100,26 @@ BAD = [
     ('"cells.u2.analysts" = { low = 1, high = 2, fixed = true, reason = "a guess" }', "exactly one"),
     ('"kinds.attack.shelf_life_h" = { low = 1, high = 9, also = ["cells.u2.analysts"], reason = "a guess" }',
      "must be of one type"),
+    # hardening 3, item 5: a setting with no effect passed validate (and robustness failed on it)
+    ('"scenario.name" = { values = ["a", "b"], reason = "a guess" }', "'scenario.name' cannot be an uncertainty"),
+    # item 15: the horizon and seed were accepted as uncertainties, fake dimensions of the study
+    ('"scenario.days" = { low = 1, high = 400, reason = "a guess" }', "'scenario.days' cannot be an uncertainty"),
+    ('"scenario.seed" = { low = 1, high = 400, reason = "a guess" }', "'scenario.seed' cannot be an uncertainty"),
+    ('"metrics.planning_horizon_h" = { low = 24, high = 400, reason = "a guess" }', "what is measured"),
+    ('"cells.u2.label" = { values = ["a", "b"], reason = "a guess" }', "a display text"),
+    # item 14: an also loop, or a setting moved by two uncertainties, recorded one value and ran another
+    ('"kinds.attack.shelf_life_h" = { low = 2, high = 5, also = ["kinds.msr_threat.shelf_life_h"], reason = "a guess" }\n'
+     '"kinds.msr_threat.shelf_life_h" = { low = 2, high = 5, also = ["kinds.attack.shelf_life_h"], reason = "a guess" }',
+     "already moved by the uncertainty 'kinds.attack.shelf_life_h'"),
+    ('"kinds.attack.shelf_life_h" = { low = 2, high = 5, also = ["kinds.attack.shelf_life_h"], reason = "a guess" }',
+     "already moved"),
+    # item 14: unequal also values passed
+    ('"kinds.attack.shelf_life_h" = { low = 2, high = 5, also = ["cells.u2.work_h.mean"], reason = "a guess" }',
+     "must start equal"),
+    # item 16: fractional values on an integer setting passed validate and failed mid-study
+    ('"cells.u2.analysts" = { values = [1.5, 2.5], reason = "a guess" }', "values must be whole numbers"),
+    ('"cells.u2.analysts" = { values = ["1", "2"], reason = "a guess" }', "'1' is not a value of 'cells.u2.analysts'"),
+    ('"cells.u2.analysts" = { low = "1", high = 2, reason = "a guess" }', "valid number"),
 ]
 
 

@@ -104,3 +104,29 @@ def test_experiment_overrides_replications_and_days(tmp_path):
     assert r.exit_code == 0, r.output
     result = json.loads(r.output)
     assert result["replications"] == 2 and result["days"] == 4
+
+
+def test_h3_item13_scenario_graph_keeps_an_existing_drawing_unless_told(tmp_path):
+    """Item 13: ``scenario graph --out g`` overwrote an existing ``g/NAME.svg`` without a word."""
+    (tmp_path / "minusma-2015.svg").write_text("precious")
+    r = invoke("scenario", "graph", "minusma-2015", "--out", tmp_path)
+    assert r.exit_code == 2 and "minusma-2015.svg" in r.stderr and "--overwrite" in r.stderr, r.output
+    assert (tmp_path / "minusma-2015.svg").read_text() == "precious"
+    assert not (tmp_path / "minusma-2015.dot").exists()
+    r = invoke("scenario", "graph", "minusma-2015", "--out", tmp_path, "--overwrite")
+    assert r.exit_code == 0 and (tmp_path / "minusma-2015.svg").read_text().startswith("<svg"), r.output
+
+
+@pytest.mark.parametrize("label", ['a"]\nclick boss call alert(1)\n%%{init}%%', "x\r\nclick n_u2 href 'javascript:x'",
+                                   "<img src=x onerror=alert(1)>", "a`b`#c;"])
+def test_h3_item17_a_label_cannot_inject_mermaid_lines_or_markup(label):
+    """Item 17: a node label with a newline injected lines into the Mermaid output
+    (``click ... call alert(1)``)."""
+    data, _ = scenario_mod.load_data("minusma-2015")
+    data["cells"]["u2"]["label"] = label
+    mmd = graph.mermaid(scenario_mod.parse(data, "t"))
+    lines = mmd.splitlines()
+    assert len(lines) == len(graph.mermaid(scenario_mod.load("minusma-2015")).splitlines())
+    assert not [ln for ln in lines if ln.strip().startswith(("click", "%%"))]
+    u2 = next(ln for ln in lines if ln.strip().startswith("n_u2["))
+    assert u2.count('"') == 2 and "<" not in u2 and "`" not in u2, u2

@@ -10,21 +10,22 @@ from pathlib import Path
 
 import click
 
+from .. import arguments
 from ..errors import ScenarioError
-from .options import DEFAULT_SCENARIO, Finite, InputError, output, scenario_mod
+from .options import DEFAULT_SCENARIO, DAYS, SEED, WARMUP, output, scenario_mod
 
 
 @click.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=DAYS, default=None,
               help="Simulated days (default: the scenario's own horizon).")
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
+@click.option("--seed", type=SEED, default=None,
               help="Random seed (default: the scenario's own seed).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Results folder to write (default: a new folder under results/).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @click.option("--trace", is_flag=True, help="Keep a record of every step of every report.")
-@click.option("--warmup-days", type=Finite(min=0), default=0.0,
+@click.option("--warmup-days", type=WARMUP, default=0.0,
               help="Leave out events of the first N days (steady-state studies only).")
 @click.option("--no-save", is_flag=True, help="Do not write a results folder.")
 @click.option("--overwrite", is_flag=True,
@@ -37,8 +38,7 @@ def run(scenario, days, seed, out, as_json, trace, warmup_days, no_save, overwri
     sc = scenario_mod.load(scenario)
     days = sc.scenario.days if days is None else days
     seed = sc.scenario.seed if seed is None else seed
-    if warmup_days >= days:
-        raise InputError(f"--warmup-days: must be less than the horizon ({days:g} days)")
+    arguments.warmup(warmup_days, days, "--warmup-days")
     dest = None if no_save else _destination(out, sc.name, seed, overwrite)
     t0 = time.perf_counter()
     records = model.simulate(sc, seed, days, trace=trace, warmup_days=warmup_days)

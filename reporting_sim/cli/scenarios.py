@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import output, scenario_mod
+from .options import InputError, output, scenario_mod
 
 
 @click.group()
@@ -41,7 +41,8 @@ def scenario_show(name, resolved):
               help="Folder to write NAME.svg, NAME.dot and NAME.mmd to (default: results/graph-NAME).")
 @click.option("--base", default=None, metavar="SCENARIO_OR_FILE",
               help="Highlight what SCENARIO_OR_FILE changes against this base (default: a variant's own base).")
-def scenario_graph(name, out, base):
+@click.option("--overwrite", is_flag=True, help="Replace drawings of the same name already in the folder.")
+def scenario_graph(name, out, base, overwrite):
     """Draw the reporting network of a scenario or variant for slides: SVG, Graphviz
     DOT and Mermaid (a variant's changes highlighted in the SVG)."""
     from ..present import graph
@@ -49,6 +50,10 @@ def scenario_graph(name, out, base):
     sc = scenario_mod.load(name)
     base_sc = scenario_mod.load(base) if base is not None else scenario_mod.variant_base(name)
     folder = output.figures_folder(out if out is not None else Path("results") / f"graph-{sc.name}")
+    taken = [p for p in graph.drawing_paths(sc, folder) if scenario_mod.path_exists(p, "--out")]
+    if taken and not overwrite:
+        raise InputError(f"{taken[0]}: --out: exists already; give --overwrite to replace the drawings "
+                         "(or another --out)")
     for path in graph.write_drawings(sc, base_sc, folder):
         click.echo(str(path))
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from .options import DEFAULT_SCENARIO, Finite, InputError, executor_options, metrics, progress_wanted, scenario_mod
+from .. import arguments
+from .options import (DAYS, DEFAULT_SCENARIO, STUDY_SEED, WARMUP, Finite, InputError, count, executor_options, metrics,
+                      progress_wanted, scenario_mod)
 
 
 def _folder(out, name: str) -> Path:
@@ -20,16 +22,9 @@ def _folder(out, name: str) -> Path:
 
 
 def _run_experiment(exp, folder, n_jobs, dask_address, progress) -> dict:
-    """Run ``exp`` into ``folder``; with ``--dask``, connect first (a bad address is
-    an error before any folder is made) and close the connection after."""
-    from ..study.execution import connect_dask
-
-    client = connect_dask(dask_address) if dask_address is not None else None
-    try:
-        return exp.run(folder, n_jobs=n_jobs, dask=client, progress=progress_wanted(progress))
-    finally:
-        if client is not None:
-            client.close()
+    """Run ``exp`` into ``folder`` through the study guard (with ``--dask``, it connects
+    before making the folder: a bad address leaves nothing)."""
+    return exp.run(folder, n_jobs=n_jobs, dask=dask_address, progress=progress_wanted(progress))
 
 
 def _headline_of(exp) -> list[str]:
@@ -37,8 +32,23 @@ def _headline_of(exp) -> list[str]:
     return metrics.headline(exp.members[0].scenario)
 
 
-def _show_comparison(result: dict, folder: Path, metric_names, headline, as_json: bool) -> None:
-    from ..present.tables import format_comparison, format_sweep, multiplicity_note
+def _chosen(exp, metric_names) -> str:
+    """The measure a comparison's last line ranks the options by: the first --metric,
+    else the headline consumer's current intelligence in time, else the first shown."""
+    if metric_names:
+        return metric_names[0]
+    first = metrics.headline_consumer(exp.members[0].scenario)
+    wanted = f"{first}.current.in_time"
+    return wanted if wanted in exp.metrics else (_headline_of(exp) or exp.metrics)[0]
+
+
+def _labels(exp) -> dict:
+    sc = exp.members[0].scenario
+    return {n: node.label for n, node in sc.nodes.items() if getattr(node, "label", None)}
+
+
+def _show_comparison(result: dict, folder: Path, metric_names, exp, as_json: bool) -> None:
+    from ..present.tables import format_comparison, format_sweep, multiplicity_note, ranking_line
 
     if as_json:
         click.echo(json.dumps(result))
@@ -46,19 +56,21 @@ def _show_comparison(result: dict, folder: Path, metric_names, headline, as_json
     if "sweep" in result:
         click.echo(format_sweep(result))
     else:
+        headline = _headline_of(exp)
         click.echo(format_comparison(result, metric_names, headline))
-        click.echo(multiplicity_note(result))
+        click.echo(multiplicity_note(result, metric_names, headline))
+        click.echo("\n" + ranking_line(result, _chosen(exp, metric_names), _labels(exp)))
     click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
 
 
 @click.command()
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
-@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=10, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(2), default=10, show_default=True)
+@click.option("--days", type=DAYS, default=365.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Replication r uses seed + r, in every scenario (common random numbers).")
-@click.option("--warmup-days", type=Finite(min=0), default=0.0)
+@click.option("--warmup-days", type=WARMUP, default=0.0)
 @click.option("--metric", "metric_names", multiple=True, help="A metric to report (repeatable; default: a standard set).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and summary (default: results/compare-...; rerunning resumes).")
@@ -70,13 +82,12 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
     intervals and each variant's paired difference from the base."""
     from ..study.experiment import Experiment
 
-    if warmup_days >= days:
-        raise InputError(f"--warmup-days: must be less than --days ({days:g})")
+    arguments.warmup(warmup_days, days, "--warmup-days")
     exp = Experiment.comparison(base, list(variants), replications=replications, days=days, seed=seed,
                                 metrics=list(metric_names) or None, warmup_days=warmup_days)
     folder = _folder(out, exp.spec.name)
     result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
-    _show_comparison(result, folder, list(metric_names) or None, _headline_of(exp), as_json)
+    _show_comparison(result, folder, list(metric_names) or None, exp, as_json)
 
 
 @click.command()
@@ -84,9 +95,9 @@ def compare(base, variants, replications, days, seed, warmup_days, metric_names,
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the results (default: results/NAME; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
-@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=None,
+@click.option("--replications", "-r", type=count(2), default=None,
               help="Override the file's replications (a fixed number; replaces any [experiment.target]).")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=DAYS, default=None,
               help="Override the file's days per run.")
 @executor_options
 def experiment(file, out, as_json, replications, days, n_jobs, dask_address, progress):
@@ -107,14 +118,14 @@ def experiment(file, out, as_json, replications, days, n_jobs, dask_address, pro
         name = exp.override(replications=replications, days=days)  # the default folder names the overrides
     folder = _folder(out, name)
     result = _run_experiment(exp, folder, n_jobs, dask_address, progress)
-    _show_comparison(result, folder, exp.spec.metrics, _headline_of(exp), as_json)
+    _show_comparison(result, folder, exp.spec.metrics, exp, as_json)
 
 
 @click.command("check-study")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
-@click.option("--replications", "-r", type=click.IntRange(min=2, max=100000), default=4, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=240.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(2), default=4, show_default=True)
+@click.option("--days", type=DAYS, default=240.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Replication r uses seed + r, in the base and every change (common random numbers).")
 @click.option("--claims", "claim_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
               help="A claims file of your own (repeatable), checked after the built-in claims.")
@@ -152,11 +163,11 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.command("robustness")
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
-@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=50, show_default=True,
+@click.option("--worlds", type=count(2), default=50, show_default=True,
               help="Plausible worlds drawn from BASE's [uncertainties].")
-@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(1), default=2, show_default=True)
+@click.option("--days", type=DAYS, default=365.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Draws the worlds; replication r uses seed + r in every world (common random numbers).")
 @click.option("--sampling", type=click.Choice(["lhs", "random"]), default="lhs", show_default=True)
 @click.option("--metric", "metric_names", multiple=True,
@@ -164,7 +175,7 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
 @click.option("--min-effect", "min_effects", multiple=True, metavar="METRIC=VALUE",
               help="The minimum effect worth counting on METRIC in this question (repeatable; default: the "
                    "glossary's, e.g. 0.01 for a share).")
-@click.option("--max-replications", type=click.IntRange(min=1, max=100000), default=None,
+@click.option("--max-replications", type=count(1), default=None,
               help="The most replications a world gets while a verdict is undecided (default: 3 x "
                    "--replications, at least 6).")
 @click.option("--worlds-from", "worlds_from", type=click.Path(path_type=Path), default=None, metavar="FILE",
@@ -195,9 +206,11 @@ def robustness(base, variants, worlds, replications, days, seed, sampling, world
 def _robustness(study, out, as_json, n_jobs, dask_address, progress):
     from ..present.robustness import draw_figures, format_result
 
+    from ..study import guard
+
     folder = _folder(out, study.name)
-    scenario_mod.path_exists(folder, "--out")  # a name the system cannot use is one line
     result = study.run(folder, n_jobs=n_jobs, dask=dask_address, progress=progress_wanted(progress))
+    guard.inside(folder, "figures")  # drawn into the study's own folder, never through a link
     draw_figures(folder)
     if as_json:
         click.echo(json.dumps(result, default=str))
@@ -210,7 +223,7 @@ def _decision_worlds_options(fn):
     """``--worlds N`` and ``--worlds-from FILE``: decide across plausible worlds."""
     fn = click.option("--worlds-from", "worlds_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
                       help="Decide in each world of a calibration's worlds file (reporting-sim calibrate).")(fn)
-    fn = click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+    fn = click.option("--worlds", type=count(2), default=None,
                       help="Decide in each of N plausible worlds drawn (Latin hypercube) from BASE's "
                            "[uncertainties] (default: the scenarios as written).")(fn)
     return fn
@@ -224,11 +237,11 @@ def _decision_worlds_options(fn):
               help="The smallest difference worth selecting for, in the metric's units (indifference zone).")
 @click.option("--pcs", type=Finite(), default=0.95, show_default=True,
               help="The probability of correct selection guaranteed when the best is at least --delta better.")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--days", type=DAYS, default=365.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Replication r uses seed + r in every option (common random numbers); with worlds, each "
                    "world its own seeds.")
-@click.option("--n0", type=click.IntRange(min=2, max=100000), default=5, show_default=True,
+@click.option("--n0", type=count(2), default=5, show_default=True,
               help="First-stage replications of every option (the guarantee holds for any; a small first "
                    "stage lets a clear winner stop early, a larger one suits close options).")
 @_decision_worlds_options
@@ -283,13 +296,13 @@ def _with_dask(fn, dask_address):
               help="The most a package may cost, in the unit the variants' [variant.cost] name.")
 @click.option("--metric", "metric_names", multiple=True, required=True,
               help="An objective (repeatable; the first also gives the robustness measures).")
-@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+@click.option("--worlds", type=count(2), default=None,
               help="Plausible worlds drawn (Latin hypercube) from BASE's [uncertainties] (default 20).")
 @click.option("--worlds-from", "worlds_from", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The worlds of a calibration's worlds file instead (reporting-sim calibrate).")
-@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=2, show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=365.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(1), default=2, show_default=True)
+@click.option("--days", type=DAYS, default=365.0, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Draws the worlds and each world's seeds, common to every package (common random numbers).")
 @click.option("--threshold", type=Finite(), default=None,
               help="The level of the first metric a package must meet in a world (default: beat the base of "
@@ -344,12 +357,12 @@ def brief(folder):
 @click.command("calibrate")
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_OR_FILE]")
 @click.option("--waves", type=click.IntRange(min=1, max=20), default=None, help="Waves of history matching [2].")
-@click.option("--worlds", type=click.IntRange(min=2, max=100000), default=None,
+@click.option("--worlds", type=count(2), default=None,
               help="Worlds run in each wave (the first by Latin hypercube) [40].")
-@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=None,
+@click.option("--replications", "-r", type=count(1), default=None,
               help="Replications per world (common random numbers) [2].")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None, help="Days per run [240].")
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=None,
+@click.option("--days", type=DAYS, default=None, help="Days per run [240].")
+@click.option("--seed", type=STUDY_SEED, default=None,
               help="Draws the worlds; replication r uses seed + r in every world [1].")
 @click.option("--candidates", type=click.IntRange(min=1, max=10_000_000), default=None,
               help="Candidate worlds each later wave screens through the emulators [100 x worlds].")

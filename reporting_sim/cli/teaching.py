@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from ..errors import ScenarioError
-from .options import (DEFAULT_SCENARIO, Finite, InputError, executor_options, metrics, output, progress_wanted,
-                      scenario_mod)
+from .options import (DAYS, DEFAULT_SCENARIO, SEED, STUDY_SEED, Finite, InputError, count, executor_options, metrics,
+                      output, progress_wanted, scenario_mod)
 
 
 def _figures_folder(out, default: str) -> Path:
@@ -26,8 +26,8 @@ def _figures_folder(out, default: str) -> Path:
               help="Without --event: sample an event of this family that reached several consumers.")
 @click.option("--sample-seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Which sampled event (different numbers, different events).")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=30.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--days", type=DAYS, default=30.0, show_default=True)
+@click.option("--seed", type=SEED, default=None)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the timeline figure (default: results/trace-...).")
 def trace(scenario, event_id, family, sample_seed, days, seed, out):
@@ -68,8 +68,8 @@ def _event(rec, sc, event_id, family: str, sample_seed: int) -> int:
 @click.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO_FILE_OR_TRACED_RUN]")
 @click.option("--family", type=click.Choice(["current", "long_term"]), default="current", show_default=True)
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=90.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None)
+@click.option("--days", type=DAYS, default=90.0, show_default=True)
+@click.option("--seed", type=SEED, default=None)
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--ceilings/--no-ceilings", "with_ceilings", default=True, show_default=True,
               help="Also each consumer's ceiling per stage (one rerun per stage, same seed and days).")
@@ -108,10 +108,10 @@ def bottlenecks(scenario, family, days, seed, top, with_ceilings, out):
 
 @click.command()
 @click.argument("scenario", required=False, default=DEFAULT_SCENARIO, metavar="[SCENARIO]")
-@click.option("--days", type=Finite(min=0, min_open=True, max=36600), default=None,
+@click.option("--days", type=DAYS, default=None,
               help="Days per run (default: the scenario's).")
-@click.option("--replications", "-r", type=click.IntRange(min=1, max=100000), default=4, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0, max=2**62), default=1, show_default=True,
+@click.option("--replications", "-r", type=count(1), default=4, show_default=True)
+@click.option("--seed", type=STUDY_SEED, default=1, show_default=True,
               help="Replication r uses seed + r, in every world (common random numbers).")
 @click.option("--warmup-days", type=Finite(min=0), default=0.0)
 @click.option("--consumer", default=None, help="The consumer shown in detail and drawn (default: the headline one).")

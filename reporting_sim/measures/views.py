@@ -147,13 +147,17 @@ def pick_event(records: RunRecords, family: str = "current", seed: int = 0,
 
 
 def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.DataFrame:
-    """One row per (event, consumer) first arrival of ``family`` (all if ``None``):
+    """One row per (event, consumer) first arrival of ``family`` (all if ``None``), over
+    the events of each consumer's interest (a consumer interested in long-term
+    intelligence only has no current budget):
     the latency, its parts (:data:`BUDGET`, summing to the latency), the wait from
     arrival until the consumer could act, the outcome, and the hours spent at each
     node on the path (``at:NODE``: queue, work, sanitisation, and meeting waits and
     holds on links leaving it)."""
+    from .metrics import of_interest
+
     idx = TraceIndex(records.trace)
-    led = records.ledger
+    led = of_interest(records.ledger)  # a consumer's budget is over the events of its interest only
     sel = led[led["arrival_h"].notna() & (led["report"] >= 0)]
     if family is not None:
         sel = sel[sel["family"] == family]
@@ -239,7 +243,9 @@ def _late_at(b: pd.DataFrame, nodes: dict) -> None:
 def _lost_at(records: RunRecords, family: str, nodes: dict) -> None:
     """``lost_events`` (and ``lost:STATE``) of each node where reports of events lost
     to some consumer stopped."""
-    tr, led = records.trace, records.ledger
+    from .metrics import of_interest
+
+    tr, led = records.trace, of_interest(records.ledger)  # lost to a consumer that wanted it
     fam_events = records.events[records.events["family"] == family]
     lost = led[led["outcome"].isin(["not_shared", "withheld"]) & led["event_id"].isin(fam_events["event_id"])]
     lost_ids = set(lost["event_id"].unique())

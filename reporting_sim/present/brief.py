@@ -189,8 +189,11 @@ def brief(folder) -> str:
     return "\n".join(head + brief_lines(result) + (tail if "variants" in result else []))
 
 
-def brief_html(folder) -> str:
-    """The brief as the first section of the HTML report (headings and bullets)."""
+def brief_html(folder):
+    """The brief as the first section of the HTML report (headings and bullets), as
+    markup: every line is escaped here before its few tags are added."""
+    from markupsafe import Markup
+
     import html
     import re
 
@@ -207,4 +210,4 @@ def brief_html(folder) -> str:
             out.append(f"<ul><li>{text[2:]}</li></ul>")
         elif line.strip():
             out.append(f"<p>{text}</p>")
-    return "<section class='brief'>" + "\n".join(out) + "</section>"
+    return Markup("<section class='brief'>" + "\n".join(out) + "</section>")

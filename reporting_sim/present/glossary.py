@@ -117,6 +117,10 @@ PATTERN_TERMS: dict[str, tuple[str, str]] = {
 """The measures the study's patterns use beyond the flat metrics (``CONSUMER.reach.SOURCE``,
 ``CONSUMER[.FAMILY].via.NODE``, ``collector.NAME.MEASURE``) and their weekly series."""
 
+SHORT = {"in_time": "in time", "late": "late", "not_observed": "not obs", "not_reported": "not rep",
+         "withheld": "withheld", "not_shared": "not shrd", "in_flight": "in flight"}
+"""The outcome columns' short headings in the terminal's tables."""
+
 FAMILY_TEXT = {"current": "current intelligence", "long_term": "long-term (X-PMESII) intelligence"}
 
 SINGLE_RUN_CAVEAT = ("One run is one draw of chance: these are point estimates with no interval. Before "
@@ -124,6 +128,9 @@ SINGLE_RUN_CAVEAT = ("One run is one draw of chance: these are point estimates w
                      "95% intervals).")
 
 UNITS_NOTE = "Shares are in percent (%), times in hours (h); differences of shares are in percentage points (pp)."
+from ..metric_names import JSON_UNITS  # noqa: E402  (what the JSON says of its numbers: fractions)
+TEXT_UNITS = ("shares in percent (%), differences of shares in percentage points (pp), times in hours (h); "
+              "--json keeps shares as fractions 0..1")
 # --------------------------------------------------------------------------------------
 
 
@@ -188,6 +195,56 @@ def show(value, name: str, digits: int = 1) -> str:
     if is_share(name):
         return f"{100 * value:.{digits}f}"
     return f"{value:.{digits}f}"
+
+
+# -- the one rule for numbers a person reads: shares in percent, their differences in
+# -- percentage points, times in hours, counts as whole numbers when they are whole
+
+def _scaled(value, name: str, digits: int, sign: bool) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    x = 100 * value if is_share(name) else value
+    if round(x, digits) == 0:
+        return f"{0:.{digits}f}"  # no "-0.0", no sign on nothing
+    if unit(name) == COUNT and float(x).is_integer():
+        return f"{int(x):+d}" if sign else f"{int(x)}"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def number(value, name: str, digits: int = 1) -> str:
+    """A value of metric ``name`` as a person reads it: ``11.0%``, ``14.5 h``, ``394``."""
+    text = _scaled(value, name, digits, False)
+    return text if text == "-" else text + {SHARE: "%", HOURS: " h", COUNT: ""}[unit(name)]
+
+
+def change(value, name: str, digits: int = 1) -> str:
+    """A difference of metric ``name``: ``+1.2 pp`` (percentage points), ``-0.5 h``, ``+3``."""
+    text = _scaled(value, name, digits, True)
+    return text if text == "-" else text + {SHARE: " pp", HOURS: " h", COUNT: ""}[unit(name)]
+
+
+def interval(lo, hi, name: str, diff: bool = False, digits: int = 1) -> str:
+    """A 95% interval in the same scale as :func:`number` (or :func:`change` with
+    ``diff``), without the unit: ``[9.8, 12.2]``, ``[+0.8, +1.5]``."""
+    return f"[{_scaled(lo, name, digits, diff)}, {_scaled(hi, name, digits, diff)}]"
+
+
+MEASURE_WORDS = {"in_time": "in time", "late": "late", "latency_p50": "median hours to know",
+                 "latency_p90": "90th-percentile hours to know", "act_latency_p50": "median hours to act",
+                 "act_latency_p90": "90th-percentile hours to act", "fidelity": "kept precise",
+                 "within_planning": "within the planning horizon"}
+
+
+def plain(name: str, labels: dict | None = None) -> str:
+    """A flat metric name in words: ``force_commander.current.in_time`` is "the force
+    commander's current intelligence in time" (a consumer's ``label`` when given)."""
+    parts = name.split(".")
+    if len(parts) < 2 or name.startswith(("cell.", "duplication.")):
+        return name.replace("_", " ")
+    who = (labels or {}).get(parts[0]) or parts[0].replace("_", " ")
+    fam = {"current": "current", "long_term": "long-term"}.get(parts[1], "") if len(parts) == 3 else ""
+    what = MEASURE_WORDS.get(parts[-1], parts[-1].replace("_", " "))
+    return f"the {who}'s {fam + ' ' if fam else ''}intelligence {what}"
 
 
 def kinds_lines(kinds: dict) -> list[str]:
@@ -255,9 +312,7 @@ def definitions() -> dict[str, str]:
 def run_notes(kinds: dict) -> str:
     """The block printed under a single run's table (and kept in ``summary.txt``):
     what each column means, each kind's shelf life with its provenance, the caveat."""
-    from . import tables
-
-    short = {**getattr(tables, "_SHORT", {}), "latency_p50": "know p50", "act_latency_p50": "act p50",
+    short = {**SHORT, "latency_p50": "know p50", "act_latency_p50": "act p50",
              "act_latency_p90": "act p90", "within_planning": "plan %"}
     lines = ["What the numbers mean (" + UNITS_NOTE[0].lower() + UNITS_NOTE[1:] + ")"]
     for name in OUTCOME_COLUMNS:

@@ -682,21 +682,38 @@ def _mid(name: str) -> str:
     return "n_" + name.replace("-", "_")
 
 
+_MERMAID_ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "#": "#35;", "`": "#96;", "%": "#37;"}
+
+
+def mermaid_text(text: str) -> str:
+    """``text`` safe inside a quoted Mermaid label: one line (newlines and other
+    control characters become spaces, so a label cannot start a line of its own: no
+    ``click``, no ``%%{init}%%``) and the characters Mermaid or HTML would read
+    written as Mermaid's entity codes."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    return "".join(_MERMAID_ENTITIES.get(c, c) for c in flat)
+
+
 def mermaid(sc) -> str:
-    """The network as a Mermaid flowchart (top-down)."""
+    """The network as a Mermaid flowchart (top-down); every label escaped (:func:`mermaid_text`)."""
     out = ["flowchart TD"]
     for name in sc.nodes:
         t = sc.node_type(name)
-        label = display(sc, name).replace('"', "#quot;")
+        label = mermaid_text(display(sc, name))
         out.append(f'  {_mid(name)}["{label}"]:::{t}' if t != "commander" else f'  {_mid(name)}(["{label}"]):::{t}')
     for lk in sc.active_links:
         kind = channel(sc, lk)
         arrow = "-->" if kind == "report" else "-.->"
-        text = f"|at {lk.meeting}|" if lk.meeting else ""
+        text = f"|at {mermaid_text(lk.meeting)}|" if lk.meeting else ""
         out.append(f"  {_mid(lk.src)} {arrow}{text} {_mid(lk.to)}")
     for t in NODE_TYPES:
         out.append(f"  classDef {t} fill:{TYPE_FILL[t]},stroke:{TYPE_STROKE[t]}")
     return "\n".join(out) + "\n"
+
+
+def drawing_paths(sc, folder: Path) -> list[Path]:
+    """The files :func:`write_drawings` writes for ``sc`` into ``folder``."""
+    return [Path(folder) / f"{sc.name}.{ext}" for ext in ("svg", "dot", "mmd")]
 
 
 def write_drawings(sc, base, folder: Path) -> list[Path]:

@@ -36,13 +36,21 @@ STEP_COLOURS = {"observe": "#c7e9c0", "write": "#74c476", "transit": "#6baed6", 
 
 
 def save(fig, path: Path) -> Path:
-    """Write ``path.png`` and ``path.svg``; return the PNG's path."""
+    """Write ``path.png`` and ``path.svg``; return the PNG's path. The same figure gives
+    the same bytes (no date in the files, SVG ids from a fixed salt), and matplotlib's
+    "tight layout not applied" warning stays off the terminal: ``bbox_inches="tight"``
+    keeps long labels whole anyway."""
+    import warnings
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Tt]ight.?layout", category=UserWarning)
+        fig.tight_layout()
     png = path.with_suffix(".png")
-    fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
-    fig.savefig(path.with_suffix(".svg"), bbox_inches="tight")
+    with plt.rc_context({"svg.hashsalt": "reporting-sim"}):
+        fig.savefig(png, dpi=110, bbox_inches="tight")  # long tick labels are never cut off
+        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     return png
 
@@ -111,9 +119,13 @@ def latency_distribution(ledger: pd.DataFrame, path: Path, family: str = "curren
 
 
 def outcome_breakdown(ledger: pd.DataFrame, path: Path, family: str = "current") -> Path:
-    """Share of events in each outcome, per consumer (stacked bars)."""
-    led = ledger[ledger["family"] == family]
-    tab = pd.crosstab(led["consumer"], led["outcome"], normalize="index", dropna=False)
+    """Share of the events of its interest in each outcome, per consumer (stacked bars,
+    in percent; a consumer with no event of ``family`` in its interest has no bar)."""
+    from ..measures.metrics import of_interest
+
+    led = of_interest(ledger)
+    led = led[led["family"] == family]
+    tab = 100 * pd.crosstab(led["consumer"], led["outcome"], normalize="index", dropna=False)
     tab = tab.reindex(columns=list(OUTCOMES), fill_value=0.0)
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(tab) + 1.6))
     left = np.zeros(len(tab))
@@ -121,8 +133,8 @@ def outcome_breakdown(ledger: pd.DataFrame, path: Path, family: str = "current")
         ax.barh(tab.index.astype(str), tab[o], left=left, color=OUTCOME_COLOURS[o], label=o)
         left += tab[o].to_numpy()
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"share of {family.replace('_', '-')} events")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"% of the {family.replace('_', '-')} events of each consumer's interest")
     ax.legend(ncol=4, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     return save(fig, path)
 
@@ -163,8 +175,11 @@ def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=No
             ax.xaxis.set_major_locator(loc)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
     fig.supylabel("% of the week's current events known in time", fontsize=8)
+    absent = no_current_interest(weekly)
     fig.supxlabel(("week starting" if start is not None else "week of the mission")
-                  + ("; shaded: last week, cut short by the run's end" if partial else ""), fontsize=8)
+                  + ("; shaded: last week, cut short by the run's end" if partial else "")
+                  + (f"\nnot drawn (no current events of their interest): {', '.join(absent)}" if absent else ""),
+                  fontsize=8)
     return save(fig, path)
 
 
@@ -179,7 +194,15 @@ def _weekly_panels(weekly: pd.DataFrame, consumers, headline: str | None) -> tup
         cols.remove(f"in_time:{headline}")
         cols.insert(0, f"in_time:{headline}")
     seen = [c for c in weekly.columns if c.startswith("seen:")]
+    cols = [c for c in cols if weekly[c].notna().any()]  # none of its interest: no empty panel (the caption says)
     return cols + (["seen"] if seen else []), seen
+
+
+def no_current_interest(weekly: pd.DataFrame) -> list[str]:
+    """The consumers of a weekly table with no current event of their interest in any
+    week (JMAC's interest is long-term only): they get no panel, and are named under
+    the figure."""
+    return [c[8:] for c in weekly.columns if c.startswith("in_time:") and not weekly[c].notna().any()]
 
 
 def _weekly_panel(ax, x, weekly: pd.DataFrame, col: str, seen: list[str], headline: str | None) -> None:

@@ -234,6 +234,10 @@ def _run_cells(rec, labels: dict) -> list:
     from . import glossary
 
     cells = metrics.cell_table(rec.cells)
+    cells["utilisation"] = 100 * cells["utilisation"]  # a share, in percent as everywhere a person reads
+    for c in ("started", "overflow"):
+        cells[c] = cells[c].astype(int)
+    cells = cells.rename(columns={"utilisation": "utilisation %"})
     return [Markup("<h2>Staff cells</h2>") + _table(cells.rename(index=labels)),
             h("<p class='meta'>utilisation: {{ u }}; mean_wait_h: {{ w }}; mean_queue: {{ q }}.</p>",
               u=glossary.TERMS["utilisation"][1], w=glossary.TERMS["mean_wait_h"][1],
@@ -255,7 +259,12 @@ def _run_hours(rec, work: Path) -> list:
                      "they went (observe, write, transit, meeting waits, inbox queue, analyst work, "
                      "sanitising, holding back); the parts sum to the latency."))
     bn = views.bottlenecks(rec, "current", budgets).head(12)
-    body.append(Markup("<h3>Bottlenecks</h3>") + _table(bn, lambda x: f"{x:.2f}"))
+    body.append(Markup("<h3>Bottlenecks</h3>") + _table(_bottleneck_view(bn), lambda x: f"{x:.2f}"))
+    body.append(Markup("<p class='meta'>late h: hours late first arrivals spent at the node; late pairs led: late "
+                       "(event, consumer) pairs for which it was the largest single delay; stopped here: events that "
+                       "some other consumer wanted but never got, whose reports went no further than this node (by how "
+                       "they stopped: kept, as a consumer keeps what reaches it; not passed on; withheld by a gate; "
+                       "inbox full); utilisation in percent.</p>"))
     top = [n for n in bn.index if n in set(rec.cells["cell"])][:4]
     if top:
         series = {n: views.occupancy(rec, n, "queue", 24.0) for n in top}
@@ -285,6 +294,34 @@ def _run_ceilings(folder: Path, rec, work: Path) -> list:
                       "stays lost otherwise. One replication with this run's seed: `reporting-sim ceilings` "
                       "gives intervals.")
     return [html_section(result, who, figure)]
+
+
+_STOPPED_WORDS = {"absorbed": "kept", "not_shared": "not passed on", "withheld": "withheld", "overflow": "inbox full"}
+
+
+def _bottleneck_view(bn: pd.DataFrame) -> pd.DataFrame:
+    """The bottleneck table as a person reads it: counts as whole numbers, utilisation
+    in percent, and the stopped-here columns named for what they count (not as the
+    node's own losses), how they stopped beside how many."""
+    out, stops = _stops_beside_count(bn)
+    for c in [c for c in ("late_pairs_led", "lost_events") if c in out] + stops:
+        out[c] = out[c].fillna(0).round().astype(int)  # a count missing at a node is none there
+    if "utilisation" in out:
+        out["utilisation"] = 100 * out["utilisation"]
+    return out.rename(columns={**_BOTTLENECK_NAMES, **{c: f"stopped here: {_STOPPED_WORDS.get(c[5:], c[5:])}"
+                                                       for c in stops}})
+
+
+def _stops_beside_count(bn: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A copy with the ``lost:STATE`` columns right after ``lost_events``, and their names."""
+    stops = sorted(c for c in bn.columns if c.startswith("lost:"))
+    order = [c for c in bn.columns if c not in stops]
+    at = order.index("lost_events") + 1 if "lost_events" in order else len(order)
+    return bn[order[:at] + stops + order[at:]].copy(), stops
+
+
+_BOTTLENECK_NAMES = {"late_hours": "late h", "late_pairs_led": "late pairs led", "lost_events": "stopped here",
+                     "utilisation": "utilisation %", "mean_wait_h": "mean wait h", "mean_queue": "mean queue"}
 
 
 def stored_headline(folder: Path, base: str) -> list[str]:

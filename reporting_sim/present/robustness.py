@@ -26,40 +26,74 @@ DEFINITIONS = [
                   "zero and its mean difference is at least the minimum effect worth counting; [95% Wilson interval]"),
     ("equiv / worse / undec", "share of worlds whose interval lies within plus or minus the minimum effect / "
                               "that are worse as 'better in' is better / not settled when replications ran out"),
-    ("effect, between, within", "the mean effect across worlds; the spread of the true effect between worlds "
+    ("effect, between, within", "the mean effect across worlds (pp for shares); the spread of the true effect between worlds "
                                 "(sd); the error of one world's mean difference (se)"),
-    ("p05 p50 p95", "the difference variant - base across worlds, at the 5th, 50th and 95th percentile"),
-    ("regret p50/p90", "how far below the best scenario of each world (base included), in the metric's units"),
+    ("p05 p50 p95", "the difference variant - base across worlds, at the 5th, 50th and 95th percentile "
+                    "(percentage points for shares, hours for times)"),
+    ("regret p50/p90", "how far short of the best scenario of each world (base included), in the metric's units "
+                       "(percentage points for shares)"),
     ("best", "in how many worlds it was the best scenario (ties go to the base)"),
 ]
 
 
-def format_result(result: dict) -> str:
-    """The study as text: a table for the verdict metric, then each verdict."""
+def _change(x, metric: str) -> str:
+    """A difference in the metric's units (pp for a share, h for a time); ``-`` when missing."""
+    from .glossary import change
+
+    return "-" if x is None else change(x, metric)
+
+
+def _min_effect(result: dict, metric: str) -> str:
+    value = (result.get("min_effects") or {}).get(metric)
+    return "-" if value is None else _change(value, metric).lstrip("+")
+
+
+def format_result(result: dict, labels: dict | None = None) -> str:
+    """The study as text: a table for the verdict metric (differences in the metric's
+    units: percentage points for shares, hours for times), each verdict, then one line
+    ranking the options (:func:`ranking_line`)."""
+    from .glossary import TEXT_UNITS, change
+
     m = result["metric"]
     lines = [f"robustness of {len(result['variants'])} variant(s) of {result['base']} across "
              f"{result['worlds']} worlds x {result['replications']} replications of {result['days']:g} days",
              f"metric: {m} ({'higher' if direction(m) > 0 else 'lower'} is better; minimum effect worth counting "
-             f"{result.get('min_effects', {}).get(m, '-')})", ""]
-    head = f"{'variant':<34} {'better in':>18} {'equiv':>5} {'worse':>5} {'undec':>5} {'effect':>8} " \
-           f"{'between':>7} {'within':>7} {'p05':>8} {'p95':>8} {'regret p50/p90':>16} {'best':>5}"
+             f"{_min_effect(result, m)}); units: {TEXT_UNITS}", ""]
+    head = f"{'variant':<34} {'better in':>18} {'equiv':>5} {'worse':>5} {'undec':>5} {'effect':>9} " \
+           f"{'between':>9} {'within':>9} {'p05':>9} {'p95':>9} {'regret p50/p90':>19} {'best':>5}"
     lines += [head, "-" * len(head)]
     base_best = result["best_counts"][m][result["base"]]
     for v, block in result["variants"].items():
         e = block["metrics"][m]
         lo, hi = e["share_better_ci95"]
-        f = (lambda x: "-" if x is None else f"{x:+.3f}")
-        g = (lambda x: "-" if x is None else f"{x:.3f}")
+        regret = f"{change(e['regret_p50'] or 0, m)}/{change(e['regret_p90'] or 0, m)}".replace("+", "")
+        spread = (lambda x: "-" if x is None else change(x, m).lstrip("+"))
         lines.append(f"{v:<34} {_pct(e['share_better']):>5} [{_pct(lo):>4},{_pct(hi):>5}] "
                      f"{_pct(e['share_equivalent']):>5} {_pct(e['share_worse']):>5} {_pct(e['share_undecided']):>5} "
-                     f"{f(e['mean_effect']):>8} {g(e['between_sd']):>7} {g(e['within_se']):>7} {f(e['diff_p05']):>8} "
-                     f"{f(e['diff_p95']):>8} "
-                     f"{(e['regret_p50'] or 0):>7.3f}/{(e['regret_p90'] or 0):.3f} "
+                     f"{_change(e['mean_effect'], m):>9} {spread(e['between_sd']):>9} {spread(e['within_se']):>9} "
+                     f"{_change(e['diff_p05'], m):>9} {_change(e['diff_p95'], m):>9} {regret:>19} "
                      f"{result['best_counts'][m][v]:>5}")
     lines.append(f"{'(base: ' + result['base'] + ')':<34} best in {base_best} worlds")
     lines += ["", *[f"  {k}: {d}" for k, d in DEFINITIONS], "", "verdicts:"]
     lines += [f"- {block['verdict']}" for block in result["variants"].values()]
+    lines += ["", ranking_line(result, labels)]
     return "\n".join(lines)
+
+
+def ranking_line(result: dict, labels: dict | None = None) -> str:
+    """One sentence for the verdict metric: the options ranked by their median change
+    across the worlds, best first, each with its 5th-95th percentile and the share of
+    worlds where it does better than the base."""
+    from .glossary import change, plain
+
+    m = result["metric"]
+    way = direction(m)
+    rows = sorted(result["variants"].items(), key=lambda kv: -(way * (kv[1]["metrics"][m]["diff_p50"] or 0)))
+    parts = [f"{v} {change(b['metrics'][m]['diff_p50'], m)} [{change(b['metrics'][m]['diff_p05'], m)} to "
+             f"{change(b['metrics'][m]['diff_p95'], m)}], better in {_pct(b['metrics'][m]['share_better'])} of worlds"
+             for v, b in rows]
+    return (f"For {plain(m, labels)} ({m}; {'higher' if way > 0 else 'lower'} is better), the median change from "
+            f"{result['base']} across {result['worlds']} worlds [5th to 95th percentile]: " + "; ".join(parts) + ".")
 
 
 def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Path) -> list[Path]:
@@ -168,17 +202,22 @@ def replot(folder: Path, out: Path) -> list[Path]:
     return figures(*_read(folder), Path(out))
 
 
-def report_section(folder: Path, work: Path) -> str:
-    """The robustness section of ``reporting-sim report``: verdicts, the table of the
-    verdict metric with its definitions, and the figures."""
+def report_section(folder: Path, work: Path):
+    """The robustness section of ``reporting-sim report`` as HTML markup (every value
+    read from the folder escaped here, so the page embeds it as it is): verdicts, the
+    table of the verdict metric with its definitions, and the figures."""
+    from markupsafe import Markup
+
     result, frame, worlds = _read(folder)
     pngs = figures(result, frame, worlds, Path(work) / "robustness")
-    esc = html.escape
-    body = [f"<h2>Robustness across {result['worlds']} plausible worlds</h2>",
-            f"<p class='meta'>Base {esc(result['base'])}; {result['replications']} replications of "
-            f"{result['days']:g} days per world and scenario, common random numbers; worlds drawn by "
-            f"{esc(result['sampling'])} over {len(result['uncertainties'])} uncertain assumptions "
-            f"(seed {result['seed']}). The table is for {esc(result['metric'])}; each verdict names the "
+
+    def esc(x) -> str:
+        return html.escape(str(x))
+    body = [f"<h2>Robustness across {esc(result['worlds'])} plausible worlds</h2>",
+            f"<p class='meta'>Base {esc(result['base'])}; {esc(result['replications'])} replications of "
+            f"{esc(format(float(result['days']), 'g'))} days per world and scenario, common random numbers; worlds "
+            f"drawn by {esc(result['sampling'])} over {len(result['uncertainties'])} uncertain assumptions "
+            f"(seed {esc(result['seed'])}). The table is for {esc(result['metric'])}; each verdict names the "
             "metric its variant is judged on.</p>", "<ul>"]
     body += [f"<li>{esc(b['verdict'])}</li>" for b in result["variants"].values()]
     body.append("</ul>")
@@ -190,4 +229,4 @@ def report_section(folder: Path, work: Path) -> str:
     for png in pngs:
         data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
         body.append(f'<img alt="{esc(Path(png).stem)}" src="data:image/png;base64,{data}">')
-    return "\n".join(body)
+    return Markup("\n".join(body))

@@ -7,9 +7,7 @@ Rendering only: every number comes from a summary dict made by
 from __future__ import annotations
 
 from ..metric_names import OUTCOMES
-
-_SHORT = {"in_time": "in time", "late": "late", "not_observed": "not obs", "not_reported": "not rep",
-          "withheld": "withheld", "not_shared": "not shrd", "in_flight": "in flight"}
+from .glossary import SHORT as _SHORT
 
 
 def _pct(x) -> str:
@@ -89,53 +87,113 @@ def _outcome_table(s: dict, family: str) -> list[str]:
     return rows
 
 
-def _ci(lo, hi) -> str:
-    if lo is None or hi is None:
-        return "[   -   ,   -   ]"
-    return f"[{lo:+.4f},{hi:+.4f}]"
-
-
-def _val(x) -> str:
-    return "    -   " if x is None else f"{x:8.4f}"
-
-
 def selection(block: dict, headline=()) -> list[str]:
     """The metrics a comparison shows by default: those of ``headline`` (the base
     scenario's, :func:`reporting_sim.metrics.headline`) it has, else all of them."""
     return [m for m in headline if m in block] or list(block)
 
 
+def _numbers(result: dict, name: str) -> list:
+    """Everything a comparison shows of metric ``name``, to tell two identical rows."""
+    out = []
+    for label, block in result["variants"].items():
+        m = block["metrics"].get(name) or {}
+        d = m.get("diff_vs_base") or {}
+        out.append((m.get("mean"), tuple(m.get("ci95") or ()), d.get("mean"), tuple(d.get("ci95") or ())))
+    return out
+
+
+def _same_quantity(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are one consumer's measure over all events and over one
+    family (``jmac.in_time``, ``jmac.long_term.in_time``)."""
+    pa, pb = a.split("."), b.split(".")
+    return len({len(pa), len(pb)}) == 2 and pa[0] == pb[0] and pa[-1] == pb[-1] and min(len(pa), len(pb)) == 2
+
+
+def distinct(result: dict, names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``names`` without a consumer's measure over one family whose every number equals
+    its measure over all events, or the other way round (JMAC's ``in_time`` is its
+    ``long_term.in_time`` when its interest is long-term only), and which each left-out
+    one repeats."""
+    kept, same = [], {}
+    for name in names:
+        twin = next((k for k in kept if _same_quantity(k, name) and _numbers(result, k) == _numbers(result, name)),
+                    None)
+        if twin is None:
+            kept.append(name)
+        else:
+            same[name] = twin
+    return kept, same
+
+
+def shown_metrics(result: dict, metrics: list[str] | None = None, headline=()) -> tuple[list[str], dict]:
+    """The metrics :func:`format_comparison` shows, and the duplicates it leaves out."""
+    block = result["variants"][result["base"]]["metrics"]
+    names = [m for m in (metrics or selection(block, headline)) if m in block]
+    return distinct(result, names)
+
+
 def format_comparison(result: dict, metrics: list[str] | None = None, headline=()) -> str:
     """A comparison as a table: the base's mean and 95% interval, and for each variant
     the paired difference from the base; ``*`` marks a difference whose interval
     excludes zero. Shows ``metrics``, or by default the ``headline`` ones
-    (:func:`selection`)."""
-    labels = list(result["variants"])
+    (:func:`selection`), each once. Shares in percent, their differences in percentage
+    points, times in hours (:func:`reporting_sim.present.glossary.number`)."""
+    from .glossary import change, interval, number
+
     base = result["base"]
-    block = result["variants"][base]["metrics"]
-    names = metrics or selection(block, headline)
+    names, _ = shown_metrics(result, metrics, headline)
     lines = [f"{result.get('experiment', '')}: {result['replications']} replications of "
              f"{result['days']:g} days, seeds {result['seed']}..{result['seed'] + result['replications'] - 1}, "
              "common random numbers; 95% t intervals; * = the difference's interval excludes 0", ""]
-    for label in labels:
-        lines.append(f"{'scenario ' + label:<44}" + ("base: mean [95% CI]" if label == base else "difference from the base [95% CI]"))
+    for label, block in result["variants"].items():
+        lines.append(f"{'scenario ' + label:<44}" + ("base: mean [95% interval]" if label == base
+                                                      else "difference from the base [95% interval]"))
         for name in names:
-            m = result["variants"][label]["metrics"].get(name)
+            m = block["metrics"].get(name)
             if m is None:
                 continue
             if label == base:
-                lines.append(f"  {name:<42}{_val(m['mean'])} {_ci(*m['ci95'])}")
+                lines.append(f"  {name:<42}{number(m['mean'], name):>10} {interval(*m['ci95'], name)}")
             else:
                 d = m["diff_vs_base"]
                 lo, hi = d["ci95"]
-                star = "*" if lo is not None and hi is not None and (lo > 0 or hi < 0) else " "
-                lines.append(f"  {name:<42}{_val(d['mean'])} {_ci(lo, hi)} {star}")
+                star = " *" if lo is not None and hi is not None and (lo > 0 or hi < 0) else ""
+                lines.append(f"  {name:<42}{change(d['mean'], name):>10} {interval(lo, hi, name, diff=True)}{star}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
 
+def ranking_line(result: dict, metric: str, labels: dict | None = None) -> str:
+    """One sentence for the chosen measure: the options ranked, best first, each with
+    its change from the base and interval, e.g. "For the force commander's current
+    intelligence in time (base 11.0%; higher is better): trained-u2 +1.8 pp [+1.3,
+    +2.3], ..."."""
+    from ..metric_names import direction
+    from .glossary import change, interval, number, plain
+
+    base = result["base"]
+    rows = []
+    for label, block in result["variants"].items():
+        d = (block["metrics"].get(metric) or {}).get("diff_vs_base")
+        if label != base and d is not None:
+            rows.append((label, d))
+    try:
+        way = direction(metric)
+    except Exception:  # a metric with no better direction (utilisation): ranked by size
+        way = 1
+    rows.sort(key=lambda r: -(way * r[1]["mean"]) if r[1]["mean"] is not None else float("inf"))
+    better = "higher is better" if way > 0 else "lower is better"
+    head = (f"For {plain(metric, labels)} ({metric}; base {number(result['variants'][base]['metrics'][metric]['mean'], metric)}"
+            f"; {better}): ")
+    return head + "; ".join(f"{label} {change(d['mean'], metric)} {interval(*d['ci95'], metric, diff=True)}"
+                            for label, d in rows) + "."
+
+
 def format_sweep(result: dict) -> str:
     """A sweep: each point's parameters and mean metric, then the ranking."""
+    from .glossary import interval, number
+
     sw = result["sweep"]
     metric = sw["metric"]
     lines = [f"{result.get('experiment', '')}: {sw['method']} sweep, {sw['points']} points x "
@@ -143,7 +201,7 @@ def format_sweep(result: dict) -> str:
     for label, block in list(result["variants"].items())[:40]:
         params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in block.get("parameters", {}).items())
         m = block["metrics"][metric]
-        lines.append(f"  {label}  {_val(m['mean'])} {_ci(*m['ci95'])}  {params}")
+        lines.append(f"  {label}  {number(m['mean'], metric):>10} {interval(*m['ci95'], metric)}  {params}")
     if len(result["variants"]) > 40:
         lines.append(f"  ... {len(result['variants']) - 40} more points in summary.csv")
     lines += ["", f"parameters ranked by their effect on {metric}:"]
@@ -238,7 +296,7 @@ def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -
     else:
         lines.append("(nothing arrived)")
     lines += ["", f"Nodes ranked by the late and lost {family.replace('_', '-')} intelligence they account for",
-              f"{'node':<24}{'late h':>9}{'led late':>9}{'lost ev':>9}{'util %':>8}{'wait h':>8}{'queue':>7}"]
+              f"{'node':<24}{'late h':>9}{'led late':>9}{'stopped':>9}{'util %':>8}{'wait h':>8}{'queue':>7}"]
     for name, row in table.head(top).iterrows():
         util = row.get("utilisation")
         wait = row.get("mean_wait_h")
@@ -248,13 +306,22 @@ def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -
                      f"{fmt(None if util is None or util != util else 100 * util, '8.1f')}{fmt(wait, '8.2f')}{fmt(q, '7.2f')}")
     lines += ["", "late h: hours late first arrivals spent at the node (queue, work, sanitising, waiting for a",
               "meeting or held back on its links); led late: late pairs for which it was the largest single",
-              "delay; lost ev: events lost to some consumer whose reports stopped there."]
+              "delay; stopped: events that some other consumer wanted but never got, whose reports went no",
+              "further than this node (a consumer that kept them, as commanders and cells do, counts here: it is",
+              "where the news stopped, not what the node itself lost)."]
     return "\n".join(lines)
 
 
-def multiplicity_note(result: dict) -> str:
-    """Under a comparison table: what a star means when many differences are shown."""
-    n = sum(len(b["metrics"]) for v, b in result["variants"].items() if v != result["base"])
-    return (f"\nNote: * marks a 95% interval that excludes zero, unadjusted; among {n} differences about "
+def multiplicity_note(result: dict, metrics: list[str] | None = None, headline=()) -> str:
+    """Under a comparison table: what a star means among the differences shown, the
+    rows left out as repeats, and the units."""
+    from .glossary import TEXT_UNITS
+
+    names, same = shown_metrics(result, metrics, headline)
+    n = sum(1 for v, b in result["variants"].items() if v != result["base"] for m in names if m in b["metrics"])
+    text = (f"\nNote: * marks a 95% interval that excludes zero, unadjusted; among the {n} differences shown about "
             f"{0.05 * n:.0f} may be starred by chance. `reporting-sim report FOLDER` stars with Holm's adjustment. "
-            "Shares are fractions here (0.01 = 1 percentage point).")
+            f"Units: {TEXT_UNITS}.")
+    if same:
+        text += " Not shown twice: " + "; ".join(f"{k} (the same numbers as {v})" for k, v in same.items()) + "."
+    return text

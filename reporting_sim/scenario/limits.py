@@ -15,8 +15,14 @@ environment variable            default    what it bounds
 ``REPORTING_SIM_MAX_LINE_CHARS``    10000  characters on one line of such a file
 ``REPORTING_SIM_MAX_DEPTH``            32  nesting of arrays and inline tables
 ``REPORTING_SIM_MAX_KEY_PARTS``        32  parts of one dotted key (``a.b.c`` has 3)
-``REPORTING_SIM_MAX_RUNS``         100000  runs an experiment or comparison may plan
+``REPORTING_SIM_MAX_RUNS``         100000  runs a study (compare, experiment, robustness,
+                                           check-study...) may plan
 ==============================  =========  =========================================
+
+Each variable, when set, must be a whole number written in digits, from 1 to the
+maximum in :data:`MAXIMA`; anything else (``-1``, ``abc``, ``1e999``, ``1.5``, an empty
+value, a name that is no limit) is a one-line error naming the variable, never a
+silent default. :func:`settings` parses them once.
 
 :func:`check_toml_text` scans the text once with a regular expression (strings and
 comments skipped), without building anything.
@@ -30,20 +36,59 @@ import re
 from ..errors import ScenarioError
 
 DEFAULTS = {"FILE_BYTES": 2**20, "LINE_CHARS": 10_000, "DEPTH": 32, "KEY_PARTS": 32, "RUNS": 100_000}
+MAXIMA = {"FILE_BYTES": 2**30, "LINE_CHARS": 2**30, "DEPTH": 100, "KEY_PARTS": 1000, "RUNS": 10**9}
+"""The most each limit may be raised to: past these the work is no longer bounded
+(a parser nested 100 deep is near Python's stack; a gigabyte file, a billion runs)."""
 WHAT = {"FILE_BYTES": "bytes in a file", "LINE_CHARS": "characters on a line",
         "DEPTH": "levels of nested arrays and inline tables", "KEY_PARTS": "parts of a dotted key",
         "RUNS": "runs planned"}
+PREFIX = "REPORTING_SIM_MAX_"
+
+_PARSED: dict = {}
+
+
+def variable(name: str) -> str:
+    """The environment variable of limit ``name``: ``REPORTING_SIM_MAX_NAME``."""
+    return PREFIX + name
+
+
+def _parse(var: str, raw: str) -> int:
+    """The value of limit variable ``var`` set to ``raw``: a whole number from 1 to the
+    limit's maximum, written in digits; anything else is a one-line error naming it."""
+    name = var[len(PREFIX):]
+    if name not in DEFAULTS:
+        raise ScenarioError("", var, f"not a limit of reporting-sim (limits: "
+                            f"{', '.join(variable(n) for n in DEFAULTS)}); unset it or fix the spelling")
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not 1 <= int(text) <= MAXIMA[name]:
+        raise ScenarioError("", var, f"{raw[:40]!r} is not a whole number from 1 to {MAXIMA[name]} "
+                            f"({WHAT[name]}; unset it for the default of {DEFAULTS[name]})")
+    return int(text)
+
+
+def settings() -> dict[str, int]:
+    """Every limit, from the environment or the default: each ``REPORTING_SIM_MAX_*``
+    variable parsed once (again only if the environment changes); one that is not a
+    whole number in range, or names no limit, is a one-line error naming it."""
+    given = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX)))
+    got = _PARSED.get(given)
+    if got is None:
+        got = dict(DEFAULTS)
+        for var, raw in given:
+            got[var[len(PREFIX):]] = _parse(var, raw)
+        _PARSED.clear()
+        _PARSED[given] = got
+    return got
+
+
+check_environment = settings
+"""Refuse a bad ``REPORTING_SIM_MAX_*`` variable (every command and API call starts so)."""
 
 
 def limit(name: str) -> int:
     """The limit ``name`` (a key of :data:`DEFAULTS`): its environment variable
-    ``REPORTING_SIM_MAX_NAME`` if set to a positive integer, else the default."""
-    raw = os.environ.get(f"REPORTING_SIM_MAX_{name}", "")
-    try:
-        value = int(raw)
-    except ValueError:
-        return DEFAULTS[name]
-    return value if value > 0 else DEFAULTS[name]
+    ``REPORTING_SIM_MAX_NAME`` if set, else the default (see :func:`settings`)."""
+    return settings()[name]
 
 
 def too_much(source: str, field: str, name: str, got) -> ScenarioError:

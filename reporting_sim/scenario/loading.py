@@ -63,6 +63,8 @@ def read_file(path: str | Path) -> dict:
     Only regular files are read: a device (``/dev/zero``), a FIFO or a socket is
     refused without reading from it, so a wrong path cannot block or exhaust memory."""
     path = Path(path)
+    if "\x00" in str(path):
+        raise ScenarioError(str(path).replace("\x00", "\\0"), "file", "a file name cannot hold a NUL byte")
     try:
         st = path.stat()
         if stat.S_ISDIR(st.st_mode):

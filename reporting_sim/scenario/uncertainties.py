@@ -109,6 +109,9 @@ def kind_of(raw, resolved) -> str:
     return "table"
 
 
+KIND_WORDS = {"bool": "true/false switch", "int": "whole number", "float": "number", "choice": "choice of names"}
+
+
 def typed(value, kind: str):
     if kind == "int":
         return int(round(value))
@@ -153,45 +156,107 @@ def check(data: dict, scenario, source: str, parse: Callable[[dict, str], Any]) 
 
 def _check(data: dict, scenario, source: str, parse) -> None:
     resolved = scenario.model_dump(mode="python", by_alias=True, exclude_none=True)
+    _check_owners(scenario.uncertainties, source)
     kinds = {}
     for path, u in scenario.uncertainties.items():
         kinds[path] = _check_paths(data, resolved, path, u, source)
     _check_ends(data, scenario, kinds, source, parse)
 
 
+def no_effect(path: str) -> Optional[str]:
+    """Why the setting at ``path`` cannot be an uncertainty (it changes nothing inside a
+    world, so it would be a dimension of the study that does nothing), or ``None``."""
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    if head == "scenario":
+        return ("the [scenario] header names the run and gives its defaults (the study's own --days and "
+                "--seed set the horizon and seeds); it changes nothing inside a world")
+    if head == "metrics":
+        return "[metrics] says what is measured, not how the world works"
+    if head == "uncertainties":
+        return "an uncertainty cannot vary another"
+    if path.rsplit(".", 1)[-1] in ("label", "description"):
+        return "a display text changes nothing in a run"
+    return None
+
+
+def _check_owners(uncs, source: str) -> None:
+    """Each setting moves with one uncertainty only: a path named twice, or an ``also``
+    loop (A also B, B also A), would record one value for a world while the run used
+    another."""
+    owner: dict[str, str] = {}
+    for path, u in uncs.items():
+        for i, p in enumerate((path, *u.also)):
+            key = re.sub(r"\s+", "", p)
+            if key in owner:
+                field = f"{field_name(path)}.also" if i else field_name(path)
+                raise ScenarioError(source, field, f"{p!r} is already moved by the uncertainty {owner[key]!r}; "
+                                    "a setting moves with one uncertainty only (no also loops, no setting named twice)")
+            owner[key] = path
+
+
 def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
+    """Check an uncertainty's path and its ``also`` paths; returns its kind."""
     where = field_name(path)
-    kind = None
-    for i, p in enumerate((path, *u.also)):
-        field = where if i == 0 else f"{where}.also"
-        raw = _get(data, p)
-        if raw is None:  # a field left at its default
-            raw = _get(resolved, p)
-        if raw is None:
-            raise ScenarioError(source, field, f"no setting {p!r} in the scenario ({PATH_EXAMPLES})")
-        k = kind_of(raw, _get(resolved, p))
-        if k == "table" and not u.fixed:
-            raise ScenarioError(source, field, f"{p!r} is a table, not a number, switch or choice; "
-                                f"name a value inside it (e.g. {p}.mean)")
-        if i == 0:
-            kind = k
-        elif k != kind and not u.fixed:
-            raise ScenarioError(source, field, f"{p!r} is a {k} but {path!r} is a {kind}; settings that move "
-                                "together must be of one type")
+    kind, first = _check_one_path(data, resolved, path, u, source, where)
+    for p in u.also:
+        k, raw = _check_one_path(data, resolved, p, u, source, f"{where}.also")
+        if u.fixed:
+            continue
+        if k != kind:
+            raise ScenarioError(source, f"{where}.also", f"{p!r} is a {k} but {path!r} is a {kind}; settings that "
+                                "move together must be of one type")
+        if raw != first:
+            raise ScenarioError(source, f"{where}.also", f"{p!r} is {raw!r} but {path!r} is {first!r}: settings "
+                                "that move together take the same value in every world, so they must start equal")
     if u.values is not None:
-        for v in u.values:
-            ok = (isinstance(v, bool) if kind == "bool" else isinstance(v, str) if kind == "choice"
-                  else isinstance(v, (int, float)) and not isinstance(v, bool))
-            if not ok:
-                raise ScenarioError(source, f"{where}.values", f"{v!r} is not a value of {path!r} "
-                                    f"(a {'true/false switch' if kind == 'bool' else kind})")
+        _check_values(u.values, kind, path, source, f"{where}.values")
     elif u.low is not None:
-        if kind not in ("int", "float"):
-            raise ScenarioError(source, where, f"low and high need a number; {path!r} is a "
-                                f"{'true/false switch' if kind == 'bool' else kind}: give values = [...]")
-        if kind == "int" and not (float(u.low).is_integer() and float(u.high).is_integer()):
-            raise ScenarioError(source, where, f"{path!r} is a whole number: low and high must be whole numbers")
+        _check_range(u, kind, path, source, where)
     return kind
+
+
+def _check_one_path(data: dict, resolved: dict, p: str, u, source: str, field: str) -> tuple[str, Any]:
+    """The kind and value as written of setting ``p``: it must exist, have an effect,
+    and (unless fixed) be a number, switch or choice."""
+    why = no_effect(p)
+    if why is not None and not u.fixed:  # fixed = true may say so ("not an assumption")
+        raise ScenarioError(source, field, f"{p!r} cannot be an uncertainty: {why}; declare it "
+                            "fixed = true, or leave it out")
+    raw = _get(data, p)
+    if raw is None:  # a field left at its default
+        raw = _get(resolved, p)
+    if raw is None:
+        raise ScenarioError(source, field, f"no setting {p!r} in the scenario ({PATH_EXAMPLES})")
+    k = kind_of(raw, _get(resolved, p))
+    if k == "table" and not u.fixed:
+        raise ScenarioError(source, field, f"{p!r} is a table, not a number, switch or choice; "
+                            f"name a value inside it (e.g. {p}.mean)")
+    return k, raw
+
+
+def _is_value(v, kind: str) -> bool:
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "choice":
+        return isinstance(v, str)
+    number = isinstance(v, (int, float)) and not isinstance(v, bool)
+    return number and (kind != "int" or float(v).is_integer())
+
+
+def _check_values(values, kind: str, path: str, source: str, field: str) -> None:
+    for v in values:
+        if not _is_value(v, kind):
+            whole = " (values must be whole numbers)" if kind == "int" and isinstance(v, float) else ""
+            raise ScenarioError(source, field, f"{v!r} is not a value of {path!r} (a {KIND_WORDS.get(kind, kind)})"
+                                + whole)
+
+
+def _check_range(u, kind: str, path: str, source: str, where: str) -> None:
+    if kind not in ("int", "float"):
+        raise ScenarioError(source, where, f"low and high need a number; {path!r} is a "
+                            f"{KIND_WORDS.get(kind, kind)}: give values = [...]")
+    if kind == "int" and not (float(u.low).is_integer() and float(u.high).is_integer()):
+        raise ScenarioError(source, where, f"{path!r} is a whole number: low and high must be whole numbers")
 
 
 def _ends(u, kind: str) -> list[tuple[str, Any]]:

@@ -255,12 +255,18 @@ class RunStore:
     """Finished runs of an experiment, one JSON file each under ``folder/runs``.
 
     Each file holds the run's row, its job key and a SHA-256 checksum of both, so a
-    file that is empty, truncated, edited or copied from another run is recognised
+    file that is empty, truncated, edited, copied from another run or a symbolic link
+    is recognised
     (:meth:`load` returns ``None`` and :attr:`rejected` says why) and the run is done
     again instead of being trusted."""
 
     def __init__(self, folder: Path):
         self.dir = Path(folder) / "runs"
+        if self.dir.is_symlink():
+            from ..errors import ScenarioError
+
+            raise ScenarioError(str(self.dir), "--out", "is a symbolic link; the stored runs must lie in the "
+                                "study's own folder")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rejected: dict[str, str] = {}
 
@@ -268,7 +274,8 @@ class RunStore:
         return self.dir / f"{job.key}.json"
 
     def has(self, job: Job) -> bool:
-        return self.path(job).exists()
+        """Whether there is something under the job's name (a dangling link too)."""
+        return os.path.lexists(self.path(job))
 
     @staticmethod
     def checksum(key: str, row: dict) -> str:
@@ -281,6 +288,8 @@ class RunStore:
     def load(self, job: Job) -> Optional[dict]:
         """The stored row of ``job``, or ``None`` (noted in :attr:`rejected`) when the
         file is not a whole, unaltered record of this very job."""
+        if self.path(job).is_symlink():
+            return self._reject(job, "a symbolic link, not a stored run")
         try:
             record = json.loads(self.path(job).read_text("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:

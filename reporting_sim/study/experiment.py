@@ -22,15 +22,11 @@ stopped; the folder then gets ``runs.parquet`` (one row per run), ``summary.csv`
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 import io
 import itertools
 import json
 import math
 import re
-import shutil
-import sys
-import time
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -38,15 +34,16 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..scenario import limits, variants
-from . import output
+from ..scenario import variants
+from . import guard, output
+from .. import arguments
 from .. import scenario as scenario_mod
 from ..measures import stats
 from ..measures.stats import number_or_none
 from ..errors import ScenarioError
-from .execution import Job, RunStore, execute, progress_bar, write_atomic
+from .execution import Job, progress_bar
 from ..hashing import digest
-from ..metric_names import examples, flat_names
+from ..metric_names import JSON_UNITS, clip, examples, flat_names
 from ..model.streams import replication_seed
 
 KEY_OUTCOMES = ("in_time", "current.in_time", "long_term.in_time", "late", "not_shared", "withheld",
@@ -147,7 +144,7 @@ class Spec(_Strict):
     variants: Annotated[list[str], Field(strict=False)] = []
     metrics: Optional[Annotated[list[str], Field(strict=False)]] = None
     days: Annotated[float, Field(gt=0, le=36600)] = 365.0
-    seed: Annotated[int, Field(ge=0, lt=2**62)] = 1
+    seed: Annotated[int, Field(ge=0, le=arguments.MAX_STUDY_SEED)] = 1
     replications: Annotated[int, Field(ge=1, le=100000)] = 10
     warmup_days: Annotated[float, Field(ge=0)] = 0.0
     target: Optional[Target] = None
@@ -244,8 +241,7 @@ def check_planned_runs(points: int, spec: Spec, source: str, field: str) -> None
     anything is expanded or run: ``points`` scenarios, each for the most replications
     the spec may ask for."""
     reps = spec.target.max_replications if spec.target is not None else spec.replications
-    if points * reps > limits.limit("RUNS"):
-        raise limits.too_much(source, field, "RUNS", f"{points} scenarios x {reps} replications = {points * reps}")
+    guard.check_runs(points * reps, source, field, f"{points} scenarios x {reps} replications")
 
 
 def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], Optional[np.ndarray]]:
@@ -288,6 +284,7 @@ def sweep_members(base: Member, sweep: Sweep, seed: int):
     members = []
     for i, point in enumerate(points):
         data = copy.deepcopy(base.data)
+        data.pop("uncertainties", None)  # a sweep point is one world: the base's ranges may tie what it sets apart
         typed = {}
         for path, value in point.items():
             v = _typed(value, get_param(base.data, path))
@@ -299,16 +296,18 @@ def sweep_members(base: Member, sweep: Sweep, seed: int):
 
 # ------------------------------------------------------------------ running
 
-DESIGN_FILE = "design.json"
-"""Marks an experiment's folder as its own: the experiment's name and design id."""
+DESIGN_FILE = guard.DESIGN_FILE
+"""Marks an experiment's folder as its own (see :mod:`.guard`)."""
 
 class Experiment:
     """A comparison or a sweep, ready to run (see the module docstring)."""
 
     def __init__(self, spec: Spec, members: list[Member], sweep: Optional[Sweep] = None,
-                 problem=None, design=None, spec_text: str = "", extra: tuple = ()):
+                 problem=None, design=None, spec_text: str = "", extra: tuple = (),
+                 where: tuple[str, str] = ("", "replications")):
         self.spec = spec
         self.extra = tuple(extra)  # measures beyond the flat metrics (the study's patterns)
+        self.where = where  # the source and field that set the number of runs (for the run limit's message)
         self.members = members
         if sweep is not None and sweep.metric is None:
             from ..measures.metrics import headline_consumer
@@ -344,25 +343,24 @@ class Experiment:
             members = [base] + [resolve_member(v, folder, str(path), f"experiment.variants[{i}]")
                                 for i, v in enumerate(ef.experiment.variants)]
             unique_labels(members, str(path))
-            return cls(ef.experiment, members, spec_text=path.read_text("utf-8"))
+            return cls(ef.experiment, members, spec_text=path.read_text("utf-8"),
+                       where=(str(path), "experiment.replications"))
         check_planned_runs(design_size(ef.sweep), ef.experiment, str(path), "sweep")
         members, problem, design = sweep_members(base, ef.sweep, ef.experiment.seed)
-        return cls(ef.experiment, members, ef.sweep, problem, design, path.read_text("utf-8"))
+        return cls(ef.experiment, members, ef.sweep, problem, design, path.read_text("utf-8"), where=(str(path), "sweep"))
 
     @classmethod
     def comparison(cls, base: str, variant_refs: list[str], *, replications: int, days: float, seed: int,
                    metrics: Optional[list[str]] = None, warmup_days: float = 0.0) -> "Experiment":
-        if (1 + len(variant_refs)) * replications > limits.limit("RUNS"):
-            raise limits.too_much("compare", "--replications", "RUNS",
-                                  f"{1 + len(variant_refs)} scenarios x {replications} replications = "
-                                  f"{(1 + len(variant_refs)) * replications}")
+        n = 1 + len(variant_refs)
+        guard.check_runs(n * replications, "compare", "--replications", f"{n} scenarios x {replications} replications")
         members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
         unique_labels(members, "compare")
         name = "compare-" + members[0].label + "-" + digest([[m.label, m.data] for m in members]
                                                             + [replications, days, seed, warmup_days])[:8]
         spec = Spec(name=name, base=base, variants=list(variant_refs), metrics=metrics, days=days,
                     seed=seed, replications=replications, warmup_days=warmup_days)
-        return cls(spec, members)
+        return cls(spec, members, where=("compare", "--replications"))
 
     # -- jobs --------------------------------------------------------------------
     def jobs(self, replications: range) -> list[Job]:
@@ -388,27 +386,23 @@ class Experiment:
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
-        """Run (or resume) the experiment; returns its result (see :meth:`result`).
+        """Run (or resume) the experiment; returns its result (see :meth:`result`) and
+        its ``wall_time_s``. It goes through the study guard (:mod:`.guard`): the run
+        limit, and ``folder`` new, empty or this experiment's own (same design), locked
+        while it runs, cleaned up after a failed start."""
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            self._write_inputs(g)
+            result = self._run(g, progress)
+            self._write_outputs(g, result)
+        return {**result, "wall_time_s": g.wall_s}
 
-        ``folder`` must be new, empty, or this experiment's own (same design); it is
-        locked while the experiment runs. A failure to write (a read-only folder, a
-        full disk) is a one-line error; a folder this call made is removed again
-        unless it holds finished runs (kept for resuming)."""
-        if folder is None:
-            return self._run(None, n_jobs, dask, progress)
-        given = str(folder)
-        folder = output.destination(Path(folder))
-        created = not scenario_mod.path_exists(folder, "--out")
-        try:
-            self._claim(folder, given)
-            with output.folder_lock(folder, given):
-                return self._run(folder, n_jobs, dask, progress)
-        except OSError as exc:
-            kept = created and folder.is_dir() and any((folder / "runs").glob("*.json"))
-            if created and not kept:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
-                                + ("; the finished runs are kept: rerun to resume" if kept else "")) from None
+    def plan(self) -> guard.Plan:
+        """The experiment for the study guard: its design and the most runs it may plan."""
+        target = self.spec.target
+        reps = target.max_replications if target is not None else self.spec.replications
+        n = len(self.members)
+        return guard.Plan("experiment", self.spec.name, self.design_id(), n * reps, source=self.where[0],
+                          field=self.where[1], how=f"{n} scenarios x {reps} replications")
 
     def design_id(self) -> str:
         """What the experiment computes, whatever its replication count or metrics:
@@ -417,50 +411,16 @@ class Experiment:
         return digest([[[m.label, m.data] for m in self.members], self.spec.days, self.spec.warmup_days,
                        self.spec.seed, self.sweep.model_dump() if self.sweep else None])
 
-    def _claim(self, folder: Path, given: str) -> None:
-        """Refuse a folder that is not this experiment's (as ``run`` refuses any that
-        exists), then mark it as this experiment's."""
-        mark = folder / DESIGN_FILE
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise ScenarioError(given, "--out", "must be a folder (an experiment's results; rerunning resumes)")
-        if folder.is_dir() and any(folder.iterdir()):
-            try:
-                theirs = json.loads(mark.read_text("utf-8"))
-                ok = isinstance(theirs, dict) and theirs.get("design") == self.design_id()
-            except (OSError, ValueError):
-                theirs, ok = None, False
-            if not ok:
-                whose = (f"the results of another experiment ({theirs.get('experiment')!r})"
-                         if isinstance(theirs, dict) else "files that are not this experiment's results")
-                raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder "
-                                    "(an experiment resumes only in its own folder, with the same design)")
-        output.check_writable(folder, given)
-        folder.mkdir(parents=True, exist_ok=True)
-        if not mark.exists():
-            write_atomic(mark, json.dumps({"experiment": self.spec.name, "design": self.design_id()}) + "\n")
-
-    def _run(self, folder: Optional[Path], n_jobs, dask, progress) -> dict:
-        store = RunStore(folder) if folder is not None else None
-        if folder is not None:
-            self._write_inputs(folder)
-        started = time.perf_counter()
-        rows: dict[str, dict] = {}
+    def _run(self, g: guard.Claim, progress) -> dict:
         target = self.spec.target
         reps = target.min_replications if target else self.spec.replications
         done = 0
         bar = progress_bar(progress, len(self.members) * reps, self.spec.name)
         try:
             while True:
-                todo = _still_to_run(self.jobs(range(done, reps)), store, rows, bar)
-
-                def keep(job, row):
-                    rows[job.key] = row
-                    if store is not None:
-                        store.save(job, row)
-
-                execute(todo, keep, n_jobs=n_jobs, dask=dask, progress=bar)
+                g.run(self.jobs(range(done, reps)), bar)
                 done = reps
-                self.rows = self._ordered(rows, reps)
+                self.rows = self._ordered(g.rows, reps)
                 if target is None or reps >= target.max_replications or self._target_met(target):
                     break
                 reps = min(reps + target.batch, target.max_replications)
@@ -470,12 +430,8 @@ class Experiment:
         finally:
             if bar is not None:
                 bar.close()
-        self.run_seconds = sum(float(r.get("wall_s") or 0.0) for r in rows.values())
-        result = self.result()
-        wall = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            self._write_outputs(folder, result, wall)
-        return {**result, "wall_time_s": wall}
+        self.run_seconds = g.run_seconds
+        return self.result()
 
     def _ordered(self, rows: dict, reps: int) -> list[dict]:
         # two points of a design can hold the same scenario: one run serves both labels
@@ -507,7 +463,7 @@ class Experiment:
         base = self.members[0].label
         reps = int(df["replication"].nunique()) if len(df) else 0
         out = {"experiment": self.spec.name, "base": base, "replications": reps, "days": self.spec.days,
-               "seed": self.spec.seed, "variants": {}}
+               "seed": self.spec.seed, "units": JSON_UNITS, "variants": {}}
         by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)} if len(df) else {}
         base_rows = by_label.get(base)
         for m in self.members:
@@ -520,7 +476,8 @@ class Experiment:
                     raise ScenarioError(self.spec.name, "metrics", f"unknown metric {name!r} "
                                         f"(e.g. {', '.join(default_metrics(m.scenario.consumers)[:4])}, bypass_rate)")
                 mean, lo, hi = stats.mean_ci(g[name].tolist())
-                entry = {"mean": number_or_none(mean), "ci95": [number_or_none(lo), number_or_none(hi)]}
+                lo, hi = clip(name, number_or_none(lo), number_or_none(hi))  # a share stays in 0..1, hours >= 0
+                entry = {"mean": number_or_none(mean), "ci95": [lo, hi]}
                 if m.label != base and self.sweep is None:
                     d, dlo, dhi = stats.paired_ci(g[name].tolist(), base_rows[name].tolist())
                     entry["diff_vs_base"] = {"mean": number_or_none(d), "ci95": [number_or_none(dlo), number_or_none(dhi)]}
@@ -571,37 +528,35 @@ class Experiment:
         return res
 
     # -- folder --------------------------------------------------------------------
-    def _write_inputs(self, folder: Path) -> None:
-        folder = Path(folder)
-        (folder / "scenarios").mkdir(parents=True, exist_ok=True)
+    def _write_inputs(self, g: guard.Claim) -> None:
         if self.spec_text:
-            write_atomic(folder / "experiment.toml", self.spec_text)
+            g.write("experiment.toml", self.spec_text)
         else:
-            write_atomic(folder / "experiment.json", json.dumps(self.spec.model_dump(), indent=2, default=str) + "\n")
+            g.write("experiment.json", json.dumps(self.spec.model_dump(), indent=2, default=str) + "\n")
         for m in self.members:
-            write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+            g.write(f"scenarios/{m.label}.toml", m.scenario.to_toml())
         from ..scenario.provenance import source_texts
 
         base = self.members[0].source  # the base's file as loaded, or a built-in's label
         for name, text in source_texts(base if Path(base).is_file() else self.spec.base).items():
-            write_atomic(folder / name, text)
+            g.write(name, text)
 
-    def _write_outputs(self, folder: Path, result: dict, wall: float) -> None:
-        """runs.parquet, summary.csv and result.json hold only what the runs computed
-        (identical however they ran); timings go to run.json."""
-        folder = Path(folder)
+    def _write_outputs(self, g: guard.Claim, result: dict) -> None:
+        """runs.parquet, summary.csv, result.json and run.json hold only what the runs
+        computed and how (identical however and whenever they ran); the timings go to
+        the guard's timings.jsonl."""
+        if g.folder is None:
+            return
         buf = io.BytesIO()
         self.frame().to_parquet(buf, index=False)
-        write_atomic(folder / "runs.parquet", buf.getvalue())
-        write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
-        write_atomic(folder / "result.json", json.dumps(result, indent=2) + "\n")
+        g.write("runs.parquet", buf.getvalue())
+        g.write("summary.csv", summary_frame(result).to_csv(index=False))
+        g.write("result.json", json.dumps(result, indent=2) + "\n")
         info = {"experiment": self.spec.name, "members": [m.label for m in self.members],
                 "replications": result["replications"], "days": self.spec.days, "seed": self.spec.seed,
                 "seeds": f"seed + replication ({self.spec.seed}..{self.spec.seed + result['replications'] - 1})",
-                "wall_time_s": wall, "run_seconds_total": round(self.run_seconds, 3),
-                "versions": output.versions(), "argv": sys.argv[1:],
-                "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
-        write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+                "versions": output.versions(), "timings": guard.TIMINGS_FILE}
+        g.write("run.json", json.dumps(info, indent=2) + "\n")
 
 
 def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
@@ -617,28 +572,6 @@ def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
     g = np.array(groups)
     between = sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
     return math.sqrt(min(between / total, 1.0))
-
-
-def _still_to_run(jobs, store: Optional[RunStore], rows: dict, bar) -> list:
-    """The jobs not yet run: a run already in ``rows`` or in the store (when its file is
-    sound) is taken from there, counted on the progress bar, and not run again."""
-    todo = []
-    for job in jobs:
-        row = store.load(job) if store is not None and store.has(job) and job.key not in rows else None
-        if row is not None or job.key in rows:
-            rows.setdefault(job.key, row)
-            if bar is not None:
-                bar.update(1)
-        else:
-            if store is not None and job.key in store.rejected:
-                _note(f"{store.path(job)}: {store.rejected[job.key]}; running it again")
-            todo.append(job)
-    return todo
-
-
-def _note(text: str) -> None:
-    """A message for the user on stderr (stdout may hold --json)."""
-    print(f"note: {text}", file=sys.stderr)
 
 
 def unique_labels(members: list[Member], source: str) -> None:

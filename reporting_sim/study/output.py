@@ -343,6 +343,10 @@ def _results_schemas():
         replications: int
         uncertainties: list
         variants: dict[str, dict]
+        days: float
+        seed: int
+        metric: str
+        sampling: str
 
     return {"run.json": RunInfo, "summary.json": Summary, "result.json": Result, "robustness": Robustness}
 
@@ -366,6 +370,8 @@ def read_json(folder: Path, name: str) -> dict:
         raise ScenarioError(str(path), where, f"{why}; the results folder is damaged") from None
     if name == "result.json" and not robust and model.base not in model.variants:
         raise ScenarioError(str(path), "base", "names no scenario of the result; the results folder is damaged")
+    if robust and model.base not in (data.get("best_counts") or {}).get(model.metric, {}):
+        raise ScenarioError(str(path), "base", "names no scenario of the study; the results folder is damaged")
     return data
 
 

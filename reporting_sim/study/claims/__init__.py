@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .. import experiment
 from . import patterns
@@ -35,7 +35,7 @@ from ...measures import stats
 from ...scenario import variants
 from ...errors import ScenarioError
 from ...hashing import digest
-from ...metric_names import flat_names
+from ...metric_names import amount, flat_names
 
 BUILTIN = "minusma.toml"
 BUILTIN_PATTERNS = "minusma-patterns.toml"
@@ -48,6 +48,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
 
+def _printable(text: str) -> str:
+    """Text a person reads, or a path: no control characters (a NUL byte in a path, a
+    terminal's escape codes in a claim)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("must not hold control characters (a NUL byte, a tab, escape codes)")
+    return text
+
+
+Text = AfterValidator(_printable)
+
+
 class Claim(_Strict):
     """One ``[[claims]]`` table: a mechanism check (a change and the direction it moves
     a metric) or a study pattern (:mod:`.patterns`: a level, an ordering or a pattern
@@ -55,17 +66,17 @@ class Claim(_Strict):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)]
     kind: Literal["mechanism", "pattern"] = "mechanism"
-    claim: Annotated[str, Field(min_length=1, max_length=400)]
-    section: Annotated[str, Field(pattern=r"^\[[^\]]+\]$", max_length=120)]
-    change: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
-    metric: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    claim: Annotated[str, Field(min_length=1, max_length=400), Text]
+    section: Annotated[str, Field(pattern=r"^\[[^\]]+\]$", max_length=120), Text]
+    change: Optional[Annotated[str, Field(min_length=1, max_length=200), Text]] = None
+    metric: Optional[Annotated[str, Field(min_length=1, max_length=200), Text]] = None
     expected: Optional[Literal["+", "-"]] = None
     holds_by: Optional[Literal["definition", "construction", "crn"]] = None
     form: Optional[Literal["level", "ordering", "stretches", "window", "step"]] = None
-    quote: Optional[Annotated[str, Field(max_length=1200)]] = None
-    reading: Optional[Annotated[str, Field(max_length=1200)]] = None
+    quote: Optional[Annotated[str, Field(max_length=1200), Text]] = None
+    reading: Optional[Annotated[str, Field(max_length=1200), Text]] = None
     accept: Optional[Annotated[list, Field(strict=False, max_length=10)]] = None
-    than: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    than: Optional[Annotated[str, Field(min_length=1, max_length=200), Text]] = None
     series: Optional[Annotated[list[str], Field(min_length=1, max_length=20)]] = None
     below: Optional[Annotated[float, Field(strict=False, allow_inf_nan=False)]] = None
     statistic: Optional[Literal["share", "longest"]] = None
@@ -74,8 +85,8 @@ class Claim(_Strict):
     before: Optional[_dt.date] = None
     after: Optional[_dt.date] = None
     tolerance: Optional[Annotated[float, Field(strict=False, ge=0, allow_inf_nan=False)]] = None
-    variant: Optional[str] = None
-    same_change_as: Optional[str] = None
+    variant: Optional[Annotated[str, Field(min_length=1, max_length=1000), Text]] = None
+    same_change_as: Optional[Annotated[str, Field(max_length=80), Text]] = None
     set: dict[str, Any] = {}
     set_links: list[dict[str, Any]] = []
     remove_links: list[dict[str, Any]] = []
@@ -329,7 +340,7 @@ def check(scenario_ref: str, refs: list[ClaimRef], *, replications: int, days: f
     extra = sorted({n for r in refs if r.spec.kind == "pattern" for n in patterns.extra(r.spec, flat)})
     spec = experiment.Spec(name="check-study", base=scenario_ref, metrics=metric_names, days=days,
                            seed=seed, replications=replications)
-    exp = experiment.Experiment(spec, [base] + members, extra=tuple(extra))
+    exp = experiment.Experiment(spec, [base] + members, extra=tuple(extra), where=("check-study", "--replications"))
     exp.run(None, n_jobs=n_jobs, dask=dask, progress=progress)
     df = exp.frame()
     by_label = {label: g.sort_values("replication") for label, g in df.groupby("label", sort=False)}
@@ -361,16 +372,19 @@ def judge(ref: ClaimRef, changed: list[float], base: list[float]) -> dict:
 
 # ------------------------------------------------------------------ showing
 
-DIFF_RULE = ("diff = mean over the paired replications of (changed - base), in the metric's own "
-             "unit (a share 0-1, hours, a utilisation); 95% = the t interval of that mean")
+DIFF_RULE = ("diff = mean over the paired replications of (changed - base), in percentage points (pp) for a "
+             "share, hours (h) for a time; 95% = the t interval of that mean; --json keeps shares as fractions 0..1")
 
 
-def _g(x: Optional[float]) -> str:
+def _g(x: Optional[float], metric: str = "") -> str:
+    """A mechanism check's difference in points or hours (``metric`` given), else the number."""
+    if metric and x is not None:
+        return amount(x, metric)
     return "n/a" if x is None else f"{x:+.3g}"
 
 
-def _interval(ci) -> str:
-    return f"[{_g(ci[0])}, {_g(ci[1])}]"
+def _interval(ci, metric: str = "") -> str:
+    return f"[{_g(ci[0], metric)}, {_g(ci[1], metric)}]"
 
 
 def _verdict(row: dict) -> str:
@@ -405,8 +419,8 @@ def format_text(result: dict, refs: list[ClaimRef], seed: int) -> str:
                   DIFF_RULE, PASS_RULE, "",
                   f"{'#':>3}  {'result':<6}  {'exp':<3}  {'diff':>9}  {'95% interval':<22}  {'holds by':<12}  metric"]
         for i, row in enumerate(mech, 1):
-            lines.append(f"{i:>3}  {_verdict(row):<6}  {row['expected']:<3}  {_g(row['diff']):>9}  "
-                         f"{_interval(row['ci95']):<22}  {row.get('holds_by', '-'):<12}  {row['metric']}")
+            lines.append(f"{i:>3}  {_verdict(row):<6}  {row['expected']:<3}  {_g(row['diff'], row['metric']):>9}  "
+                         f"{_interval(row['ci95'], row['metric']):<22}  {row.get('holds_by', '-'):<12}  {row['metric']}")
             lines += textwrap.wrap(f"{row['id']}: {row['claim']} {row['section']}", 96,
                                    initial_indent=" " * 5, subsequent_indent=" " * 5)
             lines += textwrap.wrap(f"change: {row['change']}", 96, initial_indent=" " * 5, subsequent_indent=" " * 13)
@@ -427,8 +441,17 @@ def format_text(result: dict, refs: list[ClaimRef], seed: int) -> str:
     return "\n".join(lines)
 
 
+_MD_SPECIAL = "\\`*_[]|"
+
+
 def _md(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """``text`` safe in a Markdown table cell: one line, HTML escaped (a claim's
+    ``<script>`` shows as text), and the characters Markdown reads as links, code or
+    emphasis, and the cell separator, backslash-escaped."""
+    import html
+
+    flat = html.escape(" ".join(str(text).split()), quote=False)
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
 
 
 NOT_REPRESENTED = [
@@ -463,7 +486,7 @@ def _mechanism_table(mech: list[dict]) -> list[str]:
            "|---|---|---|---|---|---|---|---|---|---|"]
     for i, row in enumerate(mech, 1):
         out.append(f"| {i} | **{row['id']}**: {_md(row['claim'])} | {_md(row['section'])} | {_md(row['change'])} "
-                   f"| `{row['metric']}` | {row['expected']} | {_g(row['diff'])} | {_interval(row['ci95'])} "
+                   f"| `{row['metric']}` | {row['expected']} | {_g(row['diff'], row['metric'])} | {_interval(row['ci95'], row['metric'])} "
                    f"| {row.get('holds_by', '-')} | {_verdict(row)} |")
     return out
 

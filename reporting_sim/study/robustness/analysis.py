@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ...measures.stats import number_or_none
-from ...metric_names import direction, min_effect
+from ...metric_names import amount, direction, min_effect
 
 
 def _wilson(k: int, n: int) -> list:
@@ -141,13 +141,14 @@ def verdict_shares(eff: pd.DataFrame) -> dict:
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
             verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2,
             min_effects: Optional[dict] = None, level: float = 0.95, names: Optional[dict] = None,
-            permutations: int = 19) -> dict:
+            permutations: int = 19, held: Optional[dict] = None) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
     replication) and its worlds (one row per world, one column per uncertainty);
     ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
     variant -> name); ``min_effects``: metric -> minimum effect worth counting
     (default :func:`reporting_sim.metric_names.min_effect`); ``level``: each world's
-    interval level; ``names``: each uncertainty's words (for the verdicts)."""
+    interval level; ``names``: each uncertainty's words (for the verdicts); ``held``:
+    variant -> the uncertain settings it changes itself."""
     from .discovery import discover
 
     means = world_means(frame, metrics)
@@ -165,7 +166,7 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
                          permutations=permutations)
         block["fails_when"], block["importance"], block["discovery"] = found
         block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds,
-                                   names)
+                                   names, frozenset((held or {}).get(v, ())))
     return out
 
 
@@ -253,12 +254,12 @@ def _condition(box: dict, worlds: pd.DataFrame, names: Optional[dict] = None) ->
     return " and ".join(parts)
 
 
-def _effect_text(m: dict) -> str:
+def _effect_text(m: dict, metric: str) -> str:
     lo, hi = m.get("mean_effect_ci95") or [None, None]
     if m.get("mean_effect") is None:
         return ""
-    ci = f" [{lo:+.3g}, {hi:+.3g}]" if lo is not None and hi is not None else ""
-    return (f"; mean effect {m['mean_effect']:+.3g}{ci}, spread between worlds (sd) "
+    ci = f" [{amount(lo, metric)}, {amount(hi, metric)}]" if lo is not None and hi is not None else ""
+    return (f"; mean effect {amount(m['mean_effect'], metric)}{ci}, spread between worlds (sd) "
             f"{_g(m.get('between_sd'))}, error within a world (se) {_g(m.get('within_se'))}")
 
 
@@ -267,26 +268,30 @@ def _g(x) -> str:
 
 
 def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: list[dict],
-            worlds: pd.DataFrame, names: Optional[dict] = None) -> str:
+            worlds: pd.DataFrame, names: Optional[dict] = None, held: frozenset = frozenset()) -> str:
     """One sentence a planner can read: in how many worlds the variant is better by at
     least the minimum effect, equivalent or worse; the mean effect and its spread; and,
-    only where it beats the permutation null, where it fails and what drives it."""
+    only where it beats the permutation null, where it fails and what drives it
+    (``held``: the settings the variant changes itself, named as such when its effect
+    depends on the base's value of one)."""
     n = m["worlds_judged"]
     if not n:
         return f"{variant}: no world gave a value of {metric}."
     if m.get("share_no_difference") == 1:
         return f"{variant} makes no difference to {metric} in any of the {n} plausible worlds."
     lo, hi = m["share_better_ci95"]
-    s = (f"{variant} is better on {metric} by at least {m['min_effect']:g} in {_pct(m['share_better'])} "
+    s = (f"{variant} is better on {metric} by at least {amount(m['min_effect'], metric).lstrip('+')} in {_pct(m['share_better'])} "
          f"[{_pct(lo)}, {_pct(hi)}] of {n} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
-         f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])}" + _effect_text(m))
+         f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])}" + _effect_text(m, metric))
     if boxes:
         b = boxes[0]
         return (s + f"; it fails to be better mainly where {_condition(b['box'], worlds, names)} "
                 f"({_pct(b['coverage'])} of those worlds lie there, {_pct(b['density'])} of the worlds there are "
                 f"such; beats the permutation null, p {b['p_null']:.2g}).")
     if importance:
-        return s + f"; its effect depends most on {_label(importance[0]['path'], names)} (beats the permutation null)."
+        top = importance[0]["path"]
+        whose = " (a setting this variant replaces: the effect depends on the base's value of it)" if top in held else ""
+        return s + f"; its effect depends most on {_label(top, names)}{whose} (beats the permutation null)."
     if m["share_better"] in (0, 1) or m.get("share_equivalent") == 1:
         return s + "."
     return s + "; no assumption decides it (no box or feature score beats the same procedure on shuffled outcomes)."

@@ -125,8 +125,10 @@ def feature_scores(x: pd.DataFrame, y: np.ndarray, seed: int, trees: int = 100) 
         from ema_workbench.analysis import feature_scoring
         from ema_workbench.analysis.scenario_discovery_util import RuleInductionType
 
-        scores = feature_scoring.get_ex_feature_scores(xn, y, mode=RuleInductionType.REGRESSION,
-                                                      nr_trees=trees, random_state=int(seed) % 2**32)[0]
+        # the library's default, a third of the assumptions, is none for one or two of them
+        scores = feature_scoring.get_ex_feature_scores(xn, y, mode=RuleInductionType.REGRESSION, nr_trees=trees,
+                                                      max_features=max(1, int(round(len(xn.columns) / 3))),
+                                                      random_state=int(seed) % 2**32)[0]
     col = scores.columns[0]
     return [{"path": str(p), "score": float(s)} for p, s in scores[col].sort_values(ascending=False).items()]
 

@@ -15,11 +15,9 @@ study is the same serially, on a pool or on Dask, and a rerun resumes it."""
 
 from __future__ import annotations
 
-import datetime as _dt
+import io
 import json
 import math
-import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -27,10 +25,10 @@ import pandas as pd
 
 from ...errors import ScenarioError
 from ...hashing import digest
-from ...metric_names import direction, min_effect
+from ...metric_names import JSON_UNITS, direction, min_effect
 from ...scenario.uncertainties import Space
-from .. import output
-from ..execution import Job, RunStore, execute, progress_bar, write_atomic
+from .. import guard, output
+from ..execution import Job, progress_bar
 from ..experiment import Member, resolve_member, unique_labels
 from ..seeds import world_seed
 from .analysis import analyse, look_level, summary_frame, world_effects
@@ -81,8 +79,12 @@ class Study:
         metric and every metric given a minimum effect of its own."""
         self.max_replications = max(replications, max_replications or max(3 * replications, 6))
         self.batch, self.permutations = max(1, int(batch)), permutations
-        self.worlds_from = worlds_from
+        self.worlds_from, self.source = worlds_from, source
+        if worlds_from is None:  # the limit before drawing (a worlds file says its own number)
+            guard.check_runs(self.planned_runs(), source, self.runs_field(source), self.runs_how())
         self.worlds = self._draw_worlds(worlds, seed, sampling)
+        if worlds_from is not None:
+            guard.check_runs(self.planned_runs(), source, self.runs_field(source), self.runs_how())
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
 
     def _draw_worlds(self, n: int, seed: int, sampling: str) -> list[dict]:
@@ -167,14 +169,45 @@ class Study:
         """How many times a world's interval may be looked at (rounds of replications)."""
         return 1 + math.ceil(max(0, self.max_replications - self.replications) / self.batch)
 
+    # -- the study guard -----------------------------------------------------------
+    def planned_runs(self) -> int:
+        """The most runs the study may make: every world and scenario at the cap."""
+        return self.n_worlds * self.max_replications * len(self.members)
+
+    def runs_how(self) -> str:
+        return (f"{self.n_worlds} worlds x {len(self.members)} scenarios x up to {self.max_replications} "
+                "replications")
+
+    @staticmethod
+    def runs_field(source: str) -> str:
+        return "robustness.worlds" if source.endswith(".toml") else "--worlds"
+
+    def design_id(self) -> str:
+        """What the study computes, whatever its replications or metrics: its scenarios,
+        worlds, horizon, warm-up and seed (a rerun resumes; another design is refused)."""
+        return digest([[[m.label, m.data] for m in self.members], self.worlds, self.days, self.warmup_days,
+                       self.seed, self.sampling])
+
+    def plan(self) -> guard.Plan:
+        return guard.Plan("robustness", self.name, self.design_id(), self.planned_runs(), source=self.source,
+                          field=self.runs_field(self.source), how=self.runs_how())
+
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False, chunk_worlds: int = 50) -> dict:
-        """Run (or resume) every world, adding replications where a verdict is still
-        undecided (module docstring); returns the result (see :func:`analyse`)."""
-        store = RunStore(folder) if folder is not None else None
-        if folder is not None:
-            self._write_inputs(Path(folder))
-        started = time.perf_counter()
+        """Run (or resume) every world through the study guard (:mod:`..guard`: the run
+        limit, the folder's claim and lock, checksummed resumable runs), adding
+        replications where a verdict is still undecided (module docstring); returns the
+        result (see :func:`analyse`) and its ``wall_time_s``."""
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            self._write_inputs(g)
+            rows = self._run_rounds(g, progress, chunk_worlds)
+            self.frame = self._frame([rows[k] for k in sorted(rows)])
+            result = self._result()
+            self._write_outputs(g, result)
+        return {**result, "wall_time_s": g.wall_s}
+
+    def _run_rounds(self, g, progress: bool, chunk_worlds: int) -> dict[tuple, dict]:
+        """Every round of replications, until no world's verdict is undecided (or the cap)."""
         counts = {w: {m.label: self.replications for m in self.members} for w in range(self.n_worlds)}
         bar = progress_bar(progress, self.n_worlds * self.replications * len(self.members), self.name)
         rows: dict[tuple, dict] = {}
@@ -182,34 +215,33 @@ class Study:
         try:
             todo = set(range(self.n_worlds))
             while todo:
-                self._run_round(sorted(todo), counts, rows, store, bar, n_jobs, dask, chunk_worlds)
+                self._run_round(sorted(todo), counts, rows, g, bar, chunk_worlds)
                 self.rounds += 1
                 todo = self._grow(sorted(todo), counts, rows, bar)
         finally:
             if bar is not None:
                 bar.close()
-        self.frame = self._frame([rows[k] for k in sorted(rows)])
+        return rows
+
+    def _result(self) -> dict:
         result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
                          self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
                          max_boxes=self.max_boxes, min_effects=self.min_effects, level=look_level(self.looks()),
-                         permutations=self.permutations)
+                         permutations=self.permutations, held=self.held)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
         result["questions"] = {m.label: getattr(m.scenario, "description", "") or "" for m in self.members[1:]}
         result["costs"] = {m.label: _cost(m) for m in self.members[1:]}
         result["runs"] = len(self.frame)
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            self._write_outputs(Path(folder), result)
         return result
 
-    def _run_round(self, worlds: list[int], counts, rows, store, bar, n_jobs, dask, chunk_worlds) -> None:
+    def _run_round(self, worlds: list[int], counts, rows, g, bar, chunk_worlds) -> None:
         """Run what ``counts`` asks of ``worlds`` and is not yet in ``rows``, a chunk of
         worlds' scenarios in memory at a time."""
         for first in range(0, len(worlds), chunk_worlds):
             planned = [t for w in worlds[first:first + chunk_worlds] for t in self.world_jobs(w, counts[w])
                        if (w, t[2], t[0].replication) not in rows]
-            got = _run_jobs([job for job, _, _ in planned], store, bar, n_jobs, dask)
+            got = g.run([job for job, _, _ in planned], bar)
             for job, w, label in planned:
                 rows[(w, label, job.replication)] = {**got[job.key], "world": w, "scenario": label,
                                                      "replication": job.replication}
@@ -238,7 +270,7 @@ class Study:
         return {**head, "study": self.name, "base": self.base.label, "worlds": self.n_worlds,
                 "replications": self.replications, "max_replications": self.max_replications,
                 "batch": self.batch, "days": self.days, "seed": self.seed,
-                "sampling": self.sampling, "metric": self.metric,
+                "sampling": self.sampling, "metric": self.metric, "units": JSON_UNITS,
                 "held": {k: sorted(v) for k, v in self.held.items() if v}}
 
     def worlds_frame(self) -> pd.DataFrame:
@@ -248,7 +280,7 @@ class Study:
 
     def _frame(self, rows: list[dict]) -> pd.DataFrame:
         df = pd.DataFrame(rows)
-        keep = ["world", "scenario", "replication", "seed", "key", "wall_s"] + [m for m in self.metrics]
+        keep = ["world", "scenario", "replication", "seed", "key"] + [m for m in self.metrics]
         others = [c for c in df.columns if c not in keep and c not in ("label", "days", "warmup_days")]
         df = df[keep + others]
         worlds = self.worlds_frame().reset_index()
@@ -256,38 +288,38 @@ class Study:
         return df.merge(worlds, on="world", how="left")
 
     # -- folder --------------------------------------------------------------------
-    def _write_inputs(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    def _write_inputs(self, g: guard.Claim) -> None:
         if self.spec_text:
-            write_atomic(folder / "study.toml", self.spec_text)
-        write_atomic(folder / "worlds.csv", self.worlds_frame().to_csv())
-        (folder / "scenarios").mkdir(exist_ok=True)
+            g.write("study.toml", self.spec_text)
+        g.write("worlds.csv", self.worlds_frame().to_csv())
         for m in self.members:
-            write_atomic(folder / "scenarios" / f"{m.label}.toml", m.scenario.to_toml())
+            g.write(f"scenarios/{m.label}.toml", m.scenario.to_toml())
         from ...scenario.provenance import source_texts
 
         base = self.base.source  # the base's file, or a built-in's label
         for name, text in source_texts(base if Path(base).is_file() else base.split(" (built-in)")[0]).items():
-            write_atomic(folder / name, text)
+            g.write(name, text)
 
-    def _write_outputs(self, folder: Path, result: dict) -> None:
-        tmp = folder / ".runs.parquet.tmp"
+    def _write_outputs(self, g: guard.Claim, result: dict) -> None:
+        """The runs, summary, result and run.json: what was computed and how, never
+        when or how fast (the guard keeps that in timings.jsonl), so two clean runs of
+        one study write the same bytes."""
+        if g.folder is None:
+            return
         frame = self.frame.copy()
         for c in frame.columns:  # a column of mixed or non-numeric values is written as text
             if frame[c].dtype == object:
                 frame[c] = frame[c].astype(str)
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(folder / "runs.parquet")
-        write_atomic(folder / "summary.csv", summary_frame(result).to_csv(index=False))
-        write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        g.write("runs.parquet", buf.getvalue())
+        g.write("summary.csv", summary_frame(result).to_csv(index=False))
+        g.write("result.json", json.dumps(result, indent=2, default=str) + "\n")
         info = {**self._header(), "members": [m.label for m in self.members], "runs": len(self.frame),
                 "seeds": "world_seed(seed, world, replication): each world its own, common to its scenarios",
                 "rounds": getattr(self, "rounds", None),
-                "wall_time_s": result.get("wall_time_s"),
-                "run_seconds_total": round(float(self.frame["wall_s"].sum()), 3),
-                "versions": output.versions(), "argv": sys.argv[1:],
-                "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
-        write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+                "versions": output.versions(), "timings": guard.TIMINGS_FILE}
+        g.write("run.json", json.dumps(info, indent=2) + "\n")
 
 
 def _cost(member) -> Optional[dict]:
@@ -320,25 +352,3 @@ def _file_digest(path: str) -> str:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return str(path)
-
-
-def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:
-    """Each job's row by job key: from the store when it holds the run, else run (once
-    per key: two worlds can share a scenario) and stored."""
-    got: dict[str, dict] = {}
-    todo = []
-    for job in jobs:
-        if store is not None and store.has(job):
-            got[job.key] = store.load(job)
-            if bar is not None:
-                bar.update(1)
-        elif job.key not in got:
-            todo.append(job)
-
-    def keep(job, row):
-        got[job.key] = row
-        if store is not None:
-            store.save(job, row)
-
-    execute(list({j.key: j for j in todo}.values()), keep, n_jobs=n_jobs, dask=dask, progress=bar)
-    return got
