@@ -412,8 +412,9 @@ def check_trace_paths(sc, rec):
         if c in sc.cells:  # once worked, or at a board, taking note of another member's analysis
             took = g["step"].isin(["board", "hold"] + (["transit"] if c in noting else [])) & (g["to"] == c)
             hit = g[((g["step"] == "work") & (g["node"] == c) | took) & (np.abs(g["t1_h"] - T) <= 1e-9)]
-        else:
-            hit = g[g["step"].isin(["transit", "board"]) & (g["to"] == c) & (np.abs(g["t1_h"] - T) <= 1e-9)]
+        else:  # by a link, or told at a board (after a hold, if its teller held it back)
+            told = ["transit", "board"] + (["hold"] if (g["step"] == "board").any() else [])
+            hit = g[g["step"].isin(told) & (g["to"] == c) & (np.abs(g["t1_h"] - T) <= 1e-9)]
         assert len(hit), f"{c} knew of event {row.event_id} at {T} by report {rid}, which did not arrive then:\n{g}"
         # the node it came from is the one before the consumer on that path
         into = g[g["step"].isin(["transit", "board"]) & (g["to"] == c) & (g["t1_h"] <= T + 1e-9)]
@@ -523,6 +524,37 @@ def test_holding_for_a_meeting_that_is_over_then_waiting_for_another():
     b = rec.ledger.set_index("event_id")
     assert (b.loc[late[late].index, "outcome"] == "not_shared").all()
     assert (b.loc[late[~late].index, "outcome"].isin(["in_time", "late"])).all()
+
+
+def test_a_board_member_holding_until_a_meeting_that_is_over():
+    """Found by generation (CI, hypothesis 6.170): at a board, a member that hoards from a
+    rival until a meeting that no longer sits left the report in flight for good, with no
+    step in progress, and a hold lasting past the horizon was not traced at all. At a
+    board as on a link, such an item is now not shared, and a finite hold is traced from
+    when it starts."""
+    data = {
+        "scenario": {"name": "board-held", "days": 3.0, "seed": 1},
+        "kinds": {"k": {"family": "current", "shelf_life_h": 24.0}},
+        "sources": {"s": {"sector": "x", "rate_per_day": 10.0, "mix": {"k": 1.0}}},
+        "collectors": {"c": {"culture": "branch", "sectors": ["x"], "watch": "continuous",
+                             "p_observe": 1.0, "p_report": 1.0, "report_delay_h": 0.0}},
+        "commanders": {"a": {"hoard": {"rivals": ["b"], "until": "over", "p_hold": 1.0}},
+                       "b": {"consumer": True}},
+        "meetings": {"over": {"first_h": 8.0, "every_h": 24.0, "until_day": 1.0},
+                     "board": {"first_h": 6.5, "every_h": 6.0}},
+        "links": [{"from": "c", "to": "a"}],
+        "boards": {"jcb": {"meeting": "board", "members": ["a", "b"]}},
+    }
+    sc = scenario.parse(data, "board-held")
+    rec = simulate(sc, trace=True)
+    check_everything(sc, rec)
+    tr = rec.trace
+    at_board = tr[(tr["step"] == "board") & (tr["node"] == "a")]
+    over = sc.meetings["over"]
+    late = at_board[at_board["t0_h"].map(over.next_at) == math.inf]["report"]
+    assert len(late) and (at_board["t0_h"].map(over.next_at) < math.inf).any()
+    ends = tr[tr["step"] == "end"].set_index("report")["state"]
+    assert (ends.loc[late] == "not_shared").all()
 
 
 # ------------------------------------------------------------------ metamorphic: more analysts

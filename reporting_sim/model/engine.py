@@ -410,10 +410,10 @@ class Simulation:
             self.end(rep, m.index, WITHHELD)
             return
         hold = gates.competition(self, m, n)
-        if hold is None:
-            self.end(rep, m.index, NOT_SHARED)
+        if hold is None or hold == math.inf:  # never told, or held until a meeting that is over
+            self.end(rep, m.index, NOT_SHARED)  # for good (as on a link: Simulation.send)
         elif hold > 0:
-            if self.tracing and now + hold < self.horizon:
+            if self.tracing:  # held from now (in progress at the horizon if it lasts beyond)
                 self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
             self.clock.after(hold, self._deliver, n, rep, rework)
         else:
