@@ -58,13 +58,30 @@ def save(fig, path: Path) -> Path:
 def timeline(story: dict, briefings: list[float], path: Path, meeting: str = "meeting") -> Path:
     """One event's reports, hop by hop: a lane per unit, a bar per step; ``briefings``:
     times of the headline consumer's ``meeting``, drawn as dotted lines."""
+    lanes, bars = _timeline_lanes(story)
+    t_ev = story["t_h"]
+    end = max([t1 for *_, t1, _ in bars] + [k["act_h"] or 0 for k in story["knew"]] + [story["deadline_h"], t_ev + 1])
+    fig, ax = plt.subplots(figsize=(11, 0.45 * max(len(lanes), 3) + 1.8))
+    y = {n: i for i, n in enumerate(lanes)}
+    _timeline_steps(ax, bars, y, t_ev, end)
+    _timeline_knew(ax, story["knew"], y, t_ev)
+    ax.axvline(story["deadline_h"] - t_ev, color=OUTCOME_COLOURS["withheld"], ls="--", lw=1.2,
+               label=f"shelf life ends ({story['shelf_life_h']:g} h)")
+    for i, b in enumerate(x for x in briefings if t_ev <= x <= end):
+        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label=meeting if i == 0 else None)
+    _timeline_axes(ax, story, lanes)
+    return save(fig, path)
+
+
+def _timeline_lanes(story: dict) -> tuple[list[str], list[tuple]]:
+    """The lanes of :func:`timeline` (units in the order the reports reach them, then
+    consumers that knew) and its bars ``(node, step, t0, t1, to)``: every step that
+    ends within the record (no ``end`` step)."""
     lanes: list[str] = []
     bars = []
-    for rid, p in story["paths"].items():
+    for p in story["paths"].values():
         for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"]):
-            if step in ("end",):
-                continue
-            if not math.isfinite(t1):
+            if step == "end" or not math.isfinite(t1):
                 continue
             if node not in lanes:
                 lanes.append(node)
@@ -72,34 +89,40 @@ def timeline(story: dict, briefings: list[float], path: Path, meeting: str = "me
     for k in story["knew"]:
         if k["arrival_h"] is not None and k["consumer"] not in lanes:
             lanes.append(k["consumer"])
-    t_ev = story["t_h"]
-    end = max([t1 for *_, t1, _ in bars] + [k["act_h"] or 0 for k in story["knew"]] + [story["deadline_h"], t_ev + 1])
-    fig, ax = plt.subplots(figsize=(11, 0.45 * max(len(lanes), 3) + 1.8))
-    y = {n: i for i, n in enumerate(lanes)}
+    return lanes, bars
+
+
+def _timeline_steps(ax, bars: list[tuple], y: dict[str, int], t_ev: float, end: float) -> None:
+    """A bar per step, coloured by step (each step named once in the legend)."""
     seen_steps = set()
     for node, step, t0, t1, _to in bars:
         width = max(t1 - t0, (end - t_ev) * 0.002)
         ax.barh(y[node], width, left=t0 - t_ev, color=STEP_COLOURS.get(step, "#999999"), edgecolor="none",
                 height=0.6, label=step if step not in seen_steps else None)
         seen_steps.add(step)
-    for k in story["knew"]:
-        if k["arrival_h"] is not None:
-            ax.plot(k["arrival_h"] - t_ev, y[k["consumer"]], marker="D", color="black", ms=6)
-            if k["act_h"] is not None and k["act_h"] > k["arrival_h"]:
-                ax.plot([k["arrival_h"] - t_ev, k["act_h"] - t_ev], [y[k["consumer"]]] * 2, ls=":", color="black")
-                ax.plot(k["act_h"] - t_ev, y[k["consumer"]], marker="*", color="black", ms=10)
-    ax.axvline(story["deadline_h"] - t_ev, color=OUTCOME_COLOURS["withheld"], ls="--", lw=1.2,
-               label=f"shelf life ends ({story['shelf_life_h']:g} h)")
-    for i, b in enumerate(x for x in briefings if t_ev <= x <= end):
-        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label=meeting if i == 0 else None)
+
+
+def _timeline_knew(ax, knew: list[dict], y: dict[str, int], t_ev: float) -> None:
+    """A diamond where each consumer first knew, and a star where it could act when
+    that came later (joined by a dotted line)."""
+    for k in knew:
+        if k["arrival_h"] is None:
+            continue
+        ax.plot(k["arrival_h"] - t_ev, y[k["consumer"]], marker="D", color="black", ms=6)
+        if k["act_h"] is not None and k["act_h"] > k["arrival_h"]:
+            ax.plot([k["arrival_h"] - t_ev, k["act_h"] - t_ev], [y[k["consumer"]]] * 2, ls=":", color="black")
+            ax.plot(k["act_h"] - t_ev, y[k["consumer"]], marker="*", color="black", ms=10)
+
+
+def _timeline_axes(ax, story: dict, lanes: list[str]) -> None:
+    """Lane names, the hours axis, the event's title and the legend of :func:`timeline`."""
     ax.set_yticks(range(len(lanes)), lanes)
     ax.invert_yaxis()
     ax.set_xlabel("hours after the event")
     ax.set_title(f"event {story['event_id']}: {story['kind']} in sector {story['sector']}, "
-                 f"{clock(story['start'], t_ev)}  (diamond: knew; star: could act)", fontsize=10)
+                 f"{clock(story['start'], story['t_h'])}  (diamond: knew; star: could act)", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7, ncol=6)
     ax.grid(axis="x", alpha=0.3)
-    return save(fig, path)
 
 
 def latency_distribution(ledger: pd.DataFrame, path: Path, family: str = "current") -> Path:
@@ -145,57 +168,95 @@ def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=No
     per consumer (``headline`` first), on one shared percent axis, dated when ``start``
     is given; the collector tags' coverage in a last panel; a last week cut short by the
     run's end (``days``) shaded."""
-    import datetime as _dt
-
     panels, seen = _weekly_panels(weekly, consumers, headline)
     n = max(len(panels), 1)
     ncol = 3 if n > 4 else n
     nrow = math.ceil(n / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.2 * nrow + 0.6), sharex=True, sharey=True,
                              squeeze=False)
-    x = ([_dt.datetime.combine(start, _dt.time()) + _dt.timedelta(weeks=int(w)) for w in weekly.index]
-         if start is not None else list(weekly.index))
-    partial = days is not None and len(weekly) and (int(weekly.index[-1]) + 1) * 7 > days + 1e-9
+    x = _weekly_x(weekly, start)
+    partial = _cut_short(weekly, days)
     for ax, col in zip(axes.flat, panels):
         _weekly_panel(ax, x, weekly, col, seen, headline)
-        if partial and len(x):
-            width = _dt.timedelta(days=7) if start is not None else 1
-            ax.axvspan(x[-1], x[-1] + width, color="#bbbbbb", alpha=0.35, lw=0)
-        ax.xaxis.set_tick_params(labelbottom=True)
-        ax.set_ylim(0, 100)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
+        _weekly_frame(ax, x, partial and len(x), start is not None)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     if start is not None:
-        import matplotlib.dates as mdates
-
-        loc = mdates.AutoDateLocator(maxticks=5)
-        for ax in axes.flat:
-            ax.xaxis.set_major_locator(loc)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        _date_ticks(axes)
     fig.supylabel("% of the week's current events known in time", fontsize=8)
-    absent = no_current_interest(weekly)
-    fig.supxlabel(("week starting" if start is not None else "week of the mission")
-                  + ("; shaded: last week, cut short by the run's end" if partial else "")
-                  + (f"\nnot drawn (no current events of their interest): {', '.join(absent)}" if absent else ""),
-                  fontsize=8)
+    fig.supxlabel(_weekly_caption(weekly, start is not None, partial), fontsize=8)
     return save(fig, path)
+
+
+def _weekly_x(weekly: pd.DataFrame, start) -> list:
+    """The weeks of ``weekly`` as dates from ``start``, or as week numbers without it."""
+    import datetime as _dt
+
+    if start is None:
+        return list(weekly.index)
+    return [_dt.datetime.combine(start, _dt.time()) + _dt.timedelta(weeks=int(w)) for w in weekly.index]
+
+
+def _cut_short(weekly: pd.DataFrame, days) -> bool:
+    """Whether the last week of ``weekly`` ends after the run's ``days`` (cut short)."""
+    return days is not None and len(weekly) and (int(weekly.index[-1]) + 1) * 7 > days + 1e-9
+
+
+def _weekly_frame(ax, x: list, shade_last: bool, dated: bool) -> None:
+    """A panel's frame: the last week shaded when it was cut short, ticks, percent axis."""
+    import datetime as _dt
+
+    if shade_last:
+        width = _dt.timedelta(days=7) if dated else 1
+        ax.axvspan(x[-1], x[-1] + width, color="#bbbbbb", alpha=0.35, lw=0)
+    ax.xaxis.set_tick_params(labelbottom=True)
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.tick_params(labelsize=7)
+
+
+def _date_ticks(axes) -> None:
+    """Concise date ticks (at most five) on every panel."""
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(maxticks=5)
+    for ax in axes.flat:
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
+def _weekly_caption(weekly: pd.DataFrame, dated: bool, partial: bool) -> str:
+    """The x caption of :func:`weekly_timeliness`: what a week is, the shading, and the
+    consumers not drawn."""
+    absent = no_current_interest(weekly)
+    return (("week starting" if dated else "week of the mission")
+            + ("; shaded: last week, cut short by the run's end" if partial else "")
+            + (f"\nnot drawn (no current events of their interest): {', '.join(absent)}" if absent else ""))
 
 
 def _weekly_panels(weekly: pd.DataFrame, consumers, headline: str | None) -> tuple[list[str], list[str]]:
     """The panels of :func:`weekly_timeliness` (``in_time:`` columns, the headline
     consumer's first, then ``"seen"`` if any tag's coverage is there) and the ``seen:``
     columns."""
-    cols = [c for c in weekly.columns if c.startswith("in_time:")]
-    if consumers:
-        cols = [c for c in cols if c[8:] in consumers]
-    if headline and f"in_time:{headline}" in cols:
-        cols.remove(f"in_time:{headline}")
-        cols.insert(0, f"in_time:{headline}")
+    cols = _headline_first(_in_time_columns(weekly, consumers), f"in_time:{headline}" if headline else None)
     seen = [c for c in weekly.columns if c.startswith("seen:")]
     cols = [c for c in cols if weekly[c].notna().any()]  # none of its interest: no empty panel (the caption says)
     return cols + (["seen"] if seen else []), seen
+
+
+def _in_time_columns(weekly: pd.DataFrame, consumers) -> list[str]:
+    """The ``in_time:`` columns of ``weekly``, only those of ``consumers`` when given."""
+    cols = [c for c in weekly.columns if c.startswith("in_time:")]
+    if consumers:
+        cols = [c for c in cols if c[8:] in consumers]
+    return cols
+
+
+def _headline_first(cols: list[str], first: str | None) -> list[str]:
+    """``cols`` with ``first`` moved to the front when it is there."""
+    if first not in cols:
+        return cols
+    return [first] + [c for c in cols if c != first]
 
 
 def no_current_interest(weekly: pd.DataFrame) -> list[str]:
@@ -249,35 +310,16 @@ def forest(result: dict, path: Path, metrics=None, headline=()) -> Path:
     ONE shared axis in percentage points (a row per metric and variant), times (hours)
     on a second panel; filled markers where the interval excludes zero. Shows
     ``metrics``, or by default the base scenario's ``headline`` ones."""
-    from .glossary import is_share
     from .tables import selection
 
     variants = [v for v in result["variants"] if v != result["base"]]
     block = result["variants"][result["base"]]["metrics"]
-    names = list(metrics or selection(block, headline))
-    groups = [("shares", [m for m in names if is_share(m)], 100.0, "percentage points"),
-              ("times", [m for m in names if not is_share(m)], 1.0, "hours")]
-    groups = [g for g in groups if g[1]]
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    groups = _forest_groups(list(metrics or selection(block, headline)))
     heights = [len(g[1]) * len(variants) for g in groups]
     fig, axes = plt.subplots(len(groups), 1, figsize=(9, 0.2 * sum(heights) + 1.2 * len(groups) + 0.6),
                              squeeze=False, gridspec_kw={"height_ratios": heights})
     for ax, (_, ms, k, unit) in zip(axes[:, 0], groups):
-        labels = []
-        row = 0
-        for m in ms:
-            for i, v in enumerate(variants):
-                d = result["variants"][v]["metrics"].get(m, {}).get("diff_vs_base")
-                labels.append(f"{m}  |  {v}" if i == 0 else v)
-                if d and d["mean"] is not None:
-                    lo, hi = d["ci95"]
-                    c = colours[i % len(colours)]
-                    excl = lo is not None and hi is not None and (lo > 0 or hi < 0)
-                    if lo is not None and hi is not None:
-                        ax.plot([k * lo, k * hi], [row, row], color=c, lw=2)
-                    ax.plot(k * d["mean"], row, "o", color=c, mfc=c if excl else "white", ms=5)
-                row += 1
-            ax.axhline(row - 0.5, color="#ddd", lw=0.6)
+        labels = _forest_rows(ax, result, variants, ms, k)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(range(len(labels)), labels, fontsize=6)
         ax.set_ylim(len(labels) - 0.5, -0.5)
@@ -286,6 +328,42 @@ def forest(result: dict, path: Path, metrics=None, headline=()) -> Path:
         ax.set_xlabel(f"difference from {result['base']} ({unit}; paired, 95% interval; filled: excludes 0)",
                       fontsize=8)
     return save(fig, path)
+
+
+def _forest_groups(names: list[str]) -> list[tuple[str, list[str], float, str]]:
+    """The panels of :func:`forest` that have metrics: ``(name, metrics, scale, unit)``,
+    shares in percentage points, then times in hours."""
+    from .glossary import is_share
+
+    groups = [("shares", [m for m in names if is_share(m)], 100.0, "percentage points"),
+              ("times", [m for m in names if not is_share(m)], 1.0, "hours")]
+    return [g for g in groups if g[1]]
+
+
+def _forest_rows(ax, result: dict, variants: list[str], ms: list[str], k: float) -> list[str]:
+    """One panel's rows (a row per metric and variant, a thin line after each metric);
+    returns the rows' labels."""
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    labels = []
+    for m in ms:
+        for i, v in enumerate(variants):
+            d = result["variants"][v]["metrics"].get(m, {}).get("diff_vs_base")
+            labels.append(f"{m}  |  {v}" if i == 0 else v)
+            if d and d["mean"] is not None:
+                _forest_point(ax, d, len(labels) - 1, k, colours[i % len(colours)])
+        ax.axhline(len(labels) - 0.5, color="#ddd", lw=0.6)
+    return labels
+
+
+def _forest_point(ax, d: dict, row: int, k: float, c: str) -> None:
+    """A difference ``d`` at ``row``: its interval as a line (when it has one) and its
+    mean as a marker, filled when the interval excludes zero."""
+    lo, hi = d["ci95"]
+    bounded = lo is not None and hi is not None
+    if bounded:
+        ax.plot([k * lo, k * hi], [row, row], color=c, lw=2)
+    excl = bounded and (lo > 0 or hi < 0)
+    ax.plot(k * d["mean"], row, "o", color=c, mfc=c if excl else "white", ms=5)
 
 
 def waterfall(block: dict, path: Path, title: str = "") -> Path:

@@ -368,50 +368,71 @@ def experiment_report(folder: Path, work: Path) -> str:
 def _questions(folder: Path, labels: list[str]) -> list[tuple[str, str, str]]:
     """Each variant's question and expectation, from its stored scenario's description
     and, where the variant file is in the folder, its ``[variant]`` table."""
-    import tomllib
-
-    heads: dict[str, dict] = {}
-    try:  # the variant files the experiment named, where they can still be read
-        refs = json.loads((folder / "experiment.json").read_text("utf-8")).get("variants") or []
-    except (OSError, ValueError, AttributeError):
-        refs = []
-    for ref in refs if isinstance(refs, list) else []:
-        for path in (Path(str(ref)), folder / str(ref)):
-            try:
-                head = tomllib.loads(path.read_text("utf-8")).get("variant")
-            except (OSError, ValueError):
-                continue
-            if isinstance(head, dict) and isinstance(head.get("name"), str):
-                heads[head["name"]] = head
-                break
+    heads = _named_heads(folder)
     out = []
     for label in labels:
         head = heads.get(label, {})
-        q, e = str(head.get("question", "") or ""), str(head.get("expectation", "") or "")
-        for path in (folder / "variants" / f"{label}.toml", folder / "scenarios" / f"{label}.toml"):
-            try:
-                data = tomllib.loads(path.read_text("utf-8"))
-            except (OSError, ValueError):
-                continue
-            head = data.get("variant") if isinstance(data.get("variant"), dict) else {}
-            q = q or str(head.get("question", "") or data.get("scenario", {}).get("description", "") or "")
-            e = e or str(head.get("expectation", "") or "")
+        q, e = _stored_question(folder, label, str(head.get("question", "") or ""),
+                                str(head.get("expectation", "") or ""))
         out.append((label, q.strip().splitlines()[0] if q.strip() else "", e))
     return out
+
+
+def _named_heads(folder: Path) -> dict[str, dict]:
+    """The ``[variant]`` tables of the variant files the experiment named, by their
+    names, where those files can still be read."""
+    try:
+        refs = json.loads((folder / "experiment.json").read_text("utf-8")).get("variants") or []
+    except (OSError, ValueError, AttributeError):
+        refs = []
+    heads: dict[str, dict] = {}
+    for ref in refs if isinstance(refs, list) else []:
+        head = _variant_head(folder, str(ref))
+        if head is not None:
+            heads[head["name"]] = head
+    return heads
+
+
+def _variant_head(folder: Path, ref: str) -> dict | None:
+    """The named ``[variant]`` table of the file ``ref`` (as given, or in ``folder``)."""
+    for path in (Path(ref), folder / ref):
+        head = _read_toml(path).get("variant")
+        if isinstance(head, dict) and isinstance(head.get("name"), str):
+            return head
+    return None
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML file at ``path``, or an empty table when it cannot be read."""
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _stored_question(folder: Path, label: str, q: str, e: str) -> tuple[str, str]:
+    """``q`` and ``e`` completed from the variant's stored files in ``folder`` (its
+    ``[variant]`` table, else the scenario's description) where they are empty."""
+    for path in (folder / "variants" / f"{label}.toml", folder / "scenarios" / f"{label}.toml"):
+        data = _read_toml(path)
+        if not data:
+            continue
+        head = data.get("variant") if isinstance(data.get("variant"), dict) else {}
+        q = q or str(head.get("question", "") or data.get("scenario", {}).get("description", "") or "")
+        e = e or str(head.get("expectation", "") or "")
+    return q, e
 
 
 def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, standard) -> list:
     from . import glossary
 
     block = result["variants"][base]["metrics"]
-    names = [m for m in standard if m in block]
-    selection = "the standard selection" if names else "every metric"
-    names = names or list(block)
+    names, selection = _shown_metrics(block, standard)
     variants = [v for v in result["variants"] if v != base]
     tests = [(m, v) for m in names for v in variants]
-    raw = [p_from_ci(result["variants"][v]["metrics"][m]["diff_vs_base"]["mean"],
-                     result["variants"][v]["metrics"][m]["diff_vs_base"]["ci95"], reps) for m, v in tests]
-    adj = dict(zip(tests, holm(raw)))
+    adj = _holm_adjusted(result, tests, reps)
     out = [Markup("<h2>The questions</h2>"),
            h("<table><tr><th>variant</th><th>question</th><th>what the study leads one to expect</th></tr>"
              "{% for v, q, e in rows %}<tr><td>{{ v }}</td><td style='text-align:left'>{{ q or '-' }}</td>"
@@ -423,23 +444,7 @@ def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, st
                 f"{len(names)} of the {len(block)} metrics ({selection}); shares on one shared axis in percentage "
                 "points, hours on their own. Filled: the 95% interval excludes zero (unadjusted; the table's stars "
                 "are Holm-adjusted).")]
-    rows = {}
-    for m in names:
-        b = block[m]
-        share = glossary.is_share(m)
-        k, unit = (100.0, "%") if share else (1.0, glossary.unit(m) or "")
-
-        def f(x, sign=False):
-            return "-" if x is None else (f"{k * x:+.1f}" if sign else f"{k * x:.1f}")
-        lo, hi = b["ci95"]
-        if share and lo is not None:
-            lo, hi = max(0.0, lo), min(1.0, hi)
-        row = {f"{base} (mean [95%])": f"{f(b['mean'])} [{f(lo)}, {f(hi)}]", "unit": unit}
-        for v in variants:
-            d = result["variants"][v]["metrics"][m]["diff_vs_base"]
-            star = " *" if adj[(m, v)] < 0.05 else ""
-            row[v] = f"{f(d['mean'], True)}{star}"
-        rows[m] = row
+    rows = {m: _comparison_row(result, base, m, variants, adj) for m in names}
     out.append(h("<p>Rows: {{ n }} of the {{ total }} metrics ({{ sel }}); base: mean [95% interval, shares "
                  "clipped to 0..100%]; variants: paired difference from the base (percentage points for shares, "
                  "hours for times), * where it stays significant at 5% after Holm's adjustment for the "
@@ -449,6 +454,47 @@ def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, st
     out.append(h("<details><summary>what each metric measures</summary><ul>{% for m, d in defs %}<li><b>{{ m }}"
                  "</b>: {{ d }}</li>{% endfor %}</ul></details>", defs=[(m, glossary.define(m)) for m in names]))
     return out
+
+
+def _shown_metrics(block: dict, standard) -> tuple[list[str], str]:
+    """The metrics a comparison shows (the ``standard`` ones in ``block``, else every
+    metric) and how the page names that selection."""
+    names = [m for m in standard if m in block]
+    if names:
+        return names, "the standard selection"
+    return list(block), "every metric"
+
+
+def _holm_adjusted(result: dict, tests: list[tuple[str, str]], reps: int) -> dict[tuple[str, str], float]:
+    """Holm-adjusted p-values of the paired differences ``(metric, variant)`` in ``tests``."""
+    diffs = [result["variants"][v]["metrics"][m]["diff_vs_base"] for m, v in tests]
+    return dict(zip(tests, holm([p_from_ci(d["mean"], d["ci95"], reps) for d in diffs])))
+
+
+def _comparison_row(result: dict, base: str, m: str, variants: list[str], adj: dict) -> dict[str, str]:
+    """One metric's row: the base's mean [95%] (shares clipped to 0..100%), its unit, and
+    each variant's paired difference (* where Holm-adjusted p < 0.05)."""
+    from . import glossary
+
+    b = result["variants"][base]["metrics"][m]
+    share = glossary.is_share(m)
+    k, unit = (100.0, "%") if share else (1.0, glossary.unit(m) or "")
+    lo, hi = b["ci95"]
+    if share and lo is not None:
+        lo, hi = max(0.0, lo), min(1.0, hi)
+    row = {f"{base} (mean [95%])": f"{_scaled(b['mean'], k)} [{_scaled(lo, k)}, {_scaled(hi, k)}]", "unit": unit}
+    for v in variants:
+        d = result["variants"][v]["metrics"][m]["diff_vs_base"]
+        star = " *" if adj[(m, v)] < 0.05 else ""
+        row[v] = f"{_scaled(d['mean'], k, True)}{star}"
+    return row
+
+
+def _scaled(x, k: float, sign: bool = False) -> str:
+    """``k * x`` with one decimal (signed when ``sign``), ``-`` for none."""
+    if x is None:
+        return "-"
+    return f"{k * x:+.1f}" if sign else f"{k * x:.1f}"
 
 
 def _page(title: str, body: list) -> str:
