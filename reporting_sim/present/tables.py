@@ -37,23 +37,39 @@ def format_summary(s: dict, bypass=None) -> str:
     lines += ["", "Long-term (X-PMESII) intelligence; plan % = could act on it within "
               f"{horizon:g} h (its shelf life is weeks: 'late' is rare)"]
     lines += _outcome_table(s, "long_term")
+    lines += _area_lines(s) + _bypass_lines(s, bypass) + _duplication_lines(s) + _cell_lines(s)
+    return "\n".join(lines)
+
+
+def _area_lines(s: dict) -> list[str]:
+    """The consumers whose area of interest is not every event (none when all are)."""
     areas = [f"  {name}: {c['area_of_interest']}" for name, c in s["consumers"].items()
              if c.get("area_of_interest", "all events") != "all events"]
-    if areas:
-        lines += ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
-    lines += _bypass_lines(s, bypass)
+    if not areas:
+        return []
+    return ["", "Areas of interest (the denominators; every other consumer: all events):"] + areas
+
+
+def _duplication_lines(s: dict) -> list[str]:
+    """The share of events analysed twice (none when the summary has no such share)."""
     dup = s.get("duplication") or {}
-    if dup.get("share_duplicated") is not None:
-        lines += [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
-                  "worked by an analysis cell were analysed independently by more than one"]
-    if s.get("cells"):
-        lines += ["", f"{'staff cell':<22}{'util %':>8}{'wait h':>8}{'queue':>8}{'worked':>8}{'overflow':>9}"]
-        for name, c in s["cells"].items():
-            util = "   -" if c["utilisation"] is None else f"{100 * c['utilisation']:6.1f}"
-            lines.append(f"{name:<22}{util:>8}{_h(c['mean_wait_h']):>8}"
-                         f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
-        lines.append("(util: busy analyst-hours, reports and routine work, over analyst-hours round the clock)")
-    return "\n".join(lines)
+    if dup.get("share_duplicated") is None:
+        return []
+    return [f"duplication: {100 * dup['share_duplicated']:.1f}% of the {dup['events_analysed']} events "
+            "worked by an analysis cell were analysed independently by more than one"]
+
+
+def _cell_lines(s: dict) -> list[str]:
+    """The staff cells' table (none without cells)."""
+    if not s.get("cells"):
+        return []
+    lines = ["", f"{'staff cell':<22}{'util %':>8}{'wait h':>8}{'queue':>8}{'worked':>8}{'overflow':>9}"]
+    for name, c in s["cells"].items():
+        util = "   -" if c["utilisation"] is None else f"{100 * c['utilisation']:6.1f}"
+        lines.append(f"{name:<22}{util:>8}{_h(c['mean_wait_h']):>8}"
+                     f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
+    lines.append("(util: busy analyst-hours, reports and routine work, over analyst-hours round the clock)")
+    return lines
 
 
 def _bypass_lines(s: dict, bypass=None) -> list[str]:
@@ -73,18 +89,19 @@ def _outcome_table(s: dict, family: str) -> list[str]:
     plan = family == "long_term"
     head = (f"{'consumer':<22}{'n':>6}" + "".join(f"{_SHORT[o]:>10}" for o in OUTCOMES)
             + f"{'know p50':>9}{'act p50':>9}{'act p90':>9}" + (f"{'plan %':>8}" if plan else ""))
-    rows = [head]
-    for name, c in s["consumers"].items():
-        f = c["by_family"][family]
-        if not f["events"]:
-            continue
-        act = f.get("act_latency_h", {})
-        rows.append(f"{name:<22}{f['events']:>6}" + "".join(f"{_pct(f['outcomes'][o]):>10}" for o in OUTCOMES)
-                    + f"{_h(f['latency_h']['p50']):>9}{_h(act.get('p50')):>9}{_h(act.get('p90')):>9}"
-                    + (f"{_pct(f.get('within_planning')):>8}" if plan else ""))
+    rows = [head] + [_outcome_row(name, c["by_family"][family], plan) for name, c in s["consumers"].items()
+                     if c["by_family"][family]["events"]]
     if len(rows) == 1:
         rows.append("(no events of this family)")
     return rows
+
+
+def _outcome_row(name: str, f: dict, plan: bool) -> str:
+    """One consumer's row of :func:`_outcome_table` (``f``: its numbers for one family)."""
+    act = f.get("act_latency_h", {})
+    return (f"{name:<22}{f['events']:>6}" + "".join(f"{_pct(f['outcomes'][o]):>10}" for o in OUTCOMES)
+            + f"{_h(f['latency_h']['p50']):>9}{_h(act.get('p50')):>9}{_h(act.get('p90')):>9}"
+            + (f"{_pct(f.get('within_planning')):>8}" if plan else ""))
 
 
 def selection(block: dict, headline=()) -> list[str]:
@@ -139,8 +156,6 @@ def format_comparison(result: dict, metrics: list[str] | None = None, headline=(
     excludes zero. Shows ``metrics``, or by default the ``headline`` ones
     (:func:`selection`), each once. Shares in percent, their differences in percentage
     points, times in hours (:func:`reporting_sim.present.glossary.number`)."""
-    from .glossary import change, interval, number
-
     base = result["base"]
     names, _ = shown_metrics(result, metrics, headline)
     lines = [f"{result.get('experiment', '')}: {result['replications']} replications of "
@@ -149,19 +164,33 @@ def format_comparison(result: dict, metrics: list[str] | None = None, headline=(
     for label, block in result["variants"].items():
         lines.append(f"{'scenario ' + label:<44}" + ("base: mean [95% interval]" if label == base
                                                       else "difference from the base [95% interval]"))
-        for name in names:
-            m = block["metrics"].get(name)
-            if m is None:
-                continue
-            if label == base:
-                lines.append(f"  {name:<42}{number(m['mean'], name):>10} {interval(*m['ci95'], name)}")
-            else:
-                d = m["diff_vs_base"]
-                lo, hi = d["ci95"]
-                star = " *" if lo is not None and hi is not None and (lo > 0 or hi < 0) else ""
-                lines.append(f"  {name:<42}{change(d['mean'], name):>10} {interval(lo, hi, name, diff=True)}{star}")
+        row = _base_row if label == base else _difference_row
+        lines += [row(name, block["metrics"][name]) for name in names if block["metrics"].get(name) is not None]
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def _base_row(name: str, m: dict) -> str:
+    """The base's mean of metric ``name`` and its 95% interval, one line."""
+    from .glossary import interval, number
+
+    return f"  {name:<42}{number(m['mean'], name):>10} {interval(*m['ci95'], name)}"
+
+
+def _difference_row(name: str, m: dict) -> str:
+    """A variant's paired difference in ``name`` with its interval, ``*`` when that
+    interval excludes zero."""
+    from .glossary import change, interval
+
+    d = m["diff_vs_base"]
+    lo, hi = d["ci95"]
+    star = " *" if _excludes_zero(lo, hi) else ""
+    return f"  {name:<42}{change(d['mean'], name):>10} {interval(lo, hi, name, diff=True)}{star}"
+
+
+def _excludes_zero(lo, hi) -> bool:
+    """Whether the interval [lo, hi] has both ends and leaves zero out."""
+    return lo is not None and hi is not None and (lo > 0 or hi < 0)
 
 
 def ranking_line(result: dict, metric: str, labels: dict | None = None) -> str:
@@ -169,25 +198,38 @@ def ranking_line(result: dict, metric: str, labels: dict | None = None) -> str:
     its change from the base and interval, e.g. "For the force commander's current
     intelligence in time (base 11.0%; higher is better): trained-u2 +1.8 pp [+1.3,
     +2.3], ..."."""
-    from ..metric_names import direction
     from .glossary import change, interval, number, plain
 
     base = result["base"]
-    rows = []
-    for label, block in result["variants"].items():
-        d = (block["metrics"].get(metric) or {}).get("diff_vs_base")
-        if label != base and d is not None:
-            rows.append((label, d))
-    try:
-        way = direction(metric)
-    except Exception:  # a metric with no better direction (utilisation): ranked by size
-        way = 1
+    rows = _differences(result, metric)
+    way = _way(metric)
     rows.sort(key=lambda r: -(way * r[1]["mean"]) if r[1]["mean"] is not None else float("inf"))
     better = "higher is better" if way > 0 else "lower is better"
     head = (f"For {plain(metric, labels)} ({metric}; base {number(result['variants'][base]['metrics'][metric]['mean'], metric)}"
             f"; {better}): ")
     return head + "; ".join(f"{label} {change(d['mean'], metric)} {interval(*d['ci95'], metric, diff=True)}"
                             for label, d in rows) + "."
+
+
+def _differences(result: dict, metric: str) -> list[tuple[str, dict]]:
+    """Each variant's paired difference in ``metric`` from the base, where it has one."""
+    rows = []
+    for label, block in result["variants"].items():
+        d = (block["metrics"].get(metric) or {}).get("diff_vs_base")
+        if label != result["base"] and d is not None:
+            rows.append((label, d))
+    return rows
+
+
+def _way(metric: str) -> int:
+    """Which way ``metric`` is better (+1 higher, -1 lower); +1 for a metric with no
+    better direction (utilisation), which is then ranked by size."""
+    from ..metric_names import direction
+
+    try:
+        return direction(metric)
+    except Exception:
+        return 1
 
 
 def format_sweep(result: dict) -> str:
@@ -199,16 +241,19 @@ def format_sweep(result: dict) -> str:
     lines = [f"{result.get('experiment', '')}: {sw['method']} sweep, {sw['points']} points x "
              f"{result['replications']} replications; metric {metric}", ""]
     for label, block in list(result["variants"].items())[:40]:
-        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in block.get("parameters", {}).items())
+        params = _settings(block.get("parameters", {}))
         m = block["metrics"][metric]
         lines.append(f"  {label}  {number(m['mean'], metric):>10} {interval(*m['ci95'], metric)}  {params}")
     if len(result["variants"]) > 40:
         lines.append(f"  ... {len(result['variants']) - 40} more points in summary.csv")
     lines += ["", f"parameters ranked by their effect on {metric}:"]
-    for i, name in enumerate(sw["ranking"], 1):
-        idx = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sw["indices"][name].items())
-        lines.append(f"  {i}. {name}  ({idx})")
+    lines += [f"  {i}. {name}  ({_settings(sw['indices'][name])})" for i, name in enumerate(sw["ranking"], 1)]
     return "\n".join(lines)
+
+
+def _settings(values: dict) -> str:
+    """``k=v`` pairs, floats to four significant digits."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
 
 
 _LINK_WORDS = {"transit": "transit to", "meeting": "waits for the meeting, then to",
@@ -244,72 +289,101 @@ def _report_lines(rid: int, p, start, t_ev: float) -> list[str]:
     """One report's path (its ancestors' steps included), a line per step."""
     from ..measures.views import clock, hours
 
-    own = p[p["report"] == rid]
-    end = own[own["step"] == "end"]
-    state = end["state"].iloc[-1] if len(end) else "?"
-    where = end["node"].iloc[-1] if len(end) else "?"
-    parent = int(own["parent"].iloc[0]) if len(own) else -1
-    lines = [f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}"]
+    lines = [_report_head(rid, p)]
     for r in p.itertuples(index=False):
         if r.step == "end" and r.report != rid:
             continue
-        if r.step == "end":
-            what = f"ends: {r.state}"
-        elif r.step in _LINK_WORDS:
-            what = f"{_LINK_WORDS[r.step]} {r.to}"
-        else:
-            what = _STEP_WORDS.get(r.step, r.step)
         dur = r.t1_h - r.t0_h
-        lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {what}"
+        lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {_step_words(r)}"
                      + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
     return lines
 
 
+def _report_head(rid: int, p) -> str:
+    """A report's first line: whose copy it is, and how and where it ended."""
+    own = p[p["report"] == rid]
+    end = own[own["step"] == "end"]
+    state, where = (end["state"].iloc[-1], end["node"].iloc[-1]) if len(end) else ("?", "?")
+    parent = int(own["parent"].iloc[0]) if len(own) else -1
+    return f"report {rid}" + (f" (copy of {parent})" if parent >= 0 else "") + f": ends {state} at {where}"
+
+
+def _step_words(r) -> str:
+    """A step of a report's path in words (its end, a link to a node, or a stay)."""
+    if r.step == "end":
+        return f"ends: {r.state}"
+    if r.step in _LINK_WORDS:
+        return f"{_LINK_WORDS[r.step]} {r.to}"
+    return _STEP_WORDS.get(r.step, r.step)
+
+
 def _knew_line(k: dict, start) -> str:
     """What one consumer knew of the event, when, and where the time went."""
-    from ..measures.views import BUDGET, clock, hours
+    from ..measures.views import clock, hours
 
     if k["arrival_h"] is None:
         return f"  {k['consumer']:<24} never ({k['outcome']})"
     act = ""
     if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
         act = f"; could act at {clock(start, k['act_h'])}"
-    b = k.get("budget") or {}
-    parts = ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
+    parts = _budget_words(k.get("budget") or {})
     return (f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
             f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
             + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
 
 
+def _budget_words(b: dict) -> str:
+    """The parts of a time budget that took time, e.g. ``queue 2.0 h, work 1.5 h``."""
+    from ..measures.views import BUDGET, hours
+
+    return ", ".join(f"{part} {hours(b[part])}" for part in BUDGET if b.get(part, 0) > 1e-9)
+
+
 def format_bottlenecks(budgets, table, family: str = "current", top: int = 10) -> str:
     """Mean time budget per consumer, then the nodes ranked by late or lost intelligence."""
-    from ..measures.views import BUDGET
-
     lines = [f"Where the hours go ({family.replace('_', '-')} intelligence, first arrivals; mean hours)", ""]
-    if len(budgets):
-        mean = budgets.groupby("consumer")[list(BUDGET) + ["latency_h", "act_wait_h"]].mean()
-        head = f"{'consumer':<24}" + "".join(f"{p:>9}" for p in BUDGET) + f"{'latency':>9}{'to act':>8}"
-        lines.append(head)
-        for name, row in mean.iterrows():
-            lines.append(f"{name:<24}" + "".join(f"{row[p]:9.2f}" for p in BUDGET)
-                         + f"{row['latency_h']:9.2f}{row['act_wait_h']:8.2f}")
-    else:
-        lines.append("(nothing arrived)")
+    lines += _budget_table(budgets)
     lines += ["", f"Nodes ranked by the late and lost {family.replace('_', '-')} intelligence they account for",
               f"{'node':<24}{'late h':>9}{'led late':>9}{'stopped':>9}{'util %':>8}{'wait h':>8}{'queue':>7}"]
-    for name, row in table.head(top).iterrows():
-        util = row.get("utilisation")
-        wait = row.get("mean_wait_h")
-        q = row.get("mean_queue")
-        fmt = lambda x, spec: " " * (int(spec[0]) - 1) + "-" if x is None or x != x else format(x, spec)
-        lines.append(f"{name:<24}{row['late_hours']:9.1f}{int(row['late_pairs_led']):9d}{int(row['lost_events']):9d}"
-                     f"{fmt(None if util is None or util != util else 100 * util, '8.1f')}{fmt(wait, '8.2f')}{fmt(q, '7.2f')}")
+    lines += [_node_row(name, row) for name, row in table.head(top).iterrows()]
     lines += ["", "late h: hours late first arrivals spent at the node (queue, work, sanitising, waiting for a",
               "meeting or held back on its links); led late: late pairs for which it was the largest single",
               "delay; stopped: events that some other consumer wanted but never got, whose reports went no",
               "further than this node (a consumer that kept them, as commanders and cells do, counts here: it is",
               "where the news stopped, not what the node itself lost)."]
     return "\n".join(lines)
+
+
+def _budget_table(budgets) -> list[str]:
+    """The mean time budget per consumer, a row each, or a line saying nothing arrived."""
+    from ..measures.views import BUDGET
+
+    if not len(budgets):
+        return ["(nothing arrived)"]
+    mean = budgets.groupby("consumer")[list(BUDGET) + ["latency_h", "act_wait_h"]].mean()
+    lines = [f"{'consumer':<24}" + "".join(f"{p:>9}" for p in BUDGET) + f"{'latency':>9}{'to act':>8}"]
+    for name, row in mean.iterrows():
+        lines.append(f"{name:<24}" + "".join(f"{row[p]:9.2f}" for p in BUDGET)
+                     + f"{row['latency_h']:9.2f}{row['act_wait_h']:8.2f}")
+    return lines
+
+
+def _node_row(name: str, row) -> str:
+    """One node's row of the bottlenecks ranking (``-`` for a number it lacks)."""
+    util = row.get("utilisation")
+    util = None if _missing(util) else 100 * util
+    return (f"{name:<24}{row['late_hours']:9.1f}{int(row['late_pairs_led']):9d}{int(row['lost_events']):9d}"
+            f"{_cell(util, '8.1f')}{_cell(row.get('mean_wait_h'), '8.2f')}{_cell(row.get('mean_queue'), '7.2f')}")
+
+
+def _missing(x) -> bool:
+    """Whether ``x`` is none or NaN."""
+    return x is None or x != x
+
+
+def _cell(x, spec: str) -> str:
+    """``x`` formatted by ``spec`` (one-digit width), or ``-`` right-aligned in that width."""
+    return " " * (int(spec[0]) - 1) + "-" if _missing(x) else format(x, spec)
 
 
 def multiplicity_note(result: dict, metrics: list[str] | None = None, headline=()) -> str:
