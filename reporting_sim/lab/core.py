@@ -44,23 +44,10 @@ class Knobs:
 
     @staticmethod
     def of(sc) -> "Knobs":
+        """The settings of ``sc``, section by section in :data:`_KNOB_SECTIONS`' order."""
         v: dict[str, object] = {}
-        for name in type(sc.mechanisms).model_fields:
-            v[f"mechanisms.{name}"] = bool(getattr(sc.mechanisms, name))
-        for name, sw in sc.switches.items():
-            v[f"switches.{name}.value"] = sw.value
-        for name, cell in sc.cells.items():
-            v[f"cells.{name}.analysts"] = int(cell.analysts)
-        for name, kind in sc.kinds.items():
-            v[f"kinds.{name}.shelf_life_h"] = float(kind.shelf_life_h)
-        for name, m in sc.meetings.items():
-            v[f"meetings.{name}.every_h"] = float(m.every_h)
-        for name, c in sc.collectors.items():
-            if c.accreditation is not None:
-                v[f"collectors.{name}.accreditation.duration_days"] = round(float(c.accreditation.duration_days.mean), 1)
-        cc = commander_centric(sc)
-        if cc:
-            v["formats"] = all(sc.collectors[n].formats for n in cc)
+        for section in _KNOB_SECTIONS:
+            v.update(section(sc))
         return Knobs(v)
 
     def changes(self, start: "Knobs", sc) -> dict[str, object]:
@@ -76,6 +63,47 @@ class Knobs:
             else:
                 out[key] = value
         return out
+
+
+def _mechanism_knobs(sc) -> dict[str, object]:
+    """Every mechanism switch, on or off."""
+    return {f"mechanisms.{name}": bool(getattr(sc.mechanisms, name)) for name in type(sc.mechanisms).model_fields}
+
+
+def _switch_knobs(sc) -> dict[str, object]:
+    """Every ``[switches]`` choice."""
+    return {f"switches.{name}.value": sw.value for name, sw in sc.switches.items()}
+
+
+def _cell_knobs(sc) -> dict[str, object]:
+    """Analysts per cell."""
+    return {f"cells.{name}.analysts": int(cell.analysts) for name, cell in sc.cells.items()}
+
+
+def _kind_knobs(sc) -> dict[str, object]:
+    """Shelf life per kind of event (hours)."""
+    return {f"kinds.{name}.shelf_life_h": float(kind.shelf_life_h) for name, kind in sc.kinds.items()}
+
+
+def _meeting_knobs(sc) -> dict[str, object]:
+    """How often each meeting sits (hours)."""
+    return {f"meetings.{name}.every_h": float(m.every_h) for name, m in sc.meetings.items()}
+
+
+def _accreditation_knobs(sc) -> dict[str, object]:
+    """Each accredited platform's mean accreditation time (days, one decimal)."""
+    return {f"collectors.{name}.accreditation.duration_days": round(float(c.accreditation.duration_days.mean), 1)
+            for name, c in sc.collectors.items() if c.accreditation is not None}
+
+
+def _format_knobs(sc) -> dict[str, object]:
+    """Whether every commander-centric unit uses the report formats (none without such units)."""
+    cc = commander_centric(sc)
+    return {"formats": all(sc.collectors[n].formats for n in cc)} if cc else {}
+
+
+_KNOB_SECTIONS = (_mechanism_knobs, _switch_knobs, _cell_knobs, _kind_knobs, _meeting_knobs,
+                  _accreditation_knobs, _format_knobs)
 
 
 def _same(a, b) -> bool:
@@ -174,6 +202,11 @@ def knob_value(key: str, raw, like, label: str):
     is the scenario schema's to say (:func:`resolve`)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ScenarioError("lab settings", label, "enter a value")
+    return _typed_like(raw, like)
+
+
+def _typed_like(raw, like):
+    """``raw`` as the type of ``like`` where a number box gives the other kind of number."""
     if type(like) is int and isinstance(raw, float) and raw.is_integer():
         return int(raw)  # 3.0 analysts are 3; 2.5 stay 2.5 for the schema to refuse
     if type(like) is float and type(raw) is int:
@@ -201,10 +234,15 @@ def check_run(replications, days, seed, runs_per_replication: int = 2) -> RunSet
     replications a whole number from 2 to 100000 within the run limit
     (``REPORTING_SIM_MAX_RUNS``), days and seed by the scenario schema's rules for
     ``[scenario] days`` and ``seed``. Raises a one-line :class:`ScenarioError`."""
+    reps = _replications(replications, runs_per_replication)
+    head = _header(days, seed)
+    return RunSettings(reps, float(head.days), int(head.seed))
+
+
+def _replications(replications, runs_per_replication: int) -> int:
+    """The paired replications: a whole number from 2 to 100000, whose runs stay
+    within the run limit."""
     from ..scenario import limits
-    from ..scenario.loading import first_error
-    from ..scenario.schema import Header
-    from pydantic import ValidationError
 
     reps = _whole(replications, "paired replications")
     if not 2 <= reps <= 100000:
@@ -212,6 +250,15 @@ def check_run(replications, days, seed, runs_per_replication: int = 2) -> RunSet
     if reps * runs_per_replication > limits.limit("RUNS"):
         raise limits.too_much("what-if", "paired replications", "RUNS",
                               f"{runs_per_replication} scenarios x {reps} replications = {reps * runs_per_replication}")
+    return reps
+
+
+def _header(days, seed):
+    """Days and seed checked by the scenario schema's ``[scenario]`` header."""
+    from ..scenario.loading import first_error
+    from ..scenario.schema import Header
+    from pydantic import ValidationError
+
     for label, v in (("days per run", days), ("seed", seed)):
         if v is None or isinstance(v, (str, bool)):
             raise ScenarioError("what-if", label, "enter a number")
@@ -220,7 +267,7 @@ def check_run(replications, days, seed, runs_per_replication: int = 2) -> RunSet
     except ValidationError as exc:
         err = first_error(exc, "what-if")
         raise ScenarioError("what-if", {"days": "days per run"}.get(err.field, err.field), err.message) from None
-    return RunSettings(reps, float(head.days), int(head.seed))
+    return head
 
 
 def _whole(v, label: str) -> int:
@@ -251,11 +298,15 @@ def paired_runs(base_data: dict, changed_data: dict, *, replications: int, days:
             job = Job.make(label, data, f"lab {label}", r, replication_seed(seed, r), days)
             rows[label].append(run_job(job))
             done += 1
-            if on_progress is not None:
-                on_progress(done, total)
-        if on_pair is not None:
-            on_pair({k: list(v) for k, v in rows.items()})
+            _tell(on_progress, done, total)
+        _tell(on_pair, {k: list(v) for k, v in rows.items()})
     return rows
+
+
+def _tell(listener: Optional[Callable], *args) -> None:
+    """Pass ``args`` to ``listener`` when there is one (progress, a finished pair)."""
+    if listener is not None:
+        listener(*args)
 
 
 def comparison_table(rows: dict[str, list[dict]], metric: str, consumers: list[str]) -> list[dict]:
