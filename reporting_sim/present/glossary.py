@@ -177,15 +177,19 @@ def define(name: str) -> str:
     if term is None:
         return "(no definition recorded)"
     text = term[1]
-    parts = name.split(".")
     if name.startswith("cell."):
-        return f"cell {parts[1]}: {text}"
+        return f"cell {name.split('.')[1]}: {text}"
     if m == name or name.startswith("duplication."):
         return text
-    who = parts[0]
+    return f"{_whose(name)}: {text}"
+
+
+def _whose(name: str) -> str:
+    """Whose measure ``name`` is and over which family, e.g. ``jmac (long-term ...)``."""
+    parts = name.split(".")
     fam = parts[1] if len(parts) == 3 else None
     scope = f" ({FAMILY_TEXT[fam]})" if fam in FAMILY_TEXT else " (all families)"
-    return f"{who}{scope}: {text}"
+    return f"{parts[0]}{scope}"
 
 
 def show(value, name: str, digits: int = 1) -> str:
@@ -201,14 +205,20 @@ def show(value, name: str, digits: int = 1) -> str:
 # -- percentage points, times in hours, counts as whole numbers when they are whole
 
 def _scaled(value, name: str, digits: int, sign: bool) -> str:
+    """``value`` of metric ``name`` in its unit (shares in percent), ``-`` for none."""
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     x = 100 * value if is_share(name) else value
     if round(x, digits) == 0:
         return f"{0:.{digits}f}"  # no "-0.0", no sign on nothing
     if unit(name) == COUNT and float(x).is_integer():
-        return f"{int(x):+d}" if sign else f"{int(x)}"
-    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+        return format(int(x), _spec("d", sign))
+    return format(x, _spec(f".{digits}f", sign))
+
+
+def _spec(spec: str, sign: bool) -> str:
+    """The format ``spec``, with a sign always shown when ``sign``."""
+    return ("+" if sign else "") + spec
 
 
 def number(value, name: str, digits: int = 1) -> str:

@@ -251,17 +251,25 @@ class Changes:
 
     def lines(self, base, changed) -> list[str]:
         """One line per change, for ``scenario diff`` and the lab."""
+        return self._node_lines(base, changed) + self._link_lines(base, changed) + self.other
+
+    def _node_lines(self, base, changed) -> list[str]:
+        """Nodes added, removed, and each changed setting of a node."""
         out = [f"+ node {n} ({changed.node_type(n)})" for n in sorted(self.added_nodes)]
         out += [f"- node {n}" for n in sorted(self.removed_nodes)]
         for n in sorted(self.changed_nodes):
             for path, a, b in _dict_diff(_node_data(base, n), _node_data(changed, n)):
                 out.append(f"~ {base.node_type(n)}s.{n}.{path}: {_short(a)} -> {_short(b)}")
-        out += [f"+ link {k[0]} -> {k[1]}{_channel_note(k)}{_at(k)}" for k in sorted(self.added_links)]
+        return out
+
+    def _link_lines(self, base, changed) -> list[str]:
+        """Links added, removed, and each changed setting of a link."""
+        out = [f"+ link {k[0]} -> {k[1]}{_channel_note(k)}{_at(k)}" for k in sorted(self.added_links)]
         out += [f"- link {k[0]} -> {k[1]}{_at(k)}" for k in sorted(self.removed_links)]
         for k in sorted(self.changed_links):
             for path, x, y in _dict_diff(_link_data(base, k), _link_data(changed, k)):
                 out.append(f"~ link {k[0]} -> {k[1]}: {path}: {_short(x)} -> {_short(y)}")
-        return out + self.other
+        return out
 
 
 def _channel_note(key: tuple) -> str:
@@ -310,12 +318,20 @@ def diff(base, changed) -> Changes:
     ch.added_links = set(cl) - set(bl)
     ch.removed_links = set(bl) - set(cl)
     ch.changed_links = {k for k in set(bl) & set(cl) if bl[k] != cl[k]}
+    ch.other = _other_changes(base, changed)
+    return ch
+
+
+def _other_changes(base, changed) -> list[str]:
+    """A line per other top-level setting that differs (the scenario's name and
+    description aside)."""
+    out = []
     for section in ("scenario", "kinds", "sources", "meetings", "switches", "pools", "boards", "mechanisms",
                     "metrics"):
         for path, x, y in _dict_diff(_section(base, section), _section(changed, section), section):
             if path not in ("scenario.name", "scenario.description"):
-                ch.other.append(f"~ {path}: {_short(x)} -> {_short(y)}")
-    return ch
+                out.append(f"~ {path}: {_short(x)} -> {_short(y)}")
+    return out
 
 
 def _node_changed(base, changed, name: str) -> bool:
