@@ -127,24 +127,15 @@ def ceilings(scenario, days, replications, seed, warmup_days, consumer, family, 
     reported, no transit time, no analysis queue, no classification or sanitisation
     loss, no meeting wait, acting on arrival), shelf lives unchanged; and a waterfall of
     where the share is lost."""
-    from ..present import glossary, plots
+    from ..present import glossary
     from ..present.ceilings import format_ceilings
-    from ..study.ceilings import ceilings as compute
-    from ..study.execution import connect_dask
 
     sc = scenario_mod.load(scenario)
-    who = consumer or metrics.headline_consumer(sc)
-    if who not in sc.consumers:
-        raise InputError(f"--consumer: {who!r} is not a consumer of {sc.name} ({', '.join(sc.consumers)})")
+    who = _chosen_consumer(sc, consumer)
     if out is not None:
         output.figures_folder(out)  # before the runs: a bad --out costs nothing
-    client = connect_dask(dask_address) if dask_address is not None else None
-    try:
-        result = compute(sc, days=days, replications=replications, seed=seed, warmup_days=warmup_days,
-                         n_jobs=n_jobs, dask=client, progress=progress_wanted(progress))
-    finally:
-        if client is not None:
-            client.close()
+    result = _run_ceilings(sc, dask_address, days=days, replications=replications, seed=seed,
+                           warmup_days=warmup_days, n_jobs=n_jobs, progress=progress_wanted(progress))
     if as_json:
         click.echo(json.dumps({**result, "definitions": {**glossary.CEILINGS, **{
             s: text for s, (_, text) in glossary.STAGES.items()}}}))
@@ -152,9 +143,37 @@ def ceilings(scenario, days, replications, seed, warmup_days, consumer, family, 
     click.echo(format_ceilings(result, who, family))
     block = result["consumers"][who].get(family)
     if block is not None:
-        folder = _figures_folder(out, f"ceilings-{sc.name}-seed{seed}")
-        png = plots.waterfall(block, folder / f"waterfall-{who}-{family}", f"{who}, {family}: where the share is lost")
-        click.echo(f"\nwaterfall: {png} (and .svg)")
+        _draw_waterfall(block, _figures_folder(out, f"ceilings-{sc.name}-seed{seed}"), who, family)
+
+
+def _chosen_consumer(sc, consumer):
+    """``--consumer`` (by default the headline consumer), checked against ``sc``."""
+    who = consumer or metrics.headline_consumer(sc)
+    if who not in sc.consumers:
+        raise InputError(f"--consumer: {who!r} is not a consumer of {sc.name} ({', '.join(sc.consumers)})")
+    return who
+
+
+def _run_ceilings(sc, dask_address, **kw) -> dict:
+    """The ceilings study of ``sc``, on the Dask cluster at ``dask_address`` when one is
+    given (the client closed afterwards)."""
+    from ..study.ceilings import ceilings as compute
+    from ..study.execution import connect_dask
+
+    client = connect_dask(dask_address) if dask_address is not None else None
+    try:
+        return compute(sc, dask=client, **kw)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _draw_waterfall(block: dict, folder: Path, who: str, family: str) -> None:
+    """Draw one consumer's waterfall into ``folder`` and say where it went."""
+    from ..present import plots
+
+    png = plots.waterfall(block, folder / f"waterfall-{who}-{family}", f"{who}, {family}: where the share is lost")
+    click.echo(f"\nwaterfall: {png} (and .svg)")
 
 
 @click.command()

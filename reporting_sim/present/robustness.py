@@ -106,10 +106,23 @@ def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Pat
 
     from .plots import save
 
+    made = [_differences_figure(result, frame, folder, plt, save)]
+    for v, block in result["variants"].items():
+        if block["fails_when"]:
+            made.append(_prim_figure(v, block["fails_when"][0], worlds, folder / f"prim-{v}", plt, save))
+    imp = {v: {e["path"]: e["score"] for e in block.get("importance", [])} for v, block in result["variants"].items()}
+    imp = pd.DataFrame(imp).fillna(0.0)
+    if len(imp):
+        made.append(_importance_figure(imp, len(result["variants"]), folder, plt, save))
+    return made
+
+
+def _differences_figure(result: dict, frame: pd.DataFrame, folder: Path, plt, save) -> Path:
+    """Each variant's difference from the base in the verdict metric, a dot per world
+    (jittered by a fixed seed), with its 5th-95th percentile bar and median tick."""
     m, base = result["metric"], result["base"]
     variants = list(result["variants"])
     table = world_means(frame, [m])[m].unstack("scenario")
-    made = []
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(variants)))
     rng = np.random.default_rng(0)
     for i, v in enumerate(variants):
@@ -125,22 +138,20 @@ def figures(result: dict, frame: pd.DataFrame, worlds: pd.DataFrame, folder: Pat
     better = "higher" if direction(m) > 0 else "lower"
     ax.set_xlabel(f"{m}: variant - base, one dot per world\n({better} is better; bar: 5th-95th percentile; "
                   "tick: median)")
-    made.append(save(fig, folder / "differences"))
-    for v, block in result["variants"].items():
-        if block["fails_when"]:
-            made.append(_prim_figure(v, block["fails_when"][0], worlds, folder / f"prim-{v}", plt, save))
-    imp = {v: {e["path"]: e["score"] for e in block.get("importance", [])} for v, block in result["variants"].items()}
-    imp = pd.DataFrame(imp).fillna(0.0)
-    if len(imp):
-        top = imp.max(axis=1).sort_values(ascending=False).index[:12]
-        fig, ax = plt.subplots(figsize=(1.5 + 0.7 * len(variants), 0.8 + 0.35 * len(top)))
-        im = ax.imshow(imp.loc[top].to_numpy(), cmap="Blues", aspect="auto")
-        ax.set_yticks(range(len(top)), top, fontsize=7)
-        ax.set_xticks(range(len(imp.columns)), imp.columns, rotation=45, ha="right", fontsize=7)
-        fig.colorbar(im, ax=ax, label="feature score (extra trees)")
-        ax.set_title("what drives each variant's effect on its verdict metric", fontsize=9)
-        made.append(save(fig, folder / "importance"))
-    return made
+    return save(fig, folder / "differences")
+
+
+def _importance_figure(imp: pd.DataFrame, n_variants: int, folder: Path, plt, save) -> Path:
+    """The twelve assumptions that drive some variant's effect most, a heat map of
+    their scores per variant."""
+    top = imp.max(axis=1).sort_values(ascending=False).index[:12]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.7 * n_variants, 0.8 + 0.35 * len(top)))
+    im = ax.imshow(imp.loc[top].to_numpy(), cmap="Blues", aspect="auto")
+    ax.set_yticks(range(len(top)), top, fontsize=7)
+    ax.set_xticks(range(len(imp.columns)), imp.columns, rotation=45, ha="right", fontsize=7)
+    fig.colorbar(im, ax=ax, label="feature score (extra trees)")
+    ax.set_title("what drives each variant's effect on its verdict metric", fontsize=9)
+    return save(fig, folder / "importance")
 
 
 def _prim_figure(variant: str, box: dict, worlds: pd.DataFrame, path: Path, plt, save) -> Path:
