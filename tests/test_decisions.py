@@ -275,6 +275,20 @@ def test_prim_on_pure_noise_finds_a_dense_many_dimension_box_but_discovery_repor
     assert boxes == [] and scores == []
 
 
+@pytest.mark.parametrize("dtype", ["object", "str"])
+def test_discovery_takes_switches_and_choices_of_any_text_dtype(dtype):
+    """A choice among words (minusma-2015's acts_at: "arrival", "morning_briefing") is
+    text: pandas 3 stores it as its own string dtype, not object, and the old check
+    cast it to float (`robustness minusma-2015 ...` ended in a ValueError traceback).
+    Switches and choices are categories whatever their dtype."""
+    x, gain = _noise(2)
+    words = np.where(np.arange(len(x)) % 2, "arrival", "morning_briefing")
+    x["consumers.fc.acts_at"] = pd.Series(words, index=x.index, dtype=dtype)
+    x["mechanisms.boards"] = pd.Series(np.arange(len(x)) % 3 == 0, index=x.index)
+    boxes, scores = discover(x, gain, 1, 0.9, 2)
+    assert boxes == [] and scores == []
+
+
 @pytest.mark.slow
 def test_discovery_on_noise_rarely_reports_anything():
     """Six noise trials: at most one reports a box or a score (each test is at the 5%

@@ -34,11 +34,9 @@ SCREEN = 15
 
 def _x_frame(worlds: pd.DataFrame) -> pd.DataFrame:
     x = worlds.copy()
-    for c in x.columns:
-        if x[c].dtype == bool or x[c].dtype == object:
-            x[c] = x[c].astype(str).astype("category")
-        else:
-            x[c] = x[c].astype(float)
+    for c in x.columns:  # numbers as floats; switches and choices (text of any dtype) as categories
+        numeric = pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c])
+        x[c] = x[c].astype(float) if numeric else x[c].astype(str).astype("category")
     return x[[c for c in x.columns if x[c].nunique() > 1]]
 
 
