@@ -100,6 +100,16 @@ def test_select_contract_and_the_clear_best(tmp_path):
     assert r["equal_allocation_replications"] >= sum(o["replications"] for o in r["options"].values())
 
 
+def test_brief_of_a_compare_folder_is_one_line(tmp_path):
+    """brief reads decision studies; given a compare folder it ended in KeyError: 'metric'
+    (a traceback). Now one line naming the file and what brief reads."""
+    out = tmp_path / "cmp"
+    code, _, err = run_cli("compare", TOY, SURE, "-r", "2", "--days", "3", "--out", str(out))
+    assert code == 0, err
+    code, o, err = run_cli("brief", str(out))
+    assert_one_line_error(code, o, err, "result.json", "robustness, select or packages")
+
+
 @pytest.mark.slow
 def test_select_is_the_same_serially_pooled_and_on_dask(tmp_path):
     a = _select(tmp_path, "serial", "--jobs", "1")

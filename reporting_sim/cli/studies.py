@@ -347,10 +347,15 @@ def brief(folder):
 
     if not scenario_mod.path_exists(Path(folder), "RESULTS") or not (Path(folder) / "result.json").is_file():
         raise InputError(f"{folder}: no result.json (a robustness, select or packages results folder)")
+    from ..present.brief import decision_kind
+
     try:
-        json.loads((Path(folder) / "result.json").read_text("utf-8"))
+        result = json.loads((Path(folder) / "result.json").read_text("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{folder}/result.json: unreadable ({exc.__class__.__name__}); the results folder is damaged")
+    if not isinstance(result, dict) or decision_kind(result) is None:
+        raise InputError(f"{folder}/result.json: not a decision study's result; brief reads the folder of a "
+                         "robustness, select or packages study (compare and sweep folders: reporting-sim report)")
     click.echo(make(folder))
 
 

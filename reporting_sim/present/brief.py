@@ -166,13 +166,24 @@ def packages_brief(result: dict) -> list[str]:
                 f"{e['label']} ({e['cost']:g})" for e in result["front"]) + ".", ""]
 
 
+def decision_kind(result: dict):
+    """Which decision study wrote ``result`` (``"select"``, ``"packages"`` or
+    ``"robustness"``), or ``None`` for any other result (a compare, a sweep)."""
+    if "selected" in result:
+        return "select"
+    if "front" in result:
+        return "packages"
+    if "world_level" in result and "metric" in result:
+        return "robustness"
+    return None
+
+
+_BRIEFS = {"select": selection_brief, "packages": packages_brief, "robustness": robustness_brief}
+
+
 def brief_lines(result: dict) -> list[str]:
     """The brief of any decision result (robustness, selection or packages)."""
-    if "selected" in result:
-        return selection_brief(result)
-    if "front" in result:
-        return packages_brief(result)
-    return robustness_brief(result)
+    return _BRIEFS[decision_kind(result) or "robustness"](result)
 
 
 def brief(folder) -> str:
