@@ -40,8 +40,6 @@ import copy
 import itertools
 import json
 import math
-import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -258,11 +256,11 @@ class Packages:
     """Combinations of costed variants of one base within a budget, across plausible
     worlds (module docstring)."""
 
-    def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: list[dict], space,
-                 replications: int, days: float, seed: int, threshold: Optional[float] = None,
-                 min_effects: Optional[dict] = None, worlds_source: str = ""):
+    def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: Optional[int] = 20,
+                 worlds_from: Optional[Path] = None, replications: int, days: float, seed: int,
+                 threshold: Optional[float] = None, min_effects: Optional[dict] = None):
         from ..metric_names import flat_names, min_effect
-        from .selection import check_spec
+        from .selection import check_spec, plausible_worlds
 
         if not variants:
             raise ScenarioError("packages", "VARIANT", "give at least one variant")
@@ -272,11 +270,35 @@ class Packages:
         self.base, self.variants, self.metrics = base, variants, list(dict.fromkeys(metrics))
         self.costs, self.unit = self._costs(variants)
         self._check_budget(budget)
-        self.budget, self.worlds, self.space, self.worlds_source = float(budget), worlds, space, worlds_source
-        self.replications, self.days, self.seed, self.threshold = replications, days, seed, threshold
+        self.budget, self.replications, self.days, self.seed, self.threshold = \
+            float(budget), replications, days, seed, threshold
         self.least = min_effect(self.metrics[0], min_effects)
         self.packages, self.excluded = self._packages()
+        self.runs_field = "--worlds" if worlds_from is None else "--worlds-from"
+        self.worlds, self.space, self.worlds_source = plausible_worlds(
+            base, worlds if worlds or worlds_from else 20, worlds_from, seed, check=self.check_runs)
         self.name = "packages-" + base.label + "-" + self.design()[:8]
+
+    # -- the study guard -----------------------------------------------------------
+    def planned_runs(self, n_worlds: Optional[int] = None) -> int:
+        """Every package in every world, ``replications`` times."""
+        return len(self.packages) * (n_worlds or len(self.worlds)) * self.replications
+
+    def runs_how(self, n_worlds: Optional[int] = None) -> str:
+        return (f"{len(self.packages)} packages x {n_worlds or len(self.worlds)} worlds x {self.replications} "
+                "replications")
+
+    def check_runs(self, n_worlds: int) -> None:
+        """The run limit for ``n_worlds`` worlds (before they are drawn)."""
+        from . import guard
+
+        guard.check_runs(self.planned_runs(n_worlds), "packages", self.runs_field, self.runs_how(n_worlds))
+
+    def plan(self):
+        from . import guard
+
+        return guard.Plan("packages", self.name, self.design(), self.planned_runs(), source="packages",
+                          field=self.runs_field, how=self.runs_how())
 
     def _costs(self, variants) -> tuple[dict[str, float], str]:
         costs, units = {}, {}
@@ -334,37 +356,33 @@ class Packages:
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
-        """Run (or resume) every package in every world; returns the result."""
-        from .decision_folder import claimed
+        """Run (or resume) every package in every world through the study guard
+        (:mod:`.guard`); returns the result and its ``wall_time_s``."""
+        from . import guard
+        from .execution import progress_bar
 
-        with claimed(folder, self.name, self.design()) as where:
-            return self._run(where, n_jobs, dask, progress)
-
-    def _run(self, folder, n_jobs, dask, progress) -> dict:
-        from .execution import RunStore, progress_bar, write_atomic
-        from .selection import run_jobs
-
-        started = time.perf_counter()
-        store = RunStore(folder) if folder is not None else None
         jobs = self._jobs()
-        bar = progress_bar(progress, 0, self.name)
-        try:
-            rows = run_jobs([j for *_, j in jobs], store, n_jobs, dask, bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            bar = progress_bar(progress, len(jobs), self.name)
+            try:
+                rows = g.run([j for *_, j in jobs], bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            result = self.result(self._means(jobs, rows))
+            g.write("result.json", json.dumps(result, indent=2, default=str) + "\n")
+            g.write("run.json", json.dumps({"study": self.name, "runs": len(jobs), "timings": guard.TIMINGS_FILE},
+                                           indent=2) + "\n")
+        return {**result, "wall_time_s": g.wall_s}
+
+    def _means(self, jobs: list, rows: dict) -> dict[str, np.ndarray]:
+        """Per metric, each package's mean in each world (package x world)."""
         values = {m: np.full((len(self.packages), len(self.worlds), self.replications), np.nan) for m in self.metrics}
         for p, w, r, job in jobs:
             for m in self.metrics:
                 v = rows[job.key].get(m)
                 values[m][p, w, r] = np.nan if v is None else float(v)
-        result = self.result({m: np.nanmean(v, axis=2) for m, v in values.items()})
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
-            write_atomic(folder / "run.json", json.dumps({"study": self.name, "argv": sys.argv[1:], "runs": len(jobs),
-                                                          "wall_time_s": result["wall_time_s"]}, indent=2) + "\n")
-        return result
+        return {m: np.nanmean(v, axis=2) for m, v in values.items()}
 
     def result(self, means: dict[str, np.ndarray]) -> dict:
         """The study as plain data from each package's per-world means (package x world)."""
