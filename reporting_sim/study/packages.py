@@ -87,16 +87,24 @@ KEPT = ("links", "uncertainties")
 uncertainties (a variant has the base's)."""
 
 
+def _settings(data: dict) -> dict[tuple, object]:
+    """A scenario's leaves but those of :data:`KEPT`, by key path."""
+    return _flatten({k: v for k, v in data.items() if k not in KEPT})
+
+
+def _diff(old: dict, new: dict, name) -> dict[str, tuple]:
+    """The entries of ``new`` that differ from ``old`` and those it removed, by
+    ``name(key)``: ``{name: (key, value or "<removed>")}``."""
+    out = {name(k): (k, v) for k, v in new.items() if old.get(k, _REMOVED) != v}
+    out.update({name(k): (k, _REMOVED) for k in old if k not in new})
+    return out
+
+
 def changes(base: dict, variant: dict) -> dict[str, object]:
     """What ``variant`` (a whole scenario's data) changes from ``base``: setting path ->
     new value (``links[A->B]`` a whole link; a removed setting or link: ``"<removed>"``)."""
-    fb = _flatten({k: v for k, v in base.items() if k not in KEPT})
-    fv = _flatten({k: v for k, v in variant.items() if k not in KEPT})
-    out = {".".join(p): (p, v) for p, v in fv.items() if fb.get(p, _REMOVED) != v}
-    out.update({".".join(p): (p, _REMOVED) for p in fb if p not in fv})
-    lb, lv = _links_by_key(base.get("links", [])), _links_by_key(variant.get("links", []))
-    out.update({k: (k, v) for k, v in lv.items() if lb.get(k) != v})
-    out.update({k: (k, _REMOVED) for k in lb if k not in lv})
+    out = _diff(_settings(base), _settings(variant), ".".join)
+    out.update(_diff(_links_by_key(base.get("links", [])), _links_by_key(variant.get("links", [])), str))
     for p in ("scenario.name", "scenario.description"):
         out.pop(p, None)
     return out
@@ -111,18 +119,24 @@ def compose(base, variants: list, label: Optional[str] = None):
         return base
     diffs = [(v, changes(base.data, v.data)) for v in variants]
     _check_conflicts(diffs)
-    flat = _flatten({k: v for k, v in base.data.items() if k not in KEPT})
-    links = _links_by_key(base.data.get("links", []))
-    for _, d in diffs:
-        for name, (p, value) in d.items():
-            (links if isinstance(p, str) else flat)[p] = value
-    data = _unflatten({p: v for p, v in flat.items() if not _is_removed(v)})
-    data["links"] = [copy.deepcopy(v) for v in links.values() if not _is_removed(v)]
+    data = _applied(base.data, [d for _, d in diffs])
     # no [uncertainties]: a package, like a variant, is a point; worlds come from the base's
     names = "+".join(v.label for v in variants)
     data.setdefault("scenario", {})["name"] = "pkg-" + digest(names)[:8]
     data["scenario"]["description"] = f"Package: {names}"
     return Member(label or names, data, " + ".join(v.source for v in variants))
+
+
+def _applied(base: dict, diffs: list[dict]) -> dict:
+    """``base``'s settings and links with every change of ``diffs`` applied (no
+    ``[uncertainties]``)."""
+    flat, links = _settings(base), _links_by_key(base.get("links", []))
+    for d in diffs:
+        for p, value in d.values():
+            (links if isinstance(p, str) else flat)[p] = value
+    data = _unflatten({p: v for p, v in flat.items() if not _is_removed(v)})
+    data["links"] = [copy.deepcopy(v) for v in links.values() if not _is_removed(v)]
+    return data
 
 
 def _check_conflicts(diffs: list) -> None:
@@ -388,18 +402,11 @@ class Packages:
         """The study as plain data from each package's per-world means (package x world)."""
         from ..metric_names import direction
 
-        first = self.metrics[0]
-        sign = direction(first)
+        sign = direction(self.metrics[0])
         labels = [member.label for _, member in self.packages]
-        costs = [sum(self.costs[a] for a in combo) for combo, _ in self.packages]
-        objectives = {m: means[m].mean(axis=1) for m in self.metrics}
-        signed = np.column_stack([direction(m) * objectives[m] for m in self.metrics])
-        rob = robustness_measures(means[first], means[first][0], sign, self.least, self.threshold)
-        front = set(pareto_front(costs, signed))
-        entries = [{"variants": list(combo), "label": labels[p], "cost": costs[p],
-                    "objectives": {m: float(objectives[m][p]) for m in self.metrics},
-                    "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
-                   for p, (combo, _) in enumerate(self.packages)]
+        rob = robustness_measures(means[self.metrics[0]], means[self.metrics[0]][0], sign, self.least,
+                                  self.threshold)
+        entries = self._entries(means, rob)
         return {"budget": self.budget, "unit": self.unit, "metrics": self.metrics, "base": self.base.label,
                 "front": sorted([e for e in entries if e["on_front"]], key=lambda e: e["cost"]),
                 "packages": entries, "excluded": self.excluded,
@@ -408,4 +415,16 @@ class Packages:
                                 {"beats_base_by": self.least}),
                 "costs": {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants},
                 "worlds": len(self.worlds), "worlds_source": self.worlds_source, "replications": self.replications,
-                "days": self.days, "seed": self.seed, "runs": len(self.packages) * len(self.worlds) * self.replications}
+                "days": self.days, "seed": self.seed, "runs": self.planned_runs()}
+
+    def _entries(self, means: dict[str, np.ndarray], rob: dict) -> list[dict]:
+        """Each package: its variants, cost, objectives, robustness and whether it is on the front."""
+        from ..metric_names import direction
+
+        costs = [sum(self.costs[a] for a in combo) for combo, _ in self.packages]
+        objectives = {m: means[m].mean(axis=1) for m in self.metrics}
+        front = set(pareto_front(costs, np.column_stack([direction(m) * objectives[m] for m in self.metrics])))
+        return [{"variants": list(combo), "label": member.label, "cost": costs[p],
+                 "objectives": {m: float(objectives[m][p]) for m in self.metrics},
+                 "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
+                for p, (combo, member) in enumerate(self.packages)]

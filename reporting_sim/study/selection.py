@@ -133,19 +133,21 @@ class KN:
     def _screen(self) -> None:
         idx = {a: i for i, a in enumerate(self.labels)}
         means = {a: self._mean(a) for a in self.alive}
-        out = []
-        for a in self.alive:
-            for b in self.alive:
-                if a != b and means[a] < means[b] - self._w(idx[a], idx[b]):
-                    out.append(a)
-                    self.eliminated[a] = {"at": self.r, "by": b}
-                    break
+        out = [a for a in self.alive if self._beaten(a, means, idx)]
         self.alive = [a for a in self.alive if a not in out]
         if len(self.alive) == 1:
             self.selected = self.alive[0]
         elif self._closed() or self._at_cap():
             self.capped = not self._closed()
             self.selected = max(self.alive, key=lambda a: (means[a], -idx[a]))
+
+    def _beaten(self, a: str, means: dict, idx: dict) -> bool:
+        """Whether a survivor's mean is below option ``a``'s by more than ``W``; notes by whom."""
+        for b in self.alive:
+            if a != b and means[a] < means[b] - self._w(idx[a], idx[b]):
+                self.eliminated[a] = {"at": self.r, "by": b}
+                return True
+        return False
 
     def _at_cap(self) -> bool:
         return self.cap is not None and self.r >= self.cap
@@ -301,17 +303,21 @@ class Selection:
         bar = progress_bar(progress, 0, self.name)
         try:
             while any(not s.done for s in states.values()):
-                planned = [(w, a, r, self._job(w, a, r, datas[w])) for w, s in states.items() for a, r in s.wanted()]
-                _grow(bar, len(planned))
-                rows = g.run([p[3] for p in planned], bar)
-                for w, a, r, job in planned:
-                    states[w].add(a, r, self.sign * _value(rows[job.key], self.metric))
-                for s in states.values():
-                    s.advance()
+                self._round(g, states, datas, bar)
         finally:
             if bar is not None:
                 bar.close()
         return states
+
+    def _round(self, g: guard.Claim, states: dict, datas: dict, bar) -> None:
+        """Run what every world's KN wants next, feed it the values, and let it screen."""
+        planned = [(w, a, r, self._job(w, a, r, datas[w])) for w, s in states.items() for a, r in s.wanted()]
+        _grow(bar, len(planned))
+        rows = g.run([p[3] for p in planned], bar)
+        for w, a, r, job in planned:
+            states[w].add(a, r, self.sign * _value(rows[job.key], self.metric))
+        for s in states.values():
+            s.advance()
 
     def result(self, states: dict) -> dict:
         """The selection as plain data (the contract of ``select --json``)."""
