@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from helpers import DATA, assert_one_line_error, run_cli
-from reporting_sim.study import selection
+from reporting_sim.study import guard, selection
 from reporting_sim.study.packages import pareto_front, ranking_stability, robustness_measures
 from reporting_sim.study.robustness import Study, discover, prim_boxes, world_verdict
 from reporting_sim.study.selection import KN, equal_allocation, kn_h2, kn_select
@@ -129,17 +129,17 @@ def test_select_across_worlds_gives_each_options_share(tmp_path):
 
 def test_an_interrupted_select_resumes_to_the_same_answer(tmp_path, monkeypatch):
     whole = _select(tmp_path, "whole", "--jobs", "1")
-    real = selection.execute
+    real = guard.execute
 
     def dies_after_some(jobs, on_result, **kw):
         real(list(jobs)[:4], on_result, **kw)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(selection, "execute", dies_after_some)
+    monkeypatch.setattr(guard, "execute", dies_after_some)
     code, _, _ = run_cli("select", TOY, SURE, HALF, "--metric", METRIC, "--delta", "0.05", "--days", "4",
                          "--seed", "3", "--json", "--out", tmp_path / "cut", "--jobs", "1")
     assert code != 0 and len(list((tmp_path / "cut" / "runs").glob("*.json"))) == 4
-    monkeypatch.setattr(selection, "execute", real)
+    monkeypatch.setattr(guard, "execute", real)
     _same(whole, _select(tmp_path, "cut", "--jobs", "1"))
 
 
@@ -214,19 +214,19 @@ def test_budget_below_every_option_is_one_line(tmp_path):
 
 def test_an_interrupted_packages_run_resumes_to_the_same_answer(tmp_path, monkeypatch):
     whole = _packages(tmp_path, "whole", "--jobs", "1")
-    real = selection.execute
+    real = guard.execute
 
     def dies(jobs, on_result, **kw):
         jobs = list(jobs)
         real(jobs[:3], on_result, **kw)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(selection, "execute", dies)
+    monkeypatch.setattr(guard, "execute", dies)
     code, _, _ = run_cli("packages", TOY, SURE_COSTED, HALF, FAST, "--budget", "10", "--metric", METRIC,
                          "--worlds", "3", "--replications", "2", "--days", "3", "--seed", "2", "--json",
                          "--out", tmp_path / "cut", "--jobs", "1")
     assert code != 0 and len(list((tmp_path / "cut" / "runs").glob("*.json"))) == 3
-    monkeypatch.setattr(selection, "execute", real)
+    monkeypatch.setattr(guard, "execute", real)
     _same(whole, _packages(tmp_path, "cut", "--jobs", "1"))
 
 

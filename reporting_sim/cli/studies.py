@@ -244,49 +244,41 @@ def _decision_worlds_options(fn):
 @click.option("--n0", type=count(2), default=5, show_default=True,
               help="First-stage replications of every option (the guarantee holds for any; a small first "
                    "stage lets a clear winner stop early, a larger one suits close options).")
+@click.option("--max-replications", type=count(2), default=500, show_default=True,
+              help="The most replications an option gets in one world (bounds the runs; at the cap the best "
+                   "mean is taken, without the guarantee, and the result says so).")
 @_decision_worlds_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and result (default: results/select-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
-def select(base, variants, metric, delta, pcs, days, seed, n0, worlds, worlds_from, out, as_json,
+def select(base, variants, metric, delta, pcs, days, seed, n0, max_replications, worlds, worlds_from, out, as_json,
            n_jobs, dask_address, progress):
     """Select the best of BASE and the VARIANTs on one metric with Kim & Nelson's fully
     sequential procedure and common random numbers: the guarantee, the replications
     each option needed, and what equal allocation would have needed. A VARIANT may be
     A.toml+B.toml (a package of variants)."""
+    from ..study.experiment import unique_labels
     from ..study.packages import resolve_option
-    from ..study.selection import Selection, plausible_worlds
+    from ..study.selection import Selection
 
     members = [resolve_option(base)] + [resolve_option(v) for v in variants]
-    from ..study.experiment import unique_labels
-
     unique_labels(members, "select")
-    drawn, space, source = plausible_worlds(members[0], worlds, worlds_from, seed)
-    sel = Selection(members, metric=metric, delta=delta, pcs=pcs, days=days, seed=seed, n0=n0, worlds=drawn,
-                    worlds_source=source, space=space)
+    sel = Selection(members, metric=metric, delta=delta, pcs=pcs, days=days, seed=seed, n0=n0, worlds=worlds,
+                    worlds_from=worlds_from, max_replications=max_replications)
     folder = _folder(out, sel.name)
-    result = _with_dask(lambda client: sel.run(folder, n_jobs=n_jobs, dask=client,
-                                               progress=progress_wanted(progress)), dask_address)
+    result = _run_experiment(sel, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result, default=str))
     else:
         from ..present.brief import format_selection
 
         click.echo(format_selection(result))
+        if result.get("capped_in"):
+            click.echo(f"\nnote: in {result['capped_in']} of {(result['worlds'] or {}).get('count', 1)} world(s) the "
+                       f"options could not be told apart within --max-replications {result['max_replications']}: "
+                       "the best mean there was taken, without the guarantee")
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
-
-
-def _with_dask(fn, dask_address):
-    """``fn(client)`` with a Dask client when ``--dask`` was given (closed after)."""
-    from ..study.execution import connect_dask
-
-    client = connect_dask(dask_address) if dask_address is not None else None
-    try:
-        return fn(client)
-    finally:
-        if client is not None:
-            client.close()
 
 
 @click.command("packages")
@@ -318,16 +310,13 @@ def packages(base, variants, budget, metric_names, worlds, worlds_from, replicat
     package's robustness (mean, minimax regret, share of worlds meeting a threshold)."""
     from ..study.experiment import resolve_member, unique_labels
     from ..study.packages import Packages
-    from ..study.selection import plausible_worlds
 
     members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variants]
     unique_labels(members, "packages")
-    drawn, space, source = plausible_worlds(members[0], worlds if worlds or worlds_from else 20, worlds_from, seed)
-    study = Packages(members[0], members[1:], budget=budget, metrics=list(metric_names), worlds=drawn, space=space,
-                     replications=replications, days=days, seed=seed, threshold=threshold, worlds_source=source)
+    study = Packages(members[0], members[1:], budget=budget, metrics=list(metric_names), worlds=worlds,
+                     worlds_from=worlds_from, replications=replications, days=days, seed=seed, threshold=threshold)
     folder = _folder(out, study.name)
-    result = _with_dask(lambda client: study.run(folder, n_jobs=n_jobs, dask=client,
-                                                 progress=progress_wanted(progress)), dask_address)
+    result = _run_experiment(study, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result, default=str))
     else:
@@ -391,7 +380,6 @@ def calibrate(scenario, waves, worlds, replications, days, seed, candidates, cut
     run = _calibration(scenario, dict(waves=waves, worlds=worlds, replications=replications, days=days, seed=seed),
                        candidates, cutoff, patterns_file)
     folder = _folder(out, run.name)
-    scenario_mod.path_exists(folder, "--out")
     result = _run_experiment(run, folder, n_jobs, dask_address, progress)
     if as_json:
         click.echo(json.dumps(result, default=str))

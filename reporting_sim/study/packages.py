@@ -40,8 +40,6 @@ import copy
 import itertools
 import json
 import math
-import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -89,16 +87,24 @@ KEPT = ("links", "uncertainties")
 uncertainties (a variant has the base's)."""
 
 
+def _settings(data: dict) -> dict[tuple, object]:
+    """A scenario's leaves but those of :data:`KEPT`, by key path."""
+    return _flatten({k: v for k, v in data.items() if k not in KEPT})
+
+
+def _diff(old: dict, new: dict, name) -> dict[str, tuple]:
+    """The entries of ``new`` that differ from ``old`` and those it removed, by
+    ``name(key)``: ``{name: (key, value or "<removed>")}``."""
+    out = {name(k): (k, v) for k, v in new.items() if old.get(k, _REMOVED) != v}
+    out.update({name(k): (k, _REMOVED) for k in old if k not in new})
+    return out
+
+
 def changes(base: dict, variant: dict) -> dict[str, object]:
     """What ``variant`` (a whole scenario's data) changes from ``base``: setting path ->
     new value (``links[A->B]`` a whole link; a removed setting or link: ``"<removed>"``)."""
-    fb = _flatten({k: v for k, v in base.items() if k not in KEPT})
-    fv = _flatten({k: v for k, v in variant.items() if k not in KEPT})
-    out = {".".join(p): (p, v) for p, v in fv.items() if fb.get(p, _REMOVED) != v}
-    out.update({".".join(p): (p, _REMOVED) for p in fb if p not in fv})
-    lb, lv = _links_by_key(base.get("links", [])), _links_by_key(variant.get("links", []))
-    out.update({k: (k, v) for k, v in lv.items() if lb.get(k) != v})
-    out.update({k: (k, _REMOVED) for k in lb if k not in lv})
+    out = _diff(_settings(base), _settings(variant), ".".join)
+    out.update(_diff(_links_by_key(base.get("links", [])), _links_by_key(variant.get("links", [])), str))
     for p in ("scenario.name", "scenario.description"):
         out.pop(p, None)
     return out
@@ -113,18 +119,24 @@ def compose(base, variants: list, label: Optional[str] = None):
         return base
     diffs = [(v, changes(base.data, v.data)) for v in variants]
     _check_conflicts(diffs)
-    flat = _flatten({k: v for k, v in base.data.items() if k not in KEPT})
-    links = _links_by_key(base.data.get("links", []))
-    for _, d in diffs:
-        for name, (p, value) in d.items():
-            (links if isinstance(p, str) else flat)[p] = value
-    data = _unflatten({p: v for p, v in flat.items() if not _is_removed(v)})
-    data["links"] = [copy.deepcopy(v) for v in links.values() if not _is_removed(v)]
+    data = _applied(base.data, [d for _, d in diffs])
     # no [uncertainties]: a package, like a variant, is a point; worlds come from the base's
     names = "+".join(v.label for v in variants)
     data.setdefault("scenario", {})["name"] = "pkg-" + digest(names)[:8]
     data["scenario"]["description"] = f"Package: {names}"
     return Member(label or names, data, " + ".join(v.source for v in variants))
+
+
+def _applied(base: dict, diffs: list[dict]) -> dict:
+    """``base``'s settings and links with every change of ``diffs`` applied (no
+    ``[uncertainties]``)."""
+    flat, links = _settings(base), _links_by_key(base.get("links", []))
+    for d in diffs:
+        for p, value in d.values():
+            (links if isinstance(p, str) else flat)[p] = value
+    data = _unflatten({p: v for p, v in flat.items() if not _is_removed(v)})
+    data["links"] = [copy.deepcopy(v) for v in links.values() if not _is_removed(v)]
+    return data
 
 
 def _check_conflicts(diffs: list) -> None:
@@ -258,11 +270,11 @@ class Packages:
     """Combinations of costed variants of one base within a budget, across plausible
     worlds (module docstring)."""
 
-    def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: list[dict], space,
-                 replications: int, days: float, seed: int, threshold: Optional[float] = None,
-                 min_effects: Optional[dict] = None, worlds_source: str = ""):
+    def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: Optional[int] = 20,
+                 worlds_from: Optional[Path] = None, replications: int, days: float, seed: int,
+                 threshold: Optional[float] = None, min_effects: Optional[dict] = None):
         from ..metric_names import flat_names, min_effect
-        from .selection import check_spec
+        from .selection import check_spec, plausible_worlds
 
         if not variants:
             raise ScenarioError("packages", "VARIANT", "give at least one variant")
@@ -272,11 +284,35 @@ class Packages:
         self.base, self.variants, self.metrics = base, variants, list(dict.fromkeys(metrics))
         self.costs, self.unit = self._costs(variants)
         self._check_budget(budget)
-        self.budget, self.worlds, self.space, self.worlds_source = float(budget), worlds, space, worlds_source
-        self.replications, self.days, self.seed, self.threshold = replications, days, seed, threshold
+        self.budget, self.replications, self.days, self.seed, self.threshold = \
+            float(budget), replications, days, seed, threshold
         self.least = min_effect(self.metrics[0], min_effects)
         self.packages, self.excluded = self._packages()
+        self.runs_field = "--worlds" if worlds_from is None else "--worlds-from"
+        self.worlds, self.space, self.worlds_source = plausible_worlds(
+            base, worlds if worlds or worlds_from else 20, worlds_from, seed, check=self.check_runs)
         self.name = "packages-" + base.label + "-" + self.design()[:8]
+
+    # -- the study guard -----------------------------------------------------------
+    def planned_runs(self, n_worlds: Optional[int] = None) -> int:
+        """Every package in every world, ``replications`` times."""
+        return len(self.packages) * (n_worlds or len(self.worlds)) * self.replications
+
+    def runs_how(self, n_worlds: Optional[int] = None) -> str:
+        return (f"{len(self.packages)} packages x {n_worlds or len(self.worlds)} worlds x {self.replications} "
+                "replications")
+
+    def check_runs(self, n_worlds: int) -> None:
+        """The run limit for ``n_worlds`` worlds (before they are drawn)."""
+        from . import guard
+
+        guard.check_runs(self.planned_runs(n_worlds), "packages", self.runs_field, self.runs_how(n_worlds))
+
+    def plan(self):
+        from . import guard
+
+        return guard.Plan("packages", self.name, self.design(), self.planned_runs(), source="packages",
+                          field=self.runs_field, how=self.runs_how())
 
     def _costs(self, variants) -> tuple[dict[str, float], str]:
         costs, units = {}, {}
@@ -334,54 +370,43 @@ class Packages:
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
-        """Run (or resume) every package in every world; returns the result."""
-        from .decision_folder import claimed
+        """Run (or resume) every package in every world through the study guard
+        (:mod:`.guard`); returns the result and its ``wall_time_s``."""
+        from . import guard
+        from .execution import progress_bar
 
-        with claimed(folder, self.name, self.design()) as where:
-            return self._run(where, n_jobs, dask, progress)
-
-    def _run(self, folder, n_jobs, dask, progress) -> dict:
-        from .execution import RunStore, progress_bar, write_atomic
-        from .selection import run_jobs
-
-        started = time.perf_counter()
-        store = RunStore(folder) if folder is not None else None
         jobs = self._jobs()
-        bar = progress_bar(progress, 0, self.name)
-        try:
-            rows = run_jobs([j for *_, j in jobs], store, n_jobs, dask, bar)
-        finally:
-            if bar is not None:
-                bar.close()
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            bar = progress_bar(progress, len(jobs), self.name)
+            try:
+                rows = g.run([j for *_, j in jobs], bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            result = self.result(self._means(jobs, rows))
+            g.write("result.json", json.dumps(result, indent=2, default=str) + "\n")
+            g.write("run.json", json.dumps({"study": self.name, "runs": len(jobs), "timings": guard.TIMINGS_FILE},
+                                           indent=2) + "\n")
+        return {**result, "wall_time_s": g.wall_s}
+
+    def _means(self, jobs: list, rows: dict) -> dict[str, np.ndarray]:
+        """Per metric, each package's mean in each world (package x world)."""
         values = {m: np.full((len(self.packages), len(self.worlds), self.replications), np.nan) for m in self.metrics}
         for p, w, r, job in jobs:
             for m in self.metrics:
                 v = rows[job.key].get(m)
                 values[m][p, w, r] = np.nan if v is None else float(v)
-        result = self.result({m: np.nanmean(v, axis=2) for m, v in values.items()})
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
-            write_atomic(folder / "run.json", json.dumps({"study": self.name, "argv": sys.argv[1:], "runs": len(jobs),
-                                                          "wall_time_s": result["wall_time_s"]}, indent=2) + "\n")
-        return result
+        return {m: np.nanmean(v, axis=2) for m, v in values.items()}
 
     def result(self, means: dict[str, np.ndarray]) -> dict:
         """The study as plain data from each package's per-world means (package x world)."""
         from ..metric_names import direction
 
-        first = self.metrics[0]
-        sign = direction(first)
+        sign = direction(self.metrics[0])
         labels = [member.label for _, member in self.packages]
-        costs = [sum(self.costs[a] for a in combo) for combo, _ in self.packages]
-        objectives = {m: means[m].mean(axis=1) for m in self.metrics}
-        signed = np.column_stack([direction(m) * objectives[m] for m in self.metrics])
-        rob = robustness_measures(means[first], means[first][0], sign, self.least, self.threshold)
-        front = set(pareto_front(costs, signed))
-        entries = [{"variants": list(combo), "label": labels[p], "cost": costs[p],
-                    "objectives": {m: float(objectives[m][p]) for m in self.metrics},
-                    "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
-                   for p, (combo, _) in enumerate(self.packages)]
+        rob = robustness_measures(means[self.metrics[0]], means[self.metrics[0]][0], sign, self.least,
+                                  self.threshold)
+        entries = self._entries(means, rob)
         return {"budget": self.budget, "unit": self.unit, "metrics": self.metrics, "base": self.base.label,
                 "front": sorted([e for e in entries if e["on_front"]], key=lambda e: e["cost"]),
                 "packages": entries, "excluded": self.excluded,
@@ -390,4 +415,16 @@ class Packages:
                                 {"beats_base_by": self.least}),
                 "costs": {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants},
                 "worlds": len(self.worlds), "worlds_source": self.worlds_source, "replications": self.replications,
-                "days": self.days, "seed": self.seed, "runs": len(self.packages) * len(self.worlds) * self.replications}
+                "days": self.days, "seed": self.seed, "runs": self.planned_runs()}
+
+    def _entries(self, means: dict[str, np.ndarray], rob: dict) -> list[dict]:
+        """Each package: its variants, cost, objectives, robustness and whether it is on the front."""
+        from ..metric_names import direction
+
+        costs = [sum(self.costs[a] for a in combo) for combo, _ in self.packages]
+        objectives = {m: means[m].mean(axis=1) for m in self.metrics}
+        front = set(pareto_front(costs, np.column_stack([direction(m) * objectives[m] for m in self.metrics])))
+        return [{"variants": list(combo), "label": member.label, "cost": costs[p],
+                 "objectives": {m: float(objectives[m][p]) for m in self.metrics},
+                 "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
+                for p, (combo, member) in enumerate(self.packages)]

@@ -39,8 +39,6 @@ so a rerun or another executor gives the same answer.
 from __future__ import annotations
 
 import math
-import sys
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -50,7 +48,8 @@ from ..errors import ScenarioError
 from ..hashing import digest
 from ..metric_names import direction, flat_names
 from ..model.streams import replication_seed
-from .execution import Job, RunStore, execute, progress_bar, write_atomic
+from . import guard
+from .execution import Job, progress_bar
 
 
 # ------------------------------------------------------------------ the procedure
@@ -78,10 +77,16 @@ class KN:
     per replication (:meth:`add`), ask what to run next (:meth:`wanted`), and read
     :attr:`selected` once :attr:`done`. Values are signed so that higher is better."""
 
-    def __init__(self, labels: list[str], delta: float, pcs: float, n0: int = 10, batch: int = 1):
+    def __init__(self, labels: list[str], delta: float, pcs: float, n0: int = 10, batch: int = 1,
+                 cap: Optional[int] = None):
         if len(labels) < 2:
             raise ValueError("selection needs at least two options")
         self.labels, self.delta, self.pcs, self.n0, self.batch = list(labels), delta, pcs, n0, max(1, batch)
+        self.cap = cap
+        """The most replications an option gets (``None``: no cap); at the cap the best
+        mean among the survivors is taken and :attr:`capped` says so (KN's guarantee
+        does not hold for that selection)."""
+        self.capped = False
         self.h2 = kn_h2(len(labels), pcs, n0)
         self.values: dict[str, list] = {a: [] for a in labels}
         self.alive, self.r = list(labels), 0
@@ -98,6 +103,7 @@ class KN:
         if self.done:
             return []
         upto = self.n0 if self.r < self.n0 else self.r + self.batch
+        upto = upto if self.cap is None else min(upto, self.cap)
         return [(a, r) for r in range(self.r, upto) for a in self.alive if len(self.values[a]) <= r]
 
     def add(self, label: str, r: int, value: float) -> None:
@@ -127,18 +133,24 @@ class KN:
     def _screen(self) -> None:
         idx = {a: i for i, a in enumerate(self.labels)}
         means = {a: self._mean(a) for a in self.alive}
-        out = []
-        for a in self.alive:
-            for b in self.alive:
-                if a != b and means[a] < means[b] - self._w(idx[a], idx[b]):
-                    out.append(a)
-                    self.eliminated[a] = {"at": self.r, "by": b}
-                    break
+        out = [a for a in self.alive if self._beaten(a, means, idx)]
         self.alive = [a for a in self.alive if a not in out]
         if len(self.alive) == 1:
             self.selected = self.alive[0]
-        elif self._closed():
+        elif self._closed() or self._at_cap():
+            self.capped = not self._closed()
             self.selected = max(self.alive, key=lambda a: (means[a], -idx[a]))
+
+    def _beaten(self, a: str, means: dict, idx: dict) -> bool:
+        """Whether a survivor's mean is below option ``a``'s by more than ``W``; notes by whom."""
+        for b in self.alive:
+            if a != b and means[a] < means[b] - self._w(idx[a], idx[b]):
+                self.eliminated[a] = {"at": self.r, "by": b}
+                return True
+        return False
+
+    def _at_cap(self) -> bool:
+        return self.cap is not None and self.r >= self.cap
 
     def _w(self, i: int, j: int) -> float:
         return max(0.0, self.delta / (2 * self.r) * (self.h2 * self.s2[i, j] / self.delta ** 2 - self.r))
@@ -174,6 +186,12 @@ def kn_select(draw: Callable[[int, list[int]], list[float]], k: int, delta: floa
 
 # ------------------------------------------------------------------ the study
 
+MAX_REPLICATIONS = 500
+"""The most replications an option gets in one world unless ``--max-replications``
+says otherwise: it bounds the study's runs (for the run limit) and ends a selection
+whose options are closer than ``--delta`` can tell apart at that cost."""
+
+
 def check_spec(metric: str, delta: float, pcs: float, known: list[str], source: str = "select") -> None:
     """One line for a bad metric, ``delta`` or ``pcs``."""
     if metric not in known:
@@ -190,29 +208,61 @@ def check_spec(metric: str, delta: float, pcs: float, known: list[str], source: 
         raise ScenarioError(source, "--pcs", f"must be a probability between 0 and 1, exclusive (got {pcs!r})")
 
 
+def _check_sizes(n0: int, cap: int) -> None:
+    if not 2 <= n0 <= 100000:
+        raise ScenarioError("select", "--n0", f"must be at least 2 (got {n0})")
+    if not n0 <= cap <= 100000:
+        raise ScenarioError("select", "--max-replications", f"must be a whole number from --n0 ({n0}) to 100000 "
+                            f"(got {cap})")
+
+
 class Selection:
     """Options (``members``: the base first), a metric and a guarantee, in one world
-    (the scenarios as written) or across plausible worlds (module docstring)."""
+    (the scenarios as written) or across plausible worlds (module docstring):
+    ``worlds`` drawn from the base's ``[uncertainties]``, or those of the file
+    ``worlds_from``; the run limit is checked before any world is drawn."""
 
     def __init__(self, members: list, *, metric: str, delta: float, pcs: float, days: float, seed: int,
-                 n0: int = 5, worlds: Optional[list[dict]] = None, worlds_source: str = "",
-                 warmup_days: float = 0.0, batch: int = 1, space=None):
+                 n0: int = 5, worlds: Optional[int] = None, worlds_from: Optional[Path] = None,
+                 max_replications: int = MAX_REPLICATIONS, warmup_days: float = 0.0, batch: int = 1):
         if len(members) < 2:
             raise ScenarioError("select", "VARIANT", "give at least one variant besides the base")
         base = members[0]
         check_spec(metric, delta, pcs, flat_names(base.scenario.consumers, list(base.scenario.cells)))
-        if not 2 <= n0 <= 100000:
-            raise ScenarioError("select", "--n0", f"must be at least 2 (got {n0})")
+        _check_sizes(n0, max_replications)
         self.members, self.metric, self.delta, self.pcs = members, metric, float(delta), float(pcs)
         self.days, self.seed, self.n0, self.warmup_days, self.batch = days, seed, n0, warmup_days, batch
-        self.sign = direction(metric)
-        self.worlds, self.worlds_source, self.space = worlds, worlds_source, space
+        self.cap, self.sign = max_replications, direction(metric)
         self.labels = [m.label for m in members]
+        self.worlds, self.runs_field = None, _runs_field(worlds, worlds_from)
+        self.worlds, self.space, self.worlds_source = plausible_worlds(base, worlds, worlds_from, seed,
+                                                                       check=self.check_runs)
         self.name = "select-" + self.labels[0] + "-" + self.design()[:8]
 
     def design(self) -> str:
         return digest([[[m.label, m.data] for m in self.members], self.metric, self.delta, self.pcs, self.days,
-                       self.seed, self.n0, self.warmup_days, self.batch, self.worlds])
+                       self.seed, self.n0, self.warmup_days, self.batch, self.worlds, self.cap])
+
+    # -- the study guard -----------------------------------------------------------
+    def n_worlds(self) -> int:
+        return 1 if self.worlds is None else len(self.worlds)
+
+    def planned_runs(self, n_worlds: Optional[int] = None) -> int:
+        """The most runs the selection may make: every option at the cap in every world."""
+        return (n_worlds or self.n_worlds()) * len(self.members) * self.cap
+
+    def runs_how(self, n_worlds: Optional[int] = None) -> str:
+        n = n_worlds or self.n_worlds()
+        where = f"{n} worlds x " if n > 1 or self.worlds is not None else ""
+        return f"{where}{len(self.members)} options x up to {self.cap} replications (--max-replications)"
+
+    def check_runs(self, n_worlds: int) -> None:
+        """The run limit for ``n_worlds`` worlds (before they are drawn)."""
+        guard.check_runs(self.planned_runs(n_worlds), "select", self.runs_field, self.runs_how(n_worlds))
+
+    def plan(self) -> guard.Plan:
+        return guard.Plan("selection", self.name, self.design(), self.planned_runs(), source="select",
+                          field=self.runs_field, how=self.runs_how())
 
     # -- jobs ----------------------------------------------------------------------
     def _datas(self, w: Optional[int]) -> dict[str, dict]:
@@ -234,40 +284,63 @@ class Selection:
     # -- running -------------------------------------------------------------------
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
-        """Run (or resume) the selection; returns its result (module docstring)."""
-        from .decision_folder import claimed
+        """Run (or resume) the selection through the study guard (:mod:`.guard`: the run
+        limit, the folder's claim and lock, checksummed resumable runs, no timings in
+        its files); returns its result (module docstring) and ``wall_time_s``."""
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            states = self._rounds(g, progress)
+            result = self.result(states)
+            g.write("result.json", _json(result))
+            g.write("run.json", _json({"study": self.name, "runs": result["replications"],
+                                       "timings": guard.TIMINGS_FILE}))
+        return {**result, "wall_time_s": g.wall_s}
 
-        with claimed(folder, self.name, self.design()) as where:
-            return self._run(where, n_jobs, dask, progress)
-
-    def _run(self, folder: Optional[Path], n_jobs, dask, progress) -> dict:
-        store = RunStore(folder) if folder is not None else None
-        started = time.perf_counter()
+    def _rounds(self, g: guard.Claim, progress: bool) -> dict:
+        """KN's rounds in every world until each has selected (or reached the cap)."""
         keys = [None] if self.worlds is None else list(range(len(self.worlds)))
-        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch) for w in keys}
+        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch, self.cap) for w in keys}
         datas = {w: self._datas(w) for w in keys}
         bar = progress_bar(progress, 0, self.name)
         try:
             while any(not s.done for s in states.values()):
-                planned = [(w, a, r, self._job(w, a, r, datas[w])) for w, s in states.items() for a, r in s.wanted()]
-                rows = run_jobs([p[3] for p in planned], store, n_jobs, dask, bar)
-                for w, a, r, job in planned:
-                    states[w].add(a, r, self.sign * _value(rows[job.key], self.metric))
-                for s in states.values():
-                    s.advance()
+                self._round(g, states, datas, bar)
         finally:
             if bar is not None:
                 bar.close()
-        result = self.result(states)
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            write_atomic(folder / "result.json", _json(result))
-            write_atomic(folder / "run.json", _json({"study": self.name, "argv": sys.argv[1:],
-                                                     "wall_time_s": result["wall_time_s"]}))
-        return result
+        return states
+
+    def _round(self, g: guard.Claim, states: dict, datas: dict, bar) -> None:
+        """Run what every world's KN wants next, feed it the values, and let it screen."""
+        planned = [(w, a, r, self._job(w, a, r, datas[w])) for w, s in states.items() for a, r in s.wanted()]
+        _grow(bar, len(planned))
+        rows = g.run([p[3] for p in planned], bar)
+        for w, a, r, job in planned:
+            states[w].add(a, r, self.sign * _value(rows[job.key], self.metric))
+        for s in states.values():
+            s.advance()
 
     def result(self, states: dict) -> dict:
         """The selection as plain data (the contract of ``select --json``)."""
+        opts = self._options(states)
+        counts = {a: opts[a]["selected_in"] for a in self.labels}
+        selected = max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
+        eq = sum(len(self.labels) * s.equal_allocation() for s in states.values())
+        out = {"selected": selected, "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
+               "better": "higher" if self.sign > 0 else "lower", "options": opts,
+               "equal_allocation_replications": eq,
+               "replications": sum(o["replications"] for o in opts.values()),
+               "max_replications": self.cap, "capped_in": sum(1 for s in states.values() if s.capped),
+               "procedure": {"name": "KN (Kim & Nelson 2001), common random numbers", "n0": self.n0,
+                             "h2": kn_h2(len(self.labels), self.pcs, self.n0),
+                             "equal_allocation": "two-stage Bonferroni with CRN (Clark & Yang 1986)"},
+               "days": self.days, "seed": self.seed, "worlds": None}
+        if self.worlds is not None:
+            out["worlds"] = _world_shares(counts, len(states), self.worlds_source)
+        return out
+
+    def _options(self, states: dict) -> dict:
+        """Per option: replications, mean (over worlds of the world's mean), the worlds
+        it was selected in and where it was dropped."""
         opts = {a: {"replications": 0, "mean": None, "selected_in": 0, "eliminated": []} for a in self.labels}
         means: dict[str, list] = {a: [] for a in self.labels}
         for w, s in states.items():
@@ -280,20 +353,19 @@ class Selection:
                     opts[a]["eliminated"].append({"world": w, **s.eliminated[a]})
         for a in self.labels:
             opts[a]["mean"] = float(np.mean(means[a]))
-        counts = {a: opts[a]["selected_in"] for a in self.labels}
-        selected = max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
-        eq = sum(len(self.labels) * s.equal_allocation() for s in states.values())
-        out = {"selected": selected, "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
-               "better": "higher" if self.sign > 0 else "lower", "options": opts,
-               "equal_allocation_replications": eq,
-               "replications": sum(o["replications"] for o in opts.values()),
-               "procedure": {"name": "KN (Kim & Nelson 2001), common random numbers", "n0": self.n0,
-                             "h2": kn_h2(len(self.labels), self.pcs, self.n0),
-                             "equal_allocation": "two-stage Bonferroni with CRN (Clark & Yang 1986)"},
-               "days": self.days, "seed": self.seed, "worlds": None}
-        if self.worlds is not None:
-            out["worlds"] = _world_shares(counts, len(states), self.worlds_source)
-        return out
+        return opts
+
+
+def _runs_field(worlds: Optional[int], worlds_from) -> str:
+    """The option the run limit's message names: what sets the number of runs."""
+    return "--worlds-from" if worlds_from is not None else "--worlds" if worlds is not None else "--max-replications"
+
+
+def _grow(bar, n: int) -> None:
+    """Tell the progress bar of ``n`` more jobs (sequential rounds add to its total)."""
+    if bar is not None and n:
+        bar.total = (bar.total or 0) + n
+        bar.refresh()
 
 
 def _world_shares(counts: dict[str, int], n: int, source: str) -> dict:
@@ -319,55 +391,46 @@ def _json(obj) -> str:
     return json.dumps(obj, indent=2, default=str) + "\n"
 
 
-def run_jobs(jobs: list[Job], store: Optional[RunStore], n_jobs, dask, bar) -> dict[str, dict]:
-    """Each job's row by key: from the store when it holds a sound record, else run
-    (once per key) and stored."""
-    got: dict[str, dict] = {}
-    todo = []
-    for job in jobs:
-        row = store.load(job) if store is not None and store.has(job) else None
-        if row is not None:
-            got[job.key] = row
-        elif job.key not in {j.key for j in todo}:
-            todo.append(job)
-
-    def keep(job, row):
-        got[job.key] = row
-        if store is not None:
-            store.save(job, row)
-
-    if bar is not None:
-        bar.total = (bar.total or 0) + len(todo)
-        bar.refresh()
-    execute(todo, keep, n_jobs=n_jobs, dask=dask, progress=bar)
-    return got
-
-
 # ------------------------------------------------------------------ worlds
 
-def plausible_worlds(base, n: Optional[int], path: Optional[Path], seed: int, sampling: str = "lhs"):
-    """The worlds to decide in: ``None`` (the scenario as written) when neither ``n`` nor
-    ``path``; else ``(worlds, space, source)``, the worlds from a calibration's worlds file
-    (:func:`reporting_sim.study.worlds.read_worlds`) or ``n`` drawn by ``sampling``."""
-    from ..scenario.uncertainties import Space
-
+def plausible_worlds(base, n: Optional[int], path: Optional[Path], seed: int, sampling: str = "lhs",
+                     check: Optional[Callable[[int], None]] = None):
+    """The worlds to decide in: ``(None, None, "")`` (the scenario as written) when
+    neither ``n`` nor ``path``; else ``(worlds, space, source)``, the worlds from a
+    calibration's worlds file (:func:`reporting_sim.study.worlds.read_worlds`) or ``n``
+    drawn by ``sampling``. ``check(number of worlds)`` (the study's run limit) is called
+    before ``n`` worlds are drawn, or once the file's are read; with neither, ``check(1)``."""
+    check = check or (lambda k: None)
     if n is None and path is None:
+        check(1)
         return None, None, ""
     if n is not None and path is not None:
         raise ScenarioError(str(path), "--worlds-from", "give --worlds or --worlds-from, not both")
+    space = _space(base)
+    if path is None:
+        check(n)
+        return space.worlds(n, seed, sampling), space, f"{sampling} ({n} worlds, seed {seed})"
+    worlds = _read(path, space)
+    check(len(worlds))
+    return worlds, space, str(path)
+
+
+def _space(base):
+    from ..scenario.uncertainties import Space
+
     if not base.scenario.uncertainties:
         raise ScenarioError(base.source, "uncertainties", "the base scenario has no [uncertainties] table: no "
                             "plausible worlds to draw")
-    space = Space(base.data, base.scenario)
-    if path is None:
-        return space.worlds(n, seed, sampling), space, f"{sampling} ({n} worlds, seed {seed})"
-    try:
-        from .worlds import read_worlds
-    except ImportError:
-        raise ScenarioError(str(path), "--worlds-from", "reading a worlds file needs the calibration's reader "
-                            "(reporting_sim.study.worlds), which this version does not have") from None
-    frame = read_worlds(path, space)
-    return [{p: _plain(row[p]) for p in space.paths} for _, row in frame.iterrows()], space, str(path)
+    return Space(base.data, base.scenario)
+
+
+def _read(path: Path, space) -> list[dict]:
+    """The worlds of a worlds file, each value in its setting's own type (row by row
+    as tuples: a row as a Series would turn the integers of a mixed row into floats)."""
+    from .worlds import read_worlds
+
+    frame = read_worlds(path, space)[list(space.paths)]
+    return [{p: _plain(v) for p, v in zip(space.paths, row)} for row in frame.itertuples(index=False, name=None)]
 
 
 def _plain(value):

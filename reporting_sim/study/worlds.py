@@ -37,6 +37,12 @@ REQUIRED_META = ("scenario_digest", "patterns_digest", "seed", "wave", "version"
 def write_worlds(path: Path, worlds: pd.DataFrame, meta: dict) -> None:
     """Write ``worlds`` (one row per world, one column per uncertain path, in the
     setting's own type) with provenance ``meta``, atomically."""
+    write_atomic(Path(path), worlds_bytes(worlds, meta))
+
+
+def worlds_bytes(worlds: pd.DataFrame, meta: dict) -> bytes:
+    """The Parquet bytes of a plausible-worlds file (:func:`write_worlds`), for a study
+    that writes through its guard."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -50,7 +56,7 @@ def write_worlds(path: Path, worlds: pd.DataFrame, meta: dict) -> None:
                                            META_KEY: json.dumps(meta, sort_keys=True).encode("utf-8")})
     buf = io.BytesIO()
     pq.write_table(table, buf)
-    write_atomic(Path(path), buf.getvalue())
+    return buf.getvalue()
 
 
 def read_meta(path: Path) -> dict:

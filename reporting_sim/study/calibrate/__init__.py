@@ -31,10 +31,9 @@ from ... import scenario as scenario_mod
 from ...errors import ScenarioError
 from ..experiment import Spec, resolve_member
 from .history import CUTOFF
-from .runner import WORLDS_FILE, Calibration, study_folder
+from .runner import WORLDS_FILE, Calibration
 
-__all__ = ["CUTOFF", "Calibration", "CalibrateSpec", "WORLDS_FILE", "from_args", "from_file", "is_calibration_file",
-           "study_folder"]
+__all__ = ["CUTOFF", "Calibration", "CalibrateSpec", "WORLDS_FILE", "from_args", "from_file", "is_calibration_file"]
 
 
 class _Strict(BaseModel):

@@ -11,20 +11,17 @@ do not rule out, and runs ``worlds`` of them for real. A world is *plausible* wh
 own runs leave it non-implausible; every plausible world of every wave goes into the
 plausible-worlds file (:mod:`..worlds`).
 
-Runs go through :func:`..execution.execute` (serial, a process pool, or Dask) and the
-folder's :class:`~..execution.RunStore`: an interrupted calibration resumes, and the
+Runs go through the study guard (:mod:`..guard`: the run limit, the folder's claim and
+lock, checksummed resumable runs on serial, pooled or Dask executors, timings kept in
+``timings.jsonl``): an interrupted calibration resumes, and the
 numbers are the same however the runs were spread (everything after the runs happens
 in this process, in a fixed order, from fixed seeds).
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import hashlib
 import json
-import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -34,51 +31,15 @@ import pandas as pd
 from ...errors import ScenarioError
 from ...hashing import digest
 from ...model.streams import replication_seed
-from ...scenario import limits
 from ...scenario.uncertainties import Space, value_at
 from ...version import __version__
-from .. import output
+from .. import guard, output
 from ..claims import patterns as cp
-from ..execution import Job, RunStore, execute, progress_bar, write_atomic
-from ..worlds import write_worlds
+from ..execution import Job, progress_bar
+from ..worlds import worlds_bytes
 from . import emulator, history
 
 WORLDS_FILE = "plausible-worlds.parquet"
-DESIGN_FILE = "design.json"
-
-
-@contextlib.contextmanager
-def study_folder(folder: Path, given: str, name: str, design: str):
-    """Claim ``folder`` for the study ``name`` with design id ``design`` and hold its
-    lock while the body runs: a folder that holds another study's files, or that
-    another process is working in, is a one-line error. (The one place calibrate's
-    folder is guarded: the hardening issue's shared guard replaces it at merge.)"""
-    _check_folder(folder, given, design)
-    output.check_writable(folder, given)
-    folder.mkdir(parents=True, exist_ok=True)
-    mark = folder / DESIGN_FILE
-    if not mark.exists():
-        write_atomic(mark, json.dumps({"experiment": name, "design": design}) + "\n")
-    with output.folder_lock(folder, given):
-        yield
-
-
-def _check_folder(folder: Path, given: str, design: str) -> None:
-    """Refuse a folder that is not new, empty or this very design's."""
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise ScenarioError(given, "--out", "must be a folder (a calibration's results; rerunning resumes)")
-    if not (folder.is_dir() and any(folder.iterdir())):
-        return
-    try:
-        theirs = json.loads((folder / DESIGN_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        theirs = None
-    if isinstance(theirs, dict) and theirs.get("design") == design:
-        return
-    whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
-             else "files that are not this calibration's results")
-    raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a calibration resumes only in "
-                        "its own folder, with the same design)")
 
 
 class Calibration:
@@ -96,7 +57,6 @@ class Calibration:
         self.cutoff, self.screen = cutoff, screen
         self.patterns_text, self.spec_text = patterns_text, spec_text
         self.left_out = list(left_out or [])
-        self.run_seconds = 0.0
         self.space = _space(base)
         self._check_plan(refs)
         flat = cp_flat(base.scenario)
@@ -109,10 +69,18 @@ class Calibration:
         if not refs:
             raise ScenarioError("", "patterns", "no pattern to match (every pattern was left out: "
                                 + "; ".join(f"{x['id']}: {x['why']}" for x in self.left_out) + ")")
-        planned = self.waves * self.n_worlds * self.replications
-        if planned > limits.limit("RUNS"):
-            raise limits.too_much("calibrate", "--worlds", "RUNS", f"{self.waves} waves x {self.n_worlds} worlds "
-                                  f"x {self.replications} replications = {planned}")
+        guard.check_runs(self.planned_runs(), "calibrate", "--worlds", self.runs_how())
+
+    # -- the study guard -------------------------------------------------------------
+    def planned_runs(self) -> int:
+        return self.waves * self.n_worlds * self.replications
+
+    def runs_how(self) -> str:
+        return f"{self.waves} waves x {self.n_worlds} worlds x {self.replications} replications"
+
+    def plan(self) -> guard.Plan:
+        return guard.Plan("calibration", self.name, self.design_id(), self.planned_runs(), source="calibrate",
+                          field="--worlds", how=self.runs_how())
 
     # -- identity --------------------------------------------------------------------
     def patterns_digest(self) -> str:
@@ -127,40 +95,30 @@ class Calibration:
     # -- running ---------------------------------------------------------------------
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
-        """Run (or resume) every wave; returns the result (see the module docstring)."""
-        if folder is None:
-            return self._run(None, n_jobs, dask, progress)
-        given = str(folder)
-        folder = Path(folder)
-        with study_folder(folder, given, self.name, self.design_id()):
-            return self._run(folder, n_jobs, dask, progress)
+        """Run (or resume) every wave through the study guard (:mod:`..guard`: the run
+        limit, the folder's claim and lock, checksummed resumable runs, no timings in its
+        files); returns the result (see the module docstring) and ``wall_time_s``."""
+        with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
+            bar = progress_bar(progress, self.planned_runs(), self.name)
+            done, waves = Done(), []
+            try:
+                for k in range(1, self.waves + 1):
+                    waves.append(self._wave(k, done, g, bar))
+            finally:
+                if bar is not None:
+                    bar.close()
+            result = self._result(waves, done)
+            self._write(g, result, done)
+        return {**result, "wall_time_s": g.wall_s}
 
-    def _run(self, folder: Optional[Path], n_jobs, dask, progress) -> dict:
-        started = time.perf_counter()
-        store = RunStore(folder) if folder is not None else None
-        bar = progress_bar(progress, self.waves * self.n_worlds * self.replications, self.name)
-        done = Done()
-        waves = []
-        try:
-            for k in range(1, self.waves + 1):
-                waves.append(self._wave(k, done, store, bar, n_jobs, dask))
-        finally:
-            if bar is not None:
-                bar.close()
-        result = self._result(waves, done)
-        result["wall_time_s"] = round(time.perf_counter() - started, 3)
-        if folder is not None:
-            self._write(folder, result, done)
-        return result
-
-    def _wave(self, k: int, done: "Done", store, bar, n_jobs, dask) -> dict:
+    def _wave(self, k: int, done: "Done", g: guard.Claim, bar) -> dict:
         entry: dict = {"wave": k}
         if k == 1:
             unit = self.space.unit_sample(self.n_worlds, self.seed, "lhs")
         else:
             unit = self._screen(done, entry)
         prior = done.emulators
-        means, var = self._run_worlds(k, unit, store, bar, n_jobs, dask)
+        means, var = self._run_worlds(k, unit, g, bar)
         imp = self._implausibility(means, var)
         keep = history.measure(imp) <= self.cutoff
         if prior:
@@ -206,11 +164,10 @@ class Calibration:
                         for r in range(self.replications)])
         return out
 
-    def _run_worlds(self, k: int, unit: np.ndarray, store, bar, n_jobs, dask) -> tuple[np.ndarray, np.ndarray]:
+    def _run_worlds(self, k: int, unit: np.ndarray, g: guard.Claim, bar) -> tuple[np.ndarray, np.ndarray]:
         """Each world's mean pattern numbers over its replications, and their variances."""
         jobs = self._jobs(k, unit)
-        got = _run_jobs([j for js in jobs for j in js], store, bar, n_jobs, dask)
-        self.run_seconds += sum(float(got[j.key].get("wall_s") or 0.0) for js in jobs for j in js)
+        got = g.run([j for js in jobs for j in js], bar)
         pairs = [_mean_var(self._values([got[j.key] for j in js])) for js in jobs]
         return np.array([m for m, _ in pairs]), np.array([v for _, v in pairs])
 
@@ -269,23 +226,26 @@ class Calibration:
             df[f"implausibility:{pid}"] = done.all_imp()[:, j]
         return df
 
-    def _write(self, folder: Path, result: dict, done: "Done") -> None:
+    def _write(self, g: guard.Claim, result: dict, done: "Done") -> None:
+        """The plausible worlds, every world run, the inputs, the result and run.json:
+        what was computed and how, never when or how fast (the guard keeps that in
+        timings.jsonl), so two clean runs write the same bytes."""
+        if g.folder is None:
+            return
         meta = {"scenario_digest": result["scenario_digest"], "patterns_digest": result["patterns_digest"],
                 "seed": self.seed, "wave": self.waves, "version": __version__, "scenario": self.base.label,
                 "cutoff": self.cutoff, "days": self.days, "replications": self.replications,
                 "patterns": self.ids, "worlds_run": result["worlds_run"]}
-        write_worlds(folder / WORLDS_FILE, self.plausible_frame(done), meta)
-        write_atomic(folder / "worlds.csv", self.worlds_table(done).to_csv(index=False))
-        write_atomic(folder / "patterns.toml", self.patterns_text)
+        g.write(WORLDS_FILE, worlds_bytes(self.plausible_frame(done), meta))
+        g.write("worlds.csv", self.worlds_table(done).to_csv(index=False))
+        g.write("patterns.toml", self.patterns_text)
         if self.spec_text:
-            write_atomic(folder / "experiment.toml", self.spec_text)
-        write_atomic(folder / "scenario.toml", self.base.scenario.to_toml())
-        write_atomic(folder / "result.json", json.dumps(result, indent=2, default=str) + "\n")
-        info = {"calibration": self.name, "wall_time_s": result.get("wall_time_s"),
-                "run_seconds_total": round(self.run_seconds, 3), "runs": int(len(done.unit) * self.replications),
-                "versions": output.versions(), "argv": sys.argv[1:],
-                "written_at": _dt.datetime.now().isoformat(timespec="seconds")}
-        write_atomic(folder / "run.json", json.dumps(info, indent=2) + "\n")
+            g.write("experiment.toml", self.spec_text)
+        g.write("scenario.toml", self.base.scenario.to_toml())
+        g.write("result.json", json.dumps(result, indent=2, default=str) + "\n")
+        info = {"calibration": self.name, "runs": int(len(done.unit) * self.replications),
+                "versions": output.versions(), "timings": guard.TIMINGS_FILE}
+        g.write("run.json", json.dumps(info, indent=2) + "\n")
 
 
 class Done:
@@ -366,26 +326,3 @@ def _ordered(entry: dict) -> dict:
              "coverage_of_previous_emulators", "candidates", "candidates_non_implausible_fraction",
              "screened_per_run")
     return {**{k: entry[k] for k in first if k in entry}, **{k: v for k, v in entry.items() if k not in first}}
-
-
-def _run_jobs(jobs: list, store: Optional[RunStore], bar, n_jobs, dask) -> dict[str, dict]:
-    """Each job's row by key: from the store when it holds a sound record, else run
-    and stored."""
-    got: dict[str, dict] = {}
-    todo = []
-    for job in jobs:
-        row = store.load(job) if store is not None and store.has(job) else None
-        if row is not None:
-            got[job.key] = row
-            if bar is not None:
-                bar.update(1)
-        elif job.key not in got:
-            todo.append(job)
-
-    def keep(job, row):
-        got[job.key] = row
-        if store is not None:
-            store.save(job, row)
-
-    execute(list({j.key: j for j in todo}.values()), keep, n_jobs=n_jobs, dask=dask, progress=bar)
-    return got
