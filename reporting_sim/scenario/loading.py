@@ -7,7 +7,7 @@ what-if variant file or the name of a built-in scenario (shipped as TOML in
 schema, :mod:`.scenario_schema`), then graph errors (:mod:`.scenario_checks`), then
 the ``[uncertainties]`` (:mod:`.uncertainties`). Every failure on the way (a missing or
 unreadable file, text that is not UTF-8 or not TOML, a file over the size limits of
-:mod:`.limits`, the first pydantic error) becomes one
+:mod:`.limits`, the first pydantic error, worded by :mod:`.field_errors`) becomes one
 :class:`~reporting_sim.errors.ScenarioError` line naming the file and the field. No
 SimPy here.
 """
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from . import limits, uncertainties
 from ..errors import ScenarioError
 from .checks import check_graph
+from .field_errors import first_error
 from .schema import Scenario
 
 BUILTIN_PACKAGE = "reporting_sim.scenario.builtin"
@@ -86,41 +87,6 @@ def read_file(path: str | Path) -> dict:
     return read_toml_text(raw, str(path))
 
 
-def _loc_to_field(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith(("function-", "tagged-union", "json-or-python")) or part in (
-            "fixed", "exponential", "uniform", "triangular", "lognormal", "gamma"):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def first_error(exc: ValidationError, source: str) -> ScenarioError:
-    err = exc.errors(include_url=False)[0]
-    field = _loc_to_field(err["loc"])
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown key (not part of the scenario format; check the spelling)"
-    elif err["type"] == "missing":
-        msg = "required but missing"
-    else:
-        msg = msg[0].lower() + msg[1:]
-    if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(
-        err["input"], (dict, list)
-    ):
-        msg += f" (got {err['input']!r})"
-    more = len(exc.errors()) - 1
-    if more:
-        msg += f" [and {more} more problem{'s' if more > 1 else ''}]"
-    return ScenarioError(source, field, msg)
-
-
 def parse(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate plain data (as read from TOML) into a :class:`Scenario`."""
     try:
@@ -129,7 +95,7 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
         raise first_error(exc, source) from None
     check_graph(scenario, source)
     if scenario.uncertainties:
-        uncertainties.check(data, scenario, source, parse)
+        uncertainties.check(data, scenario, source)
     return scenario
 
 

@@ -10,8 +10,10 @@ gives, for a setting named by the dotted path sweeps use (``cells.u2.analysts``,
 
 :func:`check` (called when a scenario is parsed) makes sure every path exists, that a
 range is on a number and a list of values on a switch or choice, and that both ends
-of every range are values the field itself accepts (by validating the scenario with the
-end put in: the schema's own bounds, not a second copy of them). A :class:`Space` draws
+of every range are values the field itself accepts: the part of the scenario the path
+names (``cells.u2``, a link) is validated by its own model with the end put in (the
+schema's own bounds, not a second copy of them), then the checks of the whole scenario
+run with that part in place (:func:`changed`); the scenario is not parsed again. A :class:`Space` draws
 *worlds* (one value per uncertain setting) by Latin hypercube or plain random sampling,
 reproducibly from a seed, and writes a world into a scenario's data. Integer settings
 (per the schema, e.g. analysts) stay integers; a switch takes one of its values.
@@ -21,11 +23,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Iterable, Optional, get_args, get_origin
 
+from pydantic import ValidationError
 
 from ..errors import ScenarioError
 from ..hashing import digest
+from .checks import check_graph
+from .field_errors import error_line
+from .schema import Scenario
 
 if TYPE_CHECKING:  # numpy only where worlds are drawn: validating a file stays cheap
     import numpy as np
@@ -41,15 +48,20 @@ the links that exist under one setting of a switch (``links[asifu->u2 when
 asifu_position=apart].p``)."""
 
 
+def _matching_links(data: dict, m: re.Match) -> list[int]:
+    """The positions in ``data``'s links of those a matched link path names."""
+    src, dst, switch, choice, _ = m.groups()
+    return [i for i, link in enumerate(data.get("links", [])) if isinstance(link, dict)
+            and link.get("from") == src and link.get("to") == dst
+            and (switch is None or (link.get("when") or {}).get(switch) == choice)]
+
+
 def _links(data: dict, path: str):
+    """For a link path: the links it names and the path inside each (``None`` for another path)."""
     m = _LINK.match(path)
     if not m:
         return None
-    src, dst, switch, choice, rest = m.groups()
-    hits = [link for link in data.get("links", []) if isinstance(link, dict)
-            and link.get("from") == src and link.get("to") == dst
-            and (switch is None or (link.get("when") or {}).get(switch) == choice)]
-    return hits, rest
+    return [data["links"][i] for i in _matching_links(data, m)], m.group(5)
 
 
 def _get(data: dict, path: str):
@@ -140,27 +152,26 @@ def without_uncertainties(data: dict) -> dict:
 _CHECKED: set = set()
 
 
-def check(data: dict, scenario, source: str, parse: Callable[[dict, str], Any]) -> None:
+def check(data: dict, scenario, source: str) -> None:
     """Check ``scenario.uncertainties`` against the scenario ``data`` they sit in; the
     first problem is raised as one :class:`ScenarioError` naming the uncertainty. Data
-    already found good in this process is not checked again. ``parse`` validates
-    scenario data (the loader passes its own, so this module imports no loader)."""
+    already found good in this process is not checked again."""
     key = digest(data)
     if key in _CHECKED:
         return
-    _check(data, scenario, source, parse)
+    _check(data, scenario, source)
     if len(_CHECKED) > 256:
         _CHECKED.clear()
     _CHECKED.add(key)
 
 
-def _check(data: dict, scenario, source: str, parse) -> None:
+def _check(data: dict, scenario, source: str) -> None:
     resolved = scenario.model_dump(mode="python", by_alias=True, exclude_none=True)
     _check_owners(scenario.uncertainties, source)
     kinds = {}
     for path, u in scenario.uncertainties.items():
         kinds[path] = _check_paths(data, resolved, path, u, source)
-    _check_ends(data, scenario, kinds, source, parse)
+    _check_ends(data, scenario, kinds, source)
 
 
 def no_effect(path: str) -> Optional[str]:
@@ -267,46 +278,159 @@ def _ends(u, kind: str) -> list[tuple[str, Any]]:
     return [("low", typed(u.low, kind)), ("high", typed(u.high, kind))]
 
 
-def _with(base: dict, settings: Iterable[tuple[str, Any]], source: str) -> dict:
-    out = _copy(base)
-    for p, value, field in settings:
-        _set(out, p, value, source, field)
-    return out
-
-
-def _check_ends(data: dict, scenario, kinds: dict, source: str, parse) -> None:
+def _check_ends(data: dict, scenario, kinds: dict, source: str) -> None:
     """Both ends of every range (every listed value) must be accepted by the field: all
     lows at once, then all highs (fast); one by one only to name the culprit."""
-    base = without_uncertainties(data)
     uncs = scenario.uncertainties
     for end in ("low", "high"):
         settings = [(p, value, field_name(path)) for path, u in uncs.items()
                     for name, value in _ends(u, kinds[path]) if name == end for p in (path, *u.also)]
-        if not settings:
-            continue
-        try:
-            parse(_with(base, settings, source), source)
-            continue
-        except ScenarioError as joint:
-            joint_error = joint
-        for path, u in uncs.items():
-            _check_one(base, path, u, kinds[path], source, parse, only=end)
-        raise ScenarioError(source, "uncertainties", f"every {end} at once makes an invalid scenario: "
-                            f"{joint_error.field}: {joint_error.message}")
+        if settings:
+            _check_all_at_once(data, scenario, settings, end, kinds, source)
     for path, u in uncs.items():
         if u.values is not None:
-            _check_one(base, path, u, kinds[path], source, parse)
+            _check_one(data, scenario, path, u, kinds[path], source)
 
 
-def _check_one(base: dict, path: str, u, kind: str, source: str, parse, only: Optional[str] = None) -> None:
+def _check_all_at_once(data: dict, scenario, settings: list, end: str, kinds: dict, source: str) -> None:
+    """Every ``end`` at once; if that fails, the first uncertainty whose ``end`` fails
+    alone is named, else the combination."""
+    try:
+        changed(data, scenario, settings, source)
+        return
+    except ScenarioError as joint:
+        joint_error = joint
+    for path, u in scenario.uncertainties.items():
+        _check_one(data, scenario, path, u, kinds[path], source, only=end)
+    raise ScenarioError(source, "uncertainties", f"every {end} at once makes an invalid scenario: "
+                        f"{joint_error.field}: {joint_error.message}")
+
+
+def _check_one(data: dict, scenario, path: str, u, kind: str, source: str, only: Optional[str] = None) -> None:
     for name, value in _ends(u, kind):
         if only is not None and name != only:
             continue
         try:
-            parse(_with(base, [(p, value, field_name(path)) for p in (path, *u.also)], source), source)
+            changed(data, scenario, [(p, value, field_name(path)) for p in (path, *u.also)], source)
         except ScenarioError as exc:
             raise ScenarioError(source, f"{field_name(path)}.{name}", f"{value!r} is outside what "
                                 f"{exc.field} allows: {exc.message}") from None
+
+
+# ------------------------------------------------------------------ a scenario with a few settings changed
+
+def changed(data: dict, scenario, settings: Iterable[tuple[str, Any, str]], source: str):
+    """Validated ``scenario`` (read from ``data``) with ``settings`` (path, value, the
+    field errors name) put in, without its uncertainties' data: only the parts the
+    settings lie in (a named unit such as ``cells.u2``, a link, a single table such as
+    ``[mechanisms]``) are validated again, each by its own model, then put back into
+    ``scenario`` for the checks of the whole (:func:`~.checks.check_graph`). The first
+    problem is raised as the loader raises it for the whole file: same field, same words."""
+    out = {k: v for k, v in data.items() if k != "uncertainties"}
+    parts = _put(out, settings, source)
+    sc = scenario.model_copy(update=_tables(scenario, _validated_parts(out, parts, source)))
+    check_graph(sc, source)
+    return sc
+
+
+def _put(out: dict, settings: Iterable[tuple[str, Any, str]], source: str) -> list[tuple]:
+    """Set each setting in ``out`` (a shallow copy of the data), first copying the parts
+    it changes (the data itself stays as it was); returns those parts."""
+    parts: dict[tuple, None] = {}
+    for p, value, field in settings:
+        for part in _parts_of(out, p):
+            if part not in parts:
+                _copy_part(out, part)
+                parts[part] = None
+        _set(out, p, value, source, field)
+    return list(parts)
+
+
+def _parts_of(data: dict, path: str) -> list[tuple]:
+    """The parts setting ``path`` lies in: ``(table, name)`` for a table of named units,
+    ``("links", i)`` for each link a link path names, ``(table,)`` for a single table;
+    none where the path leads nowhere (setting it fails, as it should)."""
+    m = _LINK.match(path)
+    if m:
+        return [("links", i) for i in _matching_links(data, m)]
+    keys = path.split(".")
+    if not isinstance(data.get(keys[0]), dict):
+        return []
+    if _part_shape(keys[0]) is dict:
+        return [(keys[0], keys[1])] if len(keys) > 2 and keys[1] in data[keys[0]] else []
+    return [(keys[0],)]
+
+
+def _copy_part(out: dict, part: tuple) -> None:
+    """Replace ``part`` of ``out`` (and the table holding it) by a copy of its own."""
+    table = part[0]
+    if len(part) == 1:
+        out[table] = _copy(out[table])
+        return
+    holder = list(out[table]) if table == "links" else dict(out[table])
+    holder[part[1]] = _copy(holder[part[1]])
+    out[table] = holder
+
+
+def _part_shape(table: str):
+    """How the scenario holds ``table``: ``dict`` (named units), ``tuple`` (links) or
+    ``None`` (a single table)."""
+    return get_origin(Scenario.model_fields[table].annotation)
+
+
+def _part_model(table: str):
+    """The model that validates one part of ``table``."""
+    annotation = Scenario.model_fields[table].annotation
+    shape = get_origin(annotation)
+    if shape is dict:
+        return get_args(annotation)[1]
+    if shape is tuple:
+        return get_args(annotation)[0]
+    return annotation
+
+
+def _part_order(part: tuple, out: dict) -> tuple[int, int]:
+    """Where ``part`` comes in a whole scenario's validation (so the first error is the same)."""
+    position = 0 if len(part) == 1 else part[1] if part[0] == "links" else list(out[part[0]]).index(part[1])
+    return list(Scenario.model_fields).index(part[0]), position
+
+
+def _validated_parts(out: dict, parts: list[tuple], source: str) -> dict[tuple, Any]:
+    """``parts`` of ``out`` validated by their own models, in the order a whole
+    scenario's validation meets them; the first problem of all of them as one line."""
+    errors: list[dict] = []
+    models: dict[tuple, Any] = {}
+    for part in sorted(parts, key=lambda part: _part_order(part, out)):
+        try:
+            models[part] = _part_model(part[0]).model_validate(_at(out, part))
+        except ValidationError as exc:
+            errors += [{**e, "loc": (*part, *e["loc"])} for e in exc.errors(include_url=False)]
+    if errors:
+        raise error_line(errors, source)
+    return models
+
+
+def _at(out: dict, part: tuple):
+    return out[part[0]] if len(part) == 1 else out[part[0]][part[1]]
+
+
+def _tables(scenario, models: dict[tuple, Any]) -> dict[str, Any]:
+    """The tables of ``scenario`` that change, by field name, with the validated
+    ``models`` in place of their parts (read-only, as the schema holds them)."""
+    update: dict[str, Any] = {}
+    for part, model in models.items():
+        table = part[0]
+        if len(part) == 1:
+            update[table] = model
+        elif table == "links":
+            links = list(update.get(table, scenario.links))
+            links[part[1]] = model
+            update[table] = tuple(links)
+        else:
+            units = dict(update.get(table, getattr(scenario, table)))
+            units[part[1]] = model
+            update[table] = MappingProxyType(units)
+    return update
 
 
 # ------------------------------------------------------------------ sampling
