@@ -103,22 +103,27 @@ def _check_collectors(c: _Context) -> None:
 def _check_consumer_fields(c: _Context) -> None:
     """Only a consumer has an area of interest (of known sectors and kinds) or acts at
     a meeting (one that exists)."""
-    sectors = set(c.sc.sectors)
     for name, node in c.nodes.items():
         if node.interest is not None:
-            where = f"{c.where(name)}.interest"
-            if not node.consumer:
-                c.fail(where, "only a consumer (consumer = true) has an area of interest")
-            for s in node.interest.sectors or ():
-                c.known(f"{where}.sectors", "sector", s, sectors)
-            for k in node.interest.kinds or ():
-                c.known(f"{where}.kinds", "kind", k, c.sc.kinds)
+            _check_interest(c, name, node)
         if node.acts_at is not None:
             where = f"{c.where(name)}.acts_at"
             if not node.consumer:
                 c.fail(where, "only a consumer (consumer = true) acts at a meeting")
             c.known(where, "meeting", node.acts_at, c.sc.meetings)
         _check_acting(c, name, node)
+
+
+def _check_interest(c: _Context, name: str, node) -> None:
+    """A consumer's area of interest names sectors and kinds that exist."""
+    where = f"{c.where(name)}.interest"
+    if not node.consumer:
+        c.fail(where, "only a consumer (consumer = true) has an area of interest")
+    sectors = set(c.sc.sectors)
+    for s in node.interest.sectors or ():
+        c.known(f"{where}.sectors", "sector", s, sectors)
+    for k in node.interest.kinds or ():
+        c.known(f"{where}.kinds", "kind", k, c.sc.kinds)
 
 
 def _check_acting(c: _Context, name: str, node) -> None:
@@ -161,10 +166,15 @@ def _check_link_filters(c: _Context, i: int, link) -> None:
     for k in link.kinds or ():
         c.known(f"links[{i}].kinds", "kind", k, c.sc.kinds)
     for k, v in (link.when or {}).items():
-        c.known(f"links[{i}].when.{k}", "switch", k, c.sc.switches)
-        if v not in c.sc.switches[k].choices:
-            c.fail(f"links[{i}].when.{k}", f"{v!r} is not a choice of switch {k!r} "
-                   f"(choices: {', '.join(c.sc.switches[k].choices)})")
+        _check_switch_choice(c, f"links[{i}].when.{k}", k, v)
+
+
+def _check_switch_choice(c: _Context, where: str, switch: str, choice: str) -> None:
+    """``switch`` exists and ``choice`` is one of its choices."""
+    c.known(where, "switch", switch, c.sc.switches)
+    choices = c.sc.switches[switch].choices
+    if choice not in choices:
+        c.fail(where, f"{choice!r} is not a choice of switch {switch!r} (choices: {', '.join(choices)})")
 
 
 def _check_choose_sums(c: _Context) -> None:
@@ -244,12 +254,17 @@ def _check_metrics(c: _Context) -> None:
     if (metrics.bypass_consumer is None) != (metrics.bypass_branch is None):
         c.fail("metrics", "bypass_consumer and bypass_branch go together")
     if metrics.headline:
-        cells = list(c.sc.cells)
-        known = set(flat_names(c.sc.consumers, cells))
-        for name in metrics.headline:
-            if name not in known:
-                c.fail("metrics.headline", f"unknown metric {name!r} (names look like "
-                       f"{examples(c.sc.consumers, cells)})")
+        _check_headline(c, metrics.headline)
+
+
+def _check_headline(c: _Context, headline) -> None:
+    """Every headline metric is a flat name the scenario's runs produce."""
+    cells = list(c.sc.cells)
+    known = set(flat_names(c.sc.consumers, cells))
+    for name in headline:
+        if name not in known:
+            c.fail("metrics.headline", f"unknown metric {name!r} (names look like "
+                   f"{examples(c.sc.consumers, cells)})")
 
 
 def _check_some_consumer(c: _Context) -> None:
@@ -328,8 +343,12 @@ def _may_take_no_time(sc: Scenario, a: str, b: str) -> bool:
     as its meeting starts goes on at once."""
     if a in sc.cells and sc.cells[a].work_h.mean > 0:
         return False
-    return any(link.src == a and link.to == b and link.p > 0 and not link.transit_h.mean > 0
-               for link in sc.active_links)
+    return any(_instant_link(link) for link in sc.active_links if (link.src, link.to) == (a, b))
+
+
+def _instant_link(link) -> bool:
+    """Whether ``link`` may pass a report on (``p > 0``) with no transit time."""
+    return link.p > 0 and not link.transit_h.mean > 0
 
 
 def _check_hops(c: _Context, comp: list[str], sub: dict) -> None:

@@ -67,15 +67,7 @@ def read_file(path: str | Path) -> dict:
     if "\x00" in str(path):
         raise ScenarioError(str(path).replace("\x00", "\\0"), "file", "a file name cannot hold a NUL byte")
     try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
-        if not stat.S_ISREG(st.st_mode):
-            raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
-        if st.st_size > limits.limit("FILE_BYTES"):
-            raise limits.too_much(str(path), "file", "FILE_BYTES", st.st_size)
-        with path.open("rb") as fh:
-            raw = fh.read(limits.limit("FILE_BYTES") + 1)
+        raw = _regular_file_bytes(path)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "no such file")
     except IsADirectoryError:
@@ -85,6 +77,20 @@ def read_file(path: str | Path) -> dict:
     if len(raw) > limits.limit("FILE_BYTES"):
         raise limits.too_much(str(path), "file", "FILE_BYTES", f"{len(raw)}+")
     return read_toml_text(raw, str(path))
+
+
+def _regular_file_bytes(path: Path) -> bytes:
+    """The bytes of regular file ``path``, at most one past the size limit (a folder,
+    device, pipe or socket, or a file over the limit, is refused before reading)."""
+    st = path.stat()
+    if stat.S_ISDIR(st.st_mode):
+        raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
+    if st.st_size > limits.limit("FILE_BYTES"):
+        raise limits.too_much(str(path), "file", "FILE_BYTES", st.st_size)
+    with path.open("rb") as fh:
+        return fh.read(limits.limit("FILE_BYTES") + 1)
 
 
 def parse(data: dict, source: str = "<scenario>") -> Scenario:

@@ -27,27 +27,37 @@ def source_texts(name_or_path: str) -> dict[str, str]:
     ``scenario-source.toml``, then ``base-source.toml``, ``base2-source.toml``...
     Bases are found as the loader finds them: relative to the variant's folder, else a
     built-in name. Texts that cannot be read are left out (the run itself validated them)."""
-    import tomllib
-
     out: dict[str, str] = {}
     ref, folder = str(name_or_path), None
     for depth in range(10):
-        path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
-        try:
-            if path.is_file():
-                text, folder = path.read_text("utf-8", errors="replace"), path.parent
-            elif ref in scenario_mod.builtin_names():
-                text = scenario_mod.builtin_text(ref)
-            else:
-                break
-            base = tomllib.loads(text).get("variant", {}).get("base")
-        except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        found = _text_and_base(ref, folder)
+        if found is None:
             break
+        text, folder, base = found
         out["scenario-source.toml" if depth == 0 else f"base{'' if depth == 1 else depth}-source.toml"] = text
         if not isinstance(base, str):
             break
         ref = base
     return out
+
+
+def _text_and_base(ref: str, folder):
+    """The text of scenario file or built-in ``ref`` (a file relative to ``folder``),
+    the folder its own base is relative to, and that base (``None`` if it names
+    none); ``None`` when it cannot be read."""
+    import tomllib
+
+    path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
+    try:
+        if path.is_file():
+            text, folder = path.read_text("utf-8", errors="replace"), path.parent
+        elif ref in scenario_mod.builtin_names():
+            text = scenario_mod.builtin_text(ref)
+        else:
+            return None
+        return text, folder, tomllib.loads(text).get("variant", {}).get("base")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return None
 
 
 def notes(text: str) -> list[dict]:
@@ -56,30 +66,54 @@ def notes(text: str) -> list[dict]:
     comment)."""
     out = []
     table = ""
+    link_no: dict[str, int] = {}
+    for line in _setting_lines(text):
+        header = _table_of(line, link_no)
+        if header is not None:
+            table = header
+            continue
+        note = _note_of(line, table)
+        if note is not None:
+            out.append(note)
+    return out
+
+
+def _setting_lines(text: str):
+    """The lines of ``text`` that may set a value or open a table (not blank, not a
+    comment, not inside a multi-line string)."""
     in_block = False
-    link_no = {}
     for line in text.splitlines():
         if line.count('"""') % 2 == 1:
             in_block = not in_block
             continue
-        if in_block or not line.strip() or line.lstrip().startswith("#"):
-            continue
-        mt = _TABLE.match(line)
-        if mt and "=" not in line.split("#")[0]:
-            table = mt.group(1).strip('"')
-            if line.lstrip().startswith("[["):
-                link_no[table] = link_no.get(table, -1) + 1
-                table = f"{table}[{link_no[table]}]"
-            continue
-        code, _, comment = _STRING.sub(lambda m: m.group(0).replace("#", "\0"), line).partition("#")
-        mk = _KEY.match(code)
-        if not mk or not TAG.search(comment):
-            continue
-        key = mk.group(1).strip('"')
-        value = mk.group(2).strip().replace("\0", "#")
-        out.append({"path": f"{table}.{key}" if table else key, "value": value,
-                    "tags": TAG.findall(comment), "note": comment.strip()})
-    return out
+        if not (in_block or not line.strip() or line.lstrip().startswith("#")):
+            yield line
+
+
+def _table_of(line: str, link_no: dict[str, int]):
+    """The table a header line opens (``links[3]`` for the fourth ``[[links]]``,
+    counted in ``link_no``), or ``None`` for a line that is no header."""
+    mt = _TABLE.match(line)
+    if not mt or "=" in line.split("#")[0]:
+        return None
+    table = mt.group(1).strip('"')
+    if line.lstrip().startswith("[["):
+        link_no[table] = link_no.get(table, -1) + 1
+        table = f"{table}[{link_no[table]}]"
+    return table
+
+
+def _note_of(line: str, table: str):
+    """The note of a ``key = value  # comment`` line in ``table`` whose comment has a
+    provenance tag, else ``None``."""
+    code, _, comment = _STRING.sub(lambda m: m.group(0).replace("#", "\0"), line).partition("#")
+    mk = _KEY.match(code)
+    if not mk or not TAG.search(comment):
+        return None
+    key = mk.group(1).strip('"')
+    value = mk.group(2).strip().replace("\0", "#")
+    return {"path": f"{table}.{key}" if table else key, "value": value,
+            "tags": TAG.findall(comment), "note": comment.strip()}
 
 
 STRENGTH = ("assumption", "derived", "source", "paper")
@@ -92,6 +126,9 @@ def _tag_kinds(tags) -> set[str]:
     return {t.split(" ")[0].rstrip(":") for t in tags}
 
 
+_UNIT_TABLES = ("kinds", "sources", "collectors", "cells", "commanders", "meetings", "pools", "boards")
+
+
 def inheritance_gaps(text: str) -> list[str]:
     """Settings copied from another ("as X", X a kind, source or node of the file, or
     for a link the links leaving node X) that lack the weakest tag of the setting they
@@ -101,25 +138,31 @@ def inheritance_gaps(text: str) -> list[str]:
 
     data = tomllib.loads(text)
     by_path = {n["path"]: n for n in notes(text)}
-    tables = {name: f"{sec}.{name}" for sec in ("kinds", "sources", "collectors", "cells", "commanders",
-                                                 "meetings", "pools", "boards")
-              for name in data.get(sec, {})}
+    tables = {name: f"{sec}.{name}" for sec in _UNIT_TABLES for name in data.get(sec, {})}
     gaps = []
     for path, n in by_path.items():
-        key = path.rsplit(".", 1)[1]
         for ref in _AS.findall(n["note"]):
-            if path.startswith("links["):
-                cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", []))
-                         if link.get("from") == ref]
-                src = next((by_path[c] for c in cands if c in by_path and c != path), None)
-            else:
-                src = by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
-            if src is None:
-                continue
-            weakest = min(_tag_kinds(src["tags"]), key=STRENGTH.index)
-            if weakest not in _tag_kinds(n["tags"]):
-                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{weakest}] tag")
+            src = _copied_note(path, ref, data, by_path, tables)
+            gap = None if src is None else _missing_tag(n, src)
+            if gap is not None:
+                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{gap}] tag")
     return gaps
+
+
+def _copied_note(path: str, ref: str, data: dict, by_path: dict, tables: dict):
+    """The note of the setting ``path`` copies "as ``ref``": the same key of unit
+    ``ref``, or for a link, of the first other link leaving ``ref`` that has one."""
+    key = path.rsplit(".", 1)[1]
+    if not path.startswith("links["):
+        return by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
+    cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", [])) if link.get("from") == ref]
+    return next((by_path[c] for c in cands if c in by_path and c != path), None)
+
+
+def _missing_tag(note: dict, src: dict):
+    """The weakest tag of ``src`` if ``note`` lacks it, else ``None``."""
+    weakest = min(_tag_kinds(src["tags"]), key=STRENGTH.index)
+    return None if weakest in _tag_kinds(note["tags"]) else weakest
 
 
 def tag_counts(items: list[dict]) -> dict[str, int]:

@@ -51,9 +51,15 @@ asifu_position=apart].p``)."""
 def _matching_links(data: dict, m: re.Match) -> list[int]:
     """The positions in ``data``'s links of those a matched link path names."""
     src, dst, switch, choice, _ = m.groups()
-    return [i for i, link in enumerate(data.get("links", [])) if isinstance(link, dict)
-            and link.get("from") == src and link.get("to") == dst
-            and (switch is None or (link.get("when") or {}).get(switch) == choice)]
+    return [i for i, link in enumerate(data.get("links", [])) if _link_fits(link, src, dst, switch, choice)]
+
+
+def _link_fits(link, src: str, dst: str, switch: Optional[str], choice: Optional[str]) -> bool:
+    """Whether ``link`` (as written) goes from ``src`` to ``dst`` (and, given a switch,
+    exists when it is set to ``choice``)."""
+    if not isinstance(link, dict) or link.get("from") != src or link.get("to") != dst:
+        return False
+    return switch is None or (link.get("when") or {}).get(switch) == choice
 
 
 def _links(data: dict, path: str):
@@ -211,19 +217,23 @@ def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
     kind, first = _check_one_path(data, resolved, path, u, source, where)
     for p in u.also:
         k, raw = _check_one_path(data, resolved, p, u, source, f"{where}.also")
-        if u.fixed:
-            continue
-        if k != kind:
-            raise ScenarioError(source, f"{where}.also", f"{p!r} is a {k} but {path!r} is a {kind}; settings that "
-                                "move together must be of one type")
-        if raw != first:
-            raise ScenarioError(source, f"{where}.also", f"{p!r} is {raw!r} but {path!r} is {first!r}: settings "
-                                "that move together take the same value in every world, so they must start equal")
+        if not u.fixed:
+            _check_moves_with(p, k, raw, path, kind, first, source, f"{where}.also")
     if u.values is not None:
         _check_values(u.values, kind, path, source, f"{where}.values")
     elif u.low is not None:
         _check_range(u, kind, path, source, where)
     return kind
+
+
+def _check_moves_with(p: str, k: str, raw, path: str, kind: str, first, source: str, field: str) -> None:
+    """Setting ``p`` (of kind ``k``, written ``raw``) moves with ``path``: one type, one value to start."""
+    if k != kind:
+        raise ScenarioError(source, field, f"{p!r} is a {k} but {path!r} is a {kind}; settings that "
+                            "move together must be of one type")
+    if raw != first:
+        raise ScenarioError(source, field, f"{p!r} is {raw!r} but {path!r} is {first!r}: settings "
+                            "that move together take the same value in every world, so they must start equal")
 
 
 def _check_one_path(data: dict, resolved: dict, p: str, u, source: str, field: str) -> tuple[str, Any]:
@@ -233,16 +243,22 @@ def _check_one_path(data: dict, resolved: dict, p: str, u, source: str, field: s
     if why is not None and not u.fixed:  # fixed = true may say so ("not an assumption")
         raise ScenarioError(source, field, f"{p!r} cannot be an uncertainty: {why}; declare it "
                             "fixed = true, or leave it out")
-    raw = _get(data, p)
-    if raw is None:  # a field left at its default
-        raw = _get(resolved, p)
-    if raw is None:
-        raise ScenarioError(source, field, f"no setting {p!r} in the scenario ({PATH_EXAMPLES})")
+    raw = _as_written_or_default(data, resolved, p, source, field)
     k = kind_of(raw, _get(resolved, p))
     if k == "table" and not u.fixed:
         raise ScenarioError(source, field, f"{p!r} is a table, not a number, switch or choice; "
                             f"name a value inside it (e.g. {p}.mean)")
     return k, raw
+
+
+def _as_written_or_default(data: dict, resolved: dict, p: str, source: str, field: str):
+    """The value of setting ``p`` as written, or its default; it must exist."""
+    raw = _get(data, p)
+    if raw is None:  # a field left at its default
+        raw = _get(resolved, p)
+    if raw is None:
+        raise ScenarioError(source, field, f"no setting {p!r} in the scenario ({PATH_EXAMPLES})")
+    return raw
 
 
 def _is_value(v, kind: str) -> bool:
@@ -284,12 +300,17 @@ def _check_ends(data: dict, scenario, kinds: dict, source: str) -> None:
     uncs = scenario.uncertainties
     for end in ("low", "high"):
         settings = [(p, value, field_name(path)) for path, u in uncs.items()
-                    for name, value in _ends(u, kinds[path]) if name == end for p in (path, *u.also)]
+                    for value in _end_values(u, kinds[path], end) for p in (path, *u.also)]
         if settings:
             _check_all_at_once(data, scenario, settings, end, kinds, source)
     for path, u in uncs.items():
         if u.values is not None:
-            _check_one(data, scenario, path, u, kinds[path], source)
+            _check_one(data, scenario, path, u, _ends(u, kinds[path]), source)
+
+
+def _end_values(u, kind: str, end: str) -> list:
+    """The value of end ``end`` (``low`` or ``high``) of ``u``: one, or none for values or fixed."""
+    return [value for name, value in _ends(u, kind) if name == end]
 
 
 def _check_all_at_once(data: dict, scenario, settings: list, end: str, kinds: dict, source: str) -> None:
@@ -301,15 +322,15 @@ def _check_all_at_once(data: dict, scenario, settings: list, end: str, kinds: di
     except ScenarioError as joint:
         joint_error = joint
     for path, u in scenario.uncertainties.items():
-        _check_one(data, scenario, path, u, kinds[path], source, only=end)
+        _check_one(data, scenario, path, u, [(end, v) for v in _end_values(u, kinds[path], end)], source)
     raise ScenarioError(source, "uncertainties", f"every {end} at once makes an invalid scenario: "
                         f"{joint_error.field}: {joint_error.message}")
 
 
-def _check_one(data: dict, scenario, path: str, u, kind: str, source: str, only: Optional[str] = None) -> None:
-    for name, value in _ends(u, kind):
-        if only is not None and name != only:
-            continue
+def _check_one(data: dict, scenario, path: str, u, ends: list[tuple[str, Any]], source: str) -> None:
+    """Each of ``ends`` (name, value) of uncertainty ``u`` at ``path`` alone, put in
+    the setting and the ones that move with it."""
+    for name, value in ends:
         try:
             changed(data, scenario, [(p, value, field_name(path)) for p in (path, *u.also)], source)
         except ScenarioError as exc:
@@ -441,13 +462,8 @@ class Space:
 
     def __init__(self, data: dict, scenario):
         resolved = scenario.model_dump(mode="python", by_alias=True, exclude_none=True)
-        self.items = []
-        for path, u in scenario.uncertainties.items():
-            if u.fixed:
-                continue
-            raw = _get(data, path)
-            kind = kind_of(raw if raw is not None else _get(resolved, path), _get(resolved, path))
-            self.items.append((path, u, kind))
+        self.items = [(path, u, _kind_at(data, resolved, path))
+                      for path, u in scenario.uncertainties.items() if not u.fixed]
         self.fixed = {p: u.reason for p, u in scenario.uncertainties.items() if u.fixed}
 
     @property
@@ -515,6 +531,12 @@ class Space:
         return out
 
 
+def _kind_at(data: dict, resolved: dict, path: str) -> str:
+    """The kind of the setting at ``path`` (:func:`kind_of`), as written or else resolved."""
+    raw = _get(data, path)
+    return kind_of(raw if raw is not None else _get(resolved, path), _get(resolved, path))
+
+
 def value_at(u, kind: str, x: float):
     """The value of uncertainty ``u`` at quantile ``x`` in [0, 1)."""
     x = min(max(x, 0.0), 1.0 - 1e-12)
@@ -523,15 +545,26 @@ def value_at(u, kind: str, x: float):
     lo, hi = float(u.low), float(u.high)
     if kind == "int" and u.distribution == "uniform":
         return int(min(lo + math.floor(x * (hi - lo + 1)), hi))  # each whole number equally likely
-    if u.distribution == "loguniform":
-        v = math.exp(math.log(lo) + x * (math.log(hi) - math.log(lo)))
-    elif u.distribution == "triangular":
-        from scipy.stats import triang
-
-        v = float(triang.ppf(x, (u.mode - lo) / (hi - lo), loc=lo, scale=hi - lo))
-    else:
-        v = lo + x * (hi - lo)
+    v = _QUANTILES[u.distribution](u, lo, hi, x)
     return typed(min(max(v, lo), hi), kind)
+
+
+def _uniform_at(u, lo: float, hi: float, x: float) -> float:
+    return lo + x * (hi - lo)
+
+
+def _loguniform_at(u, lo: float, hi: float, x: float) -> float:
+    return math.exp(math.log(lo) + x * (math.log(hi) - math.log(lo)))
+
+
+def _triangular_at(u, lo: float, hi: float, x: float) -> float:
+    from scipy.stats import triang
+
+    return float(triang.ppf(x, (u.mode - lo) / (hi - lo), loc=lo, scale=hi - lo))
+
+
+_QUANTILES = {"uniform": _uniform_at, "loguniform": _loguniform_at, "triangular": _triangular_at}
+"""The quantile ``x`` of a range from ``lo`` to ``hi``, by the uncertainty's distribution."""
 
 
 def unequal_also(data: dict, uncertainties) -> list[str]:
