@@ -88,9 +88,16 @@ def _consumer_problem(parts: list, names: Names) -> Optional[str]:
     who, what, target = parts[0], parts[-2], parts[-1]
     if who not in names.consumers:
         return f"{who!r} is not a consumer (consumers: {', '.join(names.consumers)})"
-    if len(parts) > 4 or (len(parts) == 4 and (what != "via" or parts[1] not in FAMILY_NAMES)):
+    if not _consumer_shape(parts):
         return "CONSUMER.reach.SOURCE, CONSUMER.via.NODE or CONSUMER.FAMILY.via.NODE"
     return _reach_problem(target, names) if what == "reach" else _via_problem(target, names)
+
+
+def _consumer_shape(parts: list) -> bool:
+    """At most four parts, and four only as ``CONSUMER.FAMILY.via.NODE``."""
+    if len(parts) != 4:
+        return len(parts) < 4
+    return parts[2] == "via" and parts[1] in FAMILY_NAMES
 
 
 def _reach_problem(target: str, names: Names) -> Optional[str]:
@@ -110,10 +117,15 @@ def series_problem(name: str, names: Names) -> Optional[str]:
         return None
     if parts[0] == "collector":
         return _collector_problem(parts, names, ("observed",))
-    if len(parts) == 3 and parts[0] in names.consumers and parts[1] in FAMILY_NAMES and parts[2] == "in_time":
+    if _is_family_in_time(parts, names):
         return None
     return ("weekly series: CONSUMER.FAMILY.in_time, duplication.share or collector.NAME.observed "
             f"(consumers: {', '.join(names.consumers)})")
+
+
+def _is_family_in_time(parts: list, names: Names) -> bool:
+    """``CONSUMER.FAMILY.in_time`` of a consumer of the scenario."""
+    return len(parts) == 3 and parts[0] in names.consumers and parts[1] in FAMILY_NAMES and parts[2] == "in_time"
 
 
 # ------------------------------------------------------------------ computing
@@ -184,9 +196,14 @@ def patrols_sent(rec: RunRecords, sc, name: str) -> float:
     c = rec.meta.get("collectors", {}).get(name, {})
     if c.get("patrols_out"):
         return float(c["patrols_out"])
-    spec = sc.collectors.get(name) if sc is not None else None
-    patrols = getattr(spec, "patrols", None) if spec is not None and spec.watch == "patrols" else None
+    patrols = _scheduled_patrols(sc, name)
     return float(patrols.per_day) * rec.days if patrols is not None else 0.0
+
+
+def _scheduled_patrols(sc, name: str):
+    """The ``[patrols]`` of collector ``name`` if it goes on patrol (``None`` without a scenario)."""
+    spec = sc.collectors.get(name) if sc is not None else None
+    return getattr(spec, "patrols", None) if spec is not None and spec.watch == "patrols" else None
 
 
 def _branch(sc, name: str) -> bool:

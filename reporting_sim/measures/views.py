@@ -100,27 +100,31 @@ def event_story(records: RunRecords, event_id: int, start: _dt.date) -> dict:
     tr = idx.trace
     mine = tr[tr["event_id"] == event_id]
     reports = list(dict.fromkeys(mine["report"].tolist()))
-    paths = {}
-    for rid in reports:
-        p = idx.path(rid)
-        paths[rid] = p
+    paths = {rid: idx.path(rid) for rid in reports}
     led = records.ledger[records.ledger["event_id"] == event_id]
-    knew = []
-    for row in led.itertuples(index=False):
-        entry = {"consumer": str(row.consumer), "outcome": str(row.outcome),
-                 "arrival_h": None if math.isnan(row.arrival_h) else float(row.arrival_h),
-                 "act_h": None if math.isnan(row.act_h) else float(row.act_h),
-                 "latency_h": None if math.isnan(row.latency_h) else float(row.latency_h),
-                 "via": None if pd.isna(row.via) else str(row.via), "precise": bool(row.precise),
-                 "report": int(row.report), "arrivals": int(row.arrivals)}
-        if entry["arrival_h"] is not None and entry["report"] >= 0:
-            entry["budget"] = budget_of(idx.path(entry["report"]), entry["arrival_h"])
-        knew.append(entry)
+    knew = [_what_it_knew(row, idx) for row in led.itertuples(index=False)]
     return {"event_id": int(event_id), "t_h": float(ev["t_h"]), "kind": str(ev["kind"]),
             "family": str(ev["family"]), "sector": str(ev["sector"]), "shelf_life_h": float(ev["shelf_life_h"]),
             "deadline_h": float(ev["t_h"] + ev["shelf_life_h"]), "n_observed": int(ev["n_observed"]),
             "n_reported": int(ev["n_reported"]), "reports": reports, "paths": paths, "knew": knew,
             "start": start}
+
+
+def _hours_or_none(x) -> Optional[float]:
+    return None if math.isnan(x) else float(x)
+
+
+def _what_it_knew(row, idx: TraceIndex) -> dict:
+    """One ledger row of an event's story: what a consumer knew when, and (for an
+    arrival) the budget of the report's path up to it."""
+    entry = {"consumer": str(row.consumer), "outcome": str(row.outcome),
+             "arrival_h": _hours_or_none(row.arrival_h), "act_h": _hours_or_none(row.act_h),
+             "latency_h": _hours_or_none(row.latency_h),
+             "via": None if pd.isna(row.via) else str(row.via), "precise": bool(row.precise),
+             "report": int(row.report), "arrivals": int(row.arrivals)}
+    if entry["arrival_h"] is not None and entry["report"] >= 0:
+        entry["budget"] = budget_of(idx.path(entry["report"]), entry["arrival_h"])
+    return entry
 
 
 def pick_event(records: RunRecords, family: str = "current", seed: int = 0,
@@ -136,14 +140,16 @@ def pick_event(records: RunRecords, family: str = "current", seed: int = 0,
     cand = cand[cand["event_id"].isin(arrived[arrived >= 2].index)]
     headline = consumer or (records.meta.get("bypass") or [None])[0]
     reached = led[(led["consumer"] == headline) & led["arrival_h"].notna()]["event_id"]
-    best = cand[cand["event_id"].isin(reached)]
-    pool = best if len(best) else cand
-    if not len(pool):
-        pool = ev[ev["family"] == family]
+    pool = _first_not_empty(cand[cand["event_id"].isin(reached)], cand, ev[ev["family"] == family])
     if not len(pool):
         raise ValueError(f"no {family} event in this run")
     rng = np.random.default_rng(seed)
     return int(pool["event_id"].to_numpy()[rng.integers(len(pool))])
+
+
+def _first_not_empty(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The first of ``frames`` with a row (else the last)."""
+    return next((f for f in frames if len(f)), frames[-1])
 
 
 def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.DataFrame:
@@ -191,16 +197,19 @@ def _budget(rows, arrival: float, node_a, step_a, t0_a, t1_a) -> dict[str, float
     at: dict[str, float] = {}
     for i in rows:
         step, t0 = step_a[i], t0_a[i]
-        if t0 >= arrival or step == "copy":
-            continue
-        dt = min(t1_a[i], arrival) - t0
-        if step in b:
-            b[step] += dt
-        if step in _AT_STEPS:
-            key = f"at:{node_a[i]}"
-            at[key] = at.get(key, 0.0) + dt
+        if t0 < arrival and step != "copy":
+            _count_step(b, at, step, node_a[i], min(t1_a[i], arrival) - t0)
     b.update(at)
     return b
+
+
+def _count_step(b: dict[str, float], at: dict[str, float], step: str, node: str, dt: float) -> None:
+    """Add ``dt`` hours of ``step`` at ``node`` to the budget parts ``b`` and the hours at nodes ``at``."""
+    if step in b:
+        b[step] += dt
+    if step in _AT_STEPS:
+        key = f"at:{node}"
+        at[key] = at.get(key, 0.0) + dt
 
 
 def bottlenecks(records: RunRecords, family: str = "current", budgets: Optional[pd.DataFrame] = None) -> pd.DataFrame:
@@ -235,9 +244,15 @@ def _late_at(b: pd.DataFrame, nodes: dict) -> None:
     for c in at:
         nodes.setdefault(c[3:], {})["late_hours"] = float(late[c].sum())
     if len(late) and at:
-        leader = late[at].idxmax(axis=1)[late[at].max(axis=1) > 0]
-        for c, n in leader.value_counts().items():
-            nodes.setdefault(c[3:], {})["late_pairs_led"] = int(n)
+        _late_pairs_led(late[at], nodes)
+
+
+def _late_pairs_led(late_at: pd.DataFrame, nodes: dict) -> None:
+    """``late_pairs_led``: for how many late pairs (rows of ``late_at``, hours by
+    ``at:NODE``) each node was the largest single delay."""
+    leader = late_at.idxmax(axis=1)[late_at.max(axis=1) > 0]
+    for c, n in leader.value_counts().items():
+        nodes.setdefault(c[3:], {})["late_pairs_led"] = int(n)
 
 
 def _lost_at(records: RunRecords, family: str, nodes: dict) -> None:
