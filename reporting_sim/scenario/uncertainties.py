@@ -116,8 +116,13 @@ def kind_of(raw, resolved) -> str:
         return "bool"
     if isinstance(raw, str):
         return "choice"
-    if isinstance(resolved, dict) and resolved.get("dist") == "fixed":
-        return "float"  # a plain number of hours is a fixed distribution
+    if isinstance(resolved, dict):
+        return "float" if resolved.get("dist") == "fixed" else "table"  # a plain number of hours is a fixed distribution
+    return _kind_of_number(raw, resolved)
+
+
+def _kind_of_number(raw, resolved) -> str:
+    """The kind of a setting the schema resolves to a plain value (not a table)."""
     if isinstance(resolved, bool):
         return "bool"
     if isinstance(resolved, int):
