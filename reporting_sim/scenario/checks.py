@@ -135,9 +135,14 @@ def _check_acting(c: _Context, name: str, node) -> None:
     if not node.consumer:
         c.fail(where, "only a consumer (consumer = true) has rules for when it acts")
     for channel, rule in node.acts.items():
-        if rule.at != ON_ARRIVAL and rule.at not in c.sc.meetings:
-            c.fail(f"{where}.{channel}.at", f"{rule.at!r} is neither {ON_ARRIVAL!r} (act when it comes) nor a "
-                   f"meeting (meetings: {', '.join(c.sc.meetings) or 'none'})")
+        _check_acting_at(c, f"{where}.{channel}.at", rule.at)
+
+
+def _check_acting_at(c: _Context, where: str, at: str) -> None:
+    """A rule for acting names ``"arrival"`` or a meeting that exists."""
+    if at != ON_ARRIVAL and at not in c.sc.meetings:
+        c.fail(where, f"{at!r} is neither {ON_ARRIVAL!r} (act when it comes) nor a "
+               f"meeting (meetings: {', '.join(c.sc.meetings) or 'none'})")
 
 
 # ------------------------------------------------------------------ links

@@ -24,9 +24,14 @@ def field_of(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not (str(part).startswith(_UNION_STEPS) or part in _DISTRIBUTION_TAGS):
+        elif _is_field(part):
             out += ("." if out else "") + str(part)
     return out or "(top level)"
+
+
+def _is_field(part) -> bool:
+    """Whether a part of an error's location names a field (not a union's step or tag)."""
+    return not (str(part).startswith(_UNION_STEPS) or part in _DISTRIBUTION_TAGS)
 
 
 def _what_is_allowed(err: dict) -> str:

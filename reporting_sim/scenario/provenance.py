@@ -191,13 +191,17 @@ def assumption_numbers(text: str, data: dict) -> list[str]:
             continue
         if not re.search(r"\d", _STRING.sub('""', note["value"])):
             continue  # a name or a switch, not a number
-        path = note["path"]
-        m = _LINK_NO.match(path)
-        if m and int(m.group(1)) < len(links):
-            link = links[int(m.group(1))]
-            path = f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
-        out.append(path)
+        out.append(_by_ends(note["path"], links))
     return list(dict.fromkeys(out))
+
+
+def _by_ends(path: str, links: list) -> str:
+    """``links[3].p`` as ``links[FROM->TO].p`` (the sweeps' path); other paths as they are."""
+    m = _LINK_NO.match(path)
+    if not m or int(m.group(1)) >= len(links):
+        return path
+    link = links[int(m.group(1))]
+    return f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
 
 
 def uncovered(text: str, data: dict, uncertainties) -> list[str]:
