@@ -287,6 +287,17 @@ def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np
     return block
 
 
+def _outcome_counts(cons: np.ndarray, out: np.ndarray, fam: np.ndarray, ok: np.ndarray, n_c: int):
+    """Ledger rows counted by consumer x outcome, and by consumer x family x outcome
+    (rows ``ok``: of a known consumer and outcome; codes as :func:`_codes` gives them)."""
+    n_o, n_f = len(OUTCOMES), len(FAMILY_NAMES)
+    c_all = np.bincount(cons[ok] * n_o + out[ok], minlength=n_c * n_o).reshape(n_c, n_o)
+    okf = ok & (fam >= 0)
+    c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
+                        minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
+    return c_all, c_fam
+
+
 def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon_h: float = 168.0) -> dict:
     """Per consumer, and per family within it, over the events in its area of interest
     (the ``events`` of a block: its denominator): outcome shares, the share it knew of
@@ -298,12 +309,8 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     cons = _codes(ledger["consumer"], consumers)
     out = _codes(ledger["outcome"], OUTCOMES)
     fam = _codes(ledger["family"], FAMILY_NAMES)
-    n_c, n_o, n_f = len(consumers), len(OUTCOMES), len(FAMILY_NAMES)
     ok = (cons >= 0) & (out >= 0)
-    c_all = np.bincount(cons[ok] * n_o + out[ok], minlength=n_c * n_o).reshape(n_c, n_o)
-    okf = ok & (fam >= 0)
-    c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
-                        minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
+    c_all, c_fam = _outcome_counts(cons, out, fam, ok, len(consumers))
     lat = ledger["latency_h"].to_numpy()
     act_lat = ledger["act_h"].to_numpy() - ledger["t_h"].to_numpy()
     arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
@@ -335,9 +342,7 @@ def summary(records: RunRecords) -> dict:
     meta = records.meta
     horizon = float(meta.get("planning_horizon_h", 168.0))
     consumers = consumer_blocks(ledger, records.consumers, horizon)
-    for name, area in meta.get("interest", {}).items():
-        if name in consumers:
-            consumers[name]["area_of_interest"] = area
+    _add_areas_of_interest(consumers, meta.get("interest", {}))
     bypass, bypass_brief = _bypass_pair(ledger, meta)
     states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
     return {
@@ -358,6 +363,13 @@ def summary(records: RunRecords) -> dict:
         "collectors": meta.get("collectors", {}),
         "pools": meta.get("pools", {}),
     }
+
+
+def _add_areas_of_interest(consumers: dict, interest: dict) -> None:
+    """Each consumer block's ``area_of_interest``, as the run's metadata words it."""
+    for name, area in interest.items():
+        if name in consumers:
+            consumers[name]["area_of_interest"] = area
 
 
 def _bypass_pair(ledger: pd.DataFrame, meta: dict) -> tuple[float, float]:
@@ -436,10 +448,14 @@ def headline(sc) -> list[str]:
     names = list(sc.metrics.headline)
     if names:
         return names
+    return ([f"{c}.in_time" for c in _consumers_headline_first(sc)]
+            + (["bypass_rate"] if sc.metrics.bypass_consumer else []) + ["duplication.share"])
+
+
+def _consumers_headline_first(sc) -> list[str]:
+    """The scenario's consumers, the headline consumer (:func:`headline_consumer`) first."""
     first = headline_consumer(sc)
-    consumers = ([first] if first else []) + [c for c in sc.consumers if c != first]
-    return ([f"{c}.in_time" for c in consumers] + (["bypass_rate"] if sc.metrics.bypass_consumer else [])
-            + ["duplication.share"])
+    return ([first] if first else []) + [c for c in sc.consumers if c != first]
 
 
 def headline_consumer(sc) -> Optional[str]:

@@ -267,12 +267,14 @@ def _weekly(interest: pd.DataFrame, events: pd.DataFrame, series: str) -> pd.Ser
 
 def series_of(row: dict, series: str) -> dict[int, float]:
     """Week -> value of one weekly series, from a run's row (weeks with no value left out)."""
-    out = {}
     head = f"{series}@w"
-    for k, v in row.items():
-        if k.startswith(head) and v is not None and not (isinstance(v, float) and math.isnan(v)):
-            out[int(k[len(head):])] = float(v)
+    out = {int(k[len(head):]): float(v) for k, v in row.items() if k.startswith(head) and _has_value(v)}
     return dict(sorted(out.items()))
+
+
+def _has_value(v) -> bool:
+    """Not missing, not a NaN."""
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 def share_below(values: dict[int, float], below: float) -> float:

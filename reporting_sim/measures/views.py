@@ -167,23 +167,27 @@ def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.D
     sel = led[led["arrival_h"].notna() & (led["report"] >= 0)]
     if family is not None:
         sel = sel[sel["family"] == family]
-    # plain arrays: one path per arrival is read many times, pandas per row is too slow
-    tr = idx.trace
-    node_a = tr["node"].astype(str).to_numpy()
-    step_a = tr["step"].astype(str).to_numpy()
-    t0_a = tr["t0_h"].to_numpy(dtype=float)
-    t1_a = tr["t1_h"].to_numpy(dtype=float)
-    rows = []
-    for r in sel.itertuples(index=False):
-        row = {"event_id": int(r.event_id), "consumer": str(r.consumer), "outcome": str(r.outcome),
-               "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h)}
-        row.update(_budget(idx.path_rows(int(r.report)), float(r.arrival_h), node_a, step_a, t0_a, t1_a))
-        rows.append(row)
-    out = pd.DataFrame(rows)
+    arrays = _trace_arrays(idx.trace)
+    out = pd.DataFrame([_budget_row(r, idx, arrays) for r in sel.itertuples(index=False)])
     if len(out):
         at = [c for c in out.columns if c.startswith("at:")]
         out[at] = out[at].fillna(0.0)
     return out
+
+
+def _trace_arrays(tr: pd.DataFrame) -> tuple:
+    """The trace's node, step, start and end as plain arrays: one path per arrival is
+    read many times, pandas per row is too slow."""
+    return (tr["node"].astype(str).to_numpy(), tr["step"].astype(str).to_numpy(),
+            tr["t0_h"].to_numpy(dtype=float), tr["t1_h"].to_numpy(dtype=float))
+
+
+def _budget_row(r, idx: TraceIndex, arrays: tuple) -> dict:
+    """One first arrival's row of :func:`time_budgets` (``arrays``: :func:`_trace_arrays`)."""
+    row = {"event_id": int(r.event_id), "consumer": str(r.consumer), "outcome": str(r.outcome),
+           "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h)}
+    row.update(_budget(idx.path_rows(int(r.report)), float(r.arrival_h), *arrays))
+    return row
 
 
 _AT_STEPS = {"queue", "work", "sanitise", "meeting", "hold"}

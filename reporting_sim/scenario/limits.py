@@ -60,10 +60,15 @@ def _parse(var: str, raw: str) -> int:
         raise ScenarioError("", var, f"not a limit of reporting-sim (limits: "
                             f"{', '.join(variable(n) for n in DEFAULTS)}); unset it or fix the spelling")
     text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not 1 <= int(text) <= MAXIMA[name]:
+    if not _whole_from_1_to(text, MAXIMA[name]):
         raise ScenarioError("", var, f"{raw[:40]!r} is not a whole number from 1 to {MAXIMA[name]} "
                             f"({WHAT[name]}; unset it for the default of {DEFAULTS[name]})")
     return int(text)
+
+
+def _whole_from_1_to(text: str, high: int) -> bool:
+    """Whether ``text`` is a whole number written in (at most 12) digits, from 1 to ``high``."""
+    return text.isascii() and text.isdigit() and len(text) <= 12 and 1 <= int(text) <= high
 
 
 def settings() -> dict[str, int]:

@@ -153,8 +153,13 @@ def _copied_note(path: str, ref: str, data: dict, by_path: dict, tables: dict):
     """The note of the setting ``path`` copies "as ``ref``": the same key of unit
     ``ref``, or for a link, of the first other link leaving ``ref`` that has one."""
     key = path.rsplit(".", 1)[1]
-    if not path.startswith("links["):
-        return by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
+    if path.startswith("links["):
+        return _copied_link_note(path, ref, key, data, by_path)
+    return by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
+
+
+def _copied_link_note(path: str, ref: str, key: str, data: dict, by_path: dict):
+    """The note of ``key`` on the first link leaving node ``ref`` (other than ``path``) that has one."""
     cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", [])) if link.get("from") == ref]
     return next((by_path[c] for c in cands if c in by_path and c != path), None)
 

@@ -538,13 +538,18 @@ def _check_uncertainty_form(u: "Uncertainty") -> "Uncertainty":
     return u
 
 
-def _check_range_form(u: "Uncertainty") -> None:
-    """Both ends, in order, and what the distribution needs of them."""
+def _check_range_ends(u: "Uncertainty") -> None:
+    """Both ends given, low below high."""
     if u.low is None or u.high is None:
         raise ValueError("low and high go together")
     if not u.low < u.high:
         raise ValueError(f"low must be less than high (low = {u.low:g}, high = {u.high:g}; "
                          "a number that does not vary is fixed = true)")
+
+
+def _check_range_form(u: "Uncertainty") -> None:
+    """Both ends, in order, and what the distribution needs of them."""
+    _check_range_ends(u)
     if u.distribution == "triangular" and (u.mode is None or not u.low <= u.mode <= u.high):
         raise ValueError("mode: a triangular distribution needs low <= mode <= high")
     if u.distribution == "loguniform" and u.low <= 0:

@@ -267,12 +267,16 @@ def _as_written_or_default(data: dict, resolved: dict, p: str, source: str, fiel
 
 
 def _is_value(v, kind: str) -> bool:
+    """Whether ``v`` is a value a setting of ``kind`` takes."""
     if kind == "bool":
         return isinstance(v, bool)
     if kind == "choice":
         return isinstance(v, str)
-    number = isinstance(v, (int, float)) and not isinstance(v, bool)
-    return number and (kind != "int" or float(v).is_integer())
+    return _is_number(v) and (kind != "int" or float(v).is_integer())
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _check_values(values, kind: str, path: str, source: str, field: str) -> None:
@@ -382,9 +386,12 @@ def _parts_of(data: dict, path: str) -> list[tuple]:
     keys = path.split(".")
     if not isinstance(data.get(keys[0]), dict):
         return []
-    if _part_shape(keys[0]) is dict:
-        return [(keys[0], keys[1])] if len(keys) > 2 and keys[1] in data[keys[0]] else []
-    return [(keys[0],)]
+    return _unit_part(data, keys) if _part_shape(keys[0]) is dict else [(keys[0],)]
+
+
+def _unit_part(data: dict, keys: list[str]) -> list[tuple]:
+    """The named unit a path ``TABLE.NAME.FIELD...`` lies in (none if there is no such unit)."""
+    return [(keys[0], keys[1])] if len(keys) > 2 and keys[1] in data[keys[0]] else []
 
 
 def _copy_part(out: dict, part: tuple) -> None:

@@ -126,6 +126,11 @@ def _is_amount(amount) -> bool:
     return number and math.isfinite(amount) and amount >= 0
 
 
+def _is_cost_table(cost) -> bool:
+    """A table with ``amount`` and ``unit`` (and maybe ``reason``), nothing else."""
+    return isinstance(cost, dict) and not set(cost) - COST_KEYS and {"amount", "unit"} <= set(cost)
+
+
 def cost_of(head: dict, source: str):
     """A variant's ``[variant.cost]``: ``(amount, unit, reason)``, or ``None`` when it has
     none. ``amount`` a finite number >= 0, ``unit`` the planner's (analysts, officers,
@@ -133,7 +138,7 @@ def cost_of(head: dict, source: str):
     cost = head.get("cost")
     if cost is None:
         return None
-    if not isinstance(cost, dict) or set(cost) - COST_KEYS or not {"amount", "unit"} <= set(cost):
+    if not _is_cost_table(cost):
         raise ScenarioError(source, "variant.cost", "a table { amount = NUMBER, unit = \"...\", reason = \"...\" }")
     amount = cost["amount"]
     if not _is_amount(amount):
