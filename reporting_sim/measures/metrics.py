@@ -201,14 +201,19 @@ def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str,
     out["events"] = ev.groupby("week").size().reindex(out.index).fillna(0).astype(int)
     _add_seen_by_tag(out, ev, tag_collectors or {})
     led = of_interest(ledger)
-    led = led[led["family"] == family]
-    if len(led):
-        table = _weekly_in_time(led, index)
-        for c in table.columns:
-            out[f"in_time:{c}"] = table[c].reindex(out.index)
+    _add_weekly_in_time(out, led[led["family"] == family], index)
     if days is not None:
         out["complete"] = (out.index.to_numpy() + 1) * 168.0 <= days * 24.0 + 1e-9
     return out
+
+
+def _add_weekly_in_time(out: pd.DataFrame, led: pd.DataFrame, index: str) -> None:
+    """``in_time:NAME`` of :func:`weekly`, from the ledger rows ``led`` of one family."""
+    if not len(led):
+        return
+    table = _weekly_in_time(led, index)
+    for c in table.columns:
+        out[f"in_time:{c}"] = table[c].reindex(out.index)
 
 
 def _add_seen_by_tag(out: pd.DataFrame, ev: pd.DataFrame, tag_collectors: dict[str, list[str]]) -> None:

@@ -253,13 +253,18 @@ def _check_metrics(c: _Context) -> None:
     metrics = c.sc.metrics
     for m in (metrics.bypass_consumer, metrics.bypass_branch):
         if m is not None:
-            c.known("metrics", "node", m, c.nodes)
-            if not c.nodes[m].consumer:
-                c.fail("metrics", f"{m!r} must be a consumer (consumer = true) to compare arrivals")
+            _check_bypass_node(c, m)
     if (metrics.bypass_consumer is None) != (metrics.bypass_branch is None):
         c.fail("metrics", "bypass_consumer and bypass_branch go together")
     if metrics.headline:
         _check_headline(c, metrics.headline)
+
+
+def _check_bypass_node(c: _Context, m: str) -> None:
+    """A node the bypass rate compares exists and is a consumer."""
+    c.known("metrics", "node", m, c.nodes)
+    if not c.nodes[m].consumer:
+        c.fail("metrics", f"{m!r} must be a consumer (consumer = true) to compare arrivals")
 
 
 def _check_headline(c: _Context, headline) -> None:

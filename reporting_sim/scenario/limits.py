@@ -116,16 +116,21 @@ def check_toml_text(text: str, source: str) -> None:
     """Refuse TOML text that is too long, too deeply nested, or has too many parts in
     a dotted key, before a parser sees it. A bound, not a parser: it never refuses a
     file the limits allow, and whatever it lets through the parser still checks."""
-    if len(text) > limit("FILE_BYTES"):
-        raise too_much(source, "file", "FILE_BYTES", len(text.encode("utf-8")))
-    longest = max(map(len, text.split("\n"))) if text else 0
-    if longest > limit("LINE_CHARS"):
-        raise too_much(source, "file", "LINE_CHARS", longest)
+    _check_size(text, source)
     scan = _Scan(source, limit("DEPTH"), limit("KEY_PARTS"))
     for m in _TOKENS.finditer(text):
         step = _STEPS.get(m.lastgroup)
         if step is not None:
             step(scan, m.group())
+
+
+def _check_size(text: str, source: str) -> None:
+    """The text's length and its longest line within the limits."""
+    if len(text) > limit("FILE_BYTES"):
+        raise too_much(source, "file", "FILE_BYTES", len(text.encode("utf-8")))
+    longest = max(map(len, text.split("\n"))) if text else 0
+    if longest > limit("LINE_CHARS"):
+        raise too_much(source, "file", "LINE_CHARS", longest)
 
 
 class _Scan:

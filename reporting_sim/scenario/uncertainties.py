@@ -76,8 +76,12 @@ def _get(data: dict, path: str):
     if found is not None:
         hits, rest = found
         return _get(hits[0], rest) if hits else None
-    node = data
-    for k in path.split("."):
+    return _get_dotted(data, path.split("."))
+
+
+def _get_dotted(node, keys: list[str]):
+    """The value at ``node[k1][k2]...`` (``None`` when a table on the way lacks the key)."""
+    for k in keys:
         if not isinstance(node, dict) or k not in node:
             return None
         node = node[k]
