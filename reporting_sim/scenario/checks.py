@@ -55,6 +55,11 @@ class _Context:
         if name not in known:
             self.fail(where, _unknown(what, name, known) + more)
 
+    def known_each(self, where: str, what: str, names, known) -> None:
+        """Refuse the first of ``names`` (``None``: none) that is not one of ``known``."""
+        for name in names or ():
+            self.known(where, what, name, known)
+
     def where(self, name: str) -> str:
         """A node's field prefix, e.g. ``cells.u2``."""
         return f"{self.section[name]}.{name}"
@@ -94,10 +99,8 @@ def _check_collectors(c: _Context) -> None:
     """A collector watches sectors that have sources, and kinds that exist."""
     sectors = set(c.sc.sectors)
     for cname, col in c.sc.collectors.items():
-        for s in col.sectors:
-            c.known(f"collectors.{cname}.sectors", "sector", s, sectors)
-        for k in col.kinds or ():
-            c.known(f"collectors.{cname}.kinds", "kind", k, c.sc.kinds)
+        c.known_each(f"collectors.{cname}.sectors", "sector", col.sectors, sectors)
+        c.known_each(f"collectors.{cname}.kinds", "kind", col.kinds, c.sc.kinds)
 
 
 def _check_consumer_fields(c: _Context) -> None:
@@ -107,11 +110,16 @@ def _check_consumer_fields(c: _Context) -> None:
         if node.interest is not None:
             _check_interest(c, name, node)
         if node.acts_at is not None:
-            where = f"{c.where(name)}.acts_at"
-            if not node.consumer:
-                c.fail(where, "only a consumer (consumer = true) acts at a meeting")
-            c.known(where, "meeting", node.acts_at, c.sc.meetings)
+            _check_acts_at(c, name, node)
         _check_acting(c, name, node)
+
+
+def _check_acts_at(c: _Context, name: str, node) -> None:
+    """Only a consumer acts at a meeting, and one that exists."""
+    where = f"{c.where(name)}.acts_at"
+    if not node.consumer:
+        c.fail(where, "only a consumer (consumer = true) acts at a meeting")
+    c.known(where, "meeting", node.acts_at, c.sc.meetings)
 
 
 def _check_interest(c: _Context, name: str, node) -> None:
@@ -119,11 +127,8 @@ def _check_interest(c: _Context, name: str, node) -> None:
     where = f"{c.where(name)}.interest"
     if not node.consumer:
         c.fail(where, "only a consumer (consumer = true) has an area of interest")
-    sectors = set(c.sc.sectors)
-    for s in node.interest.sectors or ():
-        c.known(f"{where}.sectors", "sector", s, sectors)
-    for k in node.interest.kinds or ():
-        c.known(f"{where}.kinds", "kind", k, c.sc.kinds)
+    c.known_each(f"{where}.sectors", "sector", node.interest.sectors, set(c.sc.sectors))
+    c.known_each(f"{where}.kinds", "kind", node.interest.kinds, c.sc.kinds)
 
 
 def _check_acting(c: _Context, name: str, node) -> None:
@@ -168,8 +173,7 @@ def _check_link_filters(c: _Context, i: int, link) -> None:
     """A link's meeting and kinds exist; its ``when`` names switches and their choices."""
     if link.meeting is not None:
         c.known(f"links[{i}].meeting", "meeting", link.meeting, c.sc.meetings)
-    for k in link.kinds or ():
-        c.known(f"links[{i}].kinds", "kind", k, c.sc.kinds)
+    c.known_each(f"links[{i}].kinds", "kind", link.kinds, c.sc.kinds)
     for k, v in (link.when or {}).items():
         _check_switch_choice(c, f"links[{i}].when.{k}", k, v)
 
@@ -210,8 +214,7 @@ def _check_hoards_and_pools(c: _Context) -> None:
     for name, node in c.nodes.items():
         where = c.where(name)
         if node.hoard is not None:
-            for r in node.hoard.rivals:
-                c.known(f"{where}.hoard.rivals", "node", r, c.nodes)
+            c.known_each(f"{where}.hoard.rivals", "node", node.hoard.rivals, c.nodes)
             c.known(f"{where}.hoard.until", "meeting", node.hoard.until, c.sc.meetings)
         if getattr(node, "pool", None) is not None:
             c.known(f"{where}.pool", "pool", node.pool, c.sc.pools)
