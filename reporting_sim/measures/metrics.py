@@ -175,10 +175,15 @@ def duplication(events: pd.DataFrame) -> dict:
     return {
         "events_analysed": int(len(worked)),
         "events_duplicated": dup,
-        "share_duplicated": number_or_none(dup / len(worked)) if len(worked) else None,
-        "mean_cells_per_event": number_or_none(worked["n_analysed"].mean()) if len(worked) else None,
-        "mean_independent_per_event": number_or_none(indep.mean()) if len(worked) else None,
+        "share_duplicated": _share(dup, len(worked)),
+        "mean_cells_per_event": _mean_or_none(worked["n_analysed"]),
+        "mean_independent_per_event": _mean_or_none(indep),
     }
+
+
+def _mean_or_none(x: pd.Series) -> Optional[float]:
+    """The mean of ``x`` as a number, ``None`` when it is empty."""
+    return number_or_none(x.mean()) if len(x) else None
 
 
 def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str, list[str]] | None = None,

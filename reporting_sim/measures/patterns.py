@@ -248,17 +248,33 @@ def weekly_columns(rec: RunRecords, interest: pd.DataFrame, events: pd.DataFrame
 
 
 def _weekly(interest: pd.DataFrame, events: pd.DataFrame, series: str) -> pd.Series:
+    """Week -> value of ``series`` (duplication, a collector's observations, a consumer's in-time share)."""
     week = (events["t_h"] // WEEK_H).astype(int)
     if series == "duplication.share":
-        worked = events["n_analysed"].to_numpy() > 0
-        indep = events["n_independent"] if "n_independent" in events else events["n_analysed"]
-        return (indep[worked] > 1).groupby(week[worked]).mean()
+        return _weekly_duplication(events, week)
     parts = series.split(".")
     if parts[0] == "collector":
-        col = f"obs:{parts[1]}"
-        seen = events[col].astype(float) if col in events else pd.Series(0.0, index=events.index)
-        return seen.groupby(week).sum()
-    led = interest[(interest["consumer"] == parts[0]).to_numpy() & (interest["family"] == parts[1]).to_numpy()]
+        return _weekly_observed(events, week, parts[1])
+    return _weekly_in_time(interest, parts[0], parts[1])
+
+
+def _weekly_duplication(events: pd.DataFrame, week: pd.Series) -> pd.Series:
+    """Of each week's events some analysis cell worked, the share analysed independently more than once."""
+    worked = events["n_analysed"].to_numpy() > 0
+    indep = events["n_independent"] if "n_independent" in events else events["n_analysed"]
+    return (indep[worked] > 1).groupby(week[worked]).mean()
+
+
+def _weekly_observed(events: pd.DataFrame, week: pd.Series, collector: str) -> pd.Series:
+    """Each week's events ``collector`` observed (0 for a collector the run did not record)."""
+    col = f"obs:{collector}"
+    seen = events[col].astype(float) if col in events else pd.Series(0.0, index=events.index)
+    return seen.groupby(week).sum()
+
+
+def _weekly_in_time(interest: pd.DataFrame, consumer: str, family: str) -> pd.Series:
+    """Of each week's events of ``consumer``'s interest and ``family``, the share it could act on in time."""
+    led = interest[(interest["consumer"] == consumer).to_numpy() & (interest["family"] == family).to_numpy()]
     ok = (led["outcome"] == "in_time").astype(float)
     return ok.groupby((led["t_h"] // WEEK_H).astype(int)).mean()
 

@@ -213,12 +213,10 @@ def uncovered(text: str, data: dict, uncertainties) -> list[str]:
     """The assumption-tagged numbers of ``text`` that no uncertainty gives a range to
     or declares fixed: a setting is covered by an uncertainty on it, inside it
     (``cells.u2.work_h.mean`` covers ``cells.u2.work_h``) or around it."""
-    named = set()
-    for path, u in uncertainties.items():
-        for p in (path, *u.also):
-            named.add(_WHEN.sub("]", p))
+    named = {_WHEN.sub("]", p) for path, u in uncertainties.items() for p in (path, *u.also)}
+    return [p for p in assumption_numbers(text, data) if not _covered(p, named)]
 
-    def covered(p: str) -> bool:
-        return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)
 
-    return [p for p in assumption_numbers(text, data) if not covered(p)]
+def _covered(p: str, named: set[str]) -> bool:
+    """Whether setting ``p`` is one of the ``named`` paths, inside one or around one."""
+    return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)

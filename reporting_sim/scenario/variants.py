@@ -45,6 +45,12 @@ def _shown(names) -> str:
     return ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") or "nothing"
 
 
+def _no_table(node, keys: list[str], source: str, field: str) -> ScenarioError:
+    """The error for a path whose table ``keys`` is not in ``node`` (naming what is there)."""
+    there = _shown(node if isinstance(node, dict) else [])
+    return ScenarioError(source, field, f"no {'.'.join(keys)!r} in the base scenario (there: {there})")
+
+
 def set_path(data: dict, path: str, value: Any, source: str, field: str | None = None) -> None:
     """Set ``data[a][b]...[z] = value`` for the dotted ``path`` "a.b...z"; every table
     on the way must exist (the last key may be new)."""
@@ -52,9 +58,7 @@ def set_path(data: dict, path: str, value: Any, source: str, field: str | None =
     node = data
     for i, key in enumerate(keys[:-1]):
         if not isinstance(node, dict) or key not in node:
-            where = ".".join(keys[: i + 1])
-            there = _shown(node if isinstance(node, dict) else [])
-            raise ScenarioError(source, field or path, f"no {where!r} in the base scenario (there: {there})")
+            raise _no_table(node, keys[: i + 1], source, field or path)
         node = node[key]
     if not isinstance(node, dict):
         raise ScenarioError(source, field or path, f"{'.'.join(keys[:-1])!r} is not a table")
