@@ -117,6 +117,11 @@ def path_exists(path: Path, field: str = "file") -> bool:
     return True
 
 
+def _near(path: Path, folder: Path | None) -> Path:
+    """``path`` relative to a variant's ``folder`` (never the working folder), if given."""
+    return folder / path if folder is not None and not path.is_absolute() else path
+
+
 def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]:
     """Plain data and a source label for a file (relative to ``folder``) or a built-in.
     A bare built-in name (``minusma-2015``) always means the built-in, whatever lies in
@@ -125,9 +130,7 @@ def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]
     if name in builtin_names():
         label = f"{name} (built-in)"
         return read_toml_text(builtin_text(name), label), label
-    path = Path(name_or_path)
-    if folder is not None and not path.is_absolute():
-        path = folder / path  # relative to the variant's folder, never the working folder
+    path = _near(Path(name_or_path), folder)
     if path_exists(path) or path.suffix == ".toml":
         return read_file(path), str(path)
     raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "

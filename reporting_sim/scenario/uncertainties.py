@@ -193,16 +193,20 @@ def no_effect(path: str) -> Optional[str]:
     """Why the setting at ``path`` cannot be an uncertainty (it changes nothing inside a
     world, so it would be a dimension of the study that does nothing), or ``None``."""
     head = path.split(".", 1)[0].split("[", 1)[0]
-    if head == "scenario":
-        return ("the [scenario] header names the run and gives its defaults (the study's own --days and "
-                "--seed set the horizon and seeds); it changes nothing inside a world")
-    if head == "metrics":
-        return "[metrics] says what is measured, not how the world works"
-    if head == "uncertainties":
-        return "an uncertainty cannot vary another"
+    if head in _NO_EFFECT_TABLES:
+        return _NO_EFFECT_TABLES[head]
     if path.rsplit(".", 1)[-1] in ("label", "description"):
         return "a display text changes nothing in a run"
     return None
+
+
+_NO_EFFECT_TABLES = {
+    "scenario": ("the [scenario] header names the run and gives its defaults (the study's own --days and "
+                 "--seed set the horizon and seeds); it changes nothing inside a world"),
+    "metrics": "[metrics] says what is measured, not how the world works",
+    "uncertainties": "an uncertainty cannot vary another",
+}
+"""The tables no setting of which can be an uncertainty, and why (:func:`no_effect`)."""
 
 
 def _check_owners(uncs, source: str) -> None:
@@ -312,13 +316,18 @@ def _check_ends(data: dict, scenario, kinds: dict, source: str) -> None:
     lows at once, then all highs (fast); one by one only to name the culprit."""
     uncs = scenario.uncertainties
     for end in ("low", "high"):
-        settings = [(p, value, field_name(path)) for path, u in uncs.items()
-                    for value in _end_values(u, kinds[path], end) for p in (path, *u.also)]
+        settings = _every_end(uncs, kinds, end)
         if settings:
             _check_all_at_once(data, scenario, settings, end, kinds, source)
     for path, u in uncs.items():
         if u.values is not None:
             _check_one(data, scenario, path, u, _ends(u, kinds[path]), source)
+
+
+def _every_end(uncs, kinds: dict, end: str) -> list[tuple[str, Any, str]]:
+    """Every setting at its uncertainty's ``end`` (path, value, the field errors name)."""
+    return [(p, value, field_name(path)) for path, u in uncs.items()
+            for value in _end_values(u, kinds[path], end) for p in (path, *u.also)]
 
 
 def _end_values(u, kind: str, end: str) -> list:
@@ -488,19 +497,7 @@ class Space:
 
     def describe(self) -> list[dict]:
         """The uncertainties as plain data (for result files)."""
-        out = []
-        for path, u, kind in self.items:
-            entry = {"path": path, "kind": kind, "reason": u.reason}
-            if u.values is not None:
-                entry["values"] = list(u.values)
-            else:
-                entry.update(low=typed(u.low, kind), high=typed(u.high, kind), distribution=u.distribution)
-                if u.mode is not None:
-                    entry["mode"] = u.mode
-            if u.also:
-                entry["also"] = list(u.also)
-            out.append(entry)
-        return out
+        return [_describe_one(path, u, kind) for path, u, kind in self.items]
 
     def unit_sample(self, n: int, seed: int, method: str = "lhs") -> "np.ndarray":
         """``n`` points in the unit cube (one column per uncertainty), from ``seed`` only."""
@@ -551,6 +548,20 @@ def _kind_at(data: dict, resolved: dict, path: str) -> str:
     """The kind of the setting at ``path`` (:func:`kind_of`), as written or else resolved."""
     raw = _get(data, path)
     return kind_of(raw if raw is not None else _get(resolved, path), _get(resolved, path))
+
+
+def _describe_one(path: str, u, kind: str) -> dict:
+    """One uncertainty as plain data: its values, or its range and distribution."""
+    entry = {"path": path, "kind": kind, "reason": u.reason}
+    if u.values is not None:
+        entry["values"] = list(u.values)
+    else:
+        entry.update(low=typed(u.low, kind), high=typed(u.high, kind), distribution=u.distribution)
+        if u.mode is not None:
+            entry["mode"] = u.mode
+    if u.also:
+        entry["also"] = list(u.also)
+    return entry
 
 
 def value_at(u, kind: str, x: float):
