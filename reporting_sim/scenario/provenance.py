@@ -34,11 +34,19 @@ def source_texts(name_or_path: str) -> dict[str, str]:
         if found is None:
             break
         text, folder, base = found
-        out["scenario-source.toml" if depth == 0 else f"base{'' if depth == 1 else depth}-source.toml"] = text
+        out[_source_file_name(depth)] = text
         if not isinstance(base, str):
             break
         ref = base
     return out
+
+
+def _source_file_name(depth: int) -> str:
+    """``scenario-source.toml`` for the file a run used, ``base-source.toml``,
+    ``base2-source.toml``... for its bases."""
+    if depth == 0:
+        return "scenario-source.toml"
+    return f"base{'' if depth == 1 else depth}-source.toml"
 
 
 def _text_and_base(ref: str, folder):
@@ -138,7 +146,7 @@ def inheritance_gaps(text: str) -> list[str]:
 
     data = tomllib.loads(text)
     by_path = {n["path"]: n for n in notes(text)}
-    tables = {name: f"{sec}.{name}" for sec in _UNIT_TABLES for name in data.get(sec, {})}
+    tables = _unit_paths(data)
     gaps = []
     for path, n in by_path.items():
         for ref in _AS.findall(n["note"]):
@@ -147,6 +155,11 @@ def inheritance_gaps(text: str) -> list[str]:
             if gap is not None:
                 gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{gap}] tag")
     return gaps
+
+
+def _unit_paths(data: dict) -> dict[str, str]:
+    """Each named unit of scenario ``data`` and its table's path (``u2`` -> ``cells.u2``)."""
+    return {name: f"{sec}.{name}" for sec in _UNIT_TABLES for name in data.get(sec, {})}
 
 
 def _copied_note(path: str, ref: str, data: dict, by_path: dict, tables: dict):

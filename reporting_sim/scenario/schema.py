@@ -533,9 +533,15 @@ def _check_uncertainty_form(u: "Uncertainty") -> "Uncertainty":
         _check_range_form(u)
     if u.mode is not None and u.distribution != "triangular":
         raise ValueError('mode: only for distribution = "triangular"')
-    if u.values is not None and len(set(map(repr, u.values))) != len(u.values):
-        raise ValueError("values: a value is listed twice")
+    if u.values is not None:
+        _check_values_once(u.values)
     return u
+
+
+def _check_values_once(values) -> None:
+    """No value listed twice."""
+    if len(set(map(repr, values))) != len(values):
+        raise ValueError("values: a value is listed twice")
 
 
 def _check_range_ends(u: "Uncertainty") -> None:

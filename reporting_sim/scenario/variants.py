@@ -218,16 +218,22 @@ def _table_list(data: dict, key: str, source: str) -> list:
 
 
 def _add(out: dict, new: Any, source: str, prefix: str) -> None:
+    """``[add]``: new tables, or new named units into a table the base has."""
     if not isinstance(new, dict):
         raise ScenarioError(source, prefix, "must be a table")
     for key, value in new.items():
-        where = f"{prefix}.{key}"
-        if key not in out:
-            out[key] = copy.deepcopy(value)
-        elif isinstance(out[key], dict) and isinstance(value, dict) and prefix == "add":
-            _add_units(out[key], value, source, where)
-        else:
-            raise ScenarioError(source, where, "exists in the base already; change it under [set]")
+        _add_table(out, key, value, source, prefix)
+
+
+def _add_table(out: dict, key: str, value, source: str, prefix: str) -> None:
+    """Table ``key`` of ``[add]``: new to the base, or units for a table of the base."""
+    where = f"{prefix}.{key}"
+    if key not in out:
+        out[key] = copy.deepcopy(value)
+    elif isinstance(out[key], dict) and isinstance(value, dict) and prefix == "add":
+        _add_units(out[key], value, source, where)
+    else:
+        raise ScenarioError(source, where, "exists in the base already; change it under [set]")
 
 
 def _add_units(units: dict, new: dict, source: str, where: str) -> None:
