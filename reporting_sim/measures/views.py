@@ -170,7 +170,7 @@ def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.D
     arrays = _trace_arrays(idx.trace)
     out = pd.DataFrame([_budget_row(r, idx, arrays) for r in sel.itertuples(index=False)])
     if len(out):
-        at = [c for c in out.columns if c.startswith("at:")]
+        at = _at_columns(out)
         out[at] = out[at].fillna(0.0)
     return out
 
@@ -244,11 +244,16 @@ def _late_at(b: pd.DataFrame, nodes: dict) -> None:
     if not len(b):
         return
     late = b[b["outcome"] == "late"]
-    at = [c for c in b.columns if c.startswith("at:")]
+    at = _at_columns(b)
     for c in at:
         nodes.setdefault(c[3:], {})["late_hours"] = float(late[c].sum())
     if len(late) and at:
         _late_pairs_led(late[at], nodes)
+
+
+def _at_columns(b: pd.DataFrame) -> list[str]:
+    """The ``at:NODE`` columns of time budgets ``b``."""
+    return [c for c in b.columns if c.startswith("at:")]
 
 
 def _late_pairs_led(late_at: pd.DataFrame, nodes: dict) -> None:
@@ -296,16 +301,20 @@ def occupancy(records: RunRecords, node: str, step: str = "queue", freq_h: float
     edges = np.arange(0.0, horizon + freq_h, freq_h)
     area = np.zeros(len(edges) - 1)
     for t0, t1 in zip(iv["t0_h"].to_numpy(), np.minimum(iv["t1_h"].to_numpy(), horizon)):
-        if t1 <= t0:
-            continue
-        i0, i1 = int(t0 // freq_h), min(int(t1 // freq_h), len(area) - 1)
-        if i0 == i1:
-            area[i0] += t1 - t0
-        else:
-            area[i0] += edges[i0 + 1] - t0
-            area[i0 + 1:i1] += freq_h
-            area[i1] += t1 - edges[i1]
+        if t1 > t0:
+            _spread(area, edges, t0, t1, freq_h)
     return pd.Series(area / freq_h, index=pd.Index(edges[:-1], name="t_h"), name=f"{node}:{step}")
+
+
+def _spread(area: np.ndarray, edges: np.ndarray, t0: float, t1: float, freq_h: float) -> None:
+    """Add the interval ``[t0, t1)`` to the hours in each bin of ``area`` (bins start at ``edges``)."""
+    i0, i1 = int(t0 // freq_h), min(int(t1 // freq_h), len(area) - 1)
+    if i0 == i1:
+        area[i0] += t1 - t0
+        return
+    area[i0] += edges[i0 + 1] - t0
+    area[i0 + 1:i1] += freq_h
+    area[i1] += t1 - edges[i1]
 
 
 def headline_briefings(sc, days: float) -> tuple[list[float], str, str]:
