@@ -97,14 +97,20 @@ def _set(data: dict, path: str, value, source: str, field: str) -> None:
     from .variants import set_path
 
     found = _links(data, path)
-    if found is not None:
-        hits, rest = found
-        if not hits:
-            raise ScenarioError(source, field, f"no link in {path!r}")
-        for link in hits:
-            set_path(link, rest, value, source, field)
-        return
-    set_path(data, path, value, source, field)
+    if found is None:
+        set_path(data, path, value, source, field)
+    else:
+        _set_on_links(found[0], path, found[1], value, source, field)
+
+
+def _set_on_links(hits: list, path: str, rest: str, value, source: str, field: str) -> None:
+    """Set ``rest`` in each of the links ``hits`` that link path ``path`` names (at least one)."""
+    from .variants import set_path
+
+    if not hits:
+        raise ScenarioError(source, field, f"no link in {path!r}")
+    for link in hits:
+        set_path(link, rest, value, source, field)
 
 
 def field_name(path: str) -> str:
@@ -381,21 +387,28 @@ def _put(out: dict, settings: Iterable[tuple[str, Any, str]], source: str) -> li
     it changes (the data itself stays as it was); returns those parts."""
     parts: dict[tuple, None] = {}
     for p, value, field in settings:
-        for part in _parts_of(out, p):
+        m = _LINK.match(p)
+        own = [("links", i) for i in _matching_links(out, m)] if m else _table_parts(out, p)
+        for part in own:
             if part not in parts:
                 _copy_part(out, part)
                 parts[part] = None
-        _set(out, p, value, source, field)
+        _put_one(out, p, m, own, value, source, field)
     return list(parts)
 
 
-def _parts_of(data: dict, path: str) -> list[tuple]:
-    """The parts setting ``path`` lies in: ``(table, name)`` for a table of named units,
-    ``("links", i)`` for each link a link path names, ``(table,)`` for a single table;
-    none where the path leads nowhere (setting it fails, as it should)."""
-    m = _LINK.match(path)
-    if m:
-        return [("links", i) for i in _matching_links(data, m)]
+def _put_one(out: dict, p: str, m, own: list[tuple], value, source: str, field: str) -> None:
+    """Set ``p`` in ``out``: in the links ``own`` names for a link path (``m`` its match)."""
+    if m is None:
+        _set(out, p, value, source, field)
+    else:
+        _set_on_links([out["links"][i] for _, i in own], p, m.group(5), value, source, field)
+
+
+def _table_parts(data: dict, path: str) -> list[tuple]:
+    """The part a path that is no link path lies in: ``(table, name)`` for a table of
+    named units, ``(table,)`` for a single table; none where the path leads nowhere
+    (setting it fails, as it should)."""
     keys = path.split(".")
     if not isinstance(data.get(keys[0]), dict):
         return []
