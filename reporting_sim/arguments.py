@@ -37,10 +37,16 @@ def whole(value, field: str, low: int = 0, high: Optional[int] = None) -> int:
     """A whole number from ``low`` to ``high`` (a ``bool``, a string or ``1.5`` is not)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise ScenarioError("", field, f"{_show(value)} is not a whole number")
-    if value < low or (high is not None and value > high):
+    if _outside(value, low, high):
         raise ScenarioError("", field, f"{value} is not a whole number from {low} to {high}"
                             if high is not None else f"{value} is less than {low}")
     return value
+
+
+def _outside(value, low, high, low_open: bool = False) -> bool:
+    """Whether ``value`` is below ``low`` (at it too, with ``low_open``) or above ``high`` (if given)."""
+    below = value <= low if low_open else value < low
+    return below or (high is not None and value > high)
 
 
 def number(value, field: str, low: float = 0.0, high: Optional[float] = None, *, low_open: bool = False) -> float:
@@ -49,11 +55,15 @@ def number(value, field: str, low: float = 0.0, high: Optional[float] = None, *,
         raise ScenarioError("", field, f"{_show(value)} is not a number")
     if not math.isfinite(value):
         raise ScenarioError("", field, f"{value!r} is not a finite number")
-    below = value <= low if low_open else value < low
-    if below or (high is not None and value > high):
-        lower = f"more than {low:g}" if low_open else f"at least {low:g}"
-        raise ScenarioError("", field, f"{value:g} is out of range: {lower}" + (f" and at most {high:g}" if high is not None else ""))
+    if _outside(value, low, high, low_open):
+        raise ScenarioError("", field, f"{value:g} is out of range: {_range_words(low, high, low_open)}")
     return float(value)
+
+
+def _range_words(low: float, high: Optional[float], low_open: bool) -> str:
+    """``at least 0 and at most 5``, ``more than 0``...: the range a number must lie in."""
+    lower = f"more than {low:g}" if low_open else f"at least {low:g}"
+    return lower + (f" and at most {high:g}" if high is not None else "")
 
 
 def seed(value, field: str = "seed", high: int = MAX_RUN_SEED) -> int:
@@ -88,10 +98,13 @@ def flag(value, field: str) -> bool:
 
 def names(value, field: str) -> list[str]:
     """A list of names (metric names, say): strings, not one string spelt out letter by letter."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not all(
-            isinstance(v, str) and v for v in value):
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not all(map(_is_name, value)):
         raise ScenarioError("", field, f"{_show(value)} is not a list of names")
     return list(value)
+
+
+def _is_name(v) -> bool:
+    return isinstance(v, str) and bool(v)
 
 
 def from_text(text: str, kind: str):

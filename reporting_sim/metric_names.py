@@ -141,22 +141,30 @@ def min_effect(metric: str, overrides: dict | None = None) -> float:
 def parse_min_effects(items, known: list[str] | None = None, field: str = "--min-effect") -> dict[str, float]:
     """``["METRIC=VALUE", ...]`` (or a mapping) as a mapping metric -> value; each value a
     positive finite number, each metric one that can be judged (and in ``known``, when given)."""
-    import math
-
     pairs = items.items() if isinstance(items, dict) else [_split_pair(s, field) for s in items or ()]
     out: dict[str, float] = {}
     for name, value in pairs:
-        try:
-            x = float(value)
-        except (TypeError, ValueError):
-            x = math.nan
-        if isinstance(value, bool) or not math.isfinite(x) or x <= 0:
+        x = _positive_number(value)
+        if x is None:
             raise ScenarioError("", f"{field} {name}", f"must be a positive number (got {value!r})")
         if known is not None and name not in known:
             raise ScenarioError("", field, f"unknown metric {name!r} (names look like {examples(['CONSUMER'], ['CELL'])})")
         direction(name)
         out[name] = x
     return out
+
+
+def _positive_number(value):
+    """``value`` as a positive finite float (a number or its text), else ``None``."""
+    import math
+
+    if isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) and x > 0 else None
 
 
 def _split_pair(text: str, field: str) -> tuple[str, str]:

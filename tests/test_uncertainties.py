@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from reporting_sim import scenario
 from reporting_sim.cli import cli
 from reporting_sim.scenario.provenance import assumption_numbers, uncovered
+from reporting_sim.scenario import uncertainties
 from reporting_sim.scenario.uncertainties import Space, unequal_also
 
 
@@ -120,6 +121,27 @@ BAD = [
     ('"cells.u2.analysts" = { values = [1.5, 2.5], reason = "a guess" }', "values must be whole numbers"),
     ('"cells.u2.analysts" = { values = ["1", "2"], reason = "a guess" }', "'1' is not a value of 'cells.u2.analysts'"),
     ('"cells.u2.analysts" = { low = "1", high = 2, reason = "a guess" }', "valid number"),
+    # issue 19 item 2: each end is validated on the part it lies in, then the whole scenario's checks
+    # run on the scenario with that part put back; a value that only the graph refuses is still named
+    ('"commanders.force_commander.acts.call.at" = { values = ["arrival", "nowhere"], reason = "a guess" }',
+     "uncertainties.commanders.force_commander.acts.call.at.values[1]: 'nowhere' is outside what "
+     "commanders.force_commander.acts.call.at allows: 'nowhere' is neither 'arrival'"),
+    ('"cells.u2.routing" = { values = ["each", "choose"], reason = "a guess" }',
+     "cells.u2.routing allows: \"choose\" picks one link, so the p of its links must sum to at most 1"),
+    ('"cells.u2.consumer" = { values = [true, false], reason = "a guess" }', "is outside what metrics allows"),
+    # ends fine one by one, not together (two fields of one table)
+    ('"cells.u2.hoard.p_hold" = { low = 0.1, high = 0.7, reason = "a guess" }\n'
+     '"cells.u2.hoard.p_never" = { low = 0.0, high = 0.4, reason = "b guess" }',
+     "uncertainties: every high at once makes an invalid scenario: cells.u2.hoard: p_hold + p_never"),
+    # an end outside the field in several tables at once: the first named, the others counted
+    ('"collectors.bn_west.p_observe" = { low = 1.2, high = 1.5, also = ["collectors.nigerbat.p_observe", '
+     '"collectors.bn_east.p_observe"], reason = "a guess" }',
+     "uncertainties.collectors.bn_west.p_observe.low: 1.2 is outside what collectors.bn_west.p_observe allows: "
+     "input should be less than or equal to 1 (got 1.2) [and 2 more problems]"),
+    ('"links[asifu->u2].transit_h.mean" = { low = -1, high = 3, reason = "a guess" }',
+     "uncertainties.links[asifu->u2].transit_h.mean.low: -1.0 is outside what links[46].transit_h.mean allows"),
+    ('"collectors.bn_west.patrols.per_day" = { low = 2, high = 10, reason = "a guess" }',
+     "10.0 is outside what collectors.bn_west.patrols allows: duration_h: a patrol must end before"),
 ]
 
 
@@ -134,6 +156,35 @@ def test_bad_uncertainty_specs_get_one_line_naming_the_path(tmp_path, line, expe
     assert len(lines) == 1 and lines[0].startswith(f"error: {f}: uncertainties"), lines
     assert expected in lines[0], lines[0]
     assert "Traceback" not in res.output
+
+
+def _full_validations(monkeypatch, text: str) -> int:
+    """How many times parsing ``text`` validates a whole scenario."""
+    calls = []
+    whole = scenario.Scenario.model_validate.__func__
+
+    def counted(cls, *args, **kwargs):
+        calls.append(cls)
+        return whole(cls, *args, **kwargs)
+
+    monkeypatch.setattr(scenario.Scenario, "model_validate", classmethod(counted))
+    monkeypatch.setattr(uncertainties, "_CHECKED", set())  # no memory of an earlier check
+    sc = scenario.parse(scenario.read_toml_text(text, "many.toml"), "many.toml")
+    assert sc.uncertainties
+    return len(calls)
+
+
+def test_loading_does_not_parse_the_scenario_again_per_uncertain_setting(monkeypatch):
+    """Issue 19 item 2: the checks of the ends re-parsed the whole scenario (once for
+    all lows, once for all highs, once per listed value: 9 times for minusma-2015, and
+    one more for every further value). Each end is now validated on its own part."""
+    text = scenario.builtin_text("minusma-2015")
+    collectors = scenario.load("minusma-2015").collectors
+    more = "".join(f'"collectors.{name}.formats" = {{ values = [false, true], reason = "formats or not" }}\n'
+                   for name, col in collectors.items() if not col.formats)
+    assert more.count("\n") >= 10
+    assert _full_validations(monkeypatch, text) == 1  # the file itself
+    assert _full_validations(monkeypatch, text + more) == 1
 
 
 def test_a_choice_can_be_uncertain_and_every_world_is_valid():

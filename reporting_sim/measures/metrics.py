@@ -175,10 +175,15 @@ def duplication(events: pd.DataFrame) -> dict:
     return {
         "events_analysed": int(len(worked)),
         "events_duplicated": dup,
-        "share_duplicated": number_or_none(dup / len(worked)) if len(worked) else None,
-        "mean_cells_per_event": number_or_none(worked["n_analysed"].mean()) if len(worked) else None,
-        "mean_independent_per_event": number_or_none(indep.mean()) if len(worked) else None,
+        "share_duplicated": _share(dup, len(worked)),
+        "mean_cells_per_event": _mean_or_none(worked["n_analysed"]),
+        "mean_independent_per_event": _mean_or_none(indep),
     }
+
+
+def _mean_or_none(x: pd.Series) -> Optional[float]:
+    """The mean of ``x`` as a number, ``None`` when it is empty."""
+    return number_or_none(x.mean()) if len(x) else None
 
 
 def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str, list[str]] | None = None,
@@ -196,24 +201,33 @@ def weekly(ledger: pd.DataFrame, events: pd.DataFrame, tag_collectors: dict[str,
     observed by a collector with that tag), and ``complete`` (False for a last week cut
     short by the end of the run, when ``days`` is given)."""
     ev = events.assign(week=(events["t_h"] // 168).astype(int))
-    weeks = sorted(ev["week"].unique())
-    if days is not None:
-        weeks = list(range(int(math.ceil(days * 24.0 / 168.0))))
+    weeks = sorted(ev["week"].unique()) if days is None else list(range(int(math.ceil(days * 24.0 / 168.0))))
     out = pd.DataFrame(index=pd.Index(weeks, name="week"))
     out["events"] = ev.groupby("week").size().reindex(out.index).fillna(0).astype(int)
-    for tag, names in (tag_collectors or {}).items():
-        cols = [f"obs:{n}" for n in names if f"obs:{n}" in ev]
-        if cols:
-            out[f"seen:{tag}"] = ev.assign(seen=ev[cols].any(axis=1)).groupby("week")["seen"].mean()
+    _add_seen_by_tag(out, ev, tag_collectors or {})
     led = of_interest(ledger)
-    led = led[led["family"] == family]
-    if len(led):
-        table = _weekly_in_time(led, index)
-        for c in table.columns:
-            out[f"in_time:{c}"] = table[c].reindex(out.index)
+    _add_weekly_in_time(out, led[led["family"] == family], index)
     if days is not None:
         out["complete"] = (out.index.to_numpy() + 1) * 168.0 <= days * 24.0 + 1e-9
     return out
+
+
+def _add_weekly_in_time(out: pd.DataFrame, led: pd.DataFrame, index: str) -> None:
+    """``in_time:NAME`` of :func:`weekly`, from the ledger rows ``led`` of one family."""
+    if not len(led):
+        return
+    table = _weekly_in_time(led, index)
+    for c in table.columns:
+        out[f"in_time:{c}"] = table[c].reindex(out.index)
+
+
+def _add_seen_by_tag(out: pd.DataFrame, ev: pd.DataFrame, tag_collectors: dict[str, list[str]]) -> None:
+    """``seen:TAG`` of :func:`weekly`: the share of a week's events ``ev`` observed by a
+    collector with that tag (tags with no such collector in ``ev`` left out)."""
+    for tag, names in tag_collectors.items():
+        cols = [f"obs:{n}" for n in names if f"obs:{n}" in ev]
+        if cols:
+            out[f"seen:{tag}"] = ev.assign(seen=ev[cols].any(axis=1)).groupby("week")["seen"].mean()
 
 
 def _weekly_in_time(led: pd.DataFrame, index: str) -> pd.DataFrame:
@@ -254,23 +268,44 @@ def _quantiles(x: np.ndarray) -> tuple[float, float]:
         return tuple(np.quantile(x, [0.5, 0.9]))
 
 
+def _share(count, n: int) -> Optional[float]:
+    """``count / n`` as a number, ``None`` when there is no denominator."""
+    return number_or_none(count / n) if n else None
+
+
+def _p50_p90(x: np.ndarray) -> dict:
+    p50, p90 = _quantiles(x)
+    return {"p50": number_or_none(p50), "p90": number_or_none(p90)}
+
+
 def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,
            within: Optional[int] = None, known: int = 0) -> dict:
+    """One consumer's (or family's) block of the summary: over its ``counts`` of
+    outcomes, and the latencies and precision of what arrived."""
     n = int(counts.sum())
-    p50, p90 = _quantiles(lat)
-    a50, a90 = _quantiles(act_lat)
     block = {
         "events": n,
         "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
-        "known_in_time": number_or_none(known / n) if n else None,
-        "latency_h": {"p50": number_or_none(p50), "p90": number_or_none(p90)},
-        "act_latency_h": {"p50": number_or_none(a50), "p90": number_or_none(a90)},
-        "fidelity": number_or_none(precise.sum() / n) if n else None,
+        "known_in_time": _share(known, n),
+        "latency_h": _p50_p90(lat),
+        "act_latency_h": _p50_p90(act_lat),
+        "fidelity": _share(precise.sum(), n),
         "fidelity_arrived": number_or_none(precise.mean()) if precise.size else None,
     }
     if within is not None:
-        block["within_planning"] = number_or_none(within / n) if n else None
+        block["within_planning"] = _share(within, n)
     return block
+
+
+def _outcome_counts(cons: np.ndarray, out: np.ndarray, fam: np.ndarray, ok: np.ndarray, n_c: int):
+    """Ledger rows counted by consumer x outcome, and by consumer x family x outcome
+    (rows ``ok``: of a known consumer and outcome; codes as :func:`_codes` gives them)."""
+    n_o, n_f = len(OUTCOMES), len(FAMILY_NAMES)
+    c_all = np.bincount(cons[ok] * n_o + out[ok], minlength=n_c * n_o).reshape(n_c, n_o)
+    okf = ok & (fam >= 0)
+    c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
+                        minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
+    return c_all, c_fam
 
 
 def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon_h: float = 168.0) -> dict:
@@ -284,12 +319,8 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     cons = _codes(ledger["consumer"], consumers)
     out = _codes(ledger["outcome"], OUTCOMES)
     fam = _codes(ledger["family"], FAMILY_NAMES)
-    n_c, n_o, n_f = len(consumers), len(OUTCOMES), len(FAMILY_NAMES)
     ok = (cons >= 0) & (out >= 0)
-    c_all = np.bincount(cons[ok] * n_o + out[ok], minlength=n_c * n_o).reshape(n_c, n_o)
-    okf = ok & (fam >= 0)
-    c_fam = np.bincount((cons[okf] * n_f + fam[okf]) * n_o + out[okf],
-                        minlength=n_c * n_f * n_o).reshape(n_c, n_f, n_o)
+    c_all, c_fam = _outcome_counts(cons, out, fam, ok, len(consumers))
     lat = ledger["latency_h"].to_numpy()
     act_lat = ledger["act_h"].to_numpy() - ledger["t_h"].to_numpy()
     arrived = ~np.isnan(ledger["arrival_h"].to_numpy())
@@ -321,16 +352,8 @@ def summary(records: RunRecords) -> dict:
     meta = records.meta
     horizon = float(meta.get("planning_horizon_h", 168.0))
     consumers = consumer_blocks(ledger, records.consumers, horizon)
-    for name, area in meta.get("interest", {}).items():
-        if name in consumers:
-            consumers[name]["area_of_interest"] = area
-    bypass = bypass_brief = math.nan
-    if meta.get("bypass"):
-        fc, branch = meta["bypass"]
-        bypass = bypass_rate(ledger, fc, branch, meta.get("chain_nodes", ()))
-        bypass_brief = bypass_before_briefing(ledger, fc, branch, meta.get("chain_nodes", ()),
-                                              meta.get("bypass_briefing"))
-    cells = cell_table(records.cells)
+    _add_areas_of_interest(consumers, meta.get("interest", {}))
+    bypass, bypass_brief = _bypass_pair(ledger, meta)
     states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
     return {
         "scenario": records.scenario,
@@ -343,18 +366,59 @@ def summary(records: RunRecords) -> dict:
         "bypass_before_briefing": number_or_none(bypass_brief),
         "planning_horizon_h": horizon,
         "consumers": consumers,
-        "cells": {
-            name: {"utilisation": number_or_none(row["utilisation"]), "mean_wait_h": number_or_none(row["mean_wait_h"]),
-                   "mean_queue": number_or_none(row["mean_queue"]), "started": int(row["started"]),
-                   "overflow": int(row["overflow"])}
-            for name, row in cells.iterrows()
-        },
+        "cells": _cell_blocks(cell_table(records.cells)),
         "reports": {"created": int(meta.get("reports_created", 0)),
                     "ended": {str(k): int(v) for k, v in states.items()}},
         "duplication": duplication(events),
         "collectors": meta.get("collectors", {}),
         "pools": meta.get("pools", {}),
     }
+
+
+def _add_areas_of_interest(consumers: dict, interest: dict) -> None:
+    """Each consumer block's ``area_of_interest``, as the run's metadata words it."""
+    for name, area in interest.items():
+        if name in consumers:
+            consumers[name]["area_of_interest"] = area
+
+
+def _bypass_pair(ledger: pd.DataFrame, meta: dict) -> tuple[float, float]:
+    """The bypass rate and the bypass before the briefing (NaN when the scenario defines none)."""
+    if not meta.get("bypass"):
+        return math.nan, math.nan
+    fc, branch = meta["bypass"]
+    chain = meta.get("chain_nodes", ())
+    return (bypass_rate(ledger, fc, branch, chain),
+            bypass_before_briefing(ledger, fc, branch, chain, meta.get("bypass_briefing")))
+
+
+def _cell_blocks(cells: pd.DataFrame) -> dict:
+    """The summary's ``cells``: each staff cell's utilisation, wait, queue and counts."""
+    return {
+        name: {"utilisation": number_or_none(row["utilisation"]), "mean_wait_h": number_or_none(row["mean_wait_h"]),
+               "mean_queue": number_or_none(row["mean_queue"]), "started": int(row["started"]),
+               "overflow": int(row["overflow"])}
+        for name, row in cells.iterrows()
+    }
+
+
+def _num(x) -> float:
+    """A summary's number as a float (NaN for ``None``: undefined)."""
+    return math.nan if x is None else float(x)
+
+
+def _flat_block(out: dict[str, float], prefix: str, b: dict) -> None:
+    """The flat names of one block of the summary, under ``prefix``."""
+    for o, v in b["outcomes"].items():
+        out[f"{prefix}.{o}"] = _num(v)
+    out[f"{prefix}.latency_p50"] = _num(b["latency_h"]["p50"])
+    out[f"{prefix}.latency_p90"] = _num(b["latency_h"]["p90"])
+    act = b.get("act_latency_h", {})
+    out[f"{prefix}.act_latency_p50"] = _num(act.get("p50"))
+    out[f"{prefix}.act_latency_p90"] = _num(act.get("p90"))
+    out[f"{prefix}.known_in_time"] = _num(b.get("known_in_time"))
+    out[f"{prefix}.fidelity"] = _num(b.get("fidelity"))
+    out[f"{prefix}.fidelity_arrived"] = _num(b.get("fidelity_arrived"))
 
 
 def flat(summary_dict: dict) -> dict[str, float]:
@@ -368,32 +432,20 @@ def flat(summary_dict: dict) -> dict[str, float]:
     and ``fidelity_arrived`` (over arrivals); ``CONSUMER.long_term.within_planning``;
     ``bypass_rate``, ``bypass_before_briefing``, ``duplication.share``, ``cell.NAME.utilisation`` and
     ``cell.NAME.mean_wait_h``; NaN where undefined."""
-    def num(x):
-        return math.nan if x is None else float(x)
-
-    out: dict[str, float] = {"bypass_rate": num(summary_dict.get("bypass_rate")),
-                             "bypass_before_briefing": num(summary_dict.get("bypass_before_briefing")),
+    out: dict[str, float] = {"bypass_rate": _num(summary_dict.get("bypass_rate")),
+                             "bypass_before_briefing": _num(summary_dict.get("bypass_before_briefing")),
                              "events": float(summary_dict.get("events", 0))}
     for name, c in summary_dict["consumers"].items():
-        blocks = [(name, c)] + [(f"{name}.{fam}", c["by_family"][fam]) for fam in FAMILY_NAMES]
-        for prefix, b in blocks:
-            for o, v in b["outcomes"].items():
-                out[f"{prefix}.{o}"] = num(v)
-            out[f"{prefix}.latency_p50"] = num(b["latency_h"]["p50"])
-            out[f"{prefix}.latency_p90"] = num(b["latency_h"]["p90"])
-            act = b.get("act_latency_h", {})
-            out[f"{prefix}.act_latency_p50"] = num(act.get("p50"))
-            out[f"{prefix}.act_latency_p90"] = num(act.get("p90"))
-            out[f"{prefix}.known_in_time"] = num(b.get("known_in_time"))
-            out[f"{prefix}.fidelity"] = num(b.get("fidelity"))
-            out[f"{prefix}.fidelity_arrived"] = num(b.get("fidelity_arrived"))
-        out[f"{name}.long_term.within_planning"] = num(c["by_family"]["long_term"].get("within_planning"))
+        _flat_block(out, name, c)
+        for fam in FAMILY_NAMES:
+            _flat_block(out, f"{name}.{fam}", c["by_family"][fam])
+        out[f"{name}.long_term.within_planning"] = _num(c["by_family"]["long_term"].get("within_planning"))
     dup = summary_dict.get("duplication") or {}
-    out["duplication.share"] = num(dup.get("share_duplicated"))
-    out["duplication.mean_cells"] = num(dup.get("mean_cells_per_event"))
+    out["duplication.share"] = _num(dup.get("share_duplicated"))
+    out["duplication.mean_cells"] = _num(dup.get("mean_cells_per_event"))
     for name, c in summary_dict.get("cells", {}).items():
-        out[f"cell.{name}.utilisation"] = num(c["utilisation"])
-        out[f"cell.{name}.mean_wait_h"] = num(c["mean_wait_h"])
+        out[f"cell.{name}.utilisation"] = _num(c["utilisation"])
+        out[f"cell.{name}.mean_wait_h"] = _num(c["mean_wait_h"])
     return out
 
 
@@ -406,10 +458,14 @@ def headline(sc) -> list[str]:
     names = list(sc.metrics.headline)
     if names:
         return names
+    return ([f"{c}.in_time" for c in _consumers_headline_first(sc)]
+            + (["bypass_rate"] if sc.metrics.bypass_consumer else []) + ["duplication.share"])
+
+
+def _consumers_headline_first(sc) -> list[str]:
+    """The scenario's consumers, the headline consumer (:func:`headline_consumer`) first."""
     first = headline_consumer(sc)
-    consumers = ([first] if first else []) + [c for c in sc.consumers if c != first]
-    return ([f"{c}.in_time" for c in consumers] + (["bypass_rate"] if sc.metrics.bypass_consumer else [])
-            + ["duplication.share"])
+    return ([first] if first else []) + [c for c in sc.consumers if c != first]
 
 
 def headline_consumer(sc) -> Optional[str]:

@@ -88,9 +88,16 @@ def _consumer_problem(parts: list, names: Names) -> Optional[str]:
     who, what, target = parts[0], parts[-2], parts[-1]
     if who not in names.consumers:
         return f"{who!r} is not a consumer (consumers: {', '.join(names.consumers)})"
-    if len(parts) > 4 or (len(parts) == 4 and (what != "via" or parts[1] not in FAMILY_NAMES)):
+    if not _consumer_shape(parts):
         return "CONSUMER.reach.SOURCE, CONSUMER.via.NODE or CONSUMER.FAMILY.via.NODE"
     return _reach_problem(target, names) if what == "reach" else _via_problem(target, names)
+
+
+def _consumer_shape(parts: list) -> bool:
+    """At most four parts, and four only as ``CONSUMER.FAMILY.via.NODE``."""
+    if len(parts) != 4:
+        return len(parts) < 4
+    return parts[2] == "via" and parts[1] in FAMILY_NAMES
 
 
 def _reach_problem(target: str, names: Names) -> Optional[str]:
@@ -110,10 +117,15 @@ def series_problem(name: str, names: Names) -> Optional[str]:
         return None
     if parts[0] == "collector":
         return _collector_problem(parts, names, ("observed",))
-    if len(parts) == 3 and parts[0] in names.consumers and parts[1] in FAMILY_NAMES and parts[2] == "in_time":
+    if _is_family_in_time(parts, names):
         return None
     return ("weekly series: CONSUMER.FAMILY.in_time, duplication.share or collector.NAME.observed "
             f"(consumers: {', '.join(names.consumers)})")
+
+
+def _is_family_in_time(parts: list, names: Names) -> bool:
+    """``CONSUMER.FAMILY.in_time`` of a consumer of the scenario."""
+    return len(parts) == 3 and parts[0] in names.consumers and parts[1] in FAMILY_NAMES and parts[2] == "in_time"
 
 
 # ------------------------------------------------------------------ computing
@@ -184,9 +196,14 @@ def patrols_sent(rec: RunRecords, sc, name: str) -> float:
     c = rec.meta.get("collectors", {}).get(name, {})
     if c.get("patrols_out"):
         return float(c["patrols_out"])
-    spec = sc.collectors.get(name) if sc is not None else None
-    patrols = getattr(spec, "patrols", None) if spec is not None and spec.watch == "patrols" else None
+    patrols = _scheduled_patrols(sc, name)
     return float(patrols.per_day) * rec.days if patrols is not None else 0.0
+
+
+def _scheduled_patrols(sc, name: str):
+    """The ``[patrols]`` of collector ``name`` if it goes on patrol (``None`` without a scenario)."""
+    spec = sc.collectors.get(name) if sc is not None else None
+    return getattr(spec, "patrols", None) if spec is not None and spec.watch == "patrols" else None
 
 
 def _branch(sc, name: str) -> bool:
@@ -231,17 +248,33 @@ def weekly_columns(rec: RunRecords, interest: pd.DataFrame, events: pd.DataFrame
 
 
 def _weekly(interest: pd.DataFrame, events: pd.DataFrame, series: str) -> pd.Series:
+    """Week -> value of ``series`` (duplication, a collector's observations, a consumer's in-time share)."""
     week = (events["t_h"] // WEEK_H).astype(int)
     if series == "duplication.share":
-        worked = events["n_analysed"].to_numpy() > 0
-        indep = events["n_independent"] if "n_independent" in events else events["n_analysed"]
-        return (indep[worked] > 1).groupby(week[worked]).mean()
+        return _weekly_duplication(events, week)
     parts = series.split(".")
     if parts[0] == "collector":
-        col = f"obs:{parts[1]}"
-        seen = events[col].astype(float) if col in events else pd.Series(0.0, index=events.index)
-        return seen.groupby(week).sum()
-    led = interest[(interest["consumer"] == parts[0]).to_numpy() & (interest["family"] == parts[1]).to_numpy()]
+        return _weekly_observed(events, week, parts[1])
+    return _weekly_in_time(interest, parts[0], parts[1])
+
+
+def _weekly_duplication(events: pd.DataFrame, week: pd.Series) -> pd.Series:
+    """Of each week's events some analysis cell worked, the share analysed independently more than once."""
+    worked = events["n_analysed"].to_numpy() > 0
+    indep = events["n_independent"] if "n_independent" in events else events["n_analysed"]
+    return (indep[worked] > 1).groupby(week[worked]).mean()
+
+
+def _weekly_observed(events: pd.DataFrame, week: pd.Series, collector: str) -> pd.Series:
+    """Each week's events ``collector`` observed (0 for a collector the run did not record)."""
+    col = f"obs:{collector}"
+    seen = events[col].astype(float) if col in events else pd.Series(0.0, index=events.index)
+    return seen.groupby(week).sum()
+
+
+def _weekly_in_time(interest: pd.DataFrame, consumer: str, family: str) -> pd.Series:
+    """Of each week's events of ``consumer``'s interest and ``family``, the share it could act on in time."""
+    led = interest[(interest["consumer"] == consumer).to_numpy() & (interest["family"] == family).to_numpy()]
     ok = (led["outcome"] == "in_time").astype(float)
     return ok.groupby((led["t_h"] // WEEK_H).astype(int)).mean()
 
@@ -250,12 +283,14 @@ def _weekly(interest: pd.DataFrame, events: pd.DataFrame, series: str) -> pd.Ser
 
 def series_of(row: dict, series: str) -> dict[int, float]:
     """Week -> value of one weekly series, from a run's row (weeks with no value left out)."""
-    out = {}
     head = f"{series}@w"
-    for k, v in row.items():
-        if k.startswith(head) and v is not None and not (isinstance(v, float) and math.isnan(v)):
-            out[int(k[len(head):])] = float(v)
+    out = {int(k[len(head):]): float(v) for k, v in row.items() if k.startswith(head) and _has_value(v)}
     return dict(sorted(out.items()))
+
+
+def _has_value(v) -> bool:
+    """Not missing, not a NaN."""
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 def share_below(values: dict[int, float], below: float) -> float:

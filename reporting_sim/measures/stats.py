@@ -28,17 +28,30 @@ def number_or_none(x) -> float | None:
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """``(mean, low, high)``: the mean of ``values`` and its two-sided t interval; NaN
     values are left out; the interval is NaN with fewer than two values."""
-    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    x = np.asarray([v for v in values if _present(v)], dtype=float)
     if len(x) == 0:
         return math.nan, math.nan, math.nan
     m = float(x.mean())
+    half = _half_width(x, level)
+    if half == 0:
+        return m, m, m  # all equal: the mean itself (keeps its sign, even a -0.0)
+    return m, m - half, m + half
+
+
+def _present(v) -> bool:
+    """Whether ``v`` is a value (not missing, not NaN)."""
+    return v is not None and not math.isnan(v)
+
+
+def _half_width(x: np.ndarray, level: float) -> float:
+    """The half-width of the t interval of the mean of ``x`` (NaN below two values, 0
+    when they are all equal)."""
     if len(x) < 2:
-        return m, math.nan, math.nan
+        return math.nan
     sd = float(x.std(ddof=1))
     if sd == 0:
-        return m, m, m
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * sd / math.sqrt(len(x))
-    return m, m - half, m + half
+        return 0.0
+    return float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * sd / math.sqrt(len(x))
 
 
 def paired_ci(variant: Sequence[float], base: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -46,8 +59,7 @@ def paired_ci(variant: Sequence[float], base: Sequence[float], level: float = 0.
     (pairs where either side is NaN are left out)."""
     if len(variant) != len(base):
         raise ValueError("paired samples must have the same length")
-    diffs = [v - b for v, b in zip(variant, base)
-             if v is not None and b is not None and not (math.isnan(v) or math.isnan(b))]
+    diffs = [v - b for v, b in zip(variant, base) if _present(v) and _present(b)]
     return mean_ci(diffs, level)
 
 
@@ -66,7 +78,7 @@ def holm(pvalues: list[float]) -> list[float]:
 def p_from_ci(mean, ci, n: int) -> float:
     """Two-sided p-value of a paired t interval's mean (from the 95% half-width)."""
     lo, hi = ci
-    if mean is None or lo is None or hi is None or n < 2:
+    if any(x is None for x in (mean, lo, hi)) or n < 2:
         return 1.0
     half = (hi - lo) / 2
     if half <= 0:

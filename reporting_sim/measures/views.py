@@ -100,27 +100,31 @@ def event_story(records: RunRecords, event_id: int, start: _dt.date) -> dict:
     tr = idx.trace
     mine = tr[tr["event_id"] == event_id]
     reports = list(dict.fromkeys(mine["report"].tolist()))
-    paths = {}
-    for rid in reports:
-        p = idx.path(rid)
-        paths[rid] = p
+    paths = {rid: idx.path(rid) for rid in reports}
     led = records.ledger[records.ledger["event_id"] == event_id]
-    knew = []
-    for row in led.itertuples(index=False):
-        entry = {"consumer": str(row.consumer), "outcome": str(row.outcome),
-                 "arrival_h": None if math.isnan(row.arrival_h) else float(row.arrival_h),
-                 "act_h": None if math.isnan(row.act_h) else float(row.act_h),
-                 "latency_h": None if math.isnan(row.latency_h) else float(row.latency_h),
-                 "via": None if pd.isna(row.via) else str(row.via), "precise": bool(row.precise),
-                 "report": int(row.report), "arrivals": int(row.arrivals)}
-        if entry["arrival_h"] is not None and entry["report"] >= 0:
-            entry["budget"] = budget_of(idx.path(entry["report"]), entry["arrival_h"])
-        knew.append(entry)
+    knew = [_what_it_knew(row, idx) for row in led.itertuples(index=False)]
     return {"event_id": int(event_id), "t_h": float(ev["t_h"]), "kind": str(ev["kind"]),
             "family": str(ev["family"]), "sector": str(ev["sector"]), "shelf_life_h": float(ev["shelf_life_h"]),
             "deadline_h": float(ev["t_h"] + ev["shelf_life_h"]), "n_observed": int(ev["n_observed"]),
             "n_reported": int(ev["n_reported"]), "reports": reports, "paths": paths, "knew": knew,
             "start": start}
+
+
+def _hours_or_none(x) -> Optional[float]:
+    return None if math.isnan(x) else float(x)
+
+
+def _what_it_knew(row, idx: TraceIndex) -> dict:
+    """One ledger row of an event's story: what a consumer knew when, and (for an
+    arrival) the budget of the report's path up to it."""
+    entry = {"consumer": str(row.consumer), "outcome": str(row.outcome),
+             "arrival_h": _hours_or_none(row.arrival_h), "act_h": _hours_or_none(row.act_h),
+             "latency_h": _hours_or_none(row.latency_h),
+             "via": None if pd.isna(row.via) else str(row.via), "precise": bool(row.precise),
+             "report": int(row.report), "arrivals": int(row.arrivals)}
+    if entry["arrival_h"] is not None and entry["report"] >= 0:
+        entry["budget"] = budget_of(idx.path(entry["report"]), entry["arrival_h"])
+    return entry
 
 
 def pick_event(records: RunRecords, family: str = "current", seed: int = 0,
@@ -136,14 +140,16 @@ def pick_event(records: RunRecords, family: str = "current", seed: int = 0,
     cand = cand[cand["event_id"].isin(arrived[arrived >= 2].index)]
     headline = consumer or (records.meta.get("bypass") or [None])[0]
     reached = led[(led["consumer"] == headline) & led["arrival_h"].notna()]["event_id"]
-    best = cand[cand["event_id"].isin(reached)]
-    pool = best if len(best) else cand
-    if not len(pool):
-        pool = ev[ev["family"] == family]
+    pool = _first_not_empty(cand[cand["event_id"].isin(reached)], cand, ev[ev["family"] == family])
     if not len(pool):
         raise ValueError(f"no {family} event in this run")
     rng = np.random.default_rng(seed)
     return int(pool["event_id"].to_numpy()[rng.integers(len(pool))])
+
+
+def _first_not_empty(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The first of ``frames`` with a row (else the last)."""
+    return next((f for f in frames if len(f)), frames[-1])
 
 
 def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.DataFrame:
@@ -161,23 +167,27 @@ def time_budgets(records: RunRecords, family: Optional[str] = "current") -> pd.D
     sel = led[led["arrival_h"].notna() & (led["report"] >= 0)]
     if family is not None:
         sel = sel[sel["family"] == family]
-    # plain arrays: one path per arrival is read many times, pandas per row is too slow
-    tr = idx.trace
-    node_a = tr["node"].astype(str).to_numpy()
-    step_a = tr["step"].astype(str).to_numpy()
-    t0_a = tr["t0_h"].to_numpy(dtype=float)
-    t1_a = tr["t1_h"].to_numpy(dtype=float)
-    rows = []
-    for r in sel.itertuples(index=False):
-        row = {"event_id": int(r.event_id), "consumer": str(r.consumer), "outcome": str(r.outcome),
-               "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h)}
-        row.update(_budget(idx.path_rows(int(r.report)), float(r.arrival_h), node_a, step_a, t0_a, t1_a))
-        rows.append(row)
-    out = pd.DataFrame(rows)
+    arrays = _trace_arrays(idx.trace)
+    out = pd.DataFrame([_budget_row(r, idx, arrays) for r in sel.itertuples(index=False)])
     if len(out):
-        at = [c for c in out.columns if c.startswith("at:")]
+        at = _at_columns(out)
         out[at] = out[at].fillna(0.0)
     return out
+
+
+def _trace_arrays(tr: pd.DataFrame) -> tuple:
+    """The trace's node, step, start and end as plain arrays: one path per arrival is
+    read many times, pandas per row is too slow."""
+    return (tr["node"].astype(str).to_numpy(), tr["step"].astype(str).to_numpy(),
+            tr["t0_h"].to_numpy(dtype=float), tr["t1_h"].to_numpy(dtype=float))
+
+
+def _budget_row(r, idx: TraceIndex, arrays: tuple) -> dict:
+    """One first arrival's row of :func:`time_budgets` (``arrays``: :func:`_trace_arrays`)."""
+    row = {"event_id": int(r.event_id), "consumer": str(r.consumer), "outcome": str(r.outcome),
+           "latency_h": float(r.latency_h), "act_wait_h": float(r.act_h - r.arrival_h)}
+    row.update(_budget(idx.path_rows(int(r.report)), float(r.arrival_h), *arrays))
+    return row
 
 
 _AT_STEPS = {"queue", "work", "sanitise", "meeting", "hold"}
@@ -191,16 +201,19 @@ def _budget(rows, arrival: float, node_a, step_a, t0_a, t1_a) -> dict[str, float
     at: dict[str, float] = {}
     for i in rows:
         step, t0 = step_a[i], t0_a[i]
-        if t0 >= arrival or step == "copy":
-            continue
-        dt = min(t1_a[i], arrival) - t0
-        if step in b:
-            b[step] += dt
-        if step in _AT_STEPS:
-            key = f"at:{node_a[i]}"
-            at[key] = at.get(key, 0.0) + dt
+        if t0 < arrival and step != "copy":
+            _count_step(b, at, step, node_a[i], min(t1_a[i], arrival) - t0)
     b.update(at)
     return b
+
+
+def _count_step(b: dict[str, float], at: dict[str, float], step: str, node: str, dt: float) -> None:
+    """Add ``dt`` hours of ``step`` at ``node`` to the budget parts ``b`` and the hours at nodes ``at``."""
+    if step in b:
+        b[step] += dt
+    if step in _AT_STEPS:
+        key = f"at:{node}"
+        at[key] = at.get(key, 0.0) + dt
 
 
 def bottlenecks(records: RunRecords, family: str = "current", budgets: Optional[pd.DataFrame] = None) -> pd.DataFrame:
@@ -231,13 +244,24 @@ def _late_at(b: pd.DataFrame, nodes: dict) -> None:
     if not len(b):
         return
     late = b[b["outcome"] == "late"]
-    at = [c for c in b.columns if c.startswith("at:")]
+    at = _at_columns(b)
     for c in at:
         nodes.setdefault(c[3:], {})["late_hours"] = float(late[c].sum())
     if len(late) and at:
-        leader = late[at].idxmax(axis=1)[late[at].max(axis=1) > 0]
-        for c, n in leader.value_counts().items():
-            nodes.setdefault(c[3:], {})["late_pairs_led"] = int(n)
+        _late_pairs_led(late[at], nodes)
+
+
+def _at_columns(b: pd.DataFrame) -> list[str]:
+    """The ``at:NODE`` columns of time budgets ``b``."""
+    return [c for c in b.columns if c.startswith("at:")]
+
+
+def _late_pairs_led(late_at: pd.DataFrame, nodes: dict) -> None:
+    """``late_pairs_led``: for how many late pairs (rows of ``late_at``, hours by
+    ``at:NODE``) each node was the largest single delay."""
+    leader = late_at.idxmax(axis=1)[late_at.max(axis=1) > 0]
+    for c, n in leader.value_counts().items():
+        nodes.setdefault(c[3:], {})["late_pairs_led"] = int(n)
 
 
 def _lost_at(records: RunRecords, family: str, nodes: dict) -> None:
@@ -277,16 +301,20 @@ def occupancy(records: RunRecords, node: str, step: str = "queue", freq_h: float
     edges = np.arange(0.0, horizon + freq_h, freq_h)
     area = np.zeros(len(edges) - 1)
     for t0, t1 in zip(iv["t0_h"].to_numpy(), np.minimum(iv["t1_h"].to_numpy(), horizon)):
-        if t1 <= t0:
-            continue
-        i0, i1 = int(t0 // freq_h), min(int(t1 // freq_h), len(area) - 1)
-        if i0 == i1:
-            area[i0] += t1 - t0
-        else:
-            area[i0] += edges[i0 + 1] - t0
-            area[i0 + 1:i1] += freq_h
-            area[i1] += t1 - edges[i1]
+        if t1 > t0:
+            _spread(area, edges, t0, t1, freq_h)
     return pd.Series(area / freq_h, index=pd.Index(edges[:-1], name="t_h"), name=f"{node}:{step}")
+
+
+def _spread(area: np.ndarray, edges: np.ndarray, t0: float, t1: float, freq_h: float) -> None:
+    """Add the interval ``[t0, t1)`` to the hours in each bin of ``area`` (bins start at ``edges``)."""
+    i0, i1 = int(t0 // freq_h), min(int(t1 // freq_h), len(area) - 1)
+    if i0 == i1:
+        area[i0] += t1 - t0
+        return
+    area[i0] += edges[i0 + 1] - t0
+    area[i0 + 1:i1] += freq_h
+    area[i1] += t1 - edges[i1]
 
 
 def headline_briefings(sc, days: float) -> tuple[list[float], str, str]:

@@ -55,6 +55,11 @@ class _Context:
         if name not in known:
             self.fail(where, _unknown(what, name, known) + more)
 
+    def known_each(self, where: str, what: str, names, known) -> None:
+        """Refuse the first of ``names`` (``None``: none) that is not one of ``known``."""
+        for name in names or ():
+            self.known(where, what, name, known)
+
     def where(self, name: str) -> str:
         """A node's field prefix, e.g. ``cells.u2``."""
         return f"{self.section[name]}.{name}"
@@ -94,31 +99,36 @@ def _check_collectors(c: _Context) -> None:
     """A collector watches sectors that have sources, and kinds that exist."""
     sectors = set(c.sc.sectors)
     for cname, col in c.sc.collectors.items():
-        for s in col.sectors:
-            c.known(f"collectors.{cname}.sectors", "sector", s, sectors)
-        for k in col.kinds or ():
-            c.known(f"collectors.{cname}.kinds", "kind", k, c.sc.kinds)
+        c.known_each(f"collectors.{cname}.sectors", "sector", col.sectors, sectors)
+        c.known_each(f"collectors.{cname}.kinds", "kind", col.kinds, c.sc.kinds)
 
 
 def _check_consumer_fields(c: _Context) -> None:
     """Only a consumer has an area of interest (of known sectors and kinds) or acts at
     a meeting (one that exists)."""
-    sectors = set(c.sc.sectors)
     for name, node in c.nodes.items():
         if node.interest is not None:
-            where = f"{c.where(name)}.interest"
-            if not node.consumer:
-                c.fail(where, "only a consumer (consumer = true) has an area of interest")
-            for s in node.interest.sectors or ():
-                c.known(f"{where}.sectors", "sector", s, sectors)
-            for k in node.interest.kinds or ():
-                c.known(f"{where}.kinds", "kind", k, c.sc.kinds)
+            _check_interest(c, name, node)
         if node.acts_at is not None:
-            where = f"{c.where(name)}.acts_at"
-            if not node.consumer:
-                c.fail(where, "only a consumer (consumer = true) acts at a meeting")
-            c.known(where, "meeting", node.acts_at, c.sc.meetings)
+            _check_acts_at(c, name, node)
         _check_acting(c, name, node)
+
+
+def _check_acts_at(c: _Context, name: str, node) -> None:
+    """Only a consumer acts at a meeting, and one that exists."""
+    where = f"{c.where(name)}.acts_at"
+    if not node.consumer:
+        c.fail(where, "only a consumer (consumer = true) acts at a meeting")
+    c.known(where, "meeting", node.acts_at, c.sc.meetings)
+
+
+def _check_interest(c: _Context, name: str, node) -> None:
+    """A consumer's area of interest names sectors and kinds that exist."""
+    where = f"{c.where(name)}.interest"
+    if not node.consumer:
+        c.fail(where, "only a consumer (consumer = true) has an area of interest")
+    c.known_each(f"{where}.sectors", "sector", node.interest.sectors, set(c.sc.sectors))
+    c.known_each(f"{where}.kinds", "kind", node.interest.kinds, c.sc.kinds)
 
 
 def _check_acting(c: _Context, name: str, node) -> None:
@@ -130,9 +140,14 @@ def _check_acting(c: _Context, name: str, node) -> None:
     if not node.consumer:
         c.fail(where, "only a consumer (consumer = true) has rules for when it acts")
     for channel, rule in node.acts.items():
-        if rule.at != ON_ARRIVAL and rule.at not in c.sc.meetings:
-            c.fail(f"{where}.{channel}.at", f"{rule.at!r} is neither {ON_ARRIVAL!r} (act when it comes) nor a "
-                   f"meeting (meetings: {', '.join(c.sc.meetings) or 'none'})")
+        _check_acting_at(c, f"{where}.{channel}.at", rule.at)
+
+
+def _check_acting_at(c: _Context, where: str, at: str) -> None:
+    """A rule for acting names ``"arrival"`` or a meeting that exists."""
+    if at != ON_ARRIVAL and at not in c.sc.meetings:
+        c.fail(where, f"{at!r} is neither {ON_ARRIVAL!r} (act when it comes) nor a "
+               f"meeting (meetings: {', '.join(c.sc.meetings) or 'none'})")
 
 
 # ------------------------------------------------------------------ links
@@ -158,13 +173,17 @@ def _check_link_filters(c: _Context, i: int, link) -> None:
     """A link's meeting and kinds exist; its ``when`` names switches and their choices."""
     if link.meeting is not None:
         c.known(f"links[{i}].meeting", "meeting", link.meeting, c.sc.meetings)
-    for k in link.kinds or ():
-        c.known(f"links[{i}].kinds", "kind", k, c.sc.kinds)
+    c.known_each(f"links[{i}].kinds", "kind", link.kinds, c.sc.kinds)
     for k, v in (link.when or {}).items():
-        c.known(f"links[{i}].when.{k}", "switch", k, c.sc.switches)
-        if v not in c.sc.switches[k].choices:
-            c.fail(f"links[{i}].when.{k}", f"{v!r} is not a choice of switch {k!r} "
-                   f"(choices: {', '.join(c.sc.switches[k].choices)})")
+        _check_switch_choice(c, f"links[{i}].when.{k}", k, v)
+
+
+def _check_switch_choice(c: _Context, where: str, switch: str, choice: str) -> None:
+    """``switch`` exists and ``choice`` is one of its choices."""
+    c.known(where, "switch", switch, c.sc.switches)
+    choices = c.sc.switches[switch].choices
+    if choice not in choices:
+        c.fail(where, f"{choice!r} is not a choice of switch {switch!r} (choices: {', '.join(choices)})")
 
 
 def _check_choose_sums(c: _Context) -> None:
@@ -195,8 +214,7 @@ def _check_hoards_and_pools(c: _Context) -> None:
     for name, node in c.nodes.items():
         where = c.where(name)
         if node.hoard is not None:
-            for r in node.hoard.rivals:
-                c.known(f"{where}.hoard.rivals", "node", r, c.nodes)
+            c.known_each(f"{where}.hoard.rivals", "node", node.hoard.rivals, c.nodes)
             c.known(f"{where}.hoard.until", "meeting", node.hoard.until, c.sc.meetings)
         if getattr(node, "pool", None) is not None:
             c.known(f"{where}.pool", "pool", node.pool, c.sc.pools)
@@ -238,18 +256,28 @@ def _check_metrics(c: _Context) -> None:
     metrics = c.sc.metrics
     for m in (metrics.bypass_consumer, metrics.bypass_branch):
         if m is not None:
-            c.known("metrics", "node", m, c.nodes)
-            if not c.nodes[m].consumer:
-                c.fail("metrics", f"{m!r} must be a consumer (consumer = true) to compare arrivals")
+            _check_bypass_node(c, m)
     if (metrics.bypass_consumer is None) != (metrics.bypass_branch is None):
         c.fail("metrics", "bypass_consumer and bypass_branch go together")
     if metrics.headline:
-        cells = list(c.sc.cells)
-        known = set(flat_names(c.sc.consumers, cells))
-        for name in metrics.headline:
-            if name not in known:
-                c.fail("metrics.headline", f"unknown metric {name!r} (names look like "
-                       f"{examples(c.sc.consumers, cells)})")
+        _check_headline(c, metrics.headline)
+
+
+def _check_bypass_node(c: _Context, m: str) -> None:
+    """A node the bypass rate compares exists and is a consumer."""
+    c.known("metrics", "node", m, c.nodes)
+    if not c.nodes[m].consumer:
+        c.fail("metrics", f"{m!r} must be a consumer (consumer = true) to compare arrivals")
+
+
+def _check_headline(c: _Context, headline) -> None:
+    """Every headline metric is a flat name the scenario's runs produce."""
+    cells = list(c.sc.cells)
+    known = set(flat_names(c.sc.consumers, cells))
+    for name in headline:
+        if name not in known:
+            c.fail("metrics.headline", f"unknown metric {name!r} (names look like "
+                   f"{examples(c.sc.consumers, cells)})")
 
 
 def _check_some_consumer(c: _Context) -> None:
@@ -328,8 +356,12 @@ def _may_take_no_time(sc: Scenario, a: str, b: str) -> bool:
     as its meeting starts goes on at once."""
     if a in sc.cells and sc.cells[a].work_h.mean > 0:
         return False
-    return any(link.src == a and link.to == b and link.p > 0 and not link.transit_h.mean > 0
-               for link in sc.active_links)
+    return any(_instant_link(link) for link in sc.active_links if (link.src, link.to) == (a, b))
+
+
+def _instant_link(link) -> bool:
+    """Whether ``link`` may pass a report on (``p > 0``) with no transit time."""
+    return link.p > 0 and not link.transit_h.mean > 0
 
 
 def _check_hops(c: _Context, comp: list[str], sub: dict) -> None:

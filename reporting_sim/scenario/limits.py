@@ -60,10 +60,15 @@ def _parse(var: str, raw: str) -> int:
         raise ScenarioError("", var, f"not a limit of reporting-sim (limits: "
                             f"{', '.join(variable(n) for n in DEFAULTS)}); unset it or fix the spelling")
     text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not 1 <= int(text) <= MAXIMA[name]:
+    if not _whole_from_1_to(text, MAXIMA[name]):
         raise ScenarioError("", var, f"{raw[:40]!r} is not a whole number from 1 to {MAXIMA[name]} "
                             f"({WHAT[name]}; unset it for the default of {DEFAULTS[name]})")
     return int(text)
+
+
+def _whole_from_1_to(text: str, high: int) -> bool:
+    """Whether ``text`` is a whole number written in (at most 12) digits, from 1 to ``high``."""
+    return text.isascii() and text.isdigit() and len(text) <= 12 and 1 <= int(text) <= high
 
 
 def settings() -> dict[str, int]:
@@ -111,34 +116,73 @@ def check_toml_text(text: str, source: str) -> None:
     """Refuse TOML text that is too long, too deeply nested, or has too many parts in
     a dotted key, before a parser sees it. A bound, not a parser: it never refuses a
     file the limits allow, and whatever it lets through the parser still checks."""
+    _check_size(text, source)
+    scan = _Scan(source, limit("DEPTH"), limit("KEY_PARTS"))
+    for m in _TOKENS.finditer(text):
+        step = _STEPS.get(m.lastgroup)
+        if step is not None:
+            step(scan, m.group())
+
+
+def _check_size(text: str, source: str) -> None:
+    """The text's length and its longest line within the limits."""
     if len(text) > limit("FILE_BYTES"):
         raise too_much(source, "file", "FILE_BYTES", len(text.encode("utf-8")))
     longest = max(map(len, text.split("\n"))) if text else 0
     if longest > limit("LINE_CHARS"):
         raise too_much(source, "file", "LINE_CHARS", longest)
-    max_depth, max_parts = limit("DEPTH"), limit("KEY_PARTS")
-    stack: list[str] = []
-    in_key, parts, line = True, 1, 1
-    for m in _TOKENS.finditer(text):
-        kind = m.lastgroup
-        if kind == "nl" or kind == "ml":
-            line += m.group().count("\n")
-            if kind == "nl" and not stack:
-                in_key, parts = True, 1
-        elif kind == "open":
-            stack.append(m.group())
-            if len(stack) > max_depth:
-                raise too_much(source, f"line {line}", "DEPTH", len(stack))
-            if m.group() == "{":
-                in_key, parts = True, 1
-        elif kind == "close":
-            if stack:
-                stack.pop()
-        elif kind == "eq":
-            in_key = False
-        elif kind == "comma" and stack and stack[-1] == "{":
-            in_key, parts = True, 1
-        elif kind == "dot" and in_key:
-            parts += 1
-            if parts > max_parts:
-                raise too_much(source, f"line {line}", "KEY_PARTS", f"{parts}+")
+
+
+class _Scan:
+    """Where a scan of TOML text is: the open arrays and inline tables, whether a key
+    is being read (and its parts so far), and the line."""
+
+    def __init__(self, source: str, max_depth: int, max_parts: int):
+        self.source, self.max_depth, self.max_parts = source, max_depth, max_parts
+        self.stack: list[str] = []
+        self.in_key, self.parts, self.line = True, 1, 1
+
+    def new_key(self) -> None:
+        self.in_key, self.parts = True, 1
+
+    def newline(self, token: str) -> None:
+        """A line ends; outside brackets, a new key may start."""
+        self.line += 1
+        if not self.stack:
+            self.new_key()
+
+    def multiline_string(self, token: str) -> None:
+        self.line += token.count("\n")
+
+    def open(self, token: str) -> None:
+        """An array or an inline table opens (a table starts a key)."""
+        self.stack.append(token)
+        if len(self.stack) > self.max_depth:
+            raise too_much(self.source, f"line {self.line}", "DEPTH", len(self.stack))
+        if token == "{":
+            self.new_key()
+
+    def close(self, token: str) -> None:
+        if self.stack:
+            self.stack.pop()
+
+    def equals(self, token: str) -> None:
+        self.in_key = False
+
+    def comma(self, token: str) -> None:
+        """A comma in an inline table starts its next key."""
+        if self.stack and self.stack[-1] == "{":
+            self.new_key()
+
+    def dot(self, token: str) -> None:
+        """A dot in a key adds a part to it."""
+        if not self.in_key:
+            return
+        self.parts += 1
+        if self.parts > self.max_parts:
+            raise too_much(self.source, f"line {self.line}", "KEY_PARTS", f"{self.parts}+")
+
+
+_STEPS = {"nl": _Scan.newline, "ml": _Scan.multiline_string, "open": _Scan.open, "close": _Scan.close,
+          "eq": _Scan.equals, "comma": _Scan.comma, "dot": _Scan.dot}
+"""What each kind of token does to a scan (strings, comments and the rest: nothing)."""

@@ -7,7 +7,7 @@ what-if variant file or the name of a built-in scenario (shipped as TOML in
 schema, :mod:`.scenario_schema`), then graph errors (:mod:`.scenario_checks`), then
 the ``[uncertainties]`` (:mod:`.uncertainties`). Every failure on the way (a missing or
 unreadable file, text that is not UTF-8 or not TOML, a file over the size limits of
-:mod:`.limits`, the first pydantic error) becomes one
+:mod:`.limits`, the first pydantic error, worded by :mod:`.field_errors`) becomes one
 :class:`~reporting_sim.errors.ScenarioError` line naming the file and the field. No
 SimPy here.
 """
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from . import limits, uncertainties
 from ..errors import ScenarioError
 from .checks import check_graph
+from .field_errors import first_error
 from .schema import Scenario
 
 BUILTIN_PACKAGE = "reporting_sim.scenario.builtin"
@@ -66,15 +67,7 @@ def read_file(path: str | Path) -> dict:
     if "\x00" in str(path):
         raise ScenarioError(str(path).replace("\x00", "\\0"), "file", "a file name cannot hold a NUL byte")
     try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
-        if not stat.S_ISREG(st.st_mode):
-            raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
-        if st.st_size > limits.limit("FILE_BYTES"):
-            raise limits.too_much(str(path), "file", "FILE_BYTES", st.st_size)
-        with path.open("rb") as fh:
-            raw = fh.read(limits.limit("FILE_BYTES") + 1)
+        raw = _regular_file_bytes(path)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "no such file")
     except IsADirectoryError:
@@ -86,39 +79,18 @@ def read_file(path: str | Path) -> dict:
     return read_toml_text(raw, str(path))
 
 
-def _loc_to_field(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith(("function-", "tagged-union", "json-or-python")) or part in (
-            "fixed", "exponential", "uniform", "triangular", "lognormal", "gamma"):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def first_error(exc: ValidationError, source: str) -> ScenarioError:
-    err = exc.errors(include_url=False)[0]
-    field = _loc_to_field(err["loc"])
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown key (not part of the scenario format; check the spelling)"
-    elif err["type"] == "missing":
-        msg = "required but missing"
-    else:
-        msg = msg[0].lower() + msg[1:]
-    if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(
-        err["input"], (dict, list)
-    ):
-        msg += f" (got {err['input']!r})"
-    more = len(exc.errors()) - 1
-    if more:
-        msg += f" [and {more} more problem{'s' if more > 1 else ''}]"
-    return ScenarioError(source, field, msg)
+def _regular_file_bytes(path: Path) -> bytes:
+    """The bytes of regular file ``path``, at most one past the size limit (a folder,
+    device, pipe or socket, or a file over the limit, is refused before reading)."""
+    st = path.stat()
+    if stat.S_ISDIR(st.st_mode):
+        raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(str(path), "file", "is not a regular file (a device, pipe or socket)")
+    if st.st_size > limits.limit("FILE_BYTES"):
+        raise limits.too_much(str(path), "file", "FILE_BYTES", st.st_size)
+    with path.open("rb") as fh:
+        return fh.read(limits.limit("FILE_BYTES") + 1)
 
 
 def parse(data: dict, source: str = "<scenario>") -> Scenario:
@@ -129,7 +101,7 @@ def parse(data: dict, source: str = "<scenario>") -> Scenario:
         raise first_error(exc, source) from None
     check_graph(scenario, source)
     if scenario.uncertainties:
-        uncertainties.check(data, scenario, source, parse)
+        uncertainties.check(data, scenario, source)
     return scenario
 
 
@@ -145,6 +117,11 @@ def path_exists(path: Path, field: str = "file") -> bool:
     return True
 
 
+def _near(path: Path, folder: Path | None) -> Path:
+    """``path`` relative to a variant's ``folder`` (never the working folder), if given."""
+    return folder / path if folder is not None and not path.is_absolute() else path
+
+
 def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]:
     """Plain data and a source label for a file (relative to ``folder``) or a built-in.
     A bare built-in name (``minusma-2015``) always means the built-in, whatever lies in
@@ -153,9 +130,7 @@ def _read_any(name_or_path: str, folder: Path | None = None) -> tuple[dict, str]
     if name in builtin_names():
         label = f"{name} (built-in)"
         return read_toml_text(builtin_text(name), label), label
-    path = Path(name_or_path)
-    if folder is not None and not path.is_absolute():
-        path = folder / path  # relative to the variant's folder, never the working folder
+    path = _near(Path(name_or_path), folder)
     if path_exists(path) or path.suffix == ".toml":
         return read_file(path), str(path)
     raise ScenarioError(str(name_or_path), "scenario", "no such file and no built-in "

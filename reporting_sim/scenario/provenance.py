@@ -27,27 +27,45 @@ def source_texts(name_or_path: str) -> dict[str, str]:
     ``scenario-source.toml``, then ``base-source.toml``, ``base2-source.toml``...
     Bases are found as the loader finds them: relative to the variant's folder, else a
     built-in name. Texts that cannot be read are left out (the run itself validated them)."""
-    import tomllib
-
     out: dict[str, str] = {}
     ref, folder = str(name_or_path), None
     for depth in range(10):
-        path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
-        try:
-            if path.is_file():
-                text, folder = path.read_text("utf-8", errors="replace"), path.parent
-            elif ref in scenario_mod.builtin_names():
-                text = scenario_mod.builtin_text(ref)
-            else:
-                break
-            base = tomllib.loads(text).get("variant", {}).get("base")
-        except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        found = _text_and_base(ref, folder)
+        if found is None:
             break
-        out["scenario-source.toml" if depth == 0 else f"base{'' if depth == 1 else depth}-source.toml"] = text
+        text, folder, base = found
+        out[_source_file_name(depth)] = text
         if not isinstance(base, str):
             break
         ref = base
     return out
+
+
+def _source_file_name(depth: int) -> str:
+    """``scenario-source.toml`` for the file a run used, ``base-source.toml``,
+    ``base2-source.toml``... for its bases."""
+    if depth == 0:
+        return "scenario-source.toml"
+    return f"base{'' if depth == 1 else depth}-source.toml"
+
+
+def _text_and_base(ref: str, folder):
+    """The text of scenario file or built-in ``ref`` (a file relative to ``folder``),
+    the folder its own base is relative to, and that base (``None`` if it names
+    none); ``None`` when it cannot be read."""
+    import tomllib
+
+    path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
+    try:
+        if path.is_file():
+            text, folder = path.read_text("utf-8", errors="replace"), path.parent
+        elif ref in scenario_mod.builtin_names():
+            text = scenario_mod.builtin_text(ref)
+        else:
+            return None
+        return text, folder, tomllib.loads(text).get("variant", {}).get("base")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return None
 
 
 def notes(text: str) -> list[dict]:
@@ -56,30 +74,54 @@ def notes(text: str) -> list[dict]:
     comment)."""
     out = []
     table = ""
+    link_no: dict[str, int] = {}
+    for line in _setting_lines(text):
+        header = _table_of(line, link_no)
+        if header is not None:
+            table = header
+            continue
+        note = _note_of(line, table)
+        if note is not None:
+            out.append(note)
+    return out
+
+
+def _setting_lines(text: str):
+    """The lines of ``text`` that may set a value or open a table (not blank, not a
+    comment, not inside a multi-line string)."""
     in_block = False
-    link_no = {}
     for line in text.splitlines():
         if line.count('"""') % 2 == 1:
             in_block = not in_block
             continue
-        if in_block or not line.strip() or line.lstrip().startswith("#"):
-            continue
-        mt = _TABLE.match(line)
-        if mt and "=" not in line.split("#")[0]:
-            table = mt.group(1).strip('"')
-            if line.lstrip().startswith("[["):
-                link_no[table] = link_no.get(table, -1) + 1
-                table = f"{table}[{link_no[table]}]"
-            continue
-        code, _, comment = _STRING.sub(lambda m: m.group(0).replace("#", "\0"), line).partition("#")
-        mk = _KEY.match(code)
-        if not mk or not TAG.search(comment):
-            continue
-        key = mk.group(1).strip('"')
-        value = mk.group(2).strip().replace("\0", "#")
-        out.append({"path": f"{table}.{key}" if table else key, "value": value,
-                    "tags": TAG.findall(comment), "note": comment.strip()})
-    return out
+        if not (in_block or not line.strip() or line.lstrip().startswith("#")):
+            yield line
+
+
+def _table_of(line: str, link_no: dict[str, int]):
+    """The table a header line opens (``links[3]`` for the fourth ``[[links]]``,
+    counted in ``link_no``), or ``None`` for a line that is no header."""
+    mt = _TABLE.match(line)
+    if not mt or "=" in line.split("#")[0]:
+        return None
+    table = mt.group(1).strip('"')
+    if line.lstrip().startswith("[["):
+        link_no[table] = link_no.get(table, -1) + 1
+        table = f"{table}[{link_no[table]}]"
+    return table
+
+
+def _note_of(line: str, table: str):
+    """The note of a ``key = value  # comment`` line in ``table`` whose comment has a
+    provenance tag, else ``None``."""
+    code, _, comment = _STRING.sub(lambda m: m.group(0).replace("#", "\0"), line).partition("#")
+    mk = _KEY.match(code)
+    if not mk or not TAG.search(comment):
+        return None
+    key = mk.group(1).strip('"')
+    value = mk.group(2).strip().replace("\0", "#")
+    return {"path": f"{table}.{key}" if table else key, "value": value,
+            "tags": TAG.findall(comment), "note": comment.strip()}
 
 
 STRENGTH = ("assumption", "derived", "source", "paper")
@@ -92,6 +134,9 @@ def _tag_kinds(tags) -> set[str]:
     return {t.split(" ")[0].rstrip(":") for t in tags}
 
 
+_UNIT_TABLES = ("kinds", "sources", "collectors", "cells", "commanders", "meetings", "pools", "boards")
+
+
 def inheritance_gaps(text: str) -> list[str]:
     """Settings copied from another ("as X", X a kind, source or node of the file, or
     for a link the links leaving node X) that lack the weakest tag of the setting they
@@ -101,25 +146,41 @@ def inheritance_gaps(text: str) -> list[str]:
 
     data = tomllib.loads(text)
     by_path = {n["path"]: n for n in notes(text)}
-    tables = {name: f"{sec}.{name}" for sec in ("kinds", "sources", "collectors", "cells", "commanders",
-                                                 "meetings", "pools", "boards")
-              for name in data.get(sec, {})}
+    tables = _unit_paths(data)
     gaps = []
     for path, n in by_path.items():
-        key = path.rsplit(".", 1)[1]
         for ref in _AS.findall(n["note"]):
-            if path.startswith("links["):
-                cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", []))
-                         if link.get("from") == ref]
-                src = next((by_path[c] for c in cands if c in by_path and c != path), None)
-            else:
-                src = by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
-            if src is None:
-                continue
-            weakest = min(_tag_kinds(src["tags"]), key=STRENGTH.index)
-            if weakest not in _tag_kinds(n["tags"]):
-                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{weakest}] tag")
+            src = _copied_note(path, ref, data, by_path, tables)
+            gap = None if src is None else _missing_tag(n, src)
+            if gap is not None:
+                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{gap}] tag")
     return gaps
+
+
+def _unit_paths(data: dict) -> dict[str, str]:
+    """Each named unit of scenario ``data`` and its table's path (``u2`` -> ``cells.u2``)."""
+    return {name: f"{sec}.{name}" for sec in _UNIT_TABLES for name in data.get(sec, {})}
+
+
+def _copied_note(path: str, ref: str, data: dict, by_path: dict, tables: dict):
+    """The note of the setting ``path`` copies "as ``ref``": the same key of unit
+    ``ref``, or for a link, of the first other link leaving ``ref`` that has one."""
+    key = path.rsplit(".", 1)[1]
+    if path.startswith("links["):
+        return _copied_link_note(path, ref, key, data, by_path)
+    return by_path.get(f"{tables[ref]}.{key}") if ref in tables else None
+
+
+def _copied_link_note(path: str, ref: str, key: str, data: dict, by_path: dict):
+    """The note of ``key`` on the first link leaving node ``ref`` (other than ``path``) that has one."""
+    cands = [f"links[{i}].{key}" for i, link in enumerate(data.get("links", [])) if link.get("from") == ref]
+    return next((by_path[c] for c in cands if c in by_path and c != path), None)
+
+
+def _missing_tag(note: dict, src: dict):
+    """The weakest tag of ``src`` if ``note`` lacks it, else ``None``."""
+    weakest = min(_tag_kinds(src["tags"]), key=STRENGTH.index)
+    return None if weakest in _tag_kinds(note["tags"]) else weakest
 
 
 def tag_counts(items: list[dict]) -> dict[str, int]:
@@ -148,25 +209,27 @@ def assumption_numbers(text: str, data: dict) -> list[str]:
             continue
         if not re.search(r"\d", _STRING.sub('""', note["value"])):
             continue  # a name or a switch, not a number
-        path = note["path"]
-        m = _LINK_NO.match(path)
-        if m and int(m.group(1)) < len(links):
-            link = links[int(m.group(1))]
-            path = f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
-        out.append(path)
+        out.append(_by_ends(note["path"], links))
     return list(dict.fromkeys(out))
+
+
+def _by_ends(path: str, links: list) -> str:
+    """``links[3].p`` as ``links[FROM->TO].p`` (the sweeps' path); other paths as they are."""
+    m = _LINK_NO.match(path)
+    if not m or int(m.group(1)) >= len(links):
+        return path
+    link = links[int(m.group(1))]
+    return f"links[{link.get('from')}->{link.get('to')}]" + path[m.end():]
 
 
 def uncovered(text: str, data: dict, uncertainties) -> list[str]:
     """The assumption-tagged numbers of ``text`` that no uncertainty gives a range to
     or declares fixed: a setting is covered by an uncertainty on it, inside it
     (``cells.u2.work_h.mean`` covers ``cells.u2.work_h``) or around it."""
-    named = set()
-    for path, u in uncertainties.items():
-        for p in (path, *u.also):
-            named.add(_WHEN.sub("]", p))
+    named = {_WHEN.sub("]", p) for path, u in uncertainties.items() for p in (path, *u.also)}
+    return [p for p in assumption_numbers(text, data) if not _covered(p, named)]
 
-    def covered(p: str) -> bool:
-        return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)
 
-    return [p for p in assumption_numbers(text, data) if not covered(p)]
+def _covered(p: str, named: set[str]) -> bool:
+    """Whether setting ``p`` is one of the ``named`` paths, inside one or around one."""
+    return any(q == p or q.startswith(p + ".") or p.startswith(q + ".") for q in named)

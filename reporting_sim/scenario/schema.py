@@ -316,19 +316,47 @@ class Collector(_Node):
 
     @model_validator(mode="after")
     def _watch_needs_patrols(self):
-        if self.watch == "patrols" and self.patrols is None:
-            raise ValueError('patrols: watch = "patrols" needs a [patrols] table')
-        if self.watch == "continuous" and (self.patrols is not None or self.report_after_patrol
-                                           or self.pool is not None
-                                           or (self.written is not None and self.written.after_patrol)):
-            raise ValueError('watch: "continuous" takes no patrols, pool or after-patrol reporting')
-        if self.imagery and self.imagery_channel is None:
-            raise ValueError("imagery_channel: imagery needs the trust group it may travel in")
-        if self.literacy < 1 and self.dictation_h is None:
-            raise ValueError("dictation_h: needed when literacy < 1 (the delay when the patrol cannot write)")
-        if self.tasking is not None and self.written is None and self.culture == "commander":
-            raise ValueError("tasking: a commander-centric unit's tasking acts on its written reports; add [written]")
+        for rule in _COLLECTOR_RULES:
+            problem = rule(self)
+            if problem is not None:
+                raise ValueError(problem)
         return self
+
+
+def _patrols_for_patrol_watch(col: Collector) -> Optional[str]:
+    if col.watch == "patrols" and col.patrols is None:
+        return 'patrols: watch = "patrols" needs a [patrols] table'
+    return None
+
+
+def _nothing_patrol_bound_on_continuous_watch(col: Collector) -> Optional[str]:
+    after_patrol = col.report_after_patrol or (col.written is not None and col.written.after_patrol)
+    if col.watch == "continuous" and (col.patrols is not None or after_patrol or col.pool is not None):
+        return 'watch: "continuous" takes no patrols, pool or after-patrol reporting'
+    return None
+
+
+def _imagery_has_a_channel(col: Collector) -> Optional[str]:
+    if col.imagery and col.imagery_channel is None:
+        return "imagery_channel: imagery needs the trust group it may travel in"
+    return None
+
+
+def _dictation_when_illiterate(col: Collector) -> Optional[str]:
+    if col.literacy < 1 and col.dictation_h is None:
+        return "dictation_h: needed when literacy < 1 (the delay when the patrol cannot write)"
+    return None
+
+
+def _tasking_acts_on_written(col: Collector) -> Optional[str]:
+    if col.tasking is not None and col.written is None and col.culture == "commander":
+        return "tasking: a commander-centric unit's tasking acts on its written reports; add [written]"
+    return None
+
+
+_COLLECTOR_RULES = (_patrols_for_patrol_watch, _nothing_patrol_bound_on_continuous_watch, _imagery_has_a_channel,
+                    _dictation_when_illiterate, _tasking_acts_on_written)
+"""A collector's rules across its fields, in order: each gives the problem or ``None``."""
 
 
 class Background(_Strict):
@@ -497,24 +525,41 @@ class Uncertainty(_Strict):
 
 
 def _check_uncertainty_form(u: "Uncertainty") -> "Uncertainty":
+    """One form (a range, values or fixed), and that form well made."""
     ranged = u.low is not None or u.high is not None
     if sum([ranged, u.values is not None, u.fixed]) != 1:
         raise ValueError("give low and high, or values = [...], or fixed = true (exactly one)")
     if ranged:
-        if u.low is None or u.high is None:
-            raise ValueError("low and high go together")
-        if not u.low < u.high:
-            raise ValueError(f"low must be less than high (low = {u.low:g}, high = {u.high:g}; "
-                             "a number that does not vary is fixed = true)")
-        if u.distribution == "triangular" and (u.mode is None or not u.low <= u.mode <= u.high):
-            raise ValueError("mode: a triangular distribution needs low <= mode <= high")
-        if u.distribution == "loguniform" and u.low <= 0:
-            raise ValueError("low: a loguniform distribution needs low > 0")
+        _check_range_form(u)
     if u.mode is not None and u.distribution != "triangular":
         raise ValueError('mode: only for distribution = "triangular"')
-    if u.values is not None and len(set(map(repr, u.values))) != len(u.values):
-        raise ValueError("values: a value is listed twice")
+    if u.values is not None:
+        _check_values_once(u.values)
     return u
+
+
+def _check_values_once(values) -> None:
+    """No value listed twice."""
+    if len(set(map(repr, values))) != len(values):
+        raise ValueError("values: a value is listed twice")
+
+
+def _check_range_ends(u: "Uncertainty") -> None:
+    """Both ends given, low below high."""
+    if u.low is None or u.high is None:
+        raise ValueError("low and high go together")
+    if not u.low < u.high:
+        raise ValueError(f"low must be less than high (low = {u.low:g}, high = {u.high:g}; "
+                         "a number that does not vary is fixed = true)")
+
+
+def _check_range_form(u: "Uncertainty") -> None:
+    """Both ends, in order, and what the distribution needs of them."""
+    _check_range_ends(u)
+    if u.distribution == "triangular" and (u.mode is None or not u.low <= u.mode <= u.high):
+        raise ValueError("mode: a triangular distribution needs low <= mode <= high")
+    if u.distribution == "loguniform" and u.low <= 0:
+        raise ValueError("low: a loguniform distribution needs low > 0")
 
 
 class Scenario(_Strict):

@@ -39,6 +39,18 @@ def is_variant(data: dict) -> bool:
     return "variant" in data
 
 
+def _shown(names) -> str:
+    """Up to twelve of ``names``, sorted, for an error message (``nothing`` for none)."""
+    known = sorted(names)
+    return ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") or "nothing"
+
+
+def _no_table(node, keys: list[str], source: str, field: str) -> ScenarioError:
+    """The error for a path whose table ``keys`` is not in ``node`` (naming what is there)."""
+    there = _shown(node if isinstance(node, dict) else [])
+    return ScenarioError(source, field, f"no {'.'.join(keys)!r} in the base scenario (there: {there})")
+
+
 def set_path(data: dict, path: str, value: Any, source: str, field: str | None = None) -> None:
     """Set ``data[a][b]...[z] = value`` for the dotted ``path`` "a.b...z"; every table
     on the way must exist (the last key may be new)."""
@@ -46,10 +58,7 @@ def set_path(data: dict, path: str, value: Any, source: str, field: str | None =
     node = data
     for i, key in enumerate(keys[:-1]):
         if not isinstance(node, dict) or key not in node:
-            where = ".".join(keys[: i + 1])
-            known = sorted(node) if isinstance(node, dict) else []
-            shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-            raise ScenarioError(source, field or path, f"no {where!r} in the base scenario (there: {shown or 'nothing'})")
+            raise _no_table(node, keys[: i + 1], source, field or path)
         node = node[key]
     if not isinstance(node, dict):
         raise ScenarioError(source, field or path, f"{'.'.join(keys[:-1])!r} is not a table")
@@ -93,16 +102,12 @@ def apply(data: dict, source: str, base_data: dict) -> dict:
 
 def _header(data: dict, source: str) -> dict:
     """The ``[variant]`` table, checked: known keys only, a name and a base."""
-    unknown = set(data) - VARIANT_KEYS
-    if unknown:
-        raise ScenarioError(source, sorted(unknown)[0], "unknown key in a variant file "
-                            f"(allowed: {', '.join(sorted(VARIANT_KEYS))})")
+    _refuse_unknown(set(data) - VARIANT_KEYS, source, "", f"unknown key in a variant file (allowed: "
+                    f"{', '.join(sorted(VARIANT_KEYS))})")
     head = data["variant"]
     if not isinstance(head, dict):
         raise ScenarioError(source, "variant", "must be a table")
-    bad = set(head) - HEADER_KEYS
-    if bad:
-        raise ScenarioError(source, f"variant.{sorted(bad)[0]}", f"unknown key (allowed: {', '.join(sorted(HEADER_KEYS))})")
+    _refuse_unknown(set(head) - HEADER_KEYS, source, "variant.", f"unknown key (allowed: {', '.join(sorted(HEADER_KEYS))})")
     for key in ("name", "base"):
         if not isinstance(head.get(key), str) or not head.get(key):
             raise ScenarioError(source, f"variant.{key}", "required: a non-empty string")
@@ -111,19 +116,36 @@ def _header(data: dict, source: str) -> dict:
     return head
 
 
+def _refuse_unknown(unknown: set, source: str, prefix: str, message: str) -> None:
+    """Refuse the first (sorted) of ``unknown`` keys, named under ``prefix``."""
+    if unknown:
+        raise ScenarioError(source, f"{prefix}{sorted(unknown)[0]}", message)
+
+
+def _is_amount(amount) -> bool:
+    """A finite number of at least 0 (not a true/false)."""
+    import math
+
+    number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+    return number and math.isfinite(amount) and amount >= 0
+
+
+def _is_cost_table(cost) -> bool:
+    """A table with ``amount`` and ``unit`` (and maybe ``reason``), nothing else."""
+    return isinstance(cost, dict) and not set(cost) - COST_KEYS and {"amount", "unit"} <= set(cost)
+
+
 def cost_of(head: dict, source: str):
     """A variant's ``[variant.cost]``: ``(amount, unit, reason)``, or ``None`` when it has
     none. ``amount`` a finite number >= 0, ``unit`` the planner's (analysts, officers,
     person-months...), ``reason`` where the number comes from."""
-    import math
-
     cost = head.get("cost")
     if cost is None:
         return None
-    if not isinstance(cost, dict) or set(cost) - COST_KEYS or not {"amount", "unit"} <= set(cost):
+    if not _is_cost_table(cost):
         raise ScenarioError(source, "variant.cost", "a table { amount = NUMBER, unit = \"...\", reason = \"...\" }")
     amount = cost["amount"]
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
+    if not _is_amount(amount):
         raise ScenarioError(source, "variant.cost.amount", f"must be a finite number of at least 0 (got {amount!r})")
     if not isinstance(cost["unit"], str) or not cost["unit"].strip():
         raise ScenarioError(source, "variant.cost.unit", "required: a non-empty string (analysts, officers, ...)")
@@ -135,26 +157,35 @@ def _set_values(out: dict, changes, source: str) -> None:
     if not isinstance(changes, dict):
         raise ScenarioError(source, "set", "must be a table")
     for path, value in _leaves(changes, out):
-        keys = path.split(".")
-        if keys[0] in NAMED and len(keys) >= 2 and isinstance(out.get(keys[0]), dict) and keys[1] not in out[keys[0]]:
-            known = sorted(out[keys[0]])
-            shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-            raise ScenarioError(source, f"set.{keys[0]}.{keys[1]}", f"no {keys[0]}.{keys[1]} in the base to change "
-                                f"(there: {shown or 'nothing'}); new units go under [add]")
+        _refuse_new_unit(out, path.split("."), source)
         set_path(out, path, value, source, f"set.{path}")
+
+
+def _refuse_new_unit(out: dict, keys: list[str], source: str) -> None:
+    """A path under ``[set]`` into a table of named units names one the base has."""
+    units = out.get(keys[0]) if keys[0] in NAMED and len(keys) >= 2 else None
+    if isinstance(units, dict) and keys[1] not in units:
+        raise ScenarioError(source, f"set.{keys[0]}.{keys[1]}", f"no {keys[0]}.{keys[1]} in the base to change "
+                            f"(there: {_shown(units)}); new units go under [add]")
 
 
 def _set_links(out: dict, changes: list, source: str) -> None:
     """``[[set_links]]``: each change's ``set`` applies to every base link its ``match`` fits."""
     for i, change in enumerate(changes):
-        match, new = change.get("match"), change.get("set")
-        if not isinstance(match, dict) or not match or not isinstance(new, dict):
-            raise ScenarioError(source, f"set_links[{i}]", "needs match = { ... } and set = { ... }")
+        match, new = _link_change(change, i, source)
         hits = [link for link in out.get("links", []) if _matches(link, match)]
         if not hits:
             raise ScenarioError(source, f"set_links[{i}].match", f"no link of the base matches {match}")
         for link in hits:
             link.update(copy.deepcopy(new))
+
+
+def _link_change(change: dict, i: int, source: str) -> tuple[dict, dict]:
+    """The ``match`` and ``set`` of the ``i``-th ``[[set_links]]`` (both tables, a match not empty)."""
+    match, new = change.get("match"), change.get("set")
+    if not isinstance(match, dict) or not match or not isinstance(new, dict):
+        raise ScenarioError(source, f"set_links[{i}]", "needs match = { ... } and set = { ... }")
+    return match, new
 
 
 def _remove_links(out: dict, matches: list, source: str) -> None:
@@ -187,19 +218,39 @@ def _table_list(data: dict, key: str, source: str) -> list:
 
 
 def _add(out: dict, new: Any, source: str, prefix: str) -> None:
+    """``[add]``: new tables, or new named units into a table the base has."""
     if not isinstance(new, dict):
         raise ScenarioError(source, prefix, "must be a table")
     for key, value in new.items():
-        where = f"{prefix}.{key}"
-        if key not in out:
-            out[key] = copy.deepcopy(value)
-        elif isinstance(out[key], dict) and isinstance(value, dict) and prefix == "add":
-            for name, table in value.items():
-                if name in out[key]:
-                    raise ScenarioError(source, f"{where}.{name}", "exists in the base already; change it under [set]")
-                out[key][name] = copy.deepcopy(table)
-        else:
-            raise ScenarioError(source, where, "exists in the base already; change it under [set]")
+        _add_table(out, key, value, source, prefix)
+
+
+def _add_table(out: dict, key: str, value, source: str, prefix: str) -> None:
+    """Table ``key`` of ``[add]``: new to the base, or units for a table of the base."""
+    where = f"{prefix}.{key}"
+    if key not in out:
+        out[key] = copy.deepcopy(value)
+    elif isinstance(out[key], dict) and isinstance(value, dict) and prefix == "add":
+        _add_units(out[key], value, source, where)
+    else:
+        raise ScenarioError(source, where, "exists in the base already; change it under [set]")
+
+
+def _add_units(units: dict, new: dict, source: str, where: str) -> None:
+    """New named units into a table the base has (none of them there yet)."""
+    for name, table in new.items():
+        if name in units:
+            raise ScenarioError(source, f"{where}.{name}", "exists in the base already; change it under [set]")
+        units[name] = copy.deepcopy(table)
+
+
+def _base_name(data: dict, path: Path) -> str:
+    """The ``base`` a variant names (required)."""
+    head = data.get("variant")
+    base = head.get("base") if isinstance(head, dict) else None
+    if not isinstance(base, str) or not base:
+        raise ScenarioError(str(path), "variant.base", "required: a built-in scenario name or a file path")
+    return base
 
 
 def resolve(data: dict, path: Path, read: Callable[[str, Path], tuple[dict, str]], depth: int = 0) -> dict:
@@ -207,10 +258,7 @@ def resolve(data: dict, path: Path, read: Callable[[str, Path], tuple[dict, str]
     ``read(base, folder)``, itself possibly a variant) with the changes applied."""
     if depth > 10:
         raise ScenarioError(str(path), "variant.base", "variants nest more than 10 deep (a cycle?)")
-    head = data.get("variant")
-    base = head.get("base") if isinstance(head, dict) else None
-    if not isinstance(base, str) or not base:
-        raise ScenarioError(str(path), "variant.base", "required: a built-in scenario name or a file path")
+    base = _base_name(data, path)
     try:
         base_data, base_source = read(base, path.parent)
     except ScenarioError as exc:
