@@ -44,6 +44,7 @@ from .records import REPORT_STATES, EventLabels, Recorder, RunRecords
 from ..scenario import Scenario
 from .streams import Streams
 from .clock import Clock
+from .fifo import FifoCell
 from .collectors import Collector, Pool
 from . import draws, gates
 from .gates import INTREP, PASS, gate
@@ -75,7 +76,7 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None,
                  *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True,
-                 per_task_routine: bool = False):
+                 per_task_routine: bool = False, event_starts: bool = False):
         self.plan = scenario if isinstance(scenario, Plan) else build_plan(scenario)
         self.scenario = sc = self.plan.scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
@@ -90,6 +91,10 @@ class Simulation:
         # True: each routine task of a cell is its own SimPy event (tests compare the
         # two; see .routine)
         self.per_task_routine = bool(per_task_routine)
+        # True: every start of work at a cell is a SimPy moment (the path before issue
+        # #23's second round: a FIFO cell gives starts on arrival, see .fifo); the
+        # per-task routine needs it
+        self.event_starts = bool(event_starts) or self.per_task_routine
         self.env = simpy.Environment()
         self.clock = Clock(self.env)
         self.schedule = self.env.schedule
@@ -137,7 +142,11 @@ class Simulation:
             self.clock.after(self.warmup_days * 24, self._end_warmup)
 
     def _make_node(self, np_):
-        return {"collector": Collector, "cell": Cell, "commander": Commander}[np_.type](self, np_)
+        if np_.type == "cell":  # first in, first out unless current pull picks (see .fifo)
+            # (a cell without analysts never starts anything: the event-by-event cell)
+            fifo = np_.spec.current_pull is None and np_.spec.analysts > 0 and not self.event_starts
+            return (FifoCell if fifo else Cell)(self, np_)
+        return {"collector": Collector, "commander": Commander}[np_.type](self, np_)
 
     def _build_links(self) -> None:
         """The plan's links at run time, each with its own transit stream."""
@@ -207,9 +216,7 @@ class Simulation:
         now = self.env.now
         for node in self.nodes.values():
             if isinstance(node, Cell):
-                node.catch_up(now)
-                node._account(now)
-                node.reset_stats(now)
+                node.end_warmup(now)
 
     # -- reports -------------------------------------------------------------------
     def new_report(self, ev: Event, origin: int, parent: int = -1, pending_taken: bool = False) -> Report:
@@ -512,7 +519,7 @@ class Simulation:
         rec, where = self.rec, {}
         for node in self.nodes.values():
             if isinstance(node, Cell):
-                for job in list(node.queue) + list(node.queue_lt):
+                for job in node.waiting_jobs(horizon):
                     for r in ((job,) if job.__class__ is Report else job.reps):
                         rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
                         where[r.id] = node.index

@@ -35,7 +35,8 @@ from . import hotcell
 from .collectors import Collector
 from .hotcell import pair as _pair
 from .items import Report
-from .nodes import ABSORBED, DUPLICATE, Cell
+from .fifo import FifoCell
+from .nodes import ABSORBED, DUPLICATE
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 
 
@@ -47,14 +48,14 @@ def specialise(sim) -> None:
     if sim.tracing:
         return  # a traced run records every step: the general path does
     nodes = list(sim.nodes.values())
-    cells = [node for node in nodes if node.__class__ is Cell and _plain_cell(node)]
+    cells = [node for node in nodes if node.__class__ is FifoCell and _plain_cell(node)]
     for cell in cells:
         _compile_arrival(sim, cell)
     for node in nodes:
         _specialise_collector(sim, node)
     _specialise_routing(sim, nodes)
     for cell in cells:
-        cell.on_done.append(hotcell.work_end(sim, cell, cell.on_done, _ender(sim, cell.index, ABSORBED)))
+        cell.on_done.append(hotcell.work_end(sim, cell, _ender(sim, cell.index, ABSORBED)))
 
 
 def _specialise_collector(sim, col) -> None:
@@ -84,8 +85,7 @@ def _plain_routing(sim, node) -> bool:
 
 
 def _plain_cell(cell) -> bool:
-    return (cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
-            and cell.routine is None)  # routine tasks played lazily: the general path does
+    return cell.duty is None and cell.inbox is None and not cell.boards and cell.routine is None
 
 
 def _compile_arrival(sim, cell) -> None:
