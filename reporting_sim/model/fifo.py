@@ -100,6 +100,8 @@ class FifoCell(Cell):
         self.routine = (buffered(lambda n: r_gap.exponential(mean_gap, n)),
                         buffered(lambda n: work_h.batch(r_work, n)))
         self.task_at = _draw(self.routine[0])  # the first task (the per-task process draws it at 0)
+        if self.inbox is None:
+            self._play_tasks = self._play_open
 
     # -- giving starts ---------------------------------------------------------------
     def _slot(self, now: float) -> float:
@@ -169,6 +171,40 @@ class FifoCell(Cell):
                 at += gap_pop()
             except IndexError:
                 at += gap_refill()
+        self.task_at = at
+        while tasks and tasks[0][2] <= now:
+            tasks.popleft()
+
+    def _play_open(self, now: float) -> None:
+        """:meth:`_play_tasks` for a cell without an inbox limit (no task is dropped),
+        ``_slot``, ``_queued`` and ``_given`` written out on local variables (a year of
+        minusma-2015 plays about 43,000 tasks): the same arithmetic in the same order."""
+        (gap_pop, gap_refill), (work_pop, work_refill) = self.routine
+        at, tasks, free, waits, slot_from = self.task_at, self.tasks, self.free, self.waits, self.slot_from
+        busy_area, queue_area, done = self.busy_area, self.queue_area, 0
+        while at <= now:
+            try:
+                work = work_pop()
+            except IndexError:
+                work = work_refill()
+            s = free[0]
+            s = slot_from(at if s < at else s)
+            if s > at:
+                waits.append(s)
+                if len(waits) > self.max_queue:
+                    self.longest(at)
+                queue_area += s - at
+            e = s + work
+            heapreplace(free, e)
+            busy_area += work
+            tasks.append((at, s, e))
+            done += 1
+            try:
+                at += gap_pop()
+            except IndexError:
+                at += gap_refill()
+        self.busy_area, self.queue_area = busy_area, queue_area
+        self.routine_done += done
         self.task_at = at
         while tasks and tasks[0][2] <= now:
             tasks.popleft()
