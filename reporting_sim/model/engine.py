@@ -71,6 +71,16 @@ from .nodes import (
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 
 
+def _horizon(sc, days, warmup_days) -> tuple[float, float]:
+    """The days simulated (default the scenario's) and the warm-up, checked."""
+    days = float(sc.scenario.days if days is None else days)
+    if not days > 0:
+        raise ValueError("days must be positive")
+    if not 0 <= warmup_days < days:
+        raise ValueError("warmup_days must be at least 0 and less than days")
+    return days, float(warmup_days)
+
+
 class Simulation:
     """One run of one scenario with one seed. Use :func:`simulate` for the usual case."""
 
@@ -80,12 +90,7 @@ class Simulation:
         self.plan = scenario if isinstance(scenario, Plan) else build_plan(scenario)
         self.scenario = sc = self.plan.scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
-        self.days = float(sc.scenario.days if days is None else days)
-        if not self.days > 0:
-            raise ValueError("days must be positive")
-        if not 0 <= warmup_days < self.days:
-            raise ValueError("warmup_days must be at least 0 and less than days")
-        self.warmup_days = float(warmup_days)
+        self.days, self.warmup_days = _horizon(sc, days, warmup_days)
         self.horizon = self.days * 24.0
         self.tracing = bool(trace)
         # True: each routine task of a cell is its own SimPy event (tests compare the
@@ -125,6 +130,18 @@ class Simulation:
             self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
         self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
+        self._build_boards()
+        self.collectors_by_sector = {
+            s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
+        }
+        for si, (sname, src) in enumerate(sc.sources.items()):
+            self._start_source(si, sname, src)
+        if self.warmup_days:
+            self.clock.after(self.warmup_days * 24, self._end_warmup)
+
+    def _build_boards(self) -> None:
+        """Each board's seats, register and meetings."""
+        sc = self.scenario
         self.register_slots: dict[tuple[str, str], int] = {}  # (board, member) -> its place in the register
         for bname in self.plan.boards:
             board = sc.boards[bname]
@@ -133,13 +150,6 @@ class Simulation:
                 m.boards.append((bname, []))
             self._register(bname, board, members)
             self._schedule_board(bname, board, members)
-        self.collectors_by_sector = {
-            s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
-        }
-        for si, (sname, src) in enumerate(sc.sources.items()):
-            self._start_source(si, sname, src)
-        if self.warmup_days:
-            self.clock.after(self.warmup_days * 24, self._end_warmup)
 
     def _make_node(self, np_):
         if np_.type == "cell":  # first in, first out unless current pull picks (see .fifo)
@@ -367,30 +377,34 @@ class Simulation:
         holder's leadership meeting), classification or othering stops it. An analysis
         cell told of an event another member has analysed takes note of it, or redoes
         the work with chance ``p_rework``."""
-        now = self.env.now
-        shelf = self.shelf_lives
         held = {m.index: next(h for b, h in m.boards if b == name) for m in members}
         self._declare(name, members, held)
         for m in members:
             items = held[m.index]
-            if not items:
-                continue
-            othering = "othering" in m.coping
-            batch = list(items)
-            items.clear()
-            for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:
-                # draws made whatever happens next (common random numbers)
-                brings = u_bring() < board.p_bring
-                if ev.t + shelf[ev.kind] < now or not brings:
-                    continue  # stale, or the holder does not think the others need it
-                if m.analysis:  # it has worked the event, or is working it
-                    lineage |= m.bit
-                for n in members:
-                    if n is m or ev.seen & n.bit:
-                        continue
-                    rework = u_rework() < board.p_rework
-                    item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
-                    self._board_tell(m, n, item, othering, rework, now)
+            if items:
+                batch = list(items)
+                items.clear()
+                self._bring(m, batch, members, board, u_bring, u_rework)
+
+    def _bring(self, m, batch: list, members: list, board, u_bring, u_rework) -> None:
+        """Member ``m`` brings the items of ``batch`` it chooses to, still within their
+        shelf life, to the members who do not hold them yet."""
+        now = self.env.now
+        shelf = self.shelf_lives
+        othering = "othering" in m.coping
+        for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:
+            # draws made whatever happens next (common random numbers)
+            brings = u_bring() < board.p_bring
+            if ev.t + shelf[ev.kind] < now or not brings:
+                continue  # stale, or the holder does not think the others need it
+            if m.analysis:  # it has worked the event, or is working it
+                lineage |= m.bit
+            for n in members:
+                if n is m or ev.seen & n.bit:
+                    continue
+                rework = u_rework() < board.p_rework
+                item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
+                self._board_tell(m, n, item, othering, rework, now)
 
     def _declare(self, name: str, members: list, held: dict) -> None:
         """At the meeting the analysis members declare in the register every event they
@@ -416,12 +430,17 @@ class Simulation:
             self.rec.mark_withheld(ev.id, n.reach[ev.kind])
             self.end(rep, m.index, WITHHELD)
             return
+        self._board_hold(m, n, rep, rework, now)
+
+    def _board_hold(self, m, n, rep: Report, rework: bool, now: float) -> None:
+        """Competition may hold ``rep`` back from ``n`` (until ``m``'s leadership
+        meeting) or stop it; otherwise ``n`` is told now."""
         hold = gates.competition(self, m, n)
         if hold is None or hold == math.inf:  # never told, or held until a meeting that is over
             self.end(rep, m.index, NOT_SHARED)  # for good (as on a link: Simulation.send)
         elif hold > 0:
             if self.tracing:  # held from now (in progress at the horizon if it lasts beyond)
-                self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
+                self.rec.step(rep.id, -1, rep.event.id, m.index, S_HOLD, now, now + hold, n.index)
             self.clock.after(hold, self._deliver, n, rep, rework)
         else:
             self._deliver(n, rep, rework)
