@@ -1,8 +1,9 @@
 """A plain staff cell's per-report path as closures (see :mod:`.hotpath`).
 
-A plain cell (first in, first out, without duty hours, inbox limit, board seat or
-routine work: a :class:`.fifo.FifoCell`) gets two functions: :func:`arrival` (a report
-reaches it: receive, and take its start and end of work at once) and :func:`work_end`
+A plain cell (first in, first out, without an inbox limit or a board seat: a
+:class:`.fifo.FifoCell`) gets two functions: :func:`arrival` (a report reaches it:
+receive, and take its start and end of work at once; with duty hours or routine work,
+:func:`_arrival_timed`) and :func:`work_end`
 (a report's work ends: count, record what a consumer now knows, pass the report on,
 with ``choose`` routing written out when the cell has it). Every number is the one the
 general path (:class:`.fifo.FifoCell`) computes, in the same order (a wait of zero
@@ -11,9 +12,12 @@ adds nothing to a sum, so it is not added).
 
 from __future__ import annotations
 
+import math
 from heapq import heappush, heapreplace
 
 from .wake import NORMAL
+
+INF = math.inf
 
 
 def pair(sampler):
@@ -32,6 +36,8 @@ def arrival(sim, cell, done_list, duplicate):
     work ends later), so callers need not count the depth of zero-delay hops for it.
     ``done_list`` holds the end of work; ``duplicate`` ends a report of an event the
     cell already holds (``dedupe``)."""
+    if cell.duty is not None or cell.task_at < INF:
+        return _arrival_timed(sim, cell, done_list, duplicate)
     env, free, waits = sim.env, cell.free, cell.waits
     heap, eid = env._queue, env._eid
     work_pop, work_refill = pair(cell.work)
@@ -60,6 +66,56 @@ def arrival(sim, cell, done_list, duplicate):
             cell.sum_wait += wait
         else:
             s = now
+        try:
+            work = work_pop()
+        except IndexError:
+            work = work_refill()
+        e = s + work
+        heapreplace(free, e)
+        cell.busy_area += work
+        cell.started += 1
+        rep.t_start = s
+        rep.callbacks = done_list
+        heappush(heap, (e, NORMAL, next(eid), rep))
+
+    receive.never_at_once = True
+    return receive
+
+
+def _arrival_timed(sim, cell, done_list, duplicate):
+    """:func:`arrival` for a cell with duty hours or routine work: the routine tasks
+    arrived by now are given their starts first, and a start is the first moment on
+    duty (``FifoCell.accept`` with ``_slot``, ``_queued`` and ``_given`` written out;
+    the same arithmetic, a wait of zero not added)."""
+    env, free, waits, slot_from = sim.env, cell.free, cell.waits, cell.slot_from
+    heap, eid = env._queue, env._eid
+    work_pop, work_refill = pair(cell.work)
+    bit, dedupe = cell.bit, cell.dedupe
+    count_arrival = counts_arrival(sim.rec, cell.consumer)
+
+    def receive(rep) -> None:
+        now = env._now
+        if count_arrival is not None:
+            count_arrival(rep.event.id, now)
+        if dedupe:
+            ev = rep.event
+            if ev.seen & bit:
+                duplicate(rep)
+                return
+            ev.seen |= bit
+        rep.t_in = now
+        if cell.task_at <= now:
+            cell._play_tasks(now)
+        cell.arrivals += 1
+        s = free[0]
+        s = slot_from(now if s < now else s)
+        if s > now:  # every analyst busy, or off duty: it waits
+            waits.append(s)
+            if len(waits) > cell.max_queue:
+                cell.longest(now)
+            wait = s - now
+            cell.queue_area += wait
+            cell.sum_wait += wait
         try:
             work = work_pop()
         except IndexError:

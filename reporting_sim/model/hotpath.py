@@ -85,7 +85,9 @@ def _plain_routing(sim, node) -> bool:
 
 
 def _plain_cell(cell) -> bool:
-    return cell.duty is None and cell.inbox is None and not cell.boards and cell.routine is None
+    """A FIFO cell without an inbox limit or a board seat (duty hours and routine work
+    are read by :func:`.hotcell.arrival`)."""
+    return cell.inbox is None and not cell.boards
 
 
 def _compile_arrival(sim, cell) -> None:
