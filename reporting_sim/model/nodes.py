@@ -89,6 +89,7 @@ class Node:
         self.consumer = plan.consumer
         self.links: list[Link] = []
         self.u = draws.uniform(sim.streams, f"route:{name}")
+        self._u_pop, self._u_refill = self.u.pair  # the same buffer, for _each_firing
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
@@ -229,8 +230,16 @@ class Node:
     def _each_firing(self, kind: int, links: list) -> list:
         """``each`` routing: every link admitting ``kind`` fires with its own chance, one
         draw per link always (common random numbers survive edits of ``p``)."""
-        u = self.u
-        return [link for link in links if u() < link.p and (link.allowed is None or kind in link.allowed)]
+        pop, refill = self._u_pop, self._u_refill  # self.u(), from its buffer (see .draws)
+        out = []
+        for link in links:
+            try:
+                u = pop()
+            except IndexError:
+                u = refill()
+            if u < link.p and (link.allowed is None or kind in link.allowed):
+                out.append(link)
+        return out
 
     def write_intrep(self, reps: list, links: list) -> None:
         """Sanitise imagery into an INTREP, then send it on ``links`` (a plain delay
