@@ -118,13 +118,19 @@ class Collector(Node):
         cols += literacy + written
         buf: list[tuple] = []
 
-        def draw() -> tuple:
-            if not buf:
-                batch = [c * BATCH if c.__class__ is tuple else c(BATCH).tolist() for c in cols]
-                buf.extend(zip(*batch))
-                buf.reverse()
+        def refill() -> tuple:
+            batch = [c * BATCH if c.__class__ is tuple else c(BATCH).tolist() for c in cols]
+            buf.extend(zip(*batch))
+            buf.reverse()
             return buf.pop()
 
+        def draw() -> tuple:
+            try:
+                return buf.pop()
+            except IndexError:
+                return refill()
+
+        draw.pair = (buf.pop, refill)  # for the hot path (see .draws)
         return draw
 
     def _patrol_rhythm(self, pat) -> None:

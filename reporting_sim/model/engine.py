@@ -292,7 +292,12 @@ class Simulation:
         env = self.env
         now = env._now
         rep.prev = link.src.index
-        transit = link.transit() if link.fixed is None else link.fixed
+        transit = link.fixed
+        if transit is None:  # link.transit(), from its buffer (see .draws)
+            try:
+                transit = link.t_pop()
+            except IndexError:
+                transit = link.t_refill()
         ready = now + hold
         start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:

@@ -111,7 +111,8 @@ def _consider(sim, col):
     """A plain collector considering an event: :meth:`.Collector.consider` and
     :meth:`.Collector._observed` with everything that cannot apply left out (adding a
     zero delay is left out too: it changes no number)."""
-    kinds_seen, draws, shelf, bit = col.kinds_seen, col.draws, sim.shelf_lives, col.bit
+    kinds_seen, shelf, bit = col.kinds_seen, sim.shelf_lives, col.bit
+    d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
                                                        col.branch, col.formats)
     imagery, release, later = col.imagery is not None, col._release, sim.clock.after
@@ -120,7 +121,11 @@ def _consider(sim, col):
     def consider(ev) -> None:
         if kinds_seen is not None and ev.kind not in kinds_seen:
             return
-        _u, u_rep, u_prec, delay, _l, _d, _w, _wd = d = draws()
+        try:
+            d = d_pop()
+        except IndexError:
+            d = d_refill()
+        _u, u_rep, u_prec, delay, _l, _d, _w, _wd = d
         if _u >= p_observe:
             return
         now = sim.env._now
@@ -151,7 +156,8 @@ def _consider_patrols(sim, col):
     """:meth:`.Collector.consider` for a unit on patrols of its own (no pool): the same
     draws and steps, its chance to observe fixed unless a rotation or tasking changes
     it, the patrol's timing worked out in place."""
-    kinds_seen, draws, shelf, active_from = col.kinds_seen, col.draws, sim.shelf_lives, col.active_from
+    kinds_seen, shelf, active_from = col.kinds_seen, sim.shelf_lives, col.active_from
+    d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     interval, patrol_h, first_h, observed, after = col.interval, col.patrol_h, col.first_h, col._observed, sim.clock.after
     fixed = col.rotation is None and (col.tasking is None or col.tasking.p_observe is None)
     p_observe, chance, env = col.p_observe, col.chance_to_observe, sim.env
@@ -159,7 +165,10 @@ def _consider_patrols(sim, col):
     def consider(ev) -> None:
         if kinds_seen is not None and ev.kind not in kinds_seen:
             return
-        d = draws()  # the same numbers whatever happens next (common random numbers)
+        try:  # the same numbers whatever happens next (common random numbers)
+            d = d_pop()
+        except IndexError:
+            d = d_refill()
         now = env._now
         if now < active_from or d[0] >= (p_observe if fixed else chance(now)):
             return

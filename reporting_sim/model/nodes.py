@@ -49,7 +49,8 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed",
+                 "t_pop", "t_refill")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
@@ -57,6 +58,7 @@ class Link:
         self.p = p
         self.transit = transit  # zero-argument sampler
         self.fixed = getattr(transit, "fixed", None)  # a fixed transit time: no call needed
+        self.t_pop, self.t_refill = hotcell.pair(transit)  # transit(), from its buffer (see .draws)
         self.meeting = meeting  # plan.Calendar or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
