@@ -71,6 +71,13 @@ from .nodes import (
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 
 
+def _collector_meta(c) -> dict:
+    """A collector's counts for the records' ``meta``."""
+    return {"observed": c.observed, "reports": c.released, "written_reports": c.released_written,
+            "tasks": c.tasks, "patrols_out": c.patrols_out, "patrols_cancelled": c.patrols_cancelled,
+            "active_from_day": (c.active_from / 24.0 if c.active_from > -math.inf else None)}
+
+
 def _horizon(sc, days, warmup_days) -> tuple[float, float]:
     """The days simulated (default the scenario's) and the warm-up, checked."""
     days = float(sc.scenario.days if days is None else days)
@@ -557,12 +564,7 @@ class Simulation:
         sc = self.scenario
         return {
             "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
-            "collectors": {n: {"observed": c.observed, "reports": c.released,
-                               "written_reports": c.released_written,
-                               "tasks": c.tasks, "patrols_out": c.patrols_out,
-                               "patrols_cancelled": c.patrols_cancelled,
-                               "active_from_day": (c.active_from / 24.0 if c.active_from > -math.inf else None)}
-                           for n, c in ((n, self.nodes[n]) for n in sc.collectors)},
+            "collectors": {n: _collector_meta(self.nodes[n]) for n in sc.collectors},
             "pools": {p.name: {"capacity": p.capacity, "taken": p.taken, "refused": p.refused}
                       for p in self.pools.values()},
             "node_types": {n: sc.node_type(n) for n in sc.nodes},

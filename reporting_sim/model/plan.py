@@ -217,13 +217,19 @@ def _reach(sc, links: tuple, index: dict, n_kinds: int) -> list:
         consumer_bit[index[name]] = 1 << c
     out = [[0] * n_kinds for _ in index]
     for k in range(n_kinds):
-        succ = [set() for _ in index]
-        for link in links:
-            if link.allowed is None or k in link.allowed:
-                succ[index[link.src]].add(index[link.dst])
+        succ = _successors(links, index, k)
         for i in range(len(index)):
             out[i][k] = _reachable_mask(i, succ, consumer_bit)
     return [tuple(r) for r in out]
+
+
+def _successors(links: tuple, index: dict, k: int) -> list:
+    """Per node (index): the nodes its links admitting kind ``k`` lead to."""
+    succ = [set() for _ in index]
+    for link in links:
+        if link.allowed is None or k in link.allowed:
+            succ[index[link.src]].add(index[link.dst])
+    return succ
 
 
 def _reachable_mask(start: int, succ: list, consumer_bit: list) -> int:
