@@ -182,10 +182,7 @@ class Simulation:
             return
         gap_pop, gap_refill = draws.exponential(self.streams, f"arrivals:{name}", 24.0 / src.rate_per_day).pair
         pick_kind = self._kind_picker(name, src)
-        # per kind, the sector's collectors that see it, in order (one that does not
-        # returns at once, before any draw, so leaving it out changes nothing)
-        seeing = [[c for c in self.collectors_by_sector[src.sector] if c.kinds_seen is None or k in c.kinds_seen]
-                  for k in range(len(self.kind_names))]
+        collectors = self.collectors_by_sector[src.sector]
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
         heap, seq = env._queue, env._eid
         tick = Wake(None, None)  # one pending arrival at a time: the same event serves
@@ -199,7 +196,7 @@ class Simulation:
             ev = Event(eid, now, kind)
             ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
             live[eid] = ev
-            for col in seeing[kind]:
+            for col in collectors:
                 col.consider(ev)
             ev.pending -= 1  # Simulation.release, written out
             if not ev.pending:
