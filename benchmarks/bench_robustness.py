@@ -41,6 +41,36 @@ def timed(args, folder: Path, **how) -> tuple[float, pd.DataFrame, Study, dict]:
     return wall, frame.sort_values(["world", "scenario", "replication"]).reset_index(drop=True), study, result
 
 
+def runs_only(args) -> int:
+    """The CPU time of every run of the reduced study (each world's base and scenarios,
+    ``--replications`` each), made one after the other by ``run_job`` (what every executor
+    runs per job: the world's scenario built, ``simulate``, the metrics), after one
+    untimed run; the projection of the full study from it (CPU over ``--jobs`` cores,
+    every core busy; the run store, the study's sequential rounds and its analysis left
+    out)."""
+    from reporting_sim.study.execution import run_job
+
+    load0 = os.getloadavg()[0]
+    study = Study.from_file(STUDY, worlds=args.worlds, replications=args.replications, days=args.days)
+    counts = {m.label: args.replications for m in study.members}
+    jobs = [job for w in range(study.n_worlds) for job, _, _ in study.world_jobs(w, counts)]
+    run_job(jobs[0])
+    cpu = []
+    for job in jobs:
+        t = time.process_time()
+        run_job(job)
+        cpu.append(time.process_time() - t)
+    per_run = sum(cpu) / len(cpu)
+    full = per_run * FULL_RUNS / args.jobs / 60
+    print(f"{len(cpu)} runs of {args.days:g} days, one after the other: {sum(cpu):.2f} s CPU, {per_run:.3f} s a run; "
+          f"the {FULL_RUNS} runs of the full study: {full:.0f} min on {args.jobs} cores "
+          f"(load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": len(cpu), "cpu_s": round(sum(cpu), 2), "cpu_s_per_run": round(per_run, 3),
+                                         "projected_full_study_runs_min": round(full, 1), "load_at_start": round(load0, 2)}))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worlds", type=int, default=4)
@@ -49,7 +79,11 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=default_jobs())
     ap.add_argument("--no-dask", action="store_true", help="skip the local Dask cluster")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--runs-only", action="store_true",
+                    help="only the CPU time of each run (study.execution.run_job, serially), no study")
     args = ap.parse_args(argv)
+    if args.runs_only:
+        return runs_only(args)
     load0 = os.getloadavg()[0]
     print(f"robustness benchmark: {default_jobs()} CPUs, load average {load0:.2f} at the start")
     fig: dict = {"cpus": default_jobs(), "load_at_start": round(load0, 2)}

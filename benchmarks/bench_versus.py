@@ -41,7 +41,8 @@ sys.path.insert(0, HERE)
 
 YEAR = ("import time, reporting_sim as rs; sc = rs.load('minusma-2015'); rs.simulate(sc, seed=9, days=20); "
         "t = time.process_time(); rs.simulate(sc, seed=1, days=365); print(time.process_time() - t)")
-NET = ("import time, reporting_sim as rs; from reporting_sim import metrics; sc = rs.load({path!r}); "
+NET = ("import time, reporting_sim as rs\ntry: from reporting_sim.measures import metrics\n"
+       "except ImportError: from reporting_sim import metrics\nsc = rs.load({path!r}); "
        "rs.simulate(sc, seed=9, days=2.0); t = time.process_time(); "
        "rec = rs.simulate(sc, seed=1, days={days!r}); metrics.summary(rec); print(time.process_time() - t)")
 PLAIN = ("import sys, time; sys.path.insert(0, {here!r}); import bench_engine as b; b.run_plain_reference(1, 2.0); "

@@ -119,6 +119,11 @@ def assert_same_records(a, b):
     {"desk": {"analysts": 2, "consumer": True, "routing": "choose"}},
     {"desk": {"analysts": 1, "consumer": True, "dedupe": False, "analysis": True}},
     {"desk": {"analysts": 1, "consumer": True, "duty": {"start_h": 6.0, "end_h": 18.0}, "inbox": 3}},
+    # duty hours and routine work: the compiled arrival gives the tasks their starts first
+    {"desk": {"analysts": 2, "consumer": True, "duty": {"start_h": 6.0, "end_h": 18.0},
+              "background": {"per_day": 12.0, "work_h": {"dist": "exponential", "mean": 0.5}}}},
+    {"desk": {"analysts": 2, "duty": {"start_h": 20.0, "end_h": 4.0},
+              "background": {"per_day": 12.0, "work_h": {"dist": "exponential", "mean": 0.5}}}},
 ])
 def test_specialised_path_gives_exactly_what_the_general_path_gives(network, cells):
     sc = network(cells=cells, commanders={"boss": {"consumer": True}},
@@ -137,11 +142,13 @@ def test_specialised_path_gives_the_same_minusma_run(minusma_2015):
 
 
 def test_only_plain_pieces_are_specialised(network):
-    sc = network(cells={"plain": {}, "on_duty": {"consumer": True, "duty": {"start_h": 8.0, "end_h": 16.0}}},
-                 links=[{"from": "plain", "to": "on_duty"}])
+    sc = network(cells={"plain": {}, "on_duty": {"duty": {"start_h": 8.0, "end_h": 16.0}},
+                        "limited": {"consumer": True, "inbox": 4}},
+                 links=[{"from": "plain", "to": "on_duty"}, {"from": "on_duty", "to": "limited"}])
     sim = Simulation(sc, 1, 1.0)
     assert "receive" in vars(sim.nodes["plain"])  # a closure on the instance
-    assert "receive" not in vars(sim.nodes["on_duty"])  # the general method
+    assert "receive" in vars(sim.nodes["on_duty"])  # duty hours: the compiled arrival too
+    assert "receive" not in vars(sim.nodes["limited"])  # an inbox limit: the general method
     assert all(link.go is not None for link in sim.nodes["plain"].links)
     traced = Simulation(sc, 1, 1.0, trace=True)
     assert "receive" not in vars(traced.nodes["plain"])  # traced runs keep the general path

@@ -1,12 +1,17 @@
 """Routine work played lazily (reporting_sim.model.routine) against the per-task path
-(each task its own SimPy event: ``Simulation(..., per_task_routine=True)``).
+(each task its own SimPy event: ``Simulation(..., per_task_routine=True)``), both in
+the event-by-event cell (``event_starts=True``: every start of work a SimPy moment),
+where the lazy replay serves cells with current pull; a first-in-first-out cell gives
+starts on arrival and plays its tasks without any event (tests/test_fifo.py).
 
 Exactness: the two give the same records, frame for frame, on scenarios that exercise
 every branch (duty hours, an inbox limit that drops tasks, current pull, INTREPs, a
 warm-up, tracing). Statistics: on a cell where routine work is half the load, the
 reports' mean wait and the utilisation of independent runs of the two paths agree with
 each other and with queueing theory (Erlang C), and not with the same cell without
-routine work (the test can tell the difference). Mechanism: the lazy path needs far
+routine work (the test can tell the difference); the same for U2 of minusma-2015 (duty
+hours, 16 tasks a day); both compare today's default path (a FIFO cell gives starts on
+arrival, tasks make no event) with the per-task path, the one before. Mechanism: the lazy path needs far
 fewer SimPy events, and without its wakes the records differ."""
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def assert_same_records(a, b):
 
 
 def both(sc, seed=3, days=30.0, **kw):
-    lazy = records(sc, seed, days, **kw)
+    lazy = records(sc, seed, days, event_starts=True, **kw)
     per_task = records(sc, seed, days, per_task_routine=True, **kw)
     return lazy, per_task
 
@@ -79,14 +84,14 @@ def test_without_its_wakes_the_lazy_path_would_start_reports_late(minusma_2015, 
     # taken up when a task ends, which only the wake makes happen on time
     per_task = records(minusma_2015, 5, 25.0, per_task_routine=True)
     monkeypatch.setattr(routine.RoutineWork, "wake", lambda self: None)
-    broken = records(minusma_2015, 5, 25.0)
+    broken = records(minusma_2015, 5, 25.0, event_starts=True)
     assert not broken.cells["sum_wait_h"].equals(per_task.cells["sum_wait_h"])
 
 
 def test_the_lazy_path_needs_far_fewer_simpy_events(minusma_2015):
     counts = {}
     for per_task in (False, True):
-        sim = Simulation(minusma_2015, 2, 30.0, per_task_routine=per_task)
+        sim = Simulation(minusma_2015, 2, 30.0, per_task_routine=per_task, event_starts=True)
         sim.run()
         counts[per_task] = next(sim.env._eid)
     assert counts[False] < 0.6 * counts[True]
@@ -122,7 +127,7 @@ def test_waits_and_utilisation_agree_between_the_paths_and_with_theory():
     # M/M/2 with the total load (wait 1/6 h, utilisation 0.5); without routine work the
     # wait would be 1/30 h
     sc = routine_network()
-    lazy = cell_figures(sc, range(6))
+    lazy = cell_figures(sc, range(6))  # the default path: a FIFO cell gives starts on arrival
     per_task = cell_figures(sc, range(100, 106), per_task_routine=True)  # independent runs
     theory = {"wait": erlang_c_wait(2.0, 0.5, 2), "util": 0.5}
     without = erlang_c_wait(1.0, 0.5, 2)
@@ -143,7 +148,7 @@ def test_minusma_u2_waits_agree_between_the_paths(minusma_2015):
         return ([r["sum_wait_h"] / r["started"] for r in rows],
                 [r["busy_area"] / (r["analysts"] * r["observed_h"]) for r in rows])
 
-    lazy, per_task = u2(range(1, 7)), u2(range(50, 56), per_task_routine=True)
+    lazy, per_task = u2(range(1, 7)), u2(range(50, 56), per_task_routine=True)  # the default path, the old one
     for a, b in zip(lazy, per_task):
         (m1, s1), (m2, s2) = mean_se(a), mean_se(b)
         assert abs(m1 - m2) < 4 * math.hypot(s1, s2), (m1, m2)

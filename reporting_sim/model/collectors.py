@@ -118,13 +118,19 @@ class Collector(Node):
         cols += literacy + written
         buf: list[tuple] = []
 
-        def draw() -> tuple:
-            if not buf:
-                batch = [c * BATCH if c.__class__ is tuple else c(BATCH).tolist() for c in cols]
-                buf.extend(zip(*batch))
-                buf.reverse()
+        def refill() -> tuple:
+            batch = [c * BATCH if c.__class__ is tuple else c(BATCH).tolist() for c in cols]
+            buf.extend(zip(*batch))
+            buf.reverse()
             return buf.pop()
 
+        def draw() -> tuple:
+            try:
+                return buf.pop()
+            except IndexError:
+                return refill()
+
+        draw.pair = (buf.pop, refill)  # for the hot path (see .draws)
         return draw
 
     def _patrol_rhythm(self, pat) -> None:
@@ -207,20 +213,9 @@ class Collector(Node):
             return
         sim.hold(ev)  # the observation is pending
         if self.pool is not None:
-            if now < self.out_until:
-                self._observed(ev, self.out_until, draws)
-            else:
-                self.waiting.append((ev, draws))
+            self._with_escort(ev, now, draws)
             return
-        if self.interval:
-            into = (now - self.first_h) % self.interval
-            if into < self.patrol_h:
-                t_obs, back = now, now - into + self.patrol_h
-            else:
-                t_obs = now + self.interval - into
-                back = t_obs + self.patrol_h
-        else:
-            t_obs = back = now
+        t_obs, back = self._patrol_times(now) if self.interval else (now, now)
         if t_obs > ev.t + sim.shelf_lives[ev.kind]:
             sim.release(ev)  # the next patrol comes too late: nothing left to see
             return
@@ -228,6 +223,23 @@ class Collector(Node):
             self._observed(ev, back, draws)
         else:
             sim.clock.after(t_obs - now, self._observed, ev, back, draws)
+
+    def _with_escort(self, ev: Event, now: float, draws) -> None:
+        """A collector that needs an escort: observed on the patrol out now, or
+        waiting for the next one that gets an escort."""
+        if now < self.out_until:
+            self._observed(ev, self.out_until, draws)
+        else:
+            self.waiting.append((ev, draws))
+
+    def _patrol_times(self, now: float) -> tuple[float, float]:
+        """``(t_obs, back)``: when the patrol out at ``now`` (or the next one) sees an
+        event of ``now``, and when it is back."""
+        into = (now - self.first_h) % self.interval
+        if into < self.patrol_h:
+            return now, now - into + self.patrol_h
+        t_obs = now + self.interval - into
+        return t_obs, t_obs + self.patrol_h
 
     def chance_to_observe(self, now: float) -> float:
         """``p_observe`` at ``now``: lower while a new contingent learns the area, and

@@ -34,6 +34,8 @@ class Sim(Protocol):
     streams: "Streams"
     tracing: bool
     per_task_routine: bool  # routine tasks as SimPy events (see .routine)
+    event_starts: bool  # every start of work at a cell a SimPy moment (see .fifo)
+    horizon: float  # hours simulated
     sanitise: bool
     ungated: bool
     shelf_lives: list[float]

@@ -44,6 +44,7 @@ from .records import REPORT_STATES, EventLabels, Recorder, RunRecords
 from ..scenario import Scenario
 from .streams import Streams
 from .clock import Clock
+from .fifo import FifoCell
 from .collectors import Collector, Pool
 from . import draws, gates
 from .gates import INTREP, PASS, gate
@@ -70,26 +71,42 @@ from .nodes import (
 IN_FLIGHT = REPORT_STATES.index("in_flight")
 
 
+def _collector_meta(c) -> dict:
+    """A collector's counts for the records' ``meta``."""
+    return {"observed": c.observed, "reports": c.released, "written_reports": c.released_written,
+            "tasks": c.tasks, "patrols_out": c.patrols_out, "patrols_cancelled": c.patrols_cancelled,
+            "active_from_day": (c.active_from / 24.0 if c.active_from > -math.inf else None)}
+
+
+def _horizon(sc, days, warmup_days) -> tuple[float, float]:
+    """The days simulated (default the scenario's) and the warm-up, checked."""
+    days = float(sc.scenario.days if days is None else days)
+    if not days > 0:
+        raise ValueError("days must be positive")
+    if not 0 <= warmup_days < days:
+        raise ValueError("warmup_days must be at least 0 and less than days")
+    return days, float(warmup_days)
+
+
 class Simulation:
     """One run of one scenario with one seed. Use :func:`simulate` for the usual case."""
 
     def __init__(self, scenario: Scenario, seed: Optional[int] = None, days: Optional[float] = None,
                  *, trace: bool = False, warmup_days: float = 0.0, specialised: bool = True,
-                 per_task_routine: bool = False):
+                 per_task_routine: bool = False, event_starts: bool = False):
         self.plan = scenario if isinstance(scenario, Plan) else build_plan(scenario)
         self.scenario = sc = self.plan.scenario
         self.seed = sc.scenario.seed if seed is None else int(seed)
-        self.days = float(sc.scenario.days if days is None else days)
-        if not self.days > 0:
-            raise ValueError("days must be positive")
-        if not 0 <= warmup_days < self.days:
-            raise ValueError("warmup_days must be at least 0 and less than days")
-        self.warmup_days = float(warmup_days)
+        self.days, self.warmup_days = _horizon(sc, days, warmup_days)
         self.horizon = self.days * 24.0
         self.tracing = bool(trace)
         # True: each routine task of a cell is its own SimPy event (tests compare the
         # two; see .routine)
         self.per_task_routine = bool(per_task_routine)
+        # True: every start of work at a cell is a SimPy moment (the path before issue
+        # #23's second round: a FIFO cell gives starts on arrival, see .fifo); the
+        # per-task routine needs it
+        self.event_starts = bool(event_starts) or self.per_task_routine
         self.env = simpy.Environment()
         self.clock = Clock(self.env)
         self.schedule = self.env.schedule
@@ -120,14 +137,7 @@ class Simulation:
             self.nodes[np_.name] = self._make_node(np_)
         self._build_links()
         self.ungated = self.plan.ungated  # without any sharing gate, reports skip the gate checks
-        self.register_slots: dict[tuple[str, str], int] = {}  # (board, member) -> its place in the register
-        for bname in self.plan.boards:
-            board = sc.boards[bname]
-            members = [self.nodes[m] for m in board.members]
-            for m in members:
-                m.boards.append((bname, []))
-            self._register(bname, board, members)
-            self._schedule_board(bname, board, members)
+        self._build_boards()
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
         }
@@ -136,8 +146,24 @@ class Simulation:
         if self.warmup_days:
             self.clock.after(self.warmup_days * 24, self._end_warmup)
 
+    def _build_boards(self) -> None:
+        """Each board's seats, register and meetings."""
+        sc = self.scenario
+        self.register_slots: dict[tuple[str, str], int] = {}  # (board, member) -> its place in the register
+        for bname in self.plan.boards:
+            board = sc.boards[bname]
+            members = [self.nodes[m] for m in board.members]
+            for m in members:
+                m.boards.append((bname, []))
+            self._register(bname, board, members)
+            self._schedule_board(bname, board, members)
+
     def _make_node(self, np_):
-        return {"collector": Collector, "cell": Cell, "commander": Commander}[np_.type](self, np_)
+        if np_.type == "cell":  # first in, first out unless current pull picks (see .fifo)
+            # (a cell without analysts never starts anything: the event-by-event cell)
+            fifo = np_.spec.current_pull is None and np_.spec.analysts > 0 and not self.event_starts
+            return (FifoCell if fifo else Cell)(self, np_)
+        return {"collector": Collector, "commander": Commander}[np_.type](self, np_)
 
     def _build_links(self) -> None:
         """The plan's links at run time, each with its own transit stream."""
@@ -207,9 +233,7 @@ class Simulation:
         now = self.env.now
         for node in self.nodes.values():
             if isinstance(node, Cell):
-                node.catch_up(now)
-                node._account(now)
-                node.reset_stats(now)
+                node.end_warmup(now)
 
     # -- reports -------------------------------------------------------------------
     def new_report(self, ev: Event, origin: int, parent: int = -1, pending_taken: bool = False) -> Report:
@@ -275,7 +299,12 @@ class Simulation:
         env = self.env
         now = env._now
         rep.prev = link.src.index
-        transit = link.transit() if link.fixed is None else link.fixed
+        transit = link.fixed
+        if transit is None:  # link.transit(), from its buffer (see .draws)
+            try:
+                transit = link.t_pop()
+            except IndexError:
+                transit = link.t_refill()
         ready = now + hold
         start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:
@@ -360,30 +389,34 @@ class Simulation:
         holder's leadership meeting), classification or othering stops it. An analysis
         cell told of an event another member has analysed takes note of it, or redoes
         the work with chance ``p_rework``."""
-        now = self.env.now
-        shelf = self.shelf_lives
         held = {m.index: next(h for b, h in m.boards if b == name) for m in members}
         self._declare(name, members, held)
         for m in members:
             items = held[m.index]
-            if not items:
-                continue
-            othering = "othering" in m.coping
-            batch = list(items)
-            items.clear()
-            for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:
-                # draws made whatever happens next (common random numbers)
-                brings = u_bring() < board.p_bring
-                if ev.t + shelf[ev.kind] < now or not brings:
-                    continue  # stale, or the holder does not think the others need it
-                if m.analysis:  # it has worked the event, or is working it
-                    lineage |= m.bit
-                for n in members:
-                    if n is m or ev.seen & n.bit:
-                        continue
-                    rework = u_rework() < board.p_rework
-                    item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
-                    self._board_tell(m, n, item, othering, rework, now)
+            if items:
+                batch = list(items)
+                items.clear()
+                self._bring(m, batch, members, board, u_bring, u_rework)
+
+    def _bring(self, m, batch: list, members: list, board, u_bring, u_rework) -> None:
+        """Member ``m`` brings the items of ``batch`` it chooses to, still within their
+        shelf life, to the members who do not hold them yet."""
+        now = self.env.now
+        shelf = self.shelf_lives
+        othering = "othering" in m.coping
+        for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:
+            # draws made whatever happens next (common random numbers)
+            brings = u_bring() < board.p_bring
+            if ev.t + shelf[ev.kind] < now or not brings:
+                continue  # stale, or the holder does not think the others need it
+            if m.analysis:  # it has worked the event, or is working it
+                lineage |= m.bit
+            for n in members:
+                if n is m or ev.seen & n.bit:
+                    continue
+                rework = u_rework() < board.p_rework
+                item = (ev, cls, cls_group, cls_org, imagery, precise, lineage)
+                self._board_tell(m, n, item, othering, rework, now)
 
     def _declare(self, name: str, members: list, held: dict) -> None:
         """At the meeting the analysis members declare in the register every event they
@@ -409,12 +442,17 @@ class Simulation:
             self.rec.mark_withheld(ev.id, n.reach[ev.kind])
             self.end(rep, m.index, WITHHELD)
             return
+        self._board_hold(m, n, rep, rework, now)
+
+    def _board_hold(self, m, n, rep: Report, rework: bool, now: float) -> None:
+        """Competition may hold ``rep`` back from ``n`` (until ``m``'s leadership
+        meeting) or stop it; otherwise ``n`` is told now."""
         hold = gates.competition(self, m, n)
         if hold is None or hold == math.inf:  # never told, or held until a meeting that is over
             self.end(rep, m.index, NOT_SHARED)  # for good (as on a link: Simulation.send)
         elif hold > 0:
             if self.tracing:  # held from now (in progress at the horizon if it lasts beyond)
-                self.rec.step(rep.id, -1, ev.id, m.index, S_HOLD, now, now + hold, n.index)
+                self.rec.step(rep.id, -1, rep.event.id, m.index, S_HOLD, now, now + hold, n.index)
             self.clock.after(hold, self._deliver, n, rep, rework)
         else:
             self._deliver(n, rep, rework)
@@ -512,7 +550,7 @@ class Simulation:
         rec, where = self.rec, {}
         for node in self.nodes.values():
             if isinstance(node, Cell):
-                for job in list(node.queue) + list(node.queue_lt):
+                for job in node.waiting_jobs(horizon):
                     for r in ((job,) if job.__class__ is Report else job.reps):
                         rec.step(r.id, r.parent, r.event.id, node.index, S_QUEUE, r.t_in, horizon)
                         where[r.id] = node.index
@@ -526,12 +564,7 @@ class Simulation:
         sc = self.scenario
         return {
             "collector_tags": {n: list(c.tags) for n, c in sc.collectors.items()},
-            "collectors": {n: {"observed": c.observed, "reports": c.released,
-                               "written_reports": c.released_written,
-                               "tasks": c.tasks, "patrols_out": c.patrols_out,
-                               "patrols_cancelled": c.patrols_cancelled,
-                               "active_from_day": (c.active_from / 24.0 if c.active_from > -math.inf else None)}
-                           for n, c in ((n, self.nodes[n]) for n in sc.collectors)},
+            "collectors": {n: _collector_meta(self.nodes[n]) for n in sc.collectors},
             "pools": {p.name: {"capacity": p.capacity, "taken": p.taken, "refused": p.refused}
                       for p in self.pools.values()},
             "node_types": {n: sc.node_type(n) for n in sc.nodes},

@@ -1,21 +1,23 @@
 """A plain staff cell's per-report path as closures (see :mod:`.hotpath`).
 
-A plain cell (no duty hours, inbox limit, current pull, board seat or routine work)
-gets two functions: :func:`arrival` (a report reaches it: receive, accept, start or
-queue) and :func:`work_end` (a report's work ends: account, take up the next job,
-count, record what a consumer now knows, pass the report on, with ``choose`` routing
-written out when the cell has it). In a plain cell the inbox is empty whenever an
-analyst is free (nothing holds a job back), so its time-weighted area grows only while
-every analyst is busy; adding nothing to it is left out (it changes no number). Every
-number is the one the general path (:class:`.nodes.Cell`) computes, in the same order.
+A plain cell (first in, first out, without an inbox limit or a board seat: a
+:class:`.fifo.FifoCell`) gets two functions: :func:`arrival` (a report reaches it:
+receive, and take its start and end of work at once; with duty hours or routine work,
+:func:`_arrival_timed`) and :func:`work_end`
+(a report's work ends: count, record what a consumer now knows, pass the report on,
+with ``choose`` routing written out when the cell has it). Every number is the one the
+general path (:class:`.fifo.FifoCell`) computes, in the same order (a wait of zero
+adds nothing to a sum, so it is not added).
 """
 
 from __future__ import annotations
 
-from heapq import heappush
+import math
+from heapq import heappush, heapreplace
 
-from .items import Report
 from .wake import NORMAL
+
+INF = math.inf
 
 
 def pair(sampler):
@@ -28,14 +30,18 @@ def pair(sampler):
 
 
 def arrival(sim, cell, done_list, duplicate):
-    """A report reaching a plain cell: receive, accept and start (or queue) in one. It
-    never delivers anything at once (the work ends later), so callers need not count
-    the depth of zero-delay hops for it. ``done_list`` holds the end of work;
-    ``duplicate`` ends a report of an event the cell already holds (``dedupe``)."""
-    env, queue = sim.env, cell.queue
+    """A report reaching a plain cell: receive, and take its start and end of work
+    (:class:`.fifo.FifoCell`: the earliest free analyst's time, or now; no duty hours,
+    no inbox limit, no routine work here). It never delivers anything at once (the
+    work ends later), so callers need not count the depth of zero-delay hops for it.
+    ``done_list`` holds the end of work; ``duplicate`` ends a report of an event the
+    cell already holds (``dedupe``)."""
+    if cell.duty is not None or cell.task_at < INF:
+        return _arrival_timed(sim, cell, done_list, duplicate)
+    env, free, waits = sim.env, cell.free, cell.waits
     heap, eid = env._queue, env._eid
     work_pop, work_refill = pair(cell.work)
-    c, bit, dedupe = cell.c, cell.bit, cell.dedupe
+    bit, dedupe = cell.bit, cell.dedupe
     count_arrival = counts_arrival(sim.rec, cell.consumer)
 
     def receive(rep) -> None:
@@ -50,59 +56,95 @@ def arrival(sim, cell, done_list, duplicate):
             ev.seen |= bit
         rep.t_in = now
         cell.arrivals += 1
-        busy = cell.busy
-        dt = now - cell.t_last
-        if busy < c:  # start at once: it arrived now (t_in >= t_reset), no wait
-            if dt:
-                cell.busy_area += busy * dt
-                cell.t_last = now
-            cell.busy = busy + 1
-            cell.started += 1
-            rep.callbacks = done_list
-            try:
-                work = work_pop()
-            except IndexError:
-                work = work_refill()
-            heappush(heap, (now + work, NORMAL, next(eid), rep))
-            return
-        if dt:
-            cell.busy_area += busy * dt
-            cell.queue_area += len(queue) * dt
-            cell.t_last = now
-        queue.append(rep)
-        if len(queue) > cell.max_queue:
-            cell.max_queue = len(queue)
+        s = free[0]
+        if s > now:  # every analyst busy: it waits (FifoCell._queued, written out)
+            waits.append(s)
+            if len(waits) > cell.max_queue:
+                cell.longest(now)
+            wait = s - now
+            cell.queue_area += wait
+            cell.sum_wait += wait
+        else:
+            s = now
+        try:
+            work = work_pop()
+        except IndexError:
+            work = work_refill()
+        e = s + work
+        heapreplace(free, e)
+        cell.busy_area += work
+        cell.started += 1
+        rep.t_start = s
+        rep.callbacks = done_list
+        heappush(heap, (e, NORMAL, next(eid), rep))
 
     receive.never_at_once = True
     return receive
 
 
-def work_end(sim, cell, done_list, absorbed):
+def _arrival_timed(sim, cell, done_list, duplicate):
+    """:func:`arrival` for a cell with duty hours or routine work: the routine tasks
+    arrived by now are given their starts first, and a start is the first moment on
+    duty (``FifoCell.accept`` with ``_slot``, ``_queued`` and ``_given`` written out;
+    the same arithmetic, a wait of zero not added)."""
+    env, free, waits, slot_from = sim.env, cell.free, cell.waits, cell.slot_from
+    heap, eid = env._queue, env._eid
+    work_pop, work_refill = pair(cell.work)
+    bit, dedupe = cell.bit, cell.dedupe
+    count_arrival = counts_arrival(sim.rec, cell.consumer)
+
+    def receive(rep) -> None:
+        now = env._now
+        if count_arrival is not None:
+            count_arrival(rep.event.id, now)
+        if dedupe:
+            ev = rep.event
+            if ev.seen & bit:
+                duplicate(rep)
+                return
+            ev.seen |= bit
+        rep.t_in = now
+        if cell.task_at <= now:
+            cell._play_tasks(now)
+        cell.arrivals += 1
+        s = free[0]
+        s = slot_from(now if s < now else s)
+        if s > now:  # every analyst busy, or off duty: it waits
+            waits.append(s)
+            if len(waits) > cell.max_queue:
+                cell.longest(now)
+            wait = s - now
+            cell.queue_area += wait
+            cell.sum_wait += wait
+        try:
+            work = work_pop()
+        except IndexError:
+            work = work_refill()
+        e = s + work
+        heapreplace(free, e)
+        cell.busy_area += work
+        cell.started += 1
+        rep.t_start = s
+        rep.callbacks = done_list
+        heappush(heap, (e, NORMAL, next(eid), rep))
+
+    receive.never_at_once = True
+    return receive
+
+
+def work_end(sim, cell, absorbed):
     """The end of a report's work at a plain cell (the report is its own SimPy event,
-    see :class:`.items.Report`): account, take up the next job, count, record what a
-    consumer now knows, pass the report on (:func:`_routed`: a plain ``choose`` written
-    out). ``absorbed`` ends a report no link takes."""
-    env, queue = sim.env, cell.queue
-    next_job = _next_job(sim, cell, done_list)
+    see :class:`.items.Report`): count, record what a consumer now knows, pass the
+    report on (:func:`_routed`: a plain ``choose`` written out). ``absorbed`` ends a
+    report no link takes."""
+    env = sim.env
     analysis, forward = cell.analysis, cell.forward
     known = knows(sim.rec, cell.consumer)
     if getattr(forward, "tables", None) is not None:
-        return _routed(sim, cell, next_job, known, absorbed)
+        return _routed(sim, cell, known, absorbed)
 
     def done(rep) -> None:
         now = env._now
-        dt = now - cell.t_last
-        if queue:
-            if dt:
-                cell.busy_area += cell.busy * dt
-                cell.queue_area += len(queue) * dt
-                cell.t_last = now
-            next_job(now)
-        else:
-            if dt:
-                cell.busy_area += cell.busy * dt
-                cell.t_last = now
-            cell.busy -= 1
         t_in = rep.t_in
         if t_in >= cell.t_reset:
             cell.completed += 1
@@ -116,30 +158,18 @@ def work_end(sim, cell, done_list, absorbed):
     return done
 
 
-def _routed(sim, cell, next_job, known, absorbed):
+def _routed(sim, cell, known, absorbed):
     """:func:`work_end` for a cell with plain ``choose`` routing, the routing written
     out (its forward's ``tables`` and ``draws``: see :func:`.hotpath.choose`). The end
     of work is a SimPy callback, so no zero-delay hop is under way (the depth is 0): a
     fixed zero hop into a plain cell is that cell's arrival, called at once."""
-    env, queue, analysis, index = sim.env, cell.queue, cell.analysis, cell.index
+    env, analysis, index = sim.env, cell.analysis, cell.index
     u_pop, u_refill = cell.forward.draws
     moves = [[(acc, hop if receive is None else receive) for acc, hop, receive in table]
              for table in cell.forward.tables]
 
     def done(rep) -> None:
         now = env._now
-        dt = now - cell.t_last
-        if queue:
-            if dt:
-                cell.busy_area += cell.busy * dt
-                cell.queue_area += len(queue) * dt
-                cell.t_last = now
-            next_job(now)
-        else:
-            if dt:
-                cell.busy_area += cell.busy * dt
-                cell.t_last = now
-            cell.busy -= 1
         t_in = rep.t_in
         if t_in >= cell.t_reset:
             cell.completed += 1
@@ -160,32 +190,6 @@ def _routed(sim, cell, next_job, known, absorbed):
         absorbed(rep)
 
     return done
-
-
-def _next_job(sim, cell, done_list):
-    """When an analyst at a plain cell finishes and the inbox is not empty: a report
-    next in line starts at once (its end is ``done_list``'s function); an INTREP goes to
-    the general path."""
-    queue, heap, eid = cell.queue, sim.env._queue, sim.env._eid
-    work_pop, work_refill = pair(cell.work)
-
-    def next_job(now) -> None:
-        job = queue.popleft()
-        if job.__class__ is Report:  # the analyst goes on with it (busy unchanged)
-            if job.t_in >= cell.t_reset:
-                cell.started += 1
-                cell.sum_wait += now - job.t_in
-            job.callbacks = done_list
-            try:
-                work = work_pop()
-            except IndexError:
-                work = work_refill()
-            heappush(heap, (now + work, NORMAL, next(eid), job))
-        else:
-            cell.busy -= 1
-            cell._start(job, now)
-
-    return next_job
 
 
 def knows(rec, consumer: int):

@@ -35,7 +35,8 @@ from . import hotcell
 from .collectors import Collector
 from .hotcell import pair as _pair
 from .items import Report
-from .nodes import ABSORBED, DUPLICATE, Cell
+from .fifo import FifoCell
+from .nodes import ABSORBED, DUPLICATE
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 
 
@@ -47,14 +48,14 @@ def specialise(sim) -> None:
     if sim.tracing:
         return  # a traced run records every step: the general path does
     nodes = list(sim.nodes.values())
-    cells = [node for node in nodes if node.__class__ is Cell and _plain_cell(node)]
+    cells = [node for node in nodes if node.__class__ is FifoCell and _plain_cell(node)]
     for cell in cells:
         _compile_arrival(sim, cell)
     for node in nodes:
         _specialise_collector(sim, node)
     _specialise_routing(sim, nodes)
     for cell in cells:
-        cell.on_done.append(hotcell.work_end(sim, cell, cell.on_done, _ender(sim, cell.index, ABSORBED)))
+        cell.on_done.append(hotcell.work_end(sim, cell, _ender(sim, cell.index, ABSORBED)))
 
 
 def _specialise_collector(sim, col) -> None:
@@ -84,8 +85,9 @@ def _plain_routing(sim, node) -> bool:
 
 
 def _plain_cell(cell) -> bool:
-    return (cell.duty is None and cell.inbox is None and cell.pull is None and not cell.boards
-            and cell.routine is None)  # routine tasks played lazily: the general path does
+    """A FIFO cell without an inbox limit or a board seat (duty hours and routine work
+    are read by :func:`.hotcell.arrival`)."""
+    return cell.inbox is None and not cell.boards
 
 
 def _compile_arrival(sim, cell) -> None:
@@ -109,7 +111,8 @@ def _consider(sim, col):
     """A plain collector considering an event: :meth:`.Collector.consider` and
     :meth:`.Collector._observed` with everything that cannot apply left out (adding a
     zero delay is left out too: it changes no number)."""
-    kinds_seen, draws, shelf, bit = col.kinds_seen, col.draws, sim.shelf_lives, col.bit
+    kinds_seen, shelf, bit = col.kinds_seen, sim.shelf_lives, col.bit
+    d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
                                                        col.branch, col.formats)
     imagery, release, later = col.imagery is not None, col._release, sim.clock.after
@@ -118,7 +121,11 @@ def _consider(sim, col):
     def consider(ev) -> None:
         if kinds_seen is not None and ev.kind not in kinds_seen:
             return
-        _u, u_rep, u_prec, delay, _l, _d, _w, _wd = d = draws()
+        try:
+            d = d_pop()
+        except IndexError:
+            d = d_refill()
+        _u, u_rep, u_prec, delay, _l, _d, _w, _wd = d
         if _u >= p_observe:
             return
         now = sim.env._now
@@ -149,7 +156,8 @@ def _consider_patrols(sim, col):
     """:meth:`.Collector.consider` for a unit on patrols of its own (no pool): the same
     draws and steps, its chance to observe fixed unless a rotation or tasking changes
     it, the patrol's timing worked out in place."""
-    kinds_seen, draws, shelf, active_from = col.kinds_seen, col.draws, sim.shelf_lives, col.active_from
+    kinds_seen, shelf, active_from = col.kinds_seen, sim.shelf_lives, col.active_from
+    d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     interval, patrol_h, first_h, observed, after = col.interval, col.patrol_h, col.first_h, col._observed, sim.clock.after
     fixed = col.rotation is None and (col.tasking is None or col.tasking.p_observe is None)
     p_observe, chance, env = col.p_observe, col.chance_to_observe, sim.env
@@ -157,7 +165,10 @@ def _consider_patrols(sim, col):
     def consider(ev) -> None:
         if kinds_seen is not None and ev.kind not in kinds_seen:
             return
-        d = draws()  # the same numbers whatever happens next (common random numbers)
+        try:  # the same numbers whatever happens next (common random numbers)
+            d = d_pop()
+        except IndexError:
+            d = d_refill()
         now = env._now
         if now < active_from or d[0] >= (p_observe if fixed else chance(now)):
             return

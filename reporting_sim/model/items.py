@@ -51,9 +51,10 @@ class Event:
 
 class Report:
     """One copy of a report; ``prev`` is the node it last left, ``t_in`` when it
-    reached its current node."""
+    reached its current node (``t_start``: when its work there starts, in a cell that
+    gives starts on arrival, :mod:`.fifo`)."""
 
-    __slots__ = ("id", "parent", "event", "prev", "t_in", "cls", "cls_group", "cls_org",
+    __slots__ = ("id", "parent", "event", "prev", "t_in", "t_start", "cls", "cls_group", "cls_org",
                  "imagery", "precise", "lineage", "rework", "callbacks")
 
     # A report is also its own SimPy event (on the general path and the hot path): SimPy's

@@ -49,7 +49,8 @@ class Link:
     """A link at run time: its chance, transit sampler, meeting, kind filter, and a
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
-    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed")
+    __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed",
+                 "t_pop", "t_refill")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
@@ -57,6 +58,7 @@ class Link:
         self.p = p
         self.transit = transit  # zero-argument sampler
         self.fixed = getattr(transit, "fixed", None)  # a fixed transit time: no call needed
+        self.t_pop, self.t_refill = hotcell.pair(transit)  # transit(), from its buffer (see .draws)
         self.meeting = meeting  # plan.Calendar or None
         self.allowed = allowed  # frozenset of kind indices, or None for all
         self.blocked = blocked
@@ -89,6 +91,7 @@ class Node:
         self.consumer = plan.consumer
         self.links: list[Link] = []
         self.u = draws.uniform(sim.streams, f"route:{name}")
+        self._u_pop, self._u_refill = self.u.pair  # the same buffer, for _each_firing
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
@@ -229,8 +232,16 @@ class Node:
     def _each_firing(self, kind: int, links: list) -> list:
         """``each`` routing: every link admitting ``kind`` fires with its own chance, one
         draw per link always (common random numbers survive edits of ``p``)."""
-        u = self.u
-        return [link for link in links if u() < link.p and (link.allowed is None or kind in link.allowed)]
+        pop, refill = self._u_pop, self._u_refill  # self.u(), from its buffer (see .draws)
+        out = []
+        for link in links:
+            try:
+                u = pop()
+            except IndexError:
+                u = refill()
+            if u < link.p and (link.allowed is None or kind in link.allowed):
+                out.append(link)
+        return out
 
     def write_intrep(self, reps: list, links: list) -> None:
         """Sanitise imagery into an INTREP, then send it on ``links`` (a plain delay
@@ -247,7 +258,7 @@ class Node:
 class IntrepJob:
     """Writing one INTREP for the reports (one per outgoing link) of an imagery report."""
 
-    __slots__ = ("reps", "links", "t_in", "event", "callbacks")
+    __slots__ = ("reps", "links", "t_in", "t_start", "event", "callbacks")
     _ok = True  # its own SimPy event while it is worked (see .items.Report)
 
     def __init__(self, reps: list, links: list, t_in: float):
@@ -293,32 +304,45 @@ class Cell(Node):
         self.duty = spec.duty
         self.pull = spec.current_pull
         self.current_kinds = sim.current_kinds
-        # queue entries: (report or list of reports, links of an INTREP job or None)
-        self.queue: deque = deque()
-        self.queue_lt: deque = deque()  # long-term work, only with current_pull
-        if self.pull is not None:
-            self.u_pull = sim.streams.uniform_sampler(f"pull:{name}")
-        self.busy = 0
         # what a job's own SimPy event calls when its work ends (see .items.Report)
         self.on_done = [self._done]
         self.on_routine_done = [self._done_routine]
         self.on_intrep_done = [self._done_intrep]
+        self._inbox(name)
         self.reset_stats(0.0)
-        if self.duty is not None:
-            sim.clock.daily(self.duty.start_h, self._duty_starts)
-        self.routine = None  # a RoutineWork: routine tasks played lazily (see .routine)
-        self.work_waiting = 0  # jobs other than routine tasks in the inbox
+        self._duty_routine()
         bg = spec.background
         if bg is not None and bg.per_day > 0:
-            mean_gap = 24.0 / bg.per_day
-            if sim.per_task_routine:
-                gap = sim.streams.exponential_sampler(f"background:{name}", mean_gap)
-                work = bg.work_h.sampler(sim.streams.get(f"background_work:{name}"))
-                sim.clock.process(self._routine(gap, work))
-            else:  # the same streams, the same batches
-                r_gap, r_work = sim.streams.get(f"background:{name}"), sim.streams.get(f"background_work:{name}")
-                self.routine = RoutineWork(self, lambda n: r_gap.exponential(mean_gap, n),
-                                           lambda n: bg.work_h.batch(r_work, n), BackgroundJob)
+            self._routine_work(name, 24.0 / bg.per_day, bg.work_h)
+
+    def _inbox(self, name: str) -> None:
+        """The inbox (and the stream of current pull's choices)."""
+        # queue entries: (report or list of reports, links of an INTREP job or None)
+        self.queue: deque = deque()
+        self.queue_lt: deque = deque()  # long-term work, only with current_pull
+        if self.pull is not None:
+            self.u_pull = self.sim.streams.uniform_sampler(f"pull:{name}")
+        self.busy = 0
+        self.routine = None  # a RoutineWork: routine tasks played lazily (see .routine)
+        self.work_waiting = 0  # jobs other than routine tasks in the inbox
+
+    def _duty_routine(self) -> None:
+        """With duty hours, a daily event at the duty's start takes up what waits."""
+        if self.duty is not None:
+            self.sim.clock.daily(self.duty.start_h, self._duty_starts)
+
+    def _routine_work(self, name: str, mean_gap: float, work_h) -> None:
+        """Routine tasks every ``mean_gap`` hours on average (Poisson), each taking
+        ``work_h``: played lazily, or one SimPy event each on the per-task path."""
+        sim = self.sim
+        if sim.per_task_routine:
+            gap = sim.streams.exponential_sampler(f"background:{name}", mean_gap)
+            work = work_h.sampler(sim.streams.get(f"background_work:{name}"))
+            sim.clock.process(self._routine(gap, work))
+        else:  # the same streams, the same batches
+            r_gap, r_work = sim.streams.get(f"background:{name}"), sim.streams.get(f"background_work:{name}")
+            self.routine = RoutineWork(self, lambda n: r_gap.exponential(mean_gap, n),
+                                       lambda n: work_h.batch(r_work, n), BackgroundJob)
 
     def _routine(self, gap, work):
         """The cell's routine work on the per-task path: a task after each ``gap()``
@@ -334,6 +358,16 @@ class Cell(Node):
         routine = self.routine
         if routine is not None and routine.due <= now:
             routine.advance(now)
+
+    def end_warmup(self, now: float) -> None:
+        """The warm-up ends ``now``: the statistics start afresh from the cell's state."""
+        self.catch_up(now)
+        self._account(now)
+        self.reset_stats(now)
+
+    def waiting_jobs(self, now: float) -> list:
+        """The jobs (reports, INTREP jobs, routine tasks) in the inbox ``now``, in order."""
+        return list(self.queue) + list(self.queue_lt)
 
     def reset_stats(self, now: float) -> None:
         self.t_last = now
@@ -530,6 +564,9 @@ class Cell(Node):
         """The cell's counters and areas since the last reset, up to ``now``."""
         self.catch_up(now)
         self._account(now)
+        return self._figures(now, self.waiting(), self.busy)
+
+    def _figures(self, now: float, queued: int, busy: int) -> dict:
         return {
             "cell": self.name,
             "analysts": self.c,
@@ -545,7 +582,7 @@ class Cell(Node):
             "sum_sojourn_h": self.sum_sojourn,
             "busy_area": self.busy_area,
             "queue_area": self.queue_area,
-            "queue_at_end": self.waiting(),
-            "busy_at_end": self.busy,
+            "queue_at_end": queued,
+            "busy_at_end": busy,
             "max_queue": self.max_queue,
         }

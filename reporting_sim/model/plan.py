@@ -135,21 +135,29 @@ def knowing_channels(sc) -> KnowingChannels:
 def _node(sc, name: str, i: int, kinds: tuple, reach: tuple, index: dict) -> NodePlan:
     spec, mech = sc.nodes[name], sc.mechanisms
     typ = sc.node_type(name)
-    seen = None
-    if typ == "collector" and spec.kinds is not None:
-        seen = frozenset(kinds.index(k) for k in spec.kinds)
+    seen = _seen_kinds(spec, kinds) if typ == "collector" else None
     hoard = spec.hoard if mech.competition else None
     rivals = frozenset(index[r] for r in hoard.rivals) if hoard else frozenset()
     consumer = sc.consumers.index(name) if name in sc.consumers else -1
     switched = dict(classify=spec.classify if mech.classification else None, hoard=hoard,
                     coping=frozenset(spec.coping) if mech.coping else frozenset())
     if typ == "collector":
-        switched.update(literacy=spec.literacy if mech.literacy else 1.0,
-                        accreditation_wait=mech.accreditation,
-                        tasking=spec.tasking if mech.tasking else None,
-                        rotation=spec.rotation if mech.rotations else None,
-                        pool=spec.pool if mech.escorts else None)
+        switched.update(_collector_switches(spec, mech))
     return NodePlan(name, typ, i, consumer, seen, reach, rivals, spec, **switched)
+
+
+def _seen_kinds(spec, kinds: tuple) -> Optional[frozenset]:
+    """The kinds (indices) a collector sees, or ``None``: every kind."""
+    return None if spec.kinds is None else frozenset(kinds.index(k) for k in spec.kinds)
+
+
+def _collector_switches(spec, mech) -> dict:
+    """A collector's mechanisms, each neutral when switched off."""
+    return dict(literacy=spec.literacy if mech.literacy else 1.0,
+                accreditation_wait=mech.accreditation,
+                tasking=spec.tasking if mech.tasking else None,
+                rotation=spec.rotation if mech.rotations else None,
+                pool=spec.pool if mech.escorts else None)
 
 
 def _links(sc, kinds: tuple):
@@ -162,16 +170,20 @@ def _links(sc, kinds: tuple):
         coping = set(sc.nodes[link.src].coping) if mech.coping else set()
         if link.informal and "building_bridges" not in coping:
             continue
-        allowed = None
-        if link.families is not None or link.kinds is not None:
-            allowed = frozenset(i for i, k in enumerate(kinds)
-                                if (link.families is None or families[k] in link.families)
-                                and (link.kinds is None or k in link.kinds))
         meeting, p = link.meeting, link.p
         if link.pull and not mech.pull:
             meeting, p = None, 1.0  # no stovepipe: the report is pushed
-        yield LinkPlan(key, link.src, link.to, p, link.transit_h, meeting, allowed,
+        yield LinkPlan(key, link.src, link.to, p, link.transit_h, meeting, _allowed(link, kinds, families),
                        _fixed_gate(sc, link, coping), link.channel == "written")
+
+
+def _allowed(link, kinds: tuple, families: dict) -> Optional[frozenset]:
+    """The kinds (indices) ``link`` takes, or ``None``: every kind."""
+    if link.families is None and link.kinds is None:
+        return None
+    return frozenset(i for i, k in enumerate(kinds)
+                     if (link.families is None or families[k] in link.families)
+                     and (link.kinds is None or k in link.kinds))
 
 
 def stream_keys(links) -> list[str]:
@@ -205,13 +217,19 @@ def _reach(sc, links: tuple, index: dict, n_kinds: int) -> list:
         consumer_bit[index[name]] = 1 << c
     out = [[0] * n_kinds for _ in index]
     for k in range(n_kinds):
-        succ = [set() for _ in index]
-        for link in links:
-            if link.allowed is None or k in link.allowed:
-                succ[index[link.src]].add(index[link.dst])
+        succ = _successors(links, index, k)
         for i in range(len(index)):
             out[i][k] = _reachable_mask(i, succ, consumer_bit)
     return [tuple(r) for r in out]
+
+
+def _successors(links: tuple, index: dict, k: int) -> list:
+    """Per node (index): the nodes its links admitting kind ``k`` lead to."""
+    succ = [set() for _ in index]
+    for link in links:
+        if link.allowed is None or k in link.allowed:
+            succ[index[link.src]].add(index[link.dst])
+    return succ
 
 
 def _reachable_mask(start: int, succ: list, consumer_bit: list) -> int:
@@ -229,9 +247,12 @@ def _reachable_mask(start: int, succ: list, consumer_bit: list) -> int:
 def _gated(sc, links: tuple) -> bool:
     """Whether any sharing gate can stop or hold a report in this network."""
     mech = sc.mechanisms
-    for spec in sc.nodes.values():
-        cl = spec.classify if mech.classification else None
-        if (cl and (cl.unit or cl.group)) or (spec.hoard is not None and mech.competition):
-            return True
-    return (any(link.blocked is not None and not link.written for link in links)
+    return (any(_gates_at(spec, mech) for spec in sc.nodes.values())
+            or any(link.blocked is not None and not link.written for link in links)
             or any(c.imagery for c in sc.collectors.values()))
+
+
+def _gates_at(spec, mech) -> bool:
+    """Whether a node's classification or hoarding can stop or hold a report."""
+    cl = spec.classify if mech.classification else None
+    return bool(cl and (cl.unit or cl.group)) or (spec.hoard is not None and mech.competition)

@@ -134,6 +134,14 @@ class Recorder:
         self.by_channel = self.channels.columns(n)
         self.n_events = 0
         self.capacity = 0  # columns are grown a chunk at a time (:meth:`_grow`)
+        self._event_columns()
+        self._consumer_columns(n)
+        self.report_ends: dict[tuple[int, int], int] = {}
+        self.reports_created = 0
+        self.steps: list[tuple] = []
+
+    def _event_columns(self) -> None:
+        """One column per event field (``ev_observers`` a list: bit masks grow)."""
         self.ev_t = array("d")
         self.ev_source = array("i")
         self.ev_kind = array("i")
@@ -142,16 +150,12 @@ class Recorder:
         self.ev_observers: list[int] = []
         self.ev_analysed = array("i")
         self.ev_independent = array("i")
-        self.arr_t = [array("d") for _ in range(n)]
-        self.arr_via = [array("i") for _ in range(n)]
-        self.arr_n = [array("i") for _ in range(n)]
-        self.reach_t = [array("d") for _ in range(n)]
-        self.arr_precise = [array("b") for _ in range(n)]
-        self.arr_report = [array("q") for _ in range(n)]
-        self.withheld = [array("b") for _ in range(n)]
-        self.report_ends: dict[tuple[int, int], int] = {}
-        self.reports_created = 0
-        self.steps: list[tuple] = []
+
+    def _consumer_columns(self, n: int) -> None:
+        """Per consumer, one column per event of each field of what it knows."""
+        for name, code in (("arr_t", "d"), ("arr_via", "i"), ("arr_n", "i"), ("reach_t", "d"),
+                           ("arr_precise", "b"), ("arr_report", "q"), ("withheld", "b")):
+            setattr(self, name, [array(code) for _ in range(n)])
 
     def _columns(self):
         """Every per-event column with the value a new event starts with."""

@@ -54,7 +54,7 @@ class RoutineWork:
         self.ends: list[float] = []  # end times of the tasks being worked
         self.due = self.next_at  # the earliest of both: nothing to do before it
         self.wake_at = INF  # the earliest wake on SimPy's queue
-        self.advance = self._advance if cell.inbox is not None else _fast_advance(self)
+        self.advance = self._advance if cell.inbox is not None else _OpenAdvance(self).advance
 
     def _advance(self, t: float) -> None:
         """Play every task arrival and task end at or before ``t``, in time order,
@@ -105,94 +105,97 @@ def _draw(pair) -> float:
         return refill()
 
 
-def _fast_advance(rw: RoutineWork):
+class _OpenAdvance:
     """:meth:`RoutineWork._advance` for a cell without an inbox limit, written out on
-    the cell's numbers held in local variables while it runs (it plays about 86,000
-    arrivals and ends a simulated year of minusma-2015). The arithmetic is the cell's
-    own (``Cell._account``, ``_enqueue``, ``_start``, ``_free``), in the same order; a
-    task ending while other work waits goes through ``Cell._free`` itself (the analyst
-    may take up a report)."""
-    cell, ends, job = rw.cell, rw.ends, rw._job
-    gap_pop, gap_refill = rw._gap
-    work_pop, work_refill = rw._work
-    inbox = cell.queue if cell.pull is None else cell.queue_lt  # a task is long-term work
-    lo, hi, wraps = _duty_hours(cell)
-    c = cell.c
-    busy = t_last = busy_area = queue_area = waiting = longest = 0
+    the cell's numbers, copied into slots while it runs (:meth:`load`, :meth:`store`).
+    The arithmetic is the cell's own (``Cell._account``, ``_enqueue``, ``_start``,
+    ``_free``), in the same order; a task ending while other work waits goes through
+    ``Cell._free`` itself (the analyst may take up a report). Since the first-in-
+    first-out cell (:mod:`.fifo`) plays its tasks itself, this serves cells with
+    current pull (asifu of minusma-2015: about 7,000 tasks a simulated year)."""
 
-    def load() -> None:
-        nonlocal busy, t_last, busy_area, queue_area, waiting, longest
-        busy, t_last, busy_area, queue_area = cell.busy, cell.t_last, cell.busy_area, cell.queue_area
-        waiting, longest = len(cell.queue) + len(cell.queue_lt), cell.max_queue
+    __slots__ = ("rw", "cell", "ends", "job", "gap", "work", "inbox", "lo", "hi", "wraps", "c",
+                 "busy", "t_last", "busy_area", "queue_area", "waiting", "longest")
 
-    def store() -> None:
-        cell.busy, cell.t_last, cell.busy_area, cell.queue_area = busy, t_last, busy_area, queue_area
-        cell.max_queue = longest
+    def __init__(self, rw: RoutineWork):
+        cell = self.cell = rw.cell
+        self.rw, self.ends, self.job, self.gap, self.work = rw, rw.ends, rw._job, rw._gap, rw._work
+        self.inbox = cell.queue if cell.pull is None else cell.queue_lt  # a task is long-term work
+        self.lo, self.hi, self.wraps = _duty_hours(cell)
+        self.c = cell.c
 
-    def task_ends(now: float) -> None:
-        nonlocal busy, waiting, t_last, busy_area, queue_area
-        if cell.work_waiting:  # the analyst may take up a report: the cell's own method
-            store()
-            cell._free(heappop(ends))
-            load()
+    def load(self) -> None:
+        cell = self.cell
+        self.busy, self.t_last, self.busy_area, self.queue_area = cell.busy, cell.t_last, cell.busy_area, cell.queue_area
+        self.waiting, self.longest = len(cell.queue) + len(cell.queue_lt), cell.max_queue
+
+    def store(self) -> None:
+        cell = self.cell
+        cell.busy, cell.t_last, cell.busy_area, cell.queue_area = self.busy, self.t_last, self.busy_area, self.queue_area
+        cell.max_queue = self.longest
+
+    def task_ends(self, now: float) -> None:
+        """The task ending first ends ``now``."""
+        ends = self.ends
+        if self.cell.work_waiting:  # the analyst may take up a report: the cell's own method
+            self.store()
+            self.cell._free(heappop(ends))
+            self.load()
             return
-        dt = now - t_last  # Cell._account, written out here and below
+        dt = now - self.t_last  # Cell._account, written out (here and below)
         if dt:
-            busy_area += busy * dt
-            queue_area += waiting * dt
-            t_last = now
-        if waiting and (lo <= now % 24.0 < hi) != wraps:  # on duty, only tasks wait: the next one
-            waiting -= 1
-            heapreplace(ends, now + inbox.popleft().work)
+            self.busy_area += self.busy * dt
+            self.queue_area += self.waiting * dt
+            self.t_last = now
+        if self.waiting and (self.lo <= now % 24.0 < self.hi) != self.wraps:  # on duty, only tasks wait
+            self.waiting -= 1
+            heapreplace(ends, now + self.inbox.popleft().work)
         else:
             heappop(ends)
-            busy -= 1
+            self.busy -= 1
 
-    def task_arrives(now: float) -> float:
+    def task_arrives(self, now: float) -> float:
         """The task arriving ``now``; gives the next one's arrival."""
-        nonlocal busy, waiting, longest, t_last, busy_area, queue_area
+        pop, refill = self.work
         try:
-            work = work_pop()
+            work = pop()
         except IndexError:
-            work = work_refill()
-        dt = now - t_last
+            work = refill()
+        dt = now - self.t_last
         if dt:
-            busy_area += busy * dt
-            queue_area += waiting * dt
-            t_last = now
-        if busy < c and (lo <= now % 24.0 < hi) != wraps:  # an analyst free and on duty
-            busy += 1
-            heappush(ends, now + work)
+            self.busy_area += self.busy * dt
+            self.queue_area += self.waiting * dt
+            self.t_last = now
+        if self.busy < self.c and (self.lo <= now % 24.0 < self.hi) != self.wraps:  # free, on duty
+            self.busy += 1
+            heappush(self.ends, now + work)
         else:
-            inbox.append(job(work, now))
-            waiting += 1
-            if waiting > longest:
-                longest = waiting
-        try:
-            return now + gap_pop()
-        except IndexError:
-            return now + gap_refill()
+            self.inbox.append(self.job(work, now))
+            self.waiting += 1
+            if self.waiting > self.longest:
+                self.longest = self.waiting
+        return now + _draw(self.gap)
 
-    def advance(t: float) -> None:
-        load()
+    def advance(self, t: float) -> None:
+        """Play every task arrival and end at or before ``t``, in time order."""
+        self.load()
+        rw, ends = self.rw, self.ends
         at, done = rw.next_at, 0
         while True:
             end = ends[0] if ends else INF
             if end < at:
                 if end > t:
                     break
-                task_ends(end)
+                self.task_ends(end)
                 done += 1
             elif at <= t:
-                at = task_arrives(at)
+                at = self.task_arrives(at)
             else:
                 break
-        store()
-        cell.routine_done += done
+        self.store()
+        self.cell.routine_done += done
         rw.next_at = at
         rw.due = min(at, ends[0]) if ends else at
-
-    return advance
 
 
 def _duty_hours(cell) -> tuple[float, float, bool]:
