@@ -115,6 +115,8 @@ MIN_EFFECT: dict[str, tuple[float, str]] = {
     "latency_p90": (1.0, "as latency_p50"), "act_latency_p50": (1.0, "as latency_p50"),
     "act_latency_p90": (1.0, "as latency_p50"),
     "bypass_rate": (0.01, "one percentage point of the current events the headline consumer knew of"),
+    "bypass_before_briefing": (0.01, "as bypass_rate"),
+    "known_in_time": (0.01, "as in_time"),
     "share": (0.01, "one percentage point of the events worked (duplication.share)"),
     "mean_wait_h": (0.5, "half an hour of a report's wait in an inbox"),
 }

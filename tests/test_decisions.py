@@ -322,3 +322,12 @@ def test_min_effect_is_in_the_glossary_and_overridable(tmp_path):
     code, out, err = run_cli("robustness", TOY, SURE, "--worlds", "2", "--days", "1", "--min-effect", "hq.in_time=-1",
                              "--out", tmp_path / "x")
     assert_one_line_error(code, out, err, "--min-effect")
+
+
+def test_every_metric_with_a_better_direction_has_a_minimum_effect():
+    """A metric that can be judged (it has a better direction) can be asked about in a
+    study: it needs a minimum effect worth counting (bypass_before_briefing and
+    known_in_time had none, so a study listing them was refused)."""
+    from reporting_sim.metric_names import BETTER, MIN_EFFECT
+
+    assert set(BETTER) <= set(MIN_EFFECT), set(BETTER) - set(MIN_EFFECT)

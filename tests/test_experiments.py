@@ -233,3 +233,28 @@ def test_bad_experiment_files_get_one_clear_line(tmp_path, body, field):
     lines = [l for l in res.output.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0], res.output
     assert "Traceback" not in res.output
+
+
+# ------------------------------------------------------------------ the shipped experiment files
+
+SHIPPED = sorted((Path(__file__).resolve().parent.parent / "experiments").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_experiment_file_is_accepted_up_to_its_run_limit(path, tmp_path, monkeypatch):
+    """Each file in experiments/ passes every check its command makes before running:
+    with the run limit at 1, the only refusal is the limit itself. The study of the
+    robustness of every what-if listed bypass_before_briefing, which had no minimum effect
+    worth counting, so `reporting-sim experiment experiments/study-robustness.toml`
+    refused at once. The plausible-worlds study needs the calibration's output first."""
+    from helpers import run_cli
+
+    monkeypatch.setenv("REPORTING_SIM_MAX_RUNS", "1")
+    command = "calibrate" if "[calibrate]" in path.read_text("utf-8") else "experiment"
+    code, out, err = run_cli(command, str(path), "--out", str(tmp_path / "out"))
+    assert code == 2 and "Traceback" not in err + out, err
+    if "worlds_from" in path.read_text("utf-8"):
+        assert "worlds_from" in err and "reporting-sim calibrate" in err, err
+    else:
+        assert "more than the limit of 1" in err, err
+    assert not (tmp_path / "out").exists()
