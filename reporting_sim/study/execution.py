@@ -117,16 +117,31 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
     jobs = list(jobs)
     if not jobs:
         return
-    tick = progress.update if progress is not None else (lambda n=1: None)
+    tick = progress.update if progress is not None else _no_tick
     if dask is not None:
         _execute_dask(jobs, on_result, dask, tick)
         return
     n = default_jobs() if n_jobs is None else int(n_jobs)
     if n <= 1 or len(jobs) == 1:
-        for job in jobs:
-            on_result(job, run_job(job))
-            tick(1)
-        return
+        _execute_serial(jobs, on_result, tick)
+    else:
+        _execute_pool(jobs, on_result, n, tick)
+
+
+def _no_tick(n: int = 1) -> None:
+    """The progress callback when there is no progress bar."""
+
+
+def _execute_serial(jobs: list[Job], on_result, tick) -> None:
+    """Run ``jobs`` one after the other in this process."""
+    for job in jobs:
+        on_result(job, run_job(job))
+        tick(1)
+
+
+def _execute_pool(jobs: list[Job], on_result, n: int, tick) -> None:
+    """Run ``jobs`` on a local pool of at most ``n`` processes (a fork server on
+    Linux), reporting rows as they finish; on any interruption the workers stop."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
@@ -146,6 +161,11 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
             raise
 
 
+def _interrupt(signum, frame):
+    """A SIGTERM handler that interrupts as Ctrl-C does."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @contextlib.contextmanager
 def _sigterm_interrupts():
     """While a pool runs, SIGTERM stops the run as Ctrl-C does (KeyboardInterrupt:
@@ -154,11 +174,7 @@ def _sigterm_interrupts():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = signal.signal(signal.SIGTERM, interrupt)
+    old = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
     finally:
@@ -187,18 +203,19 @@ def _worker_init(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):  # pragma: no cover - no libc prctl
             pass
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
 
-    def watch():
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pragma: no cover - the pid now belongs to someone else
-                os._exit(1)
 
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+def _watch_parent(parent: int) -> None:
+    """Look for process ``parent`` every second; exit this process once it is gone."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - the pid now belongs to someone else
+            os._exit(1)
 
 
 DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
@@ -223,6 +240,8 @@ def connect_dask(address: str, timeout_s: float = 10.0):
 
 
 def _execute_dask(jobs, on_result, dask, tick) -> None:
+    """Run ``jobs`` on the Dask cluster ``dask`` (see :func:`execute`), reporting rows
+    as they finish; a client made here is closed after."""
     try:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
@@ -231,15 +250,8 @@ def _execute_dask(jobs, on_result, dask, tick) -> None:
 
         raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
 
-    own = False
-    if isinstance(dask, Client):
-        client = dask
-    elif isinstance(dask, str):
-        client = connect_dask(dask)
-        own = True
-    else:
-        client = Client(dask)
-        own = True
+    own = not isinstance(dask, Client)
+    client = _dask_client(dask, Client) if own else dask
     try:
         futures = client.map(run_job, jobs, pure=False)
         index = {f.key: job for f, job in zip(futures, jobs)}
@@ -249,6 +261,11 @@ def _execute_dask(jobs, on_result, dask, tick) -> None:
     finally:
         if own:
             client.close()
+
+
+def _dask_client(dask, client_class):
+    """A new client of ``dask``: a scheduler's address, or a cluster object."""
+    return connect_dask(dask) if isinstance(dask, str) else client_class(dask)
 
 
 class RunStore:
@@ -303,19 +320,46 @@ class RunStore:
 
 
 def _record_problem(record, job: Job) -> str:
-    """What is wrong with a stored record of ``job`` ('' when nothing)."""
-    if not isinstance(record, dict) or set(record) != {"key", "row", "sha256"} or not isinstance(record["row"], dict):
-        return "not a stored run (wrong layout)"
-    if record["key"] != job.key or record["row"].get("key") != job.key:
-        return "the record of another run"
-    if record["sha256"] != RunStore.checksum(job.key, record["row"]):
-        return "checksum mismatch (altered or damaged)"
-    row = record["row"]
-    if row.get("label") is None or row.get("replication") != job.replication or row.get("seed") != job.seed:
-        return "not a stored run (identity columns)"
-    if not all(v is None or isinstance(v, (int, float, str, bool)) for v in row.values()):
-        return "not a stored run (values)"
+    """What is wrong with a stored record of ``job`` ('' when nothing): the first
+    failed test of :data:`_RECORD_TESTS`, in order."""
+    for ok, problem in _RECORD_TESTS:
+        if not ok(record, job):
+            return problem
     return ""
+
+
+def _whole_layout(record, job: Job) -> bool:
+    """The record is a table of exactly its key, its row (a table) and its checksum."""
+    return isinstance(record, dict) and set(record) == {"key", "row", "sha256"} and isinstance(record["row"], dict)
+
+
+def _of_this_job(record: dict, job: Job) -> bool:
+    """The record and its row both carry the job's key."""
+    return record["key"] == job.key and record["row"].get("key") == job.key
+
+
+def _checksum_holds(record: dict, job: Job) -> bool:
+    """The checksum is that of the job's key and the row as stored."""
+    return record["sha256"] == RunStore.checksum(job.key, record["row"])
+
+
+def _identity_holds(record: dict, job: Job) -> bool:
+    """The row names a scenario and carries the job's replication and seed."""
+    row = record["row"]
+    return row.get("label") is not None and row.get("replication") == job.replication and row.get("seed") == job.seed
+
+
+def _plain_values(record: dict, job: Job) -> bool:
+    """Every value of the row is empty, a number, a string or a boolean."""
+    return all(v is None or isinstance(v, (int, float, str, bool)) for v in record["row"].values())
+
+
+_RECORD_TESTS = ((_whole_layout, "not a stored run (wrong layout)"),
+                 (_of_this_job, "the record of another run"),
+                 (_checksum_holds, "checksum mismatch (altered or damaged)"),
+                 (_identity_holds, "not a stored run (identity columns)"),
+                 (_plain_values, "not a stored run (values)"))
+"""What a stored record must pass to be trusted, in order, with what is said when not."""
 
 
 _UMASK = os.umask(0)
@@ -364,3 +408,17 @@ def progress_bar(enabled: bool, total: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)
+
+
+def set_bar_total(bar, total: int) -> None:
+    """Give a progress bar (or ``None``) a new total of runs, once more are planned."""
+    if bar is not None:
+        bar.total = total
+        bar.refresh()
+
+
+def close_bar(bar) -> None:
+    """Close a progress bar (``None``: there is none)."""
+    if bar is not None:
+        bar.close()
+
