@@ -120,19 +120,24 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
     tick = progress.update if progress is not None else _no_tick
     if dask is not None:
         _execute_dask(jobs, on_result, dask, tick)
-        return
-    n = default_jobs() if n_jobs is None else int(n_jobs)
-    if n <= 1 or len(jobs) == 1:
-        _execute_serial(jobs, on_result, tick)
     else:
-        _execute_pool(jobs, on_result, n, tick)
+        _execute_local(jobs, on_result, default_jobs() if n_jobs is None else int(n_jobs), tick)
 
 
 def _no_tick(n: int = 1) -> None:
     """The progress callback when there is no progress bar."""
 
 
+def _execute_local(jobs: list[Job], on_result, n: int, tick) -> None:
+    """Run ``jobs`` here: serially for one process or one job, else on a pool of ``n``."""
+    if n <= 1 or len(jobs) == 1:
+        _execute_serial(jobs, on_result, tick)
+    else:
+        _execute_pool(jobs, on_result, n, tick)
+
+
 def _execute_serial(jobs: list[Job], on_result, tick) -> None:
+
     """Run ``jobs`` one after the other in this process."""
     for job in jobs:
         on_result(job, run_job(job))
@@ -226,41 +231,48 @@ def connect_dask(address: str, timeout_s: float = 10.0):
     address, a missing Dask or nobody listening is a one-line error."""
     from ..errors import ScenarioError
 
-    if not isinstance(address, str) or len(address) > 300 or not DASK_ADDRESS.match(address):
+    if not _is_address(address):
         raise ScenarioError("", "--dask", f"not a scheduler address (like tcp://host:8786): {str(address)[:80]!r}")
+    client_class = _distributed().Client
     try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
-    try:
-        return Client(address, timeout=f"{timeout_s}s")
+        return client_class(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise ScenarioError("", "--dask", f"cannot reach a scheduler at {address} within {timeout_s:g} s "
                             f"({exc.__class__.__name__})") from None
 
 
-def _execute_dask(jobs, on_result, dask, tick) -> None:
-    """Run ``jobs`` on the Dask cluster ``dask`` (see :func:`execute`), reporting rows
-    as they finish; a client made here is closed after."""
+def _is_address(address) -> bool:
+    """Whether ``address`` looks like a scheduler's address (``tcp://host:8786``)."""
+    return isinstance(address, str) and len(address) <= 300 and DASK_ADDRESS.match(address) is not None
+
+
+def _distributed():
+    """The ``dask.distributed`` module, or the one-line error saying how to install it."""
     try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
+        import dask.distributed as distributed
     except ImportError:
         from ..errors import ScenarioError
 
         raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
+    return distributed
 
-    own = not isinstance(dask, Client)
-    client = _dask_client(dask, Client) if own else dask
+
+def _execute_dask(jobs, on_result, dask, tick) -> None:
+    """Run ``jobs`` on the Dask cluster ``dask`` (see :func:`execute`), reporting rows
+    as they finish; a client made here is closed after."""
+    distributed = _distributed()
+    own = not isinstance(dask, distributed.Client)
+    client = _dask_client(dask, distributed.Client) if own else dask
     try:
         futures = client.map(run_job, jobs, pure=False)
         index = {f.key: job for f, job in zip(futures, jobs)}
-        for fut in dask_completed(futures):
+        for fut in distributed.as_completed(futures):
             on_result(index[fut.key], fut.result())
             tick(1)
     finally:
         if own:
             client.close()
+
 
 
 def _dask_client(dask, client_class):

@@ -152,11 +152,19 @@ class Sweep(_Strict):
     @model_validator(mode="after")
     def _forms(self):
         for name, p in self.parameters.items():
-            if self.method == "grid" and p.values is None:
-                raise ValueError(f"parameters.{name}: a grid needs values = [...]")
-            if self.method != "grid" and p.low is None:
-                raise ValueError(f"parameters.{name}: {self.method} needs low and high")
+            problem = _form_problem(self.method, p)
+            if problem:
+                raise ValueError(f"parameters.{name}: {problem}")
         return self
+
+
+def _form_problem(method: str, p: Parameter) -> str:
+    """What a parameter lacks for the sweep's ``method`` (a grid takes values, the
+    sampled designs low and high), or ``""``."""
+    if method == "grid":
+        return "a grid needs values = [...]" if p.values is None else ""
+    return f"{method} needs low and high" if p.low is None else ""
+
 
 
 class Spec(_Strict):

@@ -122,11 +122,12 @@ class Study:
                   seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs",
                   min_effects: Optional[dict[str, float]] = None, max_replications: Optional[int] = None,
                   worlds_from: Optional[str] = None) -> "Study":
+        """A study from the command line's arguments (``robustness BASE VARIANT...``),
+        named by a digest of everything it computes (a rerun finds its folder)."""
         members = _resolve([base, *variant_refs], None)
         drawn = [worlds, sampling] if worlds_from is None else [_file_digest(worlds_from)]
         asked = [min_effects, max_replications] if min_effects or max_replications else []
-        name = "robustness-" + members[0].label + "-" + digest(
-            [[m.label, m.data] for m in members] + drawn + [replications, days, seed, metrics] + asked)[:8]
+        name = _study_name(members, drawn + [replications, days, seed, metrics] + asked)
         return cls(name, members, worlds=worlds, replications=replications, days=days, seed=seed,
                    metrics=metrics, sampling=sampling, min_effects=min_effects, max_replications=max_replications,
                    worlds_from=worlds_from)
@@ -244,10 +245,7 @@ class Study:
         worlds' scenarios in memory at a time."""
         for first in range(0, len(worlds), chunk_worlds):
             planned = self._missing(worlds[first:first + chunk_worlds], counts, rows)
-            got = g.run([job for job, _, _ in planned], bar)
-            for job, w, label in planned:
-                rows[(w, label, job.replication)] = {**got[job.key], "world": w, "scenario": label,
-                                                     "replication": job.replication}
+            _keep_rows(rows, planned, g.run([job for job, _, _ in planned], bar))
 
     def _missing(self, worlds: list[int], counts, rows) -> list[tuple[Job, int, str]]:
         """The runs ``counts`` asks of ``worlds`` that ``rows`` does not hold yet."""
@@ -258,14 +256,18 @@ class Study:
         """Add ``batch`` replications (up to the cap) to the base and to every variant
         still undecided on its verdict metric, per world; the worlds that grew."""
         need = self._undecided(worlds, counts, rows)
-        base = self.base.label
         for w, label in sorted(need):
-            counts[w][label] = min(counts[w][label] + self.batch, self.max_replications)
-            counts[w][base] = max(counts[w][base], counts[w][label])
+            self._add_batch(counts[w], label)
         grown = {w for w, _ in need}
         if grown:
             set_bar_total(bar, sum(sum(c.values()) for c in counts.values()))
         return grown
+
+    def _add_batch(self, counts: dict[str, int], label: str) -> None:
+        """One world's ``batch`` more replications of ``label`` (up to the cap), and of
+        the base as many as any variant there has."""
+        counts[label] = min(counts[label] + self.batch, self.max_replications)
+        counts[self.base.label] = max(counts[self.base.label], counts[label])
 
     def _undecided(self, worlds: list[int], counts, rows) -> set[tuple[int, str]]:
         """The (world, variant) pairs below the cap whose verdict on some metric it
@@ -353,7 +355,21 @@ def _space(base: Member) -> Space:
     return space
 
 
+def _study_name(members: list[Member], design: list) -> str:
+    """``robustness-BASE-`` and eight hex digits of the scenarios and the ``design``."""
+    return "robustness-" + members[0].label + "-" + digest([[m.label, m.data] for m in members] + design)[:8]
+
+
+def _keep_rows(rows: dict, planned: list[tuple[Job, int, str]], got: dict[str, dict]) -> None:
+    """Each planned run's row (``got`` by job key) under (world, scenario, replication),
+    with those three as columns."""
+    for job, w, label in planned:
+        rows[(w, label, job.replication)] = {**got[job.key], "world": w, "scenario": label,
+                                             "replication": job.replication}
+
+
 def _cap(replications: int, max_replications: Optional[int]) -> int:
+
     """The most replications a world gets (default: three times ``replications``, at least 6)."""
     return max(replications, max_replications or max(3 * replications, 6))
 
