@@ -34,29 +34,60 @@ def claimed(folder: Optional[Path], name: str, design: str) -> Iterator[Optional
         with output.folder_lock(folder, given):
             yield folder
     except OSError as exc:
-        kept = created and folder.is_dir() and any((folder / "runs").glob("*.json"))
-        if created and not kept:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
-                            + ("; the finished runs are kept: rerun to resume" if kept else "")) from None
+        raise _unwritable(folder, given, created, exc) from None
+
+
+def _unwritable(folder: Path, given: str, created: bool, exc: OSError) -> ScenarioError:
+    """After a failed write: a folder made here is removed unless it holds finished
+    runs; the one-line error says which."""
+    kept = created and _holds_runs(folder)
+    if created and not kept:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
+                         + ("; the finished runs are kept: rerun to resume" if kept else ""))
+
 
 
 def _claim(folder: Path, given: str, name: str, design: str) -> None:
+    """Refuse ``folder`` unless it is a folder that is new, empty or this design's own;
+    then make it and mark it as the study's."""
     mark = folder / MARK
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise ScenarioError(given, "--out", "must be a folder (a study's results; rerunning resumes)")
-    if folder.is_dir() and any(folder.iterdir()):
-        try:
-            theirs = json.loads(mark.read_text("utf-8"))
-            ok = isinstance(theirs, dict) and theirs.get("design") == design
-        except (OSError, ValueError):
-            theirs, ok = None, False
-        if not ok:
-            whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
-                     else "files that are not this study's results")
-            raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a study resumes only in "
-                                "its own folder, with the same design)")
+    if _holds_anything(folder):
+        _refuse_other(_read_mark(mark), given, design)
     output.check_writable(folder, given)
     folder.mkdir(parents=True, exist_ok=True)
     if not mark.exists():
         write_atomic(mark, json.dumps({"experiment": name, "design": design}) + "\n")
+
+
+def _holds_runs(folder: Path) -> bool:
+    """Whether ``folder`` is a folder holding finished runs (``runs/*.json``)."""
+    return folder.is_dir() and any((folder / "runs").glob("*.json"))
+
+
+def _holds_anything(folder: Path) -> bool:
+    """Whether ``folder`` is a folder with something in it."""
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def _read_mark(mark: Path):
+
+    """The folder's mark as read (any JSON value), or ``None`` when it cannot be read."""
+    try:
+        return json.loads(mark.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _refuse_other(theirs, given: str, design: str) -> None:
+    """Refuse a folder whose mark (``theirs``) is not that of ``design`` (one line
+    naming the other study, or saying the files are not a study's)."""
+    if isinstance(theirs, dict) and theirs.get("design") == design:
+        return
+    whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
+             else "files that are not this study's results")
+    raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a study resumes only in "
+                        "its own folder, with the same design)")
+

@@ -73,17 +73,24 @@ def read_worlds(path, space: Space) -> pd.DataFrame:
     _check_ids(frame, src)
     _check_columns(frame, space, src)
     for p, u, kind in space.items:
-        for i, v in enumerate(frame[p].tolist()):
-            why = _out_of_range(v, u, kind)
-            if why:
-                raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
+        _check_values(frame, p, u, kind, src)
     out = frame.set_index("world")[space.paths].copy()
     for p, _, kind in space.items:
         out[p] = [_typed(v, kind) for v in out[p].tolist()]
     return out
 
 
+def _check_values(frame: pd.DataFrame, p: str, u, kind: str, src: str) -> None:
+    """Every world's value of uncertain path ``p`` is one ``u`` allows (one line naming
+    the first world whose value is not)."""
+    for i, v in enumerate(frame[p].tolist()):
+        why = _out_of_range(v, u, kind)
+        if why:
+            raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
+
+
 def _read(path: Path) -> pd.DataFrame:
+    """A worlds file's table (one line when it is not Parquet, has no column world or no rows)."""
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
@@ -97,37 +104,60 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _check_columns(frame: pd.DataFrame, space: Space, src: str) -> None:
+    """The file's columns are world and exactly the base scenario's uncertain paths."""
     known = space.paths
-    for col in frame.columns:
-        if col != "world" and col not in known:
-            raise ScenarioError(src, col, f"unknown path: not an uncertainty of the base scenario "
-                                f"(it has {len(known)}, e.g. {', '.join(known[:3])})")
-    for p in known:
-        if p not in frame.columns:
-            raise ScenarioError(src, p, "missing path: the base scenario's uncertainties need a column each")
+    unknown = _unknown_columns(frame, known)
+    if unknown:
+        raise ScenarioError(src, unknown[0], f"unknown path: not an uncertainty of the base scenario "
+                            f"(it has {len(known)}, e.g. {', '.join(known[:3])})")
+    missing = _missing_columns(frame, known)
+    if missing:
+        raise ScenarioError(src, missing[0], "missing path: the base scenario's uncertainties need a column each")
+
+
+def _unknown_columns(frame: pd.DataFrame, known: list[str]) -> list[str]:
+    """The file's columns that are neither world nor an uncertain path."""
+    return [col for col in frame.columns if col != "world" and col not in known]
+
+
+def _missing_columns(frame: pd.DataFrame, known: list[str]) -> list[str]:
+    """The uncertain paths the file has no column for."""
+    return [p for p in known if p not in frame.columns]
 
 
 def _check_ids(frame: pd.DataFrame, src: str) -> None:
+
+    """The worlds are numbered 0..n-1 in order."""
     ids = frame["world"].tolist()
     if ids != list(range(len(ids))):
         raise ScenarioError(src, "world", f"must be 0..{len(ids) - 1} in order, one per row")
 
 
+_CASTS = {"int": int, "float": float, "bool": bool}
+"""The type of each kind of uncertain setting (a choice keeps its value as it is)."""
+
+
 def _typed(v, kind: str):
-    if kind == "int":
-        return int(v)
-    if kind == "float":
-        return float(v)
-    if kind == "bool":
-        return bool(v)
-    return v
+    """``v`` in the type of its setting's ``kind``."""
+    cast = _CASTS.get(kind)
+    return cast(v) if cast else v
 
 
 def _out_of_range(v, u, kind: str) -> str:
     """Why ``v`` is not a value uncertainty ``u`` allows ('' when it is one)."""
     if u.values is not None:
-        ok = any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in u.values)
-        return "" if ok else f"{v!r} is not one of {list(u.values)}"
+        return _not_a_choice(v, u.values)
+    return _off_range(v, u, kind)
+
+
+def _not_a_choice(v, values) -> str:
+    """Why ``v`` is not one of a choice's ``values`` ('' when it is; a boolean matches only a boolean)."""
+    ok = any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in values)
+    return "" if ok else f"{v!r} is not one of {list(values)}"
+
+
+def _off_range(v, u, kind: str) -> str:
+    """Why ``v`` is not a number in ``[u.low, u.high]`` (a whole one for an int) ('' when it is)."""
     if not _is_number(v):
         return f"{v!r} is not a number"
     if kind == "int" and float(v) != int(v):
@@ -137,4 +167,6 @@ def _out_of_range(v, u, kind: str) -> str:
 
 
 def _is_number(v) -> bool:
+    """Whether ``v`` is a finite number (a boolean is not one)."""
+
     return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v))
