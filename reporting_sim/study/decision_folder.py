@@ -40,9 +40,7 @@ def claimed(folder: Optional[Path], name: str, design: str) -> Iterator[Optional
 def _unwritable(folder: Path, given: str, created: bool, exc: OSError) -> ScenarioError:
     """After a failed write: a folder made here is removed unless it holds finished
     runs; the one-line error says which."""
-    kept = created and _holds_runs(folder)
-    if created and not kept:
-        shutil.rmtree(folder, ignore_errors=True)
+    kept = _removed_unless_runs(folder) if created else False
     return ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
                          + ("; the finished runs are kept: rerun to resume" if kept else ""))
 
@@ -52,7 +50,7 @@ def _claim(folder: Path, given: str, name: str, design: str) -> None:
     """Refuse ``folder`` unless it is a folder that is new, empty or this design's own;
     then make it and mark it as the study's."""
     mark = folder / MARK
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+    if _not_a_folder(folder):
         raise ScenarioError(given, "--out", "must be a folder (a study's results; rerunning resumes)")
     if _holds_anything(folder):
         _refuse_other(_read_mark(mark), given, design)
@@ -60,6 +58,19 @@ def _claim(folder: Path, given: str, name: str, design: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if not mark.exists():
         write_atomic(mark, json.dumps({"experiment": name, "design": design}) + "\n")
+
+
+def _removed_unless_runs(folder: Path) -> bool:
+    """Remove a folder made here unless it holds finished runs; whether it was kept."""
+    if _holds_runs(folder):
+        return True
+    shutil.rmtree(folder, ignore_errors=True)
+    return False
+
+
+def _not_a_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a symbolic link, or something there that is not a folder."""
+    return folder.is_symlink() or (folder.exists() and not folder.is_dir())
 
 
 def _holds_runs(folder: Path) -> bool:
@@ -73,7 +84,6 @@ def _holds_anything(folder: Path) -> bool:
 
 
 def _read_mark(mark: Path):
-
     """The folder's mark as read (any JSON value), or ``None`` when it cannot be read."""
     try:
         return json.loads(mark.read_text("utf-8"))

@@ -137,7 +137,6 @@ def _execute_local(jobs: list[Job], on_result, n: int, tick) -> None:
 
 
 def _execute_serial(jobs: list[Job], on_result, tick) -> None:
-
     """Run ``jobs`` one after the other in this process."""
     for job in jobs:
         on_result(job, run_job(job))
@@ -154,9 +153,7 @@ def _execute_pool(jobs: list[Job], on_result, n: int, tick) -> None:
                              initializer=_worker_init, initargs=(os.getpid(),)) as pool, _sigterm_interrupts():
         futures = {pool.submit(run_job, job): job for job in jobs}
         try:
-            for fut in as_completed(futures):
-                on_result(futures[fut], fut.result())
-                tick(1)
+            _collect(futures, on_result, tick)
         except BaseException:
             # Stop the workers; the pool then fails the runs not yet done itself. They
             # are not cancelled here first: Python 3.11's pool, finding its workers
@@ -164,6 +161,13 @@ def _execute_pool(jobs: list[Job], on_result, n: int, tick) -> None:
             # makes that raise in its manager thread (a traceback on stderr).
             _stop_workers(pool)
             raise
+
+
+def _collect(futures: dict, on_result, tick) -> None:
+    """Report each finished run (``futures``: future -> job) as it completes."""
+    for fut in as_completed(futures):
+        on_result(futures[fut], fut.result())
+        tick(1)
 
 
 def _interrupt(signum, frame):

@@ -111,13 +111,15 @@ def _range_problem(values: Optional[list], low: Optional[float], high: Optional[
     its range (low below high, both within :data:`MAX_SWEPT`); ``""`` when nothing."""
     if (values is None) == (low is None or high is None):
         return "give either values = [...] or low and high"
-    if low is None or high is None:
-        return ""
+    return "" if low is None or high is None else _bounds_problem(low, high)
+
+
+def _bounds_problem(low: float, high: float) -> str:
+    """What is wrong with a sampled parameter's bounds (low below high, both within
+    :data:`MAX_SWEPT`), or ``""``."""
     if not low < high:
         return "low must be less than high"
-    if max(abs(low), abs(high)) > MAX_SWEPT:
-        return f"low and high: at most {MAX_SWEPT:g} in size"
-    return ""
+    return f"low and high: at most {MAX_SWEPT:g} in size" if max(abs(low), abs(high)) > MAX_SWEPT else ""
 
 
 def _values_problem(values) -> str:
@@ -188,7 +190,9 @@ class ExperimentFile(_Strict):
 
     @model_validator(mode="after")
     def _check(self):
+        """A sweep has no variants; the warm-up is shorter than the run."""
         if self.sweep is not None and self.experiment.variants:
+
             raise ValueError("experiment.variants: a sweep varies the base only; leave variants out")
         if self.experiment.warmup_days >= self.experiment.days:
             raise ValueError("experiment.warmup_days: must be less than days")
@@ -295,8 +299,7 @@ def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], O
     names = list(sweep.parameters)
     params = sweep.parameters
     if sweep.method == "grid":
-        grid = itertools.product(*[params[n].values for n in names])
-        return [dict(zip(names, vals)) for vals in grid], None, None
+        return _grid_points(params, names), None, None
     bounds = [[params[n].low, params[n].high] for n in names]
     if sweep.method == "lhs":
         x = _lhs_sample(sweep, bounds, seed)
@@ -304,6 +307,11 @@ def sweep_points(sweep: Sweep, seed: int) -> tuple[list[dict], Optional[dict], O
     problem = {"num_vars": len(names), "names": names, "bounds": bounds}
     x = _SALIB_SAMPLES[sweep.method](problem, sweep, seed)
     return _rows_as_points(names, x), problem, x
+
+
+def _grid_points(params: dict, names: list[str]) -> list[dict]:
+    """Every combination of the parameters' values (the last varying fastest)."""
+    return [dict(zip(names, vals)) for vals in itertools.product(*[params[n].values for n in names])]
 
 
 def _rows_as_points(names: list[str], x: np.ndarray) -> list[dict]:
@@ -338,6 +346,8 @@ _SALIB_SAMPLES = {"morris": _morris_sample, "sobol": _sobol_sample}
 
 
 def _typed(value, like):
+    """A design point's value in the type of the base's own value ``like`` (a switch
+    rounds to a boolean, an integer setting to a whole number)."""
     if isinstance(like, bool):
         return bool(round(value)) if isinstance(value, (int, float)) else value
     if isinstance(like, int) and isinstance(value, float):
@@ -588,11 +598,15 @@ class Experiment:
             g.write("experiment.json", json.dumps(self.spec.model_dump(), indent=2, default=str) + "\n")
         for m in self.members:
             g.write(f"scenarios/{m.label}.toml", m.scenario.to_toml())
+        for name, text in self._base_sources().items():
+            g.write(name, text)
+
+    def _base_sources(self) -> dict[str, str]:
+        """The source files of the base scenario (its file as loaded, or a built-in's by name)."""
         from ..scenario.provenance import source_texts
 
         base = self.members[0].source  # the base's file as loaded, or a built-in's label
-        for name, text in source_texts(base if Path(base).is_file() else self.spec.base).items():
-            g.write(name, text)
+        return source_texts(base if Path(base).is_file() else self.spec.base)
 
     def _write_outputs(self, g: guard.Claim, result: dict) -> None:
         """runs.parquet, summary.csv, result.json and run.json hold only what the runs

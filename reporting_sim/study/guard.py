@@ -261,6 +261,16 @@ def _locked(folder: Path, given: str):
     """Make ``folder`` and hold its lock; gives the topmost folder made (``None`` when
     it existed). A folder made here is removed again if its lock cannot be had."""
     made = _make(folder, given)
+    lock = _take_lock(folder, given, made)
+    try:
+        yield made
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _take_lock(folder: Path, given: str, made: Optional[Path]):
+    """The folder's lock, held (its context entered); when it cannot be had, the
+    folders made for it (``made``) are removed unless the study marked them its own."""
     try:
         lock = output.folder_lock(folder, given)
         lock.__enter__()
@@ -270,10 +280,7 @@ def _locked(folder: Path, given: str):
         if isinstance(exc, OSError):
             raise _unwritable(given, exc) from None
         raise
-    try:
-        yield made
-    finally:
-        lock.__exit__(None, None, None)
+    return lock
 
 
 @contextlib.contextmanager
@@ -336,13 +343,18 @@ def _read_mark(folder: Path) -> Optional[dict]:
         data = json.loads(mark.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("design"), str) else None
+    return data if _is_mark(data) else None
+
+
+def _is_mark(data) -> bool:
+    """Whether JSON ``data`` is a design mark: a table with a design id."""
+    return isinstance(data, dict) and isinstance(data.get("design"), str)
 
 
 def _make(folder: Path, given: str) -> Optional[Path]:
     """Make ``folder`` (and the folders on the way); returns the topmost one made
     (``None`` when it existed: only its contents are this study's then)."""
-    top = next((p for p in [*reversed(folder.parents), folder] if not path_exists(p, "--out")), None)
+    top = _first_missing(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -351,6 +363,11 @@ def _make(folder: Path, given: str) -> Optional[Path]:
         raise _unwritable(given, exc) from None
     return top
 
+
+
+def _first_missing(folder: Path) -> Optional[Path]:
+    """The topmost folder on the way to ``folder`` (or itself) that does not exist yet."""
+    return next((p for p in [*reversed(folder.parents), folder] if not path_exists(p, "--out")), None)
 
 
 def _clean_up(folder: Path, made: Optional[Path]) -> bool:
@@ -372,11 +389,16 @@ def _clean_up(folder: Path, made: Optional[Path]) -> bool:
 def _empty(folder: Path) -> None:
     """Remove everything inside ``folder`` (its folders whole; links and files unlinked)."""
     for p in list(folder.iterdir()) if folder.is_dir() else []:
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                p.unlink()
+        _remove_entry(p)
+
+
+def _remove_entry(p: Path) -> None:
+    """Remove a folder whole, or unlink a file or a link (never following it)."""
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def _append_timings(folder: Path, line: dict) -> None:

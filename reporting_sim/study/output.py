@@ -306,10 +306,7 @@ def read_run(path: Path) -> RunRecords:
     import pandas as pd
 
     path = Path(path)
-    need = ("run.json", "ledger.parquet", "events.parquet", "cells.csv", "reports.csv", "meta.json")
-    missing = [n for n in need if not (path / n).exists()]
-    if missing:
-        raise ScenarioError(str(path), "folder", f"not a run's results folder (missing {', '.join(missing)})")
+    _check_run_files(path)
     import pyarrow
 
     info = read_json(path, "run.json")
@@ -322,6 +319,17 @@ def read_run(path: Path) -> RunRecords:
     return RunRecords(
         scenario=info["scenario"], seed=info["seed"], days=float(info["days"]),
         warmup_days=float(info.get("warmup_days", 0.0)), consumers=consumers, trace=trace, meta=meta, **frames)
+
+
+_RUN_FILES = ("run.json", "ledger.parquet", "events.parquet", "cells.csv", "reports.csv", "meta.json")
+"""The files every run's results folder holds (the trace is there only when traced)."""
+
+
+def _check_run_files(path: Path) -> None:
+    """A run's results folder holds every file of :data:`_RUN_FILES` (one line naming the missing)."""
+    missing = [n for n in _RUN_FILES if not (path / n).exists()]
+    if missing:
+        raise ScenarioError(str(path), "folder", f"not a run's results folder (missing {', '.join(missing)})")
 
 
 def _read_run_files(path: Path) -> tuple[dict, list, object, dict]:
@@ -454,10 +462,12 @@ def _damaged(path: Path, exc: Exception) -> ScenarioError:
     schema (the field and the schema's complaint when it is the latter)."""
     from pydantic import ValidationError
 
-    what = exc.errors(include_url=False)[0] if isinstance(exc, ValidationError) else None
-    where = ".".join(str(p) for p in what["loc"]) if what else "file"
-    why = what["msg"].lower() if what else f"not valid JSON ({exc.__class__.__name__})"
-    return ScenarioError(str(path), where, f"{why}; the results folder is damaged")
+    if not isinstance(exc, ValidationError):
+        return ScenarioError(str(path), "file", f"not valid JSON ({exc.__class__.__name__}); the results folder "
+                             "is damaged")
+    what = exc.errors(include_url=False)[0]
+    return ScenarioError(str(path), ".".join(str(p) for p in what["loc"]),
+                         f"{what['msg'].lower()}; the results folder is damaged")
 
 
 def _base_named(path: Path, base: str, scenarios, of: str) -> None:

@@ -45,12 +45,16 @@ def write_worlds(path: Path, worlds: pd.DataFrame, meta: dict) -> None:
         raise ValueError(f"plausible worlds need provenance: {', '.join(missing)}")
     frame = worlds.reset_index(drop=True).copy()
     frame.insert(0, "world", range(len(frame)))
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           META_KEY: json.dumps(meta, sort_keys=True).encode("utf-8")})
+    table = _with_meta(pa.Table.from_pandas(frame, preserve_index=False), meta)
     buf = io.BytesIO()
     pq.write_table(table, buf)
     write_atomic(Path(path), buf.getvalue())
+
+
+def _with_meta(table, meta: dict):
+    """``table`` with the provenance ``meta`` (JSON, keys sorted) among its schema's metadata."""
+    return table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                          META_KEY: json.dumps(meta, sort_keys=True).encode("utf-8")})
 
 
 def read_meta(path: Path) -> dict:
@@ -126,7 +130,6 @@ def _missing_columns(frame: pd.DataFrame, known: list[str]) -> list[str]:
 
 
 def _check_ids(frame: pd.DataFrame, src: str) -> None:
-
     """The worlds are numbered 0..n-1 in order."""
     ids = frame["world"].tolist()
     if ids != list(range(len(ids))):

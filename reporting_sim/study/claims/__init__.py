@@ -248,11 +248,15 @@ def select(refs: list[ClaimRef], only: list[str]) -> list[ClaimRef]:
     """The claims named in ``only`` (all when empty), in file order."""
     if not only:
         return refs
-    known = {r.spec.id for r in refs}
+    _check_only(only, {r.spec.id for r in refs})
+    return [r for r in refs if r.spec.id in only]
+
+
+def _check_only(only: list[str], known: set[str]) -> None:
+    """Every id of ``--only`` names a claim (one line listing the claims otherwise)."""
     for name in only:
         if name not in known:
             raise ScenarioError("", "--only", f"no claim {name!r} (claims: {', '.join(sorted(known))})")
-    return [r for r in refs if r.spec.id in only]
 
 
 
@@ -459,6 +463,11 @@ def _interval(ci, metric: str = "") -> str:
     return f"[{_g(ci[0], metric)}, {_g(ci[1], metric)}]"
 
 
+def _passing(rows: list[dict]) -> int:
+    """How many of the rows pass."""
+    return sum(r["pass"] for r in rows)
+
+
 def _verdict(row: dict) -> str:
     return "PASS" if row["pass"] else "FAIL"
 
@@ -506,7 +515,7 @@ def _mechanism_lines(mech: list[dict]) -> list[str]:
         lines += textwrap.wrap(f"{row['id']}: {row['claim']} {row['section']}", 96,
                                initial_indent=" " * 5, subsequent_indent=" " * 5)
         lines += textwrap.wrap(f"change: {row['change']}", 96, initial_indent=" " * 5, subsequent_indent=" " * 13)
-    return lines + ["", f"{sum(r['pass'] for r in mech)} of {len(mech)} mechanism checks pass.", ""]
+    return lines + ["", f"{_passing(mech)} of {len(mech)} mechanism checks pass.", ""]
 
 
 def _pattern_lines(pats: list[dict]) -> list[str]:
@@ -523,7 +532,7 @@ def _pattern_lines(pats: list[dict]) -> list[str]:
                                initial_indent=" " * 6, subsequent_indent=" " * 6)
         lines += textwrap.wrap(f"{row['pattern']}; {row['judged']}", 96, initial_indent=" " * 6,
                                subsequent_indent=" " * 6)
-    return lines + ["", f"{sum(r['pass'] for r in pats)} of {len(pats)} study patterns pass."]
+    return lines + ["", f"{_passing(pats)} of {len(pats)} study patterns pass."]
 
 
 _MD_SPECIAL = "\\`*_[]|"
@@ -615,8 +624,8 @@ def _markdown_head(result: dict, seed: int, command: str, mech: list[dict], pats
         "do not edit by hand -->", "",
         f"- Run: `{command}`",
         f"- {header(result, seed)}.",
-        f"- Mechanism checks: **{sum(r['pass'] for r in mech)} of {len(mech)} pass**; "
-        f"study patterns: **{sum(r['pass'] for r in pats)} of {len(pats)} pass**.", "",
+        f"- Mechanism checks: **{_passing(mech)} of {len(mech)} pass**; "
+        f"study patterns: **{_passing(pats)} of {len(pats)} pass**.", "",
         "## What holds by construction", "",
         "The mechanism checks switch a mechanism off (or change it) and say which way one metric "
         "moves. None of them can catch a wrong calibration:",

@@ -304,13 +304,24 @@ def on_expected_side(expected: str, lo: Optional[float], hi: Optional[float]) ->
 def judge(ref, rows: list[dict], start: _dt.date) -> dict:
     """One pattern's row of ``check-study``: its number's mean, 95% interval and verdict."""
     c = ref.spec
-    m, lo, hi = (stats.number_or_none(x) for x in stats.mean_ci([value(c, r, start) for r in rows]))
+    m, lo, hi = _mean_ci(c, rows, start)
     row = {"id": c.id, "kind": "pattern", "form": c.form, "claim": c.claim, "section": c.section,
            "quote": c.quote, "reading": c.reading, "pattern": describe(c), "judged": judged(c),
            "value": m, "ci95": [lo, hi], "pass": passes(c, lo, hi), "tolerance": tolerance(c)}
     row.update(_measured(c, m))
-    row.update({k: getattr(c, k) for k in ("holds_by", "change") if getattr(c, k)})
+    row.update(_given(c, ("holds_by", "change")))
     return row
+
+
+def _mean_ci(c, rows: list[dict], start: _dt.date) -> tuple:
+    """The mean of the runs' numbers for pattern ``c`` and its 95% interval (``None``
+    for what cannot be computed)."""
+    return tuple(stats.number_or_none(x) for x in stats.mean_ci([value(c, r, start) for r in rows]))
+
+
+def _given(c, keys: tuple[str, ...]) -> dict:
+    """The fields of ``keys`` that the claim gives (not empty)."""
+    return {k: getattr(c, k) for k in keys if getattr(c, k)}
 
 
 def _measured(c, m) -> dict:

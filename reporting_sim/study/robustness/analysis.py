@@ -147,12 +147,15 @@ def verdict_shares(eff: pd.DataFrame) -> dict:
     counts = eff["verdict"].replace(NO_DIFFERENCE, "equivalent").value_counts()
     out: dict = {"worlds_judged": n}
     for v in VERDICTS:
-        k = int(counts.get(v, 0))
-        out[f"share_{v}"] = k / n if n else None
-        out[f"share_{v}_ci95"] = _wilson(k, n)
+        out.update(_verdict_share(v, int(counts.get(v, 0)), n))
     out["share_no_difference"] = float((eff["verdict"] == NO_DIFFERENCE).mean()) if n else None
     out["replications_per_world"] = _replications_per_world(eff["n"]) if n else None
     return out
+
+
+def _verdict_share(v: str, k: int, n: int) -> dict:
+    """The share of worlds of verdict ``v`` (``k`` of ``n``) and its Wilson interval."""
+    return {f"share_{v}": _share(k, n), f"share_{v}_ci95": _wilson(k, n)}
 
 
 def _replications_per_world(n: pd.Series) -> dict:
@@ -301,8 +304,12 @@ def _limit_words(w: str, lim: list, values: pd.Series) -> str:
     range the worlds' ``values`` span (a value, between, over or under)."""
     if isinstance(lim[0], (str, bool)):
         return f"{w} is {' or '.join(map(str, lim))}"
-    full_lo, full_hi = float(values.min()), float(values.max())
-    lo, hi = lim
+    return _range_words(w, lim[0], lim[1], float(values.min()), float(values.max()))
+
+
+def _range_words(w: str, lo: float, hi: float, full_lo: float, full_hi: float) -> str:
+    """A numeric limit ``[lo, hi]`` of setting ``w`` in words, against the whole range
+    ``[full_lo, full_hi]`` the worlds span: a value, between, over or under."""
     if lo == hi:
         return f"{w} is {lo:.3g}"
     if lo > full_lo and hi < full_hi:

@@ -102,7 +102,6 @@ def _found_box(p):
 
 
 def _chosen_step(traj: pd.DataFrame, density: float) -> int:
-
     """The step of a peeling trajectory with the most coverage among those of at least
     ``density`` (else among all), the densest of equal coverage (the last such)."""
     dense = traj[traj["density"] >= density]
@@ -131,9 +130,12 @@ def _limit(lo, hi, init_lo, init_hi, whole: bool) -> Optional[list]:
     categories (sorted), or [low, high] (whole numbers when ``whole``); else ``None``."""
     if isinstance(lo, set):
         return sorted(lo) if lo != init_lo else None
-    if lo > init_lo or hi < init_hi:
-        return [math.ceil(lo), math.floor(hi)] if whole else [float(lo), float(hi)]
-    return None
+    return _range_limit(lo, hi, whole) if lo > init_lo or hi < init_hi else None
+
+
+def _range_limit(lo, hi, whole: bool) -> list:
+    """A numeric limit as [low, high]: the whole numbers inside it when ``whole``."""
+    return [math.ceil(lo), math.floor(hi)] if whole else [float(lo), float(hi)]
 
 
 def _inside(x: pd.DataFrame, limits: dict) -> np.ndarray:
@@ -280,7 +282,6 @@ def _outcomes(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Serie
 
 
 def _integer_columns(worlds: pd.DataFrame) -> set[str]:
-
     """The assumptions whose values are whole numbers (not switches)."""
     return {c for c in worlds.columns if pd.api.types.is_integer_dtype(worlds[c]) and worlds[c].dtype != bool}
 
@@ -357,7 +358,6 @@ def _link_words(src: str, dst: str, switch: Optional[str], choice: Optional[str]
 
 
 def group(path: str) -> str:
-
     """The part of the scenario a setting belongs to, in words (staffing and work,
     shelf lives, collection, passing reports on, ...)."""
     return SECTION_WORDS["links"] if path.startswith("links[") else SECTION_WORDS.get(path.split(".")[0], path.split(".")[0])

@@ -272,8 +272,7 @@ class Study:
     def _undecided(self, worlds: list[int], counts, rows) -> set[tuple[int, str]]:
         """The (world, variant) pairs below the cap whose verdict on some metric it
         must decide (:attr:`deciding`) is still undecided."""
-        chosen = set(worlds)
-        frame = pd.DataFrame([r for (w, _, _), r in rows.items() if w in chosen])
+        frame = _rows_of(rows, set(worlds))
         level, need = look_level(self.looks()), set()
         for label, metric in self._deciding_pairs():
             eff = world_effects(frame, self.base.label, label, metric, self.min_effects[metric], level)
@@ -368,8 +367,12 @@ def _keep_rows(rows: dict, planned: list[tuple[Job, int, str]], got: dict[str, d
                                              "replication": job.replication}
 
 
-def _cap(replications: int, max_replications: Optional[int]) -> int:
+def _rows_of(rows: dict, worlds: set[int]) -> pd.DataFrame:
+    """The runs so far of the chosen ``worlds``, as a table."""
+    return pd.DataFrame([r for (w, _, _), r in rows.items() if w in worlds])
 
+
+def _cap(replications: int, max_replications: Optional[int]) -> int:
     """The most replications a world gets (default: three times ``replications``, at least 6)."""
     return max(replications, max_replications or max(3 * replications, 6))
 
