@@ -57,6 +57,11 @@ def _watch_continuously(col: dict) -> None:
     for key in ("patrols", "pool", "accreditation", "rotation"):
         col.pop(key, None)
     col["report_after_patrol"] = False
+    _no_patrol_in_subtables(col)
+
+
+def _no_patrol_in_subtables(col: dict) -> None:
+    """A collector's written reports wait for no patrol's end; a tasking observes surely."""
     if isinstance(col.get("written"), dict):
         col["written"]["after_patrol"] = False
     if isinstance(col.get("tasking"), dict) and "p_observe" in col["tasking"]:
@@ -66,9 +71,14 @@ def _watch_continuously(col: dict) -> None:
 def _report_all(data: dict) -> None:
     """Every collector reports every observation (a branch's tasked reports are written too)."""
     for col in data.get("collectors", {}).values():
-        col["p_report"] = 1.0
-        if col.get("culture") == "branch" and isinstance(col.get("tasking"), dict):
-            col["tasking"]["p_written"] = 1.0
+        _report_everything(col)
+
+
+def _report_everything(col: dict) -> None:
+    """One collector reports every observation; a branch's taskings are always written up."""
+    col["p_report"] = 1.0
+    if col.get("culture") == "branch" and isinstance(col.get("tasking"), dict):
+        col["tasking"]["p_written"] = 1.0
 
 
 def _no_transit(data: dict) -> None:

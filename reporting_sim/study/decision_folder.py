@@ -96,8 +96,13 @@ def _refuse_other(theirs, given: str, design: str) -> None:
     naming the other study, or saying the files are not a study's)."""
     if isinstance(theirs, dict) and theirs.get("design") == design:
         return
-    whose = (f"the results of another study ({theirs.get('experiment')!r})" if isinstance(theirs, dict)
-             else "files that are not this study's results")
-    raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a study resumes only in "
+    raise ScenarioError(given, "--out", f"holds {_whose(theirs)}; choose a new folder (a study resumes only in "
                         "its own folder, with the same design)")
+
+
+def _whose(theirs) -> str:
+    """Whose files a refused folder holds: another study's (named by its mark), or not a study's."""
+    if isinstance(theirs, dict):
+        return f"the results of another study ({theirs.get('experiment')!r})"
+    return "files that are not this study's results"
 

@@ -193,11 +193,16 @@ def _sigterm_interrupts():
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """End the pool's workers now rather than after their current runs (Python 3.11
     has no public way: its process table is read, and left alone if absent)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+    for proc in _workers(pool):
         try:
             proc.terminate()
         except (OSError, ValueError, AttributeError):  # pragma: no cover - already gone
             pass
+
+
+def _workers(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes, from its private process table (none if it has none)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
 
 
 def _worker_init(parent: int) -> None:
@@ -268,15 +273,20 @@ def _execute_dask(jobs, on_result, dask, tick) -> None:
     own = not isinstance(dask, distributed.Client)
     client = _dask_client(dask, distributed.Client) if own else dask
     try:
-        futures = client.map(run_job, jobs, pure=False)
-        index = {f.key: job for f, job in zip(futures, jobs)}
-        for fut in distributed.as_completed(futures):
-            on_result(index[fut.key], fut.result())
-            tick(1)
+        _collect_dask(distributed, client, jobs, on_result, tick)
     finally:
         if own:
             client.close()
 
+
+
+def _collect_dask(distributed, client, jobs: list[Job], on_result, tick) -> None:
+    """Map ``jobs`` onto the cluster and report each finished run as it completes."""
+    futures = client.map(run_job, jobs, pure=False)
+    index = {f.key: job for f, job in zip(futures, jobs)}
+    for fut in distributed.as_completed(futures):
+        on_result(index[fut.key], fut.result())
+        tick(1)
 
 
 def _dask_client(dask, client_class):
@@ -321,18 +331,24 @@ class RunStore:
     def load(self, job: Job) -> Optional[dict]:
         """The stored row of ``job``, or ``None`` (noted in :attr:`rejected`) when the
         file is not a whole, unaltered record of this very job."""
-        if self.path(job).is_symlink():
-            return self._reject(job, "a symbolic link, not a stored run")
-        try:
-            record = json.loads(self.path(job).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            return self._reject(job, f"unreadable ({exc.__class__.__name__})")
-        problem = _record_problem(record, job)
+        record, problem = _read_record(self.path(job))
+        problem = problem or _record_problem(record, job)
         return self._reject(job, problem) if problem else record["row"]
 
     def _reject(self, job: Job, why: str) -> None:
         self.rejected[job.key] = why
         return None
+
+
+def _read_record(path: Path) -> tuple[object, str]:
+    """A stored run's file as JSON, and what is wrong with it if it cannot be read
+    (a symbolic link, unreadable); the record is ``None`` then."""
+    if path.is_symlink():
+        return None, "a symbolic link, not a stored run"
+    try:
+        return json.loads(path.read_text("utf-8")), ""
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"unreadable ({exc.__class__.__name__})"
 
 
 def _record_problem(record, job: Job) -> str:
@@ -388,10 +404,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-            fh.flush()
-            os.fsync(fh.fileno())  # on disk before it has its name: a crash leaves old or new, whole
+        _write_synced(fd, text)
         os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
         os.replace(tmp, path)
         fsync_folder(path.parent)
@@ -401,6 +414,15 @@ def write_atomic(path: Path, text: str | bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _write_synced(fd: int, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8 if a string) to the open file ``fd`` and have it on disk
+    before the file gets its name: a crash leaves the old file or the new, whole."""
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def fsync_folder(folder: Path) -> None:

@@ -262,11 +262,16 @@ def set_param(data: dict, path: str, value, source: str) -> None:
 def _set_links(data: dict, parts: tuple[str, str, str], path: str, value, source: str) -> None:
     """Set field ``parts[2]`` of every link from ``parts[0]`` to ``parts[1]`` (at least one)."""
     src, dst, fld = parts
-    hits = [link for link in data.get("links", []) if link.get("from") == src and link.get("to") == dst]
+    hits = _links_between(data, src, dst)
     if not hits:
         raise ScenarioError(source, f"sweep.parameters.{path}", f"no link from {src!r} to {dst!r}")
     for link in hits:
         link[fld] = value
+
+
+def _links_between(data: dict, src: str, dst: str) -> list[dict]:
+    """The scenario's links from ``src`` to ``dst`` (any number of them)."""
+    return [link for link in data.get("links", []) if link.get("from") == src and link.get("to") == dst]
 
 
 def get_param(data: dict, path: str):
@@ -446,12 +451,16 @@ class Experiment:
             update.update(replications=replications, target=None)
             name += f"-r{replications}"
         if days is not None:
-            if self.spec.warmup_days >= days:
-                raise ScenarioError("", "--days", f"must be more than the file's warmup_days ({self.spec.warmup_days:g})")
+            self._check_days(days)
             update["days"] = days
             name += f"-d{days:g}"
         self.spec = self.spec.model_copy(update=update)
         return name
+
+    def _check_days(self, days: float) -> None:
+        """``--days`` must exceed the file's warm-up (one line otherwise)."""
+        if self.spec.warmup_days >= days:
+            raise ScenarioError("", "--days", f"must be more than the file's warmup_days ({self.spec.warmup_days:g})")
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
             progress: bool = False) -> dict:
@@ -511,10 +520,10 @@ class Experiment:
         return target is None or reps >= target.max_replications or self._target_met(target)
 
     def _ordered(self, rows: dict, reps: int) -> list[dict]:
-        # two points of a design can hold the same scenario: one run serves both labels
-        # and wall times stay out: the metric files are the same however the runs went
-        return [{**{k: v for k, v in rows[j.key].items() if k != "wall_s"}, "label": j.label,
-                 "replication": j.replication} for j in self.jobs(range(reps))]
+        """Each job's row in job order, under its own label (two points of a design can
+        hold the same scenario: one run serves both labels)."""
+        return [{**_untimed(rows[j.key]), "label": j.label, "replication": j.replication}
+                for j in self.jobs(range(reps))]
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -545,13 +554,17 @@ class Experiment:
     def _blocks(self, by_label: dict[str, pd.DataFrame], names: list[str]) -> dict:
         """Each scenario's entry (those with runs, in order); a comparison's variants
         paired with the base."""
-        base = self.members[0].label
         out = {}
         for m in self.members:
             if m.label in by_label:
-                paired = by_label.get(base) if m.label != base and self.sweep is None else None
-                out[m.label] = self._block(m, by_label[m.label], names, paired)
+                out[m.label] = self._block(m, by_label[m.label], names, self._paired_base(m, by_label))
         return out
+
+    def _paired_base(self, m: Member, by_label: dict[str, pd.DataFrame]) -> Optional[pd.DataFrame]:
+        """The base's runs that scenario ``m`` is paired with: a comparison's variant
+        only (the base, and a sweep's points, have no difference from the base)."""
+        base = self.members[0].label
+        return by_label.get(base) if m.label != base and self.sweep is None else None
 
     def _block(self, m: Member, rows: pd.DataFrame, names: list[str], base_rows: Optional[pd.DataFrame]) -> dict:
         """Scenario ``m``'s entry of the result: per metric its mean and interval (and,
@@ -624,6 +637,11 @@ class Experiment:
                 "seeds": f"seed + replication ({self.spec.seed}..{self.spec.seed + result['replications'] - 1})",
                 "versions": output.versions(), "timings": guard.TIMINGS_FILE}
         g.write("run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _untimed(row: dict) -> dict:
+    """A run's row without its wall time: the metric files are the same however the runs went."""
+    return {k: v for k, v in row.items() if k != "wall_s"}
 
 
 def _ranked_by(sweep: Optional[Sweep], base: Member) -> Optional[Sweep]:
@@ -704,11 +722,16 @@ def _association(x: list, y: np.ndarray) -> tuple[dict, float]:
     """A numeric setting's Spearman rho with ``y`` (scored by |rho|; ``nan`` when it
     takes one value); a switch's or a string's correlation ratio (how much of the
     spread the setting explains)."""
-    if all(isinstance(v, (int, float)) for v in x):
+    if _all_numbers(x):
         entry = {"spearman_rho": number_or_none(_spearman(x, y))}
         return entry, abs(entry["spearman_rho"] or 0)
     entry = {"correlation_ratio": number_or_none(correlation_ratio([str(v) for v in x], y))}
     return entry, entry["correlation_ratio"] or 0
+
+
+def _all_numbers(x: list) -> bool:
+    """Whether every value of a setting is a number (a switch counts as one, as before)."""
+    return all(isinstance(v, (int, float)) for v in x)
 
 
 def _spearman(x: list, y: np.ndarray) -> float:
@@ -733,9 +756,12 @@ def correlation_ratio(groups: list[str], y: np.ndarray) -> float:
     labels = sorted(set(groups))
     if len(labels) < 2 or not total > 0:
         return math.nan
-    g = np.array(groups)
-    between = sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
-    return math.sqrt(min(between / total, 1.0))
+    return math.sqrt(min(_between_squares(np.array(groups), y, labels) / total, 1.0))
+
+
+def _between_squares(g: np.ndarray, y: np.ndarray, labels: list[str]) -> float:
+    """The sum of squares of ``y`` between the settings' means (each weighted by its count)."""
+    return sum(float((g == v).sum()) * (float(y[g == v].mean()) - float(y.mean())) ** 2 for v in labels)
 
 
 def unique_labels(members: list[Member], source: str) -> None:

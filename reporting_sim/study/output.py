@@ -90,13 +90,19 @@ def check_writable(dest: Path, given: str) -> None:
 def _check_writable_above(start: Path, given: str) -> None:
     """The nearest folder of ``start`` (itself or above) that exists must be a folder
     we may write in (one line naming ``given`` otherwise)."""
-    above = start
-    while not above.exists() and above != above.parent:
-        above = above.parent
+    above = _nearest_existing(start)
     if not above.is_dir():
         raise ScenarioError(given, "--out", f"cannot be written ({above} is not a folder)")
     if not os.access(above, os.W_OK | os.X_OK):
         raise ScenarioError(given, "--out", f"cannot be written (no permission to write in {above})")
+
+
+def _nearest_existing(start: Path) -> Path:
+    """``start`` or the nearest folder above it that exists (the root at the last)."""
+    above = start
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    return above
 
 
 def figures_folder(path: Path) -> Path:
@@ -183,7 +189,7 @@ def clean_partials(parent: Path) -> list[Path]:
     """Remove the temporary ``.NAME.xxxx.partial`` folders in ``parent`` that runs on
     this host left when interrupted (their writer is gone); returns those removed.
     Folders still being written, or not ours, are left alone."""
-    gone = [p for p in _entries(parent) if _is_partial(p) and _writer_gone(p)]
+    gone = [p for p in _entries(parent) if _left_behind(p)]
     for p in gone:
         shutil.rmtree(p, ignore_errors=True)
     return gone
@@ -195,6 +201,11 @@ def _entries(parent: Path) -> list[Path]:
         return list(parent.iterdir()) if parent.is_dir() else []
     except OSError:
         return []
+
+
+def _left_behind(p: Path) -> bool:
+    """Whether ``p`` is a partial folder whose writer on this host is gone."""
+    return _is_partial(p) and _writer_gone(p)
 
 
 def _is_partial(p: Path) -> bool:
@@ -291,6 +302,12 @@ def _write_run_files(tmp: Path, records: RunRecords, scenario_toml: str, summary
     (tmp / "run.json").write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
     (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (tmp / "summary.txt").write_text(summary_text + "\n", encoding="utf-8")
+    _write_tables(tmp, records)
+
+
+def _write_tables(tmp: Path, records: RunRecords) -> None:
+    """A run's tables: the ledger and events (Parquet), the cells, the weekly series
+    and the reports (CSV), and the trace when it was traced."""
     records.ledger.to_parquet(tmp / "ledger.parquet", index=False)
     records.events.to_parquet(tmp / "events.parquet", index=False)
     records.cells.to_csv(tmp / "cells.csv", index=False)

@@ -100,11 +100,16 @@ def _read(path: Path) -> pd.DataFrame:
     except (OSError, ValueError) as exc:
         raise ScenarioError(str(path), "--worlds-from", "not a readable Parquet file of worlds "
                             f"({exc.__class__.__name__})") from None
+    _check_rows(frame, path)
+    return frame
+
+
+def _check_rows(frame: pd.DataFrame, path: Path) -> None:
+    """A worlds table has a column world and at least one row."""
     if "world" not in frame.columns:
         raise ScenarioError(str(path), "world", "missing: a plausible-worlds file has a column world (0..n-1)")
     if len(frame) == 0:
         raise ScenarioError(str(path), "world", "no worlds in the file (history matching kept none: see its conflicts)")
-    return frame
 
 
 def _check_columns(frame: pd.DataFrame, space: Space, src: str) -> None:
@@ -155,8 +160,13 @@ def _out_of_range(v, u, kind: str) -> str:
 
 def _not_a_choice(v, values) -> str:
     """Why ``v`` is not one of a choice's ``values`` ('' when it is; a boolean matches only a boolean)."""
-    ok = any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in values)
+    ok = any(_same_value(v, x) for x in values)
     return "" if ok else f"{v!r} is not one of {list(values)}"
+
+
+def _same_value(v, x) -> bool:
+    """Whether ``v`` is the choice ``x`` (equal, and a boolean only to a boolean)."""
+    return v == x and isinstance(v, bool) == isinstance(x, bool)
 
 
 def _off_range(v, u, kind: str) -> str:

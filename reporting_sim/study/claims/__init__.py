@@ -51,9 +51,14 @@ class _Strict(BaseModel):
 def _printable(text: str) -> str:
     """Text a person reads, or a path: no control characters (a NUL byte in a path, a
     terminal's escape codes in a claim)."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(_is_control(c) for c in text):
         raise ValueError("must not hold control characters (a NUL byte, a tab, escape codes)")
     return text
+
+
+def _is_control(c: str) -> bool:
+    """Whether character ``c`` is a control character (below space, or DEL)."""
+    return ord(c) < 32 or ord(c) == 127
 
 
 Text = AfterValidator(_printable)
@@ -183,8 +188,13 @@ def _check_kind(r: ClaimRef) -> None:
     """A pattern's form is whole; a mechanism claim has no pattern keys."""
     if r.spec.kind == "pattern":
         patterns.check_form(r)
-    elif any(patterns.field_value(r.spec, k) is not None for k in patterns.PATTERN_KEYS):
+    elif _has_pattern_keys(r.spec):
         raise r.error("kind", "pattern keys (form, accept, than, series...) need kind = \"pattern\"")
+
+
+def _has_pattern_keys(c: Claim) -> bool:
+    """Whether a claim gives any of the keys only a pattern takes."""
+    return any(patterns.field_value(c, k) is not None for k in patterns.PATTERN_KEYS)
 
 
 def load(path: str | Path) -> list[ClaimRef]:
@@ -208,9 +218,7 @@ def load_builtin_patterns() -> list[ClaimRef]:
 def gather(files: list[str | Path], builtin: bool = True, only: tuple[str, ...] | list[str] = ()) -> list[ClaimRef]:
     """The claims to check: the built-in ones (unless ``builtin`` is false), then each
     file's in order, ids unique across all; only those named in ``only`` if given."""
-    refs = load_builtin() if builtin else []
-    for f in files:
-        refs += load(f)
+    refs = (load_builtin() if builtin else []) + [r for f in files for r in load(f)]
     if not refs:
         raise ScenarioError("", "--claims", "no claims to check: give a claims file, or leave out --no-builtin")
     _unique_ids(refs)
@@ -237,11 +245,19 @@ def _with_change_of(r: ClaimRef, by_id: dict[str, Claim]) -> ClaimRef:
     must be in ``by_id`` and make its own change)."""
     other = r.spec.same_change_as
     target = by_id.get(other)
-    if target is None or target.same_change_as is not None:
-        why = "no claim of that id in this file" if target is None else "that claim shares another's change itself"
+    why = _not_shareable(target)
+    if why:
         raise r.error("same_change_as", f"{other!r}: {why} (name a claim that makes its own change)")
     keep = {k: copy.deepcopy(getattr(target, k)) for k in ("variant",) + CHANGE_KEYS}
     return ClaimRef(r.spec.model_copy(update=keep), r.source, r.index)
+
+
+def _not_shareable(target: Optional[Claim]) -> str:
+    """Why a claim's change cannot be shared (there is no such claim, or it shares
+    another's itself), or ``""``."""
+    if target is None:
+        return "no claim of that id in this file"
+    return "that claim shares another's change itself" if target.same_change_as is not None else ""
 
 
 def select(refs: list[ClaimRef], only: list[str]) -> list[ClaimRef]:
@@ -460,6 +476,7 @@ def _g(x: Optional[float], metric: str = "") -> str:
 
 
 def _interval(ci, metric: str = "") -> str:
+    """An interval ``[lo, hi]`` as :func:`_g` writes its ends."""
     return f"[{_g(ci[0], metric)}, {_g(ci[1], metric)}]"
 
 
@@ -469,21 +486,30 @@ def _passing(rows: list[dict]) -> int:
 
 
 def _verdict(row: dict) -> str:
+    """PASS or FAIL."""
     return "PASS" if row["pass"] else "FAIL"
 
 
 def header(result: dict, seed: int) -> str:
+    """The first line: the scenario, the paired replications, their days and seeds."""
     r = result["replications"]
     return (f"check-study: {result['scenario']}, {r} paired replications of {result['days']:g} days "
             f"(seeds {seed}..{seed + r - 1}, common random numbers)")
 
 
 def _split(result: dict) -> tuple[list[dict], list[dict]]:
+    """The result's rows: the mechanism checks, then the study's patterns."""
     rows = result["claims"]
-    return [r for r in rows if r.get("kind", "mechanism") == "mechanism"], [r for r in rows if r.get("kind") == "pattern"]
+    return _of_kind(rows, "mechanism"), _of_kind(rows, "pattern")
+
+
+def _of_kind(rows: list[dict], kind: str) -> list[dict]:
+    """The rows of one kind (a row without a kind is a mechanism check)."""
+    return [r for r in rows if r.get("kind", "mechanism") == kind]
 
 
 def _range(row: dict) -> str:
+    """A pattern's range in words: its accepted interval, or the side of ``than`` it must lie on."""
     if "accept" in row:
         return f"[{row['accept'][0]:.3g}, {row['accept'][1]:.3g}]"
     return f"{'>' if row['expected'] == '+' else '<'} {row['than']}"
@@ -593,12 +619,19 @@ def _pattern_table(pats: list[dict]) -> list[str]:
 
 def _pattern_row(i: int, row: dict) -> str:
     """Pattern ``i`` as a row of the Markdown table (its words and reading, its change if any)."""
-    note = " (holds by construction)" if row.get("holds_by") == "construction" else ""
-    change = f" Change: {_md(row['change'])}." if row.get("change") else ""
+    note, change = _pattern_notes(row)
     return (f"| P{i} | **{row['id']}**: {_md(row['claim'])}{note} | {_md(row['section'])} "
             f"| {_md(row.get('quote') or '')} | {_md(row.get('reading') or '')}{change} "
             f"| {_md(row['pattern'])} | {_g(row['value'])} | {_interval(row['ci95'])} | {_md(_range(row))} "
             f"| {_verdict(row)} |")
+
+
+def _pattern_notes(row: dict) -> tuple[str, str]:
+    """What a pattern's row adds to its claim (that it holds by construction) and to
+    its reading (its change), each ``""`` when there is nothing."""
+    note = " (holds by construction)" if row.get("holds_by") == "construction" else ""
+    change = f" Change: {_md(row['change'])}." if row.get("change") else ""
+    return note, change
 
 
 def format_markdown(result: dict, refs: list[ClaimRef], seed: int, command: str) -> str:

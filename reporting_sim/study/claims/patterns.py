@@ -162,9 +162,14 @@ def check_dates(ref, start: _dt.date, days: float, warmup_days: float = 0.0) -> 
     _inside_run(ref, start, days)
     weeks = pm.complete_weeks(days, warmup_days)
     for lo, hi in _spans(c, start):
-        if not any(_week_within(w, lo, hi) for w in weeks):
+        if not _has_week(weeks, lo, hi):
             raise ref.error("until" if c.form == "window" else "before", "no complete week of the run lies in "
                             f"the span between hour {lo:g} and {hi:g}: give dates a week or more apart, inside the run")
+
+
+def _has_week(weeks, lo: float, hi: float) -> bool:
+    """Whether some complete week of ``weeks`` lies wholly between hours ``lo`` and ``hi``."""
+    return any(_week_within(w, lo, hi) for w in weeks)
 
 
 def _week_within(w: int, lo: float, hi: float) -> bool:
@@ -177,23 +182,43 @@ def _inside_run(ref, start: _dt.date, days: float) -> None:
     end = start + _dt.timedelta(days=days)
     for key in ("from", "until", "before", "after"):
         d = field_value(ref.spec, key)
-        if d is not None and not start <= d <= end:
+        if _outside(d, start, end):
             raise ref.error(key, f"{d} is outside the run ({start} to {end}, {days:g} days): give a date inside it")
+
+
+def _outside(d: Optional[_dt.date], start: _dt.date, end: _dt.date) -> bool:
+    """Whether a date is given and lies outside ``[start, end]``."""
+    return d is not None and not start <= d <= end
 
 
 def _spans(c, start: _dt.date) -> list[tuple[float, float]]:
     """The spans of hours a window or step averages over (none for other forms)."""
-    if c.form == "window":
-        return [(hours(start, c.from_) or 0.0, hours(start, c.until) or math.inf)]
-    if c.form == "step":
-        return [(0.0, hours(start, c.before)), (hours(start, c.after), math.inf)]
-    return []
+    spans = _SPANS.get(c.form)
+    return spans(c, start) if spans else []
+
+
+def _window_span(c, start: _dt.date) -> list[tuple[float, float]]:
+    """A window's span: from its ``from`` (the start) until its ``until`` (the end)."""
+    return [(hours(start, c.from_) or 0.0, hours(start, c.until) or math.inf)]
+
+
+def _step_spans(c, start: _dt.date) -> list[tuple[float, float]]:
+    """A step's two spans: the weeks before its ``before``, and from its ``after`` on."""
+    return [(0.0, hours(start, c.before)), (hours(start, c.after), math.inf)]
+
+
+_SPANS = {"window": _window_span, "step": _step_spans}
+"""The spans of hours of each form that averages over some (see :func:`_spans`)."""
 
 
 def extra(spec, flat: set) -> list[str]:
     """The measures a pattern needs its runs to hold beyond the flat metrics."""
-    out = [n for n in (spec.metric, spec.than) if n is not None and n not in flat]
-    return out + [pm.SERIES_PREFIX + s for s in spec.series or ()]
+    return _beyond_flat((spec.metric, spec.than), flat) + [pm.SERIES_PREFIX + s for s in spec.series or ()]
+
+
+def _beyond_flat(names, flat: set) -> list[str]:
+    """The names given (not ``None``) that are not flat metrics."""
+    return [n for n in names if n is not None and n not in flat]
 
 
 def value(spec, row: dict, start: _dt.date) -> float:

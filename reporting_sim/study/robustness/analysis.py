@@ -105,13 +105,15 @@ def world_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: 
     table = paired_table(frame, metric) if table is None else table
     sign = direction(metric)
     d = (table[variant] - table[base]).dropna()
-    rows = []
-    for w, g in d.groupby(level="world"):
-        x = g.to_numpy(dtype=float)
-        se = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
-        rows.append({"world": w, "n": len(x), "diff": float(x.mean()), "se": se,
-                     "verdict": world_verdict(x, m, sign, level)})
+    rows = [_world_row(w, g.to_numpy(dtype=float), m, sign, level) for w, g in d.groupby(level="world")]
     return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
+
+
+def _world_row(w, x: np.ndarray, m: float, sign: int, level: float) -> dict:
+    """World ``w``'s paired differences ``x``: how many, their mean, its standard error
+    (``nan`` below two) and the world's verdict."""
+    se = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
+    return {"world": w, "n": len(x), "diff": float(x.mean()), "se": se, "verdict": world_verdict(x, m, sign, level)}
 
 
 def variance_components(eff: pd.DataFrame) -> dict:

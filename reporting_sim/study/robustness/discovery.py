@@ -208,10 +208,15 @@ def association(x: pd.DataFrame, y: np.ndarray) -> pd.Series:
 def _association_of(col: pd.Series, y: np.ndarray, ry: np.ndarray) -> float:
     """One assumption's association with ``y`` (``ry``: its ranks): the correlation
     ratio of a category, else |Spearman rho| (0 when either does not vary)."""
-    from scipy.stats import rankdata
-
     if col.dtype.name == "category":
         return _eta(col.astype(str).to_numpy(), np.asarray(y, float))
+    return _rank_correlation(col, ry)
+
+
+def _rank_correlation(col: pd.Series, ry: np.ndarray) -> float:
+    """|Spearman rho| of a numeric assumption with the ranks ``ry`` (0 when either is constant)."""
+    from scipy.stats import rankdata
+
     rx = rankdata(col.to_numpy(float))
     return abs(float(np.corrcoef(rx, ry)[0, 1])) if rx.std() > 0 and ry.std() > 0 else 0.0
 
@@ -265,9 +270,17 @@ def discover(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Series
     null_box, null_score = _null(x, y, fails, seed, density, ints, permutations)
     info.update(null_box_max=float(null_box.max()), null_score_max=float(null_score.max()),
                 candidates={"boxes": len(boxes), "scores": [e["path"] for e in scores[:3]]})
-    kept_boxes = _beating([dict(b, p_null=_p(b["coverage"] * b["density"], null_box)) for b in boxes], permutations)
-    kept_scores = _beating([dict(e, p_null=_p(e["score"], null_score)) for e in scores], permutations)
-    return kept_boxes, kept_scores, info
+    return _boxes_beating(boxes, null_box, permutations), _scores_beating(scores, null_score, permutations), info
+
+
+def _boxes_beating(boxes: list[dict], null_box: np.ndarray, permutations: int) -> list[dict]:
+    """The boxes whose coverage x density beats every shuffle's first box, each with its p-value."""
+    return _beating([dict(b, p_null=_p(b["coverage"] * b["density"], null_box)) for b in boxes], permutations)
+
+
+def _scores_beating(scores: list[dict], null_score: np.ndarray, permutations: int) -> list[dict]:
+    """The feature scores that beat every shuffle's highest score, each with its p-value."""
+    return _beating([dict(e, p_null=_p(e["score"], null_score)) for e in scores], permutations)
 
 
 def _outcomes(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Series]):
@@ -283,7 +296,12 @@ def _outcomes(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Serie
 
 def _integer_columns(worlds: pd.DataFrame) -> set[str]:
     """The assumptions whose values are whole numbers (not switches)."""
-    return {c for c in worlds.columns if pd.api.types.is_integer_dtype(worlds[c]) and worlds[c].dtype != bool}
+    return {c for c in worlds.columns if _is_integer(worlds[c])}
+
+
+def _is_integer(col: pd.Series) -> bool:
+    """Whether a column holds whole numbers (a switch's booleans are not counted)."""
+    return pd.api.types.is_integer_dtype(col) and col.dtype != bool
 
 
 def _beating(found: list[dict], permutations: int) -> list[dict]:
@@ -341,9 +359,11 @@ def words(path: str) -> str:
     analysts"; ``kinds.attack.shelf_life_h`` -> "shelf life (h) of attack";
     ``links[a->b].p`` -> "a to b: chance of passing a report on"."""
     m = _LINK.match(path)
-    if m:
-        return _link_words(*m.groups())
-    parts = path.split(".")
+    return _link_words(*m.groups()) if m else _dotted_words(path.split("."))
+
+
+def _dotted_words(parts: list[str]) -> str:
+    """A dotted setting in words: a kind's field "of" the kind, a thing's "'s" field."""
     if len(parts) >= 3 and parts[0] == "kinds":
         return f"{_field(parts[2:])} of {parts[1]}"
     if len(parts) >= 3:

@@ -294,7 +294,7 @@ class Study:
                 "replications": self.replications, "max_replications": self.max_replications,
                 "batch": self.batch, "days": self.days, "seed": self.seed,
                 "sampling": self.sampling, "metric": self.metric, "units": JSON_UNITS,
-                "held": {k: sorted(v) for k, v in self.held.items() if v}}
+                "held": _held_lists(self.held)}
 
     def worlds_frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.worlds, columns=self.space.paths)
@@ -352,6 +352,11 @@ def _space(base: Member) -> Space:
     if not space.items:
         raise ScenarioError(base.source, "uncertainties", "every uncertainty is fixed: nothing to vary")
     return space
+
+
+def _held_lists(held: dict[str, set]) -> dict[str, list]:
+    """Per scenario that changes uncertain settings itself, those settings, sorted."""
+    return {k: sorted(v) for k, v in held.items() if v}
 
 
 def _study_name(members: list[Member], design: list) -> str:
