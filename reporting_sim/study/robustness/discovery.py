@@ -42,8 +42,9 @@ def _x_frame(worlds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_input(col: pd.Series) -> pd.Series:
-    """One assumption's column as a category (a switch or choice) or as floats."""
-    if col.dtype == bool or col.dtype == object:
+    """One assumption's column as a category (a switch, or a choice: anything not a
+    number, text held as objects or as strings) or as floats."""
+    if col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
         return col.astype(str).astype("category")
     return col.astype(float)
 
