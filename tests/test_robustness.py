@@ -264,3 +264,20 @@ def test_discovery_reads_a_choice_setting_held_as_text_as_a_category():
     boxes, scores, info = discover(worlds, gain, None, seed=1, density=0.9, max_boxes=1, permutations=4)
     assert info["candidates"]["scores"][0] == "acts.at"
     assert boxes and boxes[0]["box"] == {"acts.at": ["morning_briefing"]}
+
+
+def test_two_variants_judged_on_the_same_unlisted_metric_judge_it_once(tmp_path):
+    """A study file whose ``[robustness.verdicts]`` give two variants the same metric that
+    ``metrics`` does not list took it twice, and the study ended in a traceback
+    (pandas InvalidIndexError: the runs' table had the column twice)."""
+    for name in ("toy-threshold.toml", "toy-threshold-sure.toml", "toy-threshold-half.toml"):
+        (tmp_path / name).write_text((DATA / name).read_text("utf-8"), encoding="utf-8")
+    study = tmp_path / "study.toml"
+    study.write_text('[experiment]\nname = "twice"\nbase = "toy-threshold.toml"\n'
+                     'variants = ["toy-threshold-sure.toml", "toy-threshold-half.toml"]\n'
+                     'metrics = ["hq.current.in_time"]\ndays = 5\nseed = 3\nreplications = 2\n'
+                     '[robustness]\nworlds = 4\n[robustness.verdicts]\n'
+                     'toy-threshold-sure = "hq.in_time"\ntoy-threshold-half = "hq.in_time"\n', encoding="utf-8")
+    s = Study.from_file(study)
+    assert s.metrics == ["hq.current.in_time", "hq.in_time"]
+    assert s.verdicts == {"toy-threshold-sure": "hq.in_time", "toy-threshold-half": "hq.in_time"}

@@ -383,8 +383,8 @@ def _cap(replications: int, max_replications: Optional[int]) -> int:
 
 
 def _extend(names: list[str], more) -> list[str]:
-    """``names``, then each of ``more`` that is not among them."""
-    return names + [n for n in more if n not in names]
+    """``names``, then each of ``more`` that is not among them, once."""
+    return names + [n for n in dict.fromkeys(more) if n not in names]
 
 
 def _verdict_metrics(variants: list[Member], metric: str, verdicts: dict[str, str], source: str) -> dict[str, str]:
