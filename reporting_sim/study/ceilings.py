@@ -149,7 +149,6 @@ def _check_size(worlds: int, replications: int, days: float, warmup_days: float)
 
 def _scenario(scenario) -> object:
     """A loaded scenario (a name or file is loaded)."""
-
     if isinstance(scenario, (str, Path)):
         return scenario_mod.load(scenario)
     return scenario

@@ -200,7 +200,6 @@ def inside(folder: Path, name: str) -> Path:
 
 def _tick(bar, n: int) -> None:
     """Advance a progress bar (or ``None``) by ``n`` runs."""
-
     if bar is not None and n:
         bar.update(n)
 

@@ -181,5 +181,4 @@ def _off_range(v, u, kind: str) -> str:
 
 def _is_number(v) -> bool:
     """Whether ``v`` is a finite number (a boolean is not one)."""
-
     return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v))

@@ -241,7 +241,6 @@ def screen(x: pd.DataFrame, y: np.ndarray, k: int = SCREEN) -> list[str]:
 
 def _box_stat(boxes: list[dict]) -> float:
     """The first box's coverage x density (0 without a box): what the null compares."""
-
     return boxes[0]["coverage"] * boxes[0]["density"] if boxes else 0.0
 
 
