@@ -246,3 +246,38 @@ def test_h3_item8_a_variant_that_sets_the_only_uncertainty_is_judged(tmp_path):
     x = pd.DataFrame({"links[scout->hq].p": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]})
     scores = feature_scores(x, np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5]), seed=1)
     assert [e["path"] for e in scores] == ["links[scout->hq].p"]  # one assumption is still ranked
+
+
+def test_discovery_reads_a_choice_setting_held_as_text_as_a_category():
+    """A choice among texts (the built-in scenario's ``commanders.force_commander.acts.call.at``)
+    comes as a string column when pandas holds text as strings (pandas 3 by default, or
+    ``dtype="string"``), not of dtype object: discovery read it as numbers and the
+    robustness command ended in a traceback (ValueError: could not convert string to
+    float: 'morning_briefing'). It is a category, and here the one that drives the gain."""
+    from reporting_sim.study.robustness.discovery import discover
+
+    rng = np.random.default_rng(1)
+    n = 24
+    at = pd.Series(["morning_briefing", "on_arrival"] * (n // 2), dtype="string")
+    worlds = pd.DataFrame({"cells.hq.analysts": rng.integers(1, 4, n), "acts.at": at})
+    gain = pd.Series(np.where(at == "morning_briefing", -1.0, 1.0) + rng.normal(0, 0.1, n))
+    boxes, scores, info = discover(worlds, gain, None, seed=1, density=0.9, max_boxes=1, permutations=4)
+    assert info["candidates"]["scores"][0] == "acts.at"
+    assert boxes and boxes[0]["box"] == {"acts.at": ["morning_briefing"]}
+
+
+def test_two_variants_judged_on_the_same_unlisted_metric_judge_it_once(tmp_path):
+    """A study file whose ``[robustness.verdicts]`` give two variants the same metric that
+    ``metrics`` does not list took it twice, and the study ended in a traceback
+    (pandas InvalidIndexError: the runs' table had the column twice)."""
+    for name in ("toy-threshold.toml", "toy-threshold-sure.toml", "toy-threshold-half.toml"):
+        (tmp_path / name).write_text((DATA / name).read_text("utf-8"), encoding="utf-8")
+    study = tmp_path / "study.toml"
+    study.write_text('[experiment]\nname = "twice"\nbase = "toy-threshold.toml"\n'
+                     'variants = ["toy-threshold-sure.toml", "toy-threshold-half.toml"]\n'
+                     'metrics = ["hq.current.in_time"]\ndays = 5\nseed = 3\nreplications = 2\n'
+                     '[robustness]\nworlds = 4\n[robustness.verdicts]\n'
+                     'toy-threshold-sure = "hq.in_time"\ntoy-threshold-half = "hq.in_time"\n', encoding="utf-8")
+    s = Study.from_file(study)
+    assert s.metrics == ["hq.current.in_time", "hq.in_time"]
+    assert s.verdicts == {"toy-threshold-sure": "hq.in_time", "toy-threshold-half": "hq.in_time"}

@@ -44,31 +44,51 @@ MANY_ANALYSTS = 100000
 
 
 def _observe_all(data: dict) -> None:
+    """Every collector observes every event of its area."""
     for col in data.get("collectors", {}).values():
-        col["p_observe"] = 1.0
-        col["watch"] = "continuous"
-        for key in ("patrols", "pool", "accreditation", "rotation"):
-            col.pop(key, None)
-        col["report_after_patrol"] = False
-        if isinstance(col.get("written"), dict):
-            col["written"]["after_patrol"] = False
-        if isinstance(col.get("tasking"), dict) and "p_observe" in col["tasking"]:
-            col["tasking"]["p_observe"] = 1.0
+        _watch_continuously(col)
+
+
+def _watch_continuously(col: dict) -> None:
+    """One collector made to observe everything, always: no patrols, vehicles,
+    accreditation or rotation to wait for, and sure to observe when tasked too."""
+    col["p_observe"] = 1.0
+    col["watch"] = "continuous"
+    for key in ("patrols", "pool", "accreditation", "rotation"):
+        col.pop(key, None)
+    col["report_after_patrol"] = False
+    _no_patrol_in_subtables(col)
+
+
+def _no_patrol_in_subtables(col: dict) -> None:
+    """A collector's written reports wait for no patrol's end; a tasking observes surely."""
+    if isinstance(col.get("written"), dict):
+        col["written"]["after_patrol"] = False
+    if isinstance(col.get("tasking"), dict) and "p_observe" in col["tasking"]:
+        col["tasking"]["p_observe"] = 1.0
 
 
 def _report_all(data: dict) -> None:
+    """Every collector reports every observation (a branch's tasked reports are written too)."""
     for col in data.get("collectors", {}).values():
-        col["p_report"] = 1.0
-        if col.get("culture") == "branch" and isinstance(col.get("tasking"), dict):
-            col["tasking"]["p_written"] = 1.0
+        _report_everything(col)
+
+
+def _report_everything(col: dict) -> None:
+    """One collector reports every observation; a branch's taskings are always written up."""
+    col["p_report"] = 1.0
+    if col.get("culture") == "branch" and isinstance(col.get("tasking"), dict):
+        col["tasking"]["p_written"] = 1.0
 
 
 def _no_transit(data: dict) -> None:
+    """Every link passes reports on at once."""
     for link in data.get("links", []):
         link["transit_h"] = 0.0
 
 
 def _no_queue(data: dict) -> None:
+    """Every cell has analysts enough that no report waits, at any hour."""
     for cell in data.get("cells", {}).values():
         cell["analysts"] = MANY_ANALYSTS
         cell.pop("duty", None)
@@ -76,10 +96,12 @@ def _no_queue(data: dict) -> None:
 
 
 def _no_classification(data: dict) -> None:
+    """Nothing is lost to classification or sanitisation."""
     data.setdefault("mechanisms", {}).update(classification=False, sanitisation=False)
 
 
 def _no_meetings(data: dict) -> None:
+    """No link waits for a meeting."""
     for link in data.get("links", []):
         link.pop("meeting", None)
 
@@ -106,14 +128,18 @@ def members(sc, waterfall: bool = True) -> list[Member]:
     source = f"{sc.name} (ceilings)"
     out = [Member(ceil.BASE, data, source)]
     out += [Member(stage, perfect(data, [stage]), f"{source}: {stage}") for stage in ceil.RERUN_STAGES]
-    if waterfall:
-        stages = ceil.RERUN_STAGES
-        out += [Member(ceil.up_to(s), perfect(data, stages[: i + 1]), f"{source}: up to {s}")
-                for i, s in enumerate(stages) if i > 0]
-    return out
+    return out + (_waterfall_members(data, source) if waterfall else [])
+
+
+def _waterfall_members(data: dict, source: str) -> list[Member]:
+    """One world per rerun stage after the first, with every stage up to it perfect."""
+    stages = ceil.RERUN_STAGES
+    return [Member(ceil.up_to(s), perfect(data, stages[: i + 1]), f"{source}: up to {s}")
+            for i, s in enumerate(stages) if i > 0]
 
 
 def _check_size(worlds: int, replications: int, days: float, warmup_days: float) -> None:
+    """A warm-up shorter than the run, and no more runs than the limit (one-line errors)."""
     if not 0 <= warmup_days < days:
         raise ScenarioError("ceilings", "--warmup-days", "must be at least 0 and less than days")
     if worlds * replications > limits.limit("RUNS"):
@@ -122,6 +148,7 @@ def _check_size(worlds: int, replications: int, days: float, warmup_days: float)
 
 
 def _scenario(scenario) -> object:
+    """A loaded scenario (a name or file is loaded)."""
     if isinstance(scenario, (str, Path)):
         return scenario_mod.load(scenario)
     return scenario

@@ -117,16 +117,35 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
     jobs = list(jobs)
     if not jobs:
         return
-    tick = progress.update if progress is not None else (lambda n=1: None)
+    tick = progress.update if progress is not None else _no_tick
     if dask is not None:
         _execute_dask(jobs, on_result, dask, tick)
-        return
-    n = default_jobs() if n_jobs is None else int(n_jobs)
+    else:
+        _execute_local(jobs, on_result, default_jobs() if n_jobs is None else int(n_jobs), tick)
+
+
+def _no_tick(n: int = 1) -> None:
+    """The progress callback when there is no progress bar."""
+
+
+def _execute_local(jobs: list[Job], on_result, n: int, tick) -> None:
+    """Run ``jobs`` here: serially for one process or one job, else on a pool of ``n``."""
     if n <= 1 or len(jobs) == 1:
-        for job in jobs:
-            on_result(job, run_job(job))
-            tick(1)
-        return
+        _execute_serial(jobs, on_result, tick)
+    else:
+        _execute_pool(jobs, on_result, n, tick)
+
+
+def _execute_serial(jobs: list[Job], on_result, tick) -> None:
+    """Run ``jobs`` one after the other in this process."""
+    for job in jobs:
+        on_result(job, run_job(job))
+        tick(1)
+
+
+def _execute_pool(jobs: list[Job], on_result, n: int, tick) -> None:
+    """Run ``jobs`` on a local pool of at most ``n`` processes (a fork server on
+    Linux), reporting rows as they finish; on any interruption the workers stop."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
@@ -134,9 +153,7 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
                              initializer=_worker_init, initargs=(os.getpid(),)) as pool, _sigterm_interrupts():
         futures = {pool.submit(run_job, job): job for job in jobs}
         try:
-            for fut in as_completed(futures):
-                on_result(futures[fut], fut.result())
-                tick(1)
+            _collect(futures, on_result, tick)
         except BaseException:
             # Stop the workers; the pool then fails the runs not yet done itself. They
             # are not cancelled here first: Python 3.11's pool, finding its workers
@@ -144,6 +161,18 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
             # makes that raise in its manager thread (a traceback on stderr).
             _stop_workers(pool)
             raise
+
+
+def _collect(futures: dict, on_result, tick) -> None:
+    """Report each finished run (``futures``: future -> job) as it completes."""
+    for fut in as_completed(futures):
+        on_result(futures[fut], fut.result())
+        tick(1)
+
+
+def _interrupt(signum, frame):
+    """A SIGTERM handler that interrupts as Ctrl-C does."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextlib.contextmanager
@@ -154,11 +183,7 @@ def _sigterm_interrupts():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = signal.signal(signal.SIGTERM, interrupt)
+    old = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
     finally:
@@ -168,11 +193,16 @@ def _sigterm_interrupts():
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """End the pool's workers now rather than after their current runs (Python 3.11
     has no public way: its process table is read, and left alone if absent)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+    for proc in _workers(pool):
         try:
             proc.terminate()
         except (OSError, ValueError, AttributeError):  # pragma: no cover - already gone
             pass
+
+
+def _workers(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes, from its private process table (none if it has none)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
 
 
 def _worker_init(parent: int) -> None:
@@ -187,18 +217,19 @@ def _worker_init(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):  # pragma: no cover - no libc prctl
             pass
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
 
-    def watch():
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pragma: no cover - the pid now belongs to someone else
-                os._exit(1)
 
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+def _watch_parent(parent: int) -> None:
+    """Look for process ``parent`` every second; exit this process once it is gone."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - the pid now belongs to someone else
+            os._exit(1)
 
 
 DASK_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[A-Za-z0-9_.\-\[\]:]+(:\d{1,5})?/?$")
@@ -209,46 +240,58 @@ def connect_dask(address: str, timeout_s: float = 10.0):
     address, a missing Dask or nobody listening is a one-line error."""
     from ..errors import ScenarioError
 
-    if not isinstance(address, str) or len(address) > 300 or not DASK_ADDRESS.match(address):
+    if not _is_address(address):
         raise ScenarioError("", "--dask", f"not a scheduler address (like tcp://host:8786): {str(address)[:80]!r}")
+    client_class = _distributed().Client
     try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
-    try:
-        return Client(address, timeout=f"{timeout_s}s")
+        return client_class(address, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise ScenarioError("", "--dask", f"cannot reach a scheduler at {address} within {timeout_s:g} s "
                             f"({exc.__class__.__name__})") from None
 
 
-def _execute_dask(jobs, on_result, dask, tick) -> None:
+def _is_address(address) -> bool:
+    """Whether ``address`` looks like a scheduler's address (``tcp://host:8786``)."""
+    return isinstance(address, str) and len(address) <= 300 and DASK_ADDRESS.match(address) is not None
+
+
+def _distributed():
+    """The ``dask.distributed`` module, or the one-line error saying how to install it."""
     try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
+        import dask.distributed as distributed
     except ImportError:
         from ..errors import ScenarioError
 
         raise ScenarioError("", "--dask", "needs Dask: pip install -e \".[dask]\" (or dask[distributed])") from None
+    return distributed
 
-    own = False
-    if isinstance(dask, Client):
-        client = dask
-    elif isinstance(dask, str):
-        client = connect_dask(dask)
-        own = True
-    else:
-        client = Client(dask)
-        own = True
+
+def _execute_dask(jobs, on_result, dask, tick) -> None:
+    """Run ``jobs`` on the Dask cluster ``dask`` (see :func:`execute`), reporting rows
+    as they finish; a client made here is closed after."""
+    distributed = _distributed()
+    own = not isinstance(dask, distributed.Client)
+    client = _dask_client(dask, distributed.Client) if own else dask
     try:
-        futures = client.map(run_job, jobs, pure=False)
-        index = {f.key: job for f, job in zip(futures, jobs)}
-        for fut in dask_completed(futures):
-            on_result(index[fut.key], fut.result())
-            tick(1)
+        _collect_dask(distributed, client, jobs, on_result, tick)
     finally:
         if own:
             client.close()
+
+
+
+def _collect_dask(distributed, client, jobs: list[Job], on_result, tick) -> None:
+    """Map ``jobs`` onto the cluster and report each finished run as it completes."""
+    futures = client.map(run_job, jobs, pure=False)
+    index = {f.key: job for f, job in zip(futures, jobs)}
+    for fut in distributed.as_completed(futures):
+        on_result(index[fut.key], fut.result())
+        tick(1)
+
+
+def _dask_client(dask, client_class):
+    """A new client of ``dask``: a scheduler's address, or a cluster object."""
+    return connect_dask(dask) if isinstance(dask, str) else client_class(dask)
 
 
 class RunStore:
@@ -288,13 +331,8 @@ class RunStore:
     def load(self, job: Job) -> Optional[dict]:
         """The stored row of ``job``, or ``None`` (noted in :attr:`rejected`) when the
         file is not a whole, unaltered record of this very job."""
-        if self.path(job).is_symlink():
-            return self._reject(job, "a symbolic link, not a stored run")
-        try:
-            record = json.loads(self.path(job).read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            return self._reject(job, f"unreadable ({exc.__class__.__name__})")
-        problem = _record_problem(record, job)
+        record, problem = _read_record(self.path(job))
+        problem = problem or _record_problem(record, job)
         return self._reject(job, problem) if problem else record["row"]
 
     def _reject(self, job: Job, why: str) -> None:
@@ -302,20 +340,58 @@ class RunStore:
         return None
 
 
+def _read_record(path: Path) -> tuple[object, str]:
+    """A stored run's file as JSON, and what is wrong with it if it cannot be read
+    (a symbolic link, unreadable); the record is ``None`` then."""
+    if path.is_symlink():
+        return None, "a symbolic link, not a stored run"
+    try:
+        return json.loads(path.read_text("utf-8")), ""
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"unreadable ({exc.__class__.__name__})"
+
+
 def _record_problem(record, job: Job) -> str:
-    """What is wrong with a stored record of ``job`` ('' when nothing)."""
-    if not isinstance(record, dict) or set(record) != {"key", "row", "sha256"} or not isinstance(record["row"], dict):
-        return "not a stored run (wrong layout)"
-    if record["key"] != job.key or record["row"].get("key") != job.key:
-        return "the record of another run"
-    if record["sha256"] != RunStore.checksum(job.key, record["row"]):
-        return "checksum mismatch (altered or damaged)"
-    row = record["row"]
-    if row.get("label") is None or row.get("replication") != job.replication or row.get("seed") != job.seed:
-        return "not a stored run (identity columns)"
-    if not all(v is None or isinstance(v, (int, float, str, bool)) for v in row.values()):
-        return "not a stored run (values)"
+    """What is wrong with a stored record of ``job`` ('' when nothing): the first
+    failed test of :data:`_RECORD_TESTS`, in order."""
+    for ok, problem in _RECORD_TESTS:
+        if not ok(record, job):
+            return problem
     return ""
+
+
+def _whole_layout(record, job: Job) -> bool:
+    """The record is a table of exactly its key, its row (a table) and its checksum."""
+    return isinstance(record, dict) and set(record) == {"key", "row", "sha256"} and isinstance(record["row"], dict)
+
+
+def _of_this_job(record: dict, job: Job) -> bool:
+    """The record and its row both carry the job's key."""
+    return record["key"] == job.key and record["row"].get("key") == job.key
+
+
+def _checksum_holds(record: dict, job: Job) -> bool:
+    """The checksum is that of the job's key and the row as stored."""
+    return record["sha256"] == RunStore.checksum(job.key, record["row"])
+
+
+def _identity_holds(record: dict, job: Job) -> bool:
+    """The row names a scenario and carries the job's replication and seed."""
+    row = record["row"]
+    return row.get("label") is not None and row.get("replication") == job.replication and row.get("seed") == job.seed
+
+
+def _plain_values(record: dict, job: Job) -> bool:
+    """Every value of the row is empty, a number, a string or a boolean."""
+    return all(v is None or isinstance(v, (int, float, str, bool)) for v in record["row"].values())
+
+
+_RECORD_TESTS = ((_whole_layout, "not a stored run (wrong layout)"),
+                 (_of_this_job, "the record of another run"),
+                 (_checksum_holds, "checksum mismatch (altered or damaged)"),
+                 (_identity_holds, "not a stored run (identity columns)"),
+                 (_plain_values, "not a stored run (values)"))
+"""What a stored record must pass to be trusted, in order, with what is said when not."""
 
 
 _UMASK = os.umask(0)
@@ -328,10 +404,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-            fh.flush()
-            os.fsync(fh.fileno())  # on disk before it has its name: a crash leaves old or new, whole
+        _write_synced(fd, text)
         os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary file would be, not mkstemp's 0600
         os.replace(tmp, path)
         fsync_folder(path.parent)
@@ -341,6 +414,15 @@ def write_atomic(path: Path, text: str | bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _write_synced(fd: int, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8 if a string) to the open file ``fd`` and have it on disk
+    before the file gets its name: a crash leaves the old file or the new, whole."""
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def fsync_folder(folder: Path) -> None:
@@ -364,3 +446,17 @@ def progress_bar(enabled: bool, total: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)
+
+
+def set_bar_total(bar, total: int) -> None:
+    """Give a progress bar (or ``None``) a new total of runs, once more are planned."""
+    if bar is not None:
+        bar.total = total
+        bar.refresh()
+
+
+def close_bar(bar) -> None:
+    """Close a progress bar (``None``: there is none)."""
+    if bar is not None:
+        bar.close()
+

@@ -137,6 +137,16 @@ class Claim:
         is sound (a damaged one is noted and run again), else run once per key (two jobs
         can compute the same thing) on the claim's executor and stored at once."""
         jobs = list(jobs)
+        todo = self._to_run(jobs)
+        shared = sum(1 for j in jobs if j.key in todo) - len(todo)  # run once, counted for each job
+        _tick(bar, len(jobs) - len(todo) - shared)
+        execute(list(todo.values()), self._keep, n_jobs=self.n_jobs, dask=self.client, progress=bar)
+        _tick(bar, shared)
+        return {j.key: self.rows[j.key] for j in jobs}
+
+    def _to_run(self, jobs: list[Job]) -> dict[str, Job]:
+        """The jobs to run, one per key: those neither done in this session nor soundly
+        stored (the rows found are kept in :attr:`rows`)."""
         todo: dict[str, Job] = {}
         for job in jobs:
             if job.key in todo:
@@ -146,13 +156,10 @@ class Claim:
                 todo[job.key] = job
             else:
                 self.rows[job.key] = row
-        shared = sum(1 for j in jobs if j.key in todo) - len(todo)  # run once, counted for each job
-        _tick(bar, len(jobs) - len(todo) - shared)
-        execute(list(todo.values()), self._keep, n_jobs=self.n_jobs, dask=self.client, progress=bar)
-        _tick(bar, shared)
-        return {j.key: self.rows[j.key] for j in jobs}
+        return todo
 
     def _stored(self, job: Job) -> Optional[dict]:
+        """The job's row from the store when its file is sound (a damaged one is noted)."""
         if self.store is None or not self.store.has(job):
             return None
         row = self.store.load(job)
@@ -164,6 +171,7 @@ class Claim:
         return row
 
     def _keep(self, job: Job, row: dict) -> None:
+        """Keep a finished run's row (its timing counted apart) and store it."""
         self.run_seconds += float(row.pop("wall_s", 0.0) or 0.0)
         self.ran += 1
         self.rows[job.key] = row
@@ -191,6 +199,7 @@ def inside(folder: Path, name: str) -> Path:
 
 
 def _tick(bar, n: int) -> None:
+    """Advance a progress bar (or ``None``) by ``n`` runs."""
     if bar is not None and n:
         bar.update(n)
 
@@ -218,20 +227,32 @@ def claim(folder: Optional[Path], plan: Plan, *, n_jobs: Optional[int] = None, d
     _refuse_foreign(folder, given, plan)
     output.check_writable(folder, given)
     with _executor(dask) as client, _locked(folder, given) as made:
-        try:
-            _refuse_foreign(folder, given, plan)  # again, now that no one else can write
-            if not (folder / DESIGN_FILE).exists():
-                write_atomic(folder / DESIGN_FILE, json.dumps(plan.mark()) + "\n")
-            g = Claim(folder, n_jobs, client)
-            yield g
-            g.wall_s = g.elapsed
-            _append_timings(folder, g.timings())
-        except BaseException as exc:
-            kept = _clean_up(folder, made)
-            if isinstance(exc, OSError):
-                raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
-                                    + ("; the finished runs are kept: rerun to resume" if kept else "")) from None
-            raise
+        yield from _held(folder, given, plan, n_jobs, client, made)
+
+
+def _held(folder: Path, given: str, plan: Plan, n_jobs: Optional[int], client, made: Optional[Path]) -> Iterator[Claim]:
+    """:func:`claim` once the folder is locked: the folder checked again and marked as
+    the study's, the claim given, the session's timings appended; after a failure the
+    folder is cleaned up (kept when it holds finished runs)."""
+    try:
+        _refuse_foreign(folder, given, plan)  # again, now that no one else can write
+        if not (folder / DESIGN_FILE).exists():
+            write_atomic(folder / DESIGN_FILE, json.dumps(plan.mark()) + "\n")
+        g = Claim(folder, n_jobs, client)
+        yield g
+        g.wall_s = g.elapsed
+        _append_timings(folder, g.timings())
+    except BaseException as exc:
+        kept = _clean_up(folder, made)
+        if isinstance(exc, OSError):
+            raise _unwritable(given, exc, kept) from None
+        raise
+
+
+def _unwritable(given: str, exc: OSError, kept: bool = False) -> ScenarioError:
+    """The one-line error of a folder that cannot be written (``kept``: its finished runs are kept)."""
+    return ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})"
+                         + ("; the finished runs are kept: rerun to resume" if kept else ""))
 
 
 @contextlib.contextmanager
@@ -239,6 +260,16 @@ def _locked(folder: Path, given: str):
     """Make ``folder`` and hold its lock; gives the topmost folder made (``None`` when
     it existed). A folder made here is removed again if its lock cannot be had."""
     made = _make(folder, given)
+    lock = _take_lock(folder, given, made)
+    try:
+        yield made
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _take_lock(folder: Path, given: str, made: Optional[Path]):
+    """The folder's lock, held (its context entered); when it cannot be had, the
+    folders made for it (``made``) are removed unless the study marked them its own."""
     try:
         lock = output.folder_lock(folder, given)
         lock.__enter__()
@@ -246,12 +277,9 @@ def _locked(folder: Path, given: str):
         if made is not None and not (folder / DESIGN_FILE).exists():
             shutil.rmtree(made, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})") from None
+            raise _unwritable(given, exc) from None
         raise
-    try:
-        yield made
-    finally:
-        lock.__exit__(None, None, None)
+    return lock
 
 
 @contextlib.contextmanager
@@ -268,20 +296,33 @@ def _executor(dask):
 def _refuse_foreign(folder: Path, given: str, plan: Plan) -> None:
     """Refuse a folder that is a link or a file, or holds anything but this study's own
     results (the same kind and design)."""
-    if folder.is_symlink() or (path_exists(folder, "--out") and not folder.is_dir()):
+    if _not_a_folder(folder):
         raise ScenarioError(given, "--out", f"must be a folder (for the results of a {plan.what}; rerunning resumes)")
     if not _holds_anything(folder, given):
         return
     theirs = _read_mark(folder)
-    if theirs is not None and theirs.get("kind", "experiment") == plan.kind and theirs.get("design") == plan.design:
+    if _same_study(theirs, plan):
         return
+    raise ScenarioError(given, "--out", f"holds {_whose(theirs, plan)}; choose a new folder (a {plan.what} resumes "
+                        "only in its own folder, with the same design)")
+
+
+def _not_a_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a symbolic link, or something there that is not a folder."""
+    return folder.is_symlink() or (path_exists(folder, "--out") and not folder.is_dir())
+
+
+def _same_study(theirs: Optional[dict], plan: Plan) -> bool:
+    """Whether a folder's mark (``theirs``) is that of ``plan``'s kind and design."""
+    return theirs is not None and theirs.get("kind", "experiment") == plan.kind and theirs.get("design") == plan.design
+
+
+def _whose(theirs: Optional[dict], plan: Plan) -> str:
+    """Whose files a refused folder holds, in words (another study's, named, or not a study's)."""
     if theirs is None:
-        whose = f"files that are not this {plan.what}'s results"
-    else:
-        other = Plan(str(theirs.get("kind", "experiment")), "", "", 0).what
-        whose = f"the results of another {other} ({theirs.get('name', theirs.get('experiment'))!r})"
-    raise ScenarioError(given, "--out", f"holds {whose}; choose a new folder (a {plan.what} resumes only in "
-                        "its own folder, with the same design)")
+        return f"files that are not this {plan.what}'s results"
+    other = Plan(str(theirs.get("kind", "experiment")), "", "", 0).what
+    return f"the results of another {other} ({theirs.get('name', theirs.get('experiment'))!r})"
 
 
 def _holds_anything(folder: Path, given: str) -> bool:
@@ -293,6 +334,7 @@ def _holds_anything(folder: Path, given: str) -> bool:
 
 
 def _read_mark(folder: Path) -> Optional[dict]:
+    """A folder's design mark, or ``None`` when it has none that can be read (or it is a link)."""
     mark = folder / DESIGN_FILE
     try:
         if mark.is_symlink():
@@ -300,23 +342,31 @@ def _read_mark(folder: Path) -> Optional[dict]:
         data = json.loads(mark.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("design"), str) else None
+    return data if _is_mark(data) else None
+
+
+def _is_mark(data) -> bool:
+    """Whether JSON ``data`` is a design mark: a table with a design id."""
+    return isinstance(data, dict) and isinstance(data.get("design"), str)
 
 
 def _make(folder: Path, given: str) -> Optional[Path]:
     """Make ``folder`` (and the folders on the way); returns the topmost one made
     (``None`` when it existed: only its contents are this study's then)."""
-    top = None
-    for p in [*reversed(folder.parents), folder]:
-        if not path_exists(p, "--out"):
-            top = top or p
+    top = _first_missing(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         if top is not None:
             shutil.rmtree(top, ignore_errors=True)
-        raise ScenarioError(given, "--out", f"cannot be written ({exc.strerror or exc})") from None
+        raise _unwritable(given, exc) from None
     return top
+
+
+
+def _first_missing(folder: Path) -> Optional[Path]:
+    """The topmost folder on the way to ``folder`` (or itself) that does not exist yet."""
+    return next((p for p in [*reversed(folder.parents), folder] if not path_exists(p, "--out")), None)
 
 
 def _clean_up(folder: Path, made: Optional[Path]) -> bool:
@@ -331,16 +381,27 @@ def _clean_up(folder: Path, made: Optional[Path]) -> bool:
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)
     else:
-        for p in list(folder.iterdir()) if folder.is_dir() else []:
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    p.unlink()
+        _empty(folder)
     return False
 
 
+def _empty(folder: Path) -> None:
+    """Remove everything inside ``folder`` (its folders whole; links and files unlinked)."""
+    for p in list(folder.iterdir()) if folder.is_dir() else []:
+        _remove_entry(p)
+
+
+def _remove_entry(p: Path) -> None:
+    """Remove a folder whole, or unlink a file or a link (never following it)."""
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
 def _append_timings(folder: Path, line: dict) -> None:
+    """Append this session's line to the folder's ``timings.jsonl`` (written whole)."""
     path = folder / TIMINGS_FILE
     try:
         old = "" if path.is_symlink() else path.read_text("utf-8")

@@ -51,12 +51,16 @@ def worlds_bytes(worlds: pd.DataFrame, meta: dict) -> bytes:
         raise ValueError(f"plausible worlds need provenance: {', '.join(missing)}")
     frame = worlds.reset_index(drop=True).copy()
     frame.insert(0, "world", range(len(frame)))
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           META_KEY: json.dumps(meta, sort_keys=True).encode("utf-8")})
+    table = _with_meta(pa.Table.from_pandas(frame, preserve_index=False), meta)
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
+
+
+def _with_meta(table, meta: dict):
+    """``table`` with the provenance ``meta`` (JSON, keys sorted) among its schema's metadata."""
+    return table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                          META_KEY: json.dumps(meta, sort_keys=True).encode("utf-8")})
 
 
 def read_meta(path: Path) -> dict:
@@ -79,61 +83,100 @@ def read_worlds(path, space: Space) -> pd.DataFrame:
     _check_ids(frame, src)
     _check_columns(frame, space, src)
     for p, u, kind in space.items:
-        for i, v in enumerate(frame[p].tolist()):
-            why = _out_of_range(v, u, kind)
-            if why:
-                raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
+        _check_values(frame, p, u, kind, src)
     out = frame.set_index("world")[space.paths].copy()
     for p, _, kind in space.items:
         out[p] = [_typed(v, kind) for v in out[p].tolist()]
     return out
 
 
+def _check_values(frame: pd.DataFrame, p: str, u, kind: str, src: str) -> None:
+    """Every world's value of uncertain path ``p`` is one ``u`` allows (one line naming
+    the first world whose value is not)."""
+    for i, v in enumerate(frame[p].tolist()):
+        why = _out_of_range(v, u, kind)
+        if why:
+            raise ScenarioError(src, f"{p}[world {int(frame['world'].iloc[i])}]", f"value out of range: {why}")
+
+
 def _read(path: Path) -> pd.DataFrame:
+    """A worlds file's table (one line when it is not Parquet, has no column world or no rows)."""
     try:
         frame = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise ScenarioError(str(path), "--worlds-from", "not a readable Parquet file of worlds "
                             f"({exc.__class__.__name__})") from None
+    _check_rows(frame, path)
+    return frame
+
+
+def _check_rows(frame: pd.DataFrame, path: Path) -> None:
+    """A worlds table has a column world and at least one row."""
     if "world" not in frame.columns:
         raise ScenarioError(str(path), "world", "missing: a plausible-worlds file has a column world (0..n-1)")
     if len(frame) == 0:
         raise ScenarioError(str(path), "world", "no worlds in the file (history matching kept none: see its conflicts)")
-    return frame
 
 
 def _check_columns(frame: pd.DataFrame, space: Space, src: str) -> None:
+    """The file's columns are world and exactly the base scenario's uncertain paths."""
     known = space.paths
-    for col in frame.columns:
-        if col != "world" and col not in known:
-            raise ScenarioError(src, col, f"unknown path: not an uncertainty of the base scenario "
-                                f"(it has {len(known)}, e.g. {', '.join(known[:3])})")
-    for p in known:
-        if p not in frame.columns:
-            raise ScenarioError(src, p, "missing path: the base scenario's uncertainties need a column each")
+    unknown = _unknown_columns(frame, known)
+    if unknown:
+        raise ScenarioError(src, unknown[0], f"unknown path: not an uncertainty of the base scenario "
+                            f"(it has {len(known)}, e.g. {', '.join(known[:3])})")
+    missing = _missing_columns(frame, known)
+    if missing:
+        raise ScenarioError(src, missing[0], "missing path: the base scenario's uncertainties need a column each")
+
+
+def _unknown_columns(frame: pd.DataFrame, known: list[str]) -> list[str]:
+    """The file's columns that are neither world nor an uncertain path."""
+    return [col for col in frame.columns if col != "world" and col not in known]
+
+
+def _missing_columns(frame: pd.DataFrame, known: list[str]) -> list[str]:
+    """The uncertain paths the file has no column for."""
+    return [p for p in known if p not in frame.columns]
 
 
 def _check_ids(frame: pd.DataFrame, src: str) -> None:
+    """The worlds are numbered 0..n-1 in order."""
     ids = frame["world"].tolist()
     if ids != list(range(len(ids))):
         raise ScenarioError(src, "world", f"must be 0..{len(ids) - 1} in order, one per row")
 
 
+_CASTS = {"int": int, "float": float, "bool": bool}
+"""The type of each kind of uncertain setting (a choice keeps its value as it is)."""
+
+
 def _typed(v, kind: str):
-    if kind == "int":
-        return int(v)
-    if kind == "float":
-        return float(v)
-    if kind == "bool":
-        return bool(v)
-    return v
+    """``v`` in the type of its setting's ``kind``."""
+    cast = _CASTS.get(kind)
+    return cast(v) if cast else v
 
 
 def _out_of_range(v, u, kind: str) -> str:
     """Why ``v`` is not a value uncertainty ``u`` allows ('' when it is one)."""
     if u.values is not None:
-        ok = any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in u.values)
-        return "" if ok else f"{v!r} is not one of {list(u.values)}"
+        return _not_a_choice(v, u.values)
+    return _off_range(v, u, kind)
+
+
+def _not_a_choice(v, values) -> str:
+    """Why ``v`` is not one of a choice's ``values`` ('' when it is; a boolean matches only a boolean)."""
+    ok = any(_same_value(v, x) for x in values)
+    return "" if ok else f"{v!r} is not one of {list(values)}"
+
+
+def _same_value(v, x) -> bool:
+    """Whether ``v`` is the choice ``x`` (equal, and a boolean only to a boolean)."""
+    return v == x and isinstance(v, bool) == isinstance(x, bool)
+
+
+def _off_range(v, u, kind: str) -> str:
+    """Why ``v`` is not a number in ``[u.low, u.high]`` (a whole one for an int) ('' when it is)."""
     if not _is_number(v):
         return f"{v!r} is not a number"
     if kind == "int" and float(v) != int(v):
@@ -143,4 +186,5 @@ def _out_of_range(v, u, kind: str) -> str:
 
 
 def _is_number(v) -> bool:
+    """Whether ``v`` is a finite number (a boolean is not one)."""
     return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(float(v))

@@ -51,9 +51,14 @@ class _Strict(BaseModel):
 def _printable(text: str) -> str:
     """Text a person reads, or a path: no control characters (a NUL byte in a path, a
     terminal's escape codes in a claim)."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(_is_control(c) for c in text):
         raise ValueError("must not hold control characters (a NUL byte, a tab, escape codes)")
     return text
+
+
+def _is_control(c: str) -> bool:
+    """Whether character ``c`` is a control character (below space, or DEL)."""
+    return ord(c) < 32 or ord(c) == 127
 
 
 Text = AfterValidator(_printable)
@@ -95,25 +100,39 @@ class Claim(_Strict):
 
     @model_validator(mode="after")
     def _changes_something(self):
-        own = self.variant is not None or any(getattr(self, k) for k in CHANGE_KEYS)
-        if self.kind == "pattern":
-            if own and self.same_change_as is not None:
-                raise ValueError("a pattern takes at most one change: its own, or same_change_as")
-            return self
-        if own == (self.same_change_as is not None):
-            raise ValueError("a claim needs exactly one change: variant = \"FILE\", any of "
-                             f"{', '.join(CHANGE_KEYS)}, or same_change_as = \"ID\" (another claim's)")
-        for key in ("change", "metric", "expected"):
-            if getattr(self, key) is None:
-                raise ValueError(f"a mechanism claim needs {key} (or kind = \"pattern\")")
+        problem = _pattern_change_problem(self) if self.kind == "pattern" else _mechanism_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
+    def own_change(self) -> bool:
+        """Whether the claim makes a change of its own (a variant file or inline changes)."""
+        return self.variant is not None or any(getattr(self, k) for k in CHANGE_KEYS)
+
     def has_change(self) -> bool:
-        return self.variant is not None or self.same_change_as is not None or any(getattr(self, k) for k in CHANGE_KEYS)
+        """Whether the claim changes the scenario (its own change, or another claim's)."""
+        return self.same_change_as is not None or self.own_change()
 
     def change_body(self) -> dict:
         """The inline changes, in the variant format."""
         return {k: copy.deepcopy(getattr(self, k)) for k in CHANGE_KEYS if getattr(self, k)}
+
+
+def _pattern_change_problem(c: Claim) -> str:
+    """What is wrong with a pattern's change (at most one: its own or another's), or ``""``."""
+    if c.own_change() and c.same_change_as is not None:
+        return "a pattern takes at most one change: its own, or same_change_as"
+    return ""
+
+
+def _mechanism_problem(c: Claim) -> str:
+    """What a mechanism claim lacks (exactly one change; its change, metric and
+    expected direction), or ``""``."""
+    if c.own_change() == (c.same_change_as is not None):
+        return ("a claim needs exactly one change: variant = \"FILE\", any of "
+                f"{', '.join(CHANGE_KEYS)}, or same_change_as = \"ID\" (another claim's)")
+    missing = [key for key in ("change", "metric", "expected") if getattr(c, key) is None]
+    return f"a mechanism claim needs {missing[0]} (or kind = \"pattern\")" if missing else ""
 
 
 class ClaimsFile(_Strict):
@@ -147,20 +166,35 @@ def parse(data: dict, source: str) -> list[ClaimRef]:
     try:
         cf = ClaimsFile.model_validate(data)
     except ValidationError as exc:
-        err = scenario_mod.first_error(exc, source)
-        if "unknown key (not part of the scenario format" in err.message:
-            err = ScenarioError(source, err.field, "unknown key (allowed: id, kind, claim, section, change, metric, "
-                                f"expected, holds_by, variant, same_change_as, {', '.join(CHANGE_KEYS)}; "
-                                f"patterns also: {', '.join(patterns.PATTERN_KEYS)})")
-        raise err from None
+        raise _claims_error(exc, source) from None
     refs = [ClaimRef(c, source, i) for i, c in enumerate(cf.claims)]
     _unique_ids(refs)
     for r in refs:
-        if r.spec.kind == "pattern":
-            patterns.check_form(r)
-        elif any(patterns.field_value(r.spec, k) is not None for k in patterns.PATTERN_KEYS):
-            raise r.error("kind", "pattern keys (form, accept, than, series...) need kind = \"pattern\"")
+        _check_kind(r)
     return _resolve_shared(refs)
+
+
+def _claims_error(exc: ValidationError, source: str) -> ScenarioError:
+    """The one-line error of an invalid claims file (an unknown key: with the keys allowed)."""
+    err = scenario_mod.first_error(exc, source)
+    if "unknown key (not part of the scenario format" not in err.message:
+        return err
+    return ScenarioError(source, err.field, "unknown key (allowed: id, kind, claim, section, change, metric, "
+                         f"expected, holds_by, variant, same_change_as, {', '.join(CHANGE_KEYS)}; "
+                         f"patterns also: {', '.join(patterns.PATTERN_KEYS)})")
+
+
+def _check_kind(r: ClaimRef) -> None:
+    """A pattern's form is whole; a mechanism claim has no pattern keys."""
+    if r.spec.kind == "pattern":
+        patterns.check_form(r)
+    elif _has_pattern_keys(r.spec):
+        raise r.error("kind", "pattern keys (form, accept, than, series...) need kind = \"pattern\"")
+
+
+def _has_pattern_keys(c: Claim) -> bool:
+    """Whether a claim gives any of the keys only a pattern takes."""
+    return any(patterns.field_value(c, k) is not None for k in patterns.PATTERN_KEYS)
 
 
 def load(path: str | Path) -> list[ClaimRef]:
@@ -184,9 +218,7 @@ def load_builtin_patterns() -> list[ClaimRef]:
 def gather(files: list[str | Path], builtin: bool = True, only: tuple[str, ...] | list[str] = ()) -> list[ClaimRef]:
     """The claims to check: the built-in ones (unless ``builtin`` is false), then each
     file's in order, ids unique across all; only those named in ``only`` if given."""
-    refs = load_builtin() if builtin else []
-    for f in files:
-        refs += load(f)
+    refs = (load_builtin() if builtin else []) + [r for f in files for r in load(f)]
     if not refs:
         raise ScenarioError("", "--claims", "no claims to check: give a claims file, or leave out --no-builtin")
     _unique_ids(refs)
@@ -205,29 +237,43 @@ def _resolve_shared(refs: list[ClaimRef]) -> list[ClaimRef]:
     """Give each claim with ``same_change_as`` the change of the claim it names (in the
     same file; that claim must make its own change)."""
     by_id = {r.spec.id: r.spec for r in refs}
-    out = []
-    for r in refs:
-        other = r.spec.same_change_as
-        if other is not None:
-            target = by_id.get(other)
-            if target is None or target.same_change_as is not None:
-                why = "no claim of that id in this file" if target is None else "that claim shares another's change itself"
-                raise r.error("same_change_as", f"{other!r}: {why} (name a claim that makes its own change)")
-            keep = {k: copy.deepcopy(getattr(target, k)) for k in ("variant",) + CHANGE_KEYS}
-            r = ClaimRef(r.spec.model_copy(update=keep), r.source, r.index)
-        out.append(r)
-    return out
+    return [r if r.spec.same_change_as is None else _with_change_of(r, by_id) for r in refs]
+
+
+def _with_change_of(r: ClaimRef, by_id: dict[str, Claim]) -> ClaimRef:
+    """Claim ``r`` with the change of the claim its ``same_change_as`` names (which
+    must be in ``by_id`` and make its own change)."""
+    other = r.spec.same_change_as
+    target = by_id.get(other)
+    why = _not_shareable(target)
+    if why:
+        raise r.error("same_change_as", f"{other!r}: {why} (name a claim that makes its own change)")
+    keep = {k: copy.deepcopy(getattr(target, k)) for k in ("variant",) + CHANGE_KEYS}
+    return ClaimRef(r.spec.model_copy(update=keep), r.source, r.index)
+
+
+def _not_shareable(target: Optional[Claim]) -> str:
+    """Why a claim's change cannot be shared (there is no such claim, or it shares
+    another's itself), or ``""``."""
+    if target is None:
+        return "no claim of that id in this file"
+    return "that claim shares another's change itself" if target.same_change_as is not None else ""
 
 
 def select(refs: list[ClaimRef], only: list[str]) -> list[ClaimRef]:
     """The claims named in ``only`` (all when empty), in file order."""
     if not only:
         return refs
-    known = {r.spec.id for r in refs}
+    _check_only(only, {r.spec.id for r in refs})
+    return [r for r in refs if r.spec.id in only]
+
+
+def _check_only(only: list[str], known: set[str]) -> None:
+    """Every id of ``--only`` names a claim (one line listing the claims otherwise)."""
     for name in only:
         if name not in known:
             raise ScenarioError("", "--only", f"no claim {name!r} (claims: {', '.join(sorted(known))})")
-    return [r for r in refs if r.spec.id in only]
+
 
 
 # ------------------------------------------------------------------ preparing
@@ -237,25 +283,43 @@ def changed_data(ref: ClaimRef, base_data: dict, base_source: str) -> dict:
     c = ref.spec
     data = copy.deepcopy(base_data)
     try:
-        if c.variant is not None:
-            vpath = _relative(c.variant, ref.source)
-            vdata = scenario_mod.read_file(vpath)
-            if not variants.is_variant(vdata):
-                raise ScenarioError(str(vpath), "variant", "required: a variant file has a [variant] table")
-            data = variants.apply(vdata, str(vpath), data)
-        body = c.change_body()
-        if body:
-            data = variants.apply({"variant": {"name": c.id, "base": base_source}, **body}, ref.source, data)
+        data = _apply_change(ref, data, base_source)
     except ScenarioError as exc:
-        if exc.source == ref.source:
-            raise ref.error(exc.field, exc.message) from None
-        raise ref.error("variant", exc.one_line()) from None
+        raise _change_error(ref, exc) from None
     data.pop("uncertainties", None)  # a changed scenario is one world; the base's ranges may name what it removed
     data.setdefault("scenario", {})["name"] = "claim-" + digest(_without_header(data))[:10]
     return data
 
 
+def _apply_change(ref: ClaimRef, data: dict, base_source: str) -> dict:
+    """``data`` changed by the claim's variant file (if any), then by its inline changes (if any)."""
+    c = ref.spec
+    if c.variant is not None:
+        data = _apply_variant_file(_relative(c.variant, ref.source), data)
+    body = c.change_body()
+    if body:
+        data = variants.apply({"variant": {"name": c.id, "base": base_source}, **body}, ref.source, data)
+    return data
+
+
+def _change_error(ref: ClaimRef, exc: ScenarioError) -> ScenarioError:
+    """A change's error as the claim's: its own field when the claims file is at fault,
+    else the variant file's one line under ``variant``."""
+    if exc.source == ref.source:
+        return ref.error(exc.field, exc.message)
+    return ref.error("variant", exc.one_line())
+
+
+def _apply_variant_file(vpath: Path, data: dict) -> dict:
+    """``data`` changed by the variant file at ``vpath`` (which must be a variant file)."""
+    vdata = scenario_mod.read_file(vpath)
+    if not variants.is_variant(vdata):
+        raise ScenarioError(str(vpath), "variant", "required: a variant file has a [variant] table")
+    return variants.apply(vdata, str(vpath), data)
+
+
 def _without_header(data: dict) -> dict:
+    """A scenario's data without its ``[scenario]`` header, keys sorted (what it computes)."""
     return {k: data[k] for k in sorted(data) if k != "scenario"}
 
 
@@ -286,17 +350,25 @@ def fit_run(refs: list[ClaimRef], sc: scenario_mod.Scenario, days: float,
     an error; a built-in pattern that a shorter run cannot judge is left out."""
     kept, left = [], []
     for ref in refs:
-        if ref.spec.kind == "pattern":
-            patterns.check_names(ref, pm.Names.of(sc), sc.name)
-            try:
-                patterns.check_dates(ref, patterns.scenario_start(sc), days, warmup_days)
-            except ScenarioError as exc:
-                if "(built-in claims)" not in ref.source:
-                    raise
-                left.append({"id": ref.spec.id, "why": exc.message})
-                continue
-        kept.append(ref)
+        why = _unfit(ref, sc, days, warmup_days) if ref.spec.kind == "pattern" else ""
+        if why:
+            left.append({"id": ref.spec.id, "why": why})
+        else:
+            kept.append(ref)
     return kept, left
+
+
+def _unfit(ref: ClaimRef, sc: scenario_mod.Scenario, days: float, warmup_days: float) -> str:
+    """Why a built-in pattern cannot be judged on runs of ``days`` (``""``: it can);
+    a user's pattern that cannot is an error. Its names are checked first."""
+    patterns.check_names(ref, pm.Names.of(sc), sc.name)
+    try:
+        patterns.check_dates(ref, patterns.scenario_start(sc), days, warmup_days)
+    except ScenarioError as exc:
+        if "(built-in claims)" not in ref.source:
+            raise
+        return exc.message
+    return ""
 
 
 def prepare(scenario_ref: str, refs: list[ClaimRef]) -> tuple[experiment.Member, list[experiment.Member], list[str]]:
@@ -308,22 +380,26 @@ def prepare(scenario_ref: str, refs: list[ClaimRef]) -> tuple[experiment.Member,
     labels = []
     for ref in refs:
         _check_names(ref, base.scenario)
-        if not ref.spec.has_change():
-            labels.append(base.label)
-            continue
-        data = changed_data(ref, base.data, base.source)
-        label = data["scenario"]["name"]
-        if label not in members:
-            try:
-                members[label] = experiment.Member(label, data, f"{ref.source} {ref.where}")
-            except ScenarioError as exc:
-                raise ref.error("", f"the changed scenario is not valid: {exc.field}: {exc.message}") from None
-        if _without_header(members[label].scenario.to_dict()) == _without_header(base.scenario.to_dict()):
-            raise ref.error("", "the change leaves the scenario as it was (every value already so); "
-                            "a claim must change something")
-        _check_names(ref, members[label].scenario)
-        labels.append(label)
+        labels.append(_changed_member(ref, base, members) if ref.spec.has_change() else base.label)
     return base, list(members.values()), labels
+
+
+def _changed_member(ref: ClaimRef, base: experiment.Member, members: dict[str, experiment.Member]) -> str:
+    """The label of the scenario claim ``ref`` changes the base into, added to
+    ``members`` once (claims making the same change share it); the changed scenario
+    must be valid, differ from the base and know the claim's names."""
+    data = changed_data(ref, base.data, base.source)
+    label = data["scenario"]["name"]
+    if label not in members:
+        try:
+            members[label] = experiment.Member(label, data, f"{ref.source} {ref.where}")
+        except ScenarioError as exc:
+            raise ref.error("", f"the changed scenario is not valid: {exc.field}: {exc.message}") from None
+    if _without_header(members[label].scenario.to_dict()) == _without_header(base.scenario.to_dict()):
+        raise ref.error("", "the change leaves the scenario as it was (every value already so); "
+                        "a claim must change something")
+    _check_names(ref, members[label].scenario)
+    return label
 
 
 # ------------------------------------------------------------------ running
@@ -335,9 +411,7 @@ def check(scenario_ref: str, refs: list[ClaimRef], *, replications: int, days: f
     base = experiment.resolve_member(scenario_ref, None)
     refs, left = fit_run(refs, base.scenario, days)
     base, members, labels = prepare(scenario_ref, refs)
-    flat = pm.Names.of(base.scenario).flat()
-    metric_names = sorted({n for r in refs for n in (r.spec.metric, r.spec.than) if n in flat})
-    extra = sorted({n for r in refs if r.spec.kind == "pattern" for n in patterns.extra(r.spec, flat)})
+    metric_names, extra = _measures(refs, pm.Names.of(base.scenario).flat())
     spec = experiment.Spec(name="check-study", base=scenario_ref, metrics=metric_names, days=days,
                            seed=seed, replications=replications)
     exp = experiment.Experiment(spec, [base] + members, extra=tuple(extra), where=("check-study", "--replications"))
@@ -347,6 +421,23 @@ def check(scenario_ref: str, refs: list[ClaimRef], *, replications: int, days: f
     start = patterns.scenario_start(base.scenario)
     rows = [_row(r, by_label[label], by_label[base.label], start) for r, label in zip(refs, labels)]
     return {"scenario": base.label, "replications": replications, "days": days, "claims": rows, "left_out": left}
+
+
+def _measures(refs: list[ClaimRef], flat) -> tuple[list[str], list[str]]:
+    """The flat metrics the claims name (their metric and ``than``) and the patterns'
+    other measures, each sorted."""
+    return _flat_named(refs, flat), _pattern_measures(refs, flat)
+
+
+def _flat_named(refs: list[ClaimRef], flat) -> list[str]:
+    """The flat metrics the claims name as their metric or ``than``, sorted."""
+    return sorted({n for r in refs for n in (r.spec.metric, r.spec.than) if n in flat})
+
+
+def _pattern_measures(refs: list[ClaimRef], flat) -> list[str]:
+    """The measures beyond the flat metrics that the patterns need, sorted."""
+    return sorted({n for r in refs if r.spec.kind == "pattern" for n in patterns.extra(r.spec, flat)})
+
 
 
 def _row(ref: ClaimRef, mine, base, start) -> dict:
@@ -361,7 +452,7 @@ def judge(ref: ClaimRef, changed: list[float], base: list[float]) -> dict:
     d, lo, hi = stats.paired_ci(changed, base)
     d, lo, hi = stats.number_or_none(d), stats.number_or_none(lo), stats.number_or_none(hi)
     c = ref.spec
-    ok = lo is not None and hi is not None and (lo > 0 if c.expected == "+" else hi < 0)
+    ok = patterns.on_expected_side(c.expected, lo, hi)
     row = {"id": c.id, "kind": "mechanism", "claim": c.claim, "section": c.section, "change": c.change,
            "metric": c.metric, "expected": c.expected, "diff": d, "ci95": [lo, hi], "pass": bool(ok),
            "judged": PASS_RULE}
@@ -371,6 +462,7 @@ def judge(ref: ClaimRef, changed: list[float], base: list[float]) -> dict:
 
 
 # ------------------------------------------------------------------ showing
+
 
 DIFF_RULE = ("diff = mean over the paired replications of (changed - base), in percentage points (pp) for a "
              "share, hours (h) for a time; 95% = the t interval of that mean; --json keeps shares as fractions 0..1")
@@ -384,25 +476,40 @@ def _g(x: Optional[float], metric: str = "") -> str:
 
 
 def _interval(ci, metric: str = "") -> str:
+    """An interval ``[lo, hi]`` as :func:`_g` writes its ends."""
     return f"[{_g(ci[0], metric)}, {_g(ci[1], metric)}]"
 
 
+def _passing(rows: list[dict]) -> int:
+    """How many of the rows pass."""
+    return sum(r["pass"] for r in rows)
+
+
 def _verdict(row: dict) -> str:
+    """PASS or FAIL."""
     return "PASS" if row["pass"] else "FAIL"
 
 
 def header(result: dict, seed: int) -> str:
+    """The first line: the scenario, the paired replications, their days and seeds."""
     r = result["replications"]
     return (f"check-study: {result['scenario']}, {r} paired replications of {result['days']:g} days "
             f"(seeds {seed}..{seed + r - 1}, common random numbers)")
 
 
 def _split(result: dict) -> tuple[list[dict], list[dict]]:
+    """The result's rows: the mechanism checks, then the study's patterns."""
     rows = result["claims"]
-    return [r for r in rows if r.get("kind", "mechanism") == "mechanism"], [r for r in rows if r.get("kind") == "pattern"]
+    return _of_kind(rows, "mechanism"), _of_kind(rows, "pattern")
+
+
+def _of_kind(rows: list[dict], kind: str) -> list[dict]:
+    """The rows of one kind (a row without a kind is a mechanism check)."""
+    return [r for r in rows if r.get("kind", "mechanism") == kind]
 
 
 def _range(row: dict) -> str:
+    """A pattern's range in words: its accepted interval, or the side of ``than`` it must lie on."""
     if "accept" in row:
         return f"[{row['accept'][0]:.3g}, {row['accept'][1]:.3g}]"
     return f"{'>' if row['expected'] == '+' else '<'} {row['than']}"
@@ -410,35 +517,48 @@ def _range(row: dict) -> str:
 
 def format_text(result: dict, refs: list[ClaimRef], seed: int) -> str:
     """The claims as tables for the terminal: the mechanism checks, then the study's patterns."""
-    import textwrap
-
     mech, pats = _split(result)
     lines = [header(result, seed), ""]
     if mech:
-        lines += ["Mechanism checks (switch a mechanism off or change it; they verify the code, not the calibration)",
-                  DIFF_RULE, PASS_RULE, "",
-                  f"{'#':>3}  {'result':<6}  {'exp':<3}  {'diff':>9}  {'95% interval':<22}  {'holds by':<12}  metric"]
-        for i, row in enumerate(mech, 1):
-            lines.append(f"{i:>3}  {_verdict(row):<6}  {row['expected']:<3}  {_g(row['diff'], row['metric']):>9}  "
-                         f"{_interval(row['ci95'], row['metric']):<22}  {row.get('holds_by', '-'):<12}  {row['metric']}")
-            lines += textwrap.wrap(f"{row['id']}: {row['claim']} {row['section']}", 96,
-                                   initial_indent=" " * 5, subsequent_indent=" " * 5)
-            lines += textwrap.wrap(f"change: {row['change']}", 96, initial_indent=" " * 5, subsequent_indent=" " * 13)
-        lines += ["", f"{sum(r['pass'] for r in mech)} of {len(mech)} mechanism checks pass.", ""]
+        lines += _mechanism_lines(mech)
     if pats:
-        lines += ["The study's patterns (acceptance ranges read from the study before any model output)", "",
-                  f"{'#':>4}  {'result':<6}  {'value':>9}  {'95% interval':<22}  {'accept':<22}  form"]
-        for i, row in enumerate(pats, 1):
-            lines.append(f"P{i:<3}  {_verdict(row):<6}  {_g(row['value']):>9}  {_interval(row['ci95']):<22}  "
-                         f"{_range(row):<22.22}  {row['form']}")
-            lines += textwrap.wrap(f"{row['id']}: {row['claim']} {row['section']}", 96,
-                                   initial_indent=" " * 6, subsequent_indent=" " * 6)
-            lines += textwrap.wrap(f"{row['pattern']}; {row['judged']}", 96, initial_indent=" " * 6,
-                                   subsequent_indent=" " * 6)
-        lines += ["", f"{sum(r['pass'] for r in pats)} of {len(pats)} study patterns pass."]
-    for x in result.get("left_out", []):
-        lines.append(f"left out: {x['id']}: {x['why']}")
+        lines += _pattern_lines(pats)
+    lines += [f"left out: {x['id']}: {x['why']}" for x in result.get("left_out", [])]
     return "\n".join(lines)
+
+
+def _mechanism_lines(mech: list[dict]) -> list[str]:
+    """The terminal's table of the mechanism checks: a line per check with its claim
+    and change wrapped below, then how many pass."""
+    import textwrap
+
+    lines = ["Mechanism checks (switch a mechanism off or change it; they verify the code, not the calibration)",
+             DIFF_RULE, PASS_RULE, "",
+             f"{'#':>3}  {'result':<6}  {'exp':<3}  {'diff':>9}  {'95% interval':<22}  {'holds by':<12}  metric"]
+    for i, row in enumerate(mech, 1):
+        lines.append(f"{i:>3}  {_verdict(row):<6}  {row['expected']:<3}  {_g(row['diff'], row['metric']):>9}  "
+                     f"{_interval(row['ci95'], row['metric']):<22}  {row.get('holds_by', '-'):<12}  {row['metric']}")
+        lines += textwrap.wrap(f"{row['id']}: {row['claim']} {row['section']}", 96,
+                               initial_indent=" " * 5, subsequent_indent=" " * 5)
+        lines += textwrap.wrap(f"change: {row['change']}", 96, initial_indent=" " * 5, subsequent_indent=" " * 13)
+    return lines + ["", f"{_passing(mech)} of {len(mech)} mechanism checks pass.", ""]
+
+
+def _pattern_lines(pats: list[dict]) -> list[str]:
+    """The terminal's table of the study's patterns: a line per pattern with its claim
+    and what it was judged on wrapped below, then how many pass."""
+    import textwrap
+
+    lines = ["The study's patterns (acceptance ranges read from the study before any model output)", "",
+             f"{'#':>4}  {'result':<6}  {'value':>9}  {'95% interval':<22}  {'accept':<22}  form"]
+    for i, row in enumerate(pats, 1):
+        lines.append(f"P{i:<3}  {_verdict(row):<6}  {_g(row['value']):>9}  {_interval(row['ci95']):<22}  "
+                     f"{_range(row):<22.22}  {row['form']}")
+        lines += textwrap.wrap(f"{row['id']}: {row['claim']} {row['section']}", 96,
+                               initial_indent=" " * 6, subsequent_indent=" " * 6)
+        lines += textwrap.wrap(f"{row['pattern']}; {row['judged']}", 96, initial_indent=" " * 6,
+                               subsequent_indent=" " * 6)
+    return lines + ["", f"{_passing(pats)} of {len(pats)} study patterns pass."]
 
 
 _MD_SPECIAL = "\\`*_[]|"
@@ -494,19 +614,42 @@ def _mechanism_table(mech: list[dict]) -> list[str]:
 def _pattern_table(pats: list[dict]) -> list[str]:
     out = ["| # | pattern | section | the study's words | how the range was read | judged on | value | "
            "95% interval | accept | result |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for i, row in enumerate(pats, 1):
-        note = " (holds by construction)" if row.get("holds_by") == "construction" else ""
-        change = f" Change: {_md(row['change'])}." if row.get("change") else ""
-        out.append(f"| P{i} | **{row['id']}**: {_md(row['claim'])}{note} | {_md(row['section'])} "
-                   f"| {_md(row.get('quote') or '')} | {_md(row.get('reading') or '')}{change} "
-                   f"| {_md(row['pattern'])} | {_g(row['value'])} | {_interval(row['ci95'])} | {_md(_range(row))} "
-                   f"| {_verdict(row)} |")
-    return out
+    return out + [_pattern_row(i, row) for i, row in enumerate(pats, 1)]
+
+
+def _pattern_row(i: int, row: dict) -> str:
+    """Pattern ``i`` as a row of the Markdown table (its words and reading, its change if any)."""
+    note, change = _pattern_notes(row)
+    return (f"| P{i} | **{row['id']}**: {_md(row['claim'])}{note} | {_md(row['section'])} "
+            f"| {_md(row.get('quote') or '')} | {_md(row.get('reading') or '')}{change} "
+            f"| {_md(row['pattern'])} | {_g(row['value'])} | {_interval(row['ci95'])} | {_md(_range(row))} "
+            f"| {_verdict(row)} |")
+
+
+def _pattern_notes(row: dict) -> tuple[str, str]:
+    """What a pattern's row adds to its claim (that it holds by construction) and to
+    its reading (its change), each ``""`` when there is nothing."""
+    note = " (holds by construction)" if row.get("holds_by") == "construction" else ""
+    change = f" Change: {_md(row['change'])}." if row.get("change") else ""
+    return note, change
 
 
 def format_markdown(result: dict, refs: list[ClaimRef], seed: int, command: str) -> str:
     """The claims as a Markdown page (``docs/validation.md`` is this, generated)."""
     mech, pats = _split(result)
+    out = _markdown_head(result, seed, command, mech, pats)
+    out += _pattern_table(pats)
+    out += ["", "## Mechanism checks", "", f"- {DIFF_RULE}.", f"- {PASS_RULE}.", ""]
+    out += _mechanism_table(mech)
+    out += ["", "## What the study says that the model does not represent", ""]
+    out += [f"- {x}" for x in NOT_REPRESENTED]
+    out += [f"\nLeft out of this run: {x['id']}: {_md(x['why'])}" for x in result.get("left_out", [])]
+    return "\n".join(out) + "\n"
+
+
+def _markdown_head(result: dict, seed: int, command: str, mech: list[dict], pats: list[dict]) -> list[str]:
+    """The page's title, the run and its counts, what holds by construction and the
+    introduction of the patterns' table."""
     count = {k: sum(r.get("holds_by") == k for r in mech) for k in HOLDS}
     out = [
         "# Validation: the model against the field study", "",
@@ -514,8 +657,8 @@ def format_markdown(result: dict, refs: list[ClaimRef], seed: int, command: str)
         "do not edit by hand -->", "",
         f"- Run: `{command}`",
         f"- {header(result, seed)}.",
-        f"- Mechanism checks: **{sum(r['pass'] for r in mech)} of {len(mech)} pass**; "
-        f"study patterns: **{sum(r['pass'] for r in pats)} of {len(pats)} pass**.", "",
+        f"- Mechanism checks: **{_passing(mech)} of {len(mech)} pass**; "
+        f"study patterns: **{_passing(pats)} of {len(pats)} pass**.", "",
         "## What holds by construction", "",
         "The mechanism checks switch a mechanism off (or change it) and say which way one metric "
         "moves. None of them can catch a wrong calibration:",
@@ -533,11 +676,5 @@ def format_markdown(result: dict, refs: list[ClaimRef], seed: int, command: str)
             "replications lies inside the range; an ordering when the 95% interval of the paired difference "
             "lies on its side of zero. `reporting-sim calibrate` matches worlds to the same numbers "
             "([calibration](calibration.md)).", ""]
-    out += _pattern_table(pats)
-    out += ["", "## Mechanism checks", "", f"- {DIFF_RULE}.", f"- {PASS_RULE}.", ""]
-    out += _mechanism_table(mech)
-    out += ["", "## What the study says that the model does not represent", ""]
-    out += [f"- {x}" for x in NOT_REPRESENTED]
-    for x in result.get("left_out", []):
-        out.append(f"\nLeft out of this run: {x['id']}: {_md(x['why'])}")
-    return "\n".join(out) + "\n"
+    return out
+

@@ -68,19 +68,28 @@ def world_verdict(diffs, m: float, sign: int, level: float = 0.95) -> str:
     module docstring)."""
     from ...measures.stats import mean_ci
 
-    x = np.asarray([v for v in diffs if v is not None and not math.isnan(v)], dtype=float)
+    x = _measured(diffs)
     if len(x) and not x.any():
         return NO_DIFFERENCE
     d, lo, hi = mean_ci((sign * x).tolist(), level)
     if len(x) < 2 or math.isnan(lo):
         return "undecided"
+    return _decided(d, lo, hi, m)
+
+
+def _measured(diffs) -> np.ndarray:
+    """The paired differences that were measured (not missing, not NaN)."""
+    return np.asarray([v for v in diffs if v is not None and not math.isnan(v)], dtype=float)
+
+
+def _decided(d: float, lo: float, hi: float, m: float) -> str:
+    """The decided verdict of a mean difference ``d`` with interval ``[lo, hi]`` in the
+    better direction (the rules of the module docstring), else "undecided"."""
     if lo > 0 and d >= m:
         return "better"
     if hi < 0 and d <= -m:
         return "worse"
-    if -m < lo and hi < m:
-        return "equivalent"
-    return "undecided"
+    return "equivalent" if -m < lo and hi < m else "undecided"
 
 
 def paired_table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -96,13 +105,15 @@ def world_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: 
     table = paired_table(frame, metric) if table is None else table
     sign = direction(metric)
     d = (table[variant] - table[base]).dropna()
-    rows = []
-    for w, g in d.groupby(level="world"):
-        x = g.to_numpy(dtype=float)
-        se = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
-        rows.append({"world": w, "n": len(x), "diff": float(x.mean()), "se": se,
-                     "verdict": world_verdict(x, m, sign, level)})
+    rows = [_world_row(w, g.to_numpy(dtype=float), m, sign, level) for w, g in d.groupby(level="world")]
     return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
+
+
+def _world_row(w, x: np.ndarray, m: float, sign: int, level: float) -> dict:
+    """World ``w``'s paired differences ``x``: how many, their mean, its standard error
+    (``nan`` below two) and the world's verdict."""
+    se = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
+    return {"world": w, "n": len(x), "diff": float(x.mean()), "se": se, "verdict": world_verdict(x, m, sign, level)}
 
 
 def variance_components(eff: pd.DataFrame) -> dict:
@@ -116,10 +127,19 @@ def variance_components(eff: pd.DataFrame) -> dict:
     d, se = eff["diff"].to_numpy(float), eff["se"].to_numpy(float)
     mean, lo, hi = mean_ci(d.tolist())
     within = float(np.sqrt(np.nanmean(se ** 2))) if np.isfinite(se).any() else math.nan
-    total = float(np.var(d, ddof=1)) if len(d) > 1 else math.nan
-    between = math.sqrt(max(0.0, total - within ** 2)) if not (math.isnan(total) or math.isnan(within)) else math.nan
+    between = _between_sd(d, within)
     return {"mean_effect": number_or_none(mean), "mean_effect_ci95": [number_or_none(lo), number_or_none(hi)],
             "between_sd": number_or_none(between), "within_se": number_or_none(within)}
+
+
+def _between_sd(d: np.ndarray, within: float) -> float:
+    """The spread of the true effect between worlds: the variance of their mean
+    differences ``d`` less the replication error ``within`` squared, floored at 0
+    (method of moments; ``nan`` with fewer than two worlds or no error)."""
+    total = float(np.var(d, ddof=1)) if len(d) > 1 else math.nan
+    if math.isnan(total) or math.isnan(within):
+        return math.nan
+    return math.sqrt(max(0.0, total - within ** 2))
 
 
 def verdict_shares(eff: pd.DataFrame) -> dict:
@@ -129,13 +149,21 @@ def verdict_shares(eff: pd.DataFrame) -> dict:
     counts = eff["verdict"].replace(NO_DIFFERENCE, "equivalent").value_counts()
     out: dict = {"worlds_judged": n}
     for v in VERDICTS:
-        k = int(counts.get(v, 0))
-        out[f"share_{v}"] = k / n if n else None
-        out[f"share_{v}_ci95"] = _wilson(k, n)
+        out.update(_verdict_share(v, int(counts.get(v, 0)), n))
     out["share_no_difference"] = float((eff["verdict"] == NO_DIFFERENCE).mean()) if n else None
-    out["replications_per_world"] = ({"min": int(eff["n"].min()), "median": float(eff["n"].median()),
-                                      "max": int(eff["n"].max())} if n else None)
+    out["replications_per_world"] = _replications_per_world(eff["n"]) if n else None
     return out
+
+
+def _verdict_share(v: str, k: int, n: int) -> dict:
+    """The share of worlds of verdict ``v`` (``k`` of ``n``) and its Wilson interval."""
+    return {f"share_{v}": _share(k, n), f"share_{v}_ci95": _wilson(k, n)}
+
+
+def _replications_per_world(n: pd.Series) -> dict:
+    """The fewest, median and most replications the worlds got."""
+    return {"min": int(n.min()), "median": float(n.median()), "max": int(n.max())}
+
 
 
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
@@ -149,25 +177,38 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
     (default :func:`reporting_sim.metric_names.min_effect`); ``level``: each world's
     interval level; ``names``: each uncertainty's words (for the verdicts); ``held``:
     variant -> the uncertain settings it changes itself."""
-    from .discovery import discover
-
     means = world_means(frame, metrics)
     out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}, "min_effects": {}, "world_level": level}
     for m in metrics:
         out["min_effects"][m] = min_effect(m, min_effects)
         _analyse_metric(frame, means, m, base, variants, out, level)
     for v in variants:
-        vm = verdict_metric if isinstance(verdict_metric, str) else verdict_metric[v]
-        block = out["variants"][v]
+        vm = _verdict_metric_of(verdict_metric, v)
         eff = world_effects(frame, base, v, vm, out["min_effects"][vm], level).reindex(worlds.index)
-        block["verdict_metric"] = vm
-        block["world_verdicts"] = eff["verdict"].fillna("undecided").tolist()
-        found = discover(worlds, direction(vm) * eff["diff"], eff["verdict"], seed, prim_density, max_boxes,
-                         permutations=permutations)
-        block["fails_when"], block["importance"], block["discovery"] = found
-        block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds,
-                                   names, frozenset((held or {}).get(v, ())))
+        _judge(out["variants"][v], v, vm, eff, worlds, seed=seed, prim_density=prim_density, max_boxes=max_boxes,
+               permutations=permutations, names=names, held=frozenset((held or {}).get(v, ())))
     return out
+
+
+def _verdict_metric_of(verdict_metric, v: str) -> str:
+    """Variant ``v``'s verdict metric: the one name given, or its entry of the mapping."""
+    return verdict_metric if isinstance(verdict_metric, str) else verdict_metric[v]
+
+
+def _judge(
+block: dict, v: str, vm: str, eff: pd.DataFrame, worlds: pd.DataFrame, *, seed: int,
+           prim_density: float, max_boxes: int, permutations: int, names: Optional[dict], held: frozenset) -> None:
+    """Variant ``v``'s verdict on its metric ``vm`` into ``block``: each world's verdict
+    (``eff``), where it fails and what drives it (scenario discovery) and the sentence."""
+    from .discovery import discover
+
+    block["verdict_metric"] = vm
+    block["world_verdicts"] = eff["verdict"].fillna("undecided").tolist()
+    found = discover(worlds, direction(vm) * eff["diff"], eff["verdict"], seed, prim_density, max_boxes,
+                     permutations=permutations)
+    block["fails_when"], block["importance"], block["discovery"] = found
+    block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds,
+                               names, held)
 
 
 def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str, variants: list[str],
@@ -177,30 +218,50 @@ def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str,
     spread of its difference and its regret."""
     sign = direction(m)
     scenarios = [base] + variants
-    table = means[m].unstack("scenario").reindex(columns=scenarios)
-    signed = sign * table
-    best = signed.max(axis=1, skipna=False)
-    regret = best.to_numpy()[:, None] - signed.to_numpy()
-    ok = ~np.isnan(best.to_numpy())
-    winners = signed[ok].idxmax(axis=1)  # ties go to the first scenario (the base)
+    regret, winners = _regrets(means[m].unstack("scenario").reindex(columns=scenarios), sign)
     out["best_counts"][m] = {s: int((winners == s).sum()) for s in scenarios}
-    out["base_regret"][m] = {"regret_p50": _q(regret[ok, 0], 50), "regret_p90": _q(regret[ok, 0], 90)}
+    out["base_regret"][m] = {"regret_p50": _q(regret[:, 0], 50), "regret_p90": _q(regret[:, 0], 90)}
     pairs = paired_table(frame, m)
     for j, v in enumerate(variants, start=1):
         eff = world_effects(frame, base, v, m, out["min_effects"][m], level, pairs)
-        d = eff["diff"].to_numpy(float)
-        n, k, same = len(d), int((sign * d > 0).sum()), int((d == 0).sum())
-        sig_b = int(((sign * eff["diff"] - _half95(eff)) > 0).sum())
-        sig_w = int(((sign * eff["diff"] + _half95(eff)) < 0).sum())
-        judged = int(eff["se"].notna().sum())
-        r = regret[ok, j]
         out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
             **verdict_shares(eff), **variance_components(eff), "min_effect": out["min_effects"][m],
-            "share_mean_better": k / n if n else None, "share_mean_better_ci95": _wilson(k, n),
-            "share_unchanged": same / n if n else None,
-            "share_sig_better": sig_b / judged if judged else None,
-            "share_sig_worse": sig_w / judged if judged else None,
-            "diff_p05": _q(d, 5), "diff_p50": _q(d, 50), "diff_p95": _q(d, 95),
+            **_difference_shares(eff, sign), **_spread(eff["diff"].to_numpy(float), regret[:, j])}
+
+
+def _regrets(table: pd.DataFrame, sign: int) -> tuple[np.ndarray, pd.Series]:
+    """From the worlds' means (``table``: a column per scenario, the base first), each
+    scenario's regret in each world where every scenario has a value (how far it falls
+    short of that world's best, in the better direction) and each such world's best
+    scenario (ties go to the first: the base)."""
+    signed = sign * table
+    best = signed.max(axis=1, skipna=False)
+    ok = ~np.isnan(best.to_numpy())
+    regret = best.to_numpy()[:, None] - signed.to_numpy()
+    return regret[ok], signed[ok].idxmax(axis=1)
+
+
+def _difference_shares(eff: pd.DataFrame, sign: int) -> dict:
+    """Shares of worlds whose mean difference is better (with its Wilson interval) or
+    exactly zero, and of the worlds with an interval, those surely better or worse at 95%."""
+    d = eff["diff"].to_numpy(float)
+    n, k, same = len(d), int((sign * d > 0).sum()), int((d == 0).sum())
+    sig_b = int(((sign * eff["diff"] - _half95(eff)) > 0).sum())
+    sig_w = int(((sign * eff["diff"] + _half95(eff)) < 0).sum())
+    judged = int(eff["se"].notna().sum())
+    return {"share_mean_better": _share(k, n), "share_mean_better_ci95": _wilson(k, n),
+            "share_unchanged": _share(same, n), "share_sig_better": _share(sig_b, judged),
+            "share_sig_worse": _share(sig_w, judged)}
+
+
+def _share(k: int, n: int) -> Optional[float]:
+    """``k / n``, or ``None`` of no worlds."""
+    return k / n if n else None
+
+
+def _spread(d: np.ndarray, r: np.ndarray) -> dict:
+    """Percentiles of the worlds' mean differences (5, 50, 95) and of the regret (50, 90)."""
+    return {"diff_p05": _q(d, 5), "diff_p50": _q(d, 50), "diff_p95": _q(d, 95),
             "regret_p50": _q(r, 50), "regret_p90": _q(r, 90)}
 
 
@@ -225,6 +286,7 @@ def discover(worlds, gain, seed, density, max_boxes):
 # ------------------------------------------------------------------ verdicts
 
 def _pct(x) -> str:
+    """A share as a whole percentage, or "-"."""
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
@@ -235,35 +297,46 @@ def _label(path: str, names: Optional[dict]) -> str:
 
 
 def _condition(box: dict, worlds: pd.DataFrame, names: Optional[dict] = None) -> str:
-    parts = []
-    for p, lim in box.items():
-        w = _label(p, names)
-        if isinstance(lim[0], str) or isinstance(lim[0], bool):
-            parts.append(f"{w} is {' or '.join(map(str, lim))}")
-            continue
-        full_lo, full_hi = float(worlds[p].min()), float(worlds[p].max())
-        lo, hi = lim
-        if lo == hi:
-            parts.append(f"{w} is {lo:.3g}")
-        elif lo > full_lo and hi < full_hi:
-            parts.append(f"{w} is between {lo:.3g} and {hi:.3g}")
-        elif lo > full_lo:
-            parts.append(f"{w} is over {lo:.3g}")
-        else:
-            parts.append(f"{w} is under {hi:.3g}")
-    return " and ".join(parts)
+    """A PRIM box in words: each limit of it, joined by "and"."""
+    return " and ".join(_limit_words(_label(p, names), lim, worlds[p]) for p, lim in box.items())
+
+
+def _limit_words(w: str, lim: list, values: pd.Series) -> str:
+    """One limit of a box on setting ``w``: its choices, or its range against the whole
+    range the worlds' ``values`` span (a value, between, over or under)."""
+    if isinstance(lim[0], (str, bool)):
+        return f"{w} is {' or '.join(map(str, lim))}"
+    return _range_words(w, lim[0], lim[1], float(values.min()), float(values.max()))
+
+
+def _range_words(w: str, lo: float, hi: float, full_lo: float, full_hi: float) -> str:
+    """A numeric limit ``[lo, hi]`` of setting ``w`` in words, against the whole range
+    ``[full_lo, full_hi]`` the worlds span: a value, between, over or under."""
+    if lo == hi:
+        return f"{w} is {lo:.3g}"
+    if lo > full_lo and hi < full_hi:
+        return f"{w} is between {lo:.3g} and {hi:.3g}"
+    return f"{w} is over {lo:.3g}" if lo > full_lo else f"{w} is under {hi:.3g}"
 
 
 def _effect_text(m: dict, metric: str) -> str:
-    lo, hi = m.get("mean_effect_ci95") or [None, None]
+    """The verdict's clause on the mean effect (with its interval when it has one), the
+    spread between worlds and the error within one; ``""`` without a mean effect."""
     if m.get("mean_effect") is None:
         return ""
-    ci = f" [{amount(lo, metric)}, {amount(hi, metric)}]" if lo is not None and hi is not None else ""
+    ci = _interval_text(m.get("mean_effect_ci95") or [None, None], metric)
     return (f"; mean effect {amount(m['mean_effect'], metric)}{ci}, spread between worlds (sd) "
             f"{_g(m.get('between_sd'))}, error within a world (se) {_g(m.get('within_se'))}")
 
 
+def _interval_text(ci: list, metric: str) -> str:
+    """`` [lo, hi]`` in the metric's unit, or ``""`` when an end is missing."""
+    lo, hi = ci
+    return f" [{amount(lo, metric)}, {amount(hi, metric)}]" if lo is not None and hi is not None else ""
+
+
 def _g(x) -> str:
+    """A number to two significant figures, or "-"."""
     return "-" if x is None else f"{x:.2g}"
 
 
@@ -279,39 +352,64 @@ def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: l
         return f"{variant}: no world gave a value of {metric}."
     if m.get("share_no_difference") == 1:
         return f"{variant} makes no difference to {metric} in any of the {n} plausible worlds."
+    return _shares_sentence(variant, metric, m, n) + _ending(m, boxes, importance, worlds, names, held)
+
+
+def _shares_sentence(variant: str, metric: str, m: dict, n: int) -> str:
+    """The verdict's shares of worlds (better with its interval, equivalent, worse,
+    undecided) and its mean effect, without the final stop."""
     lo, hi = m["share_better_ci95"]
-    s = (f"{variant} is better on {metric} by at least {amount(m['min_effect'], metric).lstrip('+')} in {_pct(m['share_better'])} "
-         f"[{_pct(lo)}, {_pct(hi)}] of {n} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
-         f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])}" + _effect_text(m, metric))
+    return (f"{variant} is better on {metric} by at least {amount(m['min_effect'], metric).lstrip('+')} in {_pct(m['share_better'])} "
+            f"[{_pct(lo)}, {_pct(hi)}] of {n} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
+            f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])}" + _effect_text(m, metric))
+
+
+def _ending(m: dict, boxes: list[dict], importance: list[dict], worlds: pd.DataFrame, names: Optional[dict],
+            held: frozenset) -> str:
+    """The verdict's end: where it fails (a box that beats the null), else what drives
+    it (a score that does), else a stop when the worlds agree, else that no assumption
+    decides it."""
     if boxes:
-        b = boxes[0]
-        return (s + f"; it fails to be better mainly where {_condition(b['box'], worlds, names)} "
-                f"({_pct(b['coverage'])} of those worlds lie there, {_pct(b['density'])} of the worlds there are "
-                f"such; beats the permutation null, p {b['p_null']:.2g}).")
+        return _box_clause(boxes[0], worlds, names)
     if importance:
-        top = importance[0]["path"]
-        whose = " (a setting this variant replaces: the effect depends on the base's value of it)" if top in held else ""
-        return s + f"; its effect depends most on {_label(top, names)}{whose} (beats the permutation null)."
+        return _driver_clause(importance[0]["path"], names, held)
     if m["share_better"] in (0, 1) or m.get("share_equivalent") == 1:
-        return s + "."
-    return s + "; no assumption decides it (no box or feature score beats the same procedure on shuffled outcomes)."
+        return "."
+    return "; no assumption decides it (no box or feature score beats the same procedure on shuffled outcomes)."
+
+
+
+def _box_clause(b: dict, worlds: pd.DataFrame, names: Optional[dict]) -> str:
+    """The end of a verdict with a box that beats the null: where the variant fails to be better."""
+    return (f"; it fails to be better mainly where {_condition(b['box'], worlds, names)} "
+            f"({_pct(b['coverage'])} of those worlds lie there, {_pct(b['density'])} of the worlds there are "
+            f"such; beats the permutation null, p {b['p_null']:.2g}).")
+
+
+def _driver_clause(top: str, names: Optional[dict], held: frozenset) -> str:
+    """The end of a verdict with a feature score that beats the null: what its effect
+    depends on most (said to be a setting the variant replaces when it is one)."""
+    whose = " (a setting this variant replaces: the effect depends on the base's value of it)" if top in held else ""
+    return f"; its effect depends most on {_label(top, names)}{whose} (beats the permutation null)."
 
 
 def summary_frame(result: dict) -> pd.DataFrame:
     """One row per variant and metric (the numbers of ``result.json``)."""
-    rows = []
-    for v, block in result["variants"].items():
-        for m, e in block["metrics"].items():
-            rows.append({"variant": v, "metric": m, "better": "higher" if direction(m) > 0 else "lower",
-                         "min_effect": e["min_effect"],
-                         "share_better": e["share_better"], "share_better_ci95_low": e["share_better_ci95"][0],
-                         "share_better_ci95_high": e["share_better_ci95"][1],
-                         "share_equivalent": e["share_equivalent"], "share_worse": e["share_worse"],
-                         "share_undecided": e["share_undecided"], "mean_effect": e["mean_effect"],
-                         "between_sd": e["between_sd"], "within_se": e["within_se"],
-                         "share_mean_better": e["share_mean_better"],
-                         "share_sig_better": e["share_sig_better"], "share_sig_worse": e["share_sig_worse"],
-                         "share_unchanged": e["share_unchanged"], "diff_p05": e["diff_p05"], "diff_p50": e["diff_p50"],
-                         "diff_p95": e["diff_p95"], "regret_p50": e["regret_p50"], "regret_p90": e["regret_p90"],
-                         "best_in_worlds": result["best_counts"][m][v], "worlds": e["worlds_judged"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_summary_row(result, v, m, e) for v, block in result["variants"].items()
+                         for m, e in block["metrics"].items()])
+
+
+def _summary_row(result: dict, v: str, m: str, e: dict) -> dict:
+    """Variant ``v``'s numbers on metric ``m`` (``e``) as a row of summary.csv."""
+    return {"variant": v, "metric": m, "better": "higher" if direction(m) > 0 else "lower",
+            "min_effect": e["min_effect"],
+            "share_better": e["share_better"], "share_better_ci95_low": e["share_better_ci95"][0],
+            "share_better_ci95_high": e["share_better_ci95"][1],
+            "share_equivalent": e["share_equivalent"], "share_worse": e["share_worse"],
+            "share_undecided": e["share_undecided"], "mean_effect": e["mean_effect"],
+            "between_sd": e["between_sd"], "within_se": e["within_se"],
+            "share_mean_better": e["share_mean_better"],
+            "share_sig_better": e["share_sig_better"], "share_sig_worse": e["share_sig_worse"],
+            "share_unchanged": e["share_unchanged"], "diff_p05": e["diff_p05"], "diff_p50": e["diff_p50"],
+            "diff_p95": e["diff_p95"], "regret_p50": e["regret_p50"], "regret_p90": e["regret_p90"],
+            "best_in_worlds": result["best_counts"][m][v], "worlds": e["worlds_judged"]}

@@ -33,11 +33,20 @@ SCREEN = 15
 
 
 def _x_frame(worlds: pd.DataFrame) -> pd.DataFrame:
+    """The worlds as PRIM's inputs: switches and choices as categories, numbers as
+    floats; only the assumptions that vary between the worlds."""
     x = worlds.copy()
-    for c in x.columns:  # numbers as floats; switches and choices (text of any dtype) as categories
-        numeric = pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c])
-        x[c] = x[c].astype(float) if numeric else x[c].astype(str).astype("category")
+    for c in x.columns:
+        x[c] = _as_input(x[c])
     return x[[c for c in x.columns if x[c].nunique() > 1]]
+
+
+def _as_input(col: pd.Series) -> pd.Series:
+    """One assumption's column as a category (a switch, or a choice: anything not a
+    number, text held as objects or as strings) or as floats."""
+    if col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
+        return col.astype(str).astype("category")
+    return col.astype(float)
 
 
 def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: int,
@@ -54,31 +63,56 @@ def prim_boxes(x: pd.DataFrame, fails: np.ndarray, density: float, max_boxes: in
 
         p = prim.Prim(x, fails, threshold=density, peel_alpha=0.05, paste_alpha=0.05, mass_min=0.05)
         out = []
-        total = int(fails.sum())
         for _ in range(max_boxes):
-            try:
-                box = p.find_box()
-            except Exception:  # ema raises once nothing is left to find
+            found = _next_box(p, x, fails, density, ints)
+            if found is None:
                 break
-            if box is None:
-                break
-            traj = box.peeling_trajectory.reset_index(drop=True)
-            dense = traj[traj["density"] >= density]
-            pick = dense if len(dense) else traj  # most coverage, then most density
-            i = int(pick.sort_values(["coverage", "density"], kind="stable").index[-1])
-            limits = _box_limits(x, box.box_lims[i], box.box_lims[0], ints)
-            inside = _inside(x, limits)
-            n_in, k_in = int(inside.sum()), int((inside & fails).sum())
-            if not limits or n_in == 0:
-                break
-            qp = {c: _worst_qp(box.qp[i].get(c)) for c in limits}
-            out.append({"box": limits, "coverage": k_in / total, "density": k_in / n_in, "worlds": n_in,
-                        "qp": qp, "significant": all(q is not None and q < 0.05 for q in qp.values()),
-                        "trajectory": traj[["coverage", "density", "mass", "res_dim"]].astype(float).round(6)
-                        .to_dict(orient="list"), "chosen": i})
-            if k_in / n_in < density:
+            out.append(found)
+            if found["density"] < density:
                 break
     return out
+
+
+def _next_box(p, x: pd.DataFrame, fails: np.ndarray, density: float, ints) -> Optional[dict]:
+    """PRIM's next box at its chosen point of the peeling trajectory (see
+    :func:`prim_boxes`); ``None`` when PRIM finds none, or the box restricts nothing
+    or holds no world."""
+    box = _found_box(p)
+    if box is None:
+        return None
+    traj = box.peeling_trajectory.reset_index(drop=True)
+    i = _chosen_step(traj, density)
+    limits = _box_limits(x, box.box_lims[i], box.box_lims[0], ints)
+    inside = _inside(x, limits)
+    n_in, k_in = int(inside.sum()), int((inside & fails).sum())
+    if not limits or n_in == 0:
+        return None
+    qp = {c: _worst_qp(box.qp[i].get(c)) for c in limits}
+    return {"box": limits, "coverage": k_in / int(fails.sum()), "density": k_in / n_in, "worlds": n_in,
+            "qp": qp, "significant": all(_significant(q) for q in qp.values()),
+            "trajectory": traj[["coverage", "density", "mass", "res_dim"]].astype(float).round(6)
+            .to_dict(orient="list"), "chosen": i}
+
+
+def _found_box(p):
+    """PRIM's next box, or ``None`` once it finds none."""
+    try:
+        return p.find_box()
+    except Exception:  # ema raises once nothing is left to find
+        return None
+
+
+def _chosen_step(traj: pd.DataFrame, density: float) -> int:
+    """The step of a peeling trajectory with the most coverage among those of at least
+    ``density`` (else among all), the densest of equal coverage (the last such)."""
+    dense = traj[traj["density"] >= density]
+    pick = dense if len(dense) else traj  # most coverage, then most density
+    return int(pick.sort_values(["coverage", "density"], kind="stable").index[-1])
+
+
+def _significant(q: Optional[float]) -> bool:
+    """Whether a limit's quasi-p value is below 0.05."""
+    return q is not None and q < 0.05
 
 
 def _box_limits(x: pd.DataFrame, lims, init, ints) -> dict:
@@ -86,13 +120,23 @@ def _box_limits(x: pd.DataFrame, lims, init, ints) -> dict:
     or [low, high] (whole numbers for the integer assumptions ``ints``)."""
     limits = {}
     for c in x.columns:
-        lo, hi = lims[c].iloc[0], lims[c].iloc[1]
-        if isinstance(lo, set):
-            if lo != init[c].iloc[0]:
-                limits[c] = sorted(lo)
-        elif lo > init[c].iloc[0] or hi < init[c].iloc[1]:
-            limits[c] = [math.ceil(lo), math.floor(hi)] if c in ints else [float(lo), float(hi)]
+        lim = _limit(lims[c].iloc[0], lims[c].iloc[1], init[c].iloc[0], init[c].iloc[1], c in ints)
+        if lim is not None:
+            limits[c] = lim
     return limits
+
+
+def _limit(lo, hi, init_lo, init_hi, whole: bool) -> Optional[list]:
+    """One assumption's limit when it is narrower than the initial box's: its
+    categories (sorted), or [low, high] (whole numbers when ``whole``); else ``None``."""
+    if isinstance(lo, set):
+        return sorted(lo) if lo != init_lo else None
+    return _range_limit(lo, hi, whole) if lo > init_lo or hi < init_hi else None
+
+
+def _range_limit(lo, hi, whole: bool) -> list:
+    """A numeric limit as [low, high]: the whole numbers inside it when ``whole``."""
+    return [math.ceil(lo), math.floor(hi)] if whole else [float(lo), float(hi)]
 
 
 def _inside(x: pd.DataFrame, limits: dict) -> np.ndarray:
@@ -106,18 +150,35 @@ def _inside(x: pd.DataFrame, limits: dict) -> np.ndarray:
 
 def _worst_qp(values) -> Optional[float]:
     """The larger quasi-p value of a limit's two ends (Bryant and Lempert 2010; -1: no limit)."""
-    vals = [float(v) for v in (values or []) if v is not None and not math.isnan(float(v)) and float(v) >= 0]
+    vals = [float(v) for v in (values or []) if _is_qp(v)]
     return max(vals) if vals else None
 
 
-def feature_scores(x: pd.DataFrame, y: np.ndarray, seed: int, trees: int = 100) -> list[dict]:
-    """Extra-trees importance (EMA Workbench) of each assumption for ``y``, highest first."""
-    if len(x.columns) == 0 or len(y) < 4 or np.nanstd(y) == 0:
-        return []
+def _is_qp(v) -> bool:
+    """Whether ``v`` is a quasi-p value (not missing, not NaN, not the -1 of no limit)."""
+    return v is not None and not math.isnan(float(v)) and float(v) >= 0
+
+
+def _nothing_to_learn(x: pd.DataFrame, y: np.ndarray) -> bool:
+    """Whether there is nothing to learn about ``y`` from ``x``: no assumption varies,
+    fewer than four worlds, or ``y`` is the same in all."""
+    return len(x.columns) == 0 or len(y) < 4 or np.nanstd(y) == 0
+
+
+def _coded(x: pd.DataFrame) -> pd.DataFrame:
+    """``x`` with each category replaced by its code (a float), for the trees."""
     xn = x.copy()
     for c in xn.columns:
         if xn[c].dtype.name == "category":
             xn[c] = xn[c].cat.codes.astype(float)
+    return xn
+
+
+def feature_scores(x: pd.DataFrame, y: np.ndarray, seed: int, trees: int = 100) -> list[dict]:
+    """Extra-trees importance (EMA Workbench) of each assumption for ``y``, highest first."""
+    if _nothing_to_learn(x, y):
+        return []
+    xn = _coded(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import feature_scoring
@@ -141,18 +202,28 @@ def association(x: pd.DataFrame, y: np.ndarray) -> pd.Series:
     from scipy.stats import rankdata
 
     ry = rankdata(y)
-    out = {}
-    for c in x.columns:
-        col = x[c]
-        if col.dtype.name == "category":
-            out[c] = _eta(col.astype(str).to_numpy(), np.asarray(y, float))
-        else:
-            rx = rankdata(col.to_numpy(float))
-            out[c] = abs(float(np.corrcoef(rx, ry)[0, 1])) if rx.std() > 0 and ry.std() > 0 else 0.0
+    out = {c: _association_of(x[c], y, ry) for c in x.columns}
     return pd.Series(out, dtype=float).fillna(0.0)
 
 
+def _association_of(col: pd.Series, y: np.ndarray, ry: np.ndarray) -> float:
+    """One assumption's association with ``y`` (``ry``: its ranks): the correlation
+    ratio of a category, else |Spearman rho| (0 when either does not vary)."""
+    if col.dtype.name == "category":
+        return _eta(col.astype(str).to_numpy(), np.asarray(y, float))
+    return _rank_correlation(col, ry)
+
+
+def _rank_correlation(col: pd.Series, ry: np.ndarray) -> float:
+    """|Spearman rho| of a numeric assumption with the ranks ``ry`` (0 when either is constant)."""
+    from scipy.stats import rankdata
+
+    rx = rankdata(col.to_numpy(float))
+    return abs(float(np.corrcoef(rx, ry)[0, 1])) if rx.std() > 0 and ry.std() > 0 else 0.0
+
+
 def _eta(groups: np.ndarray, y: np.ndarray) -> float:
+    """The correlation ratio of ``y`` on ``groups`` (0 when ``y`` does not vary)."""
     total = float(((y - y.mean()) ** 2).sum())
     if total <= 0:
         return 0.0
@@ -169,6 +240,7 @@ def screen(x: pd.DataFrame, y: np.ndarray, k: int = SCREEN) -> list[str]:
 
 
 def _box_stat(boxes: list[dict]) -> float:
+    """The first box's coverage x density (0 without a box): what the null compares."""
     return boxes[0]["coverage"] * boxes[0]["density"] if boxes else 0.0
 
 
@@ -188,24 +260,54 @@ def discover(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Series
     the permutation null (module docstring). A world *fails* when its verdict is not
     "better" (``verdicts``), or when its gain is not positive (no verdicts). Returns
     the boxes, the scores and what the null gave."""
-    good = gain.notna().to_numpy()
-    x = _x_frame(worlds[good]).reset_index(drop=True)
-    y = gain.to_numpy(dtype=float)[good]
-    fails = (verdicts.to_numpy()[good] != "better") if verdicts is not None else (y <= 0)
-    ints = {c for c in worlds.columns if pd.api.types.is_integer_dtype(worlds[c]) and worlds[c].dtype != bool}
+    x, y, fails = _outcomes(worlds, gain, verdicts)
+    ints = _integer_columns(worlds)
     info = {"screened": 0, "permutations": permutations, "null_box_max": None, "null_score_max": None}
-    if len(x.columns) == 0 or len(y) < 4 or np.nanstd(y) == 0:
+    if _nothing_to_learn(x, y):
         return [], [], info
     boxes, scores = _procedure(x, y, fails, seed, density, max_boxes, ints)
     info["screened"] = len(scores) or min(SCREEN, len(x.columns))
     null_box, null_score = _null(x, y, fails, seed, density, ints, permutations)
     info.update(null_box_max=float(null_box.max()), null_score_max=float(null_score.max()),
                 candidates={"boxes": len(boxes), "scores": [e["path"] for e in scores[:3]]})
-    kept_boxes = [dict(b, p_null=_p(b["coverage"] * b["density"], null_box)) for b in boxes]
-    kept_boxes = [b for b in kept_boxes if b["p_null"] <= 1.0 / (permutations + 1) + 1e-12]
-    kept_scores = [dict(e, p_null=_p(e["score"], null_score)) for e in scores]
-    kept_scores = [e for e in kept_scores if e["p_null"] <= 1.0 / (permutations + 1) + 1e-12]
-    return kept_boxes, kept_scores, info
+    return _boxes_beating(boxes, null_box, permutations), _scores_beating(scores, null_score, permutations), info
+
+
+def _boxes_beating(boxes: list[dict], null_box: np.ndarray, permutations: int) -> list[dict]:
+    """The boxes whose coverage x density beats every shuffle's first box, each with its p-value."""
+    return _beating([dict(b, p_null=_p(b["coverage"] * b["density"], null_box)) for b in boxes], permutations)
+
+
+def _scores_beating(scores: list[dict], null_score: np.ndarray, permutations: int) -> list[dict]:
+    """The feature scores that beat every shuffle's highest score, each with its p-value."""
+    return _beating([dict(e, p_null=_p(e["score"], null_score)) for e in scores], permutations)
+
+
+def _outcomes(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Series]):
+    """The worlds with a gain: their assumptions (PRIM's inputs), their gains, and
+    whether the variant fails there (its verdict is not "better"; without verdicts,
+    its gain is not positive)."""
+    good = gain.notna().to_numpy()
+    x = _x_frame(worlds[good]).reset_index(drop=True)
+    y = gain.to_numpy(dtype=float)[good]
+    fails = (verdicts.to_numpy()[good] != "better") if verdicts is not None else (y <= 0)
+    return x, y, fails
+
+
+def _integer_columns(worlds: pd.DataFrame) -> set[str]:
+    """The assumptions whose values are whole numbers (not switches)."""
+    return {c for c in worlds.columns if _is_integer(worlds[c])}
+
+
+def _is_integer(col: pd.Series) -> bool:
+    """Whether a column holds whole numbers (a switch's booleans are not counted)."""
+    return pd.api.types.is_integer_dtype(col) and col.dtype != bool
+
+
+def _beating(found: list[dict], permutations: int) -> list[dict]:
+    """The boxes or scores whose permutation p-value is the smallest ``permutations``
+    shuffles allow (1 / (permutations + 1)): they beat every shuffle."""
+    return [e for e in found if e["p_null"] <= 1.0 / (permutations + 1) + 1e-12]
 
 
 def _null(x, y, fails, seed, density, ints, permutations) -> tuple[np.ndarray, np.ndarray]:
@@ -248,6 +350,7 @@ _LINK = re.compile(r"^links\[\s*([^\]\s]+?)\s*->\s*([^\]\s]+?)(?:\s+when\s+(\w+)
 
 
 def _field(parts: list[str]) -> str:
+    """A setting's field (its last parts) in words."""
     return " ".join(FIELD_WORDS.get(p, p.replace("_", " ")) for p in parts)
 
 
@@ -256,16 +359,22 @@ def words(path: str) -> str:
     analysts"; ``kinds.attack.shelf_life_h`` -> "shelf life (h) of attack";
     ``links[a->b].p`` -> "a to b: chance of passing a report on"."""
     m = _LINK.match(path)
-    if m:
-        src, dst, switch, choice, rest = m.groups()
-        when = f" (when {switch} is {choice})" if switch else ""
-        return f"{src} to {dst}{when}: {_field(rest.split('.'))}"
-    parts = path.split(".")
+    return _link_words(*m.groups()) if m else _dotted_words(path.split("."))
+
+
+def _dotted_words(parts: list[str]) -> str:
+    """A dotted setting in words: a kind's field "of" the kind, a thing's "'s" field."""
     if len(parts) >= 3 and parts[0] == "kinds":
         return f"{_field(parts[2:])} of {parts[1]}"
     if len(parts) >= 3:
         return f"{parts[1]}'s {_field(parts[2:])}"
     return _field(parts)
+
+
+def _link_words(src: str, dst: str, switch: Optional[str], choice: Optional[str], rest: str) -> str:
+    """A link's setting in words: "a to b (when SWITCH is CHOICE): FIELD"."""
+    when = f" (when {switch} is {choice})" if switch else ""
+    return f"{src} to {dst}{when}: {_field(rest.split('.'))}"
 
 
 def group(path: str) -> str:

@@ -28,7 +28,8 @@ from ...hashing import digest
 from ...metric_names import JSON_UNITS, direction, min_effect
 from ...scenario.uncertainties import Space
 from .. import guard, output
-from ..execution import Job, progress_bar
+from ..execution import Job, close_bar, progress_bar, set_bar_total
+
 from ..experiment import Member, resolve_member, unique_labels
 from ..seeds import world_seed
 from .analysis import analyse, look_level, summary_frame, world_effects
@@ -51,51 +52,52 @@ class Study:
         self.n_worlds, self.replications, self.days, self.seed = worlds, replications, days, seed
         self.sampling, self.warmup_days = sampling, warmup_days
         self.prim_density, self.max_boxes, self.spec_text = prim_density, max_boxes, spec_text
-        if not self.base.scenario.uncertainties:
-            raise ScenarioError(self.base.source, "uncertainties", "the base scenario has no [uncertainties] "
-                                "table: nothing to vary (a variant has none of its own: give its base "
-                                "scenario as BASE and the variant after it)")
-        self.space = Space(self.base.data, self.base.scenario)
-        if not self.space.items:
-            raise ScenarioError(self.base.source, "uncertainties", "every uncertainty is fixed: nothing to vary")
-        from ...measures.metrics import headline_consumer
-
-        consumers = self.base.scenario.consumers
-        self.metrics = list(dict.fromkeys(([metric] if metric else []) + list(
-            metrics or default_metrics(consumers, headline_consumer(self.base.scenario)))))
-        self.metric = self.metrics[0]
-        self.verdicts = {m.label: self.metric for m in members[1:]}
-        for label, name in (verdicts or {}).items():
-            if label not in self.verdicts:
-                raise ScenarioError(source, f"robustness.verdicts.{label}", "not a variant of this study "
-                                    f"(variants: {', '.join(self.verdicts)})")
-            self.verdicts[label] = name
-        self.metrics += [n for n in self.verdicts.values() if n not in self.metrics]
-        self.metrics += [n for n in (min_effects or {}) if n not in self.metrics]  # a question's own measure
-        self._check_metrics(source)
-        self.min_effects = {m: min_effect(m, min_effects) for m in self.metrics}
-        self.deciding = {label: list(dict.fromkeys([vm, *(min_effects or {})])) for label, vm in self.verdicts.items()}
-        """Per variant, the metrics whose worlds' verdicts must be decided: its verdict
-        metric and every metric given a minimum effect of its own."""
-        self.max_replications = max(replications, max_replications or max(3 * replications, 6))
+        self.space = _space(self.base)
+        self._set_metrics(metric, metrics, verdicts or {}, min_effects or {}, source)
+        self.max_replications = _cap(replications, max_replications)
         self.batch, self.permutations = max(1, int(batch)), permutations
         self.worlds_from, self.source = worlds_from, source
-        if worlds_from is None:  # the limit before drawing (a worlds file says its own number)
-            guard.check_runs(self.planned_runs(), source, self.runs_field(source), self.runs_how())
         self.worlds = self._draw_worlds(worlds, seed, sampling)
-        if worlds_from is not None:
-            guard.check_runs(self.planned_runs(), source, self.runs_field(source), self.runs_how())
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
 
+    def _set_metrics(self, metric: Optional[str], metrics: Optional[list[str]], verdicts: dict[str, str],
+                     min_effects: dict[str, float], source: str) -> None:
+        """The metrics judged (``metric`` first, then ``metrics`` or the standard set,
+        then every variant's verdict metric and every metric given a minimum effect),
+        checked; each variant's verdict metric; the minimum effects; and what must be
+        decided per variant."""
+        self.metrics = self._named_metrics(metric, metrics)
+        self.metric = self.metrics[0]
+        self.verdicts = _verdict_metrics(self.members[1:], self.metric, verdicts, source)
+        self.metrics = _extend(_extend(self.metrics, self.verdicts.values()), min_effects)  # a question's own measure
+        self._check_metrics(source)
+        self.min_effects = {m: min_effect(m, min_effects) for m in self.metrics}
+        self.deciding = {label: list(dict.fromkeys([vm, *min_effects])) for label, vm in self.verdicts.items()}
+        """Per variant, the metrics whose worlds' verdicts must be decided: its verdict
+        metric and every metric given a minimum effect of its own."""
+
+    def _named_metrics(self, metric: Optional[str], metrics: Optional[list[str]]) -> list[str]:
+        """``metric`` first, then ``metrics`` (default: the standard set, the base's
+        headline consumer first), each once."""
+        from ...measures.metrics import headline_consumer
+
+        sc = self.base.scenario
+        named = metrics or default_metrics(sc.consumers, headline_consumer(sc))
+        return list(dict.fromkeys(([metric] if metric else []) + list(named)))
+
     def _draw_worlds(self, n: int, seed: int, sampling: str) -> list[dict]:
-        """``n`` worlds drawn from the space, or the plausible worlds of a calibration."""
+        """``n`` worlds drawn from the space, or the plausible worlds of a calibration;
+        within the run limit (checked before drawing; a worlds file says its own
+        number, so after reading it)."""
         if self.worlds_from is None:
+            self._check_runs()
             return self.space.worlds(n, seed, sampling)
         from ..worlds import read_worlds
 
         table = read_worlds(self.worlds_from, self.space)
         worlds = [dict(zip(self.space.paths, row)) for row in table.itertuples(index=False, name=None)]
         self.n_worlds, self.sampling = len(worlds), "plausible worlds from " + str(self.worlds_from)
+        self._check_runs()
         return worlds
 
     @classmethod
@@ -106,7 +108,7 @@ class Study:
         path = Path(path)
         sf = load_study_file(path)
         e, r = sf.experiment, sf.robustness
-        members = [resolve_member(e.base, path.parent)] + [resolve_member(v, path.parent) for v in e.variants]
+        members = _resolve([e.base, *e.variants], path.parent)
         worlds_from = _worlds_file(path, r.worlds_from)
         return cls(e.name, members, worlds=worlds or r.worlds, replications=replications or e.replications,
                    days=days or e.days, seed=e.seed,
@@ -120,25 +122,20 @@ class Study:
                   seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs",
                   min_effects: Optional[dict[str, float]] = None, max_replications: Optional[int] = None,
                   worlds_from: Optional[str] = None) -> "Study":
-        members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variant_refs]
+        """A study from the command line's arguments (``robustness BASE VARIANT...``),
+        named by a digest of everything it computes (a rerun finds its folder)."""
+        members = _resolve([base, *variant_refs], None)
         drawn = [worlds, sampling] if worlds_from is None else [_file_digest(worlds_from)]
-        name = "robustness-" + members[0].label + "-" + digest(
-            [[m.label, m.data] for m in members] + drawn + [replications, days, seed, metrics]
-            + ([min_effects, max_replications] if min_effects or max_replications else []))[:8]
+        asked = [min_effects, max_replications] if min_effects or max_replications else []
+        name = _study_name(members, drawn + [replications, days, seed, metrics] + asked)
         return cls(name, members, worlds=worlds, replications=replications, days=days, seed=seed,
                    metrics=metrics, sampling=sampling, min_effects=min_effects, max_replications=max_replications,
                    worlds_from=worlds_from)
 
     def _check_metrics(self, source: str) -> None:
-        from ...metric_names import flat_names
-
+        """Every metric judged is known in every scenario and says which way is better."""
         for m in self.members:
-            known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
-            for name in self.metrics:
-                if name not in known:
-                    c = m.scenario.consumers[0] if m.scenario.consumers else "CONSUMER"
-                    raise ScenarioError(source, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
-                                        f"(names look like {c}.current.in_time, {c}.latency_p50)")
+            _check_known(self.metrics, m, source)
         for name in self.metrics:
             try:
                 direction(name)
@@ -155,15 +152,17 @@ class Study:
         """The runs of world ``w``: (job, world, scenario label), replication-major;
         ``counts``: replications per scenario label (default: ``replications`` each)."""
         datas = datas or self.world_data(w)
-        counts = counts or {m.label: self.replications for m in self.members}
-        out = []
-        for r in range(max(counts.values())):
-            for m in self.members:
-                if r < counts[m.label]:
-                    job = Job.make(f"{m.label}@w{w}", datas[m.label], f"{m.source} (world {w})", r,
-                                   world_seed(self.seed, w, r), self.days, self.warmup_days)
-                    out.append((job, w, m.label))
-        return out
+        counts = counts or self._first_counts()
+        return [(self._job(m, w, r, datas[m.label]), w, m.label) for r, m in _job_order(self.members, counts)]
+
+    def _job(self, m: Member, w: int, r: int, data: dict) -> Job:
+        """Replication ``r`` of scenario ``m`` in world ``w`` (the world's own seed)."""
+        return Job.make(f"{m.label}@w{w}", data, f"{m.source} (world {w})", r, world_seed(self.seed, w, r),
+                        self.days, self.warmup_days)
+
+    def _first_counts(self) -> dict[str, int]:
+        """Replications per scenario label in a world's first round."""
+        return {m.label: self.replications for m in self.members}
 
     def looks(self) -> int:
         """How many times a world's interval may be looked at (rounds of replications)."""
@@ -181,6 +180,10 @@ class Study:
     @staticmethod
     def runs_field(source: str) -> str:
         return "robustness.worlds" if source.endswith(".toml") else "--worlds"
+
+    def _check_runs(self) -> None:
+        """The study's most runs within the run limit (a one-line error otherwise)."""
+        guard.check_runs(self.planned_runs(), self.source, self.runs_field(self.source), self.runs_how())
 
     def design_id(self) -> str:
         """What the study computes, whatever its replications or metrics: its scenarios,
@@ -208,7 +211,7 @@ class Study:
 
     def _run_rounds(self, g, progress: bool, chunk_worlds: int) -> dict[tuple, dict]:
         """Every round of replications, until no world's verdict is undecided (or the cap)."""
-        counts = {w: {m.label: self.replications for m in self.members} for w in range(self.n_worlds)}
+        counts = {w: self._first_counts() for w in range(self.n_worlds)}
         bar = progress_bar(progress, self.n_worlds * self.replications * len(self.members), self.name)
         rows: dict[tuple, dict] = {}
         self.rounds = 0
@@ -219,19 +222,21 @@ class Study:
                 self.rounds += 1
                 todo = self._grow(sorted(todo), counts, rows, bar)
         finally:
-            if bar is not None:
-                bar.close()
+            close_bar(bar)
         return rows
 
     def _result(self) -> dict:
-        result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in self.members[1:]],
+        """The study's numbers (:func:`analyse`) with its header, uncertainties, the
+        variants' questions and costs, and the number of runs."""
+        variants = self.members[1:]
+        result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in variants],
                          self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
                          max_boxes=self.max_boxes, min_effects=self.min_effects, level=look_level(self.looks()),
                          permutations=self.permutations, held=self.held)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
-        result["questions"] = {m.label: getattr(m.scenario, "description", "") or "" for m in self.members[1:]}
-        result["costs"] = {m.label: _cost(m) for m in self.members[1:]}
+        result["questions"] = {m.label: _question(m) for m in variants}
+        result["costs"] = {m.label: _cost(m) for m in variants}
         result["runs"] = len(self.frame)
         return result
 
@@ -239,39 +244,57 @@ class Study:
         """Run what ``counts`` asks of ``worlds`` and is not yet in ``rows``, a chunk of
         worlds' scenarios in memory at a time."""
         for first in range(0, len(worlds), chunk_worlds):
-            planned = [t for w in worlds[first:first + chunk_worlds] for t in self.world_jobs(w, counts[w])
-                       if (w, t[2], t[0].replication) not in rows]
-            got = g.run([job for job, _, _ in planned], bar)
-            for job, w, label in planned:
-                rows[(w, label, job.replication)] = {**got[job.key], "world": w, "scenario": label,
-                                                     "replication": job.replication}
+            planned = self._missing(worlds[first:first + chunk_worlds], counts, rows)
+            _keep_rows(rows, planned, g.run([job for job, _, _ in planned], bar))
+
+    def _missing(self, worlds: list[int], counts, rows) -> list[tuple[Job, int, str]]:
+        """The runs ``counts`` asks of ``worlds`` that ``rows`` does not hold yet."""
+        planned = [t for w in worlds for t in self.world_jobs(w, counts[w])]
+        return [(job, w, label) for job, w, label in planned if (w, label, job.replication) not in rows]
 
     def _grow(self, worlds: list[int], counts, rows, bar) -> set[int]:
         """Add ``batch`` replications (up to the cap) to the base and to every variant
         still undecided on its verdict metric, per world; the worlds that grew."""
-        frame = pd.DataFrame([r for (w, _, _), r in rows.items() if w in set(worlds)])
-        level, need = look_level(self.looks()), set()
-        base = self.base.label
-        for label, metric in [(v, m) for v, ms in self.deciding.items() for m in ms]:
-            eff = world_effects(frame, base, label, metric, self.min_effects[metric], level)
-            need |= {(w, label) for w in worlds if counts[w][label] < self.max_replications
-                     and (w not in eff.index or eff.at[w, "verdict"] == "undecided")}
+        need = self._undecided(worlds, counts, rows)
         for w, label in sorted(need):
-            counts[w][label] = min(counts[w][label] + self.batch, self.max_replications)
-            counts[w][base] = max(counts[w][base], counts[w][label])
+            self._add_batch(counts[w], label)
         grown = {w for w, _ in need}
-        if bar is not None and grown:
-            bar.total = sum(sum(c.values()) for c in counts.values())
-            bar.refresh()
+        if grown:
+            set_bar_total(bar, sum(sum(c.values()) for c in counts.values()))
         return grown
 
+    def _add_batch(self, counts: dict[str, int], label: str) -> None:
+        """One world's ``batch`` more replications of ``label`` (up to the cap), and of
+        the base as many as any variant there has."""
+        counts[label] = min(counts[label] + self.batch, self.max_replications)
+        counts[self.base.label] = max(counts[self.base.label], counts[label])
+
+    def _undecided(self, worlds: list[int], counts, rows) -> set[tuple[int, str]]:
+        """The (world, variant) pairs below the cap whose verdict on some metric it
+        must decide (:attr:`deciding`) is still undecided."""
+        frame = _rows_of(rows, set(worlds))
+        level, need = look_level(self.looks()), set()
+        for label, metric in self._deciding_pairs():
+            eff = world_effects(frame, self.base.label, label, metric, self.min_effects[metric], level)
+            need |= {(w, label) for w in self._pending(eff, worlds, counts, label)}
+        return need
+
+    def _deciding_pairs(self) -> list[tuple[str, str]]:
+        """Each (variant, metric) whose worlds' verdicts must be decided, in order."""
+        return [(v, m) for v, ms in self.deciding.items() for m in ms]
+
+    def _pending(self, eff: pd.DataFrame, worlds: list[int], counts, label: str) -> list[int]:
+        """The worlds where ``label`` is below the cap and its verdict (``eff``) still open."""
+        return [w for w in worlds if counts[w][label] < self.max_replications and _open(eff, w)]
+
     def _header(self) -> dict:
+        """What the study is: its design and sizes (the head of result.json and run.json)."""
         head = {"worlds_from": self.worlds_from} if self.worlds_from else {}
         return {**head, "study": self.name, "base": self.base.label, "worlds": self.n_worlds,
                 "replications": self.replications, "max_replications": self.max_replications,
                 "batch": self.batch, "days": self.days, "seed": self.seed,
                 "sampling": self.sampling, "metric": self.metric, "units": JSON_UNITS,
-                "held": {k: sorted(v) for k, v in self.held.items() if v}}
+                "held": _held_lists(self.held)}
 
     def worlds_frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.worlds, columns=self.space.paths)
@@ -279,25 +302,25 @@ class Study:
         return df
 
     def _frame(self, rows: list[dict]) -> pd.DataFrame:
+        """The runs: ids and the judged metrics first, then the other measures, then
+        the world's assumptions (``u:PATH``)."""
         df = pd.DataFrame(rows)
-        keep = ["world", "scenario", "replication", "seed", "key"] + [m for m in self.metrics]
-        others = [c for c in df.columns if c not in keep and c not in ("label", "days", "warmup_days")]
-        df = df[keep + others]
+        keep = ["world", "scenario", "replication", "seed", "key", *self.metrics]
+        skip = set(keep) | {"label", "days", "warmup_days"}
+        df = df[keep + [c for c in df.columns if c not in skip]]
         worlds = self.worlds_frame().reset_index()
         worlds.columns = ["world"] + [f"u:{p}" for p in self.space.paths]
         return df.merge(worlds, on="world", how="left")
 
     # -- folder --------------------------------------------------------------------
     def _write_inputs(self, g: guard.Claim) -> None:
+        """The study file, the worlds, each scenario as run and the base's sources."""
         if self.spec_text:
             g.write("study.toml", self.spec_text)
         g.write("worlds.csv", self.worlds_frame().to_csv())
         for m in self.members:
             g.write(f"scenarios/{m.label}.toml", m.scenario.to_toml())
-        from ...scenario.provenance import source_texts
-
-        base = self.base.source  # the base's file, or a built-in's label
-        for name, text in source_texts(base if Path(base).is_file() else base.split(" (built-in)")[0]).items():
+        for name, text in _sources(self.base.source).items():
             g.write(name, text)
 
     def _write_outputs(self, g: guard.Claim, result: dict) -> None:
@@ -306,20 +329,126 @@ class Study:
         one study write the same bytes."""
         if g.folder is None:
             return
-        frame = self.frame.copy()
-        for c in frame.columns:  # a column of mixed or non-numeric values is written as text
-            if frame[c].dtype == object:
-                frame[c] = frame[c].astype(str)
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        g.write("runs.parquet", buf.getvalue())
+        g.write("runs.parquet", _parquet(self.frame))
         g.write("summary.csv", summary_frame(result).to_csv(index=False))
         g.write("result.json", json.dumps(result, indent=2, default=str) + "\n")
-        info = {**self._header(), "members": [m.label for m in self.members], "runs": len(self.frame),
+        g.write("run.json", json.dumps(self._run_info(), indent=2) + "\n")
+
+    def _run_info(self) -> dict:
+        """run.json: the header, the scenarios, the runs and rounds, the seeds' rule and the versions."""
+        return {**self._header(), "members": [m.label for m in self.members], "runs": len(self.frame),
                 "seeds": "world_seed(seed, world, replication): each world its own, common to its scenarios",
                 "rounds": getattr(self, "rounds", None),
                 "versions": output.versions(), "timings": guard.TIMINGS_FILE}
-        g.write("run.json", json.dumps(info, indent=2) + "\n")
+
+
+def _space(base: Member) -> Space:
+    """The base scenario's uncertain settings (one-line errors when there are none)."""
+    if not base.scenario.uncertainties:
+        raise ScenarioError(base.source, "uncertainties", "the base scenario has no [uncertainties] "
+                            "table: nothing to vary (a variant has none of its own: give its base "
+                            "scenario as BASE and the variant after it)")
+    space = Space(base.data, base.scenario)
+    if not space.items:
+        raise ScenarioError(base.source, "uncertainties", "every uncertainty is fixed: nothing to vary")
+    return space
+
+
+def _held_lists(held: dict[str, set]) -> dict[str, list]:
+    """Per scenario that changes uncertain settings itself, those settings, sorted."""
+    return {k: sorted(v) for k, v in held.items() if v}
+
+
+def _study_name(members: list[Member], design: list) -> str:
+    """``robustness-BASE-`` and eight hex digits of the scenarios and the ``design``."""
+    return "robustness-" + members[0].label + "-" + digest([[m.label, m.data] for m in members] + design)[:8]
+
+
+def _keep_rows(rows: dict, planned: list[tuple[Job, int, str]], got: dict[str, dict]) -> None:
+    """Each planned run's row (``got`` by job key) under (world, scenario, replication),
+    with those three as columns."""
+    for job, w, label in planned:
+        rows[(w, label, job.replication)] = {**got[job.key], "world": w, "scenario": label,
+                                             "replication": job.replication}
+
+
+def _rows_of(rows: dict, worlds: set[int]) -> pd.DataFrame:
+    """The runs so far of the chosen ``worlds``, as a table."""
+    return pd.DataFrame([r for (w, _, _), r in rows.items() if w in worlds])
+
+
+def _cap(replications: int, max_replications: Optional[int]) -> int:
+    """The most replications a world gets (default: three times ``replications``, at least 6)."""
+    return max(replications, max_replications or max(3 * replications, 6))
+
+
+def _extend(names: list[str], more) -> list[str]:
+    """``names``, then each of ``more`` that is not among them, once."""
+    return names + [n for n in dict.fromkeys(more) if n not in names]
+
+
+def _verdict_metrics(variants: list[Member], metric: str, verdicts: dict[str, str], source: str) -> dict[str, str]:
+    """Each variant's verdict metric: ``metric``, unless ``verdicts`` (a study file's
+    ``[robustness.verdicts]``) names its own."""
+    out = {m.label: metric for m in variants}
+    for label, name in verdicts.items():
+        if label not in out:
+            raise ScenarioError(source, f"robustness.verdicts.{label}", "not a variant of this study "
+                                f"(variants: {', '.join(out)})")
+        out[label] = name
+    return out
+
+
+def _check_known(metrics: list[str], m: Member, source: str) -> None:
+    """Every metric of ``metrics`` is one of scenario ``m``'s."""
+    from ...metric_names import flat_names
+
+    known = set(flat_names(m.scenario.consumers, list(m.scenario.cells)))
+    for name in metrics:
+        if name not in known:
+            c = m.scenario.consumers[0] if m.scenario.consumers else "CONSUMER"
+            raise ScenarioError(source, "metrics", f"unknown metric {name!r} for scenario {m.label!r} "
+                                f"(names look like {c}.current.in_time, {c}.latency_p50)")
+
+
+def _resolve(refs: list, folder: Optional[Path]) -> list[Member]:
+    """The base and the variants (names, files or variant files; files relative to ``folder``)."""
+    return [resolve_member(ref, folder) for ref in refs]
+
+
+def _job_order(members: list[Member], counts: dict[str, int]) -> list[tuple[int, Member]]:
+    """(replication, scenario) of a world's runs, replication-major, as many of each
+    scenario as ``counts`` says."""
+    return [(r, m) for r in range(max(counts.values())) for m in members if r < counts[m.label]]
+
+
+def _open(eff: pd.DataFrame, w: int) -> bool:
+    """Whether world ``w``'s verdict is still open: undecided, or no interval yet."""
+    return w not in eff.index or eff.at[w, "verdict"] == "undecided"
+
+
+
+def _question(member: Member) -> str:
+    """A variant's question (its description), or ``""``."""
+    return getattr(member.scenario, "description", "") or ""
+
+
+def _sources(source: str) -> dict[str, str]:
+    """The source files of the base (its file, or a built-in's by its label)."""
+    from ...scenario.provenance import source_texts
+
+    return source_texts(source if Path(source).is_file() else source.split(" (built-in)")[0])
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    """The runs as Parquet bytes; a column of mixed or non-numeric values is written as text."""
+    frame = frame.copy()
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].astype(str)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
 
 
 def _cost(member) -> Optional[dict]:

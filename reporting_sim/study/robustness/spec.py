@@ -65,18 +65,25 @@ def is_study_file(path: str | Path) -> bool:
 
 
 def load_study_file(path: str | Path) -> StudyFile:
+    """Read and validate a robustness study file (one-line errors)."""
     path = Path(path)
     data = scenario_mod.read_file(path)
     try:
         sf = StudyFile.model_validate(data)
     except ValidationError as exc:
         raise scenario_mod.first_error(exc, str(path)) from None
-    if sf.experiment.target is not None:
+    _check_experiment(sf.experiment, path)
+    return sf
+
+
+def _check_experiment(e: Spec, path: Path) -> None:
+    """A study's ``[experiment]``: a fixed number of replications (no target), a
+    warm-up shorter than the run."""
+    if e.target is not None:
         raise ScenarioError(str(path), "experiment.target", "a robustness study runs a fixed number of "
                             "replications per world; leave the target out")
-    if sf.experiment.warmup_days >= sf.experiment.days:
+    if e.warmup_days >= e.days:
         raise ScenarioError(str(path), "experiment.warmup_days", "must be less than days")
-    return sf
 
 
 def need_explore() -> None:
