@@ -136,18 +136,38 @@ def unit_groups(sc) -> list[Group]:
     """The collectors by sector (one sector each; ``mission-wide`` for those covering
     several), each group with the nodes that only its members feed and that are no
     consumer and apply no gate (a battalion's chief, its S2): the units' own chain."""
+    by = _collectors_by_sector(sc)
+    preds = _predecessors(sc)
+    out = []
+    for sector in sorted(by, key=lambda s: _sector_rank(sc, s)):
+        members = _absorb(sc, list(by[sector]), preds)
+        out.append(Group(f"group:{sector or 'mission'}", _group_label(sector), tuple(members)))
+    return out
+
+
+def _collectors_by_sector(sc) -> dict[str, list[str]]:
+    """The collectors by their one sector (``""`` for those covering several)."""
     by: dict[str, list[str]] = {}
     for name, c in sc.collectors.items():
         by.setdefault(c.sectors[0] if len(c.sectors) == 1 else "", []).append(name)
+    return by
+
+
+def _predecessors(sc) -> dict[str, set]:
+    """The nodes that feed each node by an active link."""
     preds: dict[str, set] = {}
     for a, b in _edges(sc):
         preds.setdefault(b, set()).add(a)
-    out = []
-    for sector in sorted(by, key=lambda s: (s == "", sc.sectors.index(s) if s in sc.sectors else 0)):
-        members = _absorb(sc, list(by[sector]), preds)
-        label = f"Sector {sector.replace('_', ' ').title()}" if sector else "Mission-wide"
-        out.append(Group(f"group:{sector or 'mission'}", label, tuple(members)))
-    return out
+    return preds
+
+
+def _sector_rank(sc, sector: str) -> tuple:
+    """Groups in the scenario's order of sectors, the mission-wide group last."""
+    return sector == "", sc.sectors.index(sector) if sector in sc.sectors else 0
+
+
+def _group_label(sector: str) -> str:
+    return f"Sector {sector.replace('_', ' ').title()}" if sector else "Mission-wide"
 
 
 def _absorb(sc, members: list[str], preds: dict[str, set]) -> list[str]:
@@ -156,12 +176,20 @@ def _absorb(sc, members: list[str], preds: dict[str, set]) -> list[str]:
     while grown:
         grown = False
         for name, node in sc.nodes.items():
-            if name in members or node.consumer or gates(node) or not preds.get(name):
-                continue
-            if preds[name] <= set(members):
+            if name not in members and _plain(node) and _fed_only_by(preds.get(name), members):
                 members.append(name)
                 grown = True
     return members
+
+
+def _plain(node) -> bool:
+    """A node that a group may absorb: no consumer, no gate."""
+    return not (node.consumer or gates(node))
+
+
+def _fed_only_by(feeders: Optional[set], members: list[str]) -> bool:
+    """Whether a node has feeders and all of them are ``members``."""
+    return bool(feeders) and feeders <= set(members)
 
 
 @dataclass
@@ -182,12 +210,23 @@ def view(sc, collapsed=(), extra_nodes=(), extra_edges=()) -> View:
     every = unit_groups(sc)
     nodes = _box_order(sc, every, extra_nodes)
     groups = {g.key: g for g in every if g.key in set(collapsed)}
+    owner = _owners(nodes, groups)
+    names = list(dict.fromkeys(owner[n] for n in nodes))
+    edges = _box_edges(owner, _edges(sc) + list(extra_edges))
+    return View(names, owner, groups, edges, _roots(sc, names, groups))
+
+
+def _owners(nodes: list[str], groups: dict[str, Group]) -> dict[str, str]:
+    """The box each node is drawn in: its own, or its closed group's."""
     owner = {n: n for n in nodes}
     for g in groups.values():
         owner.update(dict.fromkeys(g.members, g.key))
-    names = list(dict.fromkeys(owner[n] for n in nodes))
-    edges = _box_edges(owner, _edges(sc) + list(extra_edges))
-    return View(names, owner, groups, edges, [n for n in names if n in groups or n in sc.collectors])
+    return owner
+
+
+def _roots(sc, names: list[str], groups: dict[str, Group]) -> list[str]:
+    """The boxes the layers start from: closed groups and collectors."""
+    return [n for n in names if n in groups or n in sc.collectors]
 
 
 def _box_order(sc, groups: list[Group], extra_nodes) -> list[str]:
@@ -246,8 +285,8 @@ class Changes:
 
     @property
     def empty(self) -> bool:
-        return not (self.added_nodes or self.removed_nodes or self.changed_nodes or self.added_links
-                    or self.removed_links or self.changed_links or self.other)
+        return not any((self.added_nodes, self.removed_nodes, self.changed_nodes, self.added_links,
+                        self.removed_links, self.changed_links, self.other))
 
     def lines(self, base, changed) -> list[str]:
         """One line per change, for ``scenario diff`` and the lab."""
@@ -297,12 +336,22 @@ def _short(v) -> str:
 
 
 def _dict_diff(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
+    """The ``(dotted path, old, new)`` of every leaf that differs between ``a`` and ``b``."""
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
-        for k in list(a) + [k for k in b if k not in a]:
-            out += _dict_diff(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+        for k in _union_keys(a, b):
+            out += _dict_diff(a.get(k), b.get(k), _sub_path(prefix, k))
         return out
     return [] if a == b else [(prefix or "(value)", a, b)]
+
+
+def _union_keys(a: dict, b: dict) -> list:
+    """The keys of ``a``, then those only ``b`` has."""
+    return list(a) + [k for k in b if k not in a]
+
+
+def _sub_path(prefix: str, key) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
 
 
 def diff(base, changed) -> Changes:
@@ -313,13 +362,17 @@ def diff(base, changed) -> Changes:
     ch.added_nodes = cn - bn
     ch.removed_nodes = bn - cn
     ch.changed_nodes = {n for n in bn & cn if _node_changed(base, changed, n)}
-    bl = {_link_key(k): k for k in base.active_links}
-    cl = {_link_key(k): k for k in changed.active_links}
+    bl, cl = _links_by_key(base), _links_by_key(changed)
     ch.added_links = set(cl) - set(bl)
     ch.removed_links = set(bl) - set(cl)
     ch.changed_links = {k for k in set(bl) & set(cl) if bl[k] != cl[k]}
     ch.other = _other_changes(base, changed)
     return ch
+
+
+def _links_by_key(sc) -> dict:
+    """``sc``'s active links by :func:`_link_key`."""
+    return {_link_key(k): k for k in sc.active_links}
 
 
 def _other_changes(base, changed) -> list[str]:
@@ -368,13 +421,22 @@ def svg(sc, base=None, states: Optional[dict[str, str]] = None, active_links: Op
     removed_links = sorted(ch.removed_links)
     v = view(sc, collapsed, sorted(ch.removed_nodes), [(k[0], k[1]) for k in removed_links])
     st = style or Style.for_width(width)
-    lay = _arrange(sc, v, st, width, height, base, st.line + 8 if legend else 0.0)
+    lay = _arrange(sc, v, st, width, height, base, _legend_room(st, legend))
     plan, run = run_links(sc)
-    d = _Drawing(sc, base, ch, lay, plan, states or {}, active_links or set(), v, uid,
-                 {n: g.key for g in unit_groups(sc) for n in g.members})
+    d = _Drawing(sc, base, ch, lay, plan, states or {}, active_links or set(), v, uid, _group_of(sc))
     foot = _legend(lay, uid) if legend else ("", 0.0)
     out = _svg_head(sc, lay, title, uid, foot[1], legend) + _body(d, run, removed_links)
     return "\n".join(out + [foot[0], "</svg>"])
+
+
+def _legend_room(st: Style, legend: bool) -> float:
+    """The room above the diagram kept for the key's first line (none without a key)."""
+    return st.line + 8 if legend else 0.0
+
+
+def _group_of(sc) -> dict[str, str]:
+    """The key of the unit group each grouped node belongs to."""
+    return {n: g.key for g in unit_groups(sc) for n in g.members}
 
 
 def _body(d: _Drawing, run: list, removed_links: list) -> list[str]:
@@ -469,9 +531,8 @@ def _svg_link(d: _Drawing, lk, removed: bool, lp, drawn: set) -> list[str]:
     """One link as a curve from box to box, with a clock mark where it waits for a
     meeting; links that a closed group makes one are drawn once."""
     key, src, dst, kind, meeting = _link_parts(d, lk, removed, lp)
-    if src is None or dst is None or src == dst or (src, dst, kind, meeting, removed) in drawn:
+    if not _first_drawing(src, dst, (src, dst, kind, meeting, removed), drawn):
         return []
-    drawn.add((src, dst, kind, meeting, removed))
     idle = "" if removed else idle_note(lp)
     cls, colour, marker, dash, width = _link_style(d, lk, key, kind, removed, idle)
     c = _curve(d.lay, src, dst)
@@ -487,6 +548,15 @@ def _svg_link(d: _Drawing, lk, removed: bool, lp, drawn: set) -> list[str]:
         out.append(_meeting_mark(*_point(c, 0.5)))
     out.append("</g>")
     return out
+
+
+def _first_drawing(src: Optional[str], dst: Optional[str], sig: tuple, drawn: set) -> bool:
+    """Whether a link joins two different boxes drawn and is the first of that look
+    between them (then it is recorded in ``drawn``)."""
+    if src is None or dst is None or src == dst or sig in drawn:
+        return False
+    drawn.add(sig)
+    return True
 
 
 def _link_tip(d: _Drawing, key: tuple, kind: str, meeting: str, removed: bool, idle: str) -> str:
@@ -510,21 +580,49 @@ def _link_style(d: _Drawing, lk, key: tuple, kind: str, removed: bool, idle: str
     """``(classes, colour, marker, dash, width)`` of a link: by channel, then idle in a
     run, removed, added or changed by the variant, carrying a report in a replay."""
     colour, dash = CHANNEL_STYLE.get(kind, CHANNEL_STYLE["report"])
-    marker, cls, width = kind, ["link", kind], 1.6
+    look = _LinkLook(["link", kind], colour, kind, dash, 1.6)
     if idle:
-        cls.append("idle")
-        colour, marker, dash = IDLE_COLOUR, "idle", "1,4"
+        look.idle()
     change = "removed" if removed else _link_change(d, key)
     if change:
-        cls.append(change)
-        colour, marker = CHANGE_COLOUR, "change"
-        dash, width = ("4,5", width) if removed else (dash, 3.0)
+        look.changed(change, removed)
     if (key[0], key[1]) in d.active_links:
-        cls.append("active")
-        colour, marker, width = ACTIVE_COLOUR, "active", 3.6
+        look.active()
     if not removed:
-        cls += [c for c in ("informal", "pull") if getattr(lk, c)]
-    return cls, colour, marker, dash, width
+        look.cls += _link_traits(lk)
+    return look.cls, look.colour, look.marker, look.dash, look.width
+
+
+@dataclass
+class _LinkLook:
+    """How a link is drawn, restyled step by step by :func:`_link_style`."""
+
+    cls: list
+    colour: str
+    marker: str
+    dash: str
+    width: float
+
+    def idle(self) -> None:
+        """Grey and dotted: no report passes along it in a run."""
+        self.cls.append("idle")
+        self.colour, self.marker, self.dash = IDLE_COLOUR, "idle", "1,4"
+
+    def changed(self, change: str, removed: bool) -> None:
+        """In the change colour: dashed when the variant removed it, thick otherwise."""
+        self.cls.append(change)
+        self.colour, self.marker = CHANGE_COLOUR, "change"
+        self.dash, self.width = ("4,5", self.width) if removed else (self.dash, 3.0)
+
+    def active(self) -> None:
+        """Thick, in the active colour: a report is on it in a replay."""
+        self.cls.append("active")
+        self.colour, self.marker, self.width = ACTIVE_COLOUR, "active", 3.6
+
+
+def _link_traits(lk) -> list[str]:
+    """The classes of a link's own traits: informal, pull."""
+    return [c for c in ("informal", "pull") if getattr(lk, c)]
 
 
 def _link_change(d: _Drawing, key: tuple) -> str:
@@ -555,7 +653,7 @@ def _svg_node(d: _Drawing, name: str, x: float, y: float) -> list[str]:
     cls, fill, stroke, sw = _node_style(d, name, node, ntype, removed)
     st = d.states.get(name)
     b = d.lay.boxes[name]
-    rx = 14 if ntype == "commander" else 5 if ntype == "cell" else 0
+    rx = _CORNER_RADIUS.get(ntype, 0)
     marks = gates(node)
     group = d.group_of.get(name, "")
     state = f' data-state="{st}"' if st else ""
@@ -565,13 +663,23 @@ def _svg_node(d: _Drawing, name: str, x: float, y: float) -> list[str]:
            f'<rect x="{x - b.w / 2:.1f}" y="{y - b.h / 2:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" '
            f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>']
     out += _label_lines(d, name, x, y, ' font-weight="bold"' if node.consumer else "")
+    out += _node_marks(node, marks, b, x, y)
+    out.append("</g>")
+    return out
+
+
+_CORNER_RADIUS = {"commander": 14, "cell": 5}
+
+
+def _node_marks(node, marks: list, b, x: float, y: float) -> list[str]:
+    """A node's meeting mark (top left, if it acts at one) and its gate marks (top right)."""
+    out = []
     if node.acting_meetings():
         out.append(f'<circle class="acts-mark" cx="{x - b.w / 2:.1f}" cy="{y - b.h / 2:.1f}" r="7" fill="#fff" '
                    f'stroke="{MEETING_COLOUR}" stroke-width="2"><title>{escape(node.describe_acting())}</title></circle>')
     if marks:
         out.append(f'<text class="gates" x="{x + b.w / 2:.1f}" y="{y - b.h / 2 - 5:.1f}" text-anchor="end" '
                    f'font-weight="bold" fill="{GATE_COLOUR}">{" ".join(marks)}</text>')
-    out.append("</g>")
     return out
 
 
@@ -601,14 +709,24 @@ def _node_style(d: _Drawing, name: str, node, ntype: str, removed: bool) -> tupl
     if node.consumer:
         cls.append("consumer")
         sw = 3.4
-    if name in d.ch.added_nodes or name in d.ch.changed_nodes or removed:
-        cls.append("added" if name in d.ch.added_nodes else "removed" if removed else "changed")
+    change = _node_change(d, name, removed)
+    if change:
+        cls.append(change)
         stroke, sw = CHANGE_COLOUR, 3.6
     st = d.states.get(name)
     if st:
         cls.append(f"state-{st}")
         fill = STATE_FILL[st]
     return cls, fill, stroke, sw
+
+
+def _node_change(d: _Drawing, name: str, removed: bool) -> str:
+    """What the variant did to a node: ``added``, ``removed``, ``changed`` or ``""``."""
+    if name in d.ch.added_nodes:
+        return "added"
+    if removed:
+        return "removed"
+    return "changed" if name in d.ch.changed_nodes else ""
 
 
 def _node_tip(d: _Drawing, name: str, node, ntype: str, label: str, marks: list, removed: bool) -> str:
@@ -672,26 +790,36 @@ def _q(text: str) -> str:
 
 def dot(sc) -> str:
     """The network in Graphviz DOT (``dot -Tsvg`` draws it)."""
-    shape = {"collector": "box", "cell": "box", "commander": "ellipse"}
     out = [f"digraph {_q(sc.name)} {{", "  rankdir=TB;", '  node [fontname="sans-serif", fontsize=10];']
-    for name, node in sc.nodes.items():
-        t = sc.node_type(name)
-        attrs = [f"label={_q(display(sc, name))}", f"shape={shape[t]}", "style=filled",
-                 f"fillcolor={_q(TYPE_FILL[t])}", f"color={_q(TYPE_STROKE[t])}"]
-        if node.consumer:
-            attrs.append("penwidth=2.5")
-        out.append(f"  {_q(name)} [{', '.join(attrs)}];")
-    for lk in sc.active_links:
-        kind = channel(sc, lk)
-        colour, dash = CHANNEL_STYLE[kind]
-        attrs = [f"color={_q(colour)}"]
-        if dash:
-            attrs.append("style=dashed" if kind == "written" else "style=dotted")
-        if lk.meeting:
-            attrs.append(f"label={_q('at ' + lk.meeting)}")
-        out.append(f"  {_q(lk.src)} -> {_q(lk.to)} [{', '.join(attrs)}];")
+    out += [_dot_node(sc, name, node) for name, node in sc.nodes.items()]
+    out += [_dot_link(sc, lk) for lk in sc.active_links]
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+_DOT_SHAPE = {"collector": "box", "cell": "box", "commander": "ellipse"}
+
+
+def _dot_node(sc, name: str, node) -> str:
+    """A node's DOT line: shape and colours by type, a thick border for a consumer."""
+    t = sc.node_type(name)
+    attrs = [f"label={_q(display(sc, name))}", f"shape={_DOT_SHAPE[t]}", "style=filled",
+             f"fillcolor={_q(TYPE_FILL[t])}", f"color={_q(TYPE_STROKE[t])}"]
+    if node.consumer:
+        attrs.append("penwidth=2.5")
+    return f"  {_q(name)} [{', '.join(attrs)}];"
+
+
+def _dot_link(sc, lk) -> str:
+    """A link's DOT line: colour and dashes by channel, the meeting it waits for."""
+    kind = channel(sc, lk)
+    colour, dash = CHANNEL_STYLE[kind]
+    attrs = [f"color={_q(colour)}"]
+    if dash:
+        attrs.append("style=dashed" if kind == "written" else "style=dotted")
+    if lk.meeting:
+        attrs.append(f"label={_q('at ' + lk.meeting)}")
+    return f"  {_q(lk.src)} -> {_q(lk.to)} [{', '.join(attrs)}];"
 
 
 def _mid(name: str) -> str:
@@ -713,18 +841,24 @@ def mermaid_text(text: str) -> str:
 def mermaid(sc) -> str:
     """The network as a Mermaid flowchart (top-down); every label escaped (:func:`mermaid_text`)."""
     out = ["flowchart TD"]
-    for name in sc.nodes:
-        t = sc.node_type(name)
-        label = mermaid_text(display(sc, name))
-        out.append(f'  {_mid(name)}["{label}"]:::{t}' if t != "commander" else f'  {_mid(name)}(["{label}"]):::{t}')
-    for lk in sc.active_links:
-        kind = channel(sc, lk)
-        arrow = "-->" if kind == "report" else "-.->"
-        text = f"|at {mermaid_text(lk.meeting)}|" if lk.meeting else ""
-        out.append(f"  {_mid(lk.src)} {arrow}{text} {_mid(lk.to)}")
-    for t in NODE_TYPES:
-        out.append(f"  classDef {t} fill:{TYPE_FILL[t]},stroke:{TYPE_STROKE[t]}")
+    out += [_mermaid_node(sc, name) for name in sc.nodes]
+    out += [_mermaid_link(sc, lk) for lk in sc.active_links]
+    out += [f"  classDef {t} fill:{TYPE_FILL[t]},stroke:{TYPE_STROKE[t]}" for t in NODE_TYPES]
     return "\n".join(out) + "\n"
+
+
+def _mermaid_node(sc, name: str) -> str:
+    """A node's Mermaid line: a stadium for a commander, a box otherwise."""
+    t = sc.node_type(name)
+    label = mermaid_text(display(sc, name))
+    return f'  {_mid(name)}["{label}"]:::{t}' if t != "commander" else f'  {_mid(name)}(["{label}"]):::{t}'
+
+
+def _mermaid_link(sc, lk) -> str:
+    """A link's Mermaid line: solid for reports, dotted otherwise, with its meeting."""
+    arrow = "-->" if channel(sc, lk) == "report" else "-.->"
+    text = f"|at {mermaid_text(lk.meeting)}|" if lk.meeting else ""
+    return f"  {_mid(lk.src)} {arrow}{text} {_mid(lk.to)}"
 
 
 def drawing_paths(sc, folder: Path) -> list[Path]:
