@@ -66,24 +66,44 @@ def text_width(text: str, font: float) -> float:
     """A conservative width of ``text`` at ``font`` px in a sans-serif font."""
     em = 0.0
     for ch in text:
-        em += _EM.get(ch) or (0.78 if ch.isupper() else 0.66 if ch.isdigit() else 0.64)
+        em += _glyph_em(ch)
     return em * font
+
+
+def _glyph_em(ch: str) -> float:
+    """The width of one character in font sizes: from :data:`_EM`, else by its kind."""
+    return _EM.get(ch) or (0.78 if ch.isupper() else 0.66 if ch.isdigit() else 0.64)
 
 
 def wrap(label: str, font: float, max_em: float = 10.0) -> list[str]:
     """``label`` in at most two lines of about ``max_em`` font sizes each (words are
     not split; what does not fit in two lines widens the second)."""
-    words = label.replace("_", "_ ").split()
+    lines = _fill_lines(label.replace("_", "_ ").split(), font, max_em)
+    return _two_lines(lines) or [label]
+
+
+def _fill_lines(words: list[str], font: float, max_em: float) -> list[str]:
+    """``words`` in lines of at most ``max_em`` font sizes (a word wider stands alone)."""
     lines: list[str] = []
     for w in words:
-        glue = "" if lines and lines[-1].endswith("_") else " "
+        glue = _glue(lines)
         if lines and text_width(lines[-1] + glue + w, font) <= max_em * font:
             lines[-1] += glue + w
         else:
             lines.append(w)
+    return lines
+
+
+def _glue(lines: list[str]) -> str:
+    """What joins the next word to the last line: nothing after an underscore."""
+    return "" if lines and lines[-1].endswith("_") else " "
+
+
+def _two_lines(lines: list[str]) -> list[str]:
+    """``lines`` with all past the first joined into a second."""
     if len(lines) > 2:
-        lines = [lines[0], " ".join(lines[1:]).replace("_ ", "_")]
-    return lines or [label]
+        return [lines[0], " ".join(lines[1:]).replace("_ ", "_")]
+    return lines
 
 
 @dataclass
@@ -127,11 +147,16 @@ def layers(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> 
     allow."""
     tried = []
     for i, drop in enumerate(_choices(edges)):
-        kept = [e for e in edges if e not in drop]
+        kept = _kept(edges, drop)
         if i == 0 or _all_fed(drop, kept):  # a node fed only by a dropped link would float to the top
             layer = _longest(names, kept, roots)
             tried.append((max(layer.values(), default=0), i, layer))
     return min(tried)[2]
+
+
+def _kept(edges: list[tuple[str, str]], drop: set) -> list[tuple[str, str]]:
+    """``edges`` but those in ``drop``."""
+    return [e for e in edges if e not in drop]
 
 
 def _all_fed(drop: set, kept: list[tuple[str, str]]) -> bool:
@@ -142,17 +167,27 @@ def _all_fed(drop: set, kept: list[tuple[str, str]]) -> bool:
 def _choices(edges: list[tuple[str, str]]):
     """For the first :data:`MAX_TRIED` two-way pairs, every way of dropping one link of
     each (the set of links dropped)."""
-    both = set(edges)
-    pairs = sorted({tuple(sorted(e)) for e in edges if (e[1], e[0]) in both and e[0] != e[1]})[:MAX_TRIED]
+    pairs = _two_way_pairs(edges)[:MAX_TRIED]
     for choice in itertools.product((0, 1), repeat=len(pairs)):
         yield {p if c == 0 else (p[1], p[0]) for p, c in zip(pairs, choice)}
 
 
-def _longest(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> dict[str, int]:
+def _two_way_pairs(edges: list[tuple[str, str]]) -> list[tuple]:
+    """The pairs of nodes linked both ways, each once (sorted), in order."""
+    both = set(edges)
+    return sorted({tuple(sorted(e)) for e in edges if (e[1], e[0]) in both and e[0] != e[1]})
+
+
+def _successors(names: list[str], edges: list[tuple[str, str]]) -> dict[str, list[str]]:
     succ: dict[str, list[str]] = {n: [] for n in names}
     for a, b in edges:
         succ[a].append(b)
-    dag, order = _acyclic(names, succ, roots)
+    return succ
+
+
+def _longest(names: list[str], edges: list[tuple[str, str]], roots: list[str]) -> dict[str, int]:
+    """Each name's layer: the longest path to it over the edges that are not back edges."""
+    dag, order = _acyclic(names, _successors(names, edges), roots)
     layer = dict.fromkeys(names, 0)
     for n in reversed(order):  # a topological order of the acyclic part
         for m in dag[n]:
@@ -166,41 +201,63 @@ def _acyclic(names: list[str], succ: dict[str, list[str]], roots: list[str]) -> 
     dag: dict[str, list[str]] = {n: [] for n in names}
     order: list[str] = []
     for start in roots + names:
-        if start in state:
-            continue
-        stack = [(start, iter(succ[start]))]
-        state[start] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                order.append(node)
-                stack.pop()
-            elif nxt not in state:
-                dag[node].append(nxt)
-                state[nxt] = 1
-                stack.append((nxt, iter(succ[nxt])))
-            elif state[nxt] == 2:
-                dag[node].append(nxt)
+        if start not in state:
+            _search(start, succ, state, dag, order)
     return dag, order
+
+
+def _search(start: str, succ: dict[str, list[str]], state: dict[str, int], dag: dict[str, list[str]],
+            order: list[str]) -> None:
+    """One depth-first search from ``start`` (``state``: 1 on the stack, 2 done): keeps
+    every edge but those back to a node on the stack, appends nodes in post-order."""
+    stack = [(start, iter(succ[start]))]
+    state[start] = 1
+    while stack:
+        node, it = stack[-1]
+        nxt = next(it, None)
+        if nxt is None:
+            state[node] = 2
+            order.append(node)
+            stack.pop()
+        elif nxt not in state:
+            dag[node].append(nxt)
+            state[nxt] = 1
+            stack.append((nxt, iter(succ[nxt])))
+        elif state[nxt] == 2:
+            dag[node].append(nxt)
 
 
 def order_rows(names: list[str], layer: dict[str, int], edges: list[tuple[str, str]], sweeps: int = 4
                ) -> dict[int, list[str]]:
     """The names of each layer, ordered to keep links short (barycentre sweeps down,
     then up); the first layer keeps the order given (the field, sector by sector)."""
+    rows = _rows_by_layer(names, layer)
+    preds, succs = _neighbours(names, edges)
+    index = _positions(rows)
+    depth = max(rows, default=0)
+    for sweep in range(sweeps):
+        down = sweep % 2 == 0
+        for k in _sweep_layers(depth, down):
+            _sort_row(rows.get(k, []), preds if down else succs, index)
+    return dict(sorted(rows.items()))
+
+
+def _rows_by_layer(names: list[str], layer: dict[str, int]) -> dict[int, list[str]]:
+    """The names of each layer, in the order given."""
     rows: dict[int, list[str]] = {}
     for n in names:
         rows.setdefault(layer[n], []).append(n)
-    preds, succs = _neighbours(names, edges)
-    index = {n: float(i) for row in rows.values() for i, n in enumerate(row)}
-    depth = max(rows) if rows else 0
-    for sweep in range(sweeps):
-        down = sweep % 2 == 0
-        for k in (range(1, depth + 1) if down else range(depth - 1, 0, -1)):
-            _sort_row(rows.get(k, []), preds if down else succs, index)
-    return dict(sorted(rows.items()))
+    return rows
+
+
+def _positions(rows: dict[int, list[str]]) -> dict[str, float]:
+    """Each name's place in its row."""
+    return {n: float(i) for row in rows.values() for i, n in enumerate(row)}
+
+
+def _sweep_layers(depth: int, down: bool) -> range:
+    """The layers one sweep sorts: down from the second, or up from the last but one."""
+    return range(1, depth + 1) if down else range(depth - 1, 0, -1)
 
 
 def _neighbours(names: list[str], edges: list[tuple[str, str]]) -> tuple[dict, dict]:
@@ -259,13 +316,25 @@ def arrange(names: list[str], edges: list[tuple[str, str]], roots: list[str],
     rows = order_rows(names, layer, edges)
     st = _fit_lines(st, rows, width)
     boxes = {n: box(label, st, extra) for n, (label, extra) in labels.items()}
-    widest = max((sum(boxes[n].w for n in r) + st.gap_x * (len(r) - 1) for r in rows.values()), default=0.0)
-    room = max(width - 2 * st.margin, max(b.w for b in boxes.values())) if width else widest
+    room = _room(rows, boxes, st, width)
     cut = {k: _split(r, boxes, room, st.gap_x) for k, r in rows.items()}
     top += st.font + 4  # room for the gate badges above the first row
     gap_y = _layer_gap(cut, boxes, st, height, top)
     pos, bottom = _place(cut, boxes, st, room, st.margin + top, gap_y)
     return Layout(pos, layer, room + 2 * st.margin, max(bottom + st.margin, height or 0.0), boxes, st)
+
+
+def _room(rows: dict[int, list[str]], boxes: dict[str, Box], st: Style, width: Optional[float]) -> float:
+    """The width rows may take: the panel's inside (or the widest box, if wider), or
+    without a panel the widest layer in one row."""
+    if width:
+        return max(width - 2 * st.margin, max(b.w for b in boxes.values()))
+    return max((_row_width(r, boxes, st) for r in rows.values()), default=0.0)
+
+
+def _row_width(row: list[str], boxes: dict[str, Box], st: Style) -> float:
+    """The width of ``row``'s boxes side by side."""
+    return sum(boxes[n].w for n in row) + st.gap_x * (len(row) - 1)
 
 
 def _fit_lines(st: Style, rows: dict[int, list[str]], width: Optional[float]) -> Style:
@@ -297,7 +366,11 @@ def _layer_gap(cut: dict[int, list[list[str]]], boxes: dict[str, Box], st: Style
     """The gap between layers: the least the links need, grown to fill ``height``."""
     if not height or len(cut) < 2:
         return st.gap_y
-    rows_h = sum(max(boxes[n].h for n in part) for parts in cut.values() for part in parts)
-    row_gaps = st.row_gap * sum(len(parts) - 1 for parts in cut.values())
-    free = height - 2 * st.margin - top - rows_h - row_gaps
+    free = height - 2 * st.margin - top - _rows_height(cut, boxes, st)
     return min(st.max_gap_y, max(st.gap_y, free / (len(cut) - 1)))
+
+
+def _rows_height(cut: dict[int, list[list[str]]], boxes: dict[str, Box], st: Style) -> float:
+    """The height of every row of boxes and the gaps between rows of one layer."""
+    rows_h = sum(max(boxes[n].h for n in part) for parts in cut.values() for part in parts)
+    return rows_h + st.row_gap * sum(len(parts) - 1 for parts in cut.values())
