@@ -60,36 +60,52 @@ def timeline(story: dict, briefings: list[float], path: Path, meeting: str = "me
     times of the headline consumer's ``meeting``, drawn as dotted lines."""
     lanes, bars = _timeline_lanes(story)
     t_ev = story["t_h"]
-    end = max([t1 for *_, t1, _ in bars] + [k["act_h"] or 0 for k in story["knew"]] + [story["deadline_h"], t_ev + 1])
+    end = _timeline_end(story, bars)
     fig, ax = plt.subplots(figsize=(11, 0.45 * max(len(lanes), 3) + 1.8))
     y = {n: i for i, n in enumerate(lanes)}
     _timeline_steps(ax, bars, y, t_ev, end)
     _timeline_knew(ax, story["knew"], y, t_ev)
     ax.axvline(story["deadline_h"] - t_ev, color=OUTCOME_COLOURS["withheld"], ls="--", lw=1.2,
                label=f"shelf life ends ({story['shelf_life_h']:g} h)")
-    for i, b in enumerate(x for x in briefings if t_ev <= x <= end):
-        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label=meeting if i == 0 else None)
+    _timeline_briefings(ax, briefings, t_ev, end, meeting)
     _timeline_axes(ax, story, lanes)
     return save(fig, path)
+
+
+def _timeline_end(story: dict, bars: list[tuple]) -> float:
+    """The last hour :func:`timeline` shows: the last step's end, act or deadline (at
+    least an hour after the event)."""
+    return max([t1 for *_, t1, _ in bars] + [k["act_h"] or 0 for k in story["knew"]]
+               + [story["deadline_h"], story["t_h"] + 1])
+
+
+def _timeline_briefings(ax, briefings: list[float], t_ev: float, end: float, meeting: str) -> None:
+    """A dotted line per meeting of the headline consumer within the drawn hours
+    (named once in the legend)."""
+    for i, b in enumerate(x for x in briefings if t_ev <= x <= end):
+        ax.axvline(b - t_ev, color="grey", ls=":", lw=1, label=meeting if i == 0 else None)
 
 
 def _timeline_lanes(story: dict) -> tuple[list[str], list[tuple]]:
     """The lanes of :func:`timeline` (units in the order the reports reach them, then
     consumers that knew) and its bars ``(node, step, t0, t1, to)``: every step that
     ends within the record (no ``end`` step)."""
-    lanes: list[str] = []
-    bars = []
-    for p in story["paths"].values():
-        for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"]):
-            if step == "end" or not math.isfinite(t1):
-                continue
-            if node not in lanes:
-                lanes.append(node)
-            bars.append((node, step, t0, t1, to))
+    bars = _timeline_bars(story)
+    lanes = list(dict.fromkeys(b[0] for b in bars))
     for k in story["knew"]:
         if k["arrival_h"] is not None and k["consumer"] not in lanes:
             lanes.append(k["consumer"])
     return lanes, bars
+
+
+def _timeline_bars(story: dict) -> list[tuple]:
+    """Every step of the event's paths that ends within the record, path by path."""
+    bars = []
+    for p in story["paths"].values():
+        for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"]):
+            if step != "end" and math.isfinite(t1):
+                bars.append((node, step, t0, t1, to))
+    return bars
 
 
 def _timeline_steps(ax, bars: list[tuple], y: dict[str, int], t_ev: float, end: float) -> None:
@@ -169,9 +185,7 @@ def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=No
     is given; the collector tags' coverage in a last panel; a last week cut short by the
     run's end (``days``) shaded."""
     panels, seen = _weekly_panels(weekly, consumers, headline)
-    n = max(len(panels), 1)
-    ncol = 3 if n > 4 else n
-    nrow = math.ceil(n / ncol)
+    nrow, ncol = _panel_grid(len(panels))
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.2 * nrow + 0.6), sharex=True, sharey=True,
                              squeeze=False)
     x = _weekly_x(weekly, start)
@@ -186,6 +200,13 @@ def weekly_timeliness(weekly: pd.DataFrame, path: Path, consumers=None, start=No
     fig.supylabel("% of the week's current events known in time", fontsize=8)
     fig.supxlabel(_weekly_caption(weekly, start is not None, partial), fontsize=8)
     return save(fig, path)
+
+
+def _panel_grid(panels: int) -> tuple[int, int]:
+    """Rows and columns for ``panels`` small multiples: up to four in a row, else three."""
+    n = max(panels, 1)
+    ncol = 3 if n > 4 else n
+    return math.ceil(n / ncol), ncol
 
 
 def _weekly_x(weekly: pd.DataFrame, start) -> list:
@@ -240,8 +261,13 @@ def _weekly_panels(weekly: pd.DataFrame, consumers, headline: str | None) -> tup
     columns."""
     cols = _headline_first(_in_time_columns(weekly, consumers), f"in_time:{headline}" if headline else None)
     seen = [c for c in weekly.columns if c.startswith("seen:")]
-    cols = [c for c in cols if weekly[c].notna().any()]  # none of its interest: no empty panel (the caption says)
-    return cols + (["seen"] if seen else []), seen
+    return _with_data(weekly, cols) + (["seen"] if seen else []), seen
+
+
+def _with_data(weekly: pd.DataFrame, cols: list[str]) -> list[str]:
+    """The columns of ``cols`` with a value in some week (none of its interest: no
+    empty panel; the caption names them)."""
+    return [c for c in cols if weekly[c].notna().any()]
 
 
 def _in_time_columns(weekly: pd.DataFrame, consumers) -> list[str]:
@@ -319,15 +345,18 @@ def forest(result: dict, path: Path, metrics=None, headline=()) -> Path:
     fig, axes = plt.subplots(len(groups), 1, figsize=(9, 0.2 * sum(heights) + 1.2 * len(groups) + 0.6),
                              squeeze=False, gridspec_kw={"height_ratios": heights})
     for ax, (_, ms, k, unit) in zip(axes[:, 0], groups):
-        labels = _forest_rows(ax, result, variants, ms, k)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(range(len(labels)), labels, fontsize=6)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
-        ax.tick_params(axis="x", labelsize=7)
-        ax.grid(axis="x", alpha=0.3)
-        ax.set_xlabel(f"difference from {result['base']} ({unit}; paired, 95% interval; filled: excludes 0)",
-                      fontsize=8)
+        _forest_frame(ax, _forest_rows(ax, result, variants, ms, k), result["base"], unit)
     return save(fig, path)
+
+
+def _forest_frame(ax, labels: list[str], base: str, unit: str) -> None:
+    """A panel's frame: the zero line, the rows' labels, the axis caption in ``unit``."""
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=6)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(f"difference from {base} ({unit}; paired, 95% interval; filled: excludes 0)", fontsize=8)
 
 
 def _forest_groups(names: list[str]) -> list[tuple[str, list[str], float, str]]:
@@ -335,8 +364,10 @@ def _forest_groups(names: list[str]) -> list[tuple[str, list[str], float, str]]:
     shares in percentage points, then times in hours."""
     from .glossary import is_share
 
-    groups = [("shares", [m for m in names if is_share(m)], 100.0, "percentage points"),
-              ("times", [m for m in names if not is_share(m)], 1.0, "hours")]
+    shares, times = [], []
+    for m in names:
+        (shares if is_share(m) else times).append(m)
+    groups = [("shares", shares, 100.0, "percentage points"), ("times", times, 1.0, "hours")]
     return [g for g in groups if g[1]]
 
 
@@ -371,22 +402,9 @@ def waterfall(block: dict, path: Path, title: str = "") -> Path:
     family of ``reporting-sim ceilings``): from today's share, each stage made perfect
     in turn (in the order a report meets them) adds a step, up to the share with every
     stage perfect; what is left to 100% is lost otherwise. Horizontal bars, percent."""
-    from .glossary import STAGES
-
-    steps = block["waterfall"]
-    rows = [("today", 0.0, block["in_time"], "#1a9850")]
-    prev = block["in_time"]
-    for step in steps:
-        gain = step["in_time"] - prev
-        rows.append((f"+ {STAGES[step['stage']][0]}", prev, gain, "#fdae61" if gain > 0 else "#dddddd"))
-        prev = step["in_time"]
-    rows.append(("lost otherwise", prev, 1.0 - prev, "#878787"))
+    rows = _waterfall_rows(block)
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.4))
-    for i, (label, left, width, colour) in enumerate(rows):
-        ax.barh(i, 100 * width, left=100 * left, color=colour, edgecolor="white", height=0.65)
-        signed = 0 < i < len(rows) - 1
-        ax.text(100 * (left + width) + 0.8, i, f"{100 * width:+.1f}" if signed else f"{100 * width:.1f}",
-                va="center", fontsize=7)
+    _waterfall_bars(ax, rows)
     ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, 108)
@@ -398,10 +416,34 @@ def waterfall(block: dict, path: Path, title: str = "") -> Path:
     return save(fig, path)
 
 
+def _waterfall_rows(block: dict) -> list[tuple]:
+    """The bars of :func:`waterfall`, ``(label, left, width, colour)`` as shares:
+    today, each stage's gain in turn, what is lost otherwise."""
+    from .glossary import STAGES
+
+    rows = [("today", 0.0, block["in_time"], "#1a9850")]
+    prev = block["in_time"]
+    for step in block["waterfall"]:
+        gain = step["in_time"] - prev
+        rows.append((f"+ {STAGES[step['stage']][0]}", prev, gain, "#fdae61" if gain > 0 else "#dddddd"))
+        prev = step["in_time"]
+    rows.append(("lost otherwise", prev, 1.0 - prev, "#878787"))
+    return rows
+
+
+def _waterfall_bars(ax, rows: list[tuple]) -> None:
+    """A bar per row in percent, its value at its end (signed for the stages' gains)."""
+    for i, (label, left, width, colour) in enumerate(rows):
+        ax.barh(i, 100 * width, left=100 * left, color=colour, edgecolor="white", height=0.65)
+        signed = 0 < i < len(rows) - 1
+        ax.text(100 * (left + width) + 0.8, i, f"{100 * width:+.1f}" if signed else f"{100 * width:.1f}",
+                va="center", fontsize=7)
+
+
 def run_figures(rec, out: Path, start=None, headline: str | None = None) -> list[Path]:
     """Every figure the HTML report draws for a run (the time budget and the busiest
     queues too when the run was traced), written to ``out``; returns the PNG paths."""
-    from ..measures import metrics, views
+    from ..measures import metrics
 
     out = Path(out)
     made = [outcome_breakdown(rec.ledger, out / "outcomes-current"),
@@ -410,11 +452,20 @@ def run_figures(rec, out: Path, start=None, headline: str | None = None) -> list
             weekly_timeliness(metrics.weekly(rec.ledger, rec.events, metrics.tag_groups(rec.meta)), out / "weekly",
                               start=start, days=rec.days, headline=headline)]
     if rec.trace is not None:
-        budgets = views.time_budgets(rec, "current")
-        if len(budgets):
-            made.append(time_budget(budgets, out / "time-budget"))
-            table = views.bottlenecks(rec, "current", budgets)
-            cells = [n for n in table.index if n in set(rec.cells["cell"])][:4]
-            if cells:
-                made.append(occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, out / "queues"))
+        made += _traced_figures(rec, out)
+    return made
+
+
+def _traced_figures(rec, out: Path) -> list[Path]:
+    """A traced run's time budget and the queues of its (at most four) busiest cells."""
+    from ..measures import views
+
+    budgets = views.time_budgets(rec, "current")
+    if not len(budgets):
+        return []
+    made = [time_budget(budgets, out / "time-budget")]
+    table = views.bottlenecks(rec, "current", budgets)
+    cells = [n for n in table.index if n in set(rec.cells["cell"])][:4]
+    if cells:
+        made.append(occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, out / "queues"))
     return made
