@@ -67,16 +67,11 @@ def channel(sc, link) -> str:
 def gates(node) -> list[str]:
     """Short marks for the gates a node applies: classification (C), INTREP
     sanitisation (S), holding back from rivals (H), accreditation (A)."""
-    out = []
-    if getattr(node, "classify", None) is not None:
-        out.append("C")
-    if getattr(node, "intrep_h", None) is not None:
-        out.append("S")
-    if getattr(node, "hoard", None) is not None:
-        out.append("H")
-    if getattr(node, "accreditation", None) is not None:
-        out.append("A")
-    return out
+    return [mark for setting, mark in _GATE_SETTINGS if getattr(node, setting, None) is not None]
+
+
+_GATE_SETTINGS = (("classify", "C"), ("intrep_h", "S"), ("hoard", "H"), ("accreditation", "A"))
+"""The node setting that makes each gate, with its mark, in the order marks are shown."""
 
 
 GATE_NAMES = {"C": "classification", "S": "INTREP sanitisation", "H": "held back from rivals",
