@@ -233,8 +233,12 @@ def _box_order(sc, groups: list[Group], extra_nodes) -> list[str]:
 def _box_edges(owner: dict[str, str], edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The edges between boxes, once each (none within a closed group; none to a node
     not drawn)."""
-    pairs = [(owner[a], owner[b]) for a, b in edges if a in owner and b in owner]
-    return list(dict.fromkeys(p for p in pairs if p[0] != p[1]))
+    return list(dict.fromkeys(p for p in _drawn_pairs(owner, edges) if p[0] != p[1]))
+
+
+def _drawn_pairs(owner: dict[str, str], edges: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The boxes each edge joins, for the edges between nodes drawn."""
+    return [(owner[a], owner[b]) for a, b in edges if a in owner and b in owner]
 
 
 def _edges(sc) -> list[tuple[str, str]]:

@@ -464,8 +464,12 @@ def _traced_figures(rec, out: Path) -> list[Path]:
     if not len(budgets):
         return []
     made = [time_budget(budgets, out / "time-budget")]
-    table = views.bottlenecks(rec, "current", budgets)
-    cells = [n for n in table.index if n in set(rec.cells["cell"])][:4]
+    cells = _busiest_cells(rec, views.bottlenecks(rec, "current", budgets))
     if cells:
         made.append(occupancy({n: views.occupancy(rec, n, "queue", 24.0) for n in cells}, out / "queues"))
     return made
+
+
+def _busiest_cells(rec, table: pd.DataFrame) -> list[str]:
+    """The (at most four) cells that head the bottleneck ``table``, in its order."""
+    return [n for n in table.index if n in set(rec.cells["cell"])][:4]
