@@ -187,11 +187,16 @@ def kn_select(draw: Callable[[int, list[int]], list[float]], k: int, delta: floa
     kn = KN([str(i) for i in range(k)], delta, pcs, n0)
     while not kn.done:
         want = kn.wanted()
-        if not want or max(r for _, r in want) >= max_replications:
-            raise RuntimeError("KN did not stop within max_replications")
+        _check_stops(want, max_replications)
         _draw_wanted(kn, want, draw)
         kn.advance()
     return int(kn.selected), {int(a): len(v) for a, v in kn.values.items()}
+
+
+def _check_stops(want: list[tuple[str, int]], max_replications: int) -> None:
+    """KN wants more, and within ``max_replications``; else it did not stop."""
+    if not want or max(r for _, r in want) >= max_replications:
+        raise RuntimeError("KN did not stop within max_replications")
 
 
 def _draw_wanted(kn: KN, want: list[tuple[str, int]], draw: Callable[[int, list[int]], list[float]]) -> None:
@@ -328,9 +333,7 @@ class Selection:
 
     def _rounds(self, g: guard.Claim, progress: bool) -> dict:
         """KN's rounds in every world until each has selected (or reached the cap)."""
-        keys = [None] if self.worlds is None else list(range(len(self.worlds)))
-        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch, self.cap) for w in keys}
-        datas = {w: self._datas(w) for w in keys}
+        states, datas = self._start()
         bar = progress_bar(progress, 0, self.name)
         try:
             while any(not s.done for s in states.values()):
@@ -339,6 +342,12 @@ class Selection:
             if bar is not None:
                 bar.close()
         return states
+
+    def _start(self) -> tuple[dict, dict]:
+        """Per world (``None``: the scenarios as written): a fresh KN, and each option's data."""
+        keys = [None] if self.worlds is None else list(range(len(self.worlds)))
+        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch, self.cap) for w in keys}
+        return states, {w: self._datas(w) for w in keys}
 
     def _round(self, g: guard.Claim, states: dict, datas: dict, bar) -> None:
         """Run what every world's KN wants next, feed it the values, and let it screen."""
@@ -354,11 +363,9 @@ class Selection:
         """The selection as plain data (the contract of ``select --json``)."""
         opts = self._options(states)
         counts = {a: opts[a]["selected_in"] for a in self.labels}
-        selected = max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
-        eq = sum(len(self.labels) * s.equal_allocation() for s in states.values())
-        out = {"selected": selected, "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
+        out = {"selected": self._most_selected(counts), "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
                "better": "higher" if self.sign > 0 else "lower", "options": opts,
-               "equal_allocation_replications": eq,
+               "equal_allocation_replications": self._equal_allocation(states),
                "replications": sum(o["replications"] for o in opts.values()),
                "max_replications": self.cap, "capped_in": sum(1 for s in states.values() if s.capped),
                "procedure": self._procedure(),
@@ -366,6 +373,14 @@ class Selection:
         if self.worlds is not None:
             out["worlds"] = _world_shares(counts, len(states), self.worlds_source)
         return out
+
+    def _most_selected(self, counts: dict[str, int]) -> str:
+        """The option selected in the most worlds (ties: the earlier option)."""
+        return max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
+
+    def _equal_allocation(self, states: dict) -> int:
+        """The replications the two-stage equal allocation would have spent, over the worlds."""
+        return sum(len(self.labels) * s.equal_allocation() for s in states.values())
 
     def _procedure(self) -> dict:
         """The procedure of the result: KN's name, first-stage size and constant."""
