@@ -114,10 +114,15 @@ def briefing(sc, plan_links, src: str, dst: str) -> Optional[dict]:
     """The meeting at which ``src`` passes reports to ``dst`` over a link that exists
     (its first such link), as plain data (``first_h``, ``every_h``, ``from_day``,
     ``until_day``), or ``None`` when a direct link has no meeting or there is none."""
-    link = next((lp for lp in plan_links if lp.src == src and lp.dst == dst), None)
+    link = _first_link(plan_links, src, dst)
     if link is None or link.meeting is None:
         return None
     return sc.meetings[link.meeting].model_dump(mode="python")
+
+
+def _first_link(plan_links, src: str, dst: str) -> Optional[LinkPlan]:
+    """The first of ``plan_links`` from ``src`` to ``dst``, or ``None``."""
+    return next((lp for lp in plan_links if lp.src == src and lp.dst == dst), None)
 
 
 NODE_CHANNEL = {"commander": "call", "cell": "product", "collector": "report"}

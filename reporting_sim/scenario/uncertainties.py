@@ -57,9 +57,14 @@ def _matching_links(data: dict, m: re.Match) -> list[int]:
 def _link_fits(link, src: str, dst: str, switch: Optional[str], choice: Optional[str]) -> bool:
     """Whether ``link`` (as written) goes from ``src`` to ``dst`` (and, given a switch,
     exists when it is set to ``choice``)."""
-    if not isinstance(link, dict) or link.get("from") != src or link.get("to") != dst:
+    if not _goes(link, src, dst):
         return False
     return switch is None or (link.get("when") or {}).get(switch) == choice
+
+
+def _goes(link, src: str, dst: str) -> bool:
+    """Whether ``link`` (as written: a table) goes from ``src`` to ``dst``."""
+    return isinstance(link, dict) and link.get("from") == src and link.get("to") == dst
 
 
 def _links(data: dict, path: str):

@@ -458,9 +458,13 @@ class Packages:
                 "packages": entries, "excluded": self.excluded,
                 "ranking": ranking_stability(rob, sign, labels),
                 "satisficing": satisficing,
-                "costs": {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants},
+                "costs": self._cost_table(),
                 "worlds": len(self.worlds), "worlds_source": self.worlds_source, "replications": self.replications,
                 "days": self.days, "seed": self.seed, "runs": self.planned_runs()}
+
+    def _cost_table(self) -> dict:
+        """Each variant's cost and the reason its file gives."""
+        return {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants}
 
     def _entries(self, means: dict[str, np.ndarray], rob: dict) -> list[dict]:
         """Each package: its variants, cost, objectives, robustness and whether it is on the front."""

@@ -42,6 +42,12 @@ from . import emulator, history
 WORLDS_FILE = "plausible-worlds.parquet"
 
 
+def _extra_outputs(base, refs: list) -> tuple:
+    """The run outputs beyond the flat metrics the patterns ``refs`` read, sorted."""
+    flat = cp_flat(base.scenario)
+    return tuple(sorted({n for r in refs for n in cp.extra(r.spec, flat)}))
+
+
 class Calibration:
     """History matching of a base scenario's uncertain settings to the study's patterns."""
 
@@ -59,8 +65,7 @@ class Calibration:
         self.left_out = list(left_out or [])
         self.space = _space(base)
         self._check_plan(refs)
-        flat = cp_flat(base.scenario)
-        self.extra = tuple(sorted({n for r in refs for n in cp.extra(r.spec, flat)}))
+        self.extra = _extra_outputs(base, refs)
         self.start = cp.scenario_start(base.scenario)
         self.ids = [r.spec.id for r in refs]
         self.name = name or ("calibrate-" + base.label + "-" + self.design_id()[:8])
