@@ -268,18 +268,31 @@ class Collector(Node):
         # formats shape written reports; a commander-centric unit's main report is the
         # word its patrol gives the chief, which formats do not touch
         precise_written = self.formats or u_prec < self.precision
-        precise = precise_written if self.branch else u_prec < self.precision
         dictates = u_lit >= self.literacy and not self.formats  # waits for dictation
         p = self.tasking.p_written if tasked and self.branch else self.p_report
         if u_rep < p:
-            delay = _plus(delay, back - now, self.after_patrol, dictation, self.branch and dictates)
-            self._will_release(ev, now, delay, precise or self.imagery is not None, False)
+            self._main_report(ev, now, back, u_prec, delay, dictation, dictates, precise_written)
         if self.written is not None:
-            pw = self.tasking.p_written if tasked else self.written.p
-            if u_wr < pw:
-                w_delay = _plus(w_delay, back - now, self.written.after_patrol, dictation, dictates)
-                self._will_release(ev, now, w_delay, precise_written, True)
+            self._written_report(ev, now, back, tasked, u_wr, w_delay, dictation, dictates, precise_written)
         sim.release(ev)  # the observation is settled; its reports keep the event live
+
+    def _main_report(self, ev: Event, now: float, back: float, u_prec: float, delay: float, dictation: float,
+                     dictates: bool, precise_written: bool) -> None:
+        """The main report of ``ev`` (observed now, the patrol back at ``back``): precise
+        as a written one in a branch-centric unit, by its own chance otherwise (or
+        always with imagery); a branch-centric unit's waits for dictation too."""
+        precise = precise_written if self.branch else u_prec < self.precision
+        delay = _plus(delay, back - now, self.after_patrol, dictation, self.branch and dictates)
+        self._will_release(ev, now, delay, precise or self.imagery is not None, False)
+
+    def _written_report(self, ev: Event, now: float, back: float, tasked: bool, u_wr: float, w_delay: float,
+                        dictation: float, dictates: bool, precise: bool) -> None:
+        """The written report of ``ev`` (observed now, the patrol back at ``back``), with
+        its own chance (the tasking's while tasked) and delay."""
+        pw = self.tasking.p_written if tasked else self.written.p
+        if u_wr < pw:
+            w_delay = _plus(w_delay, back - now, self.written.after_patrol, dictation, dictates)
+            self._will_release(ev, now, w_delay, precise, True)
 
     def _will_release(self, ev: Event, now: float, delay: float, precise: bool, written: bool) -> None:
         """A report of ``ev`` will be released after ``delay`` (the main report at once

@@ -114,10 +114,15 @@ def briefing(sc, plan_links, src: str, dst: str) -> Optional[dict]:
     """The meeting at which ``src`` passes reports to ``dst`` over a link that exists
     (its first such link), as plain data (``first_h``, ``every_h``, ``from_day``,
     ``until_day``), or ``None`` when a direct link has no meeting or there is none."""
-    link = next((lp for lp in plan_links if lp.src == src and lp.dst == dst), None)
+    link = _first_link(plan_links, src, dst)
     if link is None or link.meeting is None:
         return None
     return sc.meetings[link.meeting].model_dump(mode="python")
+
+
+def _first_link(plan_links, src: str, dst: str) -> Optional[LinkPlan]:
+    """The first of ``plan_links`` from ``src`` to ``dst``, or ``None``."""
+    return next((lp for lp in plan_links if lp.src == src and lp.dst == dst), None)
 
 
 NODE_CHANNEL = {"commander": "call", "cell": "product", "collector": "report"}
@@ -136,14 +141,22 @@ def _node(sc, name: str, i: int, kinds: tuple, reach: tuple, index: dict) -> Nod
     spec, mech = sc.nodes[name], sc.mechanisms
     typ = sc.node_type(name)
     seen = _seen_kinds(spec, kinds) if typ == "collector" else None
-    hoard = spec.hoard if mech.competition else None
+    switched = _node_switches(spec, mech, typ)
+    hoard = switched["hoard"]
     rivals = frozenset(index[r] for r in hoard.rivals) if hoard else frozenset()
     consumer = sc.consumers.index(name) if name in sc.consumers else -1
-    switched = dict(classify=spec.classify if mech.classification else None, hoard=hoard,
+    return NodePlan(name, typ, i, consumer, seen, reach, rivals, spec, **switched)
+
+
+def _node_switches(spec, mech, typ: str) -> dict:
+    """A node's mechanisms (classification, hoarding, coping; a collector's own too),
+    each neutral when switched off."""
+    switched = dict(classify=spec.classify if mech.classification else None,
+                    hoard=spec.hoard if mech.competition else None,
                     coping=frozenset(spec.coping) if mech.coping else frozenset())
     if typ == "collector":
         switched.update(_collector_switches(spec, mech))
-    return NodePlan(name, typ, i, consumer, seen, reach, rivals, spec, **switched)
+    return switched
 
 
 def _seen_kinds(spec, kinds: tuple) -> Optional[frozenset]:
@@ -163,27 +176,40 @@ def _collector_switches(spec, mech) -> dict:
 def _links(sc, kinds: tuple):
     """The links that exist, with every switch applied (informal links need a unit
     that builds bridges; a pull link without the stovepipe is a plain push)."""
-    mech = sc.mechanisms
     families = {k: v.family for k, v in sc.kinds.items()}
     active = sc.active_links
     for key, link in zip(stream_keys(active), active):
-        coping = set(sc.nodes[link.src].coping) if mech.coping else set()
-        if link.informal and "building_bridges" not in coping:
-            continue
-        meeting, p = link.meeting, link.p
-        if link.pull and not mech.pull:
-            meeting, p = None, 1.0  # no stovepipe: the report is pushed
-        yield LinkPlan(key, link.src, link.to, p, link.transit_h, meeting, _allowed(link, kinds, families),
-                       _fixed_gate(sc, link, coping), link.channel == "written")
+        planned = _link_plan(sc, key, link, kinds, families)
+        if planned is not None:
+            yield planned
+
+
+def _link_plan(sc, key: str, link, kinds: tuple, families: dict) -> Optional[LinkPlan]:
+    """The plan of one scenario link, or ``None`` for an informal link whose sender
+    does not build bridges."""
+    mech = sc.mechanisms
+    coping = set(sc.nodes[link.src].coping) if mech.coping else set()
+    if link.informal and "building_bridges" not in coping:
+        return None
+    meeting, p = link.meeting, link.p
+    if link.pull and not mech.pull:
+        meeting, p = None, 1.0  # no stovepipe: the report is pushed
+    return LinkPlan(key, link.src, link.to, p, link.transit_h, meeting, _allowed(link, kinds, families),
+                    _fixed_gate(sc, link, coping), link.channel == "written")
 
 
 def _allowed(link, kinds: tuple, families: dict) -> Optional[frozenset]:
     """The kinds (indices) ``link`` takes, or ``None``: every kind."""
     if link.families is None and link.kinds is None:
         return None
-    return frozenset(i for i, k in enumerate(kinds)
-                     if (link.families is None or families[k] in link.families)
-                     and (link.kinds is None or k in link.kinds))
+    return frozenset(i for i, k in enumerate(kinds) if _admits(link, k, families))
+
+
+def _admits(link, kind: str, families: dict) -> bool:
+    """Whether ``link`` takes reports of ``kind``: of a family and a kind it names
+    (either unnamed: any)."""
+    return ((link.families is None or families[kind] in link.families)
+            and (link.kinds is None or kind in link.kinds))
 
 
 def stream_keys(links) -> list[str]:
@@ -212,15 +238,21 @@ def _fixed_gate(sc, link, coping: set) -> Optional[int]:
 def _reach(sc, links: tuple, index: dict, n_kinds: int) -> list:
     """Per node, per kind: the bit mask of the consumers reachable from it (itself
     included) over the links that exist and admit the kind."""
-    consumer_bit = [0] * len(index)
-    for c, name in enumerate(sc.consumers):
-        consumer_bit[index[name]] = 1 << c
+    consumer_bit = _consumer_bits(sc, index)
     out = [[0] * n_kinds for _ in index]
     for k in range(n_kinds):
         succ = _successors(links, index, k)
         for i in range(len(index)):
             out[i][k] = _reachable_mask(i, succ, consumer_bit)
     return [tuple(r) for r in out]
+
+
+def _consumer_bits(sc, index: dict) -> list[int]:
+    """Per node (index): its consumer's bit, 0 for a node that is no consumer."""
+    consumer_bit = [0] * len(index)
+    for c, name in enumerate(sc.consumers):
+        consumer_bit[index[name]] = 1 << c
+    return consumer_bit
 
 
 def _successors(links: tuple, index: dict, k: int) -> list:
@@ -248,8 +280,13 @@ def _gated(sc, links: tuple) -> bool:
     """Whether any sharing gate can stop or hold a report in this network."""
     mech = sc.mechanisms
     return (any(_gates_at(spec, mech) for spec in sc.nodes.values())
-            or any(link.blocked is not None and not link.written for link in links)
+            or any(_blocks_spoken(link) for link in links)
             or any(c.imagery for c in sc.collectors.values()))
+
+
+def _blocks_spoken(link: LinkPlan) -> bool:
+    """Whether a link that is not written blocks some reports."""
+    return link.blocked is not None and not link.written
 
 
 def _gates_at(spec, mech) -> bool:

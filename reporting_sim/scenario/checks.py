@@ -189,13 +189,17 @@ def _check_switch_choice(c: _Context, where: str, switch: str, choice: str) -> N
 def _check_choose_sums(c: _Context) -> None:
     """A "choose" node picks one of its links, so their chances sum to at most 1
     (over the links that exist under the switches)."""
-    active = c.sc.active_links
     for name, node in c.nodes.items():
         if node.routing == "choose":
-            total = sum(link.p for link in active if link.src == name)
-            if total > 1 + 1e-9:
-                c.fail(f"{c.where(name)}.routing", '"choose" picks one link, so the p of its links must sum '
-                       f"to at most 1 (they sum to {total:g})")
+            _check_choose_sum(c, name)
+
+
+def _check_choose_sum(c: _Context, name: str) -> None:
+    """The chances of the links that leave the "choose" node ``name`` sum to at most 1."""
+    total = sum(link.p for link in c.sc.active_links if link.src == name)
+    if total > 1 + 1e-9:
+        c.fail(f"{c.where(name)}.routing", '"choose" picks one link, so the p of its links must sum '
+               f"to at most 1 (they sum to {total:g})")
 
 
 def _check_written_links(c: _Context) -> None:
@@ -317,9 +321,14 @@ def _repeat_keeping_graph(sc: Scenario, nodes: dict) -> dict[str, list[str]]:
     risky = {n for n, node in nodes.items() if not node.dedupe}
     succ: dict[str, list[str]] = {n: [] for n in sorted(risky)}
     for link in sc.active_links:
-        if link.src in risky and link.to in risky and link.to not in succ[link.src]:
+        if _new_edge(succ, link.src, link.to):
             succ[link.src].append(link.to)
     return succ
+
+
+def _new_edge(succ: dict[str, list[str]], a: str, b: str) -> bool:
+    """Whether ``a -> b`` joins two nodes of the graph ``succ`` and is not in it yet."""
+    return a in succ and b in succ and b not in succ[a]
 
 
 def _within(succ: dict[str, list[str]], comp: list[str]) -> dict[str, list[str]]:
@@ -388,11 +397,7 @@ def _mean_hops(sc: Scenario, comp: list[str]):
     only lower it), they solve ``(I - Q) h = 1`` (``inf`` when ``I - Q`` is singular)."""
     import numpy as np
 
-    pos = {n: i for i, n in enumerate(comp)}
-    q = np.zeros((len(comp), len(comp)))
-    for link in sc.active_links:
-        if link.src in pos and link.to in pos:
-            q[pos[link.src], pos[link.to]] += link.p
+    q = _passing_chances(sc, comp)
     try:
         return np.linalg.solve(np.eye(len(comp)) - q, np.ones(len(comp)))
     except np.linalg.LinAlgError:
@@ -469,6 +474,26 @@ class _Components:
             self.found.append(sorted(comp))
 
 
+def _passing_chances(sc: Scenario, comp: list[str]):
+    """``Q[i, j]``: the summed p of the links from node ``i`` to node ``j`` of ``comp``."""
+    import numpy as np
+
+    pos = {n: i for i, n in enumerate(comp)}
+    q = np.zeros((len(comp), len(comp)))
+    for link in sc.active_links:
+        if link.src in pos and link.to in pos:
+            q[pos[link.src], pos[link.to]] += link.p
+    return q
+
+
+def _walk_back(prev: dict[str, Optional[str]], n: str) -> list[str]:
+    """The path from the start to ``n`` along the breadth-first ``prev`` links."""
+    path = [n]
+    while prev[path[-1]] is not None:
+        path.append(prev[path[-1]])
+    return path[::-1]
+
+
 def _a_cycle(succ: dict[str, list[str]], start: str) -> list[str]:
     """A shortest closed walk ``[start, ..., start]`` in ``succ`` (``start`` lies on a
     cycle)."""
@@ -477,10 +502,7 @@ def _a_cycle(succ: dict[str, list[str]], start: str) -> list[str]:
     for n in queue:  # breadth first; the list grows while it is read
         for m in succ[n]:
             if m == start:
-                path = [n]
-                while prev[path[-1]] is not None:
-                    path.append(prev[path[-1]])
-                return path[::-1] + [start]
+                return _walk_back(prev, n) + [start]
             if m not in prev:
                 prev[m] = n
                 queue.append(m)

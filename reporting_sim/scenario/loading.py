@@ -66,17 +66,23 @@ def read_file(path: str | Path) -> dict:
     path = Path(path)
     if "\x00" in str(path):
         raise ScenarioError(str(path).replace("\x00", "\\0"), "file", "a file name cannot hold a NUL byte")
+    raw = _file_bytes(path)
+    if len(raw) > limits.limit("FILE_BYTES"):
+        raise limits.too_much(str(path), "file", "FILE_BYTES", f"{len(raw)}+")
+    return read_toml_text(raw, str(path))
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The bytes of the regular file ``path``; a one-line error when it is missing, a
+    folder or cannot be read."""
     try:
-        raw = _regular_file_bytes(path)
+        return _regular_file_bytes(path)
     except FileNotFoundError:
         raise ScenarioError(str(path), "file", "no such file")
     except IsADirectoryError:
         raise ScenarioError(str(path), "file", "is a folder, not a scenario file")
     except OSError as exc:
         raise ScenarioError(str(path), "file", f"cannot be read ({exc.strerror or exc})")
-    if len(raw) > limits.limit("FILE_BYTES"):
-        raise limits.too_much(str(path), "file", "FILE_BYTES", f"{len(raw)}+")
-    return read_toml_text(raw, str(path))
 
 
 def _regular_file_bytes(path: Path) -> bytes:

@@ -57,15 +57,23 @@ def _text_and_base(ref: str, folder):
 
     path = Path(ref) if folder is None or Path(ref).is_absolute() else folder / ref
     try:
-        if path.is_file():
-            text, folder = path.read_text("utf-8", errors="replace"), path.parent
-        elif ref in scenario_mod.builtin_names():
-            text = scenario_mod.builtin_text(ref)
-        else:
+        read = _text_of(ref, path, folder)
+        if read is None:
             return None
+        text, folder = read
         return text, folder, tomllib.loads(text).get("variant", {}).get("base")
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         return None
+
+
+def _text_of(ref: str, path: Path, folder):
+    """``(text, folder its base is relative to)`` of the file ``path`` or the built-in
+    ``ref``; ``None`` when it is neither."""
+    if path.is_file():
+        return path.read_text("utf-8", errors="replace"), path.parent
+    if ref in scenario_mod.builtin_names():
+        return scenario_mod.builtin_text(ref), folder
+    return None
 
 
 def notes(text: str) -> list[dict]:
@@ -94,8 +102,12 @@ def _setting_lines(text: str):
         if line.count('"""') % 2 == 1:
             in_block = not in_block
             continue
-        if not (in_block or not line.strip() or line.lstrip().startswith("#")):
+        if not (in_block or _blank_or_comment(line)):
             yield line
+
+
+def _blank_or_comment(line: str) -> bool:
+    return not line.strip() or line.lstrip().startswith("#")
 
 
 def _table_of(line: str, link_no: dict[str, int]):
@@ -147,14 +159,17 @@ def inheritance_gaps(text: str) -> list[str]:
     data = tomllib.loads(text)
     by_path = {n["path"]: n for n in notes(text)}
     tables = _unit_paths(data)
-    gaps = []
-    for path, n in by_path.items():
-        for ref in _AS.findall(n["note"]):
-            src = _copied_note(path, ref, data, by_path, tables)
-            gap = None if src is None else _missing_tag(n, src)
-            if gap is not None:
-                gaps.append(f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{gap}] tag")
-    return gaps
+    return [gap for path, n in by_path.items() for gap in _gaps_of(path, n, data, by_path, tables)]
+
+
+def _gaps_of(path: str, n: dict, data: dict, by_path: dict, tables: dict):
+    """The gaps of the setting ``path`` (its note ``n``): one per "as X" it copies
+    without the copied setting's weakest tag."""
+    for ref in _AS.findall(n["note"]):
+        src = _copied_note(path, ref, data, by_path, tables)
+        gap = None if src is None else _missing_tag(n, src)
+        if gap is not None:
+            yield f"{path}: copied 'as {ref}' from {src['path']} but lacks its [{gap}] tag"
 
 
 def _unit_paths(data: dict) -> dict[str, str]:
@@ -187,8 +202,7 @@ def tag_counts(items: list[dict]) -> dict[str, int]:
     """How many settings rest on the paper, a public source, an assumption, a derivation."""
     counts = {"paper": 0, "source": 0, "assumption": 0, "derived": 0}
     for it in items:
-        kinds = {t.split(" ")[0].rstrip(":") for t in it["tags"]}
-        for k in kinds:
+        for k in _tag_kinds(it["tags"]):
             counts[k] = counts.get(k, 0) + 1
     return counts
 
@@ -202,15 +216,17 @@ _WHEN = re.compile(r"\s+when\s+\w+\s*=\s*\w+\s*\]")
 def assumption_numbers(text: str, data: dict) -> list[str]:
     """The dotted paths of the numbers tagged ``[assumption]`` in scenario ``text``
     (links by ``links[FROM->TO]``), outside the ``[uncertainties]`` table itself."""
-    out = []
     links = data.get("links", [])
-    for note in notes(text):
-        if "assumption" not in note["tags"] or note["path"].startswith("uncertainties"):
-            continue
-        if not re.search(r"\d", _STRING.sub('""', note["value"])):
-            continue  # a name or a switch, not a number
-        out.append(_by_ends(note["path"], links))
+    out = [_by_ends(note["path"], links) for note in notes(text) if _an_assumed_number(note)]
     return list(dict.fromkeys(out))
+
+
+def _an_assumed_number(note: dict) -> bool:
+    """Whether a note tags a number (not a name or a switch) ``[assumption]``, outside
+    the ``[uncertainties]`` table."""
+    if "assumption" not in note["tags"] or note["path"].startswith("uncertainties"):
+        return False
+    return bool(re.search(r"\d", _STRING.sub('""', note["value"])))
 
 
 def _by_ends(path: str, links: list) -> str:

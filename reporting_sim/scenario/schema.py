@@ -329,9 +329,13 @@ def _patrols_for_patrol_watch(col: Collector) -> Optional[str]:
     return None
 
 
+def _after_patrol(col: Collector) -> bool:
+    """Whether the collector's main or written reports wait for the patrol's return."""
+    return bool(col.report_after_patrol or (col.written is not None and col.written.after_patrol))
+
+
 def _nothing_patrol_bound_on_continuous_watch(col: Collector) -> Optional[str]:
-    after_patrol = col.report_after_patrol or (col.written is not None and col.written.after_patrol)
-    if col.watch == "continuous" and (col.patrols is not None or after_patrol or col.pool is not None):
+    if col.watch == "continuous" and (col.patrols is not None or _after_patrol(col) or col.pool is not None):
         return 'watch: "continuous" takes no patrols, pool or after-patrol reporting'
     return None
 

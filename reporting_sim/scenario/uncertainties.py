@@ -57,9 +57,14 @@ def _matching_links(data: dict, m: re.Match) -> list[int]:
 def _link_fits(link, src: str, dst: str, switch: Optional[str], choice: Optional[str]) -> bool:
     """Whether ``link`` (as written) goes from ``src`` to ``dst`` (and, given a switch,
     exists when it is set to ``choice``)."""
-    if not isinstance(link, dict) or link.get("from") != src or link.get("to") != dst:
+    if not _goes(link, src, dst):
         return False
     return switch is None or (link.get("when") or {}).get(switch) == choice
+
+
+def _goes(link, src: str, dst: str) -> bool:
+    """Whether ``link`` (as written: a table) goes from ``src`` to ``dst``."""
+    return isinstance(link, dict) and link.get("from") == src and link.get("to") == dst
 
 
 def _links(data: dict, path: str):
@@ -222,12 +227,16 @@ def _check_owners(uncs, source: str) -> None:
     owner: dict[str, str] = {}
     for path, u in uncs.items():
         for i, p in enumerate((path, *u.also)):
-            key = re.sub(r"\s+", "", p)
-            if key in owner:
-                field = f"{field_name(path)}.also" if i else field_name(path)
-                raise ScenarioError(source, field, f"{p!r} is already moved by the uncertainty {owner[key]!r}; "
-                                    "a setting moves with one uncertainty only (no also loops, no setting named twice)")
-            owner[key] = path
+            _own(owner, re.sub(r"\s+", "", p), p, path, f"{field_name(path)}.also" if i else field_name(path), source)
+
+
+def _own(owner: dict[str, str], key: str, p: str, path: str, field: str, source: str) -> None:
+    """Note that the uncertainty ``path`` moves setting ``p`` (``key`` without spaces);
+    a one-line error when another one moves it already."""
+    if key in owner:
+        raise ScenarioError(source, field, f"{p!r} is already moved by the uncertainty {owner[key]!r}; "
+                            "a setting moves with one uncertainty only (no also loops, no setting named twice)")
+    owner[key] = path
 
 
 def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
@@ -238,11 +247,16 @@ def _check_paths(data: dict, resolved: dict, path: str, u, source: str) -> str:
         k, raw = _check_one_path(data, resolved, p, u, source, f"{where}.also")
         if not u.fixed:
             _check_moves_with(p, k, raw, path, kind, first, source, f"{where}.also")
+    _check_values_or_range(u, kind, path, source, where)
+    return kind
+
+
+def _check_values_or_range(u, kind: str, path: str, source: str, where: str) -> None:
+    """The uncertainty's listed values, or its range, fit a setting of ``kind``."""
     if u.values is not None:
         _check_values(u.values, kind, path, source, f"{where}.values")
     elif u.low is not None:
         _check_range(u, kind, path, source, where)
-    return kind
 
 
 def _check_moves_with(p: str, k: str, raw, path: str, kind: str, first, source: str, field: str) -> None:
@@ -389,12 +403,17 @@ def _put(out: dict, settings: Iterable[tuple[str, Any, str]], source: str) -> li
     for p, value, field in settings:
         m = _LINK.match(p)
         own = [("links", i) for i in _matching_links(out, m)] if m else _table_parts(out, p)
-        for part in own:
-            if part not in parts:
-                _copy_part(out, part)
-                parts[part] = None
+        _copy_new_parts(out, own, parts)
         _put_one(out, p, m, own, value, source, field)
     return list(parts)
+
+
+def _copy_new_parts(out: dict, own: list[tuple], parts: dict[tuple, None]) -> None:
+    """Copy each part of ``own`` not copied yet (noting it in ``parts``)."""
+    for part in own:
+        if part not in parts:
+            _copy_part(out, part)
+            parts[part] = None
 
 
 def _put_one(out: dict, p: str, m, own: list[tuple], value, source: str, field: str) -> None:

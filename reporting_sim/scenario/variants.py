@@ -55,14 +55,20 @@ def set_path(data: dict, path: str, value: Any, source: str, field: str | None =
     """Set ``data[a][b]...[z] = value`` for the dotted ``path`` "a.b...z"; every table
     on the way must exist (the last key may be new)."""
     keys = path.split(".")
-    node = data
-    for i, key in enumerate(keys[:-1]):
-        if not isinstance(node, dict) or key not in node:
-            raise _no_table(node, keys[: i + 1], source, field or path)
-        node = node[key]
+    node = _walk(data, keys[:-1], source, field or path)
     if not isinstance(node, dict):
         raise ScenarioError(source, field or path, f"{'.'.join(keys[:-1])!r} is not a table")
     node[keys[-1]] = value
+
+
+def _walk(data: dict, keys: list[str], source: str, field: str):
+    """``data[a][b]...`` down the ``keys``; every one must be there under a table."""
+    node = data
+    for i, key in enumerate(keys):
+        if not isinstance(node, dict) or key not in node:
+            raise _no_table(node, keys[: i + 1], source, field)
+        node = node[key]
+    return node
 
 
 def _leaves(changes: dict, base: dict, prefix: str = ""):
@@ -108,12 +114,17 @@ def _header(data: dict, source: str) -> dict:
     if not isinstance(head, dict):
         raise ScenarioError(source, "variant", "must be a table")
     _refuse_unknown(set(head) - HEADER_KEYS, source, "variant.", f"unknown key (allowed: {', '.join(sorted(HEADER_KEYS))})")
-    for key in ("name", "base"):
-        if not isinstance(head.get(key), str) or not head.get(key):
-            raise ScenarioError(source, f"variant.{key}", "required: a non-empty string")
+    _require_name_and_base(head, source)
     if "cost" in head:
         cost_of(head, source)
     return head
+
+
+def _require_name_and_base(head: dict, source: str) -> None:
+    """The header names the variant and its base (non-empty strings)."""
+    for key in ("name", "base"):
+        if not isinstance(head.get(key), str) or not head.get(key):
+            raise ScenarioError(source, f"variant.{key}", "required: a non-empty string")
 
 
 def _refuse_unknown(unknown: set, source: str, prefix: str, message: str) -> None:
@@ -147,9 +158,14 @@ def cost_of(head: dict, source: str):
     amount = cost["amount"]
     if not _is_amount(amount):
         raise ScenarioError(source, "variant.cost.amount", f"must be a finite number of at least 0 (got {amount!r})")
+    return float(amount), _cost_unit(cost, source), str(cost.get("reason", ""))
+
+
+def _cost_unit(cost: dict, source: str) -> str:
+    """The cost's unit, stripped (required: a non-empty string)."""
     if not isinstance(cost["unit"], str) or not cost["unit"].strip():
         raise ScenarioError(source, "variant.cost.unit", "required: a non-empty string (analysts, officers, ...)")
-    return float(amount), cost["unit"].strip(), str(cost.get("reason", ""))
+    return cost["unit"].strip()
 
 
 def _set_values(out: dict, changes, source: str) -> None:
@@ -173,11 +189,16 @@ def _set_links(out: dict, changes: list, source: str) -> None:
     """``[[set_links]]``: each change's ``set`` applies to every base link its ``match`` fits."""
     for i, change in enumerate(changes):
         match, new = _link_change(change, i, source)
-        hits = [link for link in out.get("links", []) if _matches(link, match)]
-        if not hits:
-            raise ScenarioError(source, f"set_links[{i}].match", f"no link of the base matches {match}")
-        for link in hits:
+        for link in _hits(out, match, source, f"set_links[{i}].match"):
             link.update(copy.deepcopy(new))
+
+
+def _hits(out: dict, match: dict, source: str, field: str) -> list[dict]:
+    """The links of ``out`` that ``match`` fits; a one-line error when none does."""
+    hits = [link for link in out.get("links", []) if _matches(link, match)]
+    if not hits:
+        raise ScenarioError(source, field, f"no link of the base matches {match}")
+    return hits
 
 
 def _link_change(change: dict, i: int, source: str) -> tuple[dict, dict]:
@@ -195,11 +216,16 @@ def _remove_links(out: dict, matches: list, source: str) -> None:
         if not match:
             raise ScenarioError(source, f"remove_links[{i}]", "is empty; name link fields to match (from, to...) "
                                 "so that it does not remove every link")
-        before = out.get("links", [])
-        kept = [link for link in before if not _matches(link, match)]
-        if len(kept) == len(before):
-            raise ScenarioError(source, f"remove_links[{i}]", f"no link of the base matches {match}")
-        out["links"] = kept
+        out["links"] = _kept(out, match, source, f"remove_links[{i}]")
+
+
+def _kept(out: dict, match: dict, source: str, field: str) -> list[dict]:
+    """The links of ``out`` that ``match`` does not fit; a one-line error when it fits none."""
+    before = out.get("links", [])
+    kept = [link for link in before if not _matches(link, match)]
+    if len(kept) == len(before):
+        raise ScenarioError(source, field, f"no link of the base matches {match}")
+    return kept
 
 
 def _base_links(out: dict, source: str) -> None:

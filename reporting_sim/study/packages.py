@@ -120,23 +120,35 @@ def compose(base, variants: list, label: Optional[str] = None):
     diffs = [(v, changes(base.data, v.data)) for v in variants]
     _check_conflicts(diffs)
     data = _applied(base.data, [d for _, d in diffs])
-    # no [uncertainties]: a package, like a variant, is a point; worlds come from the base's
+    names = _name_package(data, variants)
+    return Member(label or names, data, " + ".join(v.source for v in variants))
+
+
+def _name_package(data: dict, variants: list) -> str:
+    """Name and describe the package ``data`` after its ``variants``; returns their labels
+    joined by ``+``. (No [uncertainties]: a package, like a variant, is a point; worlds
+    come from the base's.)"""
     names = "+".join(v.label for v in variants)
     data.setdefault("scenario", {})["name"] = "pkg-" + digest(names)[:8]
     data["scenario"]["description"] = f"Package: {names}"
-    return Member(label or names, data, " + ".join(v.source for v in variants))
+    return names
 
 
 def _applied(base: dict, diffs: list[dict]) -> dict:
     """``base``'s settings and links with every change of ``diffs`` applied (no
     ``[uncertainties]``)."""
     flat, links = _settings(base), _links_by_key(base.get("links", []))
-    for d in diffs:
-        for p, value in d.values():
-            (links if isinstance(p, str) else flat)[p] = value
+    _apply_changes(flat, links, diffs)
     data = _unflatten({p: v for p, v in flat.items() if not _is_removed(v)})
     data["links"] = [copy.deepcopy(v) for v in links.values() if not _is_removed(v)]
     return data
+
+
+def _apply_changes(flat: dict, links: dict, diffs: list[dict]) -> None:
+    """Put every change of ``diffs`` into ``flat`` (settings by path) or ``links`` (by key)."""
+    for d in diffs:
+        for p, value in d.values():
+            (links if isinstance(p, str) else flat)[p] = value
 
 
 def _check_conflicts(diffs: list) -> None:
@@ -177,15 +189,27 @@ def resolve_option(ref: str):
     if len(parts) <= 1 or scenario_mod.path_exists(Path(ref), "VARIANT"):
         return resolve_member(ref, None)
     members = [resolve_member(p, None) for p in parts]
-    bases = {_base_of(m) for m in members}
-    if len(bases) > 1:
-        raise ScenarioError(ref, "VARIANT", f"the variants of one package must share a base (got {', '.join(sorted(bases))})")
-    base = resolve_member(bases.pop(), None)
+    base = resolve_member(_shared_base(ref, members), None)
     return compose(base, members)
 
 
+def _shared_base(ref: str, members: list) -> str:
+    """The one base of the variants ``members`` of the package ``ref``; a one-line error
+    when they have several."""
+    bases = {_base_of(m) for m in members}
+    if len(bases) > 1:
+        raise ScenarioError(ref, "VARIANT", f"the variants of one package must share a base (got {', '.join(sorted(bases))})")
+    return bases.pop()
+
+
+def _variant_table(source: str, empty):
+    """The ``[variant]`` table of the file ``source`` (``empty`` when it is no file or has
+    no such table)."""
+    return (scenario_mod.read_file(source) or {}).get("variant", empty) if Path(source).is_file() else empty
+
+
 def _base_of(member) -> str:
-    head = (scenario_mod.read_file(member.source) or {}).get("variant", {}) if Path(member.source).is_file() else {}
+    head = _variant_table(member.source, {})
     base = head.get("base") if isinstance(head, dict) else None
     if not base:
         raise ScenarioError(member.source, "variant.base", "only variants can be composed into a package")
@@ -200,8 +224,7 @@ def cost_of(member) -> tuple[float, str, str]:
     a one-line error naming the file when it has none."""
     from ..scenario.variants import cost_of as parse_cost
 
-    data = scenario_mod.read_file(member.source) if Path(member.source).is_file() else {}
-    head = data.get("variant") if isinstance(data, dict) else None
+    head = _variant_table(member.source, None)
     cost = parse_cost(head, member.source) if isinstance(head, dict) else None
     if cost is None:
         raise ScenarioError(member.source, "variant.cost", "a package's variants each need a cost: "
@@ -224,14 +247,15 @@ def pareto_front(costs: list[float], objectives: np.ndarray) -> list[int]:
     least as good on every objective (``objectives``: one row per package, signed so
     that higher is better) and strictly better on cost or one objective."""
     objectives = np.asarray(objectives, float)
-    keep = []
-    for i in range(len(costs)):
-        dominated = any(costs[j] <= costs[i] and np.all(objectives[j] >= objectives[i])
-                        and (costs[j] < costs[i] or np.any(objectives[j] > objectives[i]))
-                        for j in range(len(costs)) if j != i)
-        if not dominated:
-            keep.append(i)
-    return keep
+    n = len(costs)
+    return [i for i in range(n) if not any(_beats(costs, objectives, j, i) for j in range(n) if j != i)]
+
+
+def _beats(costs: list[float], objectives: np.ndarray, j: int, i: int) -> bool:
+    """Whether package ``j`` costs no more than ``i``, is at least as good on every
+    objective, and strictly better on cost or one objective."""
+    return bool(costs[j] <= costs[i] and np.all(objectives[j] >= objectives[i])
+                and (costs[j] < costs[i] or np.any(objectives[j] > objectives[i])))
 
 
 def robustness_measures(values: np.ndarray, base: np.ndarray, sign: int, least: float,
@@ -252,19 +276,36 @@ def robustness_measures(values: np.ndarray, base: np.ndarray, sign: int, least: 
 def ranking_stability(measures: dict[str, np.ndarray], sign: int, labels: list[str]) -> dict:
     """How the three measures rank the packages: each one's best, Kendall's tau between
     each pair of rankings (1: the same order), and whether all agree on the best."""
-    from scipy.stats import kendalltau
-
     score = {"mean": sign * measures["mean"], "minimax_regret": -measures["minimax_regret"],
              "satisficing": measures["satisficing"]}
     best = {k: labels[int(np.argmax(v))] for k, v in score.items()}
-    taus = {}
-    for a, b in itertools.combinations(score, 2):
-        tau = kendalltau(score[a], score[b]).statistic if len(labels) > 1 else float("nan")
-        taus[f"{a}~{b}"] = None if tau is None or math.isnan(tau) else float(tau)
+    taus = {f"{a}~{b}": _kendall_tau(score[a], score[b], len(labels))
+            for a, b in itertools.combinations(score, 2)}
     return {"best_by": best, "same_best": len(set(best.values())) == 1, "kendall_tau": taus}
 
 
+def _kendall_tau(a: np.ndarray, b: np.ndarray, n: int) -> Optional[float]:
+    """Kendall's tau between the rankings ``a`` and ``b`` of ``n`` packages (None when
+    undefined: one package, or ties throughout)."""
+    from scipy.stats import kendalltau
+
+    tau = kendalltau(a, b).statistic if n > 1 else float("nan")
+    return None if tau is None or math.isnan(tau) else float(tau)
+
+
 # ------------------------------------------------------------------ the study
+
+def _check_metrics(base, variants: list, metrics: list[str]) -> None:
+    """A one-line error when there is no variant or a metric is no flat metric of ``base``."""
+    from ..metric_names import flat_names
+    from .selection import check_spec
+
+    if not variants:
+        raise ScenarioError("packages", "VARIANT", "give at least one variant")
+    known = flat_names(base.scenario.consumers, list(base.scenario.cells))
+    for m in metrics:
+        check_spec(m, 1.0, 0.5, known, "packages")
+
 
 class Packages:
     """Combinations of costed variants of one base within a budget, across plausible
@@ -273,14 +314,10 @@ class Packages:
     def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: Optional[int] = 20,
                  worlds_from: Optional[Path] = None, replications: int, days: float, seed: int,
                  threshold: Optional[float] = None, min_effects: Optional[dict] = None):
-        from ..metric_names import flat_names, min_effect
-        from .selection import check_spec, plausible_worlds
+        from ..metric_names import min_effect
+        from .selection import plausible_worlds
 
-        if not variants:
-            raise ScenarioError("packages", "VARIANT", "give at least one variant")
-        known = flat_names(base.scenario.consumers, list(base.scenario.cells))
-        for m in metrics:
-            check_spec(m, 1.0, 0.5, known, "packages")
+        _check_metrics(base, variants, metrics)
         self.base, self.variants, self.metrics = base, variants, list(dict.fromkeys(metrics))
         self.costs, self.unit = self._costs(variants)
         self._check_budget(budget)
@@ -334,20 +371,29 @@ class Packages:
                                 f"cheapest, {min(self.costs, key=self.costs.get)}, costs {cheapest:g})")
 
     def _packages(self) -> tuple[list, list[dict]]:
-        labels = [v.label for v in self.variants]
-        combos = combinations(labels, self.costs, self.budget)
-        if len(combos) > ENUMERATE_MAX:
-            raise ScenarioError("packages", "--budget", f"{len(combos)} combinations are within the budget, more "
-                                f"than the {ENUMERATE_MAX} this version runs one by one; lower the budget or give "
-                                "fewer variants")
+        combos = self._combinations()
         by = {v.label: v for v in self.variants}
         out, excluded = [], []
         for combo in combos:
             try:
-                out.append((combo, compose(self.base, [by[a] for a in combo], "+".join(combo) or self.base.label)))
+                out.append((combo, self._composed(combo, by)))
             except ScenarioError as exc:
                 excluded.append({"variants": list(combo), "why": exc.one_line()})
         return out, excluded
+
+    def _combinations(self) -> list[tuple[str, ...]]:
+        """Every combination within the budget; a one-line error when there are more
+        than this version runs one by one."""
+        combos = combinations([v.label for v in self.variants], self.costs, self.budget)
+        if len(combos) > ENUMERATE_MAX:
+            raise ScenarioError("packages", "--budget", f"{len(combos)} combinations are within the budget, more "
+                                f"than the {ENUMERATE_MAX} this version runs one by one; lower the budget or give "
+                                "fewer variants")
+        return combos
+
+    def _composed(self, combo: tuple[str, ...], by: dict):
+        """The member of the package ``combo`` (the base itself for the empty one)."""
+        return compose(self.base, [by[a] for a in combo], "+".join(combo) or self.base.label)
 
     def design(self) -> str:
         return digest([[self.base.label, self.base.data], [[v.label, v.data] for v in self.variants], self.budget,
@@ -394,8 +440,7 @@ class Packages:
         values = {m: np.full((len(self.packages), len(self.worlds), self.replications), np.nan) for m in self.metrics}
         for p, w, r, job in jobs:
             for m in self.metrics:
-                v = rows[job.key].get(m)
-                values[m][p, w, r] = np.nan if v is None else float(v)
+                values[m][p, w, r] = _number(rows[job.key].get(m))
         return {m: np.nanmean(v, axis=2) for m, v in values.items()}
 
     def result(self, means: dict[str, np.ndarray]) -> dict:
@@ -407,15 +452,19 @@ class Packages:
         rob = robustness_measures(means[self.metrics[0]], means[self.metrics[0]][0], sign, self.least,
                                   self.threshold)
         entries = self._entries(means, rob)
+        satisficing = {"threshold": self.threshold} if self.threshold is not None else {"beats_base_by": self.least}
         return {"budget": self.budget, "unit": self.unit, "metrics": self.metrics, "base": self.base.label,
                 "front": sorted([e for e in entries if e["on_front"]], key=lambda e: e["cost"]),
                 "packages": entries, "excluded": self.excluded,
                 "ranking": ranking_stability(rob, sign, labels),
-                "satisficing": ({"threshold": self.threshold} if self.threshold is not None else
-                                {"beats_base_by": self.least}),
-                "costs": {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants},
+                "satisficing": satisficing,
+                "costs": self._cost_table(),
                 "worlds": len(self.worlds), "worlds_source": self.worlds_source, "replications": self.replications,
                 "days": self.days, "seed": self.seed, "runs": self.planned_runs()}
+
+    def _cost_table(self) -> dict:
+        """Each variant's cost and the reason its file gives."""
+        return {v.label: {"amount": self.costs[v.label], "reason": cost_of(v)[2]} for v in self.variants}
 
     def _entries(self, means: dict[str, np.ndarray], rob: dict) -> list[dict]:
         """Each package: its variants, cost, objectives, robustness and whether it is on the front."""
@@ -424,7 +473,18 @@ class Packages:
         costs = [sum(self.costs[a] for a in combo) for combo, _ in self.packages]
         objectives = {m: means[m].mean(axis=1) for m in self.metrics}
         front = set(pareto_front(costs, np.column_stack([direction(m) * objectives[m] for m in self.metrics])))
-        return [{"variants": list(combo), "label": member.label, "cost": costs[p],
-                 "objectives": {m: float(objectives[m][p]) for m in self.metrics},
-                 "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
+        return [_entry(p, combo, member, costs, objectives, rob, front)
                 for p, (combo, member) in enumerate(self.packages)]
+
+
+def _entry(p: int, combo: tuple, member, costs: list, objectives: dict, rob: dict, front: set) -> dict:
+    """The ``p``-th package of the result: its variants, cost, objectives, robustness
+    and whether it is on the front."""
+    return {"variants": list(combo), "label": member.label, "cost": costs[p],
+            "objectives": {m: float(v[p]) for m, v in objectives.items()},
+            "robustness": {k: float(v[p]) for k, v in rob.items()}, "on_front": p in front}
+
+
+def _number(v) -> float:
+    """A run's metric value as a float (NaN when the run has none)."""
+    return np.nan if v is None else float(v)

@@ -102,9 +102,13 @@ class KN:
         """The (option, replication) pairs to run next."""
         if self.done:
             return []
+        return [(a, r) for r in range(self.r, self._upto()) for a in self.alive if len(self.values[a]) <= r]
+
+    def _upto(self) -> int:
+        """One past the last replication of the next stage: the first stage's ``n0``,
+        then ``batch`` more at a time, never beyond the cap."""
         upto = self.n0 if self.r < self.n0 else self.r + self.batch
-        upto = upto if self.cap is None else min(upto, self.cap)
-        return [(a, r) for r in range(self.r, upto) for a in self.alive if len(self.values[a]) <= r]
+        return upto if self.cap is None else min(upto, self.cap)
 
     def add(self, label: str, r: int, value: float) -> None:
         vals = self.values[label]
@@ -116,16 +120,22 @@ class KN:
 
     def advance(self) -> None:
         """Take in every replication all survivors have, dropping options as KN says."""
-        if self.r < self.n0:
-            if not self._have(self.n0 - 1):
-                return
-            x = np.array([self.values[a][:self.n0] for a in self.labels], dtype=float)
-            self.s2 = np.array([[np.var(x[i] - x[j], ddof=1) for j in range(len(x))] for i in range(len(x))])
-            self.r = self.n0
-            self._screen()
+        if self.r < self.n0 and not self._first_stage():
+            return
         while not self.done and self._have(self.r):
             self.r += 1
             self._screen()
+
+    def _first_stage(self) -> bool:
+        """Once every option has its first ``n0`` replications: the variances of the
+        pairwise differences, and the first screen. Whether the stage is done."""
+        if not self._have(self.n0 - 1):
+            return False
+        x = np.array([self.values[a][:self.n0] for a in self.labels], dtype=float)
+        self.s2 = np.array([[np.var(x[i] - x[j], ddof=1) for j in range(len(x))] for i in range(len(x))])
+        self.r = self.n0
+        self._screen()
+        return True
 
     def _mean(self, a: str) -> float:
         return float(np.mean(self.values[a][:self.r]))
@@ -135,6 +145,11 @@ class KN:
         means = {a: self._mean(a) for a in self.alive}
         out = [a for a in self.alive if self._beaten(a, means, idx)]
         self.alive = [a for a in self.alive if a not in out]
+        self._decide(means, idx)
+
+    def _decide(self, means: dict, idx: dict) -> None:
+        """Select the last survivor, or the best survivor once every continuation region
+        has closed or the cap is reached."""
         if len(self.alive) == 1:
             self.selected = self.alive[0]
         elif self._closed() or self._at_cap():
@@ -172,16 +187,27 @@ def kn_select(draw: Callable[[int, list[int]], list[float]], k: int, delta: floa
     kn = KN([str(i) for i in range(k)], delta, pcs, n0)
     while not kn.done:
         want = kn.wanted()
-        if not want or max(r for _, r in want) >= max_replications:
-            raise RuntimeError("KN did not stop within max_replications")
-        by_r: dict[int, list[int]] = {}
-        for a, r in want:
-            by_r.setdefault(r, []).append(int(a))
-        for r, opts in sorted(by_r.items()):
-            for a, v in zip(opts, draw(r, opts)):
-                kn.add(str(a), r, v)
+        _check_stops(want, max_replications)
+        _draw_wanted(kn, want, draw)
         kn.advance()
     return int(kn.selected), {int(a): len(v) for a, v in kn.values.items()}
+
+
+def _check_stops(want: list[tuple[str, int]], max_replications: int) -> None:
+    """KN wants more, and within ``max_replications``; else it did not stop."""
+    if not want or max(r for _, r in want) >= max_replications:
+        raise RuntimeError("KN did not stop within max_replications")
+
+
+def _draw_wanted(kn: KN, want: list[tuple[str, int]], draw: Callable[[int, list[int]], list[float]]) -> None:
+    """Draw the ``want``-ed replications, one call of ``draw`` per replication number,
+    and add them to ``kn``."""
+    by_r: dict[int, list[int]] = {}
+    for a, r in want:
+        by_r.setdefault(r, []).append(int(a))
+    for r, opts in sorted(by_r.items()):
+        for a, v in zip(opts, draw(r, opts)):
+            kn.add(str(a), r, v)
 
 
 # ------------------------------------------------------------------ the study
@@ -194,6 +220,12 @@ whose options are closer than ``--delta`` can tell apart at that cost."""
 
 def check_spec(metric: str, delta: float, pcs: float, known: list[str], source: str = "select") -> None:
     """One line for a bad metric, ``delta`` or ``pcs``."""
+    _check_metric(metric, known, source)
+    _check_guarantee(delta, pcs, source)
+
+
+def _check_metric(metric: str, known: list[str], source: str) -> None:
+    """One line for a metric that is unknown or has no better direction."""
     if metric not in known:
         raise ScenarioError(source, "--metric", f"unknown metric {metric!r} (names look like "
                             f"{known[4] if len(known) > 4 else 'CONSUMER.current.in_time'})")
@@ -201,6 +233,10 @@ def check_spec(metric: str, delta: float, pcs: float, known: list[str], source: 
         direction(metric)
     except ScenarioError as exc:
         raise ScenarioError(source, "--metric", exc.message) from None
+
+
+def _check_guarantee(delta: float, pcs: float, source: str) -> None:
+    """One line for an indifference zone ``delta`` or a probability ``pcs`` out of range."""
     if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
         raise ScenarioError(source, "--delta", f"must be a positive number, the smallest difference worth "
                             f"selecting for (got {delta!r})")
@@ -297,9 +333,7 @@ class Selection:
 
     def _rounds(self, g: guard.Claim, progress: bool) -> dict:
         """KN's rounds in every world until each has selected (or reached the cap)."""
-        keys = [None] if self.worlds is None else list(range(len(self.worlds)))
-        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch, self.cap) for w in keys}
-        datas = {w: self._datas(w) for w in keys}
+        states, datas = self._start()
         bar = progress_bar(progress, 0, self.name)
         try:
             while any(not s.done for s in states.values()):
@@ -308,6 +342,12 @@ class Selection:
             if bar is not None:
                 bar.close()
         return states
+
+    def _start(self) -> tuple[dict, dict]:
+        """Per world (``None``: the scenarios as written): a fresh KN, and each option's data."""
+        keys = [None] if self.worlds is None else list(range(len(self.worlds)))
+        states = {w: KN(self.labels, self.delta, self.pcs, self.n0, self.batch, self.cap) for w in keys}
+        return states, {w: self._datas(w) for w in keys}
 
     def _round(self, g: guard.Claim, states: dict, datas: dict, bar) -> None:
         """Run what every world's KN wants next, feed it the values, and let it screen."""
@@ -323,20 +363,30 @@ class Selection:
         """The selection as plain data (the contract of ``select --json``)."""
         opts = self._options(states)
         counts = {a: opts[a]["selected_in"] for a in self.labels}
-        selected = max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
-        eq = sum(len(self.labels) * s.equal_allocation() for s in states.values())
-        out = {"selected": selected, "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
+        out = {"selected": self._most_selected(counts), "pcs": self.pcs, "delta": self.delta, "metric": self.metric,
                "better": "higher" if self.sign > 0 else "lower", "options": opts,
-               "equal_allocation_replications": eq,
+               "equal_allocation_replications": self._equal_allocation(states),
                "replications": sum(o["replications"] for o in opts.values()),
                "max_replications": self.cap, "capped_in": sum(1 for s in states.values() if s.capped),
-               "procedure": {"name": "KN (Kim & Nelson 2001), common random numbers", "n0": self.n0,
-                             "h2": kn_h2(len(self.labels), self.pcs, self.n0),
-                             "equal_allocation": "two-stage Bonferroni with CRN (Clark & Yang 1986)"},
+               "procedure": self._procedure(),
                "days": self.days, "seed": self.seed, "worlds": None}
         if self.worlds is not None:
             out["worlds"] = _world_shares(counts, len(states), self.worlds_source)
         return out
+
+    def _most_selected(self, counts: dict[str, int]) -> str:
+        """The option selected in the most worlds (ties: the earlier option)."""
+        return max(self.labels, key=lambda a: (counts[a], -self.labels.index(a)))
+
+    def _equal_allocation(self, states: dict) -> int:
+        """The replications the two-stage equal allocation would have spent, over the worlds."""
+        return sum(len(self.labels) * s.equal_allocation() for s in states.values())
+
+    def _procedure(self) -> dict:
+        """The procedure of the result: KN's name, first-stage size and constant."""
+        return {"name": "KN (Kim & Nelson 2001), common random numbers", "n0": self.n0,
+                "h2": kn_h2(len(self.labels), self.pcs, self.n0),
+                "equal_allocation": "two-stage Bonferroni with CRN (Clark & Yang 1986)"}
 
     def _options(self, states: dict) -> dict:
         """Per option: replications, mean (over worlds of the world's mean), the worlds
@@ -346,14 +396,19 @@ class Selection:
         for w, s in states.items():
             opts[s.selected]["selected_in"] += 1
             for a in self.labels:
-                vals = [v for v in s.values[a] if v is not None]
-                opts[a]["replications"] += len(vals)
-                means[a].append(self.sign * float(np.mean(vals)))
-                if a in s.eliminated:
-                    opts[a]["eliminated"].append({"world": w, **s.eliminated[a]})
+                self._tally(opts[a], means[a], w, s, a)
         for a in self.labels:
             opts[a]["mean"] = float(np.mean(means[a]))
         return opts
+
+
+    def _tally(self, opt: dict, means: list, w, s: KN, a: str) -> None:
+        """Add option ``a``'s replications, mean and elimination in world ``w`` (its KN ``s``)."""
+        vals = [v for v in s.values[a] if v is not None]
+        opt["replications"] += len(vals)
+        means.append(self.sign * float(np.mean(vals)))
+        if a in s.eliminated:
+            opt["eliminated"].append({"world": w, **s.eliminated[a]})
 
 
 def _runs_field(worlds: Optional[int], worlds_from) -> str:
@@ -406,7 +461,13 @@ def plausible_worlds(base, n: Optional[int], path: Optional[Path], seed: int, sa
         return None, None, ""
     if n is not None and path is not None:
         raise ScenarioError(str(path), "--worlds-from", "give --worlds or --worlds-from, not both")
-    space = _space(base)
+    return _worlds_of(_space(base), n, path, seed, sampling, check)
+
+
+def _worlds_of(space, n: Optional[int], path: Optional[Path], seed: int, sampling: str,
+               check: Callable[[int], None]):
+    """``(worlds, space, source)``: ``n`` worlds drawn from ``space``, or those of the
+    worlds file ``path``; ``check`` the run limit before drawing or once read."""
     if path is None:
         check(n)
         return space.worlds(n, seed, sampling), space, f"{sampling} ({n} worlds, seed {seed})"

@@ -72,13 +72,19 @@ def patterns_of(path: Optional[str], sc, days: float, warmup_days: float = 0.0):
     and the patterns file's text (its digest is the calibration's provenance)."""
     from .. import claims
 
-    if path is None:
-        refs, text = claims.load_builtin_patterns(), claims.builtin_text(claims.BUILTIN_PATTERNS)
-    else:
-        refs, text = claims.load(path), Path(path).read_text("utf-8")
+    refs, text = _read_patterns(path)
     left = [{"id": r.spec.id, "why": _why_not(r.spec)} for r in refs if _why_not(r.spec)]
     refs, more = claims.fit_run([r for r in refs if not _why_not(r.spec)], sc, days, warmup_days)
     return refs, left + more, text
+
+
+def _read_patterns(path: Optional[str]):
+    """The patterns of the file ``path`` (the built-in ones when ``None``) and its text."""
+    from .. import claims
+
+    if path is None:
+        return claims.load_builtin_patterns(), claims.builtin_text(claims.BUILTIN_PATTERNS)
+    return claims.load(path), Path(path).read_text("utf-8")
 
 
 def _why_not(spec) -> str:
@@ -99,19 +105,24 @@ def from_args(scenario_ref: str, *, waves: int, worlds: int, replications: int, 
                        candidates=candidates, cutoff=cutoff, screen=screen, patterns_text=text, left_out=left)
 
 
-def from_file(path, **overrides) -> Calibration:
-    """A calibration experiment file (``[experiment]`` and ``[calibrate]``); keyword
-    arguments that are not ``None`` override the file's (a smaller trial)."""
-    path = Path(path)
+def _read_calibrate_file(path: Path):
+    """The ``[experiment]`` and ``[calibrate]`` of a calibration file, validated (no target)."""
     data = scenario_mod.read_file(path)
     try:
         cf = CalibrateFile.model_validate(data)
     except ValidationError as exc:
         raise scenario_mod.first_error(exc, str(path)) from None
-    e, c = cf.experiment, cf.calibrate
-    if e.target is not None:
+    if cf.experiment.target is not None:
         raise ScenarioError(str(path), "experiment.target", "a calibration runs a fixed number of replications "
                             "per world; leave the target out")
+    return cf.experiment, cf.calibrate
+
+
+def from_file(path, **overrides) -> Calibration:
+    """A calibration experiment file (``[experiment]`` and ``[calibrate]``); keyword
+    arguments that are not ``None`` override the file's (a smaller trial)."""
+    path = Path(path)
+    e, c = _read_calibrate_file(path)
     o = {k: v for k, v in overrides.items() if v is not None}
     days = o.get("days", e.days)
     base = resolve_member(e.base, path.parent, str(path), "experiment.base")

@@ -50,15 +50,19 @@ def screen(x: np.ndarray, y: np.ndarray, k: int) -> list[int]:
     if len(y) < 3 or np.ptp(y) == 0:
         return []
     ry = rankdata(y)
-    scores = []
-    for j in range(x.shape[1]):
-        col = x[:, j]
-        if np.ptp(col) == 0:
-            scores.append(-1.0)
-            continue
-        scores.append(abs(float(np.corrcoef(rankdata(col), ry)[0, 1])))
+    scores = [_rank_score(x[:, j], ry) for j in range(x.shape[1])]
     order = sorted(range(x.shape[1]), key=lambda j: (-scores[j], j))
     return [j for j in order[:k] if scores[j] >= 0]
+
+
+def _rank_score(col: np.ndarray, ry: np.ndarray) -> float:
+    """The strength of the Spearman correlation of one input with the ranks ``ry`` of
+    the output (-1 for a constant input, never screened)."""
+    from scipy.stats import rankdata
+
+    if np.ptp(col) == 0:
+        return -1.0
+    return abs(float(np.corrcoef(rankdata(col), ry)[0, 1]))
 
 
 @dataclass
@@ -97,11 +101,18 @@ def fit(x: np.ndarray, y: np.ndarray, var: np.ndarray, *, k: int = 5, seed: int 
     active = screen(x, y, min(k, max(1, len(y) // 8)))  # few inputs for few worlds: spurious ones overfit
     if len(y) < 4 or not active:
         return Emulator([], mean, scale, spread=spread)
-    gp = _gp(len(active), seed, var / scale ** 2 + 1e-8)
+    gp = _fitted_gp(x[:, active], (y - mean) / scale, var / scale ** 2 + 1e-8, seed)
+    return Emulator(active, mean, scale, gp, str(gp.kernel_), spread)
+
+
+def _fitted_gp(x: np.ndarray, z: np.ndarray, noise: np.ndarray, seed: int):
+    """A Gaussian process fitted to the standardised ``z`` at the screened inputs ``x``,
+    each world with its own ``noise`` variance (warnings of the optimiser silenced)."""
+    gp = _gp(x.shape[1], seed, noise)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gp.fit(x[:, active], (y - mean) / scale)
-    return Emulator(active, mean, scale, gp, str(gp.kernel_), spread)
+        gp.fit(x, z)
+    return gp
 
 
 def _gp(d: int, seed: int, alpha: np.ndarray):

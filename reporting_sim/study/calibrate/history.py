@@ -13,6 +13,7 @@ hmer does), so that one pattern missed by chance does not rule a world out.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -60,9 +61,13 @@ def conflicts(imp: np.ndarray, ids: list[str], cutoff: float) -> list[dict]:
     met = np.nan_to_num(np.asarray(imp, float), nan=0.0) <= cutoff
     if len(met) == 0 or met.all(axis=1).any():
         return []
-    out = [{"patterns": [ids[j]], "worlds_meeting": [0], "worlds_meeting_all": 0,
-            "why": "no world run meets this pattern"} for j in range(len(ids)) if not met[:, j].any()]
-    return out + [c for a in range(len(ids)) for b in range(a + 1, len(ids)) for c in _pair(met, ids, a, b)]
+    return _unmet(met, ids) + [c for a, b in itertools.combinations(range(len(ids)), 2) for c in _pair(met, ids, a, b)]
+
+
+def _unmet(met: np.ndarray, ids: list[str]) -> list[dict]:
+    """A conflict for each pattern no world run meets."""
+    return [{"patterns": [ids[j]], "worlds_meeting": [0], "worlds_meeting_all": 0,
+             "why": "no world run meets this pattern"} for j in range(len(ids)) if not met[:, j].any()]
 
 
 def _pair(met: np.ndarray, ids: list[str], a: int, b: int) -> list[dict]:

@@ -42,6 +42,12 @@ from . import emulator, history
 WORLDS_FILE = "plausible-worlds.parquet"
 
 
+def _extra_outputs(base, refs: list) -> tuple:
+    """The run outputs beyond the flat metrics the patterns ``refs`` read, sorted."""
+    flat = cp_flat(base.scenario)
+    return tuple(sorted({n for r in refs for n in cp.extra(r.spec, flat)}))
+
+
 class Calibration:
     """History matching of a base scenario's uncertain settings to the study's patterns."""
 
@@ -59,8 +65,7 @@ class Calibration:
         self.left_out = list(left_out or [])
         self.space = _space(base)
         self._check_plan(refs)
-        flat = cp_flat(base.scenario)
-        self.extra = tuple(sorted({n for r in refs for n in cp.extra(r.spec, flat)}))
+        self.extra = _extra_outputs(base, refs)
         self.start = cp.scenario_start(base.scenario)
         self.ids = [r.spec.id for r in refs]
         self.name = name or ("calibrate-" + base.label + "-" + self.design_id()[:8])
@@ -125,14 +130,19 @@ class Calibration:
             entry["coverage_of_previous_emulators"] = _predictive_coverage(prior, unit, means, var)
         done.add(k, unit, means, var, imp, keep)
         done.emulators = self._fit(done)
-        cover = self._coverage(done)
-        entry.update({"worlds": int(len(unit)), "non_implausible": int(keep.sum()),
-                      "non_implausible_fraction": float(keep.mean()), "coverage": cover["all"],
-                      "implausibility": {pid: history.summary(imp[:, j], self.cutoff)
-                                         for j, pid in enumerate(self.ids)},
-                      "emulators": {pid: {"active": [self.space.paths[i] for i in done.emulators[j].active],
-                                          "coverage": cover[pid]} for j, pid in enumerate(self.ids)}})
+        entry.update(self._wave_figures(unit, imp, keep, done))
         return _ordered(entry)
+
+    def _wave_figures(self, unit: np.ndarray, imp: np.ndarray, keep: np.ndarray, done: "Done") -> dict:
+        """A wave's worlds, how many are non-implausible, the emulators' coverage, and
+        per pattern the implausibility and each emulator's active inputs."""
+        cover = self._coverage(done)
+        return {"worlds": int(len(unit)), "non_implausible": int(keep.sum()),
+                "non_implausible_fraction": float(keep.mean()), "coverage": cover["all"],
+                "implausibility": {pid: history.summary(imp[:, j], self.cutoff)
+                                   for j, pid in enumerate(self.ids)},
+                "emulators": {pid: {"active": [self.space.paths[i] for i in done.emulators[j].active],
+                                    "coverage": cover[pid]} for j, pid in enumerate(self.ids)}}
 
     def _screen(self, done: "Done", entry: dict) -> np.ndarray:
         """Candidates drawn afresh, emulated, and the non-implausible ones taken first
