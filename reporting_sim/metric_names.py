@@ -28,13 +28,20 @@ def flat_names(consumers: list[str], cells: list[str]) -> list[str]:
     consumers and staff cells."""
     names = ["bypass_rate", "bypass_before_briefing", "events", "duplication.share", "duplication.mean_cells"]
     for c in consumers:
-        for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
-            names += [f"{prefix}.{o}" for o in OUTCOMES]
-            names += [f"{prefix}.{x}" for x in BLOCK_NUMBERS]
-        names.append(f"{c}.long_term.within_planning")
+        names += _consumer_names(c)
     for cell in cells:
         names += [f"cell.{cell}.utilisation", f"cell.{cell}.mean_wait_h"]
     return names
+
+
+def _consumer_names(c: str) -> list[str]:
+    """The flat names of one consumer: its outcomes and numbers over all events and per
+    family, and its long-term share within the planning horizon."""
+    names = []
+    for prefix in [c] + [f"{c}.{fam}" for fam in FAMILY_NAMES]:
+        names += [f"{prefix}.{o}" for o in OUTCOMES]
+        names += [f"{prefix}.{x}" for x in BLOCK_NUMBERS]
+    return names + [f"{c}.long_term.within_planning"]
 
 
 def examples(consumers: list[str], cells: list[str]) -> str:
@@ -144,16 +151,19 @@ def parse_min_effects(items, known: list[str] | None = None, field: str = "--min
     """``["METRIC=VALUE", ...]`` (or a mapping) as a mapping metric -> value; each value a
     positive finite number, each metric one that can be judged (and in ``known``, when given)."""
     pairs = items.items() if isinstance(items, dict) else [_split_pair(s, field) for s in items or ()]
-    out: dict[str, float] = {}
-    for name, value in pairs:
-        x = _positive_number(value)
-        if x is None:
-            raise ScenarioError("", f"{field} {name}", f"must be a positive number (got {value!r})")
-        if known is not None and name not in known:
-            raise ScenarioError("", field, f"unknown metric {name!r} (names look like {examples(['CONSUMER'], ['CELL'])})")
-        direction(name)
-        out[name] = x
-    return out
+    return {name: _min_effect(name, value, known, field) for name, value in pairs}
+
+
+def _min_effect(name: str, value, known: list[str] | None, field: str) -> float:
+    """One minimum effect checked: a positive finite number, on a metric that can be
+    judged (and in ``known``, when given)."""
+    x = _positive_number(value)
+    if x is None:
+        raise ScenarioError("", f"{field} {name}", f"must be a positive number (got {value!r})")
+    if known is not None and name not in known:
+        raise ScenarioError("", field, f"unknown metric {name!r} (names look like {examples(['CONSUMER'], ['CELL'])})")
+    direction(name)
+    return x
 
 
 def _positive_number(value):

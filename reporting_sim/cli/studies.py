@@ -151,13 +151,18 @@ def check_study(scenario, replications, days, seed, claim_files, builtin, only, 
     if as_json:
         click.echo(json.dumps(result))
     elif markdown:
-        command = " ".join(["reporting-sim check-study"] + ([scenario] if scenario != DEFAULT_SCENARIO else [])
-                           + [f"--replications {replications}", f"--days {days:g}", f"--seed {seed}"]
-                           + [f"--claims {f}" for f in claim_files] + ([] if builtin else ["--no-builtin"])
-                           + [f"--only {i}" for i in only])
+        command = _check_study_command(scenario, replications, days, seed, claim_files, builtin, only)
         click.echo(claims_mod.format_markdown(result, refs, seed, command), nl=False)
     else:
         click.echo(claims_mod.format_text(result, refs, seed))
+
+
+def _check_study_command(scenario, replications, days, seed, claim_files, builtin, only) -> str:
+    """The command line that makes this check-study table again (for the Markdown's note)."""
+    return " ".join(["reporting-sim check-study"] + ([scenario] if scenario != DEFAULT_SCENARIO else [])
+                    + [f"--replications {replications}", f"--days {days:g}", f"--seed {seed}"]
+                    + [f"--claims {f}" for f in claim_files] + ([] if builtin else ["--no-builtin"])
+                    + [f"--only {i}" for i in only])
 
 
 @click.command("robustness")
@@ -391,14 +396,19 @@ def calibrate(scenario, waves, worlds, replications, days, seed, candidates, cut
 CALIBRATE_DEFAULTS = {"waves": 2, "worlds": 40, "replications": 2, "days": 240.0, "seed": 1}
 
 
+def _refuse_file_options(candidates, cutoff, patterns_file) -> None:
+    """A calibration file sets its candidates, cutoff and patterns itself: refuse those options."""
+    if candidates is not None or cutoff is not None or patterns_file is not None:
+        raise InputError("--candidates, --cutoff, --patterns: set these in the file's [calibrate] table")
+
+
 def _calibration(scenario, sizes: dict, candidates, cutoff, patterns_file):
     """A calibration from an experiment file (the options override its sizes) or a
     scenario (the options, or their defaults)."""
     from ..study import calibrate as cal
 
     if cal.is_calibration_file(scenario):
-        if candidates is not None or cutoff is not None or patterns_file is not None:
-            raise InputError("--candidates, --cutoff, --patterns: set these in the file's [calibrate] table")
+        _refuse_file_options(candidates, cutoff, patterns_file)
         return cal.from_file(scenario, **sizes)
     sizes = {k: CALIBRATE_DEFAULTS[k] if v is None else v for k, v in sizes.items()}
     return cal.from_args(scenario, **sizes, patterns=None if patterns_file is None else str(patterns_file),

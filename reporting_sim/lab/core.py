@@ -55,14 +55,16 @@ class Knobs:
         (``formats`` expands to every commander-centric collector)."""
         out: dict[str, object] = {}
         for key, value in self.values.items():
-            if key not in start.values or _same(start.values[key], value):
-                continue
-            if key == "formats":
-                for n in commander_centric(sc):
-                    out[f"collectors.{n}.formats"] = bool(value)
-            else:
-                out[key] = value
+            if key in start.values and not _same(start.values[key], value):
+                out.update(_expanded(key, value, sc))
         return out
+
+
+def _expanded(key: str, value, sc) -> dict[str, object]:
+    """One changed setting as dotted paths: ``formats`` is every commander-centric collector's."""
+    if key != "formats":
+        return {key: value}
+    return {f"collectors.{n}.formats": bool(value) for n in commander_centric(sc)}
 
 
 def _mechanism_knobs(sc) -> dict[str, object]:
@@ -145,15 +147,18 @@ def variant_data(base_ref: str, changes: dict[str, object], *, name: str = "lab-
     """A variant file's data: ``preset`` (a shipped variant's data, its own base
     replaced) with ``changes`` (dotted paths) merged into its ``[set]``."""
     data: dict = {k: copy.deepcopy(v) for k, v in (preset or {}).items() if k != "variant"}
-    head = {"name": name, "base": base_ref}
-    if question:
-        head["question"] = question
-    if expectation:
-        head["expectation"] = expectation
-    data = {"variant": head, **data}
+    data = {"variant": _variant_head(base_ref, name, question, expectation), **data}
     if changes:
         data["set"] = _merge(data.get("set", {}), _nest(changes))
     return data
+
+
+def _variant_head(base_ref: str, name: str, question: str, expectation: str) -> dict:
+    """The ``[variant]`` table: name and base, and the question and expectation when given."""
+    head = {"name": name, "base": base_ref}
+    extra = {"question": question, "expectation": expectation}
+    head.update({k: v for k, v in extra.items() if v})
+    return head
 
 
 def variant_toml(data: dict, note: str = "") -> str:
@@ -184,14 +189,23 @@ def presets(folder: Path, base_name: str) -> dict[str, Path]:
     if not folder.is_dir():
         return out
     for path in sorted(folder.glob("*.toml")):
-        try:
-            data = scenario_mod.read_file(path)
-        except ScenarioError:
-            continue
-        head = data.get("variant")
-        if isinstance(head, dict) and head.get("base") == base_name and isinstance(head.get("name"), str):
-            out[head["name"]] = path
+        name = _preset_name(path, base_name)
+        if name is not None:
+            out[name] = path
     return out
+
+
+def _preset_name(path: Path, base_name: str) -> Optional[str]:
+    """The variant name of the file at ``path`` when it is a variant of ``base_name``
+    (``None`` when it is not, or cannot be read)."""
+    try:
+        data = scenario_mod.read_file(path)
+    except ScenarioError:
+        return None
+    head = data.get("variant")
+    if isinstance(head, dict) and head.get("base") == base_name and isinstance(head.get("name"), str):
+        return head["name"]
+    return None
 
 
 # --------------------------------------------------------------------- the inputs
@@ -271,9 +285,17 @@ def _header(days, seed):
 
 
 def _whole(v, label: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not v.is_integer()):
+    """``v`` as an int when it is a whole number (never a bool); else a one-line error."""
+    if not _is_whole(v):
         raise ScenarioError("what-if", label, f"must be a whole number (got {v!r})")
     return int(v)
+
+
+def _is_whole(v) -> bool:
+    """Whether ``v`` is an int or an integral float (bools are not numbers here)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return not isinstance(v, float) or v.is_integer()
 
 
 # --------------------------------------------------------------------- paired runs
@@ -293,7 +315,7 @@ def paired_runs(base_data: dict, changed_data: dict, *, replications: int, days:
     done = 0
     for r in range(replications):
         for label, data in (("base", base_data), ("changed", changed_data)):
-            if cancelled is not None and cancelled():
+            if _is_cancelled(cancelled):
                 return rows
             job = Job.make(label, data, f"lab {label}", r, replication_seed(seed, r), days)
             rows[label].append(run_job(job))
@@ -301,6 +323,11 @@ def paired_runs(base_data: dict, changed_data: dict, *, replications: int, days:
             _tell(on_progress, done, total)
         _tell(on_pair, {k: list(v) for k, v in rows.items()})
     return rows
+
+
+def _is_cancelled(cancelled: Optional[Callable[[], bool]]) -> bool:
+    """Whether the user stopped the what-if (never, without a ``cancelled`` test)."""
+    return cancelled is not None and cancelled()
 
 
 def _tell(listener: Optional[Callable], *args) -> None:
@@ -327,17 +354,30 @@ def metric_row(rows: dict[str, list[dict]], name: str) -> Optional[dict]:
     from ..measures import stats
     from ..present.glossary import is_share
 
-    b = [r.get(name, math.nan) for r in rows["base"]]
-    v = [r.get(name, math.nan) for r in rows["changed"]]
+    b = _values(rows["base"], name)
+    v = _values(rows["changed"], name)
     if all(math.isnan(x) for x in b + v):
         return None
-    bm, blo, bhi = stats.mean_ci(b)
-    vm, vlo, vhi = stats.mean_ci(v)
+    clip = _clip if is_share(name) else None
     d, dlo, dhi = stats.paired_ci(v, b)
-    if is_share(name):
-        blo, bhi, vlo, vhi = (_clip(x) for x in (blo, bhi, vlo, vhi))
-    return {"base": bm, "base_lo": blo, "base_hi": bhi, "changed": vm, "changed_lo": vlo, "changed_hi": vhi,
+    return {**_mean_block("base", b, clip), **_mean_block("changed", v, clip),
             "diff": d, "diff_lo": dlo, "diff_hi": dhi, "n": len(v)}
+
+
+def _values(rows: list[dict], name: str) -> list[float]:
+    """Metric ``name`` of each row (NaN where a row lacks it)."""
+    return [r.get(name, math.nan) for r in rows]
+
+
+def _mean_block(label: str, xs: list[float], clip: Optional[Callable[[float], float]]) -> dict:
+    """``label``, ``label_lo``, ``label_hi``: the mean of ``xs`` and its 95% interval
+    (the interval's ends passed through ``clip`` when given)."""
+    from ..measures import stats
+
+    m, lo, hi = stats.mean_ci(xs)
+    if clip is not None:
+        lo, hi = clip(lo), clip(hi)
+    return {label: m, f"{label}_lo": lo, f"{label}_hi": hi}
 
 
 def _clip(x: float) -> float:
@@ -354,18 +394,24 @@ def candidate_events(rec, headline: Optional[str], limit: int = 40) -> list[tupl
     arrived = led[led["arrival_h"].notna()]
     reach = arrived.groupby("event_id")["consumer"].nunique()
     ids = [int(e) for e in reach[reach >= 2].index if not bool(ev.loc[e, "live_at_end"])]
-    late = set()
-    if headline:
-        h = led[(led["consumer"] == headline) & (led["outcome"] == "late")]
-        late = set(int(e) for e in h["event_id"])
+    late = _late_events(led, headline)
     ids.sort(key=lambda e: (e not in late, ev.loc[e, "family"] != "current", e))
-    out = []
-    for e in ids[:limit]:
-        row = ev.loc[e]
-        tag = f" - {headline} late" if e in late else ""
-        out.append((e, f"event {e}: {row['kind']} in {row['sector']}, day {int(row['t_h'] // 24)}, "
-                       f"reached {int(reach[e])} consumers{tag}"))
-    return out
+    return [(e, _event_line(e, ev.loc[e], int(reach[e]), headline if e in late else None)) for e in ids[:limit]]
+
+
+def _late_events(led, headline: Optional[str]) -> set:
+    """The events that reached ``headline`` late (none without a headline consumer)."""
+    if not headline:
+        return set()
+    h = led[(led["consumer"] == headline) & (led["outcome"] == "late")]
+    return set(int(e) for e in h["event_id"])
+
+
+def _event_line(e: int, row, reached: int, late_at: Optional[str]) -> str:
+    """One event described for the replay list, tagged when it reached ``late_at`` late."""
+    tag = f" - {late_at} late" if late_at else ""
+    return (f"event {e}: {row['kind']} in {row['sector']}, day {int(row['t_h'] // 24)}, "
+            f"reached {reached} consumers{tag}")
 
 
 def typical_late(rec, headline: Optional[str]) -> Optional[int]:
@@ -401,11 +447,20 @@ def event_steps(rec, event_id: int) -> list[tuple[str, str, float, float, Option
     mine = idx.trace[idx.trace["event_id"] == event_id]
     steps = []
     for rid in dict.fromkeys(mine["report"].tolist()):
-        p = idx.path(rid)
-        for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"]):
-            if step not in ("copy", "end") and math.isfinite(t1):
-                steps.append((str(node), str(step), float(t0), float(t1), None if to is None or to != to else str(to)))
+        steps.extend(_finished_steps(idx.path(rid)))
     return list(dict.fromkeys(steps))
+
+
+def _finished_steps(p) -> list[tuple[str, str, float, float, Optional[str]]]:
+    """The finished steps of one report's path (neither copies nor its end)."""
+    return [(str(node), str(step), float(t0), float(t1), _node_or_none(to))
+            for node, step, t0, t1, to in zip(p["node"], p["step"], p["t0_h"], p["t1_h"], p["to"])
+            if step not in ("copy", "end") and math.isfinite(t1)]
+
+
+def _node_or_none(to) -> Optional[str]:
+    """A step's next node, ``None`` when it has none (missing or NaN)."""
+    return None if to is None or to != to else str(to)
 
 
 def _step_states(t: float, steps: list) -> tuple[dict[str, str], set]:
@@ -414,17 +469,24 @@ def _step_states(t: float, steps: list) -> tuple[dict[str, str], set]:
     states: dict[str, str] = {}
     links = set()
     for node, step, t0, t1, to in steps:
-        if t0 > t + _EPS:
-            continue
-        states.setdefault(node, "reached")
-        if to is not None and t1 <= t + _EPS:
-            states.setdefault(to, "reached")
-        if t + _EPS < t1:
-            if to is not None and step in _CARRY:
-                links.add((node, to))
-            else:
-                states[node] = "holding"
+        if t0 <= t + _EPS:
+            _mark_step(t, (node, step, t1, to), states, links)
     return states, links
+
+
+def _mark_step(t: float, step: tuple, states: dict[str, str], links: set) -> None:
+    """One begun step ``(node, step, t1, to)`` at ``t``: its node reached, its next node
+    reached once it is over, and while it lasts its link carrying or its node holding."""
+    node, kind, t1, to = step
+    states.setdefault(node, "reached")
+    if to is not None and t1 <= t + _EPS:
+        states.setdefault(to, "reached")
+    if t + _EPS >= t1:
+        return
+    if to is not None and kind in _CARRY:
+        links.add((node, to))
+    else:
+        states[node] = "holding"
 
 
 def _consumer_states(t: float, knows: dict, states: dict[str, str]) -> None:
@@ -508,9 +570,14 @@ def ceiling_stages(result: dict, family: str = "current") -> dict[str, list[tupl
     out: dict[str, list[tuple[str, float]]] = {}
     for name, block in (result.get("consumers") or {}).items():
         fam = (block or {}).get(family)
-        if isinstance(fam, dict) and _number(fam.get("in_time")):
+        if _has_share(fam):
             out[str(name)] = [("today", float(fam["in_time"]))] + _stages(fam.get("ceilings") or {})
     return out
+
+
+def _has_share(fam) -> bool:
+    """Whether a family's block of a ceilings result has a numeric in-time share."""
+    return isinstance(fam, dict) and _number(fam.get("in_time"))
 
 
 def _number(v) -> bool:

@@ -52,13 +52,17 @@ def marks(rec, names: list[str]) -> dict[str, list]:
     keep = tr[tr["step"].isin(MARK_STEPS) & (tr["t1_h"] > tr["t0_h"])]
     index = {n: i for i, n in enumerate(names)}
     fam = dict(zip(rec.events["event_id"].to_numpy(), rec.events["family"].astype(str).to_numpy()))
-    to = keep["to"].astype(object).to_numpy()
     return {"t0": _r(keep["t0_h"]), "t1": _r(np.minimum(keep["t1_h"].to_numpy(dtype=float), end)),
             "k": [MARK_STEPS.index(s) for s in keep["step"].astype(str)],
             "a": [index[n] for n in keep["node"].astype(str)],
-            "b": [index.get(x, -1) if isinstance(x, str) else -1 for x in to],
+            "b": _next_nodes(keep["to"].astype(object).to_numpy(), index),
             "f": [FAMILIES.index(fam[e]) for e in keep["event_id"].to_numpy()],
             "e": [int(e) for e in keep["event_id"].to_numpy()]}
+
+
+def _next_nodes(to, index: dict[str, int]) -> list[int]:
+    """The node index each mark's link leads to (-1 for a stay, or a node not drawn)."""
+    return [index.get(x, -1) if isinstance(x, str) else -1 for x in to]
 
 
 def stops(rec, names: list[str]) -> dict[str, list]:
@@ -75,14 +79,16 @@ def stops(rec, names: list[str]) -> dict[str, list]:
 def meetings(sc, hours: float) -> list[dict]:
     """Each meeting: when it sits within ``hours``, who acts at it, which links wait
     for it."""
-    out = []
-    for name, m in sc.meetings.items():
-        times = m.calendar().times(0.0, hours, limit=100000)
-        acts = [c for c in sc.consumers if name in sc.nodes[c].acting_meetings()]
-        links = sorted({(lk.src, lk.to) for lk in sc.active_links if lk.meeting == name})
-        out.append({"name": name, "label": name.replace("_", " "), "times": _r(times), "acts": acts,
-                    "links": [list(p) for p in links]})
-    return out
+    return [_meeting(sc, name, m, hours) for name, m in sc.meetings.items()]
+
+
+def _meeting(sc, name: str, m, hours: float) -> dict:
+    """One meeting of :func:`meetings`: its times, the consumers acting at it, the links waiting for it."""
+    times = m.calendar().times(0.0, hours, limit=100000)
+    acts = [c for c in sc.consumers if name in sc.nodes[c].acting_meetings()]
+    links = sorted({(lk.src, lk.to) for lk in sc.active_links if lk.meeting == name})
+    return {"name": name, "label": name.replace("_", " "), "times": _r(times), "acts": acts,
+            "links": [list(p) for p in links]}
 
 
 def settled_at(row, end: float) -> float:
@@ -105,12 +111,16 @@ def counters(rec, sc) -> list[dict]:
     led = rec.ledger[rec.ledger["interest"] & ~rec.ledger["outcome"].isin(["in_flight"])]
     out = []
     for c in sc.consumers:
-        mine = led[led["consumer"] == c]
-        rows = sorted((settled_at(r, end), COUNTED.index("lost" if r.outcome in LOST else str(r.outcome)),
-                       FAMILIES.index(str(r.family))) for r in mine.itertuples(index=False))
+        rows = _settled(led[led["consumer"] == c], end)
         out.append({"name": c, "label": display(sc, c), "t": _r(r[0] for r in rows), "o": [r[1] for r in rows],
                     "f": [r[2] for r in rows]})
     return out
+
+
+def _settled(mine, end: float) -> list[tuple]:
+    """One consumer's counted events as ``(hour settled, outcome index, family index)``, in time order."""
+    return sorted((settled_at(r, end), COUNTED.index("lost" if r.outcome in LOST else str(r.outcome)),
+                   FAMILIES.index(str(r.family))) for r in mine.itertuples(index=False))
 
 
 def count_at(counter: dict, t: float, family: str | None = None) -> dict[str, int]:

@@ -23,17 +23,26 @@ def format_selection(result: dict) -> str:
              f"selected with probability at least {result['pcs']:g} (KN, common random numbers)", ""]
     head = f"{'option':<40} {'replications':>12} {'mean':>10} {'dropped at':>11}"
     lines += [head, "-" * len(head)]
-    for a, o in result["options"].items():
-        dropped = ", ".join(str(e["at"]) for e in o["eliminated"]) or "-"
-        lines.append(f"{a:<40} {o['replications']:>12} {_num(o['mean'], 4):>10} {dropped:>11}")
+    lines += [_option_row(a, o) for a, o in result["options"].items()]
     lines.append("")
     lines.append(f"replications: {result['replications']} (equal allocation for the same guarantee: "
                  f"{result['equal_allocation_replications']})")
-    w = result.get("worlds")
-    if w:
-        lines.append(f"across {w['count']} plausible worlds ({w['source']}), selected in: " + ", ".join(
-            f"{a} {_pct(s)}" for a, s in sorted(w["share_selected"].items(), key=lambda kv: -kv[1])))
+    lines += _worlds_selected(result.get("worlds"))
     return "\n".join(lines)
+
+
+def _option_row(a: str, o: dict) -> str:
+    """One option of a selection: its replications, mean and the stages it was dropped at."""
+    dropped = ", ".join(str(e["at"]) for e in o["eliminated"]) or "-"
+    return f"{a:<40} {o['replications']:>12} {_num(o['mean'], 4):>10} {dropped:>11}"
+
+
+def _worlds_selected(w) -> list[str]:
+    """Across plausible worlds, how often each option was selected (no line without worlds)."""
+    if not w:
+        return []
+    return [f"across {w['count']} plausible worlds ({w['source']}), selected in: " + ", ".join(
+        f"{a} {_pct(s)}" for a, s in sorted(w["share_selected"].items(), key=lambda kv: -kv[1]))]
 
 
 def format_packages(result: dict) -> str:
@@ -44,22 +53,32 @@ def format_packages(result: dict) -> str:
              f"{result['replications']} replications ({result['runs']} runs)", ""]
     head = f"{'package':<60} {'cost':>7} {m[:28]:>28} {'regret':>8} {'meets':>6} {'front':>5}"
     lines += [head, "-" * len(head)]
-    for e in sorted(result["packages"], key=lambda e: (e["cost"], e["label"])):
-        r = e["robustness"]
-        lines.append(f"{(e['label'] or result['base'])[:60]:<60} {e['cost']:>7g} {e['objectives'][m]:>28.4f} "
-                     f"{r['minimax_regret']:>8.4f} {_pct(r['satisficing']):>6} {'*' if e['on_front'] else '':>5}")
+    lines += [_package_row(e, m, result["base"])
+              for e in sorted(result["packages"], key=lambda e: (e["cost"], e["label"]))]
     rk = result["ranking"]
     lines += ["", "best by mean: {mean}; by minimax regret: {minimax_regret}; by share of worlds meeting the "
               "threshold: {satisficing}".format(**rk["best_by"]),
               "the three measures " + ("agree on the best package" if rk["same_best"] else "disagree on the best "
                                        "package: which to prefer depends on how much the planner fears the worst world"),
               "  regret: the largest shortfall, over the worlds, from the best package of that world",
-              "  meets: the share of worlds where the package " + (
-                  f"reaches {result['satisficing']['threshold']:g}" if "threshold" in result["satisficing"] else
-                  f"beats the base of the world by at least {result['satisficing']['beats_base_by']:g}")]
+              "  meets: the share of worlds where the package " + _meets_words(result["satisficing"])]
     for x in result["excluded"]:
         lines.append(f"  not composed: {'+'.join(x['variants'])}: {x['why']}")
     return "\n".join(lines)
+
+
+def _package_row(e: dict, m: str, base: str) -> str:
+    """One package: its cost, its mean on ``m``, its regret, share meeting, and a star on the front."""
+    r = e["robustness"]
+    return (f"{(e['label'] or base)[:60]:<60} {e['cost']:>7g} {e['objectives'][m]:>28.4f} "
+            f"{r['minimax_regret']:>8.4f} {_pct(r['satisficing']):>6} {'*' if e['on_front'] else '':>5}")
+
+
+def _meets_words(satisficing: dict) -> str:
+    """What meeting the satisficing rule means: a threshold reached, or the base beaten by a margin."""
+    if "threshold" in satisficing:
+        return f"reaches {satisficing['threshold']:g}"
+    return f"beats the base of the world by at least {satisficing['beats_base_by']:g}"
 
 
 # ------------------------------------------------------------------ the brief
@@ -75,9 +94,20 @@ DEFINITIONS = [
 
 
 def _recommend(m: dict) -> str:
-    b, e, w = m["share_better"] or 0, m["share_equivalent"] or 0, m["share_worse"] or 0
+    """The recommendation in words, from the shares of worlds where the variant is better, equivalent, worse."""
     if m.get("share_no_difference") == 1:
         return "Do not do it for this measure: it makes no difference in any plausible world"
+    return _by_shares(_share(m, "share_better"), _share(m, "share_equivalent"), _share(m, "share_worse"))
+
+
+def _share(m: dict, key: str) -> float:
+    """A share of worlds from a verdict block, 0 where it is missing."""
+    return m[key] or 0
+
+
+def _by_shares(b: float, e: float, w: float) -> str:
+    """The recommendation where the variant makes a difference somewhere: by the shares
+    of worlds where it is better (``b``), equivalent (``e``) and worse (``w``)."""
     if b >= 0.75:
         return "Do it: it is better by a margin worth counting in most plausible worlds"
     if w >= 0.25 and b < 0.5:
@@ -89,15 +119,25 @@ def _recommend(m: dict) -> str:
 
 def _hinges(block: dict, result: dict, words) -> str:
     if block.get("fails_when"):
-        b = block["fails_when"][0]
-        parts = [f"{words(p)} in {' or '.join(map(str, lim))}" if isinstance(lim[0], (str, bool))
-                 else f"{words(p)} between {lim[0]:.3g} and {lim[1]:.3g}" for p, lim in b["box"].items()]
-        return (f"it is not better mainly where {' and '.join(parts)} ({_pct(b['coverage'])} of the worlds where "
-                f"it is not better lie there; beats shuffled outcomes, p {b['p_null']:.2g})")
+        return _box_words(block["fails_when"][0], words)
     if block.get("importance"):
         return "its effect depends most on " + ", ".join(
             f"{words(e['path'])}" for e in block["importance"][:3]) + " (each beats shuffled outcomes)"
     return "no assumption decides it: no box or feature score beats the same procedure on shuffled outcomes"
+
+
+def _box_words(b: dict, words) -> str:
+    """Where the variant is not better: the box of assumptions, how much it covers, its p against shuffling."""
+    parts = [_limit_words(words(p), lim) for p, lim in b["box"].items()]
+    return (f"it is not better mainly where {' and '.join(parts)} ({_pct(b['coverage'])} of the worlds where "
+            f"it is not better lie there; beats shuffled outcomes, p {b['p_null']:.2g})")
+
+
+def _limit_words(name: str, lim) -> str:
+    """One side of a box: the levels of a categorical setting, or the range of a number."""
+    if isinstance(lim[0], (str, bool)):
+        return f"{name} in {' or '.join(map(str, lim))}"
+    return f"{name} between {lim[0]:.3g} and {lim[1]:.3g}"
 
 
 def _would_change(block: dict, m: dict) -> str:
@@ -119,23 +159,32 @@ def robustness_brief(result: dict) -> list[str]:
 
     lines = []
     for v, block in result["variants"].items():
-        vm = block.get("verdict_metric", result["metric"])
-        m = block["metrics"][vm]
-        cost = (result.get("costs") or {}).get(v)
-        lo, hi = m["share_better_ci95"]
-        ci = m.get("mean_effect_ci95") or [None, None]
-        lines += [f"## {(result.get('questions') or {}).get(v) or v}", "",
-                  f"- **Recommendation** ({v}, judged on `{vm}`, {'higher' if direction(vm) > 0 else 'lower'} is "
-                  f"better): {_recommend(m)}.",
-                  f"- **How sure**: better in {_pct(m['share_better'])} [{_pct(lo)}, {_pct(hi)}] of "
-                  f"{m['worlds_judged']} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
-                  f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])} (each world's verdict wrong "
-                  f"with probability at most 5%); mean effect {_num(m['mean_effect'])} [{_num(ci[0])}, "
-                  f"{_num(ci[1])}], minimum worth counting {m['min_effect']:g}.",
-                  "- **Cost**: " + (f"{cost['amount']:g} {cost['unit']} ({cost['reason']})" if cost else "not given"),
-                  f"- **What it hinges on**: {_hinges(block, result, words)}.",
-                  f"- **What would change it**: {_would_change(block, m)}.", ""]
+        lines += _question_lines(v, block, result, words)
     return lines
+
+
+def _question_lines(v: str, block: dict, result: dict, words) -> list[str]:
+    """The paragraph of one variant of a robustness study."""
+    vm = block.get("verdict_metric", result["metric"])
+    m = block["metrics"][vm]
+    lo, hi = m["share_better_ci95"]
+    ci = m.get("mean_effect_ci95") or [None, None]
+    return [f"## {(result.get('questions') or {}).get(v) or v}", "",
+            f"- **Recommendation** ({v}, judged on `{vm}`, {'higher' if direction(vm) > 0 else 'lower'} is "
+            f"better): {_recommend(m)}.",
+            f"- **How sure**: better in {_pct(m['share_better'])} [{_pct(lo)}, {_pct(hi)}] of "
+            f"{m['worlds_judged']} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
+            f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])} (each world's verdict wrong "
+            f"with probability at most 5%); mean effect {_num(m['mean_effect'])} [{_num(ci[0])}, "
+            f"{_num(ci[1])}], minimum worth counting {m['min_effect']:g}.",
+            "- **Cost**: " + _cost_words((result.get("costs") or {}).get(v)),
+            f"- **What it hinges on**: {_hinges(block, result, words)}.",
+            f"- **What would change it**: {_would_change(block, m)}.", ""]
+
+
+def _cost_words(cost) -> str:
+    """A variant's cost (amount, unit, reason), or that none was given."""
+    return f"{cost['amount']:g} {cost['unit']} ({cost['reason']})" if cost else "not given"
 
 
 def selection_brief(result: dict) -> list[str]:
@@ -192,12 +241,34 @@ def brief(folder) -> str:
     from pathlib import Path
 
     result = json.loads((Path(folder) / "result.json").read_text("utf-8"))
-    head = ["# A planner's brief", ""]
-    if "variants" in result and "worlds" in result and "selected" not in result:
-        head += [f"From `{Path(folder).name}`: base {result['base']}, {result['worlds']} plausible worlds, "
-                 f"{result['runs']} runs of {result['days']:g} days.", ""]
+    head = ["# A planner's brief", ""] + _source_lines(result, Path(folder).name)
     tail = ["Words used:", ""] + [f"- **{k}**: {d}" for k, d in DEFINITIONS] + [""]
     return "\n".join(head + brief_lines(result) + (tail if "variants" in result else []))
+
+
+def _source_lines(result: dict, name: str) -> list[str]:
+    """Which study the brief draws on (a robustness or packages study; nothing for a selection)."""
+    if "variants" in result and "worlds" in result and "selected" not in result:
+        return [f"From `{name}`: base {result['base']}, {result['worlds']} plausible worlds, "
+                f"{result['runs']} runs of {result['days']:g} days.", ""]
+    return []
+
+
+_HTML_BLOCKS = (("# ", "<h1>{}</h1>"), ("## ", "<h2>{}</h2>"), ("- ", "<ul><li>{}</li></ul>"))
+
+
+def _html_line(line: str):
+    """One Markdown line of the brief as escaped markup (``None`` for a blank line)."""
+    import html
+    import re
+
+    text = html.escape(line)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+    for prefix, tag in _HTML_BLOCKS:
+        if line.startswith(prefix):
+            return tag.format(text[len(prefix):])
+    return f"<p>{text}</p>" if line.strip() else None
 
 
 def brief_html(folder):
@@ -205,20 +276,5 @@ def brief_html(folder):
     markup: every line is escaped here before its few tags are added."""
     from markupsafe import Markup
 
-    import html
-    import re
-
-    out = []
-    for line in brief(folder).splitlines():
-        text = html.escape(line)
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-        if line.startswith("# "):
-            out.append(f"<h1>{text[2:]}</h1>")
-        elif line.startswith("## "):
-            out.append(f"<h2>{text[3:]}</h2>")
-        elif line.startswith("- "):
-            out.append(f"<ul><li>{text[2:]}</li></ul>")
-        elif line.strip():
-            out.append(f"<p>{text}</p>")
+    out = [h for h in map(_html_line, brief(folder).splitlines()) if h is not None]
     return Markup("<section class='brief'>" + "\n".join(out) + "</section>")

@@ -43,10 +43,13 @@ def _table(result: dict) -> list[str]:
     short = [glossary.STAGES[s][0] for s in STAGES]
     lines = [f"{'consumer.family':<34}{'today':>7}" + "".join(f"{s[:9]:>10}" for s in short)]
     for c, fams in result["consumers"].items():
-        for f, b in fams.items():
-            lines.append(f"{c + '.' + f:<34}{_pct(b['in_time']):>7}"
-                         + "".join(f"{_pct(b['ceilings'][s]):>10}" for s in STAGES))
+        lines += [_table_row(f"{c}.{f}", b) for f, b in fams.items()]
     return lines
+
+
+def _table_row(name: str, b: dict) -> str:
+    """One consumer and family of :func:`_table`: today's share and each stage's ceiling (%)."""
+    return f"{name:<34}{_pct(b['in_time']):>7}" + "".join(f"{_pct(b['ceilings'][s]):>10}" for s in STAGES)
 
 
 def _detail(block: dict, who: str, methods: dict) -> list[str]:
@@ -105,13 +108,16 @@ def _html_definitions() -> Markup:
 def html_section(result: dict, consumer: str | None, figure: Markup | None, family: str = "current") -> Markup:
     """The report's section: the table of ceilings (%), the headline consumer's detail
     as preformatted text, the waterfall figure (already embedded) and the definitions."""
-    methods = {s: v["method"] for s, v in result["stages"].items()}
-    block = (result["consumers"].get(consumer) or {}).get(family) if consumer else None
     parts = [Markup("<h2>Ceilings: which stage caps the share</h2>"),
              Markup("<p class='meta'>") + escape(_header(result)) + Markup(".</p>"), _html_table(result)]
-    if block is not None:
-        parts.append(Markup("<pre>") + escape("\n".join(_detail(block, f"{consumer}, {family}", methods)))
-                     + Markup("</pre>"))
-    if figure is not None:
-        parts.append(figure)
-    return Markup("\n").join(parts + [_html_definitions()])
+    parts += _html_detail(result, consumer, family)
+    return Markup("\n").join(parts + ([figure] if figure is not None else []) + [_html_definitions()])
+
+
+def _html_detail(result: dict, consumer: str | None, family: str) -> list:
+    """The headline consumer's detail as preformatted text (nothing without its block)."""
+    block = (result["consumers"].get(consumer) or {}).get(family) if consumer else None
+    if block is None:
+        return []
+    methods = {s: v["method"] for s, v in result["stages"].items()}
+    return [Markup("<pre>") + escape("\n".join(_detail(block, f"{consumer}, {family}", methods))) + Markup("</pre>")]

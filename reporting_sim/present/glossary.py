@@ -161,9 +161,14 @@ def define_pattern(name: str) -> str | None:
     if parts[0] == "collector" and len(parts) == 3 and parts[2] in PATTERN_TERMS:
         return f"collector {parts[1]}: {PATTERN_TERMS[parts[2]][1]}"
     if len(parts) >= 3 and parts[-2] in ("reach", "via"):
-        fam = f" ({FAMILY_TEXT[parts[1]]})" if len(parts) == 4 and parts[1] in FAMILY_TEXT else ""
-        return f"{parts[0]}{fam}, {parts[-2]} {parts[-1]}: {PATTERN_TERMS[parts[-2]][1]}"
+        return _channel_pattern(parts)
     return None
+
+
+def _channel_pattern(parts: list[str]) -> str:
+    """The definition of a consumer's ``reach`` or ``via`` measure (over one family when named)."""
+    fam = f" ({FAMILY_TEXT[parts[1]]})" if len(parts) == 4 and parts[1] in FAMILY_TEXT else ""
+    return f"{parts[0]}{fam}, {parts[-2]} {parts[-1]}: {PATTERN_TERMS[parts[-2]][1]}"
 
 
 def define(name: str) -> str:
@@ -176,7 +181,11 @@ def define(name: str) -> str:
     term = TERMS.get(m)
     if term is None:
         return "(no definition recorded)"
-    text = term[1]
+    return _scoped_definition(name, m, term[1])
+
+
+def _scoped_definition(name: str, m: str, text: str) -> str:
+    """Measure ``m``'s definition ``text`` said of whom ``name`` is about (a cell, a consumer, or none)."""
     if name.startswith("cell."):
         return f"cell {name.split('.')[1]}: {text}"
     if m == name or name.startswith("duplication."):
@@ -194,7 +203,7 @@ def _whose(name: str) -> str:
 
 def show(value, name: str, digits: int = 1) -> str:
     """A value in the unit convention: shares as percent, times as hours."""
-    if value is None or (isinstance(value, float) and value != value):
+    if _none_or_nan(value):
         return "-"
     if is_share(name):
         return f"{100 * value:.{digits}f}"
@@ -206,7 +215,7 @@ def show(value, name: str, digits: int = 1) -> str:
 
 def _scaled(value, name: str, digits: int, sign: bool) -> str:
     """``value`` of metric ``name`` in its unit (shares in percent), ``-`` for none."""
-    if value is None or (isinstance(value, float) and value != value):
+    if _none_or_nan(value):
         return "-"
     x = 100 * value if is_share(name) else value
     if round(x, digits) == 0:
@@ -214,6 +223,11 @@ def _scaled(value, name: str, digits: int, sign: bool) -> str:
     if unit(name) == COUNT and float(x).is_integer():
         return format(int(x), _spec("d", sign))
     return format(x, _spec(f".{digits}f", sign))
+
+
+def _none_or_nan(value) -> bool:
+    """Whether ``value`` is missing: ``None`` or a float NaN."""
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _spec(spec: str, sign: bool) -> str:
@@ -252,9 +266,14 @@ def plain(name: str, labels: dict | None = None) -> str:
     if len(parts) < 2 or name.startswith(("cell.", "duplication.")):
         return name.replace("_", " ")
     who = (labels or {}).get(parts[0]) or parts[0].replace("_", " ")
-    fam = {"current": "current", "long_term": "long-term"}.get(parts[1], "") if len(parts) == 3 else ""
     what = MEASURE_WORDS.get(parts[-1], parts[-1].replace("_", " "))
-    return f"the {who}'s {fam + ' ' if fam else ''}intelligence {what}"
+    return f"the {who}'s {_family_words(parts)}intelligence {what}"
+
+
+def _family_words(parts: list[str]) -> str:
+    """The family of a consumer's measure with a space after it (``long-term ``), or nothing."""
+    fam = {"current": "current", "long_term": "long-term"}.get(parts[1], "") if len(parts) == 3 else ""
+    return fam + " " if fam else ""
 
 
 def kinds_lines(kinds: dict) -> list[str]:
@@ -271,16 +290,21 @@ def kinds_lines(kinds: dict) -> list[str]:
 def kinds_info(sc, source_text: str | None = None) -> dict[str, dict]:
     """Each kind's family, shelf life and provenance note (read from the scenario's
     source text when given: the comment on its ``shelf_life_h`` line)."""
-    notes: dict[str, str] = {}
-    if source_text:
-        from ..scenario.provenance import notes as _notes
-
-        for item in _notes(source_text):
-            p = item["path"]
-            if p.startswith("kinds.") and p.endswith(".shelf_life_h"):
-                notes[p.split(".")[1]] = item["note"]
+    notes = _shelf_life_notes(source_text) if source_text else {}
     return {name: {"family": k.family, "shelf_life_h": float(k.shelf_life_h), "provenance": notes.get(name, "")}
             for name, k in sc.kinds.items()}
+
+
+def _shelf_life_notes(source_text: str) -> dict[str, str]:
+    """Kind -> the provenance note on its ``shelf_life_h`` line in the scenario's source text."""
+    from ..scenario.provenance import notes as _notes
+
+    notes: dict[str, str] = {}
+    for item in _notes(source_text):
+        p = item["path"]
+        if p.startswith("kinds.") and p.endswith(".shelf_life_h"):
+            notes[p.split(".")[1]] = item["note"]
+    return notes
 
 
 def min_effect_text(name: str) -> str:
@@ -301,11 +325,13 @@ def min_effect_text(name: str) -> str:
 def glossary_lines() -> list[str]:
     """The whole glossary, one ``name (unit): definition`` line per measure (with the
     minimum effect worth counting, where a measure can be judged)."""
-    out = []
-    for name, (u, text) in TERMS.items():
-        least = min_effect_text(name)
-        out.append(f"{name}{' (' + u + ')' if u else ''}: {text}" + (f"; {least}" if least else ""))
-    return out
+    return [_glossary_line(name, u, text) for name, (u, text) in TERMS.items()]
+
+
+def _glossary_line(name: str, u: str, text: str) -> str:
+    """One measure of the glossary: name, unit, definition, and its minimum effect where it has one."""
+    least = min_effect_text(name)
+    return f"{name}{' (' + u + ')' if u else ''}: {text}" + (f"; {least}" if least else "")
 
 
 OUTCOME_COLUMNS = ("in_time", "late", "not_observed", "not_reported", "withheld", "not_shared", "in_flight",
@@ -325,19 +351,26 @@ def run_notes(kinds: dict) -> str:
     short = {**SHORT, "latency_p50": "know p50", "act_latency_p50": "act p50",
              "act_latency_p90": "act p90", "within_planning": "plan %"}
     lines = ["What the numbers mean (" + UNITS_NOTE[0].lower() + UNITS_NOTE[1:] + ")"]
-    for name in OUTCOME_COLUMNS:
-        head = short.get(name, name)
-        alias = f" ({head})" if head != name.replace("_", " ") else ""
-        lines.append(f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}")
+    lines += [_column_line(name, short.get(name, name)) for name in OUTCOME_COLUMNS]
     lines.append(f"  bypass rate: {TERMS['bypass_rate'][1]}")
     lines.append(f"  bypass before briefing: {TERMS['bypass_before_briefing'][1]}")
     lines.append(f"  duplication: {TERMS['duplication.share'][1]}")
     lines.append(f"  util %: {TERMS['utilisation'][1]}")
     if kinds:
         lines.append("When \"in time\" ends: each kind's shelf life (a setting of the scenario) and where it comes from")
-        for name, k in kinds.items():
-            note = k.get("provenance") or "no provenance note"
-            note = note if len(note) <= 80 else note[:77] + "..."
-            lines.append(f"  {name} ({k['family'].replace('_', '-')}): {k['shelf_life_h']:g} h  {note}")
+        lines += [_shelf_life_line(name, k) for name, k in kinds.items()]
     lines.append("Caveat: " + SINGLE_RUN_CAVEAT)
     return "\n".join(lines)
+
+
+def _column_line(name: str, head: str) -> str:
+    """What one column of the run's table means (with its heading when that differs from the name)."""
+    alias = f" ({head})" if head != name.replace("_", " ") else ""
+    return f"  {name.replace('_', ' ')}{alias}: {TERMS[name][1]}"
+
+
+def _shelf_life_line(name: str, k: dict) -> str:
+    """One kind's shelf life and its provenance note (cut to 80 characters)."""
+    note = k.get("provenance") or "no provenance note"
+    note = note if len(note) <= 80 else note[:77] + "..."
+    return f"  {name} ({k['family'].replace('_', '-')}): {k['shelf_life_h']:g} h  {note}"

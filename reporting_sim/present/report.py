@@ -265,12 +265,17 @@ def _run_hours(rec, work: Path) -> list:
                        "some other consumer wanted but never got, whose reports went no further than this node (by how "
                        "they stopped: kept, as a consumer keeps what reaches it; not passed on; withheld by a gate; "
                        "inbox full); utilisation in percent.</p>"))
+    return body + _busiest_queues(rec, bn, work)
+
+
+def _busiest_queues(rec, bn: pd.DataFrame, work: Path) -> list:
+    """Figure 5: the inbox queues of the (at most four) staff cells highest in the bottlenecks."""
     top = [n for n in bn.index if n in set(rec.cells["cell"])][:4]
-    if top:
-        series = {n: views.occupancy(rec, n, "queue", 24.0) for n in top}
-        body.append(_img(plots.occupancy(series, work / "occupancy"), "queue length over time",
-                         "Figure 5. Reports waiting in the inbox of the busiest cells, mean per day."))
-    return body
+    if not top:
+        return []
+    series = {n: views.occupancy(rec, n, "queue", 24.0) for n in top}
+    return [_img(plots.occupancy(series, work / "occupancy"), "queue length over time",
+                 "Figure 5. Reports waiting in the inbox of the busiest cells, mean per day.")]
 
 
 def _run_ceilings(folder: Path, rec, work: Path) -> list:
@@ -284,16 +289,21 @@ def _run_ceilings(folder: Path, rec, work: Path) -> list:
         return []
     result = ceilings(sc, days=rec.days, replications=1, seed=rec.seed, warmup_days=rec.warmup_days)
     who = metrics.headline_consumer(sc)
+    return [html_section(result, who, _waterfall_figure(result, who, work))]
+
+
+def _waterfall_figure(result: dict, who, work: Path):
+    """Figure 6: the headline consumer's waterfall of current intelligence (``None``
+    without a headline consumer or its current block)."""
     block = (result["consumers"].get(who) or {}).get("current") if who else None
-    figure = None
-    if block is not None:
-        figure = _img(plots.waterfall(block, work / "waterfall", f"{who}, current intelligence"),
-                      "where the in-time share is lost, stage by stage",
-                      "Figure 6. The headline consumer's in-time share of current intelligence today, then what "
-                      "each stage made perfect in turn would add (in the order a report meets them), and what "
-                      "stays lost otherwise. One replication with this run's seed: `reporting-sim ceilings` "
-                      "gives intervals.")
-    return [html_section(result, who, figure)]
+    if block is None:
+        return None
+    return _img(plots.waterfall(block, work / "waterfall", f"{who}, current intelligence"),
+                "where the in-time share is lost, stage by stage",
+                "Figure 6. The headline consumer's in-time share of current intelligence today, then what "
+                "each stage made perfect in turn would add (in the order a report meets them), and what "
+                "stays lost otherwise. One replication with this run's seed: `reporting-sim ceilings` "
+                "gives intervals.")
 
 
 _STOPPED_WORDS = {"absorbed": "kept", "not_shared": "not passed on", "withheld": "withheld", "overflow": "inbox full"}
@@ -304,12 +314,17 @@ def _bottleneck_view(bn: pd.DataFrame) -> pd.DataFrame:
     in percent, and the stopped-here columns named for what they count (not as the
     node's own losses), how they stopped beside how many."""
     out, stops = _stops_beside_count(bn)
-    for c in [c for c in ("late_pairs_led", "lost_events") if c in out] + stops:
-        out[c] = out[c].fillna(0).round().astype(int)  # a count missing at a node is none there
+    _as_counts(out, [c for c in ("late_pairs_led", "lost_events") if c in out] + stops)
     if "utilisation" in out:
         out["utilisation"] = 100 * out["utilisation"]
     return out.rename(columns={**_BOTTLENECK_NAMES, **{c: f"stopped here: {_STOPPED_WORDS.get(c[5:], c[5:])}"
                                                        for c in stops}})
+
+
+def _as_counts(table: pd.DataFrame, columns: list[str]) -> None:
+    """``columns`` of ``table`` as whole numbers, in place (a count missing at a node is none there)."""
+    for c in columns:
+        table[c] = table[c].fillna(0).round().astype(int)
 
 
 def _stops_beside_count(bn: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -372,25 +387,35 @@ def _questions(folder: Path, labels: list[str]) -> list[tuple[str, str, str]]:
     out = []
     for label in labels:
         head = heads.get(label, {})
-        q, e = _stored_question(folder, label, str(head.get("question", "") or ""),
-                                str(head.get("expectation", "") or ""))
+        q, e = _stored_question(folder, label, _text(head, "question"), _text(head, "expectation"))
         out.append((label, q.strip().splitlines()[0] if q.strip() else "", e))
     return out
+
+
+def _text(table: dict, key: str) -> str:
+    """``table[key]`` as text, empty where it is missing or empty."""
+    return str(table.get(key, "") or "")
 
 
 def _named_heads(folder: Path) -> dict[str, dict]:
     """The ``[variant]`` tables of the variant files the experiment named, by their
     names, where those files can still be read."""
-    try:
-        refs = json.loads((folder / "experiment.json").read_text("utf-8")).get("variants") or []
-    except (OSError, ValueError, AttributeError):
-        refs = []
     heads: dict[str, dict] = {}
-    for ref in refs if isinstance(refs, list) else []:
+    for ref in _variant_refs(folder):
         head = _variant_head(folder, str(ref))
         if head is not None:
             heads[head["name"]] = head
     return heads
+
+
+def _variant_refs(folder: Path) -> list:
+    """The variant files the experiment named (``experiment.json``'s ``variants``; none
+    when it cannot be read or is not a list)."""
+    try:
+        refs = json.loads((folder / "experiment.json").read_text("utf-8")).get("variants") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return refs if isinstance(refs, list) else []
 
 
 def _variant_head(folder: Path, ref: str) -> dict | None:
@@ -417,12 +442,24 @@ def _stored_question(folder: Path, label: str, q: str, e: str) -> tuple[str, str
     ``[variant]`` table, else the scenario's description) where they are empty."""
     for path in (folder / "variants" / f"{label}.toml", folder / "scenarios" / f"{label}.toml"):
         data = _read_toml(path)
-        if not data:
-            continue
-        head = data.get("variant") if isinstance(data.get("variant"), dict) else {}
-        q = q or str(head.get("question", "") or data.get("scenario", {}).get("description", "") or "")
-        e = e or str(head.get("expectation", "") or "")
+        if data:
+            q, e = q or _file_question(data), e or _file_expectation(data)
     return q, e
+
+
+def _file_head(data: dict) -> dict:
+    """A stored file's ``[variant]`` table (empty when it has none)."""
+    return data.get("variant") if isinstance(data.get("variant"), dict) else {}
+
+
+def _file_question(data: dict) -> str:
+    """A stored file's question: its ``[variant]`` question, else its scenario's description."""
+    return str(_file_head(data).get("question", "") or data.get("scenario", {}).get("description", "") or "")
+
+
+def _file_expectation(data: dict) -> str:
+    """A stored file's ``[variant]`` expectation (empty when none)."""
+    return _text(_file_head(data), "expectation")
 
 
 def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, standard) -> list:
@@ -433,11 +470,7 @@ def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, st
     variants = [v for v in result["variants"] if v != base]
     tests = [(m, v) for m in names for v in variants]
     adj = _holm_adjusted(result, tests, reps)
-    out = [Markup("<h2>The questions</h2>"),
-           h("<table><tr><th>variant</th><th>question</th><th>what the study leads one to expect</th></tr>"
-             "{% for v, q, e in rows %}<tr><td>{{ v }}</td><td style='text-align:left'>{{ q or '-' }}</td>"
-             "<td style='text-align:left'>{{ e or '-' }}</td></tr>{% endfor %}</table>",
-             rows=_questions(folder, variants)),
+    out = [Markup("<h2>The questions</h2>"), _questions_table(folder, variants),
            Markup("<h2>What-if differences from the base</h2>"),
            _img(plots.forest(result, work / "forest", names), "forest plot of differences",
                 f"Figure 1. Each variant's paired difference from {base} with its 95% interval, for "
@@ -454,6 +487,14 @@ def _comparison(result: dict, folder: Path, work: Path, base: str, reps: int, st
     out.append(h("<details><summary>what each metric measures</summary><ul>{% for m, d in defs %}<li><b>{{ m }}"
                  "</b>: {{ d }}</li>{% endfor %}</ul></details>", defs=[(m, glossary.define(m)) for m in names]))
     return out
+
+
+def _questions_table(folder: Path, variants: list[str]):
+    """The table of each variant's question and what the study leads one to expect."""
+    return h("<table><tr><th>variant</th><th>question</th><th>what the study leads one to expect</th></tr>"
+             "{% for v, q, e in rows %}<tr><td>{{ v }}</td><td style='text-align:left'>{{ q or '-' }}</td>"
+             "<td style='text-align:left'>{{ e or '-' }}</td></tr>{% endfor %}</table>",
+             rows=_questions(folder, variants))
 
 
 def _shown_metrics(block: dict, standard) -> tuple[list[str], str]:
@@ -479,15 +520,24 @@ def _comparison_row(result: dict, base: str, m: str, variants: list[str], adj: d
     b = result["variants"][base]["metrics"][m]
     share = glossary.is_share(m)
     k, unit = (100.0, "%") if share else (1.0, glossary.unit(m) or "")
+    row = {f"{base} (mean [95%])": _base_cell(b, share, k), "unit": unit}
+    for v in variants:
+        d = result["variants"][v]["metrics"][m]["diff_vs_base"]
+        row[v] = f"{_scaled(d['mean'], k, True)}{_star(adj[(m, v)])}"
+    return row
+
+
+def _base_cell(b: dict, share: bool, k: float) -> str:
+    """The base's mean and 95% interval scaled by ``k`` (a share's interval clipped to 0..1 first)."""
     lo, hi = b["ci95"]
     if share and lo is not None:
         lo, hi = max(0.0, lo), min(1.0, hi)
-    row = {f"{base} (mean [95%])": f"{_scaled(b['mean'], k)} [{_scaled(lo, k)}, {_scaled(hi, k)}]", "unit": unit}
-    for v in variants:
-        d = result["variants"][v]["metrics"][m]["diff_vs_base"]
-        star = " *" if adj[(m, v)] < 0.05 else ""
-        row[v] = f"{_scaled(d['mean'], k, True)}{star}"
-    return row
+    return f"{_scaled(b['mean'], k)} [{_scaled(lo, k)}, {_scaled(hi, k)}]"
+
+
+def _star(p: float) -> str:
+    """`` *`` for a Holm-adjusted p-value below 0.05, else nothing."""
+    return " *" if p < 0.05 else ""
 
 
 def _scaled(x, k: float, sign: bool = False) -> str:

@@ -64,12 +64,16 @@ def _cell_lines(s: dict) -> list[str]:
     if not s.get("cells"):
         return []
     lines = ["", f"{'staff cell':<22}{'util %':>8}{'wait h':>8}{'queue':>8}{'worked':>8}{'overflow':>9}"]
-    for name, c in s["cells"].items():
-        util = "   -" if c["utilisation"] is None else f"{100 * c['utilisation']:6.1f}"
-        lines.append(f"{name:<22}{util:>8}{_h(c['mean_wait_h']):>8}"
-                     f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
+    lines += [_cell_row(name, c) for name, c in s["cells"].items()]
     lines.append("(util: busy analyst-hours, reports and routine work, over analyst-hours round the clock)")
     return lines
+
+
+def _cell_row(name: str, c: dict) -> str:
+    """One staff cell's row of :func:`_cell_lines`."""
+    util = "   -" if c["utilisation"] is None else f"{100 * c['utilisation']:6.1f}"
+    return (f"{name:<22}{util:>8}{_h(c['mean_wait_h']):>8}"
+            f"{(c['mean_queue'] or 0):8.2f}{c['started']:8d}{c['overflow']:9d}")
 
 
 def _bypass_lines(s: dict, bypass=None) -> list[str]:
@@ -87,13 +91,17 @@ def _bypass_lines(s: dict, bypass=None) -> list[str]:
 
 def _outcome_table(s: dict, family: str) -> list[str]:
     plan = family == "long_term"
-    head = (f"{'consumer':<22}{'n':>6}" + "".join(f"{_SHORT[o]:>10}" for o in OUTCOMES)
-            + f"{'know p50':>9}{'act p50':>9}{'act p90':>9}" + (f"{'plan %':>8}" if plan else ""))
-    rows = [head] + [_outcome_row(name, c["by_family"][family], plan) for name, c in s["consumers"].items()
+    rows = [_outcome_head(plan)] + [_outcome_row(name, c["by_family"][family], plan) for name, c in s["consumers"].items()
                      if c["by_family"][family]["events"]]
     if len(rows) == 1:
         rows.append("(no events of this family)")
     return rows
+
+
+def _outcome_head(plan: bool) -> str:
+    """The header of :func:`_outcome_table` (with the planning column for long-term)."""
+    return (f"{'consumer':<22}{'n':>6}" + "".join(f"{_SHORT[o]:>10}" for o in OUTCOMES)
+            + f"{'know p50':>9}{'act p50':>9}{'act p90':>9}" + (f"{'plan %':>8}" if plan else ""))
 
 
 def _outcome_row(name: str, f: dict, plan: bool) -> str:
@@ -112,12 +120,13 @@ def selection(block: dict, headline=()) -> list[str]:
 
 def _numbers(result: dict, name: str) -> list:
     """Everything a comparison shows of metric ``name``, to tell two identical rows."""
-    out = []
-    for label, block in result["variants"].items():
-        m = block["metrics"].get(name) or {}
-        d = m.get("diff_vs_base") or {}
-        out.append((m.get("mean"), tuple(m.get("ci95") or ()), d.get("mean"), tuple(d.get("ci95") or ())))
-    return out
+    return [_shown_numbers(block["metrics"].get(name) or {}) for block in result["variants"].values()]
+
+
+def _shown_numbers(m: dict) -> tuple:
+    """A metric's mean and interval, and its difference from the base with its interval."""
+    d = m.get("diff_vs_base") or {}
+    return (m.get("mean"), tuple(m.get("ci95") or ()), d.get("mean"), tuple(d.get("ci95") or ()))
 
 
 def _same_quantity(a: str, b: str) -> bool:
@@ -134,13 +143,18 @@ def distinct(result: dict, names: list[str]) -> tuple[list[str], dict[str, str]]
     one repeats."""
     kept, same = [], {}
     for name in names:
-        twin = next((k for k in kept if _same_quantity(k, name) and _numbers(result, k) == _numbers(result, name)),
-                    None)
+        twin = _twin(result, kept, name)
         if twin is None:
             kept.append(name)
         else:
             same[name] = twin
     return kept, same
+
+
+def _twin(result: dict, kept: list[str], name: str) -> str | None:
+    """The kept metric ``name`` repeats (the same quantity with the same numbers), if any."""
+    return next((k for k in kept if _same_quantity(k, name) and _numbers(result, k) == _numbers(result, name)),
+                None)
 
 
 def shown_metrics(result: dict, metrics: list[str] | None = None, headline=()) -> tuple[list[str], dict]:
@@ -156,18 +170,22 @@ def format_comparison(result: dict, metrics: list[str] | None = None, headline=(
     excludes zero. Shows ``metrics``, or by default the ``headline`` ones
     (:func:`selection`), each once. Shares in percent, their differences in percentage
     points, times in hours (:func:`reporting_sim.present.glossary.number`)."""
-    base = result["base"]
     names, _ = shown_metrics(result, metrics, headline)
     lines = [f"{result.get('experiment', '')}: {result['replications']} replications of "
              f"{result['days']:g} days, seeds {result['seed']}..{result['seed'] + result['replications'] - 1}, "
              "common random numbers; 95% t intervals; * = the difference's interval excludes 0", ""]
     for label, block in result["variants"].items():
-        lines.append(f"{'scenario ' + label:<44}" + ("base: mean [95% interval]" if label == base
-                                                      else "difference from the base [95% interval]"))
-        row = _base_row if label == base else _difference_row
-        lines += [row(name, block["metrics"][name]) for name in names if block["metrics"].get(name) is not None]
-        lines.append("")
+        lines += _scenario_block(label, block, label == result["base"], names) + [""]
     return "\n".join(lines).rstrip()
+
+
+def _scenario_block(label: str, block: dict, is_base: bool, names: list[str]) -> list[str]:
+    """One scenario's lines of :func:`format_comparison`: the base's means, or a
+    variant's differences from the base."""
+    head = f"{'scenario ' + label:<44}" + ("base: mean [95% interval]" if is_base
+                                           else "difference from the base [95% interval]")
+    row = _base_row if is_base else _difference_row
+    return [head] + [row(name, block["metrics"][name]) for name in names if block["metrics"].get(name) is not None]
 
 
 def _base_row(name: str, m: dict) -> str:
@@ -269,34 +287,52 @@ def format_event_story(story: dict, briefings: list[float], meeting: str = "meet
 
     start = story["start"]
     t_ev = story["t_h"]
-    lines = [f"event {story['event_id']}: {story['kind']} ({story['family'].replace('_', '-')}) in sector "
-             f"{story['sector']} at {clock(start, t_ev)}; useful until {clock(start, story['deadline_h'])} "
-             f"(shelf life {hours(story['shelf_life_h'])})",
-             f"observed by {story['n_observed']} collector(s); {story['n_reported']} report(s) released; "
-             f"{len(story['reports'])} report copies in all", ""]
+    lines = _story_head(story)
     for rid, p in story["paths"].items():
         lines += _report_lines(rid, p, start, t_ev) + [""]
     lines.append("what each consumer knew, and when:")
     lines += [_knew_line(k, start) for k in story["knew"]]
-    near = [b for b in briefings if t_ev - 24 <= b <= story["deadline_h"] + 24]
-    if near:
-        lines.append("")
-        lines.append(f"around it, {meeting}: " + ", ".join(clock(start, b) for b in near))
+    lines += _briefings_near(story, briefings, meeting)
     return "\n".join(lines)
+
+
+def _story_head(story: dict) -> list[str]:
+    """The event of :func:`format_event_story`: what, where, when, until when, and how many reports."""
+    from ..measures.views import clock, hours
+
+    start = story["start"]
+    return [f"event {story['event_id']}: {story['kind']} ({story['family'].replace('_', '-')}) in sector "
+            f"{story['sector']} at {clock(start, story['t_h'])}; useful until {clock(start, story['deadline_h'])} "
+            f"(shelf life {hours(story['shelf_life_h'])})",
+            f"observed by {story['n_observed']} collector(s); {story['n_reported']} report(s) released; "
+            f"{len(story['reports'])} report copies in all", ""]
+
+
+def _briefings_near(story: dict, briefings: list[float], meeting: str) -> list[str]:
+    """The ``meeting`` times from a day before the event to a day after its deadline (none: no lines)."""
+    from ..measures.views import clock
+
+    near = [b for b in briefings if story["t_h"] - 24 <= b <= story["deadline_h"] + 24]
+    if not near:
+        return []
+    return ["", f"around it, {meeting}: " + ", ".join(clock(story["start"], b) for b in near)]
 
 
 def _report_lines(rid: int, p, start, t_ev: float) -> list[str]:
     """One report's path (its ancestors' steps included), a line per step."""
     from ..measures.views import clock, hours
 
-    lines = [_report_head(rid, p)]
-    for r in p.itertuples(index=False):
-        if r.step == "end" and r.report != rid:
-            continue
-        dur = r.t1_h - r.t0_h
-        lines.append(f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {_step_words(r)}"
-                     + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
-    return lines
+    return [_report_head(rid, p)] + [_step_line(r, start, t_ev) for r in p.itertuples(index=False)
+                                      if not (r.step == "end" and r.report != rid)]
+
+
+def _step_line(r, start, t_ev: float) -> str:
+    """One step of a report's path: when, how long after the event, where, what, how long."""
+    from ..measures.views import clock, hours
+
+    dur = r.t1_h - r.t0_h
+    return (f"    {clock(start, r.t0_h):<28} +{hours(r.t0_h - t_ev):>7}  {r.node:<24} {_step_words(r)}"
+            + (f"  ({hours(dur)})" if dur > 0 and r.step != "end" else ""))
 
 
 def _report_head(rid: int, p) -> str:
@@ -323,13 +359,19 @@ def _knew_line(k: dict, start) -> str:
 
     if k["arrival_h"] is None:
         return f"  {k['consumer']:<24} never ({k['outcome']})"
-    act = ""
-    if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
-        act = f"; could act at {clock(start, k['act_h'])}"
     parts = _budget_words(k.get("budget") or {})
     return (f"  {k['consumer']:<24} {clock(start, k['arrival_h'])} (+{hours(k['latency_h'])}) via "
-            f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{act}: {k['outcome']}"
+            f"{k['via']}, {'precise' if k['precise'] else 'imprecise'}{_act_words(k, start)}: {k['outcome']}"
             + (f"\n  {'':<24} where the time went: {parts}" if parts else ""))
+
+
+def _act_words(k: dict, start) -> str:
+    """When the consumer could act, if later than the report arrived (else nothing)."""
+    from ..measures.views import clock
+
+    if k["act_h"] is not None and k["act_h"] > k["arrival_h"] + 1e-9:
+        return f"; could act at {clock(start, k['act_h'])}"
+    return ""
 
 
 def _budget_words(b: dict) -> str:
@@ -362,10 +404,15 @@ def _budget_table(budgets) -> list[str]:
         return ["(nothing arrived)"]
     mean = budgets.groupby("consumer")[list(BUDGET) + ["latency_h", "act_wait_h"]].mean()
     lines = [f"{'consumer':<24}" + "".join(f"{p:>9}" for p in BUDGET) + f"{'latency':>9}{'to act':>8}"]
-    for name, row in mean.iterrows():
-        lines.append(f"{name:<24}" + "".join(f"{row[p]:9.2f}" for p in BUDGET)
-                     + f"{row['latency_h']:9.2f}{row['act_wait_h']:8.2f}")
-    return lines
+    return lines + [_budget_row(name, row) for name, row in mean.iterrows()]
+
+
+def _budget_row(name: str, row) -> str:
+    """One consumer's mean time budget, a column per part."""
+    from ..measures.views import BUDGET
+
+    return (f"{name:<24}" + "".join(f"{row[p]:9.2f}" for p in BUDGET)
+            + f"{row['latency_h']:9.2f}{row['act_wait_h']:8.2f}")
 
 
 def _node_row(name: str, row) -> str:
@@ -392,10 +439,15 @@ def multiplicity_note(result: dict, metrics: list[str] | None = None, headline=(
     from .glossary import TEXT_UNITS
 
     names, same = shown_metrics(result, metrics, headline)
-    n = sum(1 for v, b in result["variants"].items() if v != result["base"] for m in names if m in b["metrics"])
+    n = _differences_shown(result, names)
     text = (f"\nNote: * marks a 95% interval that excludes zero, unadjusted; among the {n} differences shown about "
             f"{0.05 * n:.0f} may be starred by chance. `reporting-sim report FOLDER` stars with Holm's adjustment. "
             f"Units: {TEXT_UNITS}.")
     if same:
         text += " Not shown twice: " + "; ".join(f"{k} (the same numbers as {v})" for k, v in same.items()) + "."
     return text
+
+
+def _differences_shown(result: dict, names: list[str]) -> int:
+    """How many differences from the base a comparison table of ``names`` shows."""
+    return sum(1 for v, b in result["variants"].items() if v != result["base"] for m in names if m in b["metrics"])

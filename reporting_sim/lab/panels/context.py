@@ -65,15 +65,25 @@ class Lab:
         base_sc = scenario_mod.parse(copy.deepcopy(base_data), base_source)
         builtin = scenario in scenario_mod.builtin_names() and not Path(scenario).exists()
         base_ref = scenario if builtin else str(Path(scenario).resolve())
-        folder = Path(variants_dir) if variants_dir is not None else Path("experiments") / "variants"
+        folder = _variants_folder(variants_dir)
         preset_paths = core.presets(folder, base_sc.name if builtin else scenario)
         knobs0 = core.Knobs.of(base_sc)
         return Lab(scenario=scenario, base_data=base_data, base_sc=base_sc, base_ref=base_ref,
                    presets_data={name: scenario_mod.read_file(p) for name, p in preset_paths.items()},
                    drawn_against=scenario_mod.variant_base(scenario) or base_sc, knobs0=knobs0,
                    ids={f"k{i}": key for i, key in enumerate(knobs0.values)},
-                   headline=base_sc.metrics.bypass_consumer or (base_sc.consumers[-1] if base_sc.consumers else None),
+                   headline=_headline(base_sc),
                    consumers=list(base_sc.consumers), days=days, replications=replications, variants_dir=folder)
+
+
+def _variants_folder(variants_dir) -> Path:
+    """Where the shipped variants are: ``variants_dir`` when given, else ``experiments/variants``."""
+    return Path(variants_dir) if variants_dir is not None else Path("experiments") / "variants"
+
+
+def _headline(base_sc) -> Optional[str]:
+    """The headline consumer: the bypass consumer, else the last consumer (none without consumers)."""
+    return base_sc.metrics.bypass_consumer or (base_sc.consumers[-1] if base_sc.consumers else None)
 
 
 @dataclass

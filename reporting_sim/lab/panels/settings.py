@@ -90,16 +90,25 @@ def server(input, lab: Lab, shared: Shared) -> None:
     _page(input, lab, shared)
 
 
+def _variant_meta(input, lab: Lab, preset) -> dict:
+    """The variant's name, question and expectation as typed (else the preset's), and its preset."""
+    head = (lab.presets_data.get(input.preset()) or {}).get("variant", {})
+    return dict(name=input.vname() or "lab-what-if", question=input.question() or head.get("question", ""),
+                expectation=input.expectation() or head.get("expectation", ""), preset=preset)
+
+
+def _knob_values(input, lab: Lab) -> dict:
+    """Every side-bar setting, typed like the scenario's value (a one-line error for an empty box)."""
+    return {key: core.knob_value(key, input[iid](), lab.knobs0.values[key], knob_label(lab.base_sc, key))
+            for iid, key in lab.ids.items()}
+
+
 def what_if(input, lab: Lab, data, sc, preset) -> tuple:
     """``(variant, data, changed scenario, error line)`` of the side bar's settings
     on top of where they start from (the scenario, or a shipped variant)."""
-    head = (lab.presets_data.get(input.preset()) or {}).get("variant", {})
-    meta = dict(name=input.vname() or "lab-what-if", question=input.question() or head.get("question", ""),
-                expectation=input.expectation() or head.get("expectation", ""), preset=preset)
+    meta = _variant_meta(input, lab, preset)
     try:
-        values = {key: core.knob_value(key, input[iid](), lab.knobs0.values[key], knob_label(lab.base_sc, key))
-                  for iid, key in lab.ids.items()}
-        changes = core.Knobs(values).changes(core.Knobs.of(sc), sc)
+        changes = core.Knobs(_knob_values(input, lab)).changes(core.Knobs.of(sc), sc)
     except ScenarioError as exc:
         return core.variant_data(lab.base_ref, {}, **meta), None, None, exc.one_line()
     variant = core.variant_data(lab.base_ref, changes, **meta)

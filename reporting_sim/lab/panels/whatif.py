@@ -165,18 +165,30 @@ def bars(tab: list[dict], sc, metric: str):
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 0.5 * len(tab) + 1.8), sharey=True,
                                gridspec_kw={"width_ratios": [3, 2]})
     for off, side, colour in ((-0.2, "base", "#7f7f7f"), (0.2, "changed", "#0072b2")):
-        m, lo, hi = (np.array([r[f] for r in tab], dtype=float) * k for f in (side, f"{side}_lo", f"{side}_hi"))
+        m, lo, hi = _columns(tab, (side, f"{side}_lo", f"{side}_hi"), k)
         a.barh(y + off, m, height=0.38, color=colour, label=side)
-        a.errorbar(m, y + off, xerr=np.vstack([np.nan_to_num(m - lo), np.nan_to_num(hi - m)]), fmt="none",
-                   ecolor="#111", capsize=2, lw=0.9)
+        a.errorbar(m, y + off, xerr=_spans(m, lo, hi), fmt="none", ecolor="#111", capsize=2, lw=0.9)
     a.set_yticks(y, [graph.display(sc, r["consumer"]) for r in tab], fontsize=12)
     a.invert_yaxis()
     a.set_xlabel(f"{METRICS.get(metric, metric)} ({'%' if share else 'h'})", fontsize=12)
     a.legend(loc="lower right", fontsize=11)
-    d, dlo, dhi = (np.array([r[f] for r in tab], dtype=float) * k for f in ("diff", "diff_lo", "diff_hi"))
+    d, dlo, dhi = _columns(tab, ("diff", "diff_lo", "diff_hi"), k)
     b.axvline(0, color="#555", lw=0.8)
-    b.errorbar(d, y, xerr=np.vstack([np.nan_to_num(d - dlo), np.nan_to_num(dhi - d)]), fmt="o", color="#aa3377",
-               capsize=3)
+    b.errorbar(d, y, xerr=_spans(d, dlo, dhi), fmt="o", color="#aa3377", capsize=3)
     b.set_xlabel(f"changed - base ({'percentage points' if share else 'h'}), 95% paired interval", fontsize=12)
     fig.tight_layout()
     return fig
+
+
+def _columns(tab: list[dict], fields: tuple[str, ...], k: float) -> list:
+    """Each of ``fields`` over the table's rows, as an array of floats scaled by ``k``."""
+    import numpy as np
+
+    return [np.array([r[f] for r in tab], dtype=float) * k for f in fields]
+
+
+def _spans(m, lo, hi):
+    """Error-bar lengths below and above ``m`` for the interval ``[lo, hi]`` (0 where unknown)."""
+    import numpy as np
+
+    return np.vstack([np.nan_to_num(m - lo), np.nan_to_num(hi - m)])
