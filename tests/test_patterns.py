@@ -106,3 +106,24 @@ def test_a_bad_pattern_is_one_line_naming_the_field(tmp_path, body, field, words
     code, out, err = run_cli("check-study", TOY, "--claims", path, "--no-builtin", "--replications", 2,
                              "--days", 28, "--json")
     assert_one_line_error(code, out, err, str(path), field, words)
+
+
+def test_a_patterns_interval_stays_where_its_number_can_lie():
+    """A share of weeks cannot exceed 1, but a t interval of three runs at 1, 1 and 0.8
+    reaches 1.22: fc-weeks-without-current (accept [0.25, 1]) failed at a mean of 0.95
+    for that reason alone. The interval is clipped to the pattern's domain, as every
+    mean's interval is elsewhere; a range it truly leaves still fails."""
+    from types import SimpleNamespace as NS
+
+    from reporting_sim.study.claims import patterns as pt
+
+    weeks = NS(form="stretches", statistic="share", accept=[0.25, 1.0], expected=None)
+    m, lo, hi = pt.interval(weeks, [1.0, 1.0, 0.8])
+    assert hi == 1.0 and 0.5 < lo < m < 1.0 and pt.passes(weeks, lo, hi)
+    assert not pt.passes(NS(**{**vars(weeks), "accept": [0.25, 0.9]}), lo, hi)
+    longest = NS(form="stretches", statistic="longest", accept=[4.0, 52.0], expected=None)
+    assert pt.interval(longest, [0.0, 0.0, 3.0])[1] == 0.0  # a run of weeks is never below 0
+    level = NS(form="level", metric="hq.in_time", accept=[0.0, 0.5], expected=None)
+    assert pt.interval(level, [0.0, 0.0, 0.3])[1] == 0.0
+    step = NS(form="step", accept=[1.0, 1e4], expected=None)
+    assert pt.interval(step, [-1.0, 0.0, 3.0])[1] < -1.0  # a difference: not clipped

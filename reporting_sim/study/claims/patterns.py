@@ -18,6 +18,7 @@ from typing import Optional
 
 from ...measures import patterns as pm
 from ...measures import stats
+from ...metric_names import bounds
 
 FORMS = ("level", "ordering", "stretches", "window", "step")
 TIME_FORMS = ("stretches", "window", "step")
@@ -304,7 +305,8 @@ def judged(spec) -> str:
         return ("pass = the 95% interval of the paired difference (metric - than, same runs) lies wholly "
                 f"{'above' if spec.expected == '+' else 'below'} zero")
     per = "each run's value" if spec.form == "level" else "each run's statistic of its weekly series"
-    return f"pass = the 95% interval of the mean of {per} (over the replications) lies inside the range"
+    return (f"pass = the 95% interval of the mean of {per} (over the replications; clipped to where the "
+            "number can lie) lies inside the range")
 
 
 def passes(spec, lo, hi) -> bool:
@@ -341,7 +343,28 @@ def judge(ref, rows: list[dict], start: _dt.date) -> dict:
 def _mean_ci(c, rows: list[dict], start: _dt.date) -> tuple:
     """The mean of the runs' numbers for pattern ``c`` and its 95% interval (``None``
     for what cannot be computed)."""
-    return tuple(stats.number_or_none(x) for x in stats.mean_ci([value(c, r, start) for r in rows]))
+    return interval(c, [value(c, r, start) for r in rows])
+
+
+def domain(spec) -> tuple[float, float]:
+    """Where a pattern's number can lie: a level within its metric's bounds (a share in
+    [0, 1], hours and counts at least 0), a share of weeks in [0, 1], a longest run at
+    least 0; orderings, windows and steps unbounded."""
+    if spec.form == "level":
+        return bounds(spec.metric)
+    if spec.form == "stretches":
+        return (0.0, 1.0 if (spec.statistic or "share") == "share" else math.inf)
+    return (-math.inf, math.inf)
+
+
+def interval(spec, values: list[float]) -> tuple:
+    """The mean of ``values`` (one per run) and its 95% t interval, clipped to the
+    pattern's :func:`domain` as every mean's interval is (:func:`reporting_sim.
+    metric_names.clip`): with few replications a t interval of a share of weeks near 1
+    reaches above 1, where the mean cannot lie."""
+    m, lo, hi = (stats.number_or_none(x) for x in stats.mean_ci(values))
+    low, high = domain(spec)
+    return m, (None if lo is None else max(lo, low)), (None if hi is None else min(hi, high))
 
 
 def _given(c, keys: tuple[str, ...]) -> dict:
