@@ -71,18 +71,31 @@ def render(folder: Path) -> str:
     return "\n".join(lines)
 
 
-def calibration_of(result: dict) -> dict:
-    """The result of the calibration whose plausible worlds a study used ({} if none)."""
+def worlds_folder(result: dict, folder: Path):
+    """The calibration folder whose plausible worlds a study used: its ``worlds_from``
+    as written (relative to where the study ran: the checkout holding its results/
+    folder), or ``None``."""
     src = result.get("worlds_from")
-    path = Path(src).parent / "result.json" if src else None
+    if not src:
+        return None
+    for path in (Path(src), folder.resolve().parent.parent / src):
+        if path.parent.is_dir():
+            return path.parent
+    return None
+
+
+def calibration_of(result: dict, folder: Path) -> dict:
+    """The result of the calibration whose plausible worlds a study used ({} if none)."""
+    where = worlds_folder(result, folder)
+    path = where / "result.json" if where is not None else None
     return json.loads(path.read_text("utf-8")) if path is not None and path.exists() else {}
 
 
-def missed_note(plaus: dict, cal: dict) -> str:
+def missed_note(plaus: dict, cal: dict, folder: Path) -> str:
     """Which patterns the kept worlds still miss (each may miss one under hmer's
     second-largest rule), from the calibration's worlds.csv."""
-    src = plaus.get("worlds_from")
-    table = Path(src).parent / "worlds.csv" if src else None
+    where = worlds_folder(plaus, folder)
+    table = where / "worlds.csv" if where is not None else None
     if not cal or table is None or not table.exists():
         return ""
     import pandas as pd
@@ -95,6 +108,16 @@ def missed_note(plaus: dict, cal: dict) -> str:
         return " Every kept world meets every pattern."
     return (" Kept worlds may each miss one pattern (the second-largest rule); the share of kept worlds "
             "that miss each: " + ", ".join(worst) + ".")
+
+
+def strength(m: dict) -> str:
+    """A verdict's share of worlds better (by the minimum effect worth counting) in words."""
+    b = m["share_better"]
+    if b >= 0.9:
+        return "better in nearly every world"
+    if b >= 0.5:
+        return "better in most worlds"
+    return "better in some worlds" if b > 0 else "better in none"
 
 
 def verdict_change(a: dict, b: dict) -> str:
@@ -111,20 +134,22 @@ def render_plausible(uniform: dict, folder: Path) -> list[str]:
     """The section comparing each verdict across all sampled worlds and across the
     worlds the study's patterns kept (a robustness study run with --worlds-from)."""
     plaus = json.loads((folder / "result.json").read_text("utf-8"))
-    cal = calibration_of(plaus)
+    cal = calibration_of(plaus, folder)
     kept = (f"history matching kept **{cal['plausible']} of the {cal['worlds_run']} worlds** it ran "
             f"({len(cal['waves'])} waves, {len(cal['patterns'])} patterns, cut-off {cal['cutoff']:g} on the "
             f"{cal['implausibility_measure']} implausibility)" if cal else f"{plaus['worlds']} plausible worlds")
     lines = ["## Over the worlds the study's patterns kept", "",
              f"The same questions over the plausible worlds of the calibration: {kept}; the study "
              f"`{plaus.get('study', folder.name)}` ran every variant in each of those {plaus['worlds']} worlds "
-             f"(docs/calibration.md).{missed_note(plaus, cal)}", "",
+             f"(docs/calibration.md).{missed_note(plaus, cal, folder)}", "",
              "| variant | judged on | better in, all sampled worlds | better in, plausible worlds | verdict |",
              "|---|---|---|---|---|"]
     for v, block in uniform["variants"].items():
         vm = block.get("verdict_metric", uniform["metric"])
         other = plaus["variants"].get(v)
         if other is None or vm not in other["metrics"]:
+            lines.append(f"| {v} | `{vm}` | {pct(block['metrics'][vm]['share_better'])} of "
+                         f"{block['metrics'][vm]['worlds_judged']} | not in the plausible study | - |")
             continue
         a, b = block["metrics"][vm], other["metrics"][vm]
         lines.append(f"| {v} | `{vm}` | {pct(a['share_better'])} of {a['worlds_judged']} | "

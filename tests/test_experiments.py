@@ -258,3 +258,22 @@ def test_every_shipped_experiment_file_is_accepted_up_to_its_run_limit(path, tmp
     else:
         assert "more than the limit of 1" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_plausible_worlds_study_asks_the_same_questions_as_the_uniform_one():
+    """docs/findings.md compares each verdict over uniform and plausible worlds, so the
+    two study files must differ only in their worlds. They had drifted: the plausible one
+    judged intelligence-training on another measure and lacked two metrics, so the
+    comparison dropped that question without a word."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent / "experiments"
+    uniform, plausible = (tomllib.loads((root / f"{n}.toml").read_text("utf-8"))
+                          for n in ("study-robustness", "study-robustness-plausible"))
+    for key in ("name", "description"):
+        uniform["experiment"].pop(key), plausible["experiment"].pop(key)
+    assert uniform["experiment"] == plausible["experiment"]
+    for key in ("worlds", "sampling"):
+        uniform["robustness"].pop(key)
+    assert plausible["robustness"].pop("worlds_from")
+    assert uniform["robustness"] == plausible["robustness"]
