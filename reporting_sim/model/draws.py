@@ -30,19 +30,29 @@ def buffered(batch):
     return buf.pop, refill
 
 
+def draw(pair) -> float:
+    """The next number of ``(pop, refill)`` (the loop of the module docstring, for a
+    draw off the per-report path)."""
+    pop, refill = pair
+    try:
+        return pop()
+    except IndexError:
+        return refill()
+
+
 def sampler(pair):
     """A zero-argument sampler over ``(pop, refill)`` (for the general path), keeping
     the pair as ``.pair`` for the hot path, which draws from the same buffer."""
     pop, refill = pair
 
-    def draw() -> float:
+    def draw_next() -> float:
         try:
             return pop()
         except IndexError:
             return refill()
 
-    draw.pair = pair
-    return draw
+    draw_next.pair = pair
+    return draw_next
 
 
 def uniform(streams, name: str):

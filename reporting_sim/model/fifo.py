@@ -37,7 +37,7 @@ from collections import deque
 from heapq import heappush, heapreplace
 
 from .context import Sim
-from .draws import buffered
+from .draws import buffered, draw
 from .items import Report
 from .nodes import OVERFLOW, S_QUEUE, S_SANITISE, S_WORK, Cell, IntrepJob
 from .plan import NodePlan
@@ -67,14 +67,6 @@ def on_duty_from(duty):
     return day_work if start < end else night_work
 
 
-def _draw(pair) -> float:
-    pop, refill = pair
-    try:
-        return pop()
-    except IndexError:
-        return refill()
-
-
 class FifoCell(Cell):
     """A staff cell whose analysts take work first in, first out (see the module
     docstring)."""
@@ -99,7 +91,7 @@ class FifoCell(Cell):
         r_gap, r_work = streams.get(f"background:{name}"), streams.get(f"background_work:{name}")
         self.routine = (buffered(lambda n: r_gap.exponential(mean_gap, n)),
                         buffered(lambda n: work_h.batch(r_work, n)))
-        self.task_at = _draw(self.routine[0])  # the first task (the per-task process draws it at 0)
+        self.task_at = draw(self.routine[0])  # the first task (the per-task process draws it at 0)
         if self.inbox is None:
             self._play_tasks = self._play_open
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from heapq import heappop, heappush, heapreplace
 
-from .draws import buffered
+from .draws import buffered, draw
 from .wake import NORMAL, Wake
 
 INF = math.inf
@@ -50,7 +50,7 @@ class RoutineWork:
         self._job = job_class
         self._gap, self._work = buffered(gap), buffered(work)
         self.env = cell.sim.env
-        self.next_at = _draw(self._gap)  # the first task's arrival (the per-task process draws it at 0)
+        self.next_at = draw(self._gap)  # the first task's arrival (the per-task process draws it at 0)
         self.ends: list[float] = []  # end times of the tasks being worked
         self.due = self.next_at  # the earliest of both: nothing to do before it
         self.wake_at = INF  # the earliest wake on SimPy's queue
@@ -66,8 +66,8 @@ class RoutineWork:
                 cell.routine_done += 1
             else:
                 at = self.next_at
-                job = self._job(_draw(self._work), at)
-                self.next_at = at + _draw(self._gap)
+                job = self._job(draw(self._work), at)
+                self.next_at = at + draw(self._gap)
                 cell._enqueue(job, at)
             self.due = min(self.next_at, ends[0]) if ends else self.next_at
 
@@ -95,14 +95,6 @@ class RoutineWork:
             self.wake_at = INF
         self.advance(now)
         self.wake()
-
-
-def _draw(pair) -> float:
-    pop, refill = pair
-    try:
-        return pop()
-    except IndexError:
-        return refill()
 
 
 class _OpenAdvance:
@@ -174,7 +166,7 @@ class _OpenAdvance:
             self.waiting += 1
             if self.waiting > self.longest:
                 self.longest = self.waiting
-        return now + _draw(self.gap)
+        return now + draw(self.gap)
 
     def advance(self, t: float) -> None:
         """Play every task arrival and end at or before ``t``, in time order."""
