@@ -331,3 +331,22 @@ def scale_choose_links(nodes: dict, links: list) -> None:
             if total > 1:
                 for lk in mine:
                     lk["p"] = math.floor(lk["p"] / total * 1000) / 1000
+
+
+# ------------------------------------------------------------------ an --out in the way (folder claims)
+
+def out_file(d):
+    """``d/o`` is a file the command must not overwrite."""
+    (d / "o").write_text("precious")
+
+
+def out_foreign(d):
+    """``d/o`` is a folder of someone else's files."""
+    (d / "o").mkdir()
+    (d / "o" / "precious.txt").write_text("x")
+
+
+def out_link(d):
+    """``d/o`` is a symlink to another folder."""
+    (d / "elsewhere").mkdir()
+    (d / "o").symlink_to(d / "elsewhere")

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import DATA, assert_one_line_error, run_cli
+from helpers import out_file as _file, out_foreign as _foreign, out_link as _link  # an --out in the way
 from reporting_sim.study import guard
 
 TOY = str(DATA / "toy-threshold.toml")
@@ -106,18 +107,6 @@ def test_many_worlds_are_refused_before_any_is_drawn(tmp_path, monkeypatch, name
 
 # ------------------------------------------------------------------ the folder claim
 
-def _file(d):
-    (d / "o").write_text("precious")
-
-
-def _foreign(d):
-    (d / "o").mkdir()
-    (d / "o" / "precious.txt").write_text("x")
-
-
-def _link(d):
-    (d / "elsewhere").mkdir()
-    (d / "o").symlink_to(d / "elsewhere")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DATA, assert_one_line_error, run_cli
+from helpers import out_file as _file, out_foreign as _foreign, out_link as _link  # an --out in the way
 from reporting_sim.errors import ScenarioError
 from reporting_sim.study import guard, output
 from reporting_sim.study.execution import Job
@@ -74,18 +75,6 @@ def test_item2_robustness_honours_the_run_limit_before_drawing_worlds(tmp_path, 
 
 # ------------------------------------------------------------------ the folder claim (items 6, 12)
 
-def _file(d):
-    (d / "o").write_text("precious")
-
-
-def _foreign(d):
-    (d / "o").mkdir()
-    (d / "o" / "precious.txt").write_text("x")
-
-
-def _link(d):
-    (d / "elsewhere").mkdir()
-    (d / "o").symlink_to(d / "elsewhere")
 
 
 def _run_folder(d):
