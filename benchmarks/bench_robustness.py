@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -31,13 +32,28 @@ STUDY = Path(__file__).resolve().parent.parent / "experiments" / "study-robustne
 FULL_RUNS = 200 * 10 * 3
 
 
-def timed(args, folder: Path, **how) -> tuple[float, pd.DataFrame, Study, dict]:
+def fixed_study(args) -> Study:
+    """The reduced study at a fixed ``--replications`` per world and scenario (no
+    sequential growth: the issue's size is a fixed 3 replications), unless ``--sequential``."""
     study = Study.from_file(STUDY, worlds=args.worlds, replications=args.replications, days=args.days)
+    if not args.sequential:
+        study.max_replications = study.replications
+    return study
+
+
+def run_seconds(folder: Path) -> float:
+    """The runs' own seconds, summed (the study guard's line in ``timings.jsonl``)."""
+    last = (folder / "timings.jsonl").read_text("utf-8").splitlines()[-1]
+    return float(json.loads(last)["run_seconds_total"])
+
+
+def timed(args, folder: Path, **how) -> tuple[float, pd.DataFrame, Study, dict]:
+    study = fixed_study(args)
     t0, c0 = time.perf_counter(), time.process_time()
     result = study.run(folder, **how)
     wall = time.perf_counter() - t0
     result = dict(result or {}, cpu_s=time.process_time() - c0)  # this process's CPU (all of it, serially)
-    frame = pd.read_parquet(folder / "runs.parquet").drop(columns=["wall_s"])
+    frame = pd.read_parquet(folder / "runs.parquet")
     return wall, frame.sort_values(["world", "scenario", "replication"]).reset_index(drop=True), study, result
 
 
@@ -51,7 +67,7 @@ def runs_only(args) -> int:
     from reporting_sim.study.execution import run_job
 
     load0 = os.getloadavg()[0]
-    study = Study.from_file(STUDY, worlds=args.worlds, replications=args.replications, days=args.days)
+    study = fixed_study(args)
     counts = {m.label: args.replications for m in study.members}
     jobs = [job for w in range(study.n_worlds) for job, _, _ in study.world_jobs(w, counts)]
     run_job(jobs[0])
@@ -79,6 +95,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=default_jobs())
     ap.add_argument("--no-dask", action="store_true", help="skip the local Dask cluster")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--sequential", action="store_true",
+                    help="let worlds grow replications up to the file's cap (default: fixed --replications)")
+    ap.add_argument("--no-serial", action="store_true", help="skip the serial study (pool, and Dask unless --no-dask)")
     ap.add_argument("--runs-only", action="store_true",
                     help="only the CPU time of each run (study.execution.run_job, serially), no study")
     args = ap.parse_args(argv)
@@ -88,12 +107,15 @@ def main(argv=None) -> int:
     print(f"robustness benchmark: {default_jobs()} CPUs, load average {load0:.2f} at the start")
     fig: dict = {"cpus": default_jobs(), "load_at_start": round(load0, 2)}
     with tempfile.TemporaryDirectory() as tmp:
-        serial, a, study, serial_result = timed(args, Path(tmp) / "serial", n_jobs=1)
-        runs = len(a)
-        fig["serial_cpu_s"] = round(serial_result["cpu_s"], 1)
-        run_cpu = float(pd.read_parquet(Path(tmp) / "serial" / "runs.parquet")["wall_s"].mean())
-        pool, b, _, _ = timed(args, Path(tmp) / "pool", n_jobs=args.jobs)
+        if not args.no_serial:
+            serial, a, study, serial_result = timed(args, Path(tmp) / "serial", n_jobs=1)
+            fig["serial_cpu_s"] = round(serial_result["cpu_s"], 1)
+        pool, b, study, _ = timed(args, Path(tmp) / "pool", n_jobs=args.jobs)
+        run_cpu = run_seconds(Path(tmp) / "pool") / len(b)
+        if args.no_serial:
+            serial, a = math.nan, b
         pd.testing.assert_frame_equal(a, b)
+        runs = len(a)
         fig.update(runs=runs, worlds=args.worlds, scenarios=len(study.members), replications=args.replications,
                    days=args.days, serial_s=round(serial, 1), pool_s=round(pool, 1), jobs=args.jobs,
                    seconds_per_run_in_simulate=round(run_cpu, 3))
@@ -109,22 +131,25 @@ def main(argv=None) -> int:
     fig["projected_full_study_this_machine_min"] = round(per_run_pool * FULL_RUNS / 60, 1)
     # CPU time is what a loaded machine disturbs least: the serial study's CPU per run,
     # over this machine's cores (runs are independent; perfect sharing assumed)
-    fig["projected_full_study_from_cpu_min"] = round(fig["serial_cpu_s"] / runs * FULL_RUNS / args.jobs / 60, 1)
+    if "serial_cpu_s" in fig:
+        fig["projected_full_study_from_cpu_min"] = round(fig["serial_cpu_s"] / runs * FULL_RUNS / args.jobs / 60, 1)
     fig["projected_full_study_64_core_dask_min"] = round(fig["seconds_per_run_in_simulate"] * FULL_RUNS / 64 / 60, 1)
     fig["load_at_end"] = round(os.getloadavg()[0], 2)
     print(f"{args.worlds} worlds x {fig['scenarios']} scenarios x {args.replications} replications of "
           f"{args.days:g} days = {runs} runs, each way; identical numbers serial, pool"
           + ("" if args.no_dask else " and Dask"))
-    print(f"serial (--jobs 1):      {serial:7.1f} s   ({serial / runs:.2f} s per run, of which "
-          f"{run_cpu:.2f} s in the simulation itself)")
-    print(f"serial CPU time:        {fig['serial_cpu_s']:7.1f} s   ({fig['serial_cpu_s'] / runs:.2f} s per run)")
-    print(f"process pool (--jobs {args.jobs}): {pool:7.1f} s   ({per_run_pool:.2f} s per run)")
+    if "serial_cpu_s" in fig:
+        print(f"serial (--jobs 1):      {serial:7.1f} s   ({serial / runs:.2f} s per run)")
+        print(f"serial CPU time:        {fig['serial_cpu_s']:7.1f} s   ({fig['serial_cpu_s'] / runs:.2f} s per run)")
+    print(f"process pool (--jobs {args.jobs}): {pool:7.1f} s   ({per_run_pool:.2f} s per run, of which "
+          f"{run_cpu:.2f} s in each run itself: scenario, simulation, metrics)")
     if "dask_s" in fig:
         print(f"local Dask ({args.jobs} workers): {fig['dask_s']:7.1f} s   ({fig['dask_s'] / runs:.2f} s per run)")
     print(f"projected full study ({FULL_RUNS} runs): {fig['projected_full_study_this_machine_min']:.0f} min on this "
           f"machine's pool; {fig['projected_full_study_64_core_dask_min']:.1f} min on a 64-core Dask cluster")
-    print(f"projected from CPU time: {fig['projected_full_study_from_cpu_min']:.0f} min on {args.jobs} cores "
-          f"(serial CPU per run x {FULL_RUNS} / {args.jobs}, every core busy)")
+    if "projected_full_study_from_cpu_min" in fig:
+        print(f"projected from CPU time: {fig['projected_full_study_from_cpu_min']:.0f} min on {args.jobs} cores "
+              f"(serial CPU per run x {FULL_RUNS} / {args.jobs}, every core busy)")
     print(f"load average {fig['load_at_end']:.2f} at the end (a loaded machine makes every figure larger)")
     if args.json:
         args.json.write_text(json.dumps(fig, indent=2) + "\n")
