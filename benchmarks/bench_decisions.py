@@ -22,6 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run_seconds(folder: Path) -> float:
+    """The runs' own seconds, summed over every session of the folder (the study guard's
+    lines in ``timings.jsonl``; a resumed study has one line per session)."""
+    lines = (folder / "timings.jsonl").read_text("utf-8").splitlines()
+    return sum(float(json.loads(line)["run_seconds_total"]) for line in lines if line.strip())
+
+
 def main(argv=None) -> int:
     from reporting_sim.study.robustness import Study
 
@@ -41,7 +48,7 @@ def main(argv=None) -> int:
     out = {"worlds": study.n_worlds, "scenarios": scenarios, "days": study.days,
            "replications_start": study.replications, "max_replications": study.max_replications,
            "runs": result["runs"], "rounds": study.rounds, "wall_s": round(wall, 1),
-           "cpu_s_runs": round(float(study.frame["wall_s"].sum()), 1),
+           "cpu_s_runs": round(_run_seconds(args.out), 1),
            "cpu_s_process": round((c1.user + c1.children_user) - (c0.user + c0.children_user), 1),
            "settled_share": round(sum(v != "undecided" for v in verdicts) / len(verdicts), 3),
            "equal_allocation_runs": equal, "ratio": round(equal / result["runs"], 2),
