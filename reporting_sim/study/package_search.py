@@ -40,14 +40,6 @@ from pymoo.termination.max_gen import MaximumGenerationTermination
 
 Config.warnings["not_compiled"] = False  # pymoo would print it on stdout (which may hold --json)
 
-POPULATION = 20
-"""Packages proposed per generation (``--population``)."""
-GENERATIONS = 50
-"""The most generations (``--generations``)."""
-MAX_PACKAGES = 256
-"""The most distinct packages a search runs (``--max-packages``): as many as the largest
-enumeration (:data:`~.packages.ENUMERATE_MAX`)."""
-
 Evaluate = Callable[[list[tuple[int, ...]]], np.ndarray]
 
 
@@ -55,7 +47,7 @@ class Evaluated:
     """The packages run so far, in the order first run, with their objectives (higher
     better); ``evaluate`` runs only those not met before."""
 
-    def __init__(self, evaluate: Evaluate, n_objectives: int, limit: int = MAX_PACKAGES):
+    def __init__(self, evaluate: Evaluate, n_objectives: int, limit: int):
         self.evaluate, self.n_objectives, self.limit = evaluate, n_objectives, limit
         self.objectives: dict[tuple[int, ...], np.ndarray] = {}
 
@@ -130,8 +122,7 @@ def first_population(costs: np.ndarray, budget: float, population: int, seed: in
 
 
 def search_packages(costs, budget: float, conflicts, evaluate: Evaluate, *, n_objectives: int,
-                    population: int = POPULATION, generations: int = GENERATIONS, max_packages: int = MAX_PACKAGES,
-                    seed: int = 1) -> Evaluated:
+                    population: int, generations: int, max_packages: int, seed: int) -> Evaluated:
     """Search the packages of variants costing ``costs`` within ``budget`` with NSGA-II
     (module docstring); returns every package run (:class:`Evaluated`), the empty one first."""
     evaluated = Evaluated(evaluate, n_objectives, max_packages)
