@@ -92,12 +92,17 @@ class PackageProblem(Problem):
     def _evaluate(self, x, out, *args, **kwargs):
         x = np.asarray(x, bool)
         cost, clashes = x @ self.costs, clash_counts(x, self.conflicts)
-        feasible = (cost <= self.budget + 1e-9) & (clashes == 0)
         packages = [package_of(row) for row in x]
-        self.evaluated.fill([p for p, ok in zip(packages, feasible) if ok])
-        left_out = feasible & np.array([p not in self.evaluated.objectives for p in packages])
+        feasible = (cost <= self.budget + 1e-9) & (clashes == 0)
+        left_out = feasible & ~self._run(packages, feasible)
         out["F"] = np.column_stack([-np.array([self.evaluated.of(p) for p in packages]), cost])
         out["G"] = np.column_stack([cost - self.budget - 1e-9, clashes, left_out])
+
+    def _run(self, packages: list[tuple[int, ...]], feasible: np.ndarray) -> np.ndarray:
+        """Run the feasible ones of ``packages`` not run before (one batch); which of
+        ``packages`` have run (a feasible one that has not was left out by the cap)."""
+        self.evaluated.fill([p for p, ok in zip(packages, feasible) if ok])
+        return feasible & np.array([p in self.evaluated.objectives for p in packages])
 
 
 def package_of(row: np.ndarray) -> tuple[int, ...]:

@@ -265,10 +265,15 @@ def conflict_matrix(base, variants: list) -> tuple[np.ndarray, dict]:
     diffs = [(v, changes(base.data, v.data)) for v in variants]
     why = {pair: _clash(diffs, pair) for pair in itertools.combinations(range(len(variants)), 2)}
     why = {pair: text for pair, text in why.items() if text}
-    matrix = np.zeros((len(variants), len(variants)), bool)
-    for i, j in why:
+    return _symmetric(len(variants), list(why)), why
+
+
+def _symmetric(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """An ``n`` x ``n`` matrix true at both ``(i, j)`` and ``(j, i)`` of each of ``pairs``."""
+    matrix = np.zeros((n, n), bool)
+    for i, j in pairs:
         matrix[i, j] = matrix[j, i] = True
-    return matrix, why
+    return matrix
 
 
 def _clash(diffs: list, pair: tuple[int, int]) -> Optional[str]:
@@ -363,10 +368,7 @@ class Packages:
         self.budget, self.replications, self.days, self.seed, self.threshold = \
             float(budget), replications, days, seed, threshold
         self.least = min_effect(self.metrics[0], min_effects)
-        self.search = (search or SearchOptions()).checked()
-        self.searched = count_within(list(self.costs.values()), self.budget, self.search.enumerate_max) \
-            > self.search.enumerate_max
-        self.packages, self.excluded = self._conflicting_pairs() if self.searched else self._packages()
+        self.packages, self.excluded = self._start(search or SearchOptions())
         self.runs_field = "--worlds" if worlds_from is None else "--worlds-from"
         self.worlds, self.space, self.worlds_source = plausible_worlds(
             base, worlds if worlds or worlds_from else 20, worlds_from, seed, check=self.check_runs)
@@ -432,14 +434,25 @@ class Packages:
         """Every combination within the budget."""
         return combinations([v.label for v in self.variants], self.costs, self.budget)
 
+    def _start(self, search: "SearchOptions") -> tuple[list, list[dict]]:
+        """Whether to search (more than ``search.enumerate_max`` combinations within the
+        budget); the packages to run and those excluded (or a search's start)."""
+        self.search = search.checked()
+        limit = self.search.enumerate_max
+        self.searched = count_within(list(self.costs.values()), self.budget, limit) > limit
+        return self._conflicting_pairs() if self.searched else self._packages()
+
     def _conflicting_pairs(self) -> tuple[list, list[dict]]:
         """A search's start: no package yet, and as ``excluded`` the pairs of variants
         within the budget that cannot be composed (every package holding one is infeasible)."""
         self.conflicts, why = conflict_matrix(self.base, self.variants)
         labels = [v.label for v in self.variants]
-        pairs = [([labels[i], labels[j]], text) for (i, j), text in why.items()
-                 if self.costs[labels[i]] + self.costs[labels[j]] <= self.budget + 1e-9]
-        return [], [{"variants": pair, "why": text} for pair, text in pairs]
+        pairs = [[labels[i], labels[j]] for i, j in why]
+        return [], [{"variants": pair, "why": text} for pair, text in zip(pairs, why.values()) if self._affordable(pair)]
+
+    def _affordable(self, labels: list[str]) -> bool:
+        """Whether the variants ``labels`` together are within the budget."""
+        return sum(self.costs[a] for a in labels) <= self.budget + 1e-9
 
     def _composed(self, combo: tuple[str, ...], by: dict):
         """The member of the package ``combo`` (the base itself for the empty one)."""
