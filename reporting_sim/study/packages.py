@@ -12,8 +12,22 @@ setting to different values cannot be composed (one line naming both and the set
 variant of one study must name the same unit.
 
 **The study** (:class:`Packages`): every combination of the variants within the budget
-(the empty package is the base, cost 0), or, above :data:`ENUMERATE_MAX` combinations,
-a search (:func:`search_packages`); each package runs in ``N`` plausible worlds (Latin
+(the empty package is the base, cost 0), or, above :data:`ENUMERATE_MAX` (256)
+combinations within the budget (counted without listing them: :func:`count_within`),
+a search with pymoo's NSGA-II (:func:`.package_search.search_packages`): one bit per
+variant; infeasible where the cost exceeds the budget or two variants of the package
+change one setting differently (the conflicting pairs within the budget are listed under
+``excluded``); objectives the metrics, each in its better direction, and the cost,
+minimised; :data:`POPULATION` (20) packages a generation for at most
+:data:`GENERATIONS` (50) generations and at most :data:`MAX_PACKAGES` (256) distinct
+packages run, the empty package first; the pymoo seed is the study's. Each generation's
+new packages run as one batch of jobs through the study guard, exactly as enumerated
+ones (the same worlds, seeds and run store: an interrupted search, rerun, proposes the
+same packages and takes their stored runs). The result's ``search`` block says how the
+packages were found (``method``; a search's ``population``, ``generations``,
+``max_packages``, ``evaluated``: the packages run), and the front is that of the
+packages run: a search may miss part of the true front. Each package runs in ``N``
+plausible worlds (Latin
 hypercube over the base's ``[uncertainties]``, or a calibration's worlds file) for ``R``
 replications with the world's seeds, common to every package (common random numbers).
 Per package and metric the objective is the mean over the worlds of the world's mean.
