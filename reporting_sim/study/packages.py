@@ -524,7 +524,7 @@ class Packages:
         """The NSGA-II search (:mod:`.package_search`): each generation's new packages run
         as one batch of jobs; every package run, its jobs and their rows."""
         search_packages = _search_function()
-        jobs, rows = [], {}
+        jobs, rows, self.packages = [], {}, []
 
         def evaluate(batch: list[tuple[int, ...]]) -> np.ndarray:
             first = len(self.packages)
