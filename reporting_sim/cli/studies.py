@@ -286,6 +286,20 @@ def select(base, variants, metric, delta, pcs, days, seed, n0, max_replications,
         click.echo(f"\n{result['wall_time_s']:.1f} s; results in {folder}")
 
 
+def _search_options(fn):
+    """``packages``' --enumerate-max, --population, --generations and --max-packages."""
+    from ..study import package_sizes as p
+
+    for flag, low, default, text in reversed([
+            ("--enumerate-max", 1, p.ENUMERATE_MAX, "Up to this many combinations within the budget every one "
+                                                   "runs; above it NSGA-II searches."),
+            ("--population", 2, p.POPULATION, "Packages the search proposes per generation."),
+            ("--generations", 1, p.GENERATIONS, "The most generations of the search."),
+            ("--max-packages", 1, p.MAX_PACKAGES, "The most distinct packages the search runs.")]):
+        fn = click.option(flag, type=count(low), default=default, show_default=True, help=text)(fn)
+    return fn
+
+
 @click.command("packages")
 @click.argument("base", metavar="BASE")
 @click.argument("variants", nargs=-1, required=True, metavar="VARIANT...")
@@ -304,22 +318,26 @@ def select(base, variants, metric, delta, pcs, days, seed, n0, max_replications,
 @click.option("--threshold", type=Finite(), default=None,
               help="The level of the first metric a package must meet in a world (default: beat the base of "
                    "the world by the metric's minimum effect worth counting).")
+@_search_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the runs and result (default: results/packages-...; rerunning resumes).")
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
-def packages(base, variants, budget, metric_names, worlds, worlds_from, replications, days, seed, threshold, out,
-             as_json, n_jobs, dask_address, progress):
-    """Every combination of the VARIANTs (each with a cost) within the budget, run across
-    plausible worlds: the Pareto front of the objectives against cost, and each
-    package's robustness (mean, minimax regret, share of worlds meeting a threshold)."""
+def packages(base, variants, budget, metric_names, worlds, worlds_from, replications, days, seed, threshold,
+             enumerate_max, population, generations, max_packages, out, as_json, n_jobs, dask_address, progress):
+    """Every combination of the VARIANTs (each with a cost) within the budget, or above
+    --enumerate-max combinations a search with NSGA-II, run across plausible worlds: the
+    Pareto front of the objectives against cost, and each package's robustness (mean,
+    minimax regret, share of worlds meeting a threshold)."""
     from ..study.experiment import resolve_member, unique_labels
-    from ..study.packages import Packages
+    from ..study.packages import Packages, SearchOptions
 
     members = [resolve_member(base, None)] + [resolve_member(v, None) for v in variants]
     unique_labels(members, "packages")
+    search = SearchOptions(enumerate_max, population, generations, max_packages)
     study = Packages(members[0], members[1:], budget=budget, metrics=list(metric_names), worlds=worlds,
-                     worlds_from=worlds_from, replications=replications, days=days, seed=seed, threshold=threshold)
+                     worlds_from=worlds_from, replications=replications, days=days, seed=seed, threshold=threshold,
+                     search=search)
     folder = _folder(out, study.name)
     result = _run_experiment(study, folder, n_jobs, dask_address, progress)
     if as_json:

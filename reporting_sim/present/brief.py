@@ -50,7 +50,7 @@ def format_packages(result: dict) -> str:
     m = result["metrics"][0]
     unit = result["unit"]
     lines = [f"packages within {result['budget']:g} {unit}, across {result['worlds']} plausible worlds x "
-             f"{result['replications']} replications ({result['runs']} runs)", ""]
+             f"{result['replications']} replications ({result['runs']} runs)", *_searched(result), ""]
     head = f"{'package':<60} {'cost':>7} {m[:28]:>28} {'regret':>8} {'meets':>6} {'front':>5}"
     lines += [head, "-" * len(head)]
     lines += [_package_row(e, m, result["base"])
@@ -65,6 +65,16 @@ def format_packages(result: dict) -> str:
     for x in result["excluded"]:
         lines.append(f"  not composed: {'+'.join(x['variants'])}: {x['why']}")
     return "\n".join(lines)
+
+
+def _searched(result: dict) -> list[str]:
+    """A line saying how a searched study found its packages (none for an enumerated one)."""
+    s = result.get("search") or {}
+    if s.get("method") != "NSGA-II (pymoo)":
+        return []
+    return [f"more than {s['enumerate_max']} combinations within the budget: searched with NSGA-II (population "
+            f"{s['population']}, at most {s['generations']} generations and {s['max_packages']} packages); "
+            f"{s['evaluated']} packages run; the front is that of the packages run"]
 
 
 def _package_row(e: dict, m: str, base: str) -> str:

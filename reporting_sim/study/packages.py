@@ -12,8 +12,22 @@ setting to different values cannot be composed (one line naming both and the set
 variant of one study must name the same unit.
 
 **The study** (:class:`Packages`): every combination of the variants within the budget
-(the empty package is the base, cost 0), or, above :data:`ENUMERATE_MAX` combinations,
-a search (:func:`search_packages`); each package runs in ``N`` plausible worlds (Latin
+(the empty package is the base, cost 0), or, above :data:`ENUMERATE_MAX` (256)
+combinations within the budget (counted without listing them: :func:`count_within`),
+a search with pymoo's NSGA-II (:func:`.package_search.search_packages`): one bit per
+variant; infeasible where the cost exceeds the budget or two variants of the package
+change one setting differently (the conflicting pairs within the budget are listed under
+``excluded``); objectives the metrics, each in its better direction, and the cost,
+minimised; :data:`POPULATION` (20) packages a generation for at most
+:data:`GENERATIONS` (50) generations and at most :data:`MAX_PACKAGES` (256) distinct
+packages run, the empty package first; the pymoo seed is the study's. Each generation's
+new packages run as one batch of jobs through the study guard, exactly as enumerated
+ones (the same worlds, seeds and run store: an interrupted search, rerun, proposes the
+same packages and takes their stored runs). The result's ``search`` block says how the
+packages were found (``method``; a search's ``population``, ``generations``,
+``max_packages``, ``evaluated``: the packages run), and the front is that of the
+packages run: a search may miss part of the true front. Each package runs in ``N``
+plausible worlds (Latin
 hypercube over the base's ``[uncertainties]``, or a calibration's worlds file) for ``R``
 replications with the world's seeds, common to every package (common random numbers).
 Per package and metric the objective is the mean over the worlds of the world's mean.
@@ -40,6 +54,7 @@ import copy
 import itertools
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -48,9 +63,9 @@ import numpy as np
 from .. import scenario as scenario_mod
 from ..errors import ScenarioError
 from ..hashing import canonical, digest
+from .package_sizes import ENUMERATE_MAX, GENERATIONS, MAX_PACKAGES, POPULATION
 
-ENUMERATE_MAX = 256
-"""Up to this many combinations within the budget, every one is run; above it a search."""
+SEARCH_INSTALL = 'above the combinations it runs one by one, packages searches with pymoo: pip install -e ".[explore]"'
 
 _REMOVED = "<removed>"
 
@@ -242,6 +257,48 @@ def combinations(labels: list[str], costs: dict[str, float], budget: float) -> l
     return out
 
 
+def count_within(costs: list[float], budget: float, limit: int) -> int:
+    """How many combinations of variants costing ``costs`` (the empty one included) are
+    within ``budget``, counted up to ``limit + 1`` (however many there are)."""
+    order, stack, n = sorted(costs), [(0, 0.0)], 0
+    while stack and n <= limit:
+        start, spent = stack.pop()
+        n += 1
+        stack.extend(_affordable_next(order, start, spent, budget))
+    return n
+
+
+def _affordable_next(order: list[float], start: int, spent: float, budget: float) -> list[tuple[int, float]]:
+    """The combinations one variant larger (of ``order[start:]``) still within ``budget``."""
+    return [(i + 1, spent + c) for i, c in enumerate(order[start:], start) if spent + c <= budget + 1e-9]
+
+
+def conflict_matrix(base, variants: list) -> tuple[np.ndarray, dict]:
+    """Which pairs of ``variants`` cannot be composed: a symmetric matrix, and the one-line
+    reason of each conflicting pair by their indices."""
+    diffs = [(v, changes(base.data, v.data)) for v in variants]
+    why = {pair: _clash(diffs, pair) for pair in itertools.combinations(range(len(variants)), 2)}
+    why = {pair: text for pair, text in why.items() if text}
+    return _symmetric(len(variants), list(why)), why
+
+
+def _symmetric(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """An ``n`` x ``n`` matrix true at both ``(i, j)`` and ``(j, i)`` of each of ``pairs``."""
+    matrix = np.zeros((n, n), bool)
+    for i, j in pairs:
+        matrix[i, j] = matrix[j, i] = True
+    return matrix
+
+
+def _clash(diffs: list, pair: tuple[int, int]) -> Optional[str]:
+    """Why the two variants of ``pair`` cannot be composed (``None`` when they can)."""
+    try:
+        _check_conflicts([diffs[i] for i in pair])
+    except ScenarioError as exc:
+        return exc.one_line()
+    return None
+
+
 def pareto_front(costs: list[float], objectives: np.ndarray) -> list[int]:
     """The indices of the packages no other beats: no other costs no more and is at
     least as good on every objective (``objectives``: one row per package, signed so
@@ -313,7 +370,8 @@ class Packages:
 
     def __init__(self, base, variants: list, *, budget: float, metrics: list[str], worlds: Optional[int] = 20,
                  worlds_from: Optional[Path] = None, replications: int, days: float, seed: int,
-                 threshold: Optional[float] = None, min_effects: Optional[dict] = None):
+                 threshold: Optional[float] = None, min_effects: Optional[dict] = None,
+                 search: Optional["SearchOptions"] = None):
         from ..metric_names import min_effect
         from .selection import plausible_worlds
 
@@ -324,7 +382,7 @@ class Packages:
         self.budget, self.replications, self.days, self.seed, self.threshold = \
             float(budget), replications, days, seed, threshold
         self.least = min_effect(self.metrics[0], min_effects)
-        self.packages, self.excluded = self._packages()
+        self.packages, self.excluded = self._start(search or SearchOptions())
         self.runs_field = "--worlds" if worlds_from is None else "--worlds-from"
         self.worlds, self.space, self.worlds_source = plausible_worlds(
             base, worlds if worlds or worlds_from else 20, worlds_from, seed, check=self.check_runs)
@@ -332,11 +390,16 @@ class Packages:
 
     # -- the study guard -----------------------------------------------------------
     def planned_runs(self, n_worlds: Optional[int] = None) -> int:
-        """Every package in every world, ``replications`` times."""
-        return len(self.packages) * (n_worlds or len(self.worlds)) * self.replications
+        """Every package in every world, ``replications`` times (a search: the most
+        packages it may run)."""
+        return self._n_planned() * (n_worlds or len(self.worlds)) * self.replications
+
+    def _n_planned(self) -> int:
+        """The packages enumerated, or the most a search runs."""
+        return self.search.max_packages if self.searched else len(self.packages)
 
     def runs_how(self, n_worlds: Optional[int] = None) -> str:
-        return (f"{len(self.packages)} packages x {n_worlds or len(self.worlds)} worlds x {self.replications} "
+        return (f"{self._n_planned()} packages x {n_worlds or len(self.worlds)} worlds x {self.replications} "
                 "replications")
 
     def check_runs(self, n_worlds: int) -> None:
@@ -382,14 +445,28 @@ class Packages:
         return out, excluded
 
     def _combinations(self) -> list[tuple[str, ...]]:
-        """Every combination within the budget; a one-line error when there are more
-        than this version runs one by one."""
-        combos = combinations([v.label for v in self.variants], self.costs, self.budget)
-        if len(combos) > ENUMERATE_MAX:
-            raise ScenarioError("packages", "--budget", f"{len(combos)} combinations are within the budget, more "
-                                f"than the {ENUMERATE_MAX} this version runs one by one; lower the budget or give "
-                                "fewer variants")
-        return combos
+        """Every combination within the budget."""
+        return combinations([v.label for v in self.variants], self.costs, self.budget)
+
+    def _start(self, search: "SearchOptions") -> tuple[list, list[dict]]:
+        """Whether to search (more than ``search.enumerate_max`` combinations within the
+        budget); the packages to run and those excluded (or a search's start)."""
+        self.search = search.checked()
+        limit = self.search.enumerate_max
+        self.searched = count_within(list(self.costs.values()), self.budget, limit) > limit
+        return self._conflicting_pairs() if self.searched else self._packages()
+
+    def _conflicting_pairs(self) -> tuple[list, list[dict]]:
+        """A search's start: no package yet, and as ``excluded`` the pairs of variants
+        within the budget that cannot be composed (every package holding one is infeasible)."""
+        self.conflicts, why = conflict_matrix(self.base, self.variants)
+        labels = [v.label for v in self.variants]
+        pairs = [[labels[i], labels[j]] for i, j in why]
+        return [], [{"variants": pair, "why": text} for pair, text in zip(pairs, why.values()) if self._affordable(pair)]
+
+    def _affordable(self, labels: list[str]) -> bool:
+        """Whether the variants ``labels`` together are within the budget."""
+        return sum(self.costs[a] for a in labels) <= self.budget + 1e-9
 
     def _composed(self, combo: tuple[str, ...], by: dict):
         """The member of the package ``combo`` (the base itself for the empty one)."""
@@ -397,21 +474,25 @@ class Packages:
 
     def design(self) -> str:
         return digest([[self.base.label, self.base.data], [[v.label, v.data] for v in self.variants], self.budget,
-                       self.metrics, self.worlds, self.replications, self.days, self.seed, self.threshold, self.least])
+                       self.metrics, self.worlds, self.replications, self.days, self.seed, self.threshold, self.least]
+                      + ([self.search.design()] if self.searched else []))
 
-    def _jobs(self) -> list[tuple[int, int, int, object]]:
+    def _jobs(self, first: int = 0) -> list[tuple[int, int, int, object]]:
+        """The jobs of the packages from the ``first``-th on: (package, world, replication, job)."""
+        return [j for p in range(first, len(self.packages)) for j in self._package_jobs(p)]
+
+    def _package_jobs(self, p: int) -> list[tuple[int, int, int, object]]:
+        """The ``p``-th package in every world, ``replications`` times, with the world's seeds."""
         from .execution import Job
         from .seeds import world_seed
 
+        member = self.packages[p][1]
+        held = self.space.held_by(member.data, self.base.data)
         out = []
-        for p, (combo, member) in enumerate(self.packages):
-            held = self.space.held_by(member.data, self.base.data)
-            for w, world in enumerate(self.worlds):
-                data = self.space.apply(member.data, world, member.source, held)
-                for r in range(self.replications):
-                    job = Job.make(f"{member.label}@w{w}", data, f"{member.source} (world {w})", r,
-                                   world_seed(self.seed, w, r), self.days)
-                    out.append((p, w, r, job))
+        for w, world in enumerate(self.worlds):
+            data = self.space.apply(member.data, world, member.source, held)
+            out += [(p, w, r, Job.make(f"{member.label}@w{w}", data, f"{member.source} (world {w})", r,
+                                       world_seed(self.seed, w, r), self.days)) for r in range(self.replications)]
         return out
 
     def run(self, folder: Optional[Path] = None, *, n_jobs: Optional[int] = None, dask=None,
@@ -421,11 +502,10 @@ class Packages:
         from . import guard
         from .execution import progress_bar
 
-        jobs = self._jobs()
         with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
-            bar = progress_bar(progress, len(jobs), self.name)
+            bar = progress_bar(progress, self.planned_runs(), self.name)
             try:
-                rows = g.run([j for *_, j in jobs], bar)
+                jobs, rows = self._search(g, bar) if self.searched else self._run_all(g, bar)
             finally:
                 if bar is not None:
                     bar.close()
@@ -435,12 +515,49 @@ class Packages:
                                            indent=2) + "\n")
         return {**result, "wall_time_s": g.wall_s}
 
-    def _means(self, jobs: list, rows: dict) -> dict[str, np.ndarray]:
-        """Per metric, each package's mean in each world (package x world)."""
-        values = {m: np.full((len(self.packages), len(self.worlds), self.replications), np.nan) for m in self.metrics}
+    def _run_all(self, g, bar) -> tuple[list, dict]:
+        """Every enumerated package's jobs, run as one batch, and their rows."""
+        jobs = self._jobs()
+        return jobs, g.run([j for *_, j in jobs], bar)
+
+    def _search(self, g, bar) -> tuple[list, dict]:
+        """The NSGA-II search (:mod:`.package_search`): each generation's new packages run
+        as one batch of jobs; every package run, its jobs and their rows."""
+        search_packages = _search_function()
+        jobs, rows, self.packages = [], {}, []
+
+        def evaluate(batch: list[tuple[int, ...]]) -> np.ndarray:
+            first = len(self.packages)
+            self.packages += [self._indexed(combo) for combo in batch]
+            new = self._jobs(first)
+            jobs.extend(new)
+            rows.update(g.run([j for *_, j in new], bar))
+            return self._signed(self._means(new, rows, first))
+
+        search_packages([self.costs[v.label] for v in self.variants], self.budget, self.conflicts, evaluate,
+                        n_objectives=len(self.metrics), population=self.search.population,
+                        generations=self.search.generations, max_packages=self.search.max_packages, seed=self.seed)
+        return jobs, rows
+
+    def _indexed(self, combo: tuple[int, ...]) -> tuple:
+        """The package of the variants of indices ``combo``: (labels, member)."""
+        labels = tuple(self.variants[i].label for i in combo)
+        return labels, self._composed(labels, {v.label: v for v in self.variants})
+
+    def _signed(self, means: dict[str, np.ndarray]) -> np.ndarray:
+        """Packages' objectives (mean over worlds) in each metric's better direction (higher better)."""
+        from ..metric_names import direction
+
+        return np.column_stack([direction(m) * means[m].mean(axis=1) for m in self.metrics])
+
+    def _means(self, jobs: list, rows: dict, first: int = 0) -> dict[str, np.ndarray]:
+        """Per metric, the mean in each world (package x world) of each package from the
+        ``first``-th on, from ``jobs`` (theirs) and their ``rows``."""
+        shape = (len(self.packages) - first, len(self.worlds), self.replications)
+        values = {m: np.full(shape, np.nan) for m in self.metrics}
         for p, w, r, job in jobs:
             for m in self.metrics:
-                values[m][p, w, r] = _number(rows[job.key].get(m))
+                values[m][p - first, w, r] = _number(rows[job.key].get(m))
         return {m: np.nanmean(v, axis=2) for m, v in values.items()}
 
     def result(self, means: dict[str, np.ndarray]) -> dict:
@@ -458,9 +575,17 @@ class Packages:
                 "packages": entries, "excluded": self.excluded,
                 "ranking": ranking_stability(rob, sign, labels),
                 "satisficing": satisficing,
-                "costs": self._cost_table(),
+                "costs": self._cost_table(), "search": self._search_block(),
                 "worlds": len(self.worlds), "worlds_source": self.worlds_source, "replications": self.replications,
-                "days": self.days, "seed": self.seed, "runs": self.planned_runs()}
+                "days": self.days, "seed": self.seed,
+                "runs": len(self.packages) * len(self.worlds) * self.replications}
+
+    def _search_block(self) -> dict:
+        """How the packages were found: every combination, or the search with its size."""
+        if not self.searched:
+            return {"method": "every combination", "combinations": len(self.packages) + len(self.excluded),
+                    "enumerate_max": self.search.enumerate_max}
+        return {"method": "NSGA-II (pymoo)", **self.search.block(), "evaluated": len(self.packages)}
 
     def _cost_table(self) -> dict:
         """Each variant's cost and the reason its file gives."""
@@ -475,6 +600,49 @@ class Packages:
         front = set(pareto_front(costs, np.column_stack([direction(m) * objectives[m] for m in self.metrics])))
         return [_entry(p, combo, member, costs, objectives, rob, front)
                 for p, (combo, member) in enumerate(self.packages)]
+
+
+@dataclass
+class SearchOptions:
+    """When ``packages`` searches and how far (module docstring): above ``enumerate_max``
+    combinations within the budget, NSGA-II with ``population`` packages a generation for
+    at most ``generations`` generations and at most ``max_packages`` distinct packages run."""
+
+    enumerate_max: int = ENUMERATE_MAX
+    population: int = POPULATION
+    generations: int = GENERATIONS
+    max_packages: int = MAX_PACKAGES
+
+    def checked(self) -> "SearchOptions":
+        """The options, or a one-line error for a count out of range."""
+        for name, low in [("enumerate_max", 1), ("population", 2), ("generations", 1), ("max_packages", 1)]:
+            _check_count(name, getattr(self, name), low)
+        return self
+
+    def block(self) -> dict:
+        """The search's size, for the result's ``search`` block."""
+        return {"population": self.population, "generations": self.generations, "max_packages": self.max_packages,
+                "enumerate_max": self.enumerate_max}
+
+    def design(self) -> list:
+        """What the search computes, for the study's design id."""
+        return ["NSGA-II", self.population, self.generations, self.max_packages]
+
+
+def _check_count(name: str, value, low: int) -> None:
+    """A one-line error unless ``value`` is a whole number of at least ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ScenarioError("packages", "--" + name.replace("_", "-"), f"must be a whole number of at least {low} "
+                            f"(got {value!r})")
+
+
+def _search_function():
+    """:func:`.package_search.search_packages` (a one-line error when pymoo is missing)."""
+    try:
+        from .package_search import search_packages
+    except ImportError:
+        raise ScenarioError("packages", "--budget", SEARCH_INSTALL) from None
+    return search_packages
 
 
 def _entry(p: int, combo: tuple, member, costs: list, objectives: dict, rob: dict, front: set) -> dict:
