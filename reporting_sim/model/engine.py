@@ -230,7 +230,7 @@ class Simulation:
         return lambda: kinds[bisect.bisect_right(cum, u_kind())]
 
     def _end_warmup(self) -> None:
-        now = self.env.now
+        now = self.env._now
         for node in self.nodes.values():
             if isinstance(node, Cell):
                 node.end_warmup(now)
@@ -243,7 +243,7 @@ class Simulation:
         self.next_report += 1
         if not pending_taken:
             self.hold(ev)
-        rep = Report(rid, parent, ev, origin, self.env.now)
+        rep = Report(rid, parent, ev, origin, self.env._now)
         if self.tracing:
             self.live_reports[rid] = rep
         return rep
@@ -252,7 +252,7 @@ class Simulation:
         """A child copy of ``rep`` made at node ``at`` (for a second outgoing link)."""
         c = self.new_report(rep.event, rep.prev, rep.id)
         if self.tracing:
-            now = self.env.now
+            now = self.env._now
             self.rec.step(c.id, rep.id, rep.event.id, at, S_COPY, now, now)
         c.cls, c.cls_group, c.cls_org = rep.cls, rep.cls_group, rep.cls_org
         c.imagery, c.precise, c.lineage = rep.imagery, rep.precise, rep.lineage
@@ -338,7 +338,7 @@ class Simulation:
         """``rep`` ends here in terminal ``state``."""
         self.rec.report_end(node, state)
         if self.tracing:
-            now = self.env.now
+            now = self.env._now
             self.rec.step(rep.id, rep.parent, rep.event.id, node, S_END, now, now, state)
             del self.live_reports[rep.id]
         self.release(rep.event)
@@ -378,9 +378,9 @@ class Simulation:
         u_rework = self.streams.uniform_sampler(f"board_rework:{name}")
         nxt = meeting.next_at(0.0)
         while nxt < math.inf:
-            yield env.timeout(nxt - env.now)
+            yield env.timeout(nxt - env._now)
             self._board_meets(name, board, members, u_bring, u_rework)
-            nxt = meeting.next_at(env.now + 1e-9)
+            nxt = meeting.next_at(env._now + 1e-9)
 
     def _board_meets(self, name: str, board, members: list, u_bring, u_rework) -> None:
         """Each member brings what it learned since the last meeting, is still within
@@ -401,7 +401,7 @@ class Simulation:
     def _bring(self, m, batch: list, members: list, board, u_bring, u_rework) -> None:
         """Member ``m`` brings the items of ``batch`` it chooses to, still within their
         shelf life, to the members who do not hold them yet."""
-        now = self.env.now
+        now = self.env._now
         shelf = self.shelf_lives
         othering = "othering" in m.coping
         for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:

@@ -138,7 +138,7 @@ class Node:
                 return
         if self.analysis and self.knows_on_arrival:
             self.analyse(rep)
-        rep.t_in = sim.env.now
+        rep.t_in = sim.env._now
         self.accept(rep)
 
     def deconflicted(self, rep: Report) -> bool:
@@ -154,8 +154,8 @@ class Node:
             return False
         sim = self.sim
         if self.consumer >= 0 and not self.knows_on_arrival:
-            sim.rec.known(rep.event.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
-        rep.t_in = sim.env.now
+            sim.rec.known(rep.event.id, self.consumer, sim.env._now, rep.prev, rep.precise, rep.id)
+        rep.t_in = sim.env._now
         self.forward(rep)
         return True
 
@@ -165,12 +165,12 @@ class Node:
         sim = self.sim
         ev = rep.event
         if self.consumer >= 0:
-            sim.rec.count_arrival(ev.id, self.consumer, sim.env.now)
-            sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
+            sim.rec.count_arrival(ev.id, self.consumer, sim.env._now)
+            sim.rec.known(ev.id, self.consumer, sim.env._now, rep.prev, rep.precise, rep.id)
         ev.seen |= self.bit
         if self.boards:
             self.hold_for_boards(rep)
-        rep.t_in = sim.env.now
+        rep.t_in = sim.env._now
         self.forward(rep)
 
     def analyse(self, rep: Report) -> None:
@@ -249,7 +249,7 @@ class Node:
         sim = self.sim
         delay = self.intrep()
         if sim.tracing:
-            now = sim.env.now
+            now = sim.env._now
             for r in reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + delay)
         sim.clock.after(delay, sim.send_intrep, reps, links)
@@ -350,7 +350,7 @@ class Cell(Node):
         env = self.sim.env
         while True:
             yield env.timeout(gap())
-            self._enqueue(BackgroundJob(work(), env.now))
+            self._enqueue(BackgroundJob(work(), env._now))
 
     def catch_up(self, now: float) -> None:
         """Play the routine tasks that arrived or ended by ``now`` (see .routine); called
@@ -422,7 +422,7 @@ class Cell(Node):
             self._wait(rep)
 
     def write_intrep(self, reps: list, links: list) -> None:
-        now = self.sim.env.now
+        now = self.sim.env._now
         for r in reps:
             r.t_in = now
         self._enqueue(IntrepJob(reps, links, now))
@@ -431,7 +431,7 @@ class Cell(Node):
         """``job`` is a report to work, an :class:`IntrepJob` or a routine task
         arriving at ``now`` (default: the present moment)."""
         if now is None:
-            now = self.sim.env.now
+            now = self.sim.env._now
             self.catch_up(now)
         self._account(now)
         normal = job.__class__ is Report
@@ -543,18 +543,18 @@ class Cell(Node):
         self.forward(rep)
 
     def _done_routine(self, _job) -> None:
-        self._free(self.sim.env.now)
+        self._free(self.sim.env._now)
         self.routine_done += 1
 
     def _done_intrep(self, job) -> None:
-        now = self.sim.env.now
+        now = self.sim.env._now
         self.catch_up(now)
         self._free(now)
         self.intreps += 1
         self.sim.send_intrep(job.reps, job.links)
 
     def _duty_starts(self) -> None:
-        now = self.sim.env.now
+        now = self.sim.env._now
         self.catch_up(now)
         self._account(now)
         while (self.queue or self.queue_lt) and self.busy < self.c:
