@@ -263,16 +263,23 @@ class Simulation:
         reps = [rep] + [self.copy(rep, src.index) for _ in links[1:]] if len(links) > 1 else [rep]
         intrep_reps, intrep_links = [], []
         for r, link in zip(reps, links):
-            verdict, hold = gate(self, src, r, link)
-            if verdict == PASS:
-                self.send(r, link, hold)
-            elif verdict == INTREP:
+            if link.open and not r.cls and r.imagery is None:  # every gate would say PASS,
+                self.send(r, link)  # held 0 (see .gates.gate and Link.open)
+            elif self._gated(src, r, link):
                 intrep_reps.append(r)
                 intrep_links.append(link)
-            else:
-                self.stop(r, src, link, verdict)
         if intrep_reps:
             src.write_intrep(intrep_reps, intrep_links)
+
+    def _gated(self, src, rep: Report, link: Link) -> bool:
+        """Put ``rep`` through the gates of ``link``: sent on or stopped (``False``), or
+        to be sanitised into an INTREP first (``True``)."""
+        verdict, hold = gate(self, src, rep, link)
+        if verdict == PASS:
+            self.send(rep, link, hold)
+        elif verdict != INTREP:
+            self.stop(rep, src, link, verdict)
+        return verdict == INTREP
 
     def send_intrep(self, reps: list, links: list) -> None:
         """An INTREP is written: its reports lose their imagery and precision and go on

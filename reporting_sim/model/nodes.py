@@ -67,11 +67,6 @@ class Link:
         # without raw imagery passes every gate (see .gates.gate)
         self.open = blocked is None and not (src.hoard is not None and dst.index in src.rivals)
 
-    def passes(self, rep) -> bool:
-        """Whether every gate lets ``rep`` through at once: an open link, a report for
-        the whole mission, no raw imagery (see :func:`.gates.gate`)."""
-        return self.open and not rep.cls and rep.imagery is None
-
 
 class Node:
     """Behaviour shared by all nodes (see the module docstring)."""
@@ -88,6 +83,7 @@ class Node:
         self.bit = 1 << plan.index
         self.dedupe = spec.dedupe
         self.choose = spec.routing == "choose"
+        self._route = self._choose_one if self.choose else self._each_firing  # kind, links -> chosen
         self.consumer = plan.consumer
         self.links: list[Link] = []
         self.u = draws.uniform(sim.streams, f"route:{name}")
@@ -95,11 +91,7 @@ class Node:
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
-        cl = plan.classify
-        self.p_unit = cl.unit if cl else 0.0
-        self.p_group = cl.group if cl else 0.0
-        if cl:
-            self.u_classify = sim.streams.uniform_sampler(f"classify:{name}")
+        self._set_classify(sim, plan.classify)
         self.intrep = spec.intrep_h.sampler(sim.streams.get(f"intrep:{name}")) if spec.intrep_h else None
         hoard = self.hoard = plan.hoard
         self.rivals = plan.rivals  # node indices
@@ -117,6 +109,15 @@ class Node:
         self.reach = list(plan.reach)  # per kind: bit mask of the consumers reachable from here
         self._count_arrival = hotcell.counts_arrival(sim.rec, self.consumer)
         self._known = hotcell.knows(sim.rec, self.consumer)
+
+    def _set_classify(self, sim: Sim, cl) -> None:
+        """This node's chances to mark a report unit- or group-only (``cl``: the plan's
+        classification, or ``None``), and their stream."""
+        self.p_unit = cl.unit if cl else 0.0
+        self.p_group = cl.group if cl else 0.0
+        self.classifies = any((self.p_unit, self.p_group))  # forward marks reports here
+        if cl:
+            self.u_classify = sim.streams.uniform_sampler(f"classify:{self.name}")
 
     # -- arriving ------------------------------------------------------------------
     def receive(self, rep: Report) -> None:
@@ -206,15 +207,13 @@ class Node:
     def forward(self, rep: Report, links=None) -> None:
         """Pass ``rep`` on along this node's links (or ``links``), or end it here."""
         sim = self.sim
-        if self.p_unit or self.p_group:
+        if self.classifies:
             self.classify(rep)
-        kind = rep.event.kind
-        links = self.links if links is None else links
-        chosen = self._choose_one(kind, links) if self.choose else self._each_firing(kind, links)
+        chosen = self._route(rep.event.kind, self.links if links is None else links)
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
-        elif len(chosen) == 1 and (sim.ungated or chosen[0].passes(rep)):
-            sim.send(rep, chosen[0])  # what the gates would let through, without asking them
+        elif len(chosen) == 1 and (sim.ungated or chosen[0].open and not rep.cls and rep.imagery is None):
+            sim.send(rep, chosen[0])  # Link.open, a mission-wide report, no raw imagery: every gate passes it
         else:
             sim.dispatch(self, rep, chosen)
 
