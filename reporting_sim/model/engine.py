@@ -88,6 +88,11 @@ def _horizon(sc, days, warmup_days) -> tuple[float, float]:
     return days, float(warmup_days)
 
 
+def _kinds(seen, n: int):
+    """The kinds (indices) a collector sees: ``seen``, or all ``n`` for ``None``."""
+    return range(n) if seen is None else seen
+
+
 class Simulation:
     """One run of one scenario with one seed. Use :func:`simulate` for the usual case."""
 
@@ -182,7 +187,7 @@ class Simulation:
             return
         gap_pop, gap_refill = draws.exponential(self.streams, f"arrivals:{name}", 24.0 / src.rate_per_day).pair
         pick_kind = self._kind_picker(name, src)
-        collectors = self.collectors_by_sector[src.sector]
+        by_kind = self._collectors_by_kind(src.sector)
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
         heap, seq = env._queue, env._eid
         tick = Wake(None, None)  # one pending arrival at a time: the same event serves
@@ -196,7 +201,7 @@ class Simulation:
             ev = Event(eid, now, kind)
             ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
             live[eid] = ev
-            for col in collectors:
+            for col in by_kind[kind]:
                 col.consider(ev)
             ev.pending -= 1  # Simulation.release, written out
             if not ev.pending:
@@ -214,6 +219,17 @@ class Simulation:
         except IndexError:
             gap = gap_refill()
         heappush(heap, (env._now + gap, _NORMAL, next(seq), tick))
+
+    def _collectors_by_kind(self, sector: str) -> list:
+        """Per kind (index), the collectors of ``sector`` that see it, in their order: a
+        collector's ``consider`` returns at once, drawing nothing, for a kind outside its
+        ``kinds_seen``, so it is not offered one (the same numbers, a call fewer)."""
+        n = len(self.kind_index)
+        table: list[list] = [[] for _ in range(n)]
+        for col in self.collectors_by_sector[sector]:
+            for k in _kinds(col.kinds_seen, n):
+                table[k].append(col)
+        return table
 
     def _kind_picker(self, name: str, src):
         """A zero-argument function giving the kind (index) of source ``name``'s next
