@@ -200,9 +200,8 @@ class Collector(Node):
 
     # -- events ----------------------------------------------------------------------
     def consider(self, ev: Event) -> None:
-        """Called when ``ev`` happens in one of this collector's sectors."""
-        if self.kinds_seen is not None and ev.kind not in self.kinds_seen:
-            return
+        """Called when ``ev``, of a kind it sees, happens in one of this collector's
+        sectors (the engine offers it no other kind: ``Simulation._collectors_by_kind``)."""
         draws = self.draws()  # the same numbers whatever happens next (common random numbers)
         u_obs = draws[0]
         sim = self.sim
