@@ -69,6 +69,7 @@ from .nodes import (
 )
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
+_INF = math.inf  # a module constant: one lookup fewer per report sent
 
 
 def _collector_meta(c) -> dict:
@@ -321,7 +322,7 @@ class Simulation:
         link's meeting (if any), then transit."""
         env = self.env
         now = env._now
-        rep.prev = link.src.index
+        rep.prev = link.src_index
         transit = link.fixed
         if transit is None:  # link.transit(), from its buffer (see .draws)
             try:
@@ -332,7 +333,7 @@ class Simulation:
         start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:
             self._trace_send(rep, link, now, hold, start, transit)
-        if start == math.inf:  # the link's meeting is over for good: not passed on
+        if start == _INF:  # the link's meeting is over for good: not passed on
             self.end(rep, link.src.index, NOT_SHARED)
             return
         delay = start - now + transit
@@ -342,7 +343,7 @@ class Simulation:
             self.depth -= 1
         else:
             rep.callbacks = link.dst.on_arrival
-            heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), rep))  # Environment.schedule
+            heappush(env._queue, (now + delay, _NORMAL, next(env._eid), rep))  # Environment.schedule
 
     def _trace_send(self, rep: Report, link: Link, now: float, hold: float, start: float,
                     transit: float) -> None:

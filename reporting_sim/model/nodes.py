@@ -50,10 +50,11 @@ class Link:
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
     __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed",
-                 "t_pop", "t_refill")
+                 "t_pop", "t_refill", "src_index")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
+        self.src_index = src.index  # what a report on it has as ``prev`` (Simulation.send)
         self.dst = dst  # Node
         self.p = p
         self.transit = transit  # zero-argument sampler
@@ -123,8 +124,8 @@ class Node:
     def receive(self, rep: Report) -> None:
         sim = self.sim
         ev = rep.event
+        now = sim.env._now  # the clock does not move in this call
         if self.consumer >= 0:  # Recorder.count_arrival and .known, on this consumer's columns
-            now = sim.env._now
             self._count_arrival(ev.id, now)
             if self.knows_on_arrival:
                 self._known(rep, now)
@@ -139,7 +140,7 @@ class Node:
                 return
         if self.analysis and self.knows_on_arrival:
             self.analyse(rep)
-        rep.t_in = sim.env._now
+        rep.t_in = now
         self.accept(rep)
 
     def deconflicted(self, rep: Report) -> bool:
