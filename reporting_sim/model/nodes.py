@@ -232,13 +232,13 @@ class Node:
     def _each_firing(self, kind: int, links: list) -> list:
         """``each`` routing: every link admitting ``kind`` fires with its own chance, one
         draw per link always (common random numbers survive edits of ``p``)."""
-        pop, refill = self._u_pop, self._u_refill  # self.u(), from its buffer (see .draws)
+        pop = self._u_pop  # self.u(), from its buffer (see .draws)
         out = []
         for link in links:
             try:
                 u = pop()
             except IndexError:
-                u = refill()
+                u = self._u_refill()
             if u < link.p and (link.allowed is None or kind in link.allowed):
                 out.append(link)
         return out
