@@ -166,7 +166,7 @@ class Collector(Node):
         env = self.sim.env
         while True:
             self.tasks += 1
-            self.tasked_until = max(self.tasked_until, env.now + self.tasking.window_h)
+            self.tasked_until = max(self.tasked_until, env._now + self.tasking.window_h)
             yield env.timeout(task_gap())
 
     def _patrols(self):
@@ -178,7 +178,7 @@ class Collector(Node):
     def _depart(self) -> None:
         """A scheduled patrol departure of a unit whose patrols need a pool member."""
         sim = self.sim
-        now = sim.env.now
+        now = sim.env._now
         pool = self.pool
         if pool.free > 0:
             pool.free -= 1
@@ -200,13 +200,12 @@ class Collector(Node):
 
     # -- events ----------------------------------------------------------------------
     def consider(self, ev: Event) -> None:
-        """Called when ``ev`` happens in one of this collector's sectors."""
-        if self.kinds_seen is not None and ev.kind not in self.kinds_seen:
-            return
+        """Called when ``ev``, of a kind it sees, happens in one of this collector's
+        sectors (the engine offers it no other kind: ``Simulation._collectors_by_kind``)."""
         draws = self.draws()  # the same numbers whatever happens next (common random numbers)
         u_obs = draws[0]
         sim = self.sim
-        now = sim.env.now
+        now = sim.env._now
         if now < self.active_from:
             return
         if u_obs >= self.chance_to_observe(now):
@@ -259,7 +258,7 @@ class Collector(Node):
         """``ev`` is observed now (its patrol back at ``back``): the main report and a
         written one are released, each with its own chance and delay."""
         sim = self.sim
-        now = sim.env.now
+        now = sim.env._now
         _u_obs, u_rep, u_prec, delay, u_lit, dictation, u_wr, w_delay = draws
         ev.observed += 1
         self.observed += 1
@@ -314,5 +313,5 @@ class Collector(Node):
         rep.imagery = self.imagery
         if sim.tracing:
             sim.rec.step(rep.id, -1, ev.id, self.index, S_OBSERVE, ev.t, t_obs)
-            sim.rec.step(rep.id, -1, ev.id, self.index, S_WRITE, t_obs, sim.env.now)
+            sim.rec.step(rep.id, -1, ev.id, self.index, S_WRITE, t_obs, sim.env._now)
         self.forward(rep, self.written_links if written else None)

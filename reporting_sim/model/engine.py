@@ -69,6 +69,7 @@ from .nodes import (
 )
 
 IN_FLIGHT = REPORT_STATES.index("in_flight")
+_INF = math.inf  # a module constant: one lookup fewer per report sent
 
 
 def _collector_meta(c) -> dict:
@@ -86,6 +87,11 @@ def _horizon(sc, days, warmup_days) -> tuple[float, float]:
     if not 0 <= warmup_days < days:
         raise ValueError("warmup_days must be at least 0 and less than days")
     return days, float(warmup_days)
+
+
+def _kinds(seen, n: int):
+    """The kinds (indices) a collector sees: ``seen``, or all ``n`` for ``None``."""
+    return range(n) if seen is None else seen
 
 
 class Simulation:
@@ -182,7 +188,7 @@ class Simulation:
             return
         gap_pop, gap_refill = draws.exponential(self.streams, f"arrivals:{name}", 24.0 / src.rate_per_day).pair
         pick_kind = self._kind_picker(name, src)
-        collectors = self.collectors_by_sector[src.sector]
+        by_kind = self._collectors_by_kind(src.sector)
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
         heap, seq = env._queue, env._eid
         tick = Wake(None, None)  # one pending arrival at a time: the same event serves
@@ -196,7 +202,7 @@ class Simulation:
             ev = Event(eid, now, kind)
             ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
             live[eid] = ev
-            for col in collectors:
+            for col in by_kind[kind]:
                 col.consider(ev)
             ev.pending -= 1  # Simulation.release, written out
             if not ev.pending:
@@ -215,6 +221,17 @@ class Simulation:
             gap = gap_refill()
         heappush(heap, (env._now + gap, _NORMAL, next(seq), tick))
 
+    def _collectors_by_kind(self, sector: str) -> list:
+        """Per kind (index), the collectors of ``sector`` that see it, in their order: a
+        collector's ``consider`` returns at once, drawing nothing, for a kind outside its
+        ``kinds_seen``, so it is not offered one (the same numbers, a call fewer)."""
+        n = len(self.kind_index)
+        table: list[list] = [[] for _ in range(n)]
+        for col in self.collectors_by_sector[sector]:
+            for k in _kinds(col.kinds_seen, n):
+                table[k].append(col)
+        return table
+
     def _kind_picker(self, name: str, src):
         """A zero-argument function giving the kind (index) of source ``name``'s next
         event: a draw from its mix, or, for a one-kind mix, that kind without a draw
@@ -230,7 +247,7 @@ class Simulation:
         return lambda: kinds[bisect.bisect_right(cum, u_kind())]
 
     def _end_warmup(self) -> None:
-        now = self.env.now
+        now = self.env._now
         for node in self.nodes.values():
             if isinstance(node, Cell):
                 node.end_warmup(now)
@@ -243,7 +260,7 @@ class Simulation:
         self.next_report += 1
         if not pending_taken:
             self.hold(ev)
-        rep = Report(rid, parent, ev, origin, self.env.now)
+        rep = Report(rid, parent, ev, origin, self.env._now)
         if self.tracing:
             self.live_reports[rid] = rep
         return rep
@@ -252,7 +269,7 @@ class Simulation:
         """A child copy of ``rep`` made at node ``at`` (for a second outgoing link)."""
         c = self.new_report(rep.event, rep.prev, rep.id)
         if self.tracing:
-            now = self.env.now
+            now = self.env._now
             self.rec.step(c.id, rep.id, rep.event.id, at, S_COPY, now, now)
         c.cls, c.cls_group, c.cls_org = rep.cls, rep.cls_group, rep.cls_org
         c.imagery, c.precise, c.lineage = rep.imagery, rep.precise, rep.lineage
@@ -263,16 +280,23 @@ class Simulation:
         reps = [rep] + [self.copy(rep, src.index) for _ in links[1:]] if len(links) > 1 else [rep]
         intrep_reps, intrep_links = [], []
         for r, link in zip(reps, links):
-            verdict, hold = gate(self, src, r, link)
-            if verdict == PASS:
-                self.send(r, link, hold)
-            elif verdict == INTREP:
+            if link.open and not r.cls and r.imagery is None:  # every gate would say PASS,
+                self.send(r, link)  # held 0 (see .gates.gate and Link.open)
+            elif self._gated(src, r, link):
                 intrep_reps.append(r)
                 intrep_links.append(link)
-            else:
-                self.stop(r, src, link, verdict)
         if intrep_reps:
             src.write_intrep(intrep_reps, intrep_links)
+
+    def _gated(self, src, rep: Report, link: Link) -> bool:
+        """Put ``rep`` through the gates of ``link``: sent on or stopped (``False``), or
+        to be sanitised into an INTREP first (``True``)."""
+        verdict, hold = gate(self, src, rep, link)
+        if verdict == PASS:
+            self.send(rep, link, hold)
+        elif verdict != INTREP:
+            self.stop(rep, src, link, verdict)
+        return verdict == INTREP
 
     def send_intrep(self, reps: list, links: list) -> None:
         """An INTREP is written: its reports lose their imagery and precision and go on
@@ -298,7 +322,7 @@ class Simulation:
         link's meeting (if any), then transit."""
         env = self.env
         now = env._now
-        rep.prev = link.src.index
+        rep.prev = link.src_index
         transit = link.fixed
         if transit is None:  # link.transit(), from its buffer (see .draws)
             try:
@@ -309,7 +333,7 @@ class Simulation:
         start = ready if link.meeting is None else link.meeting.next_at(ready)
         if self.tracing:
             self._trace_send(rep, link, now, hold, start, transit)
-        if start == math.inf:  # the link's meeting is over for good: not passed on
+        if start == _INF:  # the link's meeting is over for good: not passed on
             self.end(rep, link.src.index, NOT_SHARED)
             return
         delay = start - now + transit
@@ -319,7 +343,7 @@ class Simulation:
             self.depth -= 1
         else:
             rep.callbacks = link.dst.on_arrival
-            heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), rep))  # Environment.schedule
+            heappush(env._queue, (now + delay, _NORMAL, next(env._eid), rep))  # Environment.schedule
 
     def _trace_send(self, rep: Report, link: Link, now: float, hold: float, start: float,
                     transit: float) -> None:
@@ -338,7 +362,7 @@ class Simulation:
         """``rep`` ends here in terminal ``state``."""
         self.rec.report_end(node, state)
         if self.tracing:
-            now = self.env.now
+            now = self.env._now
             self.rec.step(rep.id, rep.parent, rep.event.id, node, S_END, now, now, state)
             del self.live_reports[rep.id]
         self.release(rep.event)
@@ -378,9 +402,9 @@ class Simulation:
         u_rework = self.streams.uniform_sampler(f"board_rework:{name}")
         nxt = meeting.next_at(0.0)
         while nxt < math.inf:
-            yield env.timeout(nxt - env.now)
+            yield env.timeout(nxt - env._now)
             self._board_meets(name, board, members, u_bring, u_rework)
-            nxt = meeting.next_at(env.now + 1e-9)
+            nxt = meeting.next_at(env._now + 1e-9)
 
     def _board_meets(self, name: str, board, members: list, u_bring, u_rework) -> None:
         """Each member brings what it learned since the last meeting, is still within
@@ -401,7 +425,7 @@ class Simulation:
     def _bring(self, m, batch: list, members: list, board, u_bring, u_rework) -> None:
         """Member ``m`` brings the items of ``batch`` it chooses to, still within their
         shelf life, to the members who do not hold them yet."""
-        now = self.env.now
+        now = self.env._now
         shelf = self.shelf_lives
         othering = "othering" in m.coping
         for ev, cls, cls_group, cls_org, imagery, precise, lineage in batch:

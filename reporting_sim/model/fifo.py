@@ -229,7 +229,7 @@ class FifoCell(Cell):
 
     def write_intrep(self, reps: list, links: list) -> None:
         sim = self.sim
-        now = sim.env.now
+        now = sim.env._now
         self.catch_up(now)
         for r in reps:
             r.t_in = now
@@ -312,7 +312,7 @@ class FifoCell(Cell):
         self.routine_done, self.max_queue = late["routine_done"], late["queued"]
 
     def waiting(self) -> int:
-        now = self.sim.env.now
+        now = self.sim.env._now
         return sum(1 for s in self.waits if s > now)
 
     def waiting_jobs(self, now: float) -> list:

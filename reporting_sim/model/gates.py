@@ -74,6 +74,6 @@ def competition(sim: Sim, src, dst) -> Optional[float]:
     if u < h.p_never:
         return None
     if u < h.p_never + h.p_hold:
-        now = sim.env.now
+        now = sim.env._now
         return sim.plan.meetings[h.until].next_at(now) - now
     return 0.0

@@ -43,17 +43,19 @@ def arrival(sim, cell, done_list, duplicate):
     work_pop, work_refill = pair(cell.work)
     bit, dedupe = cell.bit, cell.dedupe
     count_arrival = counts_arrival(sim.rec, cell.consumer)
+    screens = count_arrival is not None or dedupe  # most cells of a plain network do neither
 
     def receive(rep) -> None:
         now = env._now
-        if count_arrival is not None:
-            count_arrival(rep.event.id, now)
-        if dedupe:
-            ev = rep.event
-            if ev.seen & bit:
-                duplicate(rep)
-                return
-            ev.seen |= bit
+        if screens:
+            if count_arrival is not None:
+                count_arrival(rep.event.id, now)
+            if dedupe:
+                ev = rep.event
+                if ev.seen & bit:
+                    duplicate(rep)
+                    return
+                ev.seen |= bit
         rep.t_in = now
         cell.arrivals += 1
         s = free[0]

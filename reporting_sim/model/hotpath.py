@@ -111,7 +111,7 @@ def _consider(sim, col):
     """A plain collector considering an event: :meth:`.Collector.consider` and
     :meth:`.Collector._observed` with everything that cannot apply left out (adding a
     zero delay is left out too: it changes no number)."""
-    kinds_seen, shelf, bit = col.kinds_seen, sim.shelf_lives, col.bit
+    shelf, bit = sim.shelf_lives, col.bit  # offered only kinds it sees (engine._collectors_by_kind)
     d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     p_observe, p_report, precision, branch, formats = (col.p_observe, col.p_report, col.precision,
                                                        col.branch, col.formats)
@@ -119,8 +119,6 @@ def _consider(sim, col):
     channel, index = col.imagery, col.index
 
     def consider(ev) -> None:
-        if kinds_seen is not None and ev.kind not in kinds_seen:
-            return
         try:
             d = d_pop()
         except IndexError:
@@ -156,15 +154,13 @@ def _consider_patrols(sim, col):
     """:meth:`.Collector.consider` for a unit on patrols of its own (no pool): the same
     draws and steps, its chance to observe fixed unless a rotation or tasking changes
     it, the patrol's timing worked out in place."""
-    kinds_seen, shelf, active_from = col.kinds_seen, sim.shelf_lives, col.active_from
+    shelf, active_from = sim.shelf_lives, col.active_from  # offered only kinds it sees
     d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     interval, patrol_h, first_h, observed, after = col.interval, col.patrol_h, col.first_h, col._observed, sim.clock.after
     fixed = col.rotation is None and (col.tasking is None or col.tasking.p_observe is None)
     p_observe, chance, env = col.p_observe, col.chance_to_observe, sim.env
 
     def consider(ev) -> None:
-        if kinds_seen is not None and ev.kind not in kinds_seen:
-            return
         try:  # the same numbers whatever happens next (common random numbers)
             d = d_pop()
         except IndexError:
@@ -202,15 +198,13 @@ def _certain(col) -> bool:
 def _consider_certain(sim, col):
     """:func:`_consider` for a collector whose draws cannot matter (:func:`_certain`):
     the same, without drawing."""
-    kinds_seen, shelf, bit, index, channel = col.kinds_seen, sim.shelf_lives, col.bit, col.index, col.imagery
+    shelf, bit, index, channel = sim.shelf_lives, col.bit, col.index, col.imagery  # offered only kinds it sees
     precise = (col.formats or col.precision == 1.0) if col.branch else col.precision == 1.0
     precise = precise or channel is not None
     reports, delay, release, later = col.p_report == 1.0, float(col.spec.report_delay_h.value), col._release, sim.clock.after
     env = sim.env
 
     def consider(ev) -> None:
-        if kinds_seen is not None and ev.kind not in kinds_seen:
-            return
         now = env._now
         if now > ev.t + shelf[ev.kind]:
             return  # nothing left to see

@@ -50,10 +50,11 @@ class Link:
     fixed gate (``blocked``: a terminal state every report on it meets, or ``None``)."""
 
     __slots__ = ("src", "dst", "p", "transit", "meeting", "allowed", "blocked", "go", "open", "fixed",
-                 "t_pop", "t_refill")
+                 "t_pop", "t_refill", "src_index")
 
     def __init__(self, src, dst, p, transit, meeting, allowed, blocked=None):
         self.src = src  # Node
+        self.src_index = src.index  # what a report on it has as ``prev`` (Simulation.send)
         self.dst = dst  # Node
         self.p = p
         self.transit = transit  # zero-argument sampler
@@ -66,11 +67,6 @@ class Link:
         # no fixed gate and no competition on it: a report marked for the whole mission
         # without raw imagery passes every gate (see .gates.gate)
         self.open = blocked is None and not (src.hoard is not None and dst.index in src.rivals)
-
-    def passes(self, rep) -> bool:
-        """Whether every gate lets ``rep`` through at once: an open link, a report for
-        the whole mission, no raw imagery (see :func:`.gates.gate`)."""
-        return self.open and not rep.cls and rep.imagery is None
 
 
 class Node:
@@ -88,6 +84,7 @@ class Node:
         self.bit = 1 << plan.index
         self.dedupe = spec.dedupe
         self.choose = spec.routing == "choose"
+        self._route = self._choose_one if self.choose else self._each_firing  # kind, links -> chosen
         self.consumer = plan.consumer
         self.links: list[Link] = []
         self.u = draws.uniform(sim.streams, f"route:{name}")
@@ -95,11 +92,7 @@ class Node:
         self.groups = frozenset(spec.groups)
         self.home_group = spec.groups[0] if spec.groups else None
         self.org = spec.org or name
-        cl = plan.classify
-        self.p_unit = cl.unit if cl else 0.0
-        self.p_group = cl.group if cl else 0.0
-        if cl:
-            self.u_classify = sim.streams.uniform_sampler(f"classify:{name}")
+        self._set_classify(sim, plan.classify)
         self.intrep = spec.intrep_h.sampler(sim.streams.get(f"intrep:{name}")) if spec.intrep_h else None
         hoard = self.hoard = plan.hoard
         self.rivals = plan.rivals  # node indices
@@ -118,12 +111,21 @@ class Node:
         self._count_arrival = hotcell.counts_arrival(sim.rec, self.consumer)
         self._known = hotcell.knows(sim.rec, self.consumer)
 
+    def _set_classify(self, sim: Sim, cl) -> None:
+        """This node's chances to mark a report unit- or group-only (``cl``: the plan's
+        classification, or ``None``), and their stream."""
+        self.p_unit = cl.unit if cl else 0.0
+        self.p_group = cl.group if cl else 0.0
+        self.classifies = any((self.p_unit, self.p_group))  # forward marks reports here
+        if cl:
+            self.u_classify = sim.streams.uniform_sampler(f"classify:{self.name}")
+
     # -- arriving ------------------------------------------------------------------
     def receive(self, rep: Report) -> None:
         sim = self.sim
         ev = rep.event
+        now = sim.env._now  # the clock does not move in this call
         if self.consumer >= 0:  # Recorder.count_arrival and .known, on this consumer's columns
-            now = sim.env._now
             self._count_arrival(ev.id, now)
             if self.knows_on_arrival:
                 self._known(rep, now)
@@ -138,7 +140,7 @@ class Node:
                 return
         if self.analysis and self.knows_on_arrival:
             self.analyse(rep)
-        rep.t_in = sim.env.now
+        rep.t_in = now
         self.accept(rep)
 
     def deconflicted(self, rep: Report) -> bool:
@@ -154,8 +156,8 @@ class Node:
             return False
         sim = self.sim
         if self.consumer >= 0 and not self.knows_on_arrival:
-            sim.rec.known(rep.event.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
-        rep.t_in = sim.env.now
+            sim.rec.known(rep.event.id, self.consumer, sim.env._now, rep.prev, rep.precise, rep.id)
+        rep.t_in = sim.env._now
         self.forward(rep)
         return True
 
@@ -165,12 +167,12 @@ class Node:
         sim = self.sim
         ev = rep.event
         if self.consumer >= 0:
-            sim.rec.count_arrival(ev.id, self.consumer, sim.env.now)
-            sim.rec.known(ev.id, self.consumer, sim.env.now, rep.prev, rep.precise, rep.id)
+            sim.rec.count_arrival(ev.id, self.consumer, sim.env._now)
+            sim.rec.known(ev.id, self.consumer, sim.env._now, rep.prev, rep.precise, rep.id)
         ev.seen |= self.bit
         if self.boards:
             self.hold_for_boards(rep)
-        rep.t_in = sim.env.now
+        rep.t_in = sim.env._now
         self.forward(rep)
 
     def analyse(self, rep: Report) -> None:
@@ -206,15 +208,13 @@ class Node:
     def forward(self, rep: Report, links=None) -> None:
         """Pass ``rep`` on along this node's links (or ``links``), or end it here."""
         sim = self.sim
-        if self.p_unit or self.p_group:
+        if self.classifies:
             self.classify(rep)
-        kind = rep.event.kind
-        links = self.links if links is None else links
-        chosen = self._choose_one(kind, links) if self.choose else self._each_firing(kind, links)
+        chosen = self._route(rep.event.kind, self.links if links is None else links)
         if not chosen:
             sim.end(rep, self.index, ABSORBED)
-        elif len(chosen) == 1 and (sim.ungated or chosen[0].passes(rep)):
-            sim.send(rep, chosen[0])  # what the gates would let through, without asking them
+        elif len(chosen) == 1 and (sim.ungated or chosen[0].open and not rep.cls and rep.imagery is None):
+            sim.send(rep, chosen[0])  # Link.open, a mission-wide report, no raw imagery: every gate passes it
         else:
             sim.dispatch(self, rep, chosen)
 
@@ -232,13 +232,13 @@ class Node:
     def _each_firing(self, kind: int, links: list) -> list:
         """``each`` routing: every link admitting ``kind`` fires with its own chance, one
         draw per link always (common random numbers survive edits of ``p``)."""
-        pop, refill = self._u_pop, self._u_refill  # self.u(), from its buffer (see .draws)
+        pop = self._u_pop  # self.u(), from its buffer (see .draws)
         out = []
         for link in links:
             try:
                 u = pop()
             except IndexError:
-                u = refill()
+                u = self._u_refill()
             if u < link.p and (link.allowed is None or kind in link.allowed):
                 out.append(link)
         return out
@@ -249,7 +249,7 @@ class Node:
         sim = self.sim
         delay = self.intrep()
         if sim.tracing:
-            now = sim.env.now
+            now = sim.env._now
             for r in reps:
                 sim.rec.step(r.id, r.parent, r.event.id, self.index, S_SANITISE, now, now + delay)
         sim.clock.after(delay, sim.send_intrep, reps, links)
@@ -350,7 +350,7 @@ class Cell(Node):
         env = self.sim.env
         while True:
             yield env.timeout(gap())
-            self._enqueue(BackgroundJob(work(), env.now))
+            self._enqueue(BackgroundJob(work(), env._now))
 
     def catch_up(self, now: float) -> None:
         """Play the routine tasks that arrived or ended by ``now`` (see .routine); called
@@ -422,7 +422,7 @@ class Cell(Node):
             self._wait(rep)
 
     def write_intrep(self, reps: list, links: list) -> None:
-        now = self.sim.env.now
+        now = self.sim.env._now
         for r in reps:
             r.t_in = now
         self._enqueue(IntrepJob(reps, links, now))
@@ -431,7 +431,7 @@ class Cell(Node):
         """``job`` is a report to work, an :class:`IntrepJob` or a routine task
         arriving at ``now`` (default: the present moment)."""
         if now is None:
-            now = self.sim.env.now
+            now = self.sim.env._now
             self.catch_up(now)
         self._account(now)
         normal = job.__class__ is Report
@@ -543,18 +543,18 @@ class Cell(Node):
         self.forward(rep)
 
     def _done_routine(self, _job) -> None:
-        self._free(self.sim.env.now)
+        self._free(self.sim.env._now)
         self.routine_done += 1
 
     def _done_intrep(self, job) -> None:
-        now = self.sim.env.now
+        now = self.sim.env._now
         self.catch_up(now)
         self._free(now)
         self.intreps += 1
         self.sim.send_intrep(job.reps, job.links)
 
     def _duty_starts(self) -> None:
-        now = self.sim.env.now
+        now = self.sim.env._now
         self.catch_up(now)
         self._account(now)
         while (self.queue or self.queue_lt) and self.busy < self.c:
