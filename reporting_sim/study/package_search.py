@@ -38,6 +38,8 @@ from pymoo.optimize import minimize
 from pymoo.termination.collection import TerminationCollection
 from pymoo.termination.max_gen import MaximumGenerationTermination
 
+from .package_sizes import BUDGET_SLACK
+
 Config.warnings["not_compiled"] = False  # pymoo would print it on stdout (which may hold --json)
 
 Evaluate = Callable[[list[tuple[int, ...]]], np.ndarray]
@@ -93,10 +95,10 @@ class PackageProblem(Problem):
         x = np.asarray(x, bool)
         cost, clashes = x @ self.costs, clash_counts(x, self.conflicts)
         packages = [package_of(row) for row in x]
-        feasible = (cost <= self.budget + 1e-9) & (clashes == 0)
+        feasible = (cost <= self.budget + BUDGET_SLACK) & (clashes == 0)
         left_out = feasible & ~self._run(packages, feasible)
         out["F"] = np.column_stack([-np.array([self.evaluated.of(p) for p in packages]), cost])
-        out["G"] = np.column_stack([cost - self.budget - 1e-9, clashes, left_out])
+        out["G"] = np.column_stack([cost - self.budget - BUDGET_SLACK, clashes, left_out])
 
     def _run(self, packages: list[tuple[int, ...]], feasible: np.ndarray) -> np.ndarray:
         """Run the feasible ones of ``packages`` not run before (one batch); which of
@@ -120,7 +122,7 @@ def first_population(costs: np.ndarray, budget: float, population: int, seed: in
     """The first generation (module docstring): the empty package, the affordable single
     variants, then random packages from ``seed``; ``population`` rows of bits."""
     costs = np.asarray(costs, float)
-    singles = np.eye(len(costs), dtype=bool)[costs <= budget + 1e-9]
+    singles = np.eye(len(costs), dtype=bool)[costs <= budget + BUDGET_SLACK]
     chance = min(0.5, budget / (2 * max(costs.sum(), 1e-9)))
     drawn = np.random.default_rng(seed).random((population, len(costs))) < chance
     return np.vstack([np.zeros((1, len(costs)), bool), singles, drawn])[:population]

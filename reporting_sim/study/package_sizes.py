@@ -11,3 +11,6 @@ GENERATIONS = 50
 MAX_PACKAGES = 256
 """The most distinct packages a search runs (``--max-packages``): as many as the largest
 enumeration."""
+BUDGET_SLACK = 1e-9
+"""How far a package's summed cost may exceed the budget and still be within it (the
+rounding of a sum of decimal amounts)."""

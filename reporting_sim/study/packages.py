@@ -63,7 +63,7 @@ import numpy as np
 from .. import scenario as scenario_mod
 from ..errors import ScenarioError
 from ..hashing import canonical, digest
-from .package_sizes import ENUMERATE_MAX, GENERATIONS, MAX_PACKAGES, POPULATION
+from .package_sizes import BUDGET_SLACK, ENUMERATE_MAX, GENERATIONS, MAX_PACKAGES, POPULATION
 
 SEARCH_INSTALL = 'above the combinations it runs one by one, packages searches with pymoo: pip install -e ".[explore]"'
 
@@ -252,7 +252,7 @@ def combinations(labels: list[str], costs: dict[str, float], budget: float) -> l
     out = []
     for size in range(len(labels) + 1):
         for combo in itertools.combinations(labels, size):
-            if sum(costs[a] for a in combo) <= budget + 1e-9:
+            if sum(costs[a] for a in combo) <= budget + BUDGET_SLACK:
                 out.append(combo)
     return out
 
@@ -270,7 +270,7 @@ def count_within(costs: list[float], budget: float, limit: int) -> int:
 
 def _affordable_next(order: list[float], start: int, spent: float, budget: float) -> list[tuple[int, float]]:
     """The combinations one variant larger (of ``order[start:]``) still within ``budget``."""
-    return [(i + 1, spent + c) for i, c in enumerate(order[start:], start) if spent + c <= budget + 1e-9]
+    return [(i + 1, spent + c) for i, c in enumerate(order[start:], start) if spent + c <= budget + BUDGET_SLACK]
 
 
 def conflict_matrix(base, variants: list) -> tuple[np.ndarray, dict]:
@@ -466,7 +466,7 @@ class Packages:
 
     def _affordable(self, labels: list[str]) -> bool:
         """Whether the variants ``labels`` together are within the budget."""
-        return sum(self.costs[a] for a in labels) <= self.budget + 1e-9
+        return sum(self.costs[a] for a in labels) <= self.budget + BUDGET_SLACK
 
     def _composed(self, combo: tuple[str, ...], by: dict):
         """The member of the package ``combo`` (the base itself for the empty one)."""
