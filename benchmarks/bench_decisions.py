@@ -10,7 +10,9 @@ of (world, question) verdicts settled; and the runs equal allocation needs for t
 same per-world guarantee (computed from the study's own cap: worlds x scenarios x
 max_replications; not run), and what equal allocation needs to settle the same share
 of verdicts (``equal_allocation_matched``: estimated from the study's own runs, see
-:func:`equal_allocation_matched`; the fairer comparison). Prints one JSON object.
+:func:`equal_allocation_matched`; the fairer comparison), and the runs a design would
+need that knew every world's spread (``known_variance_bound``: what no real design
+can beat, see :func:`known_variance_bound`). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +55,38 @@ def equal_allocation_matched(study, settled: float) -> dict:
     need = next((n for n, s in shares.items() if s >= settled), None)
     runs = None if need is None else need * study.n_worlds * len(study.members)
     return {"replications": need, "runs": runs, "settled_share_by_replications": {n: round(s, 3) for n, s in shares.items()}}
+
+
+def known_variance_bound(study, draws: int = 200, seed: int = 1) -> dict:
+    """A bound no sequential design with a per-world guarantee can beat on these runs:
+    the runs a design would need that *knew* every world's within-world spread. Each
+    (world, question) is taken to have the mean and standard deviation of its stored
+    paired differences; ``draws`` times, replications are drawn from that normal, and the
+    design looks after every replication from 1 to the cap, deciding by the study's rules
+    (``_decided``) on a z interval at 95% with Bonferroni over the looks, with no
+    degrees of freedom lost to estimating a variance. A world's runs are its scenarios'
+    replications, the base's being the most any of its questions needed. A real design
+    must estimate each world's spread from that world's own runs (2 at least), so it needs
+    more than this."""
+    from scipy.stats import norm
+    from reporting_sim.study.robustness.analysis import _decided, paired_table
+    from reporting_sim.metric_names import direction
+
+    cap, base, rng = study.max_replications, study.base.label, np.random.default_rng(seed)
+    z = norm.ppf(1 - 0.05 / (2 * cap))
+    decide = np.vectorize(lambda d, hw, m: _decided(d, d - hw, d + hw, m) != "undecided")
+    stops, settled = {}, []  # per world: each question's looks to a verdict, one per draw
+    for v, m in study.verdicts.items():
+        table = paired_table(study.frame, m)
+        for w in range(study.n_worlds):
+            x = direction(m) * np.asarray(_first(table, v, base, w, cap))
+            sd = x.std(ddof=1) if len(x) > 1 else 0.0
+            means = np.cumsum(x.mean() + sd * rng.standard_normal((draws, cap)), axis=1) / np.arange(1, cap + 1)
+            ok = decide(means, z * sd / np.sqrt(np.arange(1, cap + 1)), study.min_effects[m])
+            stops.setdefault(w, []).append(np.where(ok.any(axis=1), ok.argmax(axis=1) + 1, cap))
+            settled.append(ok.any(axis=1))
+    runs = float(np.sum([np.array(n).sum(axis=0) + np.array(n).max(axis=0) for n in stops.values()], axis=0).mean())
+    return {"runs": round(runs), "settled_share": round(float(np.mean(settled)), 3), "looks": cap}
 
 
 def _first(table, variant: str, base: str, world: int, n: int) -> list:
@@ -86,6 +122,7 @@ def main(argv=None) -> int:
     settled = out["settled_share"]
     out["equal_allocation_matched"] = matched = equal_allocation_matched(study, settled)
     out["ratio_matched"] = round(matched["runs"] / result["runs"], 2) if matched["runs"] else None
+    out["known_variance_bound"] = known_variance_bound(study)
     print(json.dumps(out))
     return 0
 
