@@ -67,12 +67,29 @@ def amount(value: float, metric: str) -> str:
     """A change of ``metric`` in words a person reads (the rule of
     ``reporting_sim.present.glossary``): percentage points for a share, hours for a
     time, else the number: ``+1.2 pp``, ``-0.5 h``."""
+    scale, suffix = _reading_unit(metric)
+    if not suffix:
+        return f"{value:+.3g}"
+    x = scale * value
+    return f"{x:+.1f}{suffix}" if round(x, 1) else f"0.0{suffix}"
+
+
+def size(value: float, metric: str) -> str:
+    """The size of a change of ``metric``, without a sign (a spread, an error), in the
+    unit of :func:`amount`: ``1.6 pp``, ``0.5 h``."""
+    scale, suffix = _reading_unit(metric)
+    return f"{scale * value:.1f}{suffix}" if suffix else f"{value:.3g}"
+
+
+def _reading_unit(metric: str) -> tuple[float, str]:
+    """How a change of ``metric`` is read: (scale, unit) of percentage points for a share,
+    hours for a time, ``(1, "")`` for anything else."""
     last = metric.rsplit(".", 1)[-1]
     if last in SHARE_MEASURES:
-        return f"{100 * value:+.1f} pp" if round(100 * value, 1) else "0.0 pp"
+        return 100.0, " pp"
     if "latency" in last or last.endswith("_h"):
-        return f"{value:+.1f} h" if round(value, 1) else "0.0 h"
-    return f"{value:+.3g}"
+        return 1.0, " h"
+    return 1.0, ""
 
 
 def bounds(metric: str) -> tuple[float, float]:

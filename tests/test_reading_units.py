@@ -224,3 +224,44 @@ def test_item28_compare_and_robustness_end_with_the_ranking_line(tmp_path):
     last = [ln for ln in out.splitlines() if ln.strip()][-2]
     assert last.startswith("For the hq's current intelligence in time (hq.current.in_time; higher is better)")
     assert "toy-threshold-sure " in last and "better in" in last and " pp" in last
+
+
+def _robustness_result(metric: str, mean: float, ci: list, between_sd: float, min_effect: float) -> dict:
+    """A robustness study's result with one question judged on ``metric`` (the keys the brief reads)."""
+    m = {"worlds_judged": 50, "share_better": 0.58, "share_better_ci95": [0.44, 0.71], "share_equivalent": 0.28,
+         "share_worse": 0.04, "share_undecided": 0.10, "min_effect": min_effect, "mean_effect": mean,
+         "mean_effect_ci95": ci, "between_sd": between_sd, "within_se": 0.003}
+    return {"metric": metric, "world_level": {}, "variants": {"asifu-in-u2-branch": {
+        "verdict_metric": metric, "metrics": {metric: m}}}}
+
+
+def test_the_brief_gives_effects_in_the_measures_unit_and_says_what_the_measure_is():
+    """The planner's brief (#22 item 5) printed a share's mean effect, its interval, the
+    minimum effect and the spread between worlds as bare fractions ("mean effect 0.0128
+    [0.00814, 0.0175], minimum worth counting 0.01", "sd 0.016 against 0.01") where the
+    robustness verdict beside it says "+1.3 pp", and named the measure only by its flat
+    name. Now the project's one rule for numbers (percentage points for a share's
+    change, hours for a time) and the measure's plain name and definition."""
+    from reporting_sim.present.brief import brief_lines
+    from reporting_sim.present.glossary import define
+
+    text = "\n".join(brief_lines(_robustness_result("u2.current.in_time", 0.0128, [0.00814, 0.0175], 0.016, 0.01)))
+    assert "mean effect +1.3 pp [+0.8, +1.8], minimum worth counting 1.0 pp" in text, text
+    assert "(sd 1.6 pp against 1.0 pp)" in text and "(now 1.0 pp)" in text, text
+    assert "0.0128" not in text and "0.016" not in text
+    assert "judged on the u2's current intelligence in time (`u2.current.in_time`" in text, text
+    assert define("u2.current.in_time") in text  # the one-line definition where the number is shown
+    hours = "\n".join(brief_lines(_robustness_result("force_commander.current.latency_p50", -1.5, [-2.25, -0.75],
+                                                     2.0, 1.0)))
+    assert "mean effect -1.5 h [-2.2, -0.8], minimum worth counting 1.0 h" in hours, hours
+
+
+def test_a_robustness_verdict_gives_the_spread_between_worlds_in_the_measures_unit():
+    """The verdict said "mean effect -0.2 pp ..., spread between worlds (sd) 0.01, error
+    within a world (se) 0.003": one clause in percentage points, the next in fractions."""
+    from reporting_sim.study.robustness.analysis import verdict
+
+    m = _robustness_result("u2.current.in_time", -0.002, [-0.006, 0.002], 0.01, 0.01)["variants"][
+        "asifu-in-u2-branch"]["metrics"]["u2.current.in_time"]
+    text = verdict("asifu-in-u2-branch", "u2.current.in_time", m, [], [], pd.DataFrame())
+    assert "spread between worlds (sd) 1.0 pp, error within a world (se) 0.3 pp" in text, text

@@ -4,26 +4,23 @@ what it costs, what it hinges on and what would change it; drawn from stored res
 
 from __future__ import annotations
 
-from ..metric_names import direction
+from ..metric_names import direction, size
+from .glossary import change, define, interval, number, plain
 
 
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-def _num(x, digits: int = 3) -> str:
-    return "-" if x is None else f"{x:.{digits}g}"
-
-
 def format_selection(result: dict) -> str:
     """A selection as text: the selected option and its guarantee, then a row per option."""
     m = result["metric"]
     lines = [f"selected: {result['selected']} on {m} ({result['better']} is better)",
-             f"guarantee: if the best option is at least {result['delta']:g} better than every other, it is "
+             f"guarantee: if the best option is at least {size(result['delta'], m)} better than every other, it is "
              f"selected with probability at least {result['pcs']:g} (KN, common random numbers)", ""]
     head = f"{'option':<40} {'replications':>12} {'mean':>10} {'dropped at':>11}"
     lines += [head, "-" * len(head)]
-    lines += [_option_row(a, o) for a, o in result["options"].items()]
+    lines += [_option_row(a, o, m) for a, o in result["options"].items()]
     lines.append("")
     lines.append(f"replications: {result['replications']} (equal allocation for the same guarantee: "
                  f"{result['equal_allocation_replications']})")
@@ -31,10 +28,10 @@ def format_selection(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _option_row(a: str, o: dict) -> str:
+def _option_row(a: str, o: dict, metric: str) -> str:
     """One option of a selection: its replications, mean and the stages it was dropped at."""
     dropped = ", ".join(str(e["at"]) for e in o["eliminated"]) or "-"
-    return f"{a:<40} {o['replications']:>12} {_num(o['mean'], 4):>10} {dropped:>11}"
+    return f"{a:<40} {o['replications']:>12} {number(o['mean'], metric, 2):>10} {dropped:>11}"
 
 
 def _worlds_selected(w) -> list[str]:
@@ -61,7 +58,7 @@ def format_packages(result: dict) -> str:
               "the three measures " + ("agree on the best package" if rk["same_best"] else "disagree on the best "
                                        "package: which to prefer depends on how much the planner fears the worst world"),
               "  regret: the largest shortfall, over the worlds, from the best package of that world",
-              "  meets: the share of worlds where the package " + _meets_words(result["satisficing"])]
+              "  meets: the share of worlds where the package " + _meets_words(result["satisficing"], m)]
     for x in result["excluded"]:
         lines.append(f"  not composed: {'+'.join(x['variants'])}: {x['why']}")
     return "\n".join(lines)
@@ -80,15 +77,15 @@ def _searched(result: dict) -> list[str]:
 def _package_row(e: dict, m: str, base: str) -> str:
     """One package: its cost, its mean on ``m``, its regret, share meeting, and a star on the front."""
     r = e["robustness"]
-    return (f"{(e['label'] or base)[:60]:<60} {e['cost']:>7g} {e['objectives'][m]:>28.4f} "
-            f"{r['minimax_regret']:>8.4f} {_pct(r['satisficing']):>6} {'*' if e['on_front'] else '':>5}")
+    return (f"{(e['label'] or base)[:60]:<60} {e['cost']:>7g} {number(e['objectives'][m], m):>28} "
+            f"{size(r['minimax_regret'], m):>8} {_pct(r['satisficing']):>6} {'*' if e['on_front'] else '':>5}")
 
 
-def _meets_words(satisficing: dict) -> str:
+def _meets_words(satisficing: dict, metric: str) -> str:
     """What meeting the satisficing rule means: a threshold reached, or the base beaten by a margin."""
     if "threshold" in satisficing:
-        return f"reaches {satisficing['threshold']:g}"
-    return f"beats the base of the world by at least {satisficing['beats_base_by']:g}"
+        return f"reaches {number(satisficing['threshold'], metric)}"
+    return f"beats the base of the world by at least {size(satisficing['beats_base_by'], metric)}"
 
 
 # ------------------------------------------------------------------ the brief
@@ -150,16 +147,16 @@ def _limit_words(name: str, lim) -> str:
     return f"{name} between {lim[0]:.3g} and {lim[1]:.3g}"
 
 
-def _would_change(block: dict, m: dict) -> str:
+def _would_change(block: dict, m: dict, metric: str) -> str:
     out = []
     if block.get("fails_when"):
         out.append("evidence that the mission lies in the box above")
     if (m.get("between_sd") or 0) > m["min_effect"]:
         out.append(f"narrower assumptions (a calibration): the effect varies between worlds by more than the "
-                   f"minimum effect (sd {m['between_sd']:.2g} against {m['min_effect']:g})")
+                   f"minimum effect (sd {size(m['between_sd'], metric)} against {size(m['min_effect'], metric)})")
     if m.get("share_undecided"):
         out.append(f"more replications in the {_pct(m['share_undecided'])} of worlds still undecided")
-    out.append(f"a different minimum effect worth counting (now {m['min_effect']:g})")
+    out.append(f"a different minimum effect worth counting (now {size(m['min_effect'], metric)})")
     return "; ".join(out)
 
 
@@ -180,16 +177,17 @@ def _question_lines(v: str, block: dict, result: dict, words) -> list[str]:
     lo, hi = m["share_better_ci95"]
     ci = m.get("mean_effect_ci95") or [None, None]
     return [f"## {(result.get('questions') or {}).get(v) or v}", "",
-            f"- **Recommendation** ({v}, judged on `{vm}`, {'higher' if direction(vm) > 0 else 'lower'} is "
-            f"better): {_recommend(m)}.",
+            f"- **Recommendation** ({v}, judged on {plain(vm)} (`{vm}`), "
+            f"{'higher' if direction(vm) > 0 else 'lower'} is better): {_recommend(m)}.",
             f"- **How sure**: better in {_pct(m['share_better'])} [{_pct(lo)}, {_pct(hi)}] of "
             f"{m['worlds_judged']} plausible worlds, equivalent in {_pct(m['share_equivalent'])}, worse in "
             f"{_pct(m['share_worse'])}, undecided in {_pct(m['share_undecided'])} (each world's verdict wrong "
-            f"with probability at most 5%); mean effect {_num(m['mean_effect'])} [{_num(ci[0])}, "
-            f"{_num(ci[1])}], minimum worth counting {m['min_effect']:g}.",
+            f"with probability at most 5%); mean effect {change(m['mean_effect'], vm)} "
+            f"{interval(ci[0], ci[1], vm, diff=True)}, minimum worth counting {size(m['min_effect'], vm)}.",
             "- **Cost**: " + _cost_words((result.get("costs") or {}).get(v)),
             f"- **What it hinges on**: {_hinges(block, result, words)}.",
-            f"- **What would change it**: {_would_change(block, m)}.", ""]
+            f"- **What would change it**: {_would_change(block, m, vm)}.",
+            f"- **The measure**: `{vm}`, {define(vm)}.", ""]
 
 
 def _cost_words(cost) -> str:
@@ -199,7 +197,8 @@ def _cost_words(cost) -> str:
 
 def selection_brief(result: dict) -> list[str]:
     w = result.get("worlds")
-    sure = (f"if the best option is at least {result['delta']:g} better on `{result['metric']}`, it is the one "
+    sure = (f"if the best option is at least {size(result['delta'], result['metric'])} better on "
+            f"`{result['metric']}`, it is the one "
             f"selected with probability at least {result['pcs']:g}")
     if w:
         sure += "; across {} plausible worlds it is selected in {}".format(

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ...measures.stats import number_or_none
-from ...metric_names import amount, direction, min_effect
+from ...metric_names import amount, direction, min_effect, size
 
 
 def _wilson(k: int, n: int) -> list:
@@ -326,7 +326,7 @@ def _effect_text(m: dict, metric: str) -> str:
         return ""
     ci = _interval_text(m.get("mean_effect_ci95") or [None, None], metric)
     return (f"; mean effect {amount(m['mean_effect'], metric)}{ci}, spread between worlds (sd) "
-            f"{_g(m.get('between_sd'))}, error within a world (se) {_g(m.get('within_se'))}")
+            f"{_size(m.get('between_sd'), metric)}, error within a world (se) {_size(m.get('within_se'), metric)}")
 
 
 def _interval_text(ci: list, metric: str) -> str:
@@ -335,9 +335,9 @@ def _interval_text(ci: list, metric: str) -> str:
     return f" [{amount(lo, metric)}, {amount(hi, metric)}]" if lo is not None and hi is not None else ""
 
 
-def _g(x) -> str:
-    """A number to two significant figures, or "-"."""
-    return "-" if x is None else f"{x:.2g}"
+def _size(x, metric: str) -> str:
+    """A spread or an error of ``metric`` in its unit (:func:`.metric_names.size`), or "-"."""
+    return "-" if x is None else size(x, metric)
 
 
 def verdict(variant: str, metric: str, m: dict, boxes: list[dict], importance: list[dict],
