@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..metric_names import direction
+from ..metric_names import direction, size
 from ..study.robustness.analysis import summary_frame, world_means
 
 
@@ -45,7 +45,7 @@ def _change(x, metric: str) -> str:
 
 def _min_effect(result: dict, metric: str) -> str:
     value = (result.get("min_effects") or {}).get(metric)
-    return "-" if value is None else _change(value, metric).lstrip("+")
+    return "-" if value is None else size(value, metric)
 
 
 def format_result(result: dict, labels: dict | None = None) -> str:
@@ -67,7 +67,7 @@ def format_result(result: dict, labels: dict | None = None) -> str:
         e = block["metrics"][m]
         lo, hi = e["share_better_ci95"]
         regret = f"{change(e['regret_p50'] or 0, m)}/{change(e['regret_p90'] or 0, m)}".replace("+", "")
-        spread = (lambda x: "-" if x is None else change(x, m).lstrip("+"))
+        spread = (lambda x: "-" if x is None else size(x, m))
         lines.append(f"{v:<34} {_pct(e['share_better']):>5} [{_pct(lo):>4},{_pct(hi):>5}] "
                      f"{_pct(e['share_equivalent']):>5} {_pct(e['share_worse']):>5} {_pct(e['share_undecided']):>5} "
                      f"{_change(e['mean_effect'], m):>9} {spread(e['between_sd']):>9} {spread(e['within_se']):>9} "
