@@ -183,6 +183,10 @@ def _check_study_command(scenario, replications, days, seed, claim_files, builti
 @click.option("--max-replications", type=count(1), default=None,
               help="The most replications a world gets while a verdict is undecided (default: 3 x "
                    "--replications, at least 6).")
+@click.option("--windows", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Cut every run into this many equal windows and take a world's error from them (batch "
+                   "means), so one replication can decide a world (0: from the replications only; try 12 with "
+                   "-r 1 --max-replications 4).")
 @click.option("--worlds-from", "worlds_from", type=click.Path(path_type=Path), default=None, metavar="FILE",
               help="Use the plausible worlds of a calibration (its Parquet file) instead of drawing --worlds.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -190,7 +194,7 @@ def _check_study_command(scenario, replications, days, seed, claim_files, builti
 @click.option("--json", "as_json", is_flag=True, help="Print only one JSON object on stdout.")
 @executor_options
 def robustness(base, variants, worlds, replications, days, seed, sampling, worlds_from, metric_names, min_effects,
-               max_replications, out, as_json, n_jobs, dask_address, progress):
+               max_replications, windows, out, as_json, n_jobs, dask_address, progress):
     """Test each VARIANT against BASE across plausible worlds of BASE's assumptions: in
     how many it is better by at least the minimum effect, equivalent or worse, by how
     much, and where it is not (PRIM, where it beats noise). With --worlds-from, the
@@ -204,7 +208,7 @@ def robustness(base, variants, worlds, replications, days, seed, sampling, world
     study = Study.from_args(base, list(variants), worlds=worlds, replications=replications, days=days,
                             seed=seed, metrics=list(metric_names) or None, sampling=sampling,
                             min_effects=parse_min_effects(min_effects) or None, max_replications=max_replications,
-                            worlds_from=None if worlds_from is None else str(worlds_from))
+                            worlds_from=None if worlds_from is None else str(worlds_from), windows=windows)
     _robustness(study, out, as_json, n_jobs, dask_address, progress)
 
 

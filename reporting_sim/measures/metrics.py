@@ -34,6 +34,7 @@ everywhere.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Optional
 
@@ -446,6 +447,44 @@ def flat(summary_dict: dict) -> dict[str, float]:
     for name, c in summary_dict.get("cells", {}).items():
         out[f"cell.{name}.utilisation"] = _num(c["utilisation"])
         out[f"cell.{name}.mean_wait_h"] = _num(c["mean_wait_h"])
+    return out
+
+
+WINDOWLESS = ("cell.",)
+"""Flat names that a window of a run cannot measure (a cell's counters are kept for the
+whole run, not per window)."""
+
+
+def windowable(name: str) -> bool:
+    """Whether the flat metric ``name`` can be measured on a window of a run (every
+    measure of the ledger or the events; not a cell's counters)."""
+    return not name.startswith(WINDOWLESS)
+
+
+def window_key(name: str, i: int) -> str:
+    """The column of flat metric ``name`` measured on window ``i`` of a run."""
+    return f"{name}@window{i}"
+
+
+def by_window(records: RunRecords, windows: int, names) -> dict[str, float]:
+    """Each flat metric of ``names`` measured on each of ``windows`` equal windows of the
+    run after its warm-up, as :func:`window_key` columns: window ``i``'s value is the
+    metric over the events that happened in it (the ledger's rows and the events whose
+    ``t_h`` falls in the window), judged as at the run's end, so every number means what
+    it means for the whole run, over a twelfth (say) of its events. These are the
+    batch means from which a world's error is estimated within one run (Law and Kelton,
+    *Simulation Modeling and Analysis*, section 9.5.3)."""
+    start = records.warmup_days * 24.0
+    edges = np.linspace(start, records.days * 24.0, int(windows) + 1)
+    led_t, ev_t = records.ledger["t_h"].to_numpy(), records.events["t_h"].to_numpy()
+    out: dict[str, float] = {}
+    for i in range(int(windows)):
+        hi = np.inf if i == windows - 1 else edges[i + 1]
+        part = replace(records, warmup_days=0.0,
+                       ledger=records.ledger[(led_t >= edges[i]) & (led_t < hi)],
+                       events=records.events[(ev_t >= edges[i]) & (ev_t < hi)])
+        values = flat(summary(part))
+        out.update({window_key(n, i): values.get(n, math.nan) for n in names})
     return out
 
 

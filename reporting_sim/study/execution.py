@@ -53,15 +53,23 @@ class Job:
     extra: tuple = ()
     """Measures beyond the flat metrics that the run's row must hold (the study's
     patterns: :mod:`reporting_sim.measures.patterns`); part of the key only when given."""
+    windows: int = 0
+    window_metrics: tuple = ()
+    """With ``windows`` (2 or more), the row also holds each of ``window_metrics`` on
+    each of that many equal windows of the run (:func:`reporting_sim.measures.metrics.by_window`);
+    part of the key only when given."""
 
     @staticmethod
     def make(label: str, data: dict, source: str, replication: int, seed: int, days: float,
-             warmup_days: float = 0.0, extra: tuple = ()) -> "Job":
+             warmup_days: float = 0.0, extra: tuple = (), windows: int = 0, window_metrics=()) -> "Job":
         skey = digest(data)
         extra = tuple(sorted(set(extra)))
+        window_metrics = tuple(window_metrics) if windows else ()
         ident = [skey, int(seed), float(days), float(warmup_days), __version__] + ([list(extra)] if extra else [])
+        if windows:
+            ident.append(["windows", int(windows), list(window_metrics)])
         return Job(label, data, source, int(replication), int(seed), float(days), float(warmup_days), skey,
-                   digest(ident), extra)
+                   digest(ident), extra, int(windows), window_metrics)
 
 
 _PARSED: dict = {}
@@ -91,6 +99,8 @@ def run_job(job: Job) -> dict:
     row = {"label": job.label, "replication": job.replication, "seed": job.seed,
            "days": job.days, "warmup_days": job.warmup_days, "key": job.key, "wall_s": wall}
     row.update(metrics.flat(metrics.summary(rec)))
+    if job.windows:
+        row.update(metrics.by_window(rec, job.windows, job.window_metrics))
     if job.extra:
         from ..measures import patterns
 

@@ -20,7 +20,11 @@ level ``level`` (:func:`world_verdict`), with ``m`` the minimum effect worth cou
 The three decided verdicts exclude each other. A sequential study looks at a world's
 interval after each batch of replications; with ``L`` looks it uses the level
 ``1 - 0.05 / L`` at every look (a union bound), so each world's verdict is wrong with
-probability at most 5% however many looks it took (:func:`look_level`)."""
+probability at most 5% however many looks it took (:func:`look_level`).
+
+With windows (``[robustness] windows``), the interval's error comes from each run's
+windows instead (:func:`windowed_verdict`, batch means), so a world is judged from its
+first replication on; the rules above are the same."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from ...measures.stats import number_or_none
 from ...metric_names import amount, direction, min_effect, size
@@ -99,13 +104,61 @@ def paired_table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def world_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: float, level: float,
-                  table: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+                  table: Optional[pd.DataFrame] = None, windows: int = 0) -> pd.DataFrame:
     """Per world: replications paired, mean difference variant - base, its standard
-    error and the world's verdict (in the metric's better direction)."""
+    error and the world's verdict (in the metric's better direction). With ``windows``,
+    the standard error comes from the runs' windows (:func:`windowed_verdict`)."""
+    if windows:
+        return _windowed_effects(frame, base, variant, metric, m, level, windows)
     table = paired_table(frame, metric) if table is None else table
     sign = direction(metric)
     d = (table[variant] - table[base]).dropna()
     rows = [_world_row(w, g.to_numpy(dtype=float), m, sign, level) for w, g in d.groupby(level="world")]
+    return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
+
+
+def windowed_verdict(diffs, window_diffs, m: float, sign: int, level: float = 0.95) -> tuple[float, float, str]:
+    """One world's mean difference, its standard error and its verdict when every run is
+    cut into windows (batch means: Law and Kelton, section 9.5.3). ``diffs``: the
+    world's paired run differences (variant - base, one per replication); ``window_diffs``:
+    one row per replication, the same difference on each window of the run. The error
+    of a run's difference is estimated from the spread of its windows' differences
+    (pooled over the world's runs: the within-run variance over ``k`` windows, divided
+    by ``k``), so one replication already gives an interval, on ``sum(k - 1)``
+    degrees of freedom; the mean is the runs' own. It holds where windows far apart in
+    time are nearly independent: ``bench_decisions.py`` measures how often the
+    interval misses on the shipped study's runs."""
+    x, w = np.asarray(diffs, dtype=float), np.asarray(window_diffs, dtype=float).reshape(len(diffs), -1)
+    keep = np.isfinite(x)
+    x, w = x[keep], w[keep]
+    if len(x) and not x.any() and not np.nan_to_num(w).any():
+        return 0.0, 0.0, NO_DIFFERENCE
+    k = np.isfinite(w).sum(axis=1)
+    dof = int(np.sum(np.maximum(k - 1, 0)))
+    if not len(x) or dof < 1:
+        return (float(x.mean()) if len(x) else math.nan), math.nan, "undecided"
+    pooled = float(np.nansum((w - np.nanmean(w, axis=1, keepdims=True)) ** 2) / dof)
+    se = math.sqrt(pooled * float(np.sum(1.0 / k[k > 0])) / len(x) ** 2)
+    d = float(x.mean())
+    half = float(student_t.ppf(0.5 + level / 2, dof)) * se
+    verdict = _decided(sign * d, sign * d - half, sign * d + half, m)
+    return d, se, verdict
+
+
+def _windowed_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: float, level: float,
+                      windows: int) -> pd.DataFrame:
+    """:func:`world_effects` from the runs' windows (``frame`` holds each metric's
+    :func:`~reporting_sim.measures.metrics.window_key` columns)."""
+    from ...measures.metrics import window_key
+
+    cols = [metric] + [window_key(metric, i) for i in range(windows)]
+    pivot = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first",
+                              dropna=False)
+    diff = pd.concat({c: pivot[c][variant] - pivot[c][base] for c in cols}, axis=1).dropna(subset=[metric])
+    sign, rows = direction(metric), []
+    for w, g in diff.groupby(level="world"):
+        d, se, verdict = windowed_verdict(g[metric].to_numpy(float), g[cols[1:]].to_numpy(float), m, sign, level)
+        rows.append({"world": w, "n": len(g), "diff": d, "se": se, "verdict": verdict})
     return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
 
 
@@ -169,22 +222,23 @@ def _replications_per_world(n: pd.Series) -> dict:
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
             verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2,
             min_effects: Optional[dict] = None, level: float = 0.95, names: Optional[dict] = None,
-            permutations: int = 19, held: Optional[dict] = None) -> dict:
+            permutations: int = 19, held: Optional[dict] = None, windows: int = 0) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
     replication) and its worlds (one row per world, one column per uncertainty);
     ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
     variant -> name); ``min_effects``: metric -> minimum effect worth counting
     (default :func:`reporting_sim.metric_names.min_effect`); ``level``: each world's
     interval level; ``names``: each uncertainty's words (for the verdicts); ``held``:
-    variant -> the uncertain settings it changes itself."""
+    variant -> the uncertain settings it changes itself; ``windows``: each run's windows
+    give a world's error (:func:`windowed_verdict`), not its replications alone."""
     means = world_means(frame, metrics)
     out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}, "min_effects": {}, "world_level": level}
     for m in metrics:
         out["min_effects"][m] = min_effect(m, min_effects)
-        _analyse_metric(frame, means, m, base, variants, out, level)
+        _analyse_metric(frame, means, m, base, variants, out, level, windows)
     for v in variants:
         vm = _verdict_metric_of(verdict_metric, v)
-        eff = world_effects(frame, base, v, vm, out["min_effects"][vm], level).reindex(worlds.index)
+        eff = world_effects(frame, base, v, vm, out["min_effects"][vm], level, windows=windows).reindex(worlds.index)
         _judge(out["variants"][v], v, vm, eff, worlds, seed=seed, prim_density=prim_density, max_boxes=max_boxes,
                permutations=permutations, names=names, held=frozenset((held or {}).get(v, ())))
     return out
@@ -212,7 +266,7 @@ block: dict, v: str, vm: str, eff: pd.DataFrame, worlds: pd.DataFrame, *, seed: 
 
 
 def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str, variants: list[str],
-                    out: dict, level: float) -> None:
+                    out: dict, level: float, windows: int = 0) -> None:
     """Metric ``m`` across the worlds: how often each scenario was best, the base's
     regret, and for each variant its worlds' verdicts, the variance components, the
     spread of its difference and its regret."""
@@ -223,7 +277,7 @@ def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str,
     out["base_regret"][m] = {"regret_p50": _q(regret[:, 0], 50), "regret_p90": _q(regret[:, 0], 90)}
     pairs = paired_table(frame, m)
     for j, v in enumerate(variants, start=1):
-        eff = world_effects(frame, base, v, m, out["min_effects"][m], level, pairs)
+        eff = world_effects(frame, base, v, m, out["min_effects"][m], level, pairs, windows)
         out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
             **verdict_shares(eff), **variance_components(eff), "min_effect": out["min_effects"][m],
             **_difference_shares(eff, sign), **_spread(eff["diff"].to_numpy(float), regret[:, j])}

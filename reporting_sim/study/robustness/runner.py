@@ -44,8 +44,8 @@ class Study:
                  sampling: str = "lhs", warmup_days: float = 0.0, prim_density: float = 0.9,
                  max_boxes: int = 2, spec_text: str = "", source: str = "robustness",
                  verdicts: Optional[dict[str, str]] = None, min_effects: Optional[dict[str, float]] = None,
-                 max_replications: Optional[int] = None, batch: int = 2, permutations: int = 19,
-                 worlds_from: Optional[str] = None):
+                 max_replications: Optional[int] = None, batch: Optional[int] = None, permutations: int = 19,
+                 worlds_from: Optional[str] = None, windows: int = 0):
         unique_labels(members, source)
         need_explore()
         self.name, self.members, self.base = name, members, members[0]
@@ -54,8 +54,10 @@ class Study:
         self.prim_density, self.max_boxes, self.spec_text = prim_density, max_boxes, spec_text
         self.space = _space(self.base)
         self._set_metrics(metric, metrics, verdicts or {}, min_effects or {}, source)
+        self.windows = _windows(windows, self.metrics, source)
         self.max_replications = _cap(replications, max_replications)
-        self.batch, self.permutations = max(1, int(batch)), permutations
+        self.batch = max(1, int(batch if batch is not None else (1 if self.windows else 2)))
+        self.permutations = permutations
         self.worlds_from, self.source = worlds_from, source
         self.worlds = self._draw_worlds(worlds, seed, sampling)
         self.held = {m.label: self.space.held_by(m.data, self.base.data) for m in members}
@@ -102,9 +104,11 @@ class Study:
 
     @classmethod
     def from_file(cls, path: str | Path, *, worlds: Optional[int] = None, replications: Optional[int] = None,
-                  days: Optional[float] = None) -> "Study":
+                  days: Optional[float] = None, windows: Optional[int] = None,
+                  max_replications: Optional[int] = None) -> "Study":
         """A study file (``[experiment]`` and ``[robustness]``); ``worlds``,
-        ``replications`` and ``days`` override the file's (a smaller trial run)."""
+        ``replications`` and ``days`` override the file's (a smaller trial run), and so do
+        ``windows`` and ``max_replications`` (the same questions in another design)."""
         path = Path(path)
         sf = load_study_file(path)
         e, r = sf.experiment, sf.robustness
@@ -115,22 +119,24 @@ class Study:
                    metrics=e.metrics, metric=r.metric, sampling=r.sampling, warmup_days=e.warmup_days,
                    prim_density=r.prim_density, max_boxes=r.max_boxes, spec_text=path.read_text("utf-8"),
                    source=str(path), verdicts=r.verdicts, min_effects=r.min_effect or None,
-                   max_replications=r.max_replications, worlds_from=worlds_from)
+                   max_replications=max_replications or r.max_replications, worlds_from=worlds_from,
+                   windows=(r.windows or 0) if windows is None else windows, batch=r.batch)
 
     @classmethod
     def from_args(cls, base: str, variant_refs: list[str], *, worlds: int, replications: int, days: float,
                   seed: int, metrics: Optional[list[str]] = None, sampling: str = "lhs",
                   min_effects: Optional[dict[str, float]] = None, max_replications: Optional[int] = None,
-                  worlds_from: Optional[str] = None) -> "Study":
+                  worlds_from: Optional[str] = None, windows: int = 0) -> "Study":
         """A study from the command line's arguments (``robustness BASE VARIANT...``),
         named by a digest of everything it computes (a rerun finds its folder)."""
         members = _resolve([base, *variant_refs], None)
         drawn = [worlds, sampling] if worlds_from is None else [_file_digest(worlds_from)]
         asked = [min_effects, max_replications] if min_effects or max_replications else []
+        asked += [["windows", windows]] if windows else []
         name = _study_name(members, drawn + [replications, days, seed, metrics] + asked)
         return cls(name, members, worlds=worlds, replications=replications, days=days, seed=seed,
                    metrics=metrics, sampling=sampling, min_effects=min_effects, max_replications=max_replications,
-                   worlds_from=worlds_from)
+                   worlds_from=worlds_from, windows=windows)
 
     def _check_metrics(self, source: str) -> None:
         """Every metric judged is known in every scenario and says which way is better."""
@@ -158,7 +164,7 @@ class Study:
     def _job(self, m: Member, w: int, r: int, data: dict) -> Job:
         """Replication ``r`` of scenario ``m`` in world ``w`` (the world's own seed)."""
         return Job.make(f"{m.label}@w{w}", data, f"{m.source} (world {w})", r, world_seed(self.seed, w, r),
-                        self.days, self.warmup_days)
+                        self.days, self.warmup_days, windows=self.windows, window_metrics=self.metrics)
 
     def _first_counts(self) -> dict[str, int]:
         """Replications per scenario label in a world's first round."""
@@ -188,8 +194,9 @@ class Study:
     def design_id(self) -> str:
         """What the study computes, whatever its replications or metrics: its scenarios,
         worlds, horizon, warm-up and seed (a rerun resumes; another design is refused)."""
+        windows = [["windows", self.windows]] if self.windows else []
         return digest([[[m.label, m.data] for m in self.members], self.worlds, self.days, self.warmup_days,
-                       self.seed, self.sampling])
+                       self.seed, self.sampling] + windows)
 
     def plan(self) -> guard.Plan:
         return guard.Plan("robustness", self.name, self.design_id(), self.planned_runs(), source=self.source,
@@ -232,7 +239,7 @@ class Study:
         result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in variants],
                          self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
                          max_boxes=self.max_boxes, min_effects=self.min_effects, level=look_level(self.looks()),
-                         permutations=self.permutations, held=self.held)
+                         permutations=self.permutations, held=self.held, windows=self.windows)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
         result["questions"] = {m.label: _question(m) for m in variants}
@@ -275,7 +282,8 @@ class Study:
         frame = _rows_of(rows, set(worlds))
         level, need = look_level(self.looks()), set()
         for label, metric in self._deciding_pairs():
-            eff = world_effects(frame, self.base.label, label, metric, self.min_effects[metric], level)
+            eff = world_effects(frame, self.base.label, label, metric, self.min_effects[metric], level,
+                                windows=self.windows)
             need |= {(w, label) for w in self._pending(eff, worlds, counts, label)}
         return need
 
@@ -290,6 +298,8 @@ class Study:
     def _header(self) -> dict:
         """What the study is: its design and sizes (the head of result.json and run.json)."""
         head = {"worlds_from": self.worlds_from} if self.worlds_from else {}
+        if self.windows:
+            head["windows"] = self.windows
         return {**head, "study": self.name, "base": self.base.label, "worlds": self.n_worlds,
                 "replications": self.replications, "max_replications": self.max_replications,
                 "batch": self.batch, "days": self.days, "seed": self.seed,
@@ -340,6 +350,22 @@ class Study:
                 "seeds": "world_seed(seed, world, replication): each world its own, common to its scenarios",
                 "rounds": getattr(self, "rounds", None),
                 "versions": output.versions(), "timings": guard.TIMINGS_FILE}
+
+
+def _windows(windows: int, metrics: list[str], source: str) -> int:
+    """The windows each run is cut into for a world's error (0: none, the error comes
+    from the world's replications); every judged metric must be measurable on a window."""
+    from ...measures.metrics import windowable
+
+    field = "robustness.windows" if source.endswith(".toml") else "--windows"
+    windows = int(windows or 0)
+    if windows == 1 or windows < 0:
+        raise ScenarioError(source, field, f"{windows} windows: give 2 or more (12 is a good start), or 0 for none")
+    bad = [m for m in metrics if not windowable(m)] if windows else []
+    if bad:
+        raise ScenarioError(source, field, f"{bad[0]} cannot be measured on a window of a run (a cell's counters are "
+                            "kept for the whole run); judge it with replications (no windows)")
+    return windows
 
 
 def _space(base: Member) -> Space:

@@ -48,6 +48,13 @@ class RobustnessSpec(_Strict):
     max_replications: Optional[Annotated[int, Field(ge=1, le=100000)]] = None
     """The most replications a world gets while its verdicts are undecided (default:
     three times the experiment's replications, at least 6)."""
+    windows: Optional[Annotated[int, Field(ge=2, le=1000)]] = None
+    """Each run cut into this many equal windows, and a world's within-world error
+    estimated from the windows' paired differences (batch means) instead of from its
+    replications alone, so a world can be judged after one replication (default: no
+    windows)."""
+    batch: Optional[Annotated[int, Field(ge=1, le=1000)]] = None
+    """Replications added per round to an undecided world (default 2; 1 with windows)."""
     worlds_from: Optional[str] = None
     """A plausible-worlds file (``reporting-sim calibrate``), relative to the study
     file: its rows are the worlds, instead of ``worlds`` drawn by ``sampling``."""
