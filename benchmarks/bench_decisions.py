@@ -3,6 +3,7 @@ sequential replications, against equal allocation (every world and scenario give
 replications the sequential study may give its hardest world).
 
     python benchmarks/bench_decisions.py [--worlds 24] [--days 90] [--jobs 2] [--out results/bench-decisions]
+                                         [--windows 12] [--windows-cap 4]
 
 It runs experiments/study-robustness.toml (optionally at a smaller size) with 2 jobs
 and reports: runs, CPU time (the runs' own seconds, summed) and wall time; the share
@@ -12,18 +13,30 @@ max_replications; not run), and what equal allocation needs to settle the same s
 of verdicts (``equal_allocation_matched``: estimated from the study's own runs, see
 :func:`equal_allocation_matched`; the fairer comparison), and the runs a design would
 need that knew every world's spread (``known_variance_bound``: what no real design
-can beat, see :func:`known_variance_bound`). Prints one JSON object.
+can beat, see :func:`known_variance_bound`).
+
+Then (unless ``--windows 0``) it answers the same questions in the same worlds with
+windows (``[robustness] windows``: batch means, so a world's error comes from its runs'
+windows and one replication can decide it): 1 replication a world to start, 1 more
+where a verdict is undecided, up to ``--windows-cap``, and reports the same figures
+under ``windows``, its ratios to both equal-allocation designs (``ratio_matched``: the
+runs equal allocation needs to settle at least the share the windows design settles,
+estimated from the first design's runs as above) and ``calibration``: how often a
+run's windowed interval fails to cover another independent run of the same world
+(:func:`calibration`), against the nominal rate. Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +102,71 @@ def known_variance_bound(study, draws: int = 200, seed: int = 1) -> dict:
     return {"runs": round(runs), "settled_share": round(float(np.mean(settled)), 3), "looks": cap}
 
 
+def calibration(study) -> dict:
+    """How often the windows' error understates the error between runs, measured on the
+    study's own runs: for every (world, question) with two or more replications, runs 1
+    and 2 (and 3 and 4) are independent, so ``(D1 - D2) / sqrt(se1**2 + se2**2)``, with
+    each run's ``se`` from its own windows, is about Student's t on the windows' degrees
+    of freedom. The share beyond the 95% quantile should be near 5%, and beyond the
+    study's per-look level near its nominal miss rate; more means the windows
+    understate the error (an interval from them would claim more than it holds)."""
+    from scipy.stats import t as student_t
+    from reporting_sim.measures.metrics import window_key
+    from reporting_sim.study.robustness.analysis import look_level
+
+    frame, base, k = study.frame, study.base.label, study.windows
+    level = look_level(study.looks())
+    stats = []
+    for v, m in study.verdicts.items():
+        cols = [m] + [window_key(m, i) for i in range(k)]
+        piv = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first")
+        diff = pd.concat({c: piv[c][v] - piv[c][base] for c in cols}, axis=1).dropna(subset=[m])
+        for _, g in diff.groupby(level="world"):
+            d, w = g[m].to_numpy(float), g[cols[1:]].to_numpy(float)
+            se = np.nanstd(w, axis=1, ddof=1) / np.sqrt(np.isfinite(w).sum(axis=1))
+            for a in range(0, len(d) - 1, 2):
+                den = math.hypot(se[a], se[a + 1])
+                if den > 0:
+                    stats.append((d[a] - d[a + 1]) / den)
+    t = np.abs(np.asarray(stats))
+    dof = 2 * (k - 1)
+    return {"pairs": int(len(t)),
+            "miss_95": round(float(np.mean(t > student_t.ppf(0.975, dof))), 4) if len(t) else None,
+            "nominal_95": 0.05,
+            "miss_at_look_level": round(float(np.mean(t > student_t.ppf(0.5 + level / 2, dof))), 4) if len(t) else None,
+            "nominal_at_look_level": round(1 - level, 4)}
+
+
+def _timed_run(study, out: Path, jobs: int) -> tuple[dict, dict]:
+    """Run ``study`` into ``out`` on ``jobs`` processes: its result and the figures every
+    design reports (runs, rounds, wall and CPU seconds, the share of verdicts settled)."""
+    t0, c0 = time.perf_counter(), os.times()
+    result = study.run(out, n_jobs=jobs)
+    wall, c1 = time.perf_counter() - t0, os.times()
+    verdicts = [v for b in result["variants"].values() for v in b["world_verdicts"]]
+    return result, {"replications_start": study.replications, "max_replications": study.max_replications,
+                    "runs": result["runs"], "rounds": study.rounds, "wall_s": round(wall, 1),
+                    "cpu_s_runs": round(_run_seconds(out), 1),
+                    "cpu_s_process": round((c1.user + c1.children_user) - (c0.user + c0.children_user), 1),
+                    "settled_share": round(sum(v != "undecided" for v in verdicts) / len(verdicts), 3),
+                    "load_average": os.getloadavg()}
+
+
+def _windows_design(args, first, equal: int) -> dict:
+    """The same questions and worlds with windows (module docstring), its figures and
+    its ratios to the two equal-allocation designs (``first``: the study run first)."""
+    from reporting_sim.study.robustness import Study
+
+    study = Study.from_file(ROOT / "experiments" / "study-robustness.toml", worlds=args.worlds, days=args.days,
+                            replications=1, windows=args.windows, max_replications=args.windows_cap)
+    _, out = _timed_run(study, args.out.parent / f"{args.out.name}-windows{args.windows}", args.jobs)
+    matched = equal_allocation_matched(first, out["settled_share"])
+    out.update({"windows": args.windows, "equal_allocation_matched": matched,
+                "ratio_matched": round(matched["runs"] / out["runs"], 2) if matched["runs"] else None,
+                "ratio": round(equal / out["runs"], 2), "calibration": calibration(study)})
+    return out
+
+
 def _first(table, variant: str, base: str, world: int, n: int) -> list:
     """World ``world``'s first ``n`` paired differences ``variant - base`` (fewer where it has fewer)."""
     d = (table[variant] - table[base]).dropna()
@@ -103,26 +181,20 @@ def main(argv=None) -> int:
     ap.add_argument("--days", type=float, default=None)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench-decisions")
+    ap.add_argument("--windows", type=int, default=12, help="the windows design's windows (0: leave it out)")
+    ap.add_argument("--windows-cap", type=int, default=4, help="the windows design's most replications a world")
     args = ap.parse_args(argv)
     study = Study.from_file(ROOT / "experiments" / "study-robustness.toml", worlds=args.worlds, days=args.days)
-    t0, c0 = time.perf_counter(), os.times()
-    result = study.run(args.out, n_jobs=args.jobs)
-    wall, c1 = time.perf_counter() - t0, os.times()
+    result, figures = _timed_run(study, args.out, args.jobs)
     scenarios = len(study.members)
-    verdicts = [v for b in result["variants"].values() for v in b["world_verdicts"]]
     equal = study.n_worlds * scenarios * study.max_replications
-    out = {"worlds": study.n_worlds, "scenarios": scenarios, "days": study.days,
-           "replications_start": study.replications, "max_replications": study.max_replications,
-           "runs": result["runs"], "rounds": study.rounds, "wall_s": round(wall, 1),
-           "cpu_s_runs": round(_run_seconds(args.out), 1),
-           "cpu_s_process": round((c1.user + c1.children_user) - (c0.user + c0.children_user), 1),
-           "settled_share": round(sum(v != "undecided" for v in verdicts) / len(verdicts), 3),
-           "equal_allocation_runs": equal, "ratio": round(equal / result["runs"], 2),
-           "load_average": os.getloadavg()}
-    settled = out["settled_share"]
-    out["equal_allocation_matched"] = matched = equal_allocation_matched(study, settled)
+    out = {"worlds": study.n_worlds, "scenarios": scenarios, "days": study.days, **figures,
+           "equal_allocation_runs": equal, "ratio": round(equal / result["runs"], 2)}
+    out["equal_allocation_matched"] = matched = equal_allocation_matched(study, out["settled_share"])
     out["ratio_matched"] = round(matched["runs"] / result["runs"], 2) if matched["runs"] else None
     out["known_variance_bound"] = known_variance_bound(study)
+    if args.windows:
+        out["windows"] = _windows_design(args, study, equal)
     print(json.dumps(out))
     return 0
 

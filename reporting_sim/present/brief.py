@@ -251,7 +251,9 @@ def brief(folder) -> str:
 
     result = json.loads((Path(folder) / "result.json").read_text("utf-8"))
     head = ["# A planner's brief", ""] + _source_lines(result, Path(folder).name)
-    tail = ["Words used:", ""] + [f"- **{k}**: {d}" for k, d in DEFINITIONS] + [""]
+    from .robustness import window_words
+
+    tail = ["Words used:", ""] + [f"- **{k}**: {d}" for k, d in DEFINITIONS + window_words(result)] + [""]
     return "\n".join(head + brief_lines(result) + (tail if "variants" in result else []))
 
 

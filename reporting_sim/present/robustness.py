@@ -17,6 +17,16 @@ from ..metric_names import direction, size
 from ..study.robustness.analysis import summary_frame, world_means
 
 
+def window_words(result: dict) -> list[tuple[str, str]]:
+    """The definition of a windowed study's error (nothing for a study without windows)."""
+    k = result.get("windows")
+    if not k:
+        return []
+    return [("windows", f"each world's error (se) comes from {k} equal windows of every run (batch means: the "
+                        "spread of the windows' paired differences), so a world can be settled by one replication; "
+                        f"replications per world: {result['replications']} to {result['max_replications']}")]
+
+
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
@@ -74,7 +84,7 @@ def format_result(result: dict, labels: dict | None = None) -> str:
                      f"{_change(e['diff_p05'], m):>9} {_change(e['diff_p95'], m):>9} {regret:>19} "
                      f"{result['best_counts'][m][v]:>5}")
     lines.append(f"{'(base: ' + result['base'] + ')':<34} best in {base_best} worlds")
-    lines += ["", *[f"  {k}: {d}" for k, d in DEFINITIONS], "", "verdicts:"]
+    lines += ["", *[f"  {k}: {d}" for k, d in DEFINITIONS + window_words(result)], "", "verdicts:"]
     lines += [f"- {block['verdict']}" for block in result["variants"].values()]
     lines += ["", ranking_line(result, labels)]
     return "\n".join(lines)
@@ -235,7 +245,8 @@ def report_section(folder: Path, work: Path):
     table = summary_frame(result)
     table = table[table["metric"] == result["metric"]].drop(columns=["metric"]).set_index("variant")
     body.append(table.to_html(border=0, na_rep="-", float_format=lambda x: f"{x:.3f}", escape=True))
-    body.append("<ul class='meta'>" + "".join(f"<li><b>{esc(k)}</b>: {esc(d)}</li>" for k, d in DEFINITIONS)
+    body.append("<ul class='meta'>" + "".join(f"<li><b>{esc(k)}</b>: {esc(d)}</li>"
+                                           for k, d in DEFINITIONS + window_words(result))
                 + "</ul>")
     for png in pngs:
         data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
