@@ -12,8 +12,8 @@ same per-world guarantee (computed from the study's own cap: worlds x scenarios 
 max_replications; not run), and what equal allocation needs to settle the same share
 of verdicts (``equal_allocation_matched``: estimated from the study's own runs, see
 :func:`equal_allocation_matched`; the fairer comparison), and the runs a design would
-need that knew every world's spread (``known_variance_bound``: what no real design
-can beat, see :func:`known_variance_bound`).
+need that knew every world's spread (``known_variance_bound``: what no design that
+reads only whole runs' results can beat, see :func:`known_variance_bound`).
 
 Then (unless ``--windows 0``) it answers the same questions in the same worlds with
 windows (``[robustness] windows``: batch means, so a world's error comes from its runs'
@@ -71,16 +71,18 @@ def equal_allocation_matched(study, settled: float) -> dict:
 
 
 def known_variance_bound(study, draws: int = 200, seed: int = 1) -> dict:
-    """A bound no sequential design with a per-world guarantee can beat on these runs:
+    """A bound no sequential design that reads only whole runs' results (one number per
+    run and metric) can beat with a per-world guarantee on these runs:
     the runs a design would need that *knew* every world's within-world spread. Each
     (world, question) is taken to have the mean and standard deviation of its stored
     paired differences; ``draws`` times, replications are drawn from that normal, and the
     design looks after every replication from 1 to the cap, deciding by the study's rules
     (``_decided``) on a z interval at 95% with Bonferroni over the looks, with no
     degrees of freedom lost to estimating a variance. A world's runs are its scenarios'
-    replications, the base's being the most any of its questions needed. A real design
+    replications, the base's being the most any of its questions needed. Such a design
     must estimate each world's spread from that world's own runs (2 at least), so it needs
-    more than this."""
+    more than this; a design that also reads within a run (the windows design) is not
+    bound by it."""
     from scipy.stats import norm
     from reporting_sim.study.robustness.analysis import _decided, paired_table
     from reporting_sim.metric_names import direction

@@ -183,7 +183,7 @@ def _check_study_command(scenario, replications, days, seed, claim_files, builti
 @click.option("--max-replications", type=count(1), default=None,
               help="The most replications a world gets while a verdict is undecided (default: 3 x "
                    "--replications, at least 6).")
-@click.option("--windows", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--windows", type=click.IntRange(min=0, max=1000), default=0, show_default=True,
               help="Cut every run into this many equal windows and take a world's error from them (batch "
                    "means), so one replication can decide a world (0: from the replications only; try 12 with "
                    "-r 1 --max-replications 4).")

@@ -344,8 +344,10 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     return blocks
 
 
-def summary(records: RunRecords) -> dict:
-    """The run summary as plain data (the ``--json`` contract, see the README)."""
+def summary(records: RunRecords, *, bypass: bool = True, cells: bool = True) -> dict:
+    """The run summary as plain data (the ``--json`` contract, see the README);
+    ``bypass=False`` or ``cells=False`` leave those measures out (undefined), for a
+    caller that reads neither (:func:`by_window`)."""
     ledger = _after_warmup(records.ledger, records.warmup_days)
     events = records.events
     if records.warmup_days:
@@ -354,7 +356,7 @@ def summary(records: RunRecords) -> dict:
     horizon = float(meta.get("planning_horizon_h", 168.0))
     consumers = consumer_blocks(ledger, records.consumers, horizon)
     _add_areas_of_interest(consumers, meta.get("interest", {}))
-    bypass, bypass_brief = _bypass_pair(ledger, meta)
+    bypass, bypass_brief = _bypass_pair(ledger, meta) if bypass else (None, None)
     states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
     return {
         "scenario": records.scenario,
@@ -367,7 +369,7 @@ def summary(records: RunRecords) -> dict:
         "bypass_before_briefing": number_or_none(bypass_brief),
         "planning_horizon_h": horizon,
         "consumers": consumers,
-        "cells": _cell_blocks(cell_table(records.cells)),
+        "cells": _cell_blocks(cell_table(records.cells)) if cells else {},
         "reports": {"created": int(meta.get("reports_created", 0)),
                     "ended": {str(k): int(v) for k, v in states.items()}},
         "duplication": duplication(events),
@@ -478,12 +480,13 @@ def by_window(records: RunRecords, windows: int, names) -> dict[str, float]:
     edges = np.linspace(start, records.days * 24.0, int(windows) + 1)
     led_t, ev_t = records.ledger["t_h"].to_numpy(), records.events["t_h"].to_numpy()
     out: dict[str, float] = {}
+    bypass = any(n.startswith("bypass") for n in names)
     for i in range(int(windows)):
         hi = np.inf if i == windows - 1 else edges[i + 1]
         part = replace(records, warmup_days=0.0,
                        ledger=records.ledger[(led_t >= edges[i]) & (led_t < hi)],
                        events=records.events[(ev_t >= edges[i]) & (ev_t < hi)])
-        values = flat(summary(part))
+        values = flat(summary(part, bypass=bypass, cells=False))
         out.update({window_key(n, i): values.get(n, math.nan) for n in names})
     return out
 

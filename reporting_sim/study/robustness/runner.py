@@ -359,8 +359,8 @@ def _windows(windows: int, metrics: list[str], source: str) -> int:
 
     field = "robustness.windows" if source.endswith(".toml") else "--windows"
     windows = int(windows or 0)
-    if windows == 1 or windows < 0:
-        raise ScenarioError(source, field, f"{windows} windows: give 2 or more (12 is a good start), or 0 for none")
+    if windows == 1 or windows < 0 or windows > 1000:
+        raise ScenarioError(source, field, f"{windows} windows: give 2 to 1000 (12 is a good start), or 0 for none")
     bad = [m for m in metrics if not windowable(m)] if windows else []
     if bad:
         raise ScenarioError(source, field, f"{bad[0]} cannot be measured on a window of a run (a cell's counters are "
