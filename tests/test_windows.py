@@ -138,3 +138,15 @@ def test_a_windowed_study_says_where_its_error_comes_from(toy_windows):
     assert words in format_result(result) and words in brief(study.folder)
     plain = dict(result, windows=None)
     assert "windows" not in format_result(plain).split("verdicts:")[0]
+
+
+def test_a_windowed_study_is_the_same_serial_and_pooled(tmp_path):
+    def study():
+        return Study.from_args(TOY, [SURE], worlds=4, replications=1, days=6, seed=3, windows=6, max_replications=3)
+    a = study().run(tmp_path / "serial", n_jobs=1)
+    b = study().run(tmp_path / "pool", n_jobs=2, chunk_worlds=2)
+    for r in (a, b):
+        r.pop("wall_time_s")
+    assert a == b
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "runs.parquet"),
+                                  pd.read_parquet(tmp_path / "pool" / "runs.parquet"))
