@@ -118,7 +118,7 @@ def calibration(study) -> dict:
 
     frame, base, k = study.frame, study.base.label, study.windows
     level = look_level(study.looks())
-    stats = []
+    stats, by_question = [], {}
     for v, m in study.verdicts.items():
         cols = [m] + [window_key(m, i) for i in range(k)]
         piv = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first")
@@ -130,9 +130,13 @@ def calibration(study) -> dict:
                 den = math.hypot(se[a], se[a + 1])
                 if den > 0:
                     stats.append((d[a] - d[a + 1]) / den)
+                    by_question.setdefault(v, []).append(abs(stats[-1]))
     t = np.abs(np.asarray(stats))
     dof = 2 * (k - 1)
+    q95 = student_t.ppf(0.975, dof)
     return {"pairs": int(len(t)),
+            "by_question_95": {v: {"pairs": len(x), "miss": round(float(np.mean(np.asarray(x) > q95)), 3)}
+                               for v, x in by_question.items()},
             "miss_95": round(float(np.mean(t > student_t.ppf(0.975, dof))), 4) if len(t) else None,
             "nominal_95": 0.05,
             "miss_at_look_level": round(float(np.mean(t > student_t.ppf(0.5 + level / 2, dof))), 4) if len(t) else None,
