@@ -23,7 +23,8 @@ under ``windows``, its ratios to both equal-allocation designs (``ratio_matched`
 runs equal allocation needs to settle at least the share the windows design settles,
 estimated from the first design's runs as above) and ``calibration``: how often a
 run's windowed interval fails to cover another independent run of the same world
-(:func:`calibration`), against the nominal rate. Prints one JSON object.
+(:func:`calibration`), against the nominal rate, and ``agreement``: how often the two
+designs' world verdicts agree where both decided. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -158,18 +159,33 @@ def _timed_run(study, out: Path, jobs: int) -> tuple[dict, dict]:
                     "load_average": os.getloadavg()}
 
 
-def _windows_design(args, first, equal: int) -> dict:
+def agreement(first: dict, second: dict) -> dict:
+    """How often two designs' world verdicts agree where both decided (no difference
+    counted as equivalent), and the pairs where they do not."""
+    same = {"no difference": "equivalent"}
+    both, differ = 0, []
+    for v, block in first["variants"].items():
+        for w, (a, b) in enumerate(zip(block["world_verdicts"], second["variants"][v]["world_verdicts"])):
+            if "undecided" not in (a, b):
+                both += 1
+                if same.get(a, a) != same.get(b, b):
+                    differ.append([v, w, a, b])
+    return {"both_decided": both, "disagree": len(differ), "pairs": differ}
+
+
+def _windows_design(args, first, equal: int, first_result: dict) -> dict:
     """The same questions and worlds with windows (module docstring), its figures and
     its ratios to the two equal-allocation designs (``first``: the study run first)."""
     from reporting_sim.study.robustness import Study
 
     study = Study.from_file(ROOT / "experiments" / "study-robustness.toml", worlds=args.worlds, days=args.days,
                             replications=1, windows=args.windows, max_replications=args.windows_cap)
-    _, out = _timed_run(study, args.out.parent / f"{args.out.name}-windows{args.windows}", args.jobs)
+    result, out = _timed_run(study, args.out.parent / f"{args.out.name}-windows{args.windows}", args.jobs)
     matched = equal_allocation_matched(first, out["settled_share"])
     out.update({"windows": args.windows, "equal_allocation_matched": matched,
                 "ratio_matched": round(matched["runs"] / out["runs"], 2) if matched["runs"] else None,
-                "ratio": round(equal / out["runs"], 2), "calibration": calibration(study)})
+                "ratio": round(equal / out["runs"], 2), "calibration": calibration(study),
+                "agreement": agreement(first_result, result)})
     return out
 
 
@@ -200,7 +216,7 @@ def main(argv=None) -> int:
     out["ratio_matched"] = round(matched["runs"] / result["runs"], 2) if matched["runs"] else None
     out["known_variance_bound"] = known_variance_bound(study)
     if args.windows:
-        out["windows"] = _windows_design(args, study, equal)
+        out["windows"] = _windows_design(args, study, equal, result)
     print(json.dumps(out))
     return 0
 
