@@ -31,13 +31,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,37 +105,21 @@ def known_variance_bound(study, draws: int = 200, seed: int = 1) -> dict:
 
 def calibration(study) -> dict:
     """How often the windows' error understates the error between runs, measured on the
-    study's own runs: for every (world, question) with two or more replications, runs 1
-    and 2 (and 3 and 4) are independent, so ``(D1 - D2) / sqrt(se1**2 + se2**2)``, with
-    each run's ``se`` from its own windows, is about Student's t on the windows' degrees
-    of freedom. The share beyond the 95% quantile should be near 5%, and beyond the
-    study's per-look level near its nominal miss rate; more means the windows
-    understate the error (an interval from them would claim more than it holds)."""
+    study's own runs (:func:`reporting_sim.study.robustness.analysis.window_pair_statistics`:
+    pairs of independent runs of one world and question, each over their windowed
+    errors, about Student's t where the windows' error holds). The share beyond the 95%
+    quantile should be near 5%, and beyond the study's per-look level near its nominal
+    miss rate; more means the windows understate the error. Per question, the study's
+    own ``windows_check``."""
     from scipy.stats import t as student_t
-    from reporting_sim.measures.metrics import window_key
-    from reporting_sim.study.robustness.analysis import look_level
+    from reporting_sim.study.robustness.analysis import look_level, window_pair_statistics, windows_check
 
     frame, base, k = study.frame, study.base.label, study.windows
     level = look_level(study.looks())
-    stats, by_question = [], {}
-    for v, m in study.verdicts.items():
-        cols = [m] + [window_key(m, i) for i in range(k)]
-        piv = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first")
-        diff = pd.concat({c: piv[c][v] - piv[c][base] for c in cols}, axis=1).dropna(subset=[m])
-        for _, g in diff.groupby(level="world"):
-            d, w = g[m].to_numpy(float), g[cols[1:]].to_numpy(float)
-            se = np.nanstd(w, axis=1, ddof=1) / np.sqrt(np.isfinite(w).sum(axis=1))
-            for a in range(0, len(d) - 1, 2):
-                den = math.hypot(se[a], se[a + 1])
-                if den > 0:
-                    stats.append((d[a] - d[a + 1]) / den)
-                    by_question.setdefault(v, []).append(abs(stats[-1]))
-    t = np.abs(np.asarray(stats))
+    t = np.abs(np.concatenate([window_pair_statistics(frame, base, v, m, k) for v, m in study.verdicts.items()]))
     dof = 2 * (k - 1)
-    q95 = student_t.ppf(0.975, dof)
     return {"pairs": int(len(t)),
-            "by_question_95": {v: {"pairs": len(x), "miss": round(float(np.mean(np.asarray(x) > q95)), 3)}
-                               for v, x in by_question.items()},
+            "by_question_95": {v: windows_check(frame, base, v, m, k) for v, m in study.verdicts.items()},
             "miss_95": round(float(np.mean(t > student_t.ppf(0.975, dof))), 4) if len(t) else None,
             "nominal_95": 0.05,
             "miss_at_look_level": round(float(np.mean(t > student_t.ppf(0.5 + level / 2, dof))), 4) if len(t) else None,

@@ -150,3 +150,40 @@ def test_a_windowed_study_is_the_same_serial_and_pooled(tmp_path):
     assert a == b
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "runs.parquet"),
                                   pd.read_parquet(tmp_path / "pool" / "runs.parquet"))
+
+
+def test_the_windows_check_flags_an_understated_error():
+    from reporting_sim.study.robustness.analysis import windows_check
+    from reporting_sim.measures.metrics import window_key
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for w in range(40):  # windows with sd 0.01 each; a run-level term the windows cannot see
+        for r in range(2):
+            shared = rng.normal(0, 0.02)
+            win = rng.normal(0, 0.01, 6) + shared
+            rows.append({"world": w, "replication": r, "scenario": "a", "m": 0.0,
+                         **{window_key("m", i): 0.0 for i in range(6)}})
+            rows.append({"world": w, "replication": r, "scenario": "b", "m": float(win.mean()),
+                         **{window_key("m", i): float(x) for i, x in enumerate(win)}})
+    frame = pd.DataFrame(rows)
+    bad = windows_check(frame, "a", "b", "m", 6)
+    assert bad["pairs"] == 40 and bad["understated"] and bad["miss_95"] > 0.3
+    for row in rows:  # without the run-level term the windows' error holds
+        if row["scenario"] == "b":
+            win = rng.normal(0, 0.01, 6)
+            row.update({"m": float(win.mean()), **{window_key("m", i): float(x) for i, x in enumerate(win)}})
+    good = windows_check(pd.DataFrame(rows), "a", "b", "m", 6)
+    assert not good["understated"] and good["miss_95"] <= 0.15
+
+
+def test_a_windowed_studys_text_gives_its_check(toy_windows, tmp_path):
+    from reporting_sim.present.robustness import format_result
+
+    _, result, _ = toy_windows
+    check = result["variants"]["toy-threshold-sure"]["windows_check"]
+    assert check["pairs"] == 0  # one replication a world: nothing to check it on
+    assert "was not checked" in format_result(result)
+    two = Study.from_args(TOY, [SURE], worlds=10, replications=2, days=10, seed=3, windows=6, max_replications=2)
+    got = two.run(tmp_path / "two", n_jobs=1)["variants"]["toy-threshold-sure"]["windows_check"]
+    assert got["pairs"] == 10 and not got["understated"]  # the toy's windows are independent

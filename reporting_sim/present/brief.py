@@ -187,7 +187,15 @@ def _question_lines(v: str, block: dict, result: dict, words) -> list[str]:
             "- **Cost**: " + _cost_words((result.get("costs") or {}).get(v)),
             f"- **What it hinges on**: {_hinges(block, result, words)}.",
             f"- **What would change it**: {_would_change(block, m, vm)}.",
-            f"- **The measure**: `{vm}`, {define(vm)}.", ""]
+            f"- **The measure**: `{vm}`, {define(vm)}.", *_windows_line(block), ""]
+
+
+def _windows_line(block: dict) -> list[str]:
+    """A windowed study's check of its error on this question (nothing without windows)."""
+    from .robustness import window_check_words
+
+    check = block.get("windows_check")
+    return [f"- **Windows check**: {window_check_words(check)}."] if check else []
 
 
 def _cost_words(cost) -> str:

@@ -27,6 +27,18 @@ def window_words(result: dict) -> list[tuple[str, str]]:
                         f"replications per world: {result['replications']} to {result['max_replications']}")]
 
 
+def window_check_words(check: dict) -> str:
+    """A windowed question's check in words (``windows_check`` of the analysis)."""
+    if not check.get("pairs"):
+        return "no world ran two replications, so the windows' error was not checked on the study's runs"
+    k = round(check["miss_95"] * check["pairs"])
+    text = (f"{k} of {check['pairs']} pairs of independent runs fall outside each other's windowed 95% interval "
+            f"(5% expected; p = {check['p_value']:.2g})")
+    if check["understated"]:
+        text += ": the windows understate this question's error, so judge it with replications (no windows)"
+    return text
+
+
 def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
@@ -86,6 +98,10 @@ def format_result(result: dict, labels: dict | None = None) -> str:
     lines.append(f"{'(base: ' + result['base'] + ')':<34} best in {base_best} worlds")
     lines += ["", *[f"  {k}: {d}" for k, d in DEFINITIONS + window_words(result)], "", "verdicts:"]
     lines += [f"- {block['verdict']}" for block in result["variants"].values()]
+    checks = [(v, b["windows_check"]) for v, b in result["variants"].items() if b.get("windows_check")]
+    if checks:
+        lines += ["", "windows check (each question's own measure):"]
+        lines += [f"- {v}: {window_check_words(c)}" for v, c in checks]
     lines += ["", ranking_line(result, labels)]
     return "\n".join(lines)
 

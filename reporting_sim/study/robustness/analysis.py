@@ -145,9 +145,9 @@ def windowed_verdict(diffs, window_diffs, m: float, sign: int, level: float = 0.
     return d, se, verdict
 
 
-def _windowed_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: float, level: float,
-                      windows: int) -> pd.DataFrame:
-    """:func:`world_effects` from the runs' windows (``frame`` holds each metric's
+def _window_diffs(frame: pd.DataFrame, base: str, variant: str, metric: str, windows: int):
+    """Per world, its paired run differences and, one row per run, its windows' paired
+    differences (``frame`` holds each metric's
     :func:`~reporting_sim.measures.metrics.window_key` columns)."""
     from ...measures.metrics import window_key
 
@@ -155,11 +155,49 @@ def _windowed_effects(frame: pd.DataFrame, base: str, variant: str, metric: str,
     pivot = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first",
                               dropna=False)
     diff = pd.concat({c: pivot[c][variant] - pivot[c][base] for c in cols}, axis=1).dropna(subset=[metric])
-    sign, rows = direction(metric), []
     for w, g in diff.groupby(level="world"):
-        d, se, verdict = windowed_verdict(g[metric].to_numpy(float), g[cols[1:]].to_numpy(float), m, sign, level)
-        rows.append({"world": w, "n": len(g), "diff": d, "se": se, "verdict": verdict})
+        yield w, g[metric].to_numpy(float), g[cols[1:]].to_numpy(float)
+
+
+def _windowed_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: float, level: float,
+                      windows: int) -> pd.DataFrame:
+    """:func:`world_effects` from the runs' windows."""
+    sign, rows = direction(metric), []
+    for w, x, win in _window_diffs(frame, base, variant, metric, windows):
+        d, se, verdict = windowed_verdict(x, win, m, sign, level)
+        rows.append({"world": w, "n": len(x), "diff": d, "se": se, "verdict": verdict})
     return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
+
+
+def window_pair_statistics(frame: pd.DataFrame, base: str, variant: str, metric: str, windows: int) -> np.ndarray:
+    """The test of the windows' error on a study's own runs: for every world with two
+    replications or more, runs 1 and 2 (3 and 4, ...) are independent, so the
+    difference of their results over the root sum of their windowed errors squared is
+    about Student's t on ``2 (windows - 1)`` degrees of freedom where the windows' error
+    holds; larger values, more often than that, mean the windows understate it."""
+    out = []
+    for _, x, win in _window_diffs(frame, base, variant, metric, windows):
+        se = np.nanstd(win, axis=1, ddof=1) / np.sqrt(np.isfinite(win).sum(axis=1))
+        for a in range(0, len(x) - 1, 2):
+            den = math.hypot(se[a], se[a + 1])
+            if den > 0:
+                out.append((x[a] - x[a + 1]) / den)
+    return np.asarray(out, dtype=float)
+
+
+def windows_check(frame: pd.DataFrame, base: str, variant: str, metric: str, windows: int) -> dict:
+    """How often pairs of a study's own runs fall outside each other's windowed 95%
+    interval (:func:`window_pair_statistics`): ``pairs``, ``miss_95`` (5% expected where
+    the windows' error holds) and ``p_value`` (one-sided binomial: that many misses or
+    more at 5%); ``understated`` when ``p_value`` is below 0.05."""
+    from scipy.stats import binomtest
+
+    t = np.abs(window_pair_statistics(frame, base, variant, metric, windows))
+    if not len(t):
+        return {"pairs": 0, "miss_95": None, "expected_95": 0.05, "p_value": None, "understated": False}
+    k = int(np.sum(t > student_t.ppf(0.975, 2 * (windows - 1))))
+    p = float(binomtest(k, len(t), 0.05, alternative="greater").pvalue)
+    return {"pairs": int(len(t)), "miss_95": k / len(t), "expected_95": 0.05, "p_value": p, "understated": p < 0.05}
 
 
 def _world_row(w, x: np.ndarray, m: float, sign: int, level: float) -> dict:
@@ -239,6 +277,8 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
     for v in variants:
         vm = _verdict_metric_of(verdict_metric, v)
         eff = world_effects(frame, base, v, vm, out["min_effects"][vm], level, windows=windows).reindex(worlds.index)
+        if windows:
+            out["variants"][v]["windows_check"] = windows_check(frame, base, v, vm, windows)
         _judge(out["variants"][v], v, vm, eff, worlds, seed=seed, prim_density=prim_density, max_boxes=max_boxes,
                permutations=permutations, names=names, held=frozenset((held or {}).get(v, ())))
     return out
