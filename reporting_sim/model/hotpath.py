@@ -18,9 +18,9 @@ process per report: a report is itself the SimPy event of its next step
 several events and a generator resumption per hop. On the reference network of
 ``benchmarks/`` (issue #12) the engine with this path does 3.3-3.6x the plain SimPy
 process-per-report model in CPU time (2.5x at a29c454, 1.22x before issue #12;
-measured on a quiet 2-core machine in 2026-12, see ``benchmarks/README.md``). The long-lived routines (boards, patrols, duty) are few and
-stay SimPy processes or plain timeouts; routine work is played lazily by each cell
-(:mod:`.routine`). Where this path reads or writes SimPy's private attributes
+measured on a quiet 2-core machine in 2026-12, see ``benchmarks/README.md``). The
+long-lived routines (boards, patrols, duty) are few and stay SimPy processes or plain
+timeouts; routine work is played lazily by each cell (:mod:`.routine`). Where this path reads or writes SimPy's private attributes
 (``Environment._queue``, ``_eid``, ``_now``), ``tests/test_simpy_contract.py`` checks
 them on SimPy itself.
 """

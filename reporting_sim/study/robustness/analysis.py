@@ -109,7 +109,8 @@ def world_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: 
     error and the world's verdict (in the metric's better direction). With ``windows``,
     the standard error comes from the runs' windows (:func:`windowed_verdict`)."""
     if windows:
-        return _windowed_effects(frame, base, variant, metric, m, level, windows)
+        table = window_table(frame, metric, windows) if table is None else table
+        return _windowed_effects(table, base, variant, metric, m, level)
     table = paired_table(frame, metric) if table is None else table
     sign = direction(metric)
     d = (table[variant] - table[base]).dropna()
@@ -145,25 +146,33 @@ def windowed_verdict(diffs, window_diffs, m: float, sign: int, level: float = 0.
     return d, se, verdict
 
 
-def _window_diffs(frame: pd.DataFrame, base: str, variant: str, metric: str, windows: int):
-    """Per world, its paired run differences and, one row per run, its windows' paired
-    differences (``frame`` holds each metric's
-    :func:`~reporting_sim.measures.metrics.window_key` columns)."""
+def window_table(frame: pd.DataFrame, metric: str, windows: int) -> pd.DataFrame:
+    """``metric`` and its windows (``frame``'s
+    :func:`~reporting_sim.measures.metrics.window_key` columns) by (world, replication)
+    rows and (column, scenario) columns: :func:`paired_table` for a windowed study."""
     from ...measures.metrics import window_key
 
     cols = [metric] + [window_key(metric, i) for i in range(windows)]
-    pivot = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first",
+    table = frame.pivot_table(index=["world", "replication"], columns="scenario", values=cols, aggfunc="first",
                               dropna=False)
-    diff = pd.concat({c: pivot[c][variant] - pivot[c][base] for c in cols}, axis=1).dropna(subset=[metric])
+    return table.reindex(columns=cols, level=0)  # the windows in time order (the pivot sorts names)
+
+
+def _window_diffs(table: pd.DataFrame, base: str, variant: str, metric: str):
+    """Per world of a :func:`window_table`, its paired run differences and, one row per
+    run, its windows' paired differences."""
+    cols = list(dict.fromkeys(table.columns.get_level_values(0)))
+    diff = pd.concat({c: table[c][variant] - table[c][base] for c in cols}, axis=1).dropna(subset=[metric])
+    windows = [c for c in cols if c != metric]
     for w, g in diff.groupby(level="world"):
-        yield w, g[metric].to_numpy(float), g[cols[1:]].to_numpy(float)
+        yield w, g[metric].to_numpy(float), g[windows].to_numpy(float)
 
 
-def _windowed_effects(frame: pd.DataFrame, base: str, variant: str, metric: str, m: float, level: float,
-                      windows: int) -> pd.DataFrame:
-    """:func:`world_effects` from the runs' windows."""
+def _windowed_effects(table: pd.DataFrame, base: str, variant: str, metric: str, m: float,
+                      level: float) -> pd.DataFrame:
+    """:func:`world_effects` from the runs' windows (a :func:`window_table`)."""
     sign, rows = direction(metric), []
-    for w, x, win in _window_diffs(frame, base, variant, metric, windows):
+    for w, x, win in _window_diffs(table, base, variant, metric):
         d, se, verdict = windowed_verdict(x, win, m, sign, level)
         rows.append({"world": w, "n": len(x), "diff": d, "se": se, "verdict": verdict})
     return pd.DataFrame(rows, columns=["world", "n", "diff", "se", "verdict"]).set_index("world")
@@ -176,7 +185,7 @@ def window_pair_statistics(frame: pd.DataFrame, base: str, variant: str, metric:
     about Student's t on ``2 (windows - 1)`` degrees of freedom where the windows' error
     holds; larger values, more often than that, mean the windows understate it."""
     out = []
-    for _, x, win in _window_diffs(frame, base, variant, metric, windows):
+    for _, x, win in _window_diffs(window_table(frame, metric, windows), base, variant, metric):
         se = np.nanstd(win, axis=1, ddof=1) / np.sqrt(np.isfinite(win).sum(axis=1))
         for a in range(0, len(x) - 1, 2):
             den = math.hypot(se[a], se[a + 1])
@@ -315,7 +324,7 @@ def _analyse_metric(frame: pd.DataFrame, means: pd.DataFrame, m: str, base: str,
     regret, winners = _regrets(means[m].unstack("scenario").reindex(columns=scenarios), sign)
     out["best_counts"][m] = {s: int((winners == s).sum()) for s in scenarios}
     out["base_regret"][m] = {"regret_p50": _q(regret[:, 0], 50), "regret_p90": _q(regret[:, 0], 90)}
-    pairs = paired_table(frame, m)
+    pairs = window_table(frame, m, windows) if windows else paired_table(frame, m)
     for j, v in enumerate(variants, start=1):
         eff = world_effects(frame, base, v, m, out["min_effects"][m], level, pairs, windows)
         out["variants"].setdefault(v, {"metrics": {}})["metrics"][m] = {
