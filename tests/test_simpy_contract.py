@@ -120,3 +120,70 @@ def test_run_until_stops_before_normal_events_at_the_horizon():
     heappush(env._queue, (4.0, NORMAL, next(env._eid), Wake(lambda ev: seen.append(4.0), None)))
     env.run(until=5.0)
     assert seen == [4.0] and env.now == 5.0
+
+
+# -- the run loop written out (reporting_sim/model/loop.py) --------------------------------
+def _toy_model(env, seen):
+    """Processes, timeouts, a condition, a defused failure and events at the horizon."""
+    def worker(name, gap):
+        while True:
+            yield env.timeout(gap)
+            seen.append((name, env.now))
+
+    def failing():
+        yield env.timeout(1.5)
+        ev = env.event()
+        ev.fail(KeyError("handled"))
+        ev.defused = True  # a failure somebody handled: run goes on
+        seen.append(("defused", env.now))
+
+    env.process(worker("a", 1.0))
+    env.process(worker("b", 0.7))
+    env.process(failing())
+    heappush(env._queue, (3.0, NORMAL, next(env._eid), Wake(lambda ev: seen.append(("wake", env._now)), None)))
+
+
+def test_run_until_written_out_steps_as_simpy_runs():
+    from reporting_sim.model.loop import run_until
+
+    got = {}
+    for name, run in (("simpy", lambda env: env.run(until=3.0)), ("loop", lambda env: run_until(env, 3.0))):
+        env, seen = simpy.Environment(), []
+        _toy_model(env, seen)
+        run(env)
+        # SimPy leaves its stop event on the queue (priority -1, no callbacks left); the
+        # loop does not, and nothing of the model reads it (FifoCell._open looks for its
+        # own callbacks)
+        got[name] = (seen, env.now, sorted((t, p, e) for t, p, e, ev in env._queue if p >= 0))
+    assert got["loop"] == got["simpy"]
+    assert ("wake", 3.0) not in got["loop"][0] and got["loop"][1] == 3.0  # stops before NORMAL events at the horizon
+
+
+def test_run_until_written_out_raises_an_undefused_failure_as_step_does():
+    from reporting_sim.model.loop import run_until
+
+    raised = {}
+    for name, run in (("simpy", lambda env: env.run(until=5.0)), ("loop", lambda env: run_until(env, 5.0))):
+        env = simpy.Environment()
+        ev = env.event()
+        env.schedule(ev, NORMAL, 1.0)
+        ev._ok, ev._value = False, ValueError("boom")  # failed, nobody defused it
+        with pytest.raises(ValueError, match="boom") as info:
+            run(env)
+        raised[name] = (type(info.value.__cause__), env.now)
+    assert raised["loop"] == raised["simpy"] == (ValueError, 1.0)
+    with pytest.raises(ValueError, match="greater than the current"):
+        run_until(simpy.Environment(), 0.0)
+
+
+def test_the_engine_gives_the_same_records_with_simpy_s_own_run(monkeypatch):
+    import reporting_sim as rs
+    import reporting_sim.model.engine as engine
+
+    sc = rs.load("minusma-2015")
+    ours = rs.simulate(sc, seed=3, days=40, warmup_days=5)
+    monkeypatch.setattr(engine, "run_until", lambda env, until: env.run(until=until))
+    theirs = rs.simulate(sc, seed=3, days=40, warmup_days=5)
+    for name in ("ledger", "events", "reports", "cells"):
+        a, b = getattr(ours, name), getattr(theirs, name)
+        assert a.equals(b), name

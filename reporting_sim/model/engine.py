@@ -49,6 +49,7 @@ from .collectors import Collector, Pool
 from . import draws, gates
 from .gates import INTREP, PASS, gate
 from .hotpath import specialise
+from .loop import run_until
 from .plan import Plan, briefing, build_plan
 from .items import Event, Report
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL as _NORMAL, Wake
@@ -539,7 +540,7 @@ class Simulation:
     def run(self) -> RunRecords:
         """Run SimPy up to the horizon, then make the records."""
         with cyclic_gc_paused():
-            self.env.run(until=self.horizon)
+            run_until(self.env, self.horizon)  # env.run(until=...), its step written out (.loop)
         return self.records()
 
     def records(self) -> RunRecords:

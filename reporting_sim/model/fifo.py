@@ -327,7 +327,9 @@ class FifoCell(Cell):
         late = self._unfinished(now)
         out = self._figures(now, late["queued"], late["busy"])
         out.update({
-            "started": self.started - late["started"],
+            # without an inbox limit every arrival is given its start (the hot path
+            # counts arrivals only: .hotcell)
+            "started": (self.arrivals if self.inbox is None else self.started) - late["started"],
             "routine_done": self.routine_done - late["routine_done"],
             "sum_wait_h": self.sum_wait - late["sum_wait"],
             "busy_area": self.busy_area - late["busy_area"],

@@ -42,14 +42,18 @@ def arrival(sim, cell, done_list, duplicate):
     heap, eid = env._queue, env._eid
     work_pop, work_refill = pair(cell.work)
     bit, dedupe = cell.bit, cell.dedupe
-    count_arrival = counts_arrival(sim.rec, cell.consumer)
-    screens = count_arrival is not None or dedupe  # most cells of a plain network do neither
+    counts, reached = arrival_columns(sim.rec, cell.consumer)
+    screens = counts is not None or dedupe  # most cells of a plain network do neither
+    popleft = waits.popleft
 
     def receive(rep) -> None:
         now = env._now
         if screens:
-            if count_arrival is not None:
-                count_arrival(rep.event.id, now)
+            if counts is not None:  # Recorder.count_arrival, written out
+                eid_ = rep.event.id
+                counts[eid_] += 1
+                if reached[eid_] != reached[eid_]:  # still nan: the first arrival
+                    reached[eid_] = now
             if dedupe:
                 ev = rep.event
                 if ev.seen & bit:
@@ -57,12 +61,15 @@ def arrival(sim, cell, done_list, duplicate):
                     return
                 ev.seen |= bit
         rep.t_in = now
-        cell.arrivals += 1
+        cell.arrivals += 1  # also the count of starts given: every arrival gets one (FifoCell.stats)
         s = free[0]
-        if s > now:  # every analyst busy: it waits (FifoCell._queued, written out)
+        if s > now:  # every analyst busy: it waits (FifoCell._queued and longest, written out)
             waits.append(s)
             if len(waits) > cell.max_queue:
-                cell.longest(now)
+                while waits[0] <= now:  # never empties: s > now is in it
+                    popleft()
+                if len(waits) > cell.max_queue:
+                    cell.max_queue = len(waits)
             wait = s - now
             cell.queue_area += wait
             cell.sum_wait += wait
@@ -75,7 +82,6 @@ def arrival(sim, cell, done_list, duplicate):
         e = s + work
         heapreplace(free, e)
         cell.busy_area += work
-        cell.started += 1
         rep.t_start = s
         rep.callbacks = done_list
         heappush(heap, (e, NORMAL, next(eid), rep))
@@ -93,12 +99,16 @@ def _arrival_timed(sim, cell, done_list, duplicate):
     heap, eid = env._queue, env._eid
     work_pop, work_refill = pair(cell.work)
     bit, dedupe = cell.bit, cell.dedupe
-    count_arrival = counts_arrival(sim.rec, cell.consumer)
+    counts, reached = arrival_columns(sim.rec, cell.consumer)
+    popleft = waits.popleft
 
     def receive(rep) -> None:
         now = env._now
-        if count_arrival is not None:
-            count_arrival(rep.event.id, now)
+        if counts is not None:  # Recorder.count_arrival, written out
+            eid_ = rep.event.id
+            counts[eid_] += 1
+            if reached[eid_] != reached[eid_]:  # still nan: the first arrival
+                reached[eid_] = now
         if dedupe:
             ev = rep.event
             if ev.seen & bit:
@@ -108,13 +118,16 @@ def _arrival_timed(sim, cell, done_list, duplicate):
         rep.t_in = now
         if cell.task_at <= now:
             cell._play_tasks(now)
-        cell.arrivals += 1
+        cell.arrivals += 1  # also the count of starts given (FifoCell.stats)
         s = free[0]
         s = slot_from(now if s < now else s)
         if s > now:  # every analyst busy, or off duty: it waits
             waits.append(s)
             if len(waits) > cell.max_queue:
-                cell.longest(now)
+                while waits[0] <= now:  # never empties: s > now is in it
+                    popleft()
+                if len(waits) > cell.max_queue:
+                    cell.max_queue = len(waits)
             wait = s - now
             cell.queue_area += wait
             cell.sum_wait += wait
@@ -125,7 +138,6 @@ def _arrival_timed(sim, cell, done_list, duplicate):
         e = s + work
         heapreplace(free, e)
         cell.busy_area += work
-        cell.started += 1
         rep.t_start = s
         rep.callbacks = done_list
         heappush(heap, (e, NORMAL, next(eid), rep))
@@ -170,13 +182,24 @@ def _routed(sim, cell, known, absorbed):
     moves = [[(acc, hop if receive is None else receive) for acc, hop, receive in table]
              for table in cell.forward.tables]
 
+    times, via, precise, report = known_columns(sim.rec, cell.consumer)
+    if times is not None:
+        known = None  # written out below
+
     def done(rep) -> None:
         now = env._now
         t_in = rep.t_in
         if t_in >= cell.t_reset:
             cell.completed += 1
             cell.sum_sojourn += now - t_in
-        if known is not None:
+        if times is not None:  # knows(): Recorder.known on this consumer's columns, written out
+            eid_ = rep.event.id
+            if times[eid_] != times[eid_]:  # still nan: the first time counts
+                times[eid_] = now
+                via[eid_] = rep.prev
+                precise[eid_] = 1 if rep.precise else 0
+                report[eid_] = rep.id
+        elif known is not None:
             known(rep, now)
         if analysis:
             cell.analyse(rep)
@@ -194,6 +217,15 @@ def _routed(sim, cell, known, absorbed):
     return done
 
 
+def known_columns(rec, consumer: int) -> tuple:
+    """The columns :func:`knows` writes for one consumer whose channels do not count
+    (when it first knew each event, from which node, whether precisely, by which
+    report), or four ``None``."""
+    if consumer < 0 or rec.by_channel[consumer] is not None:
+        return None, None, None, None
+    return rec.arr_t[consumer], rec.arr_via[consumer], rec.arr_precise[consumer], rec.arr_report[consumer]
+
+
 def knows(rec, consumer: int):
     """:meth:`.Recorder.known` for one consumer, on its own columns (``None`` for a
     node that is not a consumer)."""
@@ -201,8 +233,7 @@ def knows(rec, consumer: int):
         return None
     if rec.by_channel[consumer] is not None:  # its channels count: the recorder's own method keeps them
         return lambda rep, now: rec.known(rep.event.id, consumer, now, rep.prev, rep.precise, rep.id)
-    times, via, precise, report = (rec.arr_t[consumer], rec.arr_via[consumer],
-                                   rec.arr_precise[consumer], rec.arr_report[consumer])
+    times, via, precise, report = known_columns(rec, consumer)
 
     def known(rep, now: float) -> None:
         eid = rep.event.id
@@ -213,6 +244,15 @@ def knows(rec, consumer: int):
             report[eid] = rep.id
 
     return known
+
+
+def arrival_columns(rec, consumer: int) -> tuple:
+    """The columns :meth:`.Recorder.count_arrival` writes for one consumer (how many
+    reports of each event reached it, and when the first did), or ``(None, None)``
+    for a node that is not a consumer."""
+    if consumer < 0:
+        return None, None
+    return rec.arr_n[consumer], rec.reach_t[consumer]
 
 
 def counts_arrival(rec, consumer: int):
