@@ -191,6 +191,7 @@ class Simulation:
         pick_kind = self._kind_picker(name, src)
         by_kind = self._collectors_by_kind(src.sector)
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
+        ev_t, ev_source, ev_kind = rec.ev_t, rec.ev_source, rec.ev_kind  # grown in place (Recorder._grow)
         heap, seq = env._queue, env._eid
         tick = Wake(None, None)  # one pending arrival at a time: the same event serves
 
@@ -199,7 +200,13 @@ class Simulation:
         def arrive(_tick) -> None:
             now = env._now
             kind = only if only is not None else pick_kind()
-            eid = rec.new_event(now, si, kind)
+            eid = rec.n_events  # Recorder.new_event, written out
+            if eid == rec.capacity:
+                rec._grow()
+            ev_t[eid] = now
+            ev_source[eid] = si
+            ev_kind[eid] = kind
+            rec.n_events = eid + 1
             ev = Event(eid, now, kind)
             ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
             live[eid] = ev

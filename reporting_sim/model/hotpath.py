@@ -42,17 +42,18 @@ from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 def specialise(sim) -> None:
     """Swap plain cells, collectors, links and routing for their specialised closures,
     in the order they depend on each other: arrivals (which links deliver to), links
-    (which routing uses), routing, and last the cells' ends of work (which call the
-    routing, or write a plain ``choose`` out)."""
+    (which routing uses), routing, collectors (which may write their routing out), and
+    last the cells' ends of work (which call the routing, or write a plain ``choose``
+    out)."""
     if sim.tracing:
         return  # a traced run records every step: the general path does
     nodes = list(sim.nodes.values())
     cells = [node for node in nodes if node.__class__ is FifoCell and _plain_cell(node)]
     for cell in cells:
         _compile_arrival(sim, cell)
+    _specialise_routing(sim, nodes)
     for node in nodes:
         _specialise_collector(sim, node)
-    _specialise_routing(sim, nodes)
     for cell in cells:
         cell.on_done.append(hotcell.work_end(sim, cell, _ender(sim, cell.index, ABSORBED)))
 
@@ -202,6 +203,8 @@ def _consider_certain(sim, col):
     precise = precise or channel is not None
     reports, delay, release, later = col.p_report == 1.0, float(col.spec.report_delay_h.value), col._release, sim.clock.after
     env = sim.env
+    forward = col.forward
+    into = getattr(forward, "into", None)  # its routing always takes one link straight into a plain cell (_always)
 
     def consider(ev) -> None:
         now = env._now
@@ -221,7 +224,11 @@ def _consider_certain(sim, col):
             rep = Report(rid, -1, ev, index, now)
             rep.precise = precise
             rep.imagery = channel
-            col.forward(rep)
+            if into is not None and sim.depth < _MAX_DEPTH:  # _always, written out
+                rep.prev = index
+                into(rep)
+            else:
+                forward(rep)
         else:
             later(delay, release, ev, now, precise, False)
 
@@ -405,7 +412,9 @@ def _each_one(sim, node):
 
 
 def _always(sim, general, index: int, hop, receive):
-    """:func:`_each_one` for a link every report takes: the move, without a draw."""
+    """:func:`_each_one` for a link every report takes: the move, without a draw. A
+    fixed zero hop into a plain cell is kept as ``into`` (that cell's arrival) for a
+    collector to write this out."""
     def forward(rep, chosen_links=None) -> None:
         if chosen_links is not None:
             general(rep, chosen_links)
@@ -416,4 +425,5 @@ def _always(sim, general, index: int, hop, receive):
         else:
             hop(rep)
 
+    forward.into = receive
     return forward
