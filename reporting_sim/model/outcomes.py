@@ -212,7 +212,7 @@ def judge(raw: pd.DataFrame, events: pd.DataFrame, terms: Mapping[str, ConsumerT
         "family": pd.Categorical.from_codes(events["family"].cat.codes.to_numpy()[pos],
                                             dtype=events["family"].dtype),
         "shelf_life_h": shelf,
-    })
+    }, copy=False)  # each column its own block: no copy into 2-D blocks
 
 
 def judge_records(records, terms: Mapping[str, ConsumerTerms]):

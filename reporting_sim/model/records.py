@@ -288,7 +288,9 @@ class Recorder:
             "event_id": np.arange(n_ev, dtype=np.int64),
             "t_h": np.frombuffer(self.ev_t, dtype=float) if n_ev else np.zeros(0),
             "source": pd.Categorical.from_codes(source, categories=labels.sources),
-            "sector": np.asarray(labels.source_sectors, dtype=object)[source] if n_ev else np.zeros(0, dtype=object),
+            # the sectors' names taken by code (the dtype pandas infers for them, made once)
+            "sector": (pd.array(np.asarray(labels.source_sectors, dtype=object)).take(source) if n_ev
+                       else np.zeros(0, dtype=object)),
             "kind": pd.Categorical.from_codes(kind, categories=labels.kinds),
             "family": pd.Categorical.from_codes(family[kind] if n_ev else np.zeros(0, dtype=np.int64),
                                                 categories=list(FAMILIES)),
@@ -298,7 +300,7 @@ class Recorder:
             "n_analysed": np.asarray(self.ev_analysed, dtype=np.int64),
             "n_independent": np.asarray(self.ev_independent, dtype=np.int64),
             "live_at_end": live,
-        })
+        }, copy=False)  # each column its own block: no copy into 2-D blocks (the run's largest frames)
         for name, observed in self._observers(labels.collectors):
             events[f"obs:{name}"] = observed
         return events
@@ -335,7 +337,7 @@ class Recorder:
             "report": stack(self.arr_report, np.int64),
             "withheld": stack(self.withheld, np.int8).astype(bool),
             **self._known_by_channel(),
-        })
+        }, copy=False)
 
     def _known_by_channel(self) -> dict:
         """``known_CHANNEL_h``: per (event, consumer), the first time the consumer knew of
