@@ -439,3 +439,21 @@ def test_every_imported_package_is_a_declared_dependency():
     missing = [m for m in third_party
                if not any(_normalise(d) in declared for d in dists.get(m, [m]))]
     assert not missing, f"imported but not in setup.cfg install_requires: {missing}"
+
+
+# ------------------------------------------------------------------ one BLAS thread
+
+def _child(code: str, **env_changes) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env.update(env_changes)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, check=True).stdout.strip()
+
+
+def test_the_command_asks_for_one_blas_thread_before_numpy_is_imported_unless_told_otherwise():
+    code = ("import os, sys, reporting_sim.cli as cli; print('numpy' in sys.modules); "
+            "sys.argv = ['reporting-sim', '--version']\n"
+            "try: cli.main()\nexcept SystemExit: pass\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    assert _child(code).splitlines()[::2] == ["False", "1"]  # numpy not yet imported: the setting counts
+    assert _child(code, OPENBLAS_NUM_THREADS="3").splitlines()[::2] == ["False", "3"]  # the user's own setting kept

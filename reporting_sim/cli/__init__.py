@@ -13,6 +13,8 @@ executor options) is in :mod:`.options`. The commands, by module:
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..version import __version__
@@ -37,7 +39,18 @@ for _command in (runs.run, studies.compare, studies.experiment, studies.check_st
 
 
 def main():  # console-script entry point
+    single_blas_thread()
     cli(prog_name="reporting-sim")
+
+
+def single_blas_thread() -> None:
+    """One BLAS thread for numpy unless the user's environment says otherwise, set
+    before numpy is first imported (importing this module imports no numpy). The
+    command does no linear algebra worth threads, and runs in parallel, when it does,
+    as processes (which inherit this): OpenBLAS's own threads only cost CPU here, about
+    0.25 s of each command's start-up on the 2-core benchmark machine, and would crowd
+    a study's worker processes (benchmarks/README.md)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 if __name__ == "__main__":
