@@ -57,7 +57,9 @@ def of_interest(ledger: pd.DataFrame) -> pd.DataFrame:
     """The rows of the ledger in each consumer's area of interest: the denominator of
     every per-consumer measure (results written before areas of interest: all rows)."""
     if "interest" in ledger:
-        return ledger[ledger["interest"].to_numpy(dtype=bool)]
+        mask = ledger["interest"].to_numpy(dtype=bool)
+        if not mask.all():  # (every row of interest: the ledger itself, not a copy)
+            return ledger[mask]
     return ledger
 
 
