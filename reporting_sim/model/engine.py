@@ -133,6 +133,7 @@ class Simulation:
         self._build()
         if specialised:  # False: the general path everywhere (tests compare the two)
             specialise(self)
+        self._start()
 
     # -- building ------------------------------------------------------------------
     def _build(self) -> None:
@@ -148,7 +149,11 @@ class Simulation:
         self.collectors_by_sector = {
             s: [self.nodes[n] for n, c in sc.collectors.items() if s in c.sectors] for s in sc.sectors
         }
-        for si, (sname, src) in enumerate(sc.sources.items()):
+
+    def _start(self) -> None:
+        """The event sources and the end of the warm-up, once the network is built (and
+        specialised: a source calls its collectors' ``consider`` as they are then)."""
+        for si, (sname, src) in enumerate(self.scenario.sources.items()):
             self._start_source(si, sname, src)
         if self.warmup_days:
             self.clock.after(self.warmup_days * 24, self._end_warmup)
@@ -189,7 +194,7 @@ class Simulation:
             return
         gap_pop, gap_refill = draws.exponential(self.streams, f"arrivals:{name}", 24.0 / src.rate_per_day).pair
         pick_kind = self._kind_picker(name, src)
-        by_kind = self._collectors_by_kind(src.sector)
+        by_kind = [[col.consider for col in cols] for cols in self._collectors_by_kind(src.sector)]
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
         ev_t, ev_source, ev_kind = rec.ev_t, rec.ev_source, rec.ev_kind  # grown in place (Recorder._grow)
         heap, seq = env._queue, env._eid
@@ -210,8 +215,12 @@ class Simulation:
             ev = Event(eid, now, kind)
             ev.pending = 1  # Simulation.hold written out: held while the collectors consider it
             live[eid] = ev
-            for col in by_kind[kind]:
-                col.consider(ev)
+            considers = by_kind[kind]
+            if len(considers) == 1:  # (one collector sees the kind: no loop)
+                considers[0](ev)
+            else:
+                for consider in considers:
+                    consider(ev)
             ev.pending -= 1  # Simulation.release, written out
             if not ev.pending:
                 settle(ev)
