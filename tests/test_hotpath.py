@@ -96,3 +96,28 @@ def test_open_links_pass_what_the_gates_would_pass(minusma_2015):
     for a, b in zip((fast.ledger, fast.events, fast.reports, fast.cells),
                     (slow.ledger, slow.events, slow.reports, slow.cells)):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_the_written_out_event_and_report_set_every_slot_as_their_classes_do(network):
+    # the source's arrival and a certain collector's report build Event and Report
+    # without calling them (engine._start_source, hotpath._consider_certain): every
+    # slot a class call sets must be set, to the same value where it is a default
+    sc = network(cells={"desk": {"consumer": True, "analysts": 2}}, rate_per_day=48.0)
+    sim = Simulation(sc, 3, 2.0)
+    desk = sim.nodes["desk"]
+    seen = []
+    desk.on_done.insert(0, seen.append)  # every report the desk works, before its end of work
+    sim.run()
+    assert len(seen) > 50
+    rep = seen[0]
+    ev = rep.event
+    made_ev = engine.Event(ev.id, ev.t, ev.kind)
+    for slot in engine.Event.__slots__:
+        assert hasattr(ev, slot), slot
+        if slot not in ("pending", "seen", "observed", "reported", "observers"):  # moved on since
+            assert getattr(ev, slot) == getattr(made_ev, slot), slot
+    made = Report(rep.id, -1, ev, 0, rep.t_in)
+    for slot in set(Report.__slots__) - {"t_start", "callbacks"}:  # set when it is worked
+        assert hasattr(rep, slot), slot
+        if slot not in ("prev", "t_in", "precise", "imagery"):  # given by the collector or moved on
+            assert getattr(rep, slot) == getattr(made, slot), slot

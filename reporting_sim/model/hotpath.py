@@ -33,7 +33,7 @@ from heapq import heappush
 from . import hotcell
 from .collectors import Collector
 from .hotcell import pair as _pair
-from .items import Report
+from .items import MISSION, Report
 from .fifo import FifoCell
 from .nodes import ABSORBED, DUPLICATE
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
@@ -204,6 +204,7 @@ def _consider_certain(sim, col):
     reports, delay, release, later = col.p_report == 1.0, float(col.spec.report_delay_h.value), col._release, sim.clock.after
     env = sim.env
     forward = col.forward
+    new = object.__new__
     into = getattr(forward, "into", None)  # its routing always takes one link straight into a plain cell (_always)
 
     def consider(ev) -> None:
@@ -221,9 +222,12 @@ def _consider_certain(sim, col):
             col.released += 1
             rid = sim.next_report
             sim.next_report = rid + 1
-            rep = Report(rid, -1, ev, index, now)
-            rep.precise = precise
-            rep.imagery = channel
+            # Report(rid, -1, ev, index, now) with its precision and imagery, written out
+            # (as the event in Simulation._start_source; tests/test_hotpath.py checks it)
+            rep = new(Report)
+            rep.id, rep.parent, rep.event, rep.prev, rep.t_in = rid, -1, ev, index, now
+            rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise = MISSION, None, None, channel, precise
+            rep.lineage, rep.rework, rep._ok = 0, False, True
             if into is not None and sim.depth < _MAX_DEPTH:  # _always, written out
                 rep.prev = index
                 into(rep)
