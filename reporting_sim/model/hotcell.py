@@ -52,7 +52,7 @@ def arrival(sim, cell, done_list, duplicate):
             if counts is not None:  # Recorder.count_arrival, written out
                 eid_ = rep.event.id
                 counts[eid_] += 1
-                if reached[eid_] != reached[eid_]:  # still nan: the first arrival
+                if (first := reached[eid_]) != first:  # still nan (read once): the first arrival
                     reached[eid_] = now
             if dedupe:
                 ev = rep.event
@@ -107,7 +107,7 @@ def _arrival_timed(sim, cell, done_list, duplicate):
         if counts is not None:  # Recorder.count_arrival, written out
             eid_ = rep.event.id
             counts[eid_] += 1
-            if reached[eid_] != reached[eid_]:  # still nan: the first arrival
+            if (first := reached[eid_]) != first:  # still nan (read once): the first arrival
                 reached[eid_] = now
         if dedupe:
             ev = rep.event
@@ -194,7 +194,7 @@ def _routed(sim, cell, known, absorbed):
             cell.sum_sojourn += now - t_in
         if times is not None:  # knows(): Recorder.known on this consumer's columns, written out
             eid_ = rep.event.id
-            if times[eid_] != times[eid_]:  # still nan: the first time counts
+            if (first := times[eid_]) != first:  # still nan (read once): the first time counts
                 times[eid_] = now
                 via[eid_] = rep.prev
                 precise[eid_] = 1 if rep.precise else 0
@@ -237,7 +237,7 @@ def knows(rec, consumer: int):
 
     def known(rep, now: float) -> None:
         eid = rep.event.id
-        if times[eid] != times[eid]:  # still nan: the first time counts
+        if (first := times[eid]) != first:  # still nan (read once): the first time counts
             times[eid] = now
             via[eid] = rep.prev
             precise[eid] = 1 if rep.precise else 0
@@ -263,7 +263,7 @@ def counts_arrival(rec, consumer: int):
 
     def count_arrival(eid: int, now: float) -> None:
         count[eid] += 1
-        if reached[eid] != reached[eid]:  # still nan
+        if (first := reached[eid]) != first:  # still nan (read once)
             reached[eid] = now
 
     return count_arrival
