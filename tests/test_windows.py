@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import DATA, assert_one_line_error, run_cli
+from helpers import DATA, ROOT, assert_one_line_error, run_cli
 from reporting_sim.errors import ScenarioError
 from reporting_sim.measures import metrics
 from reporting_sim.model import simulate
@@ -32,6 +32,40 @@ def test_windows_partition_the_runs_events(warmup):
     assert sum(counts) == whole["events"] and min(counts) > 0  # every event in exactly one window
     shares = [parts[metrics.window_key("force_commander.current.in_time", i)] for i in range(6)]
     assert len(set(shares)) > 1  # each window measured on its own events, not the run's
+
+
+def _by_window_by_definition(rec, windows: int, names) -> dict:
+    """Window i's value by definition: flat(summary(...)) of the records cut to the window."""
+    from dataclasses import replace
+
+    edges = np.linspace(rec.warmup_days * 24.0, rec.days * 24.0, windows + 1)
+    led_t, ev_t = rec.ledger["t_h"].to_numpy(), rec.events["t_h"].to_numpy()
+    out = {}
+    for i in range(windows):
+        hi = np.inf if i == windows - 1 else edges[i + 1]
+        part = replace(rec, warmup_days=0.0, ledger=rec.ledger[(led_t >= edges[i]) & (led_t < hi)],
+                       events=rec.events[(ev_t >= edges[i]) & (ev_t < hi)])
+        values = metrics.flat(metrics.summary(part))
+        out.update({metrics.window_key(n, i): values.get(n, math.nan) for n in names})
+    return out
+
+
+@pytest.mark.parametrize("name, days, warmup", [("minusma-2015", 40, 0.0), ("minusma-2015", 45, 5.0),
+                                                 (str(ROOT / "experiments" / "scenarios" / "minusma-2014.toml"), 30, 0.0)])
+def test_windows_in_one_pass_give_every_windowable_metric_exactly_as_its_definition(name, days, warmup):
+    # by_window computes each window's measures in one pass over the run's frames; by
+    # definition they are summary() of the run cut to the window: every windowable
+    # flat name (and a few that are not measures at all: NaN) must be the same number,
+    # bit for bit, in every window
+    rec = simulate(load_scenario(name), 2, days, warmup_days=warmup)
+    names = [n for n in metrics.flat(metrics.summary(rec)) if metrics.windowable(n)]
+    names += ["nobody.in_time", "duplication.nothing", f"{rec.consumers[0]}.current.nothing"]
+    assert len(names) > 100
+    got, want = metrics.by_window(rec, 7, names), _by_window_by_definition(rec, 7, names)
+    assert got.keys() == want.keys()
+    differ = [k for k in want if not (got[k] == want[k] or (math.isnan(got[k]) and math.isnan(want[k])))]
+    assert not differ, [(k, got[k], want[k]) for k in differ[:5]]
+    assert sum(not math.isnan(v) for v in got.values()) > len(got) / 3  # most are measured
 
 
 def test_windowed_interval_arithmetic():

@@ -34,7 +34,6 @@ everywhere.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import Optional
 
@@ -97,16 +96,7 @@ def bypass_rate(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes) -
     strictly before any report of the event had reached ``branch`` (``reached_h``: the
     branch's first knowing, whether or not it had worked it yet), or when none ever
     did. NaN when the consumer knew of no current event."""
-    top = of_interest(ledger)
-    top = top[(top["consumer"] == consumer) & (top["family"] == "current")].set_index("event_id")
-    when = "reached_h" if "reached_h" in ledger else "arrival_h"
-    br = ledger[ledger["consumer"] == branch].set_index("event_id")[when].reindex(top.index)
-    heard = top["arrival_h"].notna()
-    if not heard.any():
-        return math.nan
-    via_chain = top["via"].isin(list(chain_nodes))
-    before = br.isna() | (top["arrival_h"] < br)
-    return float((heard & via_chain & before).sum() / heard.sum())
+    return _share_of_heard(*_bypass_rows(ledger, consumer, branch, chain_nodes)[1:])
 
 
 def bypass_before_briefing(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes,
@@ -119,19 +109,39 @@ def bypass_before_briefing(ledger: pd.DataFrame, consumer: str, branch: str, cha
     after the branch knew the event (had worked it), or when the branch never knew it.
     Unlike :func:`bypass_rate`, this moves with the branch's speed. NaN when the
     consumer knew of no current event."""
+    return _share_of_heard(*_bypass_rows(ledger, consumer, branch, chain_nodes, briefing=briefing)[1:])
+
+
+_REACHED = object()
+"""``_bypass_rows``' default: measured against when a report first reached the branch."""
+
+
+def _bypass_rows(ledger: pd.DataFrame, consumer: str, branch: str, chain_nodes, briefing=_REACHED):
+    """``(t_h, heard, first)`` over the current events of ``consumer``'s interest: each
+    event's time, whether the consumer knew of it, and whether it knew first through the
+    chain before the branch (by default before a report reached the branch, as
+    :func:`bypass_rate`; with ``briefing`` before the branch could have briefed it, as
+    :func:`bypass_before_briefing`, ``None`` meaning at once)."""
     top = of_interest(ledger)
     top = top[(top["consumer"] == consumer) & (top["family"] == "current")].set_index("event_id")
-    known = ledger[ledger["consumer"] == branch].set_index("event_id")["arrival_h"].reindex(top.index)
-    could = known.to_numpy(dtype=float)
-    if briefing is not None:
-        could = Calendar.of(SimpleNamespace(**{"until_day": None, "from_day": 0.0, **briefing})).next_at_array(could)
-    heard = top["arrival_h"].notna().to_numpy()
-    if not heard.any():
-        return math.nan
+    reached = briefing is _REACHED
+    when = "reached_h" if reached and "reached_h" in ledger else "arrival_h"
+    mark = ledger[ledger["consumer"] == branch].set_index("event_id")[when].reindex(top.index)
+    mark = mark.to_numpy(dtype=float)
+    if not reached and briefing is not None:
+        mark = Calendar.of(SimpleNamespace(**{"until_day": None, "from_day": 0.0, **briefing})).next_at_array(mark)
+    arrival = top["arrival_h"].to_numpy(dtype=float)
+    heard = ~np.isnan(arrival)
     via_chain = top["via"].isin(list(chain_nodes)).to_numpy()
     with np.errstate(invalid="ignore"):
-        before = np.isnan(could) | (top["arrival_h"].to_numpy(dtype=float) < could)
-    return float((heard & via_chain & before).sum() / heard.sum())
+        before = np.isnan(mark) | (arrival < mark)
+    return top["t_h"].to_numpy(dtype=float), heard, heard & via_chain & before
+
+
+def _share_of_heard(heard: np.ndarray, first: np.ndarray) -> float:
+    """The bypass measures' share: ``first`` over ``heard`` (NaN when nothing was heard)."""
+    n = int(np.count_nonzero(heard))
+    return int(np.count_nonzero(first)) / n if n else math.nan
 
 
 def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
@@ -346,10 +356,8 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     return blocks
 
 
-def summary(records: RunRecords, *, bypass: bool = True, cells: bool = True) -> dict:
-    """The run summary as plain data (the ``--json`` contract, see the README);
-    ``bypass=False`` or ``cells=False`` leave those measures out (undefined), for a
-    caller that reads neither (:func:`by_window`)."""
+def summary(records: RunRecords) -> dict:
+    """The run summary as plain data (the ``--json`` contract, see the README)."""
     ledger = _after_warmup(records.ledger, records.warmup_days)
     events = records.events
     if records.warmup_days:
@@ -358,7 +366,7 @@ def summary(records: RunRecords, *, bypass: bool = True, cells: bool = True) -> 
     horizon = float(meta.get("planning_horizon_h", 168.0))
     consumers = consumer_blocks(ledger, records.consumers, horizon)
     _add_areas_of_interest(consumers, meta.get("interest", {}))
-    bypass, bypass_brief = _bypass_pair(ledger, meta) if bypass else (None, None)
+    bypass, bypass_brief = _bypass_pair(ledger, meta)
     states = records.reports.groupby("state")["count"].sum() if len(records.reports) else pd.Series(dtype=int)
     return {
         "scenario": records.scenario,
@@ -371,7 +379,7 @@ def summary(records: RunRecords, *, bypass: bool = True, cells: bool = True) -> 
         "bypass_before_briefing": number_or_none(bypass_brief),
         "planning_horizon_h": horizon,
         "consumers": consumers,
-        "cells": _cell_blocks(cell_table(records.cells)) if cells else {},
+        "cells": _cell_blocks(cell_table(records.cells)),
         "reports": {"created": int(meta.get("reports_created", 0)),
                     "ended": {str(k): int(v) for k, v in states.items()}},
         "duplication": duplication(events),
@@ -477,20 +485,131 @@ def by_window(records: RunRecords, windows: int, names) -> dict[str, float]:
     ``t_h`` falls in the window), judged as at the run's end, so every number means what
     it means for the whole run, over a twelfth (say) of its events. These are the
     batch means from which a world's error is estimated within one run (Law and Kelton,
-    *Simulation Modeling and Analysis*, section 9.5.3)."""
-    start = records.warmup_days * 24.0
-    edges = np.linspace(start, records.days * 24.0, int(windows) + 1)
-    led_t, ev_t = records.ledger["t_h"].to_numpy(), records.events["t_h"].to_numpy()
+    *Simulation Modeling and Analysis*, section 9.5.3).
+
+    By definition window ``i``'s value is :func:`flat` of :func:`summary` on the run's
+    records cut to that window; it is computed here in one pass over the run's frames
+    for the names asked (the same counts, divisions and quantiles of the same rows:
+    ``tests/test_windows.py`` holds every windowable name to the definition exactly). A
+    name of no measure here (a cell's, or a consumer the run does not have) is NaN."""
+    windows = int(windows)
+    edges = np.linspace(records.warmup_days * 24.0, records.days * 24.0, windows + 1)
+    measure = _WindowMeasures(records, edges)
     out: dict[str, float] = {}
-    bypass = any(n.startswith("bypass") for n in names)
-    for i in range(int(windows)):
-        hi = np.inf if i == windows - 1 else edges[i + 1]
-        part = replace(records, warmup_days=0.0,
-                       ledger=records.ledger[(led_t >= edges[i]) & (led_t < hi)],
-                       events=records.events[(ev_t >= edges[i]) & (ev_t < hi)])
-        values = flat(summary(part, bypass=bypass, cells=False))
-        out.update({window_key(n, i): values.get(n, math.nan) for n in names})
+    for name in names:
+        values = measure.of(name)
+        out.update({window_key(name, i): float(values[i]) for i in range(windows)})
     return out
+
+
+def _window_of(t: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The window of each time ``t`` (``edges[i] <= t < edges[i + 1]``, the last window
+    open at its end; -1 before the first)."""
+    w = np.searchsorted(edges[1:-1], t, side="right")
+    w[t < edges[0]] = -1
+    return w
+
+
+class _WindowMeasures:
+    """:func:`by_window`'s measures of one run, per window: the rows of its ledger (of
+    interest) and its events, each tagged with its window once."""
+
+    _BLOCK = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "known_in_time",
+              "fidelity", "fidelity_arrived", "within_planning")
+
+    def __init__(self, records: RunRecords, edges: np.ndarray):
+        self.records, self.edges, self.n = records, edges, len(edges) - 1
+        led = of_interest(records.ledger)
+        self.w = _window_of(led["t_h"].to_numpy(dtype=float), edges)
+        self.consumers = list(records.consumers)
+        self.cons = _codes(led["consumer"], self.consumers)
+        self.out = _codes(led["outcome"], OUTCOMES)
+        self.fam = _codes(led["family"], FAMILY_NAMES)
+        self.ok = (self.cons >= 0) & (self.out >= 0)
+        self.lat = led["latency_h"].to_numpy()
+        self.act_lat = led["act_h"].to_numpy() - led["t_h"].to_numpy()
+        self.arrived = ~np.isnan(led["arrival_h"].to_numpy())
+        horizon = float(records.meta.get("planning_horizon_h", 168.0))
+        with np.errstate(invalid="ignore"):
+            self.within = self.arrived & (self.act_lat <= horizon)
+            self.known = self.arrived & self.ok & (self.lat <= led["shelf_life_h"].to_numpy())
+        self.precise = led["precise"].to_numpy(dtype=bool) if "precise" in led else np.ones(len(led), bool)
+        ev = records.events
+        self.ev_w = _window_of(ev["t_h"].to_numpy(dtype=float), edges)
+
+    def of(self, name: str) -> list:
+        """``name``'s value in each window (:func:`flat`'s names; see :func:`by_window`)."""
+        if name == "events":
+            return [float(n) for n in np.bincount(self.ev_w[self.ev_w >= 0], minlength=self.n)]
+        if name.startswith("duplication."):
+            return self._duplication(name.split(".", 1)[1])
+        if name in ("bypass_rate", "bypass_before_briefing"):
+            return self._bypass(name)
+        consumer = next((c for c in self.consumers if name.startswith(c + ".")), None)
+        if consumer is None:
+            return [math.nan] * self.n
+        rest = name[len(consumer) + 1:].split(".")
+        family = rest[0] if len(rest) == 2 and rest[0] in FAMILY_NAMES else None
+        what = rest[-1] if len(rest) == (2 if family else 1) else None
+        if what not in OUTCOMES and what not in self._BLOCK or (what == "within_planning" and family != "long_term"):
+            return [math.nan] * self.n
+        return [self._block(i, self.consumers.index(consumer), family, what) for i in range(self.n)]
+
+    def _block(self, i: int, c: int, family: Optional[str], what: str) -> float:
+        """One consumer's (or family's) measure in window ``i``, as :func:`_block`
+        computes it over the window's rows."""
+        mine = (self.w == i) & (self.cons == c)
+        counted = mine & self.ok
+        if family is not None:
+            k = FAMILY_NAMES.index(family)
+            mine = mine & (self.fam == k)
+            counted = counted & (self.fam == k)  # (a family's rows are of a known family)
+        n = int(np.count_nonzero(counted))
+        if what in OUTCOMES:
+            return int(np.count_nonzero(counted & (self.out == OUTCOMES.index(what)))) / n if n else math.nan
+        if what == "known_in_time":
+            return _num(_share(int(np.count_nonzero(self.known & mine)), n))
+        if what == "within_planning":
+            return _num(_share(int(np.count_nonzero(self.within & mine)), n))
+        mine = mine & self.arrived
+        if what == "fidelity":
+            return _num(_share(self.precise[mine].sum(), n))
+        if what == "fidelity_arrived":
+            x = self.precise[mine]
+            return _num(number_or_none(x.mean())) if x.size else math.nan
+        lat = self.act_lat if what.startswith("act_") else self.lat
+        p50, p90 = _quantiles(lat[mine])
+        return _num(number_or_none(p50 if what.endswith("p50") else p90))
+
+    def _duplication(self, what: str) -> list:
+        """``duplication.share`` or ``.mean_cells`` in each window (:func:`duplication`)."""
+        ev = self.records.events
+        analysed = ev["n_analysed"].to_numpy()
+        indep = ev["n_independent"].to_numpy() if "n_independent" in ev else analysed
+        worked = analysed > 0
+        out = []
+        for i in range(self.n):
+            sel = worked & (self.ev_w == i)
+            n = int(np.count_nonzero(sel))
+            if what == "share":
+                out.append(_num(_share(int(np.count_nonzero(sel & (indep > 1))), n)))
+            elif what == "mean_cells":
+                out.append(_num(number_or_none(analysed[sel].mean())) if n else math.nan)
+            else:
+                out.append(math.nan)
+        return out
+
+    def _bypass(self, name: str) -> list:
+        """A bypass measure in each window (NaN when the scenario defines none)."""
+        meta = self.records.meta
+        if not meta.get("bypass"):
+            return [math.nan] * self.n
+        fc, branch = meta["bypass"]
+        chain, ledger = meta.get("chain_nodes", ()), self.records.ledger
+        t, heard, first = (_bypass_rows(ledger, fc, branch, chain, meta.get("bypass_briefing"))
+                           if name == "bypass_before_briefing" else _bypass_rows(ledger, fc, branch, chain))
+        w = _window_of(t, self.edges)
+        return [_share_of_heard(heard[w == i], first[w == i]) for i in range(self.n)]
 
 
 def headline(sc) -> list[str]:
