@@ -50,9 +50,14 @@ def count(sim) -> collections.Counter:
 
         return local
 
+    try:  # the engine's own run loop (reporting_sim.model.loop), as Simulation.run runs it
+        from reporting_sim.model.loop import run_until
+    except ImportError:  # a tree before it: SimPy's
+        def run_until(env, until):
+            env.run(until=until)
     sys.settrace(tracer)
     try:
-        sim.env.run(until=sim.horizon)
+        run_until(sim.env, sim.horizon)
     finally:
         sys.settrace(None)
     return counts

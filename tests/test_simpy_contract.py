@@ -14,7 +14,11 @@ The model steps around SimPy's generality in a few hot places (see
 * ``Environment._now``: the current time, which ``step`` sets and ``now`` returns;
 * an event is anything with ``callbacks`` and ``_ok`` (and ``_value`` when ``_ok`` is
   false): ``step`` reads nothing else, so reports, jobs and wakes are pushed as they
-  are, without a SimPy ``Event`` around them.
+  are, without a SimPy ``Event`` around them;
+* ``Environment.run(until=)`` and ``step`` themselves, written out in the engine's run
+  loop (``reporting_sim/model/loop.py``: the stop event scheduled ``URGENT`` at the
+  horizon, ``_defused`` and ``_value`` read as ``step`` reads them): the last tests here
+  run a model both ways and the engine both ways.
 """
 
 from __future__ import annotations

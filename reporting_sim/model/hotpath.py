@@ -16,13 +16,15 @@ traced run, keep the general path.
 process per report: a report is itself the SimPy event of its next step
 (:class:`.items.Report`, pushed on SimPy's own event queue), where a process costs
 several events and a generator resumption per hop. On the reference network of
-``benchmarks/`` (issue #12) the engine with this path does 3.3-3.6x the plain SimPy
-process-per-report model in CPU time (2.5x at a29c454, 1.22x before issue #12;
-measured on a quiet 2-core machine in 2026-12, see ``benchmarks/README.md``). The
+``benchmarks/`` (issue #12) the engine with this path does 3.6-3.7x the plain SimPy
+process-per-report model in CPU time through the command line (2.5x at a29c454, 1.22x
+before issue #12; measured on the shared 2-core machine in 2026-12, see
+``benchmarks/README.md``). The
 long-lived routines (boards, patrols, duty) are few and stay SimPy processes or plain
-timeouts; routine work is played lazily by each cell (:mod:`.routine`). Where this path reads or writes SimPy's private attributes
-(``Environment._queue``, ``_eid``, ``_now``), ``tests/test_simpy_contract.py`` checks
-them on SimPy itself.
+timeouts; routine work is played lazily by each cell (:mod:`.routine`), and SimPy's run
+loop is written out (:mod:`.loop`). Where this path reads or writes SimPy's private
+attributes (``Environment._queue``, ``_eid``, ``_now``), ``tests/test_simpy_contract.py``
+checks them on SimPy itself.
 """
 
 from __future__ import annotations
