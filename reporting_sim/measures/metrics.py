@@ -514,9 +514,6 @@ class _WindowMeasures:
     """:func:`by_window`'s measures of one run, per window: the rows of its ledger (of
     interest) and its events, each tagged with its window once."""
 
-    _BLOCK = ("latency_p50", "latency_p90", "act_latency_p50", "act_latency_p90", "known_in_time",
-              "fidelity", "fidelity_arrived", "within_planning")
-
     def __init__(self, records: RunRecords, edges: np.ndarray):
         self.records, self.edges, self.n = records, edges, len(edges) - 1
         led = of_interest(records.ledger)
@@ -545,41 +542,66 @@ class _WindowMeasures:
             return self._duplication(name.split(".", 1)[1])
         if name in ("bypass_rate", "bypass_before_briefing"):
             return self._bypass(name)
-        consumer = next((c for c in self.consumers if name.startswith(c + ".")), None)
-        if consumer is None:
+        target = self._consumer_measure(name)
+        if target is None:
             return [math.nan] * self.n
-        rest = name[len(consumer) + 1:].split(".")
-        family = rest[0] if len(rest) == 2 and rest[0] in FAMILY_NAMES else None
-        what = rest[-1] if len(rest) == (2 if family else 1) else None
-        if what not in OUTCOMES and what not in self._BLOCK or (what == "within_planning" and family != "long_term"):
-            return [math.nan] * self.n
-        return [self._block(i, self.consumers.index(consumer), family, what) for i in range(self.n)]
+        return [self._block(i, *target) for i in range(self.n)]
+
+    def _consumer_measure(self, name: str):
+        """``(consumer index, family or None, measure)`` of a consumer's flat name
+        (``CONSUMER.MEASURE`` or ``CONSUMER.FAMILY.MEASURE``; names hold no dots), or
+        ``None`` when it names no measure of a consumer of the run."""
+        consumer, *family, what = name.split(".") if "." in name else ("", "")
+        target = (family[0] if family else None, what) if len(family) < 2 else None
+        if consumer not in self.consumers or target not in self._TARGETS:
+            return None
+        return (self.consumers.index(consumer), *target)
 
     def _block(self, i: int, c: int, family: Optional[str], what: str) -> float:
         """One consumer's (or family's) measure in window ``i``, as :func:`_block`
-        computes it over the window's rows."""
+        computes it over the window's rows: over its ``n`` counted rows (of a known
+        outcome), of ``mine`` (its rows)."""
         mine = (self.w == i) & (self.cons == c)
-        counted = mine & self.ok
         if family is not None:
-            k = FAMILY_NAMES.index(family)
-            mine = mine & (self.fam == k)
-            counted = counted & (self.fam == k)  # (a family's rows are of a known family)
+            mine = mine & (self.fam == FAMILY_NAMES.index(family))  # (a family's rows are of a known family)
+        counted = mine & self.ok
         n = int(np.count_nonzero(counted))
         if what in OUTCOMES:
             return int(np.count_nonzero(counted & (self.out == OUTCOMES.index(what)))) / n if n else math.nan
-        if what == "known_in_time":
-            return _num(_share(int(np.count_nonzero(self.known & mine)), n))
-        if what == "within_planning":
-            return _num(_share(int(np.count_nonzero(self.within & mine)), n))
-        mine = mine & self.arrived
-        if what == "fidelity":
-            return _num(_share(self.precise[mine].sum(), n))
-        if what == "fidelity_arrived":
-            x = self.precise[mine]
-            return _num(number_or_none(x.mean())) if x.size else math.nan
-        lat = self.act_lat if what.startswith("act_") else self.lat
-        p50, p90 = _quantiles(lat[mine])
-        return _num(number_or_none(p50 if what.endswith("p50") else p90))
+        return self._MEASURES[what](self, mine, n)
+
+    def _known_in_time(self, mine: np.ndarray, n: int) -> float:
+        return _num(_share(int(np.count_nonzero(self.known & mine)), n))
+
+    def _within_planning(self, mine: np.ndarray, n: int) -> float:
+        return _num(_share(int(np.count_nonzero(self.within & mine)), n))
+
+    def _fidelity(self, mine: np.ndarray, n: int) -> float:
+        return _num(_share(self.precise[mine & self.arrived].sum(), n))
+
+    def _fidelity_arrived(self, mine: np.ndarray, n: int) -> float:
+        x = self.precise[mine & self.arrived]
+        return _num(number_or_none(x.mean())) if x.size else math.nan
+
+    def _quantile(self, mine: np.ndarray, lat: np.ndarray, upper: bool) -> float:
+        p50, p90 = _quantiles(lat[mine & self.arrived])
+        return _num(number_or_none(p90 if upper else p50))
+
+    _MEASURES = {
+        "known_in_time": _known_in_time,
+        "within_planning": _within_planning,
+        "fidelity": _fidelity,
+        "fidelity_arrived": _fidelity_arrived,
+        "latency_p50": lambda self, mine, n: self._quantile(mine, self.lat, False),
+        "latency_p90": lambda self, mine, n: self._quantile(mine, self.lat, True),
+        "act_latency_p50": lambda self, mine, n: self._quantile(mine, self.act_lat, False),
+        "act_latency_p90": lambda self, mine, n: self._quantile(mine, self.act_lat, True),
+    }
+    """Each measure of a block but its outcome shares: ``(self, mine, n) -> value``."""
+
+    _TARGETS = frozenset((family, what) for what in (*OUTCOMES, *_MEASURES) for family in (None, *FAMILY_NAMES)
+                         if what != "within_planning" or family == "long_term")
+    """The ``(family or None, measure)`` pairs :func:`flat` names for a consumer."""
 
     def _duplication(self, what: str) -> list:
         """``duplication.share`` or ``.mean_cells`` in each window (:func:`duplication`)."""
