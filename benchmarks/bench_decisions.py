@@ -76,19 +76,19 @@ def known_variance_bound(study, draws: int = 200, seed: int = 1) -> dict:
     (world, question) is taken to have the mean and standard deviation of its stored
     paired differences; ``draws`` times, replications are drawn from that normal, and the
     design looks after every replication from 1 to the cap, deciding by the study's rules
-    (``_decided``) on a z interval at 95% with Bonferroni over the looks, with no
+    (``interval_verdict``) on a z interval at 95% with Bonferroni over the looks, with no
     degrees of freedom lost to estimating a variance. A world's runs are its scenarios'
     replications, the base's being the most any of its questions needed. Such a design
     must estimate each world's spread from that world's own runs (2 at least), so it needs
     more than this; a design that also reads within a run (the windows design) is not
     bound by it."""
     from scipy.stats import norm
-    from reporting_sim.study.robustness.analysis import _decided, paired_table
+    from reporting_sim.study.robustness.analysis import interval_verdict, paired_table
     from reporting_sim.metric_names import direction
 
     cap, base, rng = study.max_replications, study.base.label, np.random.default_rng(seed)
     z = norm.ppf(1 - 0.05 / (2 * cap))
-    decide = np.vectorize(lambda d, hw, m: _decided(d, d - hw, d + hw, m) != "undecided")
+    decide = np.vectorize(lambda d, hw, m: interval_verdict(d, d - hw, d + hw, m) != "undecided")
     stops, settled = {}, []  # per world: each question's looks to a verdict, one per draw
     for v, m in study.verdicts.items():
         table = paired_table(study.frame, m)

@@ -79,7 +79,7 @@ def world_verdict(diffs, m: float, sign: int, level: float = 0.95) -> str:
     d, lo, hi = mean_ci((sign * x).tolist(), level)
     if len(x) < 2 or math.isnan(lo):
         return "undecided"
-    return _decided(d, lo, hi, m)
+    return interval_verdict(d, lo, hi, m)
 
 
 def _measured(diffs) -> np.ndarray:
@@ -87,7 +87,7 @@ def _measured(diffs) -> np.ndarray:
     return np.asarray([v for v in diffs if v is not None and not math.isnan(v)], dtype=float)
 
 
-def _decided(d: float, lo: float, hi: float, m: float) -> str:
+def interval_verdict(d: float, lo: float, hi: float, m: float) -> str:
     """The decided verdict of a mean difference ``d`` with interval ``[lo, hi]`` in the
     better direction (the rules of the module docstring), else "undecided"."""
     if lo > 0 and d >= m:
@@ -134,16 +134,29 @@ def windowed_verdict(diffs, window_diffs, m: float, sign: int, level: float = 0.
     x, w = x[keep], w[keep]
     if len(x) and not x.any() and not np.nan_to_num(w).any():
         return 0.0, 0.0, NO_DIFFERENCE
-    k = np.isfinite(w).sum(axis=1)
+    ss, k = _window_spread(w)
     dof = int(np.sum(np.maximum(k - 1, 0)))
     if not len(x) or dof < 1:
         return (float(x.mean()) if len(x) else math.nan), math.nan, "undecided"
-    pooled = float(np.nansum((w - np.nanmean(w, axis=1, keepdims=True)) ** 2) / dof)
+    pooled = float(np.sum(ss) / dof)
     se = math.sqrt(pooled * float(np.sum(1.0 / k[k > 0])) / len(x) ** 2)
     d = float(x.mean())
     half = float(student_t.ppf(0.5 + level / 2, dof)) * se
-    verdict = _decided(sign * d, sign * d - half, sign * d + half, m)
+    verdict = interval_verdict(sign * d, sign * d - half, sign * d + half, m)
     return d, se, verdict
+
+
+def _window_spread(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per run (a row of its windows' differences ``w``, NaN where a window measured
+    nothing): the sum of squared deviations from the run's window mean, and how many
+    windows it has. The windowed error rule: a run's variance over ``k`` windows is
+    ``ss / (k - 1)``, its difference's ``ss / (k - 1) / k`` (:func:`windowed_verdict`
+    pools the first over a world's runs, :func:`window_pair_statistics` reads the
+    second run by run)."""
+    k = np.isfinite(w).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        ss = np.nansum((w - np.nanmean(w, axis=1, keepdims=True)) ** 2, axis=1)
+    return ss, k
 
 
 def window_table(frame: pd.DataFrame, metric: str, windows: int) -> pd.DataFrame:
@@ -186,7 +199,9 @@ def window_pair_statistics(frame: pd.DataFrame, base: str, variant: str, metric:
     holds; larger values, more often than that, mean the windows understate it."""
     out = []
     for _, x, win in _window_diffs(window_table(frame, metric, windows), base, variant, metric):
-        se = np.nanstd(win, axis=1, ddof=1) / np.sqrt(np.isfinite(win).sum(axis=1))
+        ss, k = _window_spread(win)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.sqrt(ss / (k - 1) / k)
         for a in range(0, len(x) - 1, 2):
             den = math.hypot(se[a], se[a + 1])
             if den > 0:
@@ -198,15 +213,18 @@ def windows_check(frame: pd.DataFrame, base: str, variant: str, metric: str, win
     """How often pairs of a study's own runs fall outside each other's windowed 95%
     interval (:func:`window_pair_statistics`): ``pairs``, ``miss_95`` (5% expected where
     the windows' error holds) and ``p_value`` (one-sided binomial: that many misses or
-    more at 5%); ``understated`` when ``p_value`` is below 0.05."""
+    more at 5%), ``misses`` (how many pairs fall outside); ``understated`` when
+    ``p_value`` is below 0.05."""
     from scipy.stats import binomtest
 
     t = np.abs(window_pair_statistics(frame, base, variant, metric, windows))
     if not len(t):
-        return {"pairs": 0, "miss_95": None, "expected_95": 0.05, "p_value": None, "understated": False}
+        return {"pairs": 0, "misses": 0, "miss_95": None, "expected_95": 0.05, "p_value": None,
+                "understated": False}
     k = int(np.sum(t > student_t.ppf(0.975, 2 * (windows - 1))))
     p = float(binomtest(k, len(t), 0.05, alternative="greater").pvalue)
-    return {"pairs": int(len(t)), "miss_95": k / len(t), "expected_95": 0.05, "p_value": p, "understated": p < 0.05}
+    return {"pairs": int(len(t)), "misses": k, "miss_95": k / len(t), "expected_95": 0.05, "p_value": p,
+            "understated": p < 0.05}
 
 
 def _world_row(w, x: np.ndarray, m: float, sign: int, level: float) -> dict:
