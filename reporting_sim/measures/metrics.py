@@ -22,6 +22,9 @@ kind of pure function, of the recorder's raw frames); the functions here count t
   analysis cell;
 * :func:`weekly`: timeliness and ISR coverage week by week over the mission's time;
 * :func:`summary`: all of it as the plain dict that ``reporting-sim run --json`` prints;
+* :func:`flat`: a summary as flat ``name -> number`` pairs (what studies compare), and
+  :func:`by_window`: those numbers on equal windows of a run, in one pass (the batch
+  means of a windowed study);
 * :func:`headline` / :func:`headline_consumer`: which metrics and which consumer a
   scenario puts first in comparison tables, figures and the event picked to follow.
 
