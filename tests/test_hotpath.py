@@ -121,3 +121,43 @@ def test_the_written_out_event_and_report_set_every_slot_as_their_classes_do(net
         assert hasattr(rep, slot), slot
         if slot not in ("prev", "t_in", "precise", "imagery"):  # given by the collector or moved on
             assert getattr(rep, slot) == getattr(made, slot), slot
+
+
+def test_a_fresh_event_one_certain_collector_sees_is_born_reported_as_through_its_consider(monkeypatch):
+    # engine._start_source hands a fresh event of a kind that only one certain
+    # collector sees, reporting at once, to that collector's ``born`` (the report takes
+    # the event's hold); a kind two collectors see goes through both considers: either
+    # way exactly what the general path gives
+    from conftest import KIND, tiny_network
+
+    data = tiny_network(cells={"desk": {"consumer": True, "analysts": 2}}, rate_per_day=96.0)
+    data["kinds"]["other"] = dict(KIND["item"])
+    data["sources"]["feed"]["mix"] = {"item": 0.6, "other": 0.4}
+    data["collectors"]["second"] = {**data["collectors"]["watcher"], "kinds": ["other"], "p_observe": 0.5}
+    data["links"].append({"from": "second", "to": "desk"})
+    sc = scenario.parse(data, "tiny")
+    rec = assert_same(sc, seed=3, days=20.0)
+    kinds = rec.events.kind.value_counts()
+    assert kinds["item"] > 1000 and kinds["other"] > 600
+
+    calls = {"consider": 0, "born": 0}
+    certain = hotpath._consider_certain
+
+    def counted(sim, col):
+        consider, born = certain(sim, col), None
+
+        def counted_consider(ev):
+            calls["consider"] += 1
+            consider(ev)
+
+        if consider.born is not None:
+            def born(ev, now):
+                calls["born"] += 1
+                consider.born(ev, now)
+        counted_consider.born = born
+        return counted_consider
+
+    monkeypatch.setattr(hotpath, "_consider_certain", counted)
+    again = Simulation(sc, 3, 20.0).run()
+    pd.testing.assert_frame_equal(again.events, rec.events, check_exact=True)
+    assert calls == {"born": kinds["item"], "consider": kinds["other"]}

@@ -195,6 +195,10 @@ class Simulation:
         gap_pop, gap_refill = draws.exponential(self.streams, f"arrivals:{name}", 24.0 / src.rate_per_day).pair
         pick_kind = self._kind_picker(name, src)
         by_kind = [[col.consider for col in cols] for cols in self._collectors_by_kind(src.sector)]
+        # per kind, when one collector sees it and is certain to report it at once, its
+        # consideration of a fresh event (``consider.born``, .hotpath._consider_certain:
+        # a call and the hold's count up and down fewer an event), else None
+        births = [getattr(c[0], "born", None) if len(c) == 1 else None for c in by_kind]
         rec, env, live, settle = self.rec, self.env, self.live, self._settle
         ev_t, ev_source, ev_kind = rec.ev_t, rec.ev_source, rec.ev_kind  # grown in place (Recorder._grow)
         heap, seq = env._queue, env._eid
@@ -220,15 +224,15 @@ class Simulation:
             ev.id, ev.t, ev.kind, ev.pending = eid, now, kind, 1
             ev.seen = ev.observed = ev.reported = ev.observers = ev.analysed = ev.independent = ev.declared = 0
             live[eid] = ev
-            considers = by_kind[kind]
-            if len(considers) == 1:  # (one collector sees the kind: no loop)
-                considers[0](ev)
+            born = births[kind]
+            if born is not None:  # one certain collector reports it at once: its report holds it
+                born(ev, now)
             else:
-                for consider in considers:
+                for consider in by_kind[kind]:
                     consider(ev)
-            ev.pending -= 1  # Simulation.release, written out
-            if not ev.pending:
-                settle(ev)
+                ev.pending -= 1  # Simulation.release, written out
+                if not ev.pending:
+                    settle(ev)
             tick.callbacks = tick_callbacks  # the next arrival (scheduled last, as it always was)
             try:
                 gap = gap_pop()

@@ -199,7 +199,11 @@ def _certain(col) -> bool:
 
 def _consider_certain(sim, col):
     """:func:`_consider` for a collector whose draws cannot matter (:func:`_certain`):
-    the same, without drawing."""
+    the same, without drawing. When it reports at once, the function it calls to make
+    and pass on the report is also its ``born``: a source calls it for a fresh event that
+    only this collector sees (whose shelf life cannot have run out yet, and whose hold,
+    taken by the source, becomes the report's: the same counts as a hold and a release
+    around ``consider``)."""
     shelf, bit, index, channel = sim.shelf_lives, col.bit, col.index, col.imagery  # offered only kinds it sees
     precise = (col.formats or col.precision == 1.0) if col.branch else col.precision == 1.0
     precise = precise or channel is not None
@@ -213,31 +217,40 @@ def _consider_certain(sim, col):
         now = env._now
         if now > ev.t + shelf[ev.kind]:
             return  # nothing left to see
+        if at_once is not None:
+            ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
+            at_once(ev, now)
+            return
         ev.observed += 1
         col.observed += 1
         ev.observers |= bit
-        if not reports:
-            return
-        ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
-        if delay == 0:  # Collector._release and Simulation.new_report written out
-            ev.reported += 1
-            col.released += 1
-            rid = sim.next_report
-            sim.next_report = rid + 1
-            # Report(rid, -1, ev, index, now) with its precision and imagery, written out
-            # (as the event in Simulation._start_source; tests/test_hotpath.py checks it)
-            rep = new(Report)
-            rep.id, rep.parent, rep.event, rep.prev, rep.t_in = rid, -1, ev, index, now
-            rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise = MISSION, None, None, channel, precise
-            rep.lineage, rep.rework, rep._ok = 0, False, True
-            if into is not None and sim.depth < _MAX_DEPTH:  # _always, written out
-                rep.prev = index
-                into(rep)
-            else:
-                forward(rep)
-        else:
+        if reports:
+            ev.pending += 1
             later(delay, release, ev, now, precise, False)
 
+    def reported(ev, now: float) -> None:
+        """``ev`` observed, and its report made and passed on now (Collector._release
+        and Simulation.new_report written out); the event is held for the report."""
+        ev.observed += 1
+        col.observed += 1
+        ev.observers |= bit
+        ev.reported += 1
+        col.released += 1
+        rid = sim.next_report
+        sim.next_report = rid + 1
+        # Report(rid, -1, ev, index, now) with its precision and imagery, written out
+        # (as the event in Simulation._start_source; tests/test_hotpath.py checks it)
+        rep = new(Report)
+        rep.id, rep.parent, rep.event, rep.prev, rep.t_in = rid, -1, ev, index, now
+        rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise = MISSION, None, None, channel, precise
+        rep.lineage, rep.rework, rep._ok = 0, False, True
+        if into is not None and sim.depth < _MAX_DEPTH:  # _always, written out (prev is index)
+            into(rep)
+        else:
+            forward(rep)
+
+    at_once = reported if reports and delay == 0 else None
+    consider.born = at_once  # (Simulation._start_source)
     return consider
 
 
