@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import tiny_network
+from conftest import KIND, tiny_network
 from reporting_sim import scenario
 from reporting_sim.model import Simulation, engine, hotpath
 from reporting_sim.model.items import Report
@@ -128,8 +128,6 @@ def test_a_fresh_event_one_certain_collector_sees_is_born_reported_as_through_it
     # collector sees, reporting at once, to that collector's ``born`` (the report takes
     # the event's hold); a kind two collectors see goes through both considers: either
     # way exactly what the general path gives
-    from conftest import KIND, tiny_network
-
     data = tiny_network(cells={"desk": {"consumer": True, "analysts": 2}}, rate_per_day=96.0)
     data["kinds"]["other"] = dict(KIND["item"])
     data["sources"]["feed"]["mix"] = {"item": 0.6, "other": 0.4}
