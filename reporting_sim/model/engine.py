@@ -214,8 +214,10 @@ class Simulation:
             if eid == rec.capacity:
                 rec._grow()
             ev_t[eid] = now
-            ev_source[eid] = si
-            ev_kind[eid] = kind
+            if si:  # the columns start at 0 (Recorder._grow): a zero is not written
+                ev_source[eid] = si
+            if kind:
+                ev_kind[eid] = kind
             rec.n_events = eid + 1
             # Event(eid, now, kind), written out (a class call runs __init__ through C,
             # about 30 ns more an event; tests/test_hotpath.py checks every slot is set),
@@ -552,11 +554,15 @@ class Simulation:
 
         def settle(ev: Event) -> None:
             eid = ev.id
-            observed[eid] = ev.observed
-            reported[eid] = ev.reported
-            observers[eid] = ev.observers
-            analysed[eid] = ev.analysed.bit_count()
-            independent[eid] = ev.independent
+            # every column starts at 0 (Recorder._grow) and an event settles once: a zero
+            # is not written (an event nobody observed, no analysis cell worked)
+            if ev.observed:  # observers and reports come with observing
+                observed[eid] = ev.observed
+                reported[eid] = ev.reported
+                observers[eid] = ev.observers
+            if ev.analysed:  # independent analyses come with analyses
+                analysed[eid] = ev.analysed.bit_count()
+                independent[eid] = ev.independent
             del live[eid]
 
         return settle
