@@ -5,6 +5,8 @@ recorder columns. Each case must give exactly what the general path gives."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -159,3 +161,20 @@ def test_a_fresh_event_one_certain_collector_sees_is_born_reported_as_through_it
     again = Simulation(sc, 3, 20.0).run()
     pd.testing.assert_frame_equal(again.events, rec.events, check_exact=True)
     assert calls == {"born": kinds["item"], "consider": kinds["other"]}
+
+
+VARIANTS = sorted((Path(__file__).resolve().parents[1] / "experiments" / "variants").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", [None, *VARIANTS], ids=lambda p: "minusma-2015" if p is None else p.stem)
+def test_a_general_node_s_compiled_arrival_and_gated_routing_give_the_general_path(minusma_2015, path):
+    # commanders and cells with a board seat or current pull get Node.receive as one
+    # closure; in a run with gates, each node's ``each`` routing has Node._each_firing
+    # written out and takes a single open link by its ``go``: every frame the same
+    sc = minusma_2015 if path is None else scenario.load(str(path))
+    sim = Simulation(sc, 6, 1.0)
+    compiled = [n for n in sim.nodes.values() if "receive" in vars(n) and not hasattr(n.receive, "never_at_once")]
+    assert {"force_commander", "srsg", "u2", "asifu"} <= {n.name for n in compiled}
+    assert sum("forward" in vars(n) for n in sim.nodes.values()) > 20
+    rec = assert_same(sc, seed=6, days=150.0, warmup_days=5.0)  # deconfliction first shows between days 90 and 150
+    assert rec.reports.set_index(["node", "state"]).loc[("force_commander", "duplicate"), "count"] > 0

@@ -37,7 +37,7 @@ from .collectors import Collector
 from .hotcell import pair as _pair
 from .items import MISSION, Report
 from .fifo import FifoCell
-from .nodes import ABSORBED, DUPLICATE
+from .nodes import ABSORBED, DUPLICATE, Node
 from .wake import MAX_ZERO_DELAY_DEPTH as _MAX_DEPTH, NORMAL
 
 
@@ -53,6 +53,8 @@ def specialise(sim) -> None:
     cells = [node for node in nodes if node.__class__ is FifoCell and _plain_cell(node)]
     for cell in cells:
         _compile_arrival(sim, cell)
+    for node in filter(_general_arrival, nodes):
+        _compile_receive(sim, node)
     _specialise_routing(sim, nodes)
     for node in nodes:
         _specialise_collector(sim, node)
@@ -79,6 +81,8 @@ def _specialise_routing(sim, nodes: list) -> None:
     for node in nodes:
         if _plain_routing(sim, node):
             node.forward = (choose(sim, node) if node.choose else _each(sim, node))
+        elif not node.choose:  # (``choose`` where gates apply keeps the general path)
+            node.forward = _each_gated(sim, node)
 
 
 def _plain_routing(sim, node) -> bool:
@@ -100,6 +104,71 @@ def _compile_arrival(sim, cell) -> None:
     receive = hotcell.arrival(sim, cell, cell.on_done, _ender(sim, cell.index, DUPLICATE))
     cell.receive = receive
     cell.on_arrival = [receive]
+
+
+def _general_arrival(node) -> bool:
+    """A node that receives reports with :meth:`.Node.receive` (not a collector, not a
+    plain cell, whose arrival is compiled whole)."""
+    return node.__class__ is not Collector and getattr(node.receive, "__func__", None) is Node.receive
+
+
+def _compile_receive(sim, node) -> None:
+    """:meth:`.Node.receive` as one closure for a node whose whole visit the hot path
+    does not write out (a commander; a cell with a board seat, an inbox limit or
+    current pull): the same steps in the same order, the node's fixed choices taken
+    once, the consumer's arrival count written into its columns. Compiled before the
+    links (which call it) and the routing: a commander's ``forward`` is read when a
+    report passes on, so it is the specialised one."""
+    receive = _general_receive(sim, node, *_arrival_steps(node))
+    node.receive = receive
+    node.on_arrival = [receive]
+
+
+def _arrival_steps(node) -> tuple:
+    """What a node does with a report on arrival besides counting it: record that a
+    consumer knows of it, and analyse it (``None`` where it does not, on arrival)."""
+    if not node.knows_on_arrival:
+        return None, None
+    return node._known, (node.analyse if node.analysis else None)
+
+
+def _general_receive(sim, node, known, analyse):
+    """The closure of :func:`_compile_receive`."""
+    env, bit, dedupe, boards, peers = sim.env, node.bit, node.dedupe, bool(node.boards), node.peer_slots
+    counts, reached = hotcell.arrival_columns(sim.rec, node.consumer)
+    duplicate = _ender(sim, node.index, DUPLICATE)
+    hold, deconflicted = node.hold_for_boards, node.deconflicted
+    passes_on = node.accept.__func__ is Node.accept  # a commander: accept is forward
+    accept = node.accept
+
+    def receive(rep) -> None:
+        ev = rep.event
+        now = env._now  # the clock does not move in this call
+        if counts is not None:  # Recorder.count_arrival on this consumer's columns, written out
+            eid = ev.id
+            counts[eid] += 1
+            if (first := reached[eid]) != first:  # still nan (read once): the first arrival
+                reached[eid] = now
+            if known is not None:
+                known(rep, now)
+        if dedupe:
+            if ev.seen & bit:
+                duplicate(rep)
+                return
+            ev.seen |= bit
+        if boards:
+            hold(rep)
+            if peers and deconflicted(rep):
+                return
+        if analyse is not None:
+            analyse(rep)
+        rep.t_in = now
+        if passes_on:
+            node.forward(rep)
+        else:
+            accept(rep)
+
+    return receive
 
 
 def _plain_collector(col) -> bool:
@@ -391,6 +460,48 @@ def _each(sim, node):
             chosen[0].go(rep)
         else:
             sim.dispatch(node, rep, chosen)
+
+    return forward
+
+
+def _each_gated(sim, node):
+    """:meth:`.Node.forward` for ``each`` routing where gates or classification apply:
+    :meth:`.Node._each_firing` written out (one draw per link, always), and a single
+    chosen link that every gate passes (``Link.open``, a mission-wide report without raw
+    imagery) taken by its ``go`` when it has no meeting (the same move as
+    :meth:`.Simulation.send`, see :func:`_plain_link`); anything else through
+    :meth:`.Simulation.dispatch`."""
+    general, links = node.forward, node.links
+    u_pop, u_refill = node._u_pop, node._u_refill
+    classify = node.classify if node.classifies else None
+    absorbed = _ender(sim, node.index, ABSORBED)
+    send, dispatch = sim.send, sim.dispatch
+
+    def forward(rep, chosen_links=None) -> None:
+        if chosen_links is not None:
+            general(rep, chosen_links)
+            return
+        if classify is not None:
+            classify(rep)
+        kind = rep.event.kind
+        chosen = []
+        for link in links:
+            try:
+                u = u_pop()
+            except IndexError:
+                u = u_refill()
+            if u < link.p and (link.allowed is None or kind in link.allowed):
+                chosen.append(link)
+        if not chosen:
+            absorbed(rep)
+        elif len(chosen) == 1 and chosen[0].open and not rep.cls and rep.imagery is None:
+            link = chosen[0]
+            if link.go is not None:
+                link.go(rep)
+            else:
+                send(rep, link)
+        else:
+            dispatch(node, rep, chosen)
 
     return forward
 
