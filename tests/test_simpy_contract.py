@@ -191,3 +191,32 @@ def test_the_engine_gives_the_same_records_with_simpy_s_own_run(monkeypatch):
     for name in ("ledger", "events", "reports", "cells"):
         a, b = getattr(ours, name), getattr(theirs, name)
         assert a.equals(b), name
+
+
+def test_the_clock_pushes_the_entries_environment_schedule_would():
+    # Clock.after and Clock.first write Environment.schedule out: the same entries
+    # (time, priority, id, event) in the same order, so SimPy steps through them alike
+    from reporting_sim.model.clock import URGENT, Clock
+
+    def entries(push):
+        env, order = simpy.Environment(), []
+        env.run(until=1.5)
+        push(env, lambda label: order.append((env.now, label)))
+        shape = [(t, p, i, type(ev)) for t, p, i, ev in sorted(env._queue)]
+        env.run()
+        return shape, order
+
+    def by_clock(env, note):
+        clock = Clock(env)
+        clock.after(2.0, note, "a")
+        clock.first(2.0, note, "b")
+        clock.after(0.0, note, "c")
+
+    def by_schedule(env, note):
+        from reporting_sim.model.clock import _apply
+        env.schedule(Wake(_apply, (note, ("a",))), NORMAL, 2.0)
+        env.schedule(Wake(_apply, (note, ("b",))), URGENT, 2.0)
+        env.schedule(Wake(_apply, (note, ("c",))), NORMAL, 0.0)
+
+    assert entries(by_clock) == entries(by_schedule)
+    assert entries(by_clock)[1] == [(1.5, "c"), (3.5, "b"), (3.5, "a")]

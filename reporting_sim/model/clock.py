@@ -18,6 +18,7 @@ source's next arrival is one reused event, for speed.
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Callable, Generator
 
 import simpy
@@ -41,12 +42,15 @@ class Clock:
         self.env = env
 
     def after(self, delay: float, fn: Callable[..., None], *args) -> None:
-        """Call ``fn(*args)`` after ``delay`` hours."""
-        self.env.schedule(Wake(_apply, (fn, args)), NORMAL, delay)
+        """Call ``fn(*args)`` after ``delay`` hours (``Environment.schedule`` written out:
+        the same entry on SimPy's queue; see tests/test_simpy_contract.py)."""
+        env = self.env
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Wake(_apply, (fn, args))))
 
     def first(self, delay: float, fn: Callable[..., None], *args) -> None:
         """Call ``fn(*args)`` after ``delay`` hours, before anything else due then."""
-        self.env.schedule(Wake(_apply, (fn, args)), URGENT, delay)
+        env = self.env
+        heappush(env._queue, (env._now + delay, URGENT, next(env._eid), Wake(_apply, (fn, args))))
 
     def process(self, generator: Generator) -> simpy.Process:
         """Start a SimPy process."""
