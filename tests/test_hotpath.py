@@ -119,7 +119,7 @@ def test_the_written_out_event_and_report_set_every_slot_as_their_classes_do(net
         if slot not in ("pending", "seen", "observed", "reported", "observers"):  # moved on since
             assert getattr(ev, slot) == getattr(made_ev, slot), slot
     made = Report(rep.id, -1, ev, 0, rep.t_in)
-    for slot in set(Report.__slots__) - {"t_start", "callbacks"}:  # set when it is worked
+    for slot in set(Report.__slots__) - {"t_start", "callbacks", "_value"}:  # set when worked; a wake's
         assert hasattr(rep, slot), slot
         if slot not in ("prev", "t_in", "precise", "imagery"):  # given by the collector or moved on
             assert getattr(rep, slot) == getattr(made, slot), slot
@@ -178,3 +178,31 @@ def test_a_general_node_s_compiled_arrival_and_gated_routing_give_the_general_pa
     assert sum("forward" in vars(n) for n in sim.nodes.values()) > 20
     rec = assert_same(sc, seed=6, days=150.0, warmup_days=5.0)  # deconfliction first shows between days 90 and 150
     assert rec.reports.set_index(["node", "state"]).loc[("force_commander", "duplicate"), "count"] > 0
+
+
+def test_the_run_loop_pops_one_type_of_event_nearly_always(monkeypatch, network, minusma_2015):
+    # wakes (a source's next arrival, Clock.after, routine work's wake) are Report
+    # instances, so the loop's reads of callbacks and _ok see one type (.wake): on the
+    # plain network every event the loop pops is one; in minusma-2015 all but
+    # SimPy's own timeouts and processes (boards, patrols) and the INTREP jobs
+    from collections import Counter
+    import heapq
+    from reporting_sim.model import loop
+
+    def types(sc, days):
+        seen = Counter()
+
+        def pop(queue):
+            entry = heapq.heappop(queue)
+            seen[type(entry[3]).__name__] += 1
+            return entry
+
+        monkeypatch.setattr(loop, "heappop", pop)
+        Simulation(sc, 2, days).run()
+        return seen
+
+    net = types(network(cells={"desk": {"consumer": True, "analysts": 2}}, rate_per_day=48.0), 20.0)
+    assert set(net) == {"Report", "Event"} and net["Event"] == 1  # the stop event
+    year = types(minusma_2015, 60.0)
+    assert year["Report"] > 0.9 * sum(year.values())
+    assert set(year) <= {"Report", "Timeout", "Initialize", "IntrepJob", "Event"}

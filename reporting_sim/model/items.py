@@ -55,7 +55,7 @@ class Report:
     gives starts on arrival, :mod:`.fifo`)."""
 
     __slots__ = ("id", "parent", "event", "prev", "t_in", "t_start", "cls", "cls_group", "cls_org",
-                 "imagery", "precise", "lineage", "rework", "callbacks", "_ok")
+                 "imagery", "precise", "lineage", "rework", "callbacks", "_ok", "_value")
 
     # A report is also its own SimPy event (on the general path and the hot path): SimPy's
     # ``Environment.step`` reads only ``callbacks`` and ``_ok`` of an event it pops (and
@@ -64,6 +64,9 @@ class Report:
     # instead of wrapping it in a new event each hop. A report waits on at most one thing
     # at a time, so one slot is enough. ``_ok`` is a slot, not a class attribute: the run
     # loop reads it once per event, and CPython 3.11 reads a slot faster (.loop).
+    # The model's minimal events (.wake.Wake: a callback and its ``_value``) are of this
+    # class too, so that the run loop's reads see one type of event nearly always (see
+    # .wake); a report never sets ``_value``.
 
     def __init__(self, rid: int, parent: int, event: Event, prev: int, t_in: float,
                  cls: int = MISSION, cls_group=None, cls_org=None, imagery=None, precise=True):
