@@ -297,14 +297,16 @@ def _consider_certain(sim, col):
             ev.pending += 1
             later(delay, release, ev, now, precise, False)
 
+    made = 0  # reports made here: the collector's observed and released, added at the end
+
     def reported(ev, now: float) -> None:
         """``ev`` observed, and its report made and passed on now (Collector._release
         and Simulation.new_report written out); the event is held for the report."""
+        nonlocal made
         ev.observed += 1
-        col.observed += 1
         ev.observers |= bit
         ev.reported += 1
-        col.released += 1
+        made += 1
         rid = sim.next_report
         sim.next_report = rid + 1
         # Report(rid, -1, ev, index, now) with its precision and imagery, written out
@@ -318,6 +320,13 @@ def _consider_certain(sim, col):
         else:
             forward(rep)
 
+    def flush() -> None:  # (Simulation._finish, before the collectors' counts are read)
+        nonlocal made
+        col.observed += made
+        col.released += made
+        made = 0
+
+    sim.flushes.append(flush)
     at_once = reported if reports and delay == 0 else None
     consider.born = at_once  # (Simulation._start_source)
     return consider
@@ -420,7 +429,8 @@ def _ender(sim, index: int, state: int):
     untraced run: count the end, settle the event if nothing else is pending. The count
     is kept here and added to the recorder's when the records are made
     (``Simulation.flushes``; nothing reads it before)."""
-    ends, key, settle = sim.rec.report_ends, (index, state), sim._settle
+    rec, live, key, settle = sim.rec, sim.live, (index, state), sim._settle
+    ends, observed, reported, observers = rec.report_ends, rec.ev_observed, rec.ev_reported, rec.ev_observers
     count = 0
 
     def end(rep) -> None:
@@ -429,7 +439,15 @@ def _ender(sim, index: int, state: int):
         ev = rep.event
         ev.pending -= 1
         if not ev.pending:
-            settle(ev)
+            if ev.analysed:
+                settle(ev)
+            else:  # Simulation._settle written out, for an event no analysis cell worked
+                eid = ev.id
+                if ev.observed:
+                    observed[eid] = ev.observed
+                    reported[eid] = ev.reported
+                    observers[eid] = ev.observers
+                del live[eid]
 
     def flush() -> None:
         nonlocal count
