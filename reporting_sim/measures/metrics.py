@@ -294,17 +294,26 @@ def _p50_p90(x: np.ndarray) -> dict:
     return {"p50": number_or_none(p50), "p90": number_or_none(p90)}
 
 
+def _latencies(lat: np.ndarray, act_lat: np.ndarray) -> tuple[dict, dict]:
+    """p50 and p90 of the latencies to knowing and to acting (the same figures, computed
+    once, when every arrival is acted on at once)."""
+    known = _p50_p90(lat)
+    return known, (dict(known) if np.array_equal(lat, act_lat, equal_nan=True) else _p50_p90(act_lat))
+
+
 def _block(counts: np.ndarray, lat: np.ndarray, act_lat: np.ndarray, precise: np.ndarray,
-           within: Optional[int] = None, known: int = 0) -> dict:
+           within: Optional[int] = None, known: int = 0, latencies: Optional[tuple] = None) -> dict:
     """One consumer's (or family's) block of the summary: over its ``counts`` of
-    outcomes, and the latencies and precision of what arrived."""
+    outcomes, and the latencies and precision of what arrived (``latencies``: their
+    quantiles, when already computed over the same arrivals)."""
     n = int(counts.sum())
+    lat_q, act_q = latencies or _latencies(lat, act_lat)
     block = {
         "events": n,
         "outcomes": {o: (float(counts[i] / n) if n else None) for i, o in enumerate(OUTCOMES)},
         "known_in_time": _share(known, n),
-        "latency_h": _p50_p90(lat),
-        "act_latency_h": _p50_p90(act_lat),
+        "latency_h": lat_q,
+        "act_latency_h": act_q,
         "fidelity": _share(precise.sum(), n),
         "fidelity_arrived": number_or_none(precise.mean()) if precise.size else None,
     }
@@ -348,15 +357,26 @@ def consumer_blocks(ledger: pd.DataFrame, consumers: list[str], planning_horizon
     blocks = {}
     for c, name in enumerate(consumers):
         mine = arrived & (cons == c)
-        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine], known=int((known & (cons == c)).sum()))
+        quantiles = _latencies(lat[mine], act_lat[mine])
+        block = _block(c_all[c], lat[mine], act_lat[mine], precise[mine], known=int((known & (cons == c)).sum()),
+                       latencies=quantiles)
         block["by_family"] = {
             f: _block(c_fam[c, k], lat[mine & (fam == k)], act_lat[mine & (fam == k)],
                       precise[mine & (fam == k)],
                       int((within & (cons == c) & (fam == k)).sum()) if k == lt else None,
-                      known=int((known & (cons == c) & (fam == k)).sum()))
+                      known=int((known & (cons == c) & (fam == k)).sum()),
+                      latencies=_same_arrivals(quantiles, mine, fam == k))
             for k, f in enumerate(FAMILY_NAMES)}
         blocks[name] = block
     return blocks
+
+
+def _same_arrivals(quantiles: tuple, mine: np.ndarray, of_family: np.ndarray) -> Optional[tuple]:
+    """A consumer's latency quantiles for one family of its arrivals when that family
+    is all of them (copies), else ``None`` (computed over the family's own)."""
+    if np.count_nonzero(mine & of_family) != np.count_nonzero(mine):
+        return None
+    return tuple(dict(q) for q in quantiles)
 
 
 def summary(records: RunRecords) -> dict:
