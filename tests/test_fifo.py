@@ -112,3 +112,19 @@ def test_the_first_moment_on_duty_agrees_with_the_cell(duty):
             assert not probe(t) and not probe((t + s) / 2)
         else:
             assert probe(t)
+
+
+def test_completed_counts_only_what_arrived_since_the_warm_up_and_was_finished():
+    # a FIFO cell counts its completed reports when read (those given a start since the
+    # warm-up, less those still open). Here a report from before the warm-up's end is
+    # still being worked at the horizon (heavy-tailed work, two analysts) while reports
+    # since have been finished: the count is the event-by-event cell's, which counts
+    # each end of work
+    from reporting_sim.model.fifo import REPORT
+    sc = network(analysts=2, report_per_day=30.0, background=False,
+                 work_h={"dist": "lognormal", "mean": 1.0, "sd": 10.0})
+    (sim, fifo), (_, events) = run(sc, 2, 12.0, warmup_days=11.5), run(sc, 2, 12.0, warmup_days=11.5, event_starts=True)
+    x = sim.nodes["x"]
+    assert any(what == REPORT and a < x.t_reset for a, _s, _e, what in x._open())  # the case this is about
+    assert_same(fifo, events)
+    assert 0 < fifo.cells.set_index("cell").loc["x", "completed"]

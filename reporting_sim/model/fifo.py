@@ -17,7 +17,9 @@ Statistics are totals: each job adds its work to the busy area and its wait to t
 queue area when it is given its start; when they are read (the end of the run, the end
 of the warm-up) the part after that moment of the jobs not finished is taken off again
 (:meth:`FifoCell._unfinished`: reports and INTREP jobs are found on SimPy's queue as
-the events of their end of work, routine tasks in ``tasks``).
+the events of their end of work, routine tasks in ``tasks``). The completed reports are
+counted when read as well: those given a start since the reset, less those still open
+(an end of work counts nothing, only its sojourn).
 
 Against the event-by-event cell (:class:`.nodes.Cell`, still used for a cell with
 ``current_pull``, which is not first in, first out, and for every cell with
@@ -253,8 +255,7 @@ class FifoCell(Cell):
     # -- ends of work ------------------------------------------------------------------
     def _done(self, rep: Report) -> None:
         now = self.sim.env._now
-        if rep.t_in >= self.t_reset:
-            self.completed += 1
+        if rep.t_in >= self.t_reset:  # (completed reports are counted when read: stats)
             self.sum_sojourn += now - rep.t_in
         if self.consumer >= 0:
             self._known(rep, now)
@@ -288,11 +289,12 @@ class FifoCell(Cell):
         wait still to come, the reports among them not started (and their waits) and
         the routine tasks not done; how many are being worked and how many wait."""
         out = dict.fromkeys(("busy_area", "queue_area", "started", "sum_wait", "routine_done",
-                             "busy", "queued"), 0)
+                             "busy", "queued", "open"), 0)
         for a, s, e, what in self._open():
             if what == TASK and e <= now:
                 continue  # done
             out["routine_done"] += what == TASK
+            out["open"] += what == REPORT and a >= self.t_reset
             if s < now:
                 out["busy"] += 1
                 out["busy_area"] += e - now
@@ -326,10 +328,15 @@ class FifoCell(Cell):
         self.catch_up(now)
         late = self._unfinished(now)
         out = self._figures(now, late["queued"], late["busy"])
+        given = self.arrivals if self.inbox is None else self.started
         out.update({
             # without an inbox limit every arrival is given its start (the hot path
             # counts arrivals only: .hotcell)
-            "started": (self.arrivals if self.inbox is None else self.started) - late["started"],
+            "started": given - late["started"],
+            # a report is given its start as it arrives: of those given one since the
+            # reset, every one not still open (worked or waiting) is completed (the ends
+            # of work count nothing)
+            "completed": given - late["open"],
             "routine_done": self.routine_done - late["routine_done"],
             "sum_wait_h": self.sum_wait - late["sum_wait"],
             "busy_area": self.busy_area - late["busy_area"],

@@ -160,8 +160,7 @@ def work_end(sim, cell, absorbed):
     def done(rep) -> None:
         now = env._now
         t_in = rep.t_in
-        if t_in >= cell.t_reset:
-            cell.completed += 1
+        if t_in >= cell.t_reset:  # (completed reports are counted when read: FifoCell.stats)
             cell.sum_sojourn += now - t_in
         if known is not None:
             known(rep, now)
@@ -189,8 +188,7 @@ def _routed(sim, cell, known, absorbed):
     def done(rep) -> None:
         now = env._now
         t_in = rep.t_in
-        if t_in >= cell.t_reset:
-            cell.completed += 1
+        if t_in >= cell.t_reset:  # (completed reports are counted when read: FifoCell.stats)
             cell.sum_sojourn += now - t_in
         if times is not None:  # knows(): Recorder.known on this consumer's columns, written out
             eid_ = rep.event.id
