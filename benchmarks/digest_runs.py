@@ -11,8 +11,9 @@ frame and a SHA-256 digest of the frame written as CSV with every float in full
 precision (``repr``). The cases cover minusma-2015 with and without tracing and a
 warm-up, minusma-2014, every variant of ``experiments/variants``, minusma-2015 with
 each ``[mechanisms]`` switch off and without routine work, and both benchmark networks.
-``--cells-rtol X`` prints the cells frame's time-weighted areas rounded to ``X``
-relative precision instead of exactly (for a change that sums them in another order).
+``--cells-rtol X`` prints the cells frame's time-weighted areas and its sums of
+sojourns rounded to ``X`` relative precision instead of exactly (for a change that sums
+them in another order).
 Only the standard library, pandas and reporting_sim are used.
 """
 
@@ -35,7 +36,7 @@ from reporting_sim.scenario.loading import load_data  # noqa: E402
 
 SWITCHES = ("classification", "sanitisation", "accreditation", "tasking", "competition", "boards",
             "coping", "escorts", "pull", "literacy", "rotations")
-AREAS = ("busy_area", "queue_area")
+AREAS = ("busy_area", "queue_area", "sum_sojourn_h")
 
 
 def _minusma_without(change) -> object:

@@ -6,7 +6,7 @@ Exactness: the ledger, events, reports and meta are identical, frame for frame, 
 scenarios that exercise every branch of a cell (duty hours, past midnight, an inbox
 limit that drops reports and routine tasks, INTREPs, a warm-up, tracing, a cell without
 analysts); the cells frame differs at most in the last bits of its time-weighted areas
-and its sum of waits (totals from which the part after the reading is taken off again), and a traced run holds the same trace rows (a FIFO
+and its sums of waits and of sojourns (totals from which the part after the reading is taken off again), and a traced run holds the same trace rows (a FIFO
 cell writes a report's wait and work when it arrives, so the rows come in another
 order). Mechanism: the FIFO cell is what a run uses by default, and it makes fewer
 SimPy events (no start, no routine task, no wake is one)."""
@@ -22,7 +22,7 @@ from reporting_sim.model import Simulation
 from reporting_sim.model.fifo import FifoCell, on_duty_from
 from reporting_sim.model.nodes import Cell
 
-AREAS = ["busy_area", "queue_area", "sum_wait_h"]  # totals less what is after the reading
+AREAS = ["busy_area", "queue_area", "sum_wait_h", "sum_sojourn_h"]  # totals less what is after the reading
 
 
 def run(sc, seed, days, **kw):

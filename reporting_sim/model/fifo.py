@@ -18,8 +18,9 @@ queue area when it is given its start; when they are read (the end of the run, t
 of the warm-up) the part after that moment of the jobs not finished is taken off again
 (:meth:`FifoCell._unfinished`: reports and INTREP jobs are found on SimPy's queue as
 the events of their end of work, routine tasks in ``tasks``). The completed reports are
-counted when read as well: those given a start since the reset, less those still open
-(an end of work counts nothing, only its sojourn).
+counted when read as well: those given a start since the reset, less those still open;
+so is the sum of their sojourns (each report's end less its arrival, added when it is
+given its start): an end of work counts nothing.
 
 Against the event-by-event cell (:class:`.nodes.Cell`, still used for a cell with
 ``current_pull``, which is not first in, first out, and for every cell with
@@ -220,6 +221,7 @@ class FifoCell(Cell):
         e = self._given(s, work)
         self.started += 1  # taken off again if not started when read (_unfinished)
         self.sum_wait += s - now
+        self.sum_sojourn += e - now  # taken off again if not finished when read (_unfinished)
         rep.t_start = s
         sim = self.sim
         if sim.tracing and s < sim.horizon:
@@ -254,9 +256,7 @@ class FifoCell(Cell):
 
     # -- ends of work ------------------------------------------------------------------
     def _done(self, rep: Report) -> None:
-        now = self.sim.env._now
-        if rep.t_in >= self.t_reset:  # (completed reports are counted when read: stats)
-            self.sum_sojourn += now - rep.t_in
+        now = self.sim.env._now  # (its completion and sojourn were counted at its start: stats)
         if self.consumer >= 0:
             self._known(rep, now)
         if self.analysis:
@@ -289,12 +289,14 @@ class FifoCell(Cell):
         wait still to come, the reports among them not started (and their waits) and
         the routine tasks not done; how many are being worked and how many wait."""
         out = dict.fromkeys(("busy_area", "queue_area", "started", "sum_wait", "routine_done",
-                             "busy", "queued", "open"), 0)
+                             "busy", "queued", "open", "sum_sojourn"), 0)
         for a, s, e, what in self._open():
             if what == TASK and e <= now:
                 continue  # done
             out["routine_done"] += what == TASK
-            out["open"] += what == REPORT and a >= self.t_reset
+            if what == REPORT and a >= self.t_reset:  # given its start since the reset
+                out["open"] += 1
+                out["sum_sojourn"] += e - a
             if s < now:
                 out["busy"] += 1
                 out["busy_area"] += e - now
@@ -339,6 +341,7 @@ class FifoCell(Cell):
             "completed": given - late["open"],
             "routine_done": self.routine_done - late["routine_done"],
             "sum_wait_h": self.sum_wait - late["sum_wait"],
+            "sum_sojourn_h": self.sum_sojourn - late["sum_sojourn"],
             "busy_area": self.busy_area - late["busy_area"],
             "queue_area": self.queue_area - late["queue_area"],
         })

@@ -4,8 +4,9 @@ A plain cell (first in, first out, without an inbox limit or a board seat: a
 :class:`.fifo.FifoCell`) gets two functions: :func:`arrival` (a report reaches it:
 receive, and take its start and end of work at once; with duty hours or routine work,
 :func:`_arrival_timed`) and :func:`work_end`
-(a report's work ends: count, record what a consumer now knows, pass the report on,
-with ``choose`` routing written out when the cell has it). Every number is the one the
+(a report's work ends: record what a consumer now knows, pass the report on, with
+``choose`` routing written out when the cell has it; its completion and sojourn were
+counted when it was given its start). Every number is the one the
 general path (:class:`.fifo.FifoCell`) computes, in the same order (a wait of zero
 adds nothing to a sum, so it is not added).
 """
@@ -82,6 +83,7 @@ def arrival(sim, cell, done_list, duplicate):
         e = s + work
         heapreplace(free, e)
         cell.busy_area += work
+        cell.sum_sojourn += e - now  # (its completion too is counted when read: FifoCell.stats)
         rep.t_start = s
         rep.callbacks = done_list
         heappush(heap, (e, NORMAL, next(eid), rep))
@@ -138,6 +140,7 @@ def _arrival_timed(sim, cell, done_list, duplicate):
         e = s + work
         heapreplace(free, e)
         cell.busy_area += work
+        cell.sum_sojourn += e - now  # (its completion too is counted when read: FifoCell.stats)
         rep.t_start = s
         rep.callbacks = done_list
         heappush(heap, (e, NORMAL, next(eid), rep))
@@ -148,7 +151,7 @@ def _arrival_timed(sim, cell, done_list, duplicate):
 
 def work_end(sim, cell, absorbed):
     """The end of a report's work at a plain cell (the report is its own SimPy event,
-    see :class:`.items.Report`): count, record what a consumer now knows, pass the
+    see :class:`.items.Report`): record what a consumer now knows, pass the
     report on (:func:`_routed`: a plain ``choose`` written out). ``absorbed`` ends a
     report no link takes."""
     env = sim.env
@@ -159,9 +162,6 @@ def work_end(sim, cell, absorbed):
 
     def done(rep) -> None:
         now = env._now
-        t_in = rep.t_in
-        if t_in >= cell.t_reset:  # (completed reports are counted when read: FifoCell.stats)
-            cell.sum_sojourn += now - t_in
         if known is not None:
             known(rep, now)
         if analysis:
@@ -187,9 +187,6 @@ def _routed(sim, cell, known, absorbed):
 
     def done(rep) -> None:
         now = env._now
-        t_in = rep.t_in
-        if t_in >= cell.t_reset:  # (completed reports are counted when read: FifoCell.stats)
-            cell.sum_sojourn += now - t_in
         if times is not None:  # knows(): Recorder.known on this consumer's columns, written out
             eid_ = rep.event.id
             if (first := times[eid_]) != first:  # still nan (read once): the first time counts
