@@ -228,8 +228,8 @@ def _consider_patrols(sim, col):
     shelf, active_from = sim.shelf_lives, col.active_from  # offered only kinds it sees
     d_pop, d_refill = col.draws.pair  # col.draws(), from its buffer (see .draws)
     interval, patrol_h, first_h, observed, after = col.interval, col.patrol_h, col.first_h, col._observed, sim.clock.after
-    fixed = col.rotation is None and (col.tasking is None or col.tasking.p_observe is None)
-    p_observe, chance, env = col.p_observe, col.chance_to_observe, sim.env
+    p_observe, env, tasked = col.p_observe, sim.env, _tasked_chance(col)
+    rotation, (rot_first, rot_every, rot_learning, p_new) = col.rotation, _rotation_terms(col.rotation)
 
     def consider(ev) -> None:
         try:  # the same numbers whatever happens next (common random numbers)
@@ -237,7 +237,16 @@ def _consider_patrols(sim, col):
         except IndexError:
             d = d_refill()
         now = env._now
-        if now < active_from or d[0] >= (p_observe if fixed else chance(now)):
+        if now < active_from:
+            return
+        p = p_observe  # Collector.chance_to_observe, written out
+        if rotation is not None:
+            day = now / 24.0
+            if day >= rot_first and (day - rot_first) % rot_every < rot_learning:
+                p = p_new  # a new contingent learning the area
+        if tasked is not None and now < col.tasked_until:
+            p = tasked
+        if d[0] >= p:
             return
         ev.pending += 1  # Simulation.hold written out (the event is live: it is being considered)
         into = (now - first_h) % interval
@@ -254,6 +263,19 @@ def _consider_patrols(sim, col):
             after(t_obs - now, observed, ev, back, d)
 
     return consider
+
+
+def _tasked_chance(col):
+    """A collector's chance to observe while tasked, or ``None`` (no tasking changes it)."""
+    return col.tasking.p_observe if col.tasking is not None else None
+
+
+def _rotation_terms(rotation) -> tuple:
+    """A rotation's first day, days between rotations, days of learning and the chance to
+    observe meanwhile (four ``None`` without one)."""
+    if rotation is None:
+        return None, None, None, None
+    return rotation.first_day, rotation.every_days, rotation.learning_days, rotation.p_observe_new
 
 
 def _certain(col) -> bool:
