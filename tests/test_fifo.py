@@ -65,6 +65,7 @@ def test_minusma_gives_the_same_records_with_starts_given_on_arrival(minusma_201
 @pytest.mark.parametrize("cell", [
     {"duty": {"start_h": 8, "end_h": 17}},
     {"inbox": 3, "duty": {"start_h": 22, "end_h": 6}},  # a full inbox drops; duty past midnight
+    {"duty": {"start_h": 20, "end_h": 8}},  # past midnight, no inbox limit: routine tasks played in one loop
     {"inbox": 4},
     {"analysts": 1, "background": None},
     {"analysts": 3, "duty": {"start_h": 6, "end_h": 18}, "inbox": 8},
