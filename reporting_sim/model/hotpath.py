@@ -16,8 +16,8 @@ traced run, keep the general path.
 process per report: a report is itself the SimPy event of its next step
 (:class:`.items.Report`, pushed on SimPy's own event queue), where a process costs
 several events and a generator resumption per hop. On the reference network of
-``benchmarks/`` (issue #12) the engine with this path does 3.6-3.8x the plain SimPy
-process-per-report model in CPU time through the command line (2.5x at a29c454, 1.22x
+``benchmarks/`` (issue #12) the engine with this path does 4.1-4.6x the plain SimPy
+process-per-report model in CPU time through the command line (2.4x at a29c454, 1.22x
 before issue #12; measured on the shared 2-core machine in 2026-12, see
 ``benchmarks/README.md``). The
 long-lived routines (boards, patrols, duty) are few and stay SimPy processes or plain
