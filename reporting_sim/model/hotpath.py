@@ -505,17 +505,18 @@ def _each(sim, node):
 
 
 def _each_gated(sim, node):
-    """:meth:`.Node.forward` for ``each`` routing where gates or classification apply:
+    """:meth:`.Node.forward` for ``each`` routing that is not plain (gates, classification or a meeting):
     :meth:`.Node._each_firing` written out (one draw per link, always), and a single
-    chosen link that every gate passes (``Link.open``, a mission-wide report without raw
-    imagery) taken by its ``go`` when it has no meeting (the same move as
+    chosen link that every gate passes (as in :meth:`.Node.forward`: no gate in the run,
+    or ``Link.open`` and a mission-wide report without raw imagery) taken by its ``go``
+    when it has no meeting (the same move as
     :meth:`.Simulation.send`, see :func:`_plain_link`); anything else through
     :meth:`.Simulation.dispatch`."""
     general, links = node.forward, node.links
     u_pop, u_refill = node._u_pop, node._u_refill
     classify = node.classify if node.classifies else None
     absorbed = _ender(sim, node.index, ABSORBED)
-    send, dispatch = sim.send, sim.dispatch
+    send, dispatch, ungated = sim.send, sim.dispatch, sim.ungated
 
     def forward(rep, chosen_links=None) -> None:
         if chosen_links is not None:
@@ -534,7 +535,7 @@ def _each_gated(sim, node):
                 chosen.append(link)
         if not chosen:
             absorbed(rep)
-        elif len(chosen) == 1 and chosen[0].open and not rep.cls and rep.imagery is None:
+        elif len(chosen) == 1 and (ungated or chosen[0].open and not rep.cls and rep.imagery is None):
             link = chosen[0]
             if link.go is not None:
                 link.go(rep)
