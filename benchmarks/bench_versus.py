@@ -26,6 +26,16 @@ around the timed call only) over ``--reps`` repetitions of each, run alternately
    the ratio plain/engine for each tree.
 
 The load average is printed at the start and the end: read the ratios, not the times.
+
+``--old-scenario FILE`` adds this tree's year on another scenario file, e.g. the
+reference's own minusma-2015 (``git show a29c454:reporting_sim/scenarios/minusma-2015.toml``),
+to tell the engine's speed from a change in the work the built-in scenario asks for.
+
+``--instructions`` adds a measure the machine's load cannot move: the instructions the
+CPU executes for the year's ``simulate`` in each tree (valgrind's cachegrind, the
+child's whole count less that of the same child without the timed call). On the
+shared machine it is the steadier ratio; it is not the issue's measure (CPU time), and
+the two differ by how many instructions each tree gets through in a cycle.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-YEAR = ("import time, reporting_sim as rs; sc = rs.load('minusma-2015'); rs.simulate(sc, seed=9, days=20); "
+YEAR = ("import time, reporting_sim as rs; sc = rs.load({scenario!r}); rs.simulate(sc, seed=9, days=20); "
         "t = time.process_time(); rs.simulate(sc, seed=1, days=365); print(time.process_time() - t)")
 NET = ("import time, reporting_sim as rs\ntry: from reporting_sim.measures import metrics\n"
        "except ImportError: from reporting_sim import metrics\nsc = rs.load({path!r}); "
@@ -56,6 +66,23 @@ def child(python: str, code: str, cwd: str) -> float:
     return float(out.stdout.split()[-1])
 
 
+def instructions(python: str, code: str, cwd: str) -> int:
+    """The instructions ``python -c code`` executes (cachegrind, no cache simulation)."""
+    out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                          python, "-c", code], capture_output=True, text=True, cwd=cwd)
+    found = [line for line in out.stderr.splitlines() if "I   refs:" in line or "I refs:" in line]
+    if out.returncode or not found:
+        raise SystemExit(f"valgrind {python}: {(out.stderr.strip().splitlines() or ['failed'])[-1]}")
+    return int(found[0].split(":")[1].replace(",", ""))
+
+
+def year_instructions(python: str, cwd: str) -> int:
+    """The instructions of the year's ``simulate`` in :data:`YEAR` (the child less the
+    same child without the timed call)."""
+    setup = YEAR.format(scenario="minusma-2015").split("; t = ")[0]
+    return instructions(python, setup + "; rs.simulate(sc, seed=1, days=365)", cwd) - instructions(python, setup, cwd)
+
+
 def load() -> str:
     return " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
 
@@ -65,6 +92,10 @@ def main() -> None:
     ap.add_argument("--ref-python", required=True, help="the python of the reference tree's environment")
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--reports", type=int, default=100_000)
+    ap.add_argument("--old-scenario", metavar="FILE",
+                    help="also time this tree's year on this scenario file (the reference's own)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count the year's instructions in both trees (needs valgrind)")
     args = ap.parse_args()
     import bench_engine
 
@@ -74,10 +105,13 @@ def main() -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(bench_engine.reference_scenario(days).to_toml())
     here, ref = sys.executable, args.ref_python
-    jobs = [("year, this tree", here, YEAR), ("year, reference", ref, YEAR),
+    year = YEAR.format(scenario="minusma-2015")
+    jobs = [("year, this tree", here, year), ("year, reference", ref, year),
             ("network, this tree", here, NET.format(path=path, days=days)),
             ("network, reference", ref, NET.format(path=path, days=days)),
             ("network, plain SimPy", here, PLAIN.format(here=HERE, days=days))]
+    if args.old_scenario:
+        jobs.append(("year, this tree, old", here, YEAR.format(scenario=os.path.abspath(args.old_scenario))))
     print(f"load average at the start: {load()}; {args.reps} repetitions, {args.reports} reports a network run")
     best: dict[str, float] = {}
     for r in range(args.reps):
@@ -86,9 +120,16 @@ def main() -> None:
     for name, t in best.items():
         print(f"  {name:22s} {t:7.3f} s CPU (least of {args.reps})")
     print(f"year of minusma-2015: this tree / reference = {best['year, this tree'] / best['year, reference']:.3f}")
+    if args.old_scenario:
+        print(f"year of {args.old_scenario} in this tree / the reference's year = "
+              f"{best['year, this tree, old'] / best['year, reference']:.3f}")
     for tree in ("this tree", "reference"):
         print(f"reference network, {tree}: plain SimPy / engine = "
               f"{best['network, plain SimPy'] / best[f'network, {tree}']:.2f}x")
+    if args.instructions:
+        mine, theirs = year_instructions(here, cwd), year_instructions(ref, cwd)
+        print(f"year of minusma-2015, instructions (cachegrind): this tree {mine / 1e6:,.1f} M, "
+              f"reference {theirs / 1e6:,.1f} M, this / reference = {mine / theirs:.3f}")
     print(f"load average at the end: {load()}")
 
 
