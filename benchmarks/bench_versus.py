@@ -87,7 +87,7 @@ def load() -> str:
     return " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref-python", required=True, help="the python of the reference tree's environment")
     ap.add_argument("--reps", type=int, default=7)
@@ -96,11 +96,15 @@ def main() -> None:
                     help="also time this tree's year on this scenario file (the reference's own)")
     ap.add_argument("--instructions", action="store_true",
                     help="also count the year's instructions in both trees (needs valgrind)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def jobs_of(args, cwd: str) -> list:
+    """``(name, python, code)`` of every timed child: the year and the network in both
+    trees, the plain SimPy network, and this tree's year on ``--old-scenario``."""
     import bench_engine
 
     days = args.reports / (bench_engine.REF_ARRIVALS_PER_HOUR * 24.0)
-    cwd = tempfile.mkdtemp(prefix="bench-versus-")
     path = os.path.join(cwd, "reference-network.toml")
     with open(path, "w", encoding="utf-8") as f:
         f.write(bench_engine.reference_scenario(days).to_toml())
@@ -112,6 +116,13 @@ def main() -> None:
             ("network, plain SimPy", here, PLAIN.format(here=HERE, days=days))]
     if args.old_scenario:
         jobs.append(("year, this tree, old", here, YEAR.format(scenario=os.path.abspath(args.old_scenario))))
+    return jobs
+
+
+def main() -> None:
+    args = arguments()
+    cwd = tempfile.mkdtemp(prefix="bench-versus-")
+    jobs = jobs_of(args, cwd)
     print(f"load average at the start: {load()}; {args.reps} repetitions, {args.reports} reports a network run")
     best: dict[str, float] = {}
     for r in range(args.reps):
@@ -127,7 +138,7 @@ def main() -> None:
         print(f"reference network, {tree}: plain SimPy / engine = "
               f"{best['network, plain SimPy'] / best[f'network, {tree}']:.2f}x")
     if args.instructions:
-        mine, theirs = year_instructions(here, cwd), year_instructions(ref, cwd)
+        mine, theirs = year_instructions(sys.executable, cwd), year_instructions(args.ref_python, cwd)
         print(f"year of minusma-2015, instructions (cachegrind): this tree {mine / 1e6:,.1f} M, "
               f"reference {theirs / 1e6:,.1f} M, this / reference = {mine / theirs:.3f}")
     print(f"load average at the end: {load()}")
