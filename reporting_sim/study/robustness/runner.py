@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -210,7 +211,9 @@ class Study:
         result (see :func:`analyse`) and its ``wall_time_s``."""
         with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
             self._write_inputs(g)
+            t0 = time.perf_counter()
             rows = self._run_rounds(g, progress, chunk_worlds)
+            self.runs_wall_s = time.perf_counter() - t0  # the runs alone, without the analysis (benchmarks/)
             self.frame = self._frame([rows[k] for k in sorted(rows)])
             result = self._result()
             self._write_outputs(g, result)
