@@ -90,3 +90,34 @@ def test_both_are_flat_metrics_lower_is_better(name):
     from reporting_sim.metric_names import direction, flat_names
 
     assert name in flat_names(["fc"], ["u2"]) and direction(name) == -1
+
+
+def test_by_hand_on_a_ledger_in_no_order_with_an_event_the_branch_has_no_row_for():
+    # fc hears e1 through the chain before u2 (bypassed), e0 after u2 (not), e2 through
+    # the chain while u2 has no row for it at all (bypassed: the branch never knew), e3
+    # never (not in the denominator); e4 is long-term (not counted). Rows shuffled.
+    import numpy as np
+    import pandas as pd
+
+    nan = np.nan
+    rows = [  # event, consumer, reached_h, arrival_h, via, family, t_h
+        (2, "fc", 6.0, 6.0, "sector", "current", 1.0),
+        (1, "u2", 4.0, 4.5, "scout", "current", 1.0),
+        (0, "fc", 5.0, 5.0, "u2", "current", 0.0),
+        (4, "fc", 1.0, 1.0, "sector", "long_term", 0.0),
+        (1, "fc", 2.0, 2.0, "sector", "current", 1.0),
+        (0, "u2", 3.0, 3.5, "scout", "current", 0.0),
+        (3, "fc", nan, nan, "sector", "current", 2.0),
+        (4, "u2", 9.0, 9.0, "scout", "long_term", 0.0),
+    ]
+    ledger = pd.DataFrame(rows, columns=["event_id", "consumer", "reached_h", "arrival_h", "via", "family", "t_h"])
+    ledger["interest"] = True
+    for name in ("consumer", "via", "family"):
+        ledger[name] = ledger[name].astype("category")
+    assert metrics.bypass_rate(ledger, "fc", "u2", ["sector"]) == pytest.approx(2 / 3)
+    t, heard, first = metrics._bypass_rows(ledger, "fc", "u2", ["sector"])
+    assert list(t) == [1.0, 0.0, 1.0, 2.0]
+    assert list(heard) == [True, True, True, False]
+    assert list(first) == [True, False, True, False]  # e2, e0, e1, e3 in ledger order
+    # briefed at once after it worked the event (arrival_h): the same here
+    assert metrics.bypass_before_briefing(ledger, "fc", "u2", ["sector"], None) == pytest.approx(2 / 3)

@@ -97,3 +97,28 @@ def test_item13_an_interrupted_pool_run_leaves_no_thread_traceback(monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             execute(jobs, stop, n_jobs=2)
     assert not seen, f"a pool thread raised: {seen!r}"
+
+
+def test_a_pool_worker_freezes_its_imports_before_its_runs():
+    # A worker imports what its jobs run and moves it out of the cyclic collector's
+    # sight (gc.freeze) before the first job, so the collector's full passes walk only
+    # what the runs made (benchmarks/README.md). Fails if the worker's set-up stops doing it.
+    import gc
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from reporting_sim.study.execution import _worker_init
+
+    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
+                             initargs=(os.getpid(),)) as pool:
+        frozen, modules = pool.submit(_frozen_and_modules).result(timeout=120)
+    assert frozen > 10_000  # numpy, pandas and the model, at least
+    assert {"reporting_sim.measures.metrics", "reporting_sim.model.engine", "pandas"} <= modules
+    assert gc.get_freeze_count() == 0  # (this process is left alone)
+
+
+def _frozen_and_modules():
+    import gc
+
+    return gc.get_freeze_count(), set(sys.modules)

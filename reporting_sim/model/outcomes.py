@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..metric_names import OUTCOMES  # every (event, consumer) pair ends in exactly one of these
 from ..scenario import CHANNELS
+from .records import categorical
 
 RAW_LEDGER = ("event_id", "consumer", "reached_h", "arrival_h", "via", "arrivals", "precise", "report",
               "withheld")
@@ -134,7 +135,7 @@ def interest_mask(events: pd.DataFrame, interest) -> np.ndarray:
         return mask
     for col, allowed in (("sector", interest.sectors), ("kind", interest.kinds), ("family", interest.families)):
         if allowed:
-            mask &= np.isin(events[col].astype(object).to_numpy(), list(allowed))
+            mask &= events[col].isin(list(allowed)).to_numpy(dtype=bool)  # (on a categorical's codes)
     return mask
 
 
@@ -197,7 +198,7 @@ def judge(raw: pd.DataFrame, events: pd.DataFrame, terms: Mapping[str, ConsumerT
     return pd.DataFrame({
         "event_id": raw["event_id"].to_numpy(),
         "consumer": raw["consumer"].array,
-        "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+        "outcome": categorical(outcome, OUTCOMES),
         "interest": in_area,
         "reached_h": raw["reached_h"].to_numpy(dtype=float),
         "arrival_h": arrival,

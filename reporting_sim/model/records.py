@@ -29,6 +29,7 @@ No SimPy here.
 
 from __future__ import annotations
 
+import functools
 import math
 from array import array
 from dataclasses import dataclass, field
@@ -59,6 +60,18 @@ copied from its parent here: the parent's earlier steps are its history too), ``
 number (the node's index, or the index in :data:`REPORT_STATES`)."""
 
 LINK_STEPS = ("meeting", "transit", "hold", "board")
+
+
+def categorical(codes, categories) -> pd.Categorical:
+    """``pd.Categorical.from_codes(codes, categories=categories)``, its dtype made once
+    per list of categories (making it, which checks the categories, cost several times
+    taking the codes: a run makes eight such columns)."""
+    return pd.Categorical.from_codes(codes, dtype=_dtype(tuple(categories)))
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype(categories: tuple) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(categories))
 
 
 @dataclass(frozen=True)
@@ -284,26 +297,25 @@ class Recorder:
         if live_events:
             live[np.fromiter(live_events.keys(), dtype=np.int64)] = True
         family = np.asarray([FAMILIES.index(f) for f in labels.families], dtype=np.int64)
-        events = pd.DataFrame({
+        return pd.DataFrame({
             "event_id": np.arange(n_ev, dtype=np.int64),
             "t_h": np.frombuffer(self.ev_t, dtype=float) if n_ev else np.zeros(0),
-            "source": pd.Categorical.from_codes(source, categories=labels.sources),
+            "source": categorical(source, labels.sources),
             # the sectors' names taken by code (the dtype pandas infers for them, made once)
             "sector": (pd.array(np.asarray(labels.source_sectors, dtype=object)).take(source) if n_ev
                        else np.zeros(0, dtype=object)),
-            "kind": pd.Categorical.from_codes(kind, categories=labels.kinds),
-            "family": pd.Categorical.from_codes(family[kind] if n_ev else np.zeros(0, dtype=np.int64),
-                                                categories=list(FAMILIES)),
+            "kind": categorical(kind, labels.kinds),
+            "family": categorical(family[kind] if n_ev else np.zeros(0, dtype=np.int64), FAMILIES),
             "shelf_life_h": np.asarray(labels.shelf_lives, dtype=float)[kind] if n_ev else np.zeros(0),
             "n_observed": np.asarray(self.ev_observed, dtype=np.int64),
             "n_reported": np.asarray(self.ev_reported, dtype=np.int64),
             "n_analysed": np.asarray(self.ev_analysed, dtype=np.int64),
             "n_independent": np.asarray(self.ev_independent, dtype=np.int64),
             "live_at_end": live,
+            # which collectors observed each event, a column each (in the frame from the
+            # start: adding thirty columns one by one cost more than the rest of it)
+            **{f"obs:{name}": observed for name, observed in self._observers(labels.collectors)},
         }, copy=False)  # each column its own block: no copy into 2-D blocks (the run's largest frames)
-        for name, observed in self._observers(labels.collectors):
-            events[f"obs:{name}"] = observed
-        return events
 
     def _observers(self, collectors: dict[str, int]):
         """``(name, observed)`` per collector: which events it observed, from the
@@ -328,10 +340,10 @@ class Recorder:
 
         return pd.DataFrame({
             "event_id": np.tile(np.arange(n_ev, dtype=np.int64), n_c),
-            "consumer": pd.Categorical.from_codes(np.repeat(np.arange(n_c), n_ev), categories=self.consumers),
+            "consumer": categorical(np.repeat(np.arange(n_c), n_ev), self.consumers),
             "reached_h": stack(self.reach_t, float),
             "arrival_h": stack(self.arr_t, float),
-            "via": pd.Categorical.from_codes(stack(self.arr_via, np.int32), categories=self.node_names),
+            "via": categorical(stack(self.arr_via, np.int32), self.node_names),
             "arrivals": stack(self.arr_n, np.int32),
             "precise": stack(self.arr_precise, np.int8).astype(bool),
             "report": stack(self.arr_report, np.int64),
