@@ -283,3 +283,30 @@ def test_two_variants_judged_on_the_same_unlisted_metric_judge_it_once(tmp_path)
     s = Study.from_file(study)
     assert s.metrics == ["hq.current.in_time", "hq.in_time"]
     assert s.verdicts == {"toy-threshold-sure": "hq.in_time", "toy-threshold-half": "hq.in_time"}
+
+
+def test_the_permutation_null_is_the_same_on_a_pool_of_processes():
+    """The study spreads its permutation nulls over its pool (``Study.analysis_jobs``,
+    ``execution.pool_map``): each shuffle is drawn in order first and its procedure is
+    a pure function of its inputs, so the boxes, scores and null are those of the
+    builtin ``map``, and every shuffle goes through the pool's map."""
+    from reporting_sim.study.execution import pool_map
+    from reporting_sim.study.robustness.discovery import discover
+
+    rng = np.random.default_rng(5)
+    n = 40
+    worlds = pd.DataFrame({"cells.hq.analysts": rng.integers(1, 5, n), "links[scout->hq].p": rng.uniform(0, 1, n),
+                           "kinds.attack.shelf_life_h": rng.uniform(10, 40, n)})
+    gain = pd.Series(np.where(worlds["links[scout->hq].p"] < 0.4, -1.0, 1.0) + rng.normal(0, 0.2, n))
+    serial = discover(worlds, gain, None, seed=2, density=0.9, max_boxes=1, permutations=6)
+    calls = []
+    with pool_map(2) as pooled:
+        def counting(fn, items):
+            items = list(items)
+            calls.append(len(items))
+            return pooled(fn, items)
+
+        parallel = discover(worlds, gain, None, seed=2, density=0.9, max_boxes=1, permutations=6, map_=counting)
+    assert calls == [6]
+    assert serial == parallel
+    assert serial[0] and serial[2]["null_box_max"] is not None  # a box was found and tested against the null

@@ -14,11 +14,13 @@ only, never from the order in which the model asks for streams, so:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
 
 
+@functools.lru_cache(maxsize=4096)  # the same few hundred names in every run of a scenario
 def _name_key(name: str) -> tuple[int, ...]:
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))

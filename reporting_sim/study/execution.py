@@ -135,6 +135,28 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
         _execute_local(jobs, on_result, default_jobs() if n_jobs is None else int(n_jobs), tick)
 
 
+@contextlib.contextmanager
+def pool_map(n: int):
+    """A ``map`` for work other than runs (a study's permutation nulls): the builtin
+    one for ``n`` <= 1, else a pool of ``n`` processes' (as :func:`_execute_pool` makes
+    them), giving results in order; on any interruption its workers stop."""
+    if n <= 1:
+        yield map
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        with _sigterm_interrupts():
+            yield lambda fn, items: list(pool.map(fn, items))
+    except BaseException:
+        _stop_workers(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
 def _no_tick(n: int = 1) -> None:
     """The progress callback when there is no progress bar."""
 

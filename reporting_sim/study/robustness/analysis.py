@@ -287,7 +287,7 @@ def _replications_per_world(n: pd.Series) -> dict:
 def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list[str], metrics: list[str],
             verdict_metric, *, seed: int = 0, prim_density: float = 0.9, max_boxes: int = 2,
             min_effects: Optional[dict] = None, level: float = 0.95, names: Optional[dict] = None,
-            permutations: int = 19, held: Optional[dict] = None, windows: int = 0) -> dict:
+            permutations: int = 19, held: Optional[dict] = None, windows: int = 0, map_=map) -> dict:
     """The study's numbers from its runs (``frame``: one row per world, scenario and
     replication) and its worlds (one row per world, one column per uncertainty);
     ``verdict_metric``: the metric each variant is judged on (one name, or a mapping
@@ -295,7 +295,9 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
     (default :func:`reporting_sim.metric_names.min_effect`); ``level``: each world's
     interval level; ``names``: each uncertainty's words (for the verdicts); ``held``:
     variant -> the uncertain settings it changes itself; ``windows``: each run's windows
-    give a world's error (:func:`windowed_verdict`), not its replications alone."""
+    give a world's error (:func:`windowed_verdict`), not its replications alone;
+    ``map_``: what runs the permutation nulls' procedures (a pool's map spreads them
+    over its processes; the numbers are the same)."""
     means = world_means(frame, metrics)
     out: dict = {"variants": {}, "best_counts": {}, "base_regret": {}, "min_effects": {}, "world_level": level}
     for m in metrics:
@@ -307,7 +309,7 @@ def analyse(frame: pd.DataFrame, worlds: pd.DataFrame, base: str, variants: list
         if windows:
             out["variants"][v]["windows_check"] = windows_check(frame, base, v, vm, windows)
         _judge(out["variants"][v], v, vm, eff, worlds, seed=seed, prim_density=prim_density, max_boxes=max_boxes,
-               permutations=permutations, names=names, held=frozenset((held or {}).get(v, ())))
+               permutations=permutations, names=names, held=frozenset((held or {}).get(v, ())), map_=map_)
     return out
 
 
@@ -316,9 +318,9 @@ def _verdict_metric_of(verdict_metric, v: str) -> str:
     return verdict_metric if isinstance(verdict_metric, str) else verdict_metric[v]
 
 
-def _judge(
-block: dict, v: str, vm: str, eff: pd.DataFrame, worlds: pd.DataFrame, *, seed: int,
-           prim_density: float, max_boxes: int, permutations: int, names: Optional[dict], held: frozenset) -> None:
+def _judge(block: dict, v: str, vm: str, eff: pd.DataFrame, worlds: pd.DataFrame, *, seed: int,
+           prim_density: float, max_boxes: int, permutations: int, names: Optional[dict], held: frozenset,
+           map_=map) -> None:
     """Variant ``v``'s verdict on its metric ``vm`` into ``block``: each world's verdict
     (``eff``), where it fails and what drives it (scenario discovery) and the sentence."""
     from .discovery import discover
@@ -326,7 +328,7 @@ block: dict, v: str, vm: str, eff: pd.DataFrame, worlds: pd.DataFrame, *, seed: 
     block["verdict_metric"] = vm
     block["world_verdicts"] = eff["verdict"].fillna("undecided").tolist()
     found = discover(worlds, direction(vm) * eff["diff"], eff["verdict"], seed, prim_density, max_boxes,
-                     permutations=permutations)
+                     permutations=permutations, map_=map_)
     block["fails_when"], block["importance"], block["discovery"] = found
     block["verdict"] = verdict(v, vm, block["metrics"][vm], block["fails_when"], block["importance"], worlds,
                                names, held)

@@ -254,12 +254,14 @@ def _procedure(x: pd.DataFrame, y: np.ndarray, fails: np.ndarray, seed: int, den
 
 
 def discover(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Series], seed: int, density: float,
-             max_boxes: int, permutations: int = 19) -> tuple[list[dict], list[dict], dict]:
+             max_boxes: int, permutations: int = 19, map_=map) -> tuple[list[dict], list[dict], dict]:
     """Boxes of assumptions where the variant fails to help and the assumptions that
     drive its ``gain`` (the signed difference per world), each kept only where it beats
     the permutation null (module docstring). A world *fails* when its verdict is not
     "better" (``verdicts``), or when its gain is not positive (no verdicts). Returns
-    the boxes, the scores and what the null gave."""
+    the boxes, the scores and what the null gave. ``map_`` runs the shuffles'
+    procedures (the builtin ``map``, or a pool's: each is a pure function of its
+    inputs, so the result is the same either way)."""
     x, y, fails = _outcomes(worlds, gain, verdicts)
     ints = _integer_columns(worlds)
     info = {"screened": 0, "permutations": permutations, "null_box_max": None, "null_score_max": None}
@@ -267,7 +269,7 @@ def discover(worlds: pd.DataFrame, gain: pd.Series, verdicts: Optional[pd.Series
         return [], [], info
     boxes, scores = _procedure(x, y, fails, seed, density, max_boxes, ints)
     info["screened"] = len(scores) or min(SCREEN, len(x.columns))
-    null_box, null_score = _null(x, y, fails, seed, density, ints, permutations)
+    null_box, null_score = _null(x, y, fails, seed, density, ints, permutations, map_)
     info.update(null_box_max=float(null_box.max()), null_score_max=float(null_score.max()),
                 candidates={"boxes": len(boxes), "scores": [e["path"] for e in scores[:3]]})
     return _boxes_beating(boxes, null_box, permutations), _scores_beating(scores, null_score, permutations), info
@@ -310,17 +312,24 @@ def _beating(found: list[dict], permutations: int) -> list[dict]:
     return [e for e in found if e["p_null"] <= 1.0 / (permutations + 1) + 1e-12]
 
 
-def _null(x, y, fails, seed, density, ints, permutations) -> tuple[np.ndarray, np.ndarray]:
+def _null(x, y, fails, seed, density, ints, permutations, map_=map) -> tuple[np.ndarray, np.ndarray]:
     """The first box's coverage x density and the highest feature score of the same
-    procedure on ``permutations`` shuffles of the outcomes (reproducibly from ``seed``)."""
+    procedure on ``permutations`` shuffles of the outcomes (reproducibly from ``seed``:
+    the shuffles drawn first, in order, then each one's procedure run by ``map_``)."""
     rng = np.random.default_rng([int(seed) % 2**32, 7919])
-    box, top = np.zeros(permutations), np.zeros(permutations)
-    for i in range(permutations):
-        perm = rng.permutation(len(y))
-        b, s = _procedure(x, y[perm], fails[perm], seed + 1 + i, density, 1, ints)
-        box[i] = _box_stat(b)
-        top[i] = s[0]["score"] if s else 0.0
+    perms = [rng.permutation(len(y)) for _ in range(permutations)]
+    shuffles = [(x, y[perm], fails[perm], seed + 1 + i, density, ints) for i, perm in enumerate(perms)]
+    found = list(map_(_null_one, shuffles))
+    box = np.array([b for b, _ in found], dtype=float).reshape(permutations)
+    top = np.array([t for _, t in found], dtype=float).reshape(permutations)
     return box, top
+
+
+def _null_one(shuffle: tuple) -> tuple[float, float]:
+    """One shuffle's first box statistic and highest feature score (:func:`_null`)."""
+    x, y, fails, seed, density, ints = shuffle
+    b, s = _procedure(x, y, fails, seed, density, 1, ints)
+    return _box_stat(b), (s[0]["score"] if s else 0.0)
 
 
 def _p(observed: float, null: np.ndarray) -> float:

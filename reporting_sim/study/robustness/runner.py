@@ -29,7 +29,7 @@ from ...hashing import digest
 from ...metric_names import JSON_UNITS, direction, min_effect
 from ...scenario.uncertainties import Space
 from .. import guard, output
-from ..execution import Job, close_bar, progress_bar, set_bar_total
+from ..execution import Job, close_bar, default_jobs, pool_map, progress_bar, set_bar_total
 
 from ..experiment import Member, resolve_member, unique_labels
 from ..seeds import world_seed
@@ -39,6 +39,8 @@ from .spec import default_metrics, load_study_file, need_explore
 
 class Study:
     """A base, its variants and the worlds they are tested in (see the module docstring)."""
+
+    analysis_jobs = 1  # processes for the analysis's permutation nulls (set by run)
 
     def __init__(self, name: str, members: list[Member], *, worlds: int, replications: int, days: float,
                  seed: int, metrics: Optional[list[str]] = None, metric: Optional[str] = None,
@@ -209,6 +211,8 @@ class Study:
         limit, the folder's claim and lock, checksummed resumable runs), adding
         replications where a verdict is still undecided (module docstring); returns the
         result (see :func:`analyse`) and its ``wall_time_s``."""
+        # the analysis's permutation nulls on this machine's processes (not Dask's)
+        self.analysis_jobs = 1 if dask is not None else default_jobs() if n_jobs is None else int(n_jobs)
         with guard.claim(folder, self.plan(), n_jobs=n_jobs, dask=dask) as g:
             self._write_inputs(g)
             t0 = time.perf_counter()
@@ -239,10 +243,11 @@ class Study:
         """The study's numbers (:func:`analyse`) with its header, uncertainties, the
         variants' questions and costs, and the number of runs."""
         variants = self.members[1:]
-        result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in variants],
-                         self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
-                         max_boxes=self.max_boxes, min_effects=self.min_effects, level=look_level(self.looks()),
-                         permutations=self.permutations, held=self.held, windows=self.windows)
+        with pool_map(self.analysis_jobs) as map_:
+            result = analyse(self.frame, self.worlds_frame(), self.base.label, [m.label for m in variants],
+                             self.metrics, self.verdicts, seed=self.seed, prim_density=self.prim_density,
+                             max_boxes=self.max_boxes, min_effects=self.min_effects, level=look_level(self.looks()),
+                             permutations=self.permutations, held=self.held, windows=self.windows, map_=map_)
         result.update(self._header())
         result["uncertainties"] = self.space.describe()
         result["questions"] = {m.label: _question(m) for m in variants}
