@@ -206,3 +206,25 @@ def test_the_run_loop_pops_one_type_of_event_nearly_always(monkeypatch, network,
     year = types(minusma_2015, 60.0)
     assert year["Report"] > 0.9 * sum(year.values())
     assert set(year) <= {"Report", "Timeout", "Initialize", "IntrepJob", "Event"}
+
+
+@pytest.mark.parametrize("tracing", [False, True])
+def test_new_report_and_copy_set_every_slot_as_the_class_and_its_overrides_do(tracing):
+    # Simulation.new_report and (untraced) Simulation.copy build a Report without
+    # calling it: every slot must be what Report(...) and copy's overrides give
+    sc = scenario.parse(tiny_network(cells={"desk": {"consumer": True}}), "tiny")
+    sim = Simulation(sc, 3, 2.0, trace=tracing)
+    ev = engine.Event(0, 0.0, 0)
+    sim.live[0] = ev
+    rep = sim.new_report(ev, 1)
+    made = Report(rep.id, -1, ev, 1, sim.env._now)
+    for slot in set(Report.__slots__) - {"t_start", "callbacks", "_value"}:
+        assert getattr(rep, slot) == getattr(made, slot), slot
+    rep.cls, rep.cls_group, rep.cls_org, rep.imagery, rep.precise, rep.lineage = 2, "g", "org", "grp", False, 5
+    rep.rework = True
+    c = sim.copy(rep, 1)
+    want = Report(rep.id + 1, rep.id, ev, rep.prev, sim.env._now, 2, "g", "org", "grp", False)
+    want.lineage = 5  # (a copy redoes nothing on its own: rework stays False)
+    for slot in set(Report.__slots__) - {"t_start", "callbacks", "_value"}:
+        assert getattr(c, slot) == getattr(want, slot), slot
+    assert ev.pending == 2 and sim.next_report == rep.id + 2
