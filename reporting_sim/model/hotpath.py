@@ -517,6 +517,7 @@ def _each_gated(sim, node):
     classify = node.classify if node.classifies else None
     absorbed = _ender(sim, node.index, ABSORBED)
     send, dispatch, ungated = sim.send, sim.dispatch, sim.ungated
+    terms = [(link, link.p, link.allowed) for link in links]  # (a link's chance and kinds are fixed)
 
     def forward(rep, chosen_links=None) -> None:
         if chosen_links is not None:
@@ -526,12 +527,12 @@ def _each_gated(sim, node):
             classify(rep)
         kind = rep.event.kind
         chosen = []
-        for link in links:
+        for link, p, allowed in terms:
             try:
                 u = u_pop()
             except IndexError:
                 u = u_refill()
-            if u < link.p and (link.allowed is None or kind in link.allowed):
+            if u < p and (allowed is None or kind in allowed):
                 chosen.append(link)
         if not chosen:
             absorbed(rep)
