@@ -11,9 +11,10 @@ come on top). On this machine's pool the study's runs and its analysis after the
 timed apart: the full study's projection is the runs' wall time per run x 6,000 plus
 the analysis once, as measured at the reduced size (scenario discovery and its null
 distribution are a fixed number of fits on one row per world, which grow far more
-slowly than the runs: 27 s at 4 and at 20 worlds, 109 s at 200, so a small size
-understates it by about a minute and a half; the serial CPU projection still spreads
-the analysis over the runs, an overstatement at a small size).
+slowly than the runs: before its null's shuffles ran on the pool, 27 s at 4 and at 20
+worlds, 109 s at 200, so a small size understates it; benchmarks/README.md gives it at
+each size measured; the serial CPU projection still spreads the analysis over the
+runs, an overstatement at a small size).
 
     python benchmarks/bench_robustness.py                                 # 4 worlds, 1 replication, 365 days: 40 runs each way
     python benchmarks/bench_robustness.py --worlds 2 --days 90 --no-dask  # a smoke version
@@ -138,8 +139,8 @@ def main(argv=None) -> int:
     per_run_pool = fig["pool_runs_s"] / runs
     # the runs grow with their number; the analysis (scenario discovery and its null
     # distribution, a fixed number of fits on one row per world) grows far more slowly:
-    # it is added once, as measured at this size (benchmarks/README.md: 27 s at 4 and at
-    # 20 worlds, 109 s at the full 200, which a small size leaves out)
+    # it is added once, as measured at this size (benchmarks/README.md: it is larger at
+    # the full 200 worlds than at a reduced size)
     fig["projected_full_study_this_machine_min"] = round((per_run_pool * FULL_RUNS + fig["pool_analysis_s"]) / 60, 1)
     # CPU time is what a loaded machine disturbs least: the serial study's CPU per run,
     # over this machine's cores (runs are independent; perfect sharing assumed)
