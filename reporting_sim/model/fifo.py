@@ -85,7 +85,7 @@ class FifoCell(Cell):
         self.task_at = INF  # the next routine task's arrival
         self.routine = None  # (gap, work) draws of the routine tasks, as pairs (.draws)
         self.slot_from = on_duty_from(self.duty)
-        duty = self.duty  # (start, end) of a duty within one day, or of none; None past midnight
+        duty = self.duty  # (start, end) of a duty within one day, (0, 24) of none; None past midnight
         self.day_hours = (0.0, 24.0) if duty is None else (duty.start_h, duty.end_h) if duty.start_h < duty.end_h else None
 
     def _duty_routine(self) -> None:
@@ -97,7 +97,7 @@ class FifoCell(Cell):
         self.routine = (buffered(lambda n: r_gap.exponential(mean_gap, n)),
                         buffered(lambda n: work_h.batch(r_work, n)))
         self.task_at = draw(self.routine[0])  # the first task (the per-task process draws it at 0)
-        if self.inbox is None:
+        if self.inbox is None and self.day_hours is not None:
             self._play_tasks = self._play_open
 
     # -- giving starts ---------------------------------------------------------------
@@ -177,13 +177,14 @@ class FifoCell(Cell):
         ``_slot``, ``_queued`` and ``_given`` written out on local variables (a year of
         minusma-2015 plays about 43,000 tasks): the same arithmetic in the same order.
         Duty within one day (or none: from 0 to 24) is written out too (``day_work`` of
-        :func:`on_duty_from`; a duty past midnight keeps ``slot_from``). A task that has
+        :func:`on_duty_from`; a cell on duty past midnight plays its tasks through
+        :meth:`_play_tasks`). A task that has
         ended by ``now`` is not kept in ``tasks`` (only the unfinished are read there,
         and ``now`` never goes back)."""
         (gap_pop, gap_refill), (work_pop, work_refill) = self.routine
-        at, tasks, free, waits, slot_from = self.task_at, self.tasks, self.free, self.waits, self.slot_from
+        at, tasks, free, waits = self.task_at, self.tasks, self.free, self.waits
         busy_area, queue_area, done = self.busy_area, self.queue_area, 0
-        start, end = self.day_hours or (None, None)
+        start, end = self.day_hours
         while at <= now:
             try:
                 work = work_pop()
@@ -192,14 +193,11 @@ class FifoCell(Cell):
             s = free[0]
             if s < at:
                 s = at
-            if start is None:
-                s = slot_from(s)
-            else:  # day_work, written out
-                h = s % 24.0
-                if h < start:
-                    s = s - h + start
-                elif h >= end:
-                    s = s - h + 24.0 + start
+            h = s % 24.0  # day_work, written out
+            if h < start:
+                s = s - h + start
+            elif h >= end:
+                s = s - h + 24.0 + start
             if s > at:
                 waits.append(s)
                 if len(waits) > self.max_queue:

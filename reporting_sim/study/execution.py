@@ -138,15 +138,12 @@ def execute(jobs: Iterable[Job], on_result: Callable[[Job, dict], None], *, n_jo
 @contextlib.contextmanager
 def pool_map(n: int):
     """A ``map`` for work other than runs (a study's permutation nulls): the builtin
-    one for ``n`` <= 1, else a pool of ``n`` processes' (as :func:`_execute_pool` makes
-    them), giving results in order; on any interruption its workers stop."""
+    one for ``n`` <= 1, else a pool of ``n`` processes' (:func:`_pool`, as for the runs),
+    giving results in order; on any interruption its workers stop."""
     if n <= 1:
         yield map
         return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+    pool = _pool(n)
     try:
         with _sigterm_interrupts():
             yield lambda fn, items: list(pool.map(fn, items))
@@ -179,11 +176,7 @@ def _execute_serial(jobs: list[Job], on_result, tick) -> None:
 def _execute_pool(jobs: list[Job], on_result, n: int, tick) -> None:
     """Run ``jobs`` on a local pool of at most ``n`` processes (a fork server on
     Linux), reporting rows as they finish; on any interruption the workers stop."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx,
-                             initializer=_worker_init, initargs=(os.getpid(),)) as pool, _sigterm_interrupts():
+    with _pool(min(n, len(jobs))) as pool, _sigterm_interrupts():
         futures = {pool.submit(run_job, job): job for job in jobs}
         try:
             _collect(futures, on_result, tick)
@@ -194,6 +187,15 @@ def _execute_pool(jobs: list[Job], on_result, n: int, tick) -> None:
             # makes that raise in its manager thread (a traceback on stderr).
             _stop_workers(pool)
             raise
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    """A pool of ``n`` worker processes (a fork server on Linux), each set up by
+    :func:`_worker_init`."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
 
 
 def _collect(futures: dict, on_result, tick) -> None:

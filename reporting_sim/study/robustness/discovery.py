@@ -320,9 +320,7 @@ def _null(x, y, fails, seed, density, ints, permutations, map_=map) -> tuple[np.
     perms = [rng.permutation(len(y)) for _ in range(permutations)]
     shuffles = [(x, y[perm], fails[perm], seed + 1 + i, density, ints) for i, perm in enumerate(perms)]
     found = list(map_(_null_one, shuffles))
-    box = np.array([b for b, _ in found], dtype=float).reshape(permutations)
-    top = np.array([t for _, t in found], dtype=float).reshape(permutations)
-    return box, top
+    return np.array([b for b, _ in found], dtype=float), np.array([t for _, t in found], dtype=float)
 
 
 def _null_one(shuffle: tuple) -> tuple[float, float]:
